@@ -1,0 +1,50 @@
+# ds440 — the two commands a newcomer needs are `make demo` and `make test`.
+GO        ?= go
+PKGS      ?= ./...
+TESTFLAGS ?=
+FUZZTIME  ?= 10s
+SOAK_COUNT ?= 20
+
+.PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean
+
+all: test
+
+## test: vet, gofmt check and every test with the race detector (what CI runs).
+test: vet fmt-check unit
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l . | grep -v '^vendor/' || true); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -timeout 18m $(TESTFLAGS) $(PKGS)
+
+## demo: the project tour; starts everything it needs on loopback and stops it again.
+demo:
+	@bash scripts/demo.sh
+
+## bench: every Benchmark in the module (side-by-side comparisons print their ratios).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-redis: kvserver beside a real Redis on the same load (skipped if redis-server is absent).
+bench-redis:
+	@bash scripts/bench-redis.sh
+
+## fuzz: every Fuzz target for FUZZTIME each.
+fuzz:
+	@FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+## soak: long stress runs kept out of `make test`.
+soak:
+	DS440_SOAK=1 $(GO) test -race -timeout 120m $(PKGS)
+	@if [ -d raft ]; then $(GO) test -race -timeout 180m -count=$(SOAK_COUNT) ./raft/; fi
+
+build:
+	$(GO) build ./...
+
+clean:
+	$(GO) clean -testcache

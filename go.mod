@@ -1,0 +1,3 @@
+module ds440
+
+go 1.25

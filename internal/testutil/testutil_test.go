@@ -1,0 +1,136 @@
+package testutil
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeTB records failures instead of stopping the test, so the helpers' failure paths can be
+// checked. Fatalf ends the calling goroutine like the real one does.
+type fakeTB struct {
+	testing.TB
+	failed   bool
+	msg      string
+	cleanups []func()
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = true
+	f.msg = format
+	panic(fakeFatal{})
+}
+func (f *fakeTB) Errorf(format string, args ...any) { f.failed = true; f.msg = format }
+func (f *fakeTB) Cleanup(fn func())                 { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeTB) Logf(string, ...any)               {}
+func (f *fakeTB) Failed() bool                      { return f.failed }
+func (f *fakeTB) runCleanups() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+}
+
+type fakeFatal struct{}
+
+// fails runs body against a fakeTB and reports whether it failed.
+func fails(body func(tb *fakeTB)) bool {
+	tb := &fakeTB{}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(fakeFatal); !ok {
+					panic(r)
+				}
+			}
+		}()
+		body(tb)
+	}()
+	return tb.failed
+}
+
+func TestEventually(t *testing.T) {
+	start := time.Now()
+	Eventually(t, time.Second, func() bool { return time.Since(start) > 10*time.Millisecond }, "clock")
+	if fails(func(tb *fakeTB) { Eventually(tb, 20*time.Millisecond, func() bool { return false }, "never") }) == false {
+		t.Fatal("Eventually did not fail on a condition that never holds")
+	}
+}
+
+func TestRecv(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if got := Recv(t, ch, time.Second); got != 7 {
+		t.Fatalf("Recv = %d, want 7", got)
+	}
+	if !fails(func(tb *fakeTB) { Recv(tb, make(chan int), 10*time.Millisecond) }) {
+		t.Fatal("Recv did not fail on timeout")
+	}
+	closed := make(chan int)
+	close(closed)
+	if !fails(func(tb *fakeTB) { Recv(tb, closed, time.Second) }) {
+		t.Fatal("Recv did not fail on a closed channel")
+	}
+}
+
+func TestNoRecv(t *testing.T) {
+	NoRecv(t, make(chan int), 5*time.Millisecond)
+	ch := make(chan int, 1)
+	ch <- 1
+	if !fails(func(tb *fakeTB) { NoRecv(tb, ch, time.Second) }) {
+		t.Fatal("NoRecv did not fail when a value arrived")
+	}
+}
+
+func TestWithin(t *testing.T) {
+	Within(t, time.Second, "quick", func() {})
+	block := make(chan struct{})
+	defer close(block)
+	if !fails(func(tb *fakeTB) { Within(tb, 10*time.Millisecond, "stuck", func() { <-block }) }) {
+		t.Fatal("Within did not fail on a call that blocks")
+	}
+}
+
+func TestCheckGoroutinesCatchesLeak(t *testing.T) {
+	stop := make(chan struct{})
+	tb := &fakeTB{}
+	checkGoroutines(tb, 50*time.Millisecond)
+	go func() { <-stop }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The leaked goroutine outlives the grace period: end it afterwards.
+		tb.runCleanups()
+	}()
+	<-done
+	close(stop)
+	if !tb.failed || !strings.Contains(tb.msg, "leaked") {
+		t.Fatalf("leak not reported (failed=%v, msg=%q)", tb.failed, tb.msg)
+	}
+}
+
+func TestCheckGoroutinesAcceptsClean(t *testing.T) {
+	tb := &fakeTB{}
+	CheckGoroutines(tb)
+	stop := make(chan struct{})
+	exited := make(chan struct{})
+	go func() { <-stop; close(exited) }()
+	close(stop)
+	<-exited
+	tb.runCleanups()
+	if tb.failed {
+		t.Fatalf("clean test reported a leak: %s", tb.msg)
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	if p := FreePort(t); p <= 0 || p > 65535 {
+		t.Fatalf("FreePort = %d", p)
+	}
+	if p := FreeUDPPort(t); p <= 0 || p > 65535 {
+		t.Fatalf("FreeUDPPort = %d", p)
+	}
+	if p := FreePortRange(t, 4); p <= 0 || p+3 > 65535 {
+		t.Fatalf("FreePortRange = %d", p)
+	}
+}
