@@ -9,12 +9,13 @@ import (
 )
 
 // The broken squarers the suite must reject. Each is the correct design with one mistake of the
-// kind people make, and names the check that must catch it.
+// kind people make, and names the check that must catch it. Each is made on a lifecycle that
+// carries the meta-test's release channel (see lifecycle).
 var brokenSquarers = []struct {
 	name     string
 	mistake  string
 	caughtBy string
-	new      func() squarer.Squarer
+	new      func(*lifecycle) squarer.Squarer
 }{
 	{"keeps-sign", "sends n*|n|, so negative values come back negative", "squares",
 		withSquare(func(n int) int { return n * max(n, -n) })},
@@ -30,45 +31,51 @@ var brokenSquarers = []struct {
 			return math.MaxInt
 		})},
 	{"spurious-zero", "sends the square of a zero value before reading anything", "squares",
-		func() squarer.Squarer { return &spuriousZero{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &spuriousZero{l} }},
 	{"swaps-pairs", "now and then sends two squares in the wrong order", "order",
-		func() squarer.Squarer { return &swapsPairs{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &swapsPairs{l} }},
 	{"buffered-output", "gives its output a buffer of one", "no-read-ahead",
-		func() squarer.Squarer { return &buffered{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &buffered{l} }},
 	{"reads-one-ahead", "reads the next input while the square waits for a reader", "no-read-ahead",
-		func() squarer.Squarer { return &readsAhead{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &readsAhead{l} }},
 	{"batches-waiting-inputs", "reads every input already waiting before sending squares", "concurrent-producers",
-		func() squarer.Squarer { return &batches{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &batches{l} }},
 	{"drops", "now and then drops a value", "order",
-		func() squarer.Squarer { return &dropsOrDuplicates{lifecycle: newLifecycle(), copies: 0} }},
+		func(l *lifecycle) squarer.Squarer { return &dropsOrDuplicates{l, 0} }},
 	{"duplicates", "now and then sends a square twice", "order",
-		func() squarer.Squarer { return &dropsOrDuplicates{lifecycle: newLifecycle(), copies: 2} }},
+		func(l *lifecycle) squarer.Squarer { return &dropsOrDuplicates{l, 2} }},
 	{"close-ignores-blocked-send", "sends without watching for Close, so Close hangs on an unread square", "close-unblocks-send",
-		func() squarer.Squarer { return &blindSend{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &blindSend{l} }},
 	{"close-ignores-blocked-receive", "receives without watching for Close, so Close hangs on an idle squarer", "close-unblocks-receive",
-		func() squarer.Squarer { return &blindReceive{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &blindReceive{l} }},
 	{"close-only-sets-a-flag", "Close sets a flag checked between values and returns at once", "close-unblocks-receive",
-		func() squarer.Squarer { return &flagClose{} }},
+		func(l *lifecycle) squarer.Squarer { return &flagClose{release: l.release} }},
 	{"drains-input-on-close", "on Close, squares the inputs still waiting before it stops", "close-stops",
-		func() squarer.Squarer { return &drainsOnClose{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &drainsOnClose{l} }},
 	{"leaks-a-goroutine", "starts a helper goroutine that nothing ever stops", "no-goroutine-leak",
-		func() squarer.Squarer { return &leaksHelper{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &leaksHelper{lifecycle: l} }},
 	{"second-close-panics", "closes its quit channel on every Close", "close-idempotent",
-		func() squarer.Squarer { return &closesTwice{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &closesTwice{l} }},
 	{"close-uninitialized-hangs", "Close waits for a goroutine that was never started", "close-uninitialized",
-		func() squarer.Squarer { return &waitsForNothing{lifecycle: newLifecycle()} }},
+		func(l *lifecycle) squarer.Squarer { return &waitsForNothing{l} }},
 }
 
 // lifecycle is the correct squarer's start and stop, shared by the broken squarers whose
 // mistake lies elsewhere.
+//
+// It also carries release, which the meta-test closes once it has judged every squarer. The
+// blocking points that ignore Close on purpose watch release instead, so that the goroutines
+// their mistakes leave blocked exit once nothing looks at them any more, rather than piling
+// up under -count. Until then release changes nothing.
 type lifecycle struct {
 	quit, done chan struct{}
+	release    <-chan struct{}
 	started    bool
 	closeOnce  sync.Once
 }
 
-func newLifecycle() lifecycle {
-	return lifecycle{quit: make(chan struct{}), done: make(chan struct{})}
+func newLifecycle(release <-chan struct{}) *lifecycle {
+	return &lifecycle{quit: make(chan struct{}), done: make(chan struct{}), release: release}
 }
 
 // launch runs loop in the squarer's goroutine.
@@ -119,12 +126,12 @@ func (l *lifecycle) serve(in <-chan int, out chan<- int, square func(int) int) {
 
 // wrongSquare squares with a function of its own.
 type wrongSquare struct {
-	lifecycle
+	*lifecycle
 	square func(int) int
 }
 
-func withSquare(square func(int) int) func() squarer.Squarer {
-	return func() squarer.Squarer { return &wrongSquare{lifecycle: newLifecycle(), square: square} }
+func withSquare(square func(int) int) func(*lifecycle) squarer.Squarer {
+	return func(l *lifecycle) squarer.Squarer { return &wrongSquare{l, square} }
 }
 
 func (s *wrongSquare) Initialize(in chan int) <-chan int {
@@ -134,7 +141,7 @@ func (s *wrongSquare) Initialize(in chan int) <-chan int {
 }
 
 // spuriousZero sends before it receives, starting from n's zero value.
-type spuriousZero struct{ lifecycle }
+type spuriousZero struct{ *lifecycle }
 
 func (s *spuriousZero) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -154,7 +161,7 @@ func (s *spuriousZero) Initialize(in chan int) <-chan int {
 }
 
 // swapsPairs reads two values every 64 and sends their squares in reverse order.
-type swapsPairs struct{ lifecycle }
+type swapsPairs struct{ *lifecycle }
 
 func (s *swapsPairs) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -179,7 +186,7 @@ func (s *swapsPairs) Initialize(in chan int) <-chan int {
 }
 
 // buffered is the correct loop on a buffered output.
-type buffered struct{ lifecycle }
+type buffered struct{ *lifecycle }
 
 func (s *buffered) Initialize(in chan int) <-chan int {
 	out := make(chan int, 1)
@@ -188,7 +195,7 @@ func (s *buffered) Initialize(in chan int) <-chan int {
 }
 
 // readsAhead keeps one square ready and reads the next input while offering it.
-type readsAhead struct{ lifecycle }
+type readsAhead struct{ *lifecycle }
 
 func (s *readsAhead) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -218,7 +225,7 @@ func (s *readsAhead) Initialize(in chan int) <-chan int {
 }
 
 // batches takes every input already waiting before it sends the squares, in order.
-type batches struct{ lifecycle }
+type batches struct{ *lifecycle }
 
 func (s *batches) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -250,7 +257,7 @@ func (s *batches) Initialize(in chan int) <-chan int {
 
 // dropsOrDuplicates sends every 500th square copies times instead of once.
 type dropsOrDuplicates struct {
-	lifecycle
+	*lifecycle
 	copies int
 }
 
@@ -277,7 +284,7 @@ func (s *dropsOrDuplicates) Initialize(in chan int) <-chan int {
 }
 
 // blindSend sends the square with a plain send that Close cannot interrupt.
-type blindSend struct{ lifecycle }
+type blindSend struct{ *lifecycle }
 
 func (s *blindSend) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -287,7 +294,11 @@ func (s *blindSend) Initialize(in chan int) <-chan int {
 			if !ok {
 				return
 			}
-			out <- n * n
+			select {
+			case out <- n * n:
+			case <-s.release:
+				return
+			}
 		}
 	})
 	return out
@@ -295,7 +306,7 @@ func (s *blindSend) Initialize(in chan int) <-chan int {
 
 // blindReceive looks for Close between values, then receives with a plain receive that Close
 // cannot interrupt.
-type blindReceive struct{ lifecycle }
+type blindReceive struct{ *lifecycle }
 
 func (s *blindReceive) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -306,8 +317,13 @@ func (s *blindReceive) Initialize(in chan int) <-chan int {
 				return
 			default:
 			}
-			n, ok := <-in
-			if !ok || !s.send(out, n*n) {
+			var n int
+			select {
+			case n = <-in:
+			case <-s.release:
+				return
+			}
+			if !s.send(out, n*n) {
 				return
 			}
 		}
@@ -316,17 +332,26 @@ func (s *blindReceive) Initialize(in chan int) <-chan int {
 }
 
 // flagClose stops by a flag its loop checks before each value, and Close does not wait.
-type flagClose struct{ stopped atomic.Bool }
+type flagClose struct {
+	stopped atomic.Bool
+	release <-chan struct{}
+}
 
 func (s *flagClose) Initialize(in chan int) <-chan int {
 	out := make(chan int)
 	go func() {
 		for !s.stopped.Load() {
-			n, ok := <-in
-			if !ok {
+			var n int
+			select {
+			case n = <-in:
+			case <-s.release:
 				return
 			}
-			out <- n * n
+			select {
+			case out <- n * n:
+			case <-s.release:
+				return
+			}
 		}
 	}()
 	return out
@@ -336,7 +361,7 @@ func (s *flagClose) Close() { s.stopped.Store(true) }
 
 // drainsOnClose finishes the work still waiting when Close comes, a shutdown that is graceful
 // for the producers and hangs when nobody reads the squares.
-type drainsOnClose struct{ lifecycle }
+type drainsOnClose struct{ *lifecycle }
 
 func (s *drainsOnClose) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -345,7 +370,11 @@ func (s *drainsOnClose) Initialize(in chan int) <-chan int {
 			for {
 				select {
 				case n := <-in:
-					out <- n * n
+					select {
+					case out <- n * n:
+					case <-s.release:
+						return
+					}
 				default:
 					return
 				}
@@ -358,7 +387,7 @@ func (s *drainsOnClose) Initialize(in chan int) <-chan int {
 
 // leaksHelper is correct but for a helper goroutine waiting for a signal that never comes.
 type leaksHelper struct {
-	lifecycle
+	*lifecycle
 	events chan int
 }
 
@@ -366,7 +395,12 @@ func (s *leaksHelper) Initialize(in chan int) <-chan int {
 	out := make(chan int)
 	s.events = make(chan int)
 	go func() {
-		for range s.events { // would count the values, had anyone sent any, or closed events
+		for {
+			select {
+			case <-s.events: // would count the values, had anyone sent any
+			case <-s.release:
+				return
+			}
 		}
 	}()
 	s.launch(func() { s.serve(in, out, func(n int) int { return n * n }) })
@@ -374,7 +408,7 @@ func (s *leaksHelper) Initialize(in chan int) <-chan int {
 }
 
 // closesTwice closes its quit channel on every Close, which panics the second time.
-type closesTwice struct{ lifecycle }
+type closesTwice struct{ *lifecycle }
 
 func (s *closesTwice) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -390,7 +424,7 @@ func (s *closesTwice) Close() {
 }
 
 // waitsForNothing always waits for its goroutine in Close, started or not.
-type waitsForNothing struct{ lifecycle }
+type waitsForNothing struct{ *lifecycle }
 
 func (s *waitsForNothing) Initialize(in chan int) <-chan int {
 	out := make(chan int)
@@ -400,5 +434,8 @@ func (s *waitsForNothing) Initialize(in chan int) <-chan int {
 
 func (s *waitsForNothing) Close() {
 	s.closeOnce.Do(func() { close(s.quit) })
-	<-s.done
+	select {
+	case <-s.done:
+	case <-s.release:
+	}
 }

@@ -44,6 +44,7 @@ type dumps struct {
 	mu      sync.Mutex
 	takenAt time.Time // when the latest snapshot was started
 	latest  *snapshot
+	buf     []byte // for runtime.Stack, kept between dumps
 }
 
 // newerThan returns a snapshot started after t, and when it was started.
@@ -54,7 +55,7 @@ func (d *dumps) newerThan(t time.Time) (*snapshot, time.Time) {
 		// Waiting with the lock held is the point: whoever queues behind gets this dump too.
 		time.Sleep(dumpGap - time.Since(d.takenAt))
 		d.takenAt = time.Now()
-		d.latest = takeSnapshot()
+		d.latest = d.take()
 	}
 	return d.latest, d.takenAt
 }
@@ -82,9 +83,18 @@ type snapshot struct {
 	children map[int][]int  // goroutine id -> ids of the live goroutines it started
 }
 
-func takeSnapshot() *snapshot {
+// take dumps every goroutine's stack and reads the dump into a snapshot.
+func (d *dumps) take() *snapshot {
+	if d.buf == nil {
+		d.buf = make([]byte, 64<<10)
+	}
+	n := runtime.Stack(d.buf, true)
+	for n == len(d.buf) {
+		d.buf = make([]byte, 2*len(d.buf))
+		n = runtime.Stack(d.buf, true)
+	}
 	s := &snapshot{state: make(map[int]string), children: make(map[int][]int)}
-	for _, g := range strings.Split(allStacks(), "\n\n") {
+	for _, g := range strings.Split(string(d.buf[:n]), "\n\n") {
 		id, state, creator, ok := parseGoroutine(g)
 		if !ok {
 			continue
@@ -138,24 +148,6 @@ func parseGoroutine(stack string) (id int, state string, creator int, ok bool) {
 		creator, _ = strconv.Atoi(line)
 	}
 	return id, state, creator, true
-}
-
-var stackBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// allStacks returns runtime.Stack for every goroutine.
-func allStacks() string {
-	bp := stackBuffers.Get().(*[]byte)
-	defer stackBuffers.Put(bp)
-	if len(*bp) == 0 {
-		*bp = make([]byte, 64<<10)
-	}
-	for {
-		n := runtime.Stack(*bp, true)
-		if n < len(*bp) {
-			return string((*bp)[:n])
-		}
-		*bp = make([]byte, 2*len(*bp))
-	}
 }
 
 // currentGoroutineID returns the id runtime.Stack gives the calling goroutine.

@@ -26,11 +26,15 @@ func TestSuiteRejectsBrokenSquarers(t *testing.T) {
 	t.Parallel()
 	// Judge them all at once: a broken squarer mostly costs waiting for timeouts, not work.
 	verdicts := make([]map[string][]string, len(brokenSquarers))
+	release := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, b := range brokenSquarers {
-		wg.Go(func() { verdicts[i] = judge(t, b.new) })
+		wg.Go(func() {
+			verdicts[i] = judge(t, func() squarer.Squarer { return b.new(newLifecycle(release)) })
+		})
 	}
 	wg.Wait()
+	close(release)
 
 	var table []string
 	for i, b := range brokenSquarers {

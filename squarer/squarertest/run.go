@@ -44,7 +44,6 @@ var checks = []check{
 // Run checks every clause of the Squarer contract against squarers made by newSquarer, each
 // check as a parallel subtest of t. newSquarer is called once per squarer a check needs.
 func Run(t *testing.T, newSquarer func() squarer.Squarer) {
-	t.Helper()
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
