@@ -18,7 +18,8 @@ const labelKey = "squarertest-check"
 
 // snapshotMaxAge bounds how stale a shared snapshot may be before a waiter takes a new one.
 // Goroutine profiles stop the world, so many checks waiting at once share one every few
-// milliseconds instead of each taking their own.
+// milliseconds instead of each taking their own, and never spend over a third of the time
+// taking them.
 const snapshotMaxAge = 20 * time.Millisecond
 
 var labelSeq atomic.Int64
@@ -40,18 +41,20 @@ var theCensus census
 type census struct {
 	mu      sync.Mutex
 	takenAt time.Time           // when the latest snapshot was started
+	cost    time.Duration       // how long taking it took
 	byLabel map[string][]string // label value -> profile records of its goroutines
 }
 
 // goroutines returns the profile records of the live goroutines labelled label, from a snapshot
-// started no earlier than notBefore and no more than snapshotMaxAge ago. Each record is a
+// started no earlier than notBefore and not long ago (see snapshotMaxAge). Each record is a
 // stack with the number of goroutines sharing it.
 func (c *census) goroutines(label string, notBefore time.Time) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.takenAt.Before(notBefore) || time.Since(c.takenAt) > snapshotMaxAge {
+	if c.takenAt.Before(notBefore) || time.Since(c.takenAt) > max(snapshotMaxAge, 3*c.cost) {
 		c.takenAt = time.Now()
 		c.byLabel = snapshotByLabel()
+		c.cost = time.Since(c.takenAt)
 	}
 	return c.byLabel[label]
 }

@@ -31,9 +31,9 @@ func idle() {
 	}
 }
 
-// dumpGap is the least time between two stack dumps. A dump stops the world for a while, and
-// one dump serves every check waiting at the time, so checks waiting at once share dumps
-// instead of queueing for their own.
+// dumpGap is the least time between the starts of two stack dumps. A dump stops the world
+// and costs more the more goroutines there are, so dumps are also spaced at least three times
+// their cost apart, and one dump serves every check waiting at the time.
 const dumpGap = 5 * time.Millisecond
 
 // theDumps is shared by every check of the test binary.
@@ -42,7 +42,8 @@ var theDumps dumps
 // dumps hands out snapshots of every goroutine, shared between callers.
 type dumps struct {
 	mu      sync.Mutex
-	takenAt time.Time // when the latest snapshot was started
+	takenAt time.Time     // when the latest snapshot was started
+	cost    time.Duration // how long taking it took
 	latest  *snapshot
 	buf     []byte // for runtime.Stack, kept between dumps
 }
@@ -53,9 +54,10 @@ func (d *dumps) newerThan(t time.Time) (*snapshot, time.Time) {
 	defer d.mu.Unlock()
 	if !d.takenAt.After(t) {
 		// Waiting with the lock held is the point: whoever queues behind gets this dump too.
-		time.Sleep(dumpGap - time.Since(d.takenAt))
+		time.Sleep(max(dumpGap, 3*d.cost) - time.Since(d.takenAt))
 		d.takenAt = time.Now()
 		d.latest = d.take()
+		d.cost = time.Since(d.takenAt)
 	}
 	return d.latest, d.takenAt
 }
