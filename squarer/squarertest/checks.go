@@ -134,20 +134,12 @@ func checkConcurrentProducers(t testing.TB, newSquarer func() squarer.Squarer) {
 // writes the input", for a squarer waiting for its first input and for its next one.
 func checkCloseUnblocksReceive(t testing.TB, newSquarer func() squarer.Squarer) {
 	fresh := start(t, newSquarer)
-	idle()
-	if !fresh.close(t, "Close of a squarer waiting for its first input") {
-		t.FailNow()
-	}
-	fresh.assertStopped(t)
+	fresh.closeBlocked(t, "Close of a squarer waiting for its first input")
 
 	used := start(t, newSquarer)
 	used.roundTrip(t, 2)
 	used.roundTrip(t, 3)
-	idle()
-	if !used.close(t, "Close of a squarer waiting for its next input") {
-		t.FailNow()
-	}
-	used.assertStopped(t)
+	used.closeBlocked(t, "Close of a squarer waiting for its next input")
 }
 
 // checkCloseUnblocksSend pins "Close returns once its goroutine has exited, even if nobody
@@ -155,20 +147,12 @@ func checkCloseUnblocksReceive(t testing.TB, newSquarer func() squarer.Squarer) 
 func checkCloseUnblocksSend(t testing.TB, newSquarer func() squarer.Squarer) {
 	first := start(t, newSquarer)
 	first.send(t, 6)
-	idle()
-	if !first.close(t, "Close of a squarer holding a square nobody receives") {
-		t.FailNow()
-	}
-	first.assertStopped(t)
+	first.closeBlocked(t, "Close of a squarer holding a square nobody receives")
 
 	later := start(t, newSquarer)
 	later.roundTrip(t, 2)
 	later.send(t, 9)
-	idle()
-	if !later.close(t, "Close of a squarer holding its second square, which nobody receives") {
-		t.FailNow()
-	}
-	later.assertStopped(t)
+	later.closeBlocked(t, "Close of a squarer holding its second square, which nobody receives")
 }
 
 // checkCloseStops pins "Close stops the squarer" while others still use its channels: Close

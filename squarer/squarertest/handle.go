@@ -118,6 +118,17 @@ func (h *handle) close(t testing.TB, situation string) bool {
 	return closeWithin(t, h.sq, situation)
 }
 
+// closeBlocked waits for the squarer to block, closes it, ending the check if Close does not
+// return, and checks that the squarer stays stopped.
+func (h *handle) closeBlocked(t testing.TB, situation string) {
+	t.Helper()
+	idle()
+	if !h.close(t, situation) {
+		t.FailNow()
+	}
+	h.assertStopped(t)
+}
+
 // closeWithin calls sq.Close and reports whether it returned within patience without
 // panicking, recording a failure naming situation if not. It never fails the check at once, so
 // cleanups and other goroutines may use it. A Close that hangs is left behind.
