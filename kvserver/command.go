@@ -38,11 +38,14 @@ const (
 )
 
 // output collects the replies to one client during one round of the store loop, within the
-// room left in that client's outgoing queue. An entry is a text line or a RESP reply.
+// room left in that client's outgoing queue. An entry is a text line or a RESP reply. A reply
+// is queued whole if the queue is not full when it is produced, even if its lines take the
+// queue past its length, and discarded whole otherwise: a client that keeps up never receives
+// part of a Get, and the queue holds at most QueueLines entries plus one reply.
 type output struct {
 	buf      []byte
 	entries  int  // entries appended to buf
-	room     int  // entries that still fit in the queue
+	room     int  // entries that still fit in the queue; negative after a long reply
 	dropped  int  // text lines discarded because the queue was full
 	overflow bool // a RESP reply did not fit: the client must be closed
 	quit     bool // the client asked to be closed once its replies are written
@@ -67,22 +70,26 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
 	case opGet:
-		for _, v := range d.store.Get(string(args[0])) {
-			if out.room == 0 {
-				out.dropped++
-				continue
-			}
-			out.buf = appendLine(out.buf, args[0], v)
-			out.entries++
-			out.room--
+		vals := d.store.Get(string(args[0]))
+		if len(vals) == 0 {
+			return
 		}
+		if out.room <= 0 {
+			out.dropped += len(vals)
+			return
+		}
+		for _, v := range vals {
+			out.buf = appendLine(out.buf, args[0], v)
+		}
+		out.entries += len(vals)
+		out.room -= len(vals)
 	case opDelete:
 		d.store.Delete(string(args[0]))
 	case opUpdate:
 		d.store.Update(string(args[0]), args[1], args[2])
 	case opBad, opFatal:
 		out.quit = r.op == opFatal
-		if out.room == 0 {
+		if out.room <= 0 {
 			out.dropped++
 			return
 		}
@@ -99,7 +106,7 @@ func (d *db) execRESP(r request, args [][]byte, out *output) {
 	if out.quit || out.overflow {
 		return // the client is being closed: what it sent after that is ignored
 	}
-	if out.room == 0 {
+	if out.room <= 0 {
 		out.overflow = true
 		return
 	}

@@ -55,11 +55,12 @@ func TestExecText(t *testing.T) {
 	}
 }
 
-// A full queue drops reply lines one by one, counting them, but mutations still apply.
+// A reply is queued whole while the queue is not full, even past its length; once it is
+// full, replies are dropped whole and their lines counted. Mutations apply regardless.
 func TestExecTextQueueFull(t *testing.T) {
 	d := newDB(NewMemoryStore())
-	out := runText(d, 2, "Put:k:a", "Put:k:b", "Put:k:c", "Get:k", "Nope", "Put:k:d")
-	if string(out.buf) != "k:a\nk:b\n" || out.entries != 2 || out.room != 0 || out.dropped != 2 {
+	out := runText(d, 2, "Put:k:a", "Put:k:b", "Put:k:c", "Get:k", "Nope", "Get:k", "Put:k:d")
+	if string(out.buf) != "k:a\nk:b\nk:c\n" || out.entries != 3 || out.room != -1 || out.dropped != 4 {
 		t.Fatalf("output %q entries %d room %d dropped %d", out.buf, out.entries, out.room, out.dropped)
 	}
 	if got := strs(d.store.Get("k")); len(got) != 4 {

@@ -29,9 +29,11 @@
 //
 // # Slow readers
 //
-// Each client has an outgoing queue of QueueLines (500) entries beyond what the kernel has
-// taken. When a text client's queue is full, further reply lines to it are discarded and
-// counted (Stats.DroppedReplies); the client stays connected. A RESP client in the same
+// Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)
+// beyond what the kernel has taken. When a text client's queue is full, further replies to it
+// are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
+// reply produced while the queue has room is queued whole, even past 500 lines, so a client
+// that keeps up never receives part of a Get. A RESP client in the same
 // position is disconnected instead: a discarded reply would silently shift every later reply
 // onto the wrong request. Either way no other client waits.
 //

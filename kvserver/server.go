@@ -39,7 +39,7 @@ type Config struct {
 type Stats struct {
 	Active         int // clients connected now
 	Dropped        int // clients that have disconnected or were dropped since Start
-	DroppedReplies int // text reply lines discarded because their client's queue was full
+	DroppedLines int // text reply lines discarded because their client's queue was full
 }
 
 // roundLimit bounds how many request batches the store loop takes in one round before it hands
@@ -278,7 +278,7 @@ func (s *Server) execute(c *client, b *batch) {
 		}
 	}
 	c.pending, c.pendingEntries = out.buf, out.entries
-	s.stats.DroppedReplies += out.dropped
+	s.stats.DroppedLines += out.dropped
 	switch {
 	case out.overflow:
 		s.log.Debug("kvserver: RESP client not reading its replies: dropped", "client", c.id)
