@@ -37,8 +37,8 @@ type Config struct {
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
-	Active         int // clients connected now
-	Dropped        int // clients that have disconnected or were dropped since Start
+	Active       int // clients connected now
+	Dropped      int // clients that have disconnected or were dropped since Start
 	DroppedLines int // text reply lines discarded because their client's queue was full
 }
 
