@@ -43,12 +43,11 @@ const (
 // queue past its length, and discarded whole otherwise: a client that keeps up never receives
 // part of a Get, and the queue holds at most QueueLines entries plus one reply.
 type output struct {
-	buf      []byte
-	entries  int  // entries appended to buf
-	room     int  // entries that still fit in the queue; negative after a long reply
-	dropped  int  // text lines discarded because the queue was full
-	overflow bool // a RESP reply did not fit: the client must be closed
-	quit     bool // the client asked to be closed once its replies are written
+	buf     []byte
+	entries int  // entries appended to buf
+	room    int  // entries that still fit in the queue; negative after a long reply
+	dropped int  // text lines discarded because the queue was full
+	quit    bool // the client asked to be closed once its replies are written
 }
 
 // db executes requests against a store. It is the server's state machine: no goroutines, no
@@ -99,16 +98,13 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	}
 }
 
-// execRESP executes a RESP request with arguments args (the command name excluded). A request
-// whose reply would not fit in the queue is not executed: out.overflow is set instead, and the
-// server closes the client, because a RESP client cannot tell which reply went missing.
-func (d *db) execRESP(r request, args [][]byte, out *output) {
-	if out.quit || out.overflow {
-		return // the client is being closed: what it sent after that is ignored
-	}
+// execRESP executes a RESP request with arguments args (the command name excluded) and
+// reports true, unless the client's queue is full: then it executes nothing and reports false,
+// and the server holds the request until the queue drains, because a RESP client cannot be
+// told which reply went missing.
+func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 	if out.room <= 0 {
-		out.overflow = true
-		return
+		return false
 	}
 	out.entries++
 	out.room--
@@ -209,6 +205,7 @@ func (d *db) execRESP(r request, args [][]byte, out *output) {
 		b = appendArrayLen(b, 0)
 	}
 	out.buf = b
+	return true
 }
 
 // asciiEqualFold reports whether b equals the upper-case ASCII word s, ignoring case.

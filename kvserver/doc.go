@@ -33,9 +33,10 @@
 // beyond what the kernel has taken. When a text client's queue is full, further replies to it
 // are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
 // reply produced while the queue has room is queued whole, even past 500 lines, so a client
-// that keeps up never receives part of a Get. A RESP client in the same
-// position is disconnected instead: a discarded reply would silently shift every later reply
-// onto the wrong request. Either way no other client waits.
+// that keeps up never receives part of a Get. A RESP client cannot be told which reply went
+// missing, so instead of discarding, the server stops executing (and then reading) its
+// requests until it reads its replies: it throttles itself, as a pipelining client should
+// expect, and no reply is lost. Either way no other client waits.
 //
 // # Design
 //

@@ -259,34 +259,51 @@ func (s *Server) handleBatch(b *batch) {
 		s.endOutput(c)
 		s.maybeFinish(c)
 	case batchRequests:
-		if !c.ending {
-			s.execute(c, b)
+		switch {
+		case c.ending:
+			b.recycle()
+		case len(c.held) > 0: // behind requests that wait for room
+			c.held = append(c.held, b)
+		case s.execute(c, b):
+			b.recycle()
+		default:
+			c.held = append(c.held, b)
 		}
-		b.recycle()
 	}
 }
 
-// execute runs a batch of requests from c and queues their replies.
-func (s *Server) execute(c *client, b *batch) {
+// execute runs c's requests in b from b.next on and queues their replies. It reports whether
+// it got through the batch; it stops early when a RESP client's queue is full, and the batch
+// is then held until the writer has made room (see resume).
+func (s *Server) execute(c *client, b *batch) bool {
 	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.sentEntries - c.pendingEntries}
-	for _, r := range b.reqs {
+	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
+		r := b.reqs[b.next]
 		args := b.args[r.lo:r.hi]
-		if b.resp {
-			s.db.execRESP(r, args, &out)
-		} else {
+		if !b.resp {
 			s.db.execText(r, args, &out)
+		} else if !s.db.execRESP(r, args, &out) {
+			break
 		}
 	}
 	c.pending, c.pendingEntries = out.buf, out.entries
 	s.stats.DroppedLines += out.dropped
-	switch {
-	case out.overflow:
-		s.log.Debug("kvserver: RESP client not reading its replies: dropped", "client", c.id)
-		s.abort(c)
-	case out.quit:
+	if out.quit {
 		s.endOutput(c)
-	default:
-		s.markDirty(c)
+		return true
+	}
+	s.markDirty(c)
+	return b.next == len(b.reqs)
+}
+
+// resume runs the requests held for c while its queue has room.
+func (s *Server) resume(c *client) {
+	for len(c.held) > 0 && !c.ending {
+		if !s.execute(c, c.held[0]) {
+			return
+		}
+		c.held[0].recycle()
+		c.held = c.held[1:]
 	}
 }
 
@@ -303,6 +320,7 @@ func (s *Server) handleWriter(ev writerEvent) {
 		c.spareBuf = ev.buf[:0]
 	}
 	s.markDirty(c)
+	s.resume(c)
 }
 
 func (s *Server) markDirty(c *client) {
@@ -340,6 +358,10 @@ func (s *Server) flushDirty() {
 // then closes the connection.
 func (s *Server) endOutput(c *client) {
 	c.ending = true
+	for _, b := range c.held {
+		b.recycle()
+	}
+	c.held = nil
 	s.markDirty(c)
 }
 
