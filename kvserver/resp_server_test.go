@@ -2,9 +2,11 @@ package kvserver
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ds440/internal/testutil"
 )
@@ -179,9 +181,12 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 		}
 	}
 	waitCounts(t, s, 2, 0)
+	want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
+	got := make([]byte, len(want))
+	slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
 	for i := range gets {
-		if got := slow.reply(); got != strconv.Quote(value) {
-			t.Fatalf("reply %d = %.40s", i, got)
+		if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
+			t.Fatalf("reply %d = %.40q, %v", i, got, err)
 		}
 	}
 	if got := slow.reply(); got != "+OK" {
