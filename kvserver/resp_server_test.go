@@ -3,6 +3,7 @@ package kvserver
 import (
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,7 +167,7 @@ func TestRESPMalformed(t *testing.T) {
 }
 
 // A RESP client that does not read its replies is throttled, not disconnected and never
-// short of a reply; others are unaffected.
+// short of a reply, even if it half-closes with requests still held; others are unaffected.
 func TestRESPSlowReaderThrottled(t *testing.T) {
 	const gets = 3000
 	s := startServer(t, nil)
@@ -175,6 +176,7 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 	fast.do("SET", "big", value)
 	slow := dial(t, s)
 	slow.write(strings.Repeat(frame("GET", "big"), gets) + frame("SET", "after", "yes"))
+	slow.c.(*net.TCPConn).CloseWrite()
 	for range 100 {
 		if got := fast.do("GET", "after"); got != "nil" {
 			t.Fatalf("the slow client's requests ran past its full queue: GET after = %s", got)
@@ -192,6 +194,7 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 	if got := slow.reply(); got != "+OK" {
 		t.Fatalf("last reply %s", got)
 	}
+	slow.expectEOF()
 	if got := fast.do("GET", "after"); got != `"yes"` {
 		t.Fatalf("GET after = %s", got)
 	}

@@ -217,7 +217,7 @@ func (s *Server) accept() {
 }
 
 // loop is the goroutine that owns the store and every client's bookkeeping. It never blocks on
-// a client: sends to writers always find room (see flush), so no client can slow another.
+// a client: sends to writers always find room (see flushDirty), so no client can slow another.
 func (s *Server) loop() {
 	quit := s.quit
 	for !(s.closing && s.acceptDone && len(s.clients) == 0) {
@@ -256,7 +256,9 @@ func (s *Server) handleBatch(b *batch) {
 		s.acceptDone = true
 	case batchLeave:
 		c.readerDone = true
-		s.endOutput(c)
+		if len(c.held) == 0 { // otherwise resume ends the output once it has run them
+			s.endOutput(c)
+		}
 		s.maybeFinish(c)
 	case batchRequests:
 		switch {
@@ -296,7 +298,8 @@ func (s *Server) execute(c *client, b *batch) bool {
 	return b.next == len(b.reqs)
 }
 
-// resume runs the requests held for c while its queue has room.
+// resume runs the requests held for c while its queue has room. A client that has stopped
+// sending (half-closed, say) still gets them all run and answered before its output ends.
 func (s *Server) resume(c *client) {
 	for len(c.held) > 0 && !c.ending {
 		if !s.execute(c, c.held[0]) {
@@ -304,6 +307,9 @@ func (s *Server) resume(c *client) {
 		}
 		c.held[0].recycle()
 		c.held = c.held[1:]
+	}
+	if c.readerDone && !c.ending {
+		s.endOutput(c)
 	}
 }
 
