@@ -52,21 +52,23 @@ func (l *list) at(i int) []byte {
 	return l.back[i-len(l.front)]
 }
 
-func (m *memoryStore) Put(key string, value []byte) {
+// listFor returns key's list, creating an empty one if there is none.
+func (m *memoryStore) listFor(key string) *list {
 	l := m.lists[key]
 	if l == nil {
 		l = &list{}
 		m.lists[key] = l
 	}
+	return l
+}
+
+func (m *memoryStore) Put(key string, value []byte) {
+	l := m.listFor(key)
 	l.back = append(l.back, clone(value))
 }
 
 func (m *memoryStore) Prepend(key string, value []byte) {
-	l := m.lists[key]
-	if l == nil {
-		l = &list{}
-		m.lists[key] = l
-	}
+	l := m.listFor(key)
 	l.front = append(l.front, clone(value))
 }
 
