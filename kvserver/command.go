@@ -53,14 +53,16 @@ type output struct {
 // db executes requests against a store. It is the server's state machine: no goroutines, no
 // sockets, so every command is tested table-driven; the store loop only feeds it requests.
 type db struct {
-	store  KVStore
-	lists  ListStore
-	native bool // store is a ListStore itself, so Keys and Clear work
+	store     KVStore
+	lists     ListStore
+	native    bool      // store is a ListStore itself, so Keys and Clear work
+	committer Committer // the store, if it commits in groups; else nil
 }
 
 func newDB(store KVStore) *db {
 	lists, native := listsOf(store)
-	return &db{store: store, lists: lists, native: native}
+	committer, _ := store.(Committer)
+	return &db{store: store, lists: lists, native: native, committer: committer}
 }
 
 // execText executes a text-protocol request with arguments args.

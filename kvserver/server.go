@@ -73,8 +73,9 @@ type Server struct {
 	clients    map[*client]struct{}
 	dirty      []*client // clients with replies to hand over or output to end this round
 	stats      Stats
-	closing    bool
-	acceptDone bool
+	closing     bool
+	acceptDone  bool
+	uncommitted bool // requests ran since the last Commit
 }
 
 // New returns a server for store with the default Config.
@@ -235,6 +236,7 @@ func (s *Server) loop() {
 			quit = nil
 			s.shutdown()
 		}
+		s.commit()
 		s.flushDirty()
 	}
 	s.final = s.stats
@@ -279,6 +281,7 @@ func (s *Server) handleBatch(b *batch) {
 // is then held until the writer has made room (see resume).
 func (s *Server) execute(c *client, b *batch) bool {
 	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.sentEntries - c.pendingEntries}
+	s.uncommitted = true
 	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
 		r := b.reqs[b.next]
 		args := b.args[r.lo:r.hi]
@@ -333,6 +336,24 @@ func (s *Server) markDirty(c *client) {
 	if !c.dirty {
 		c.dirty = true
 		s.dirty = append(s.dirty, c)
+	}
+}
+
+// commit makes the mutations of the round durable, on a store that commits in groups, before
+// flushDirty hands their replies to the writers. If that fails, the clients owed those replies
+// are dropped instead of answered.
+func (s *Server) commit() {
+	if !s.uncommitted || s.db.committer == nil {
+		return
+	}
+	s.uncommitted = false
+	if err := s.db.committer.Commit(); err != nil {
+		s.log.Error("kvserver: the store could not commit; dropping the clients whose replies would acknowledge it", "err", err)
+		for _, c := range s.dirty {
+			if len(c.pending) > 0 {
+				s.abort(c)
+			}
+		}
 	}
 }
 

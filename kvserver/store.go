@@ -26,6 +26,16 @@ type ListStore interface {
 	Clear()                                     // removes every key
 }
 
+// Committer is implemented by stores that make mutations durable in groups, such as a log
+// that fsyncs. The server calls Commit once per round of its loop, after executing the round's
+// requests and before handing any of their replies to the writers, so one Commit covers every
+// mutation of the round (group commit) and no reply goes out before the mutations it follows
+// are durable. If Commit fails, the round's replies are discarded and their clients
+// disconnected: a client never sees an answer that may rest on a lost write.
+type Committer interface {
+	Commit() error
+}
+
 // NewMemoryStore returns the default store: in memory, insertion-ordered, and a ListStore.
 // Put, Prepend and Update copy the values they are given; Get and Range return fresh slices
 // whose elements the caller must not modify.
