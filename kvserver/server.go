@@ -70,9 +70,9 @@ type Server struct {
 	final Stats // the counters at exit, written by the loop before done is closed
 
 	// Owned by the loop goroutine.
-	clients    map[*client]struct{}
-	dirty      []*client // clients with replies to hand over or output to end this round
-	stats      Stats
+	clients     map[*client]struct{}
+	dirty       []*client // clients with replies to hand over or output to end this round
+	stats       Stats
 	closing     bool
 	acceptDone  bool
 	uncommitted bool // requests ran since the last Commit
