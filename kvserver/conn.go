@@ -2,7 +2,6 @@ package kvserver
 
 import (
 	"bytes"
-	"errors"
 	"net"
 )
 
@@ -256,8 +255,7 @@ func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 		if err == errIncomplete {
 			break
 		}
-		var perr protocolError
-		if errors.As(err, &perr) {
+		if perr, ok := err.(protocolError); ok {
 			rd.fatal(b, "Protocol error: "+string(perr))
 			return 0, false
 		}

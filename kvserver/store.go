@@ -21,7 +21,7 @@ type ListStore interface {
 	KVStore
 	Prepend(key string, value []byte)           // inserts value before key's first value
 	Len(key string) int                         // number of values of key; 0 if none
-	Range(key string, start, stop int) [][]byte // values start..stop inclusive, indexes as in Redis LRANGE
+	Range(key string, start, stop int) [][]byte // values start..stop inclusive, indexes as in Redis LRANGE; read-only, valid until the next mutation
 	Keys() int                                  // number of keys holding at least one value
 	Clear()                                     // removes every key
 }
@@ -37,8 +37,9 @@ type Committer interface {
 }
 
 // NewMemoryStore returns the default store: in memory, insertion-ordered, and a ListStore.
-// Put, Prepend and Update copy the values they are given; Get and Range return fresh slices
-// whose elements the caller must not modify.
+// Put, Prepend and Update copy the values they are given. Get returns a fresh slice; Range may
+// return a view of the store's own (so GET and LRANGE do not allocate), which the caller must
+// not modify nor keep past the next mutation. Neither's values may be modified.
 func NewMemoryStore() KVStore { return &memoryStore{lists: make(map[string]*list)} }
 
 // memoryStore keeps each key's values as a list that grows at both ends in amortised O(1).
@@ -87,7 +88,11 @@ func (m *memoryStore) Get(key string) [][]byte {
 	if l == nil {
 		return nil
 	}
-	return m.Range(key, 0, -1)
+	out := make([][]byte, 0, l.len())
+	for i := range l.len() {
+		out = append(out, l.at(i))
+	}
+	return out
 }
 
 func (m *memoryStore) Range(key string, start, stop int) [][]byte {
@@ -98,6 +103,9 @@ func (m *memoryStore) Range(key string, start, stop int) [][]byte {
 	lo, hi, ok := clampRange(l.len(), start, stop)
 	if !ok {
 		return nil
+	}
+	if f := len(l.front); lo >= f {
+		return l.back[lo-f : hi-f : hi-f]
 	}
 	out := make([][]byte, 0, hi-lo)
 	for i := lo; i < hi; i++ {
