@@ -46,5 +46,9 @@
 // buffers with one system call each. The loop takes many batches per wake-up, executes them
 // (db, a plain state machine with no goroutines), appends each client's replies to a buffer
 // and hands the buffer over when the writer is free, so replies to a pipelining client are
-// coalesced into few writes. There is no mutex: goroutines, channels and select only.
+// coalesced into few writes. A store that implements Committer (a log that fsyncs, say) is
+// committed once per round, before that round's replies go out: group commit, so durability
+// costs one fsync per round rather than one per write. Each reader may have at most two
+// batches at the loop; this bounds what a flooding client can queue and is how a RESP client
+// is throttled. There is no mutex: goroutines, channels and select only.
 package kvserver
