@@ -71,7 +71,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
 	case opGet:
-		vals := d.store.Get(string(args[0]))
+		vals := d.lists.Range(string(args[0]), 0, -1)
 		if len(vals) == 0 {
 			return
 		}

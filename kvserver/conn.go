@@ -24,7 +24,6 @@ type client struct {
 	pendingEntries int      // lines or RESP replies in pending
 	spareBuf       []byte   // an empty buffer for the next pending
 	sending        bool     // a buffer is at the writer
-	sentEntries    int      // entries in that buffer
 	dirty          bool     // in the loop's dirty list
 	ending         bool     // no more requests are taken; output closes once drained
 	outClosed      bool

@@ -30,7 +30,7 @@
 // # Slow readers
 //
 // Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)
-// beyond what the kernel has taken. When a text client's queue is full, further replies to it
+// waiting behind the write in progress, which is not counted, like what the kernel has taken. When a text client's queue is full, further replies to it
 // are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
 // reply produced while the queue has room is queued whole, even past 500 lines, so a client
 // that keeps up never receives part of a Get. A RESP client cannot be told which reply went

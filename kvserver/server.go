@@ -280,7 +280,10 @@ func (s *Server) handleBatch(b *batch) {
 // it got through the batch; it stops early when a RESP client's queue is full, and the batch
 // is then held until the writer has made room (see resume).
 func (s *Server) execute(c *client, b *batch) bool {
-	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.sentEntries - c.pendingEntries}
+	// The queue is what waits behind the write in progress, which, like the kernel's socket
+	// buffer, is not counted: a client that has read its replies never finds its queue full
+	// just because the writer's report of that write has not reached the loop yet.
+	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries}
 	s.uncommitted = true
 	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
 		r := b.reqs[b.next]
@@ -324,7 +327,7 @@ func (s *Server) handleWriter(ev writerEvent) {
 		s.maybeFinish(c)
 		return
 	}
-	c.sending, c.sentEntries = false, 0
+	c.sending = false
 	if cap(ev.buf) <= maxKeptBuffer {
 		c.spareBuf = ev.buf[:0]
 	}
@@ -368,7 +371,7 @@ func (s *Server) flushDirty() {
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
-			c.sending, c.sentEntries = true, c.pendingEntries
+			c.sending = true
 			c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
 			continue
 		}
