@@ -3,7 +3,6 @@ package kvserver
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -101,7 +100,7 @@ func NewServer(store KVStore, cfg Config) *Server {
 		s.host = "127.0.0.1"
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.startToken <- struct{}{}
 	s.closeToken <- struct{}{}
