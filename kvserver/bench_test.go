@@ -33,7 +33,13 @@ func load(addr string, resp bool, clients, depth, ops int) error {
 		for k := range clients {
 			fmt.Fprintf(w, "Delete:key%d\nPut:key%d:xxx\n", k, k)
 		}
+		// Wait until the keys are in: requests on other connections are not ordered after these.
+		fmt.Fprintf(w, "Get:key%d\n", clients-1)
 		if err := w.Flush(); err != nil {
+			return err
+		}
+		setup.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := bufio.NewReader(setup).ReadString('\n'); err != nil {
 			return err
 		}
 	}
@@ -58,7 +64,7 @@ func loadClient(addr string, resp bool, id, depth, ops int) error {
 		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Minute))
+	conn.SetDeadline(time.Now().Add(time.Minute))
 	r, w := bufio.NewReaderSize(conn, 64<<10), bufio.NewWriterSize(conn, 64<<10)
 	key := "key" + strconv.Itoa(id)
 	set := []byte(frame("SET", key, "xxx"))
