@@ -42,10 +42,11 @@
 //
 // One loop goroutine owns the store and all bookkeeping; it never blocks on a client. Each
 // client has a reader goroutine, which parses every complete request one read delivers and
-// sends them to the loop as one batch, and a writer goroutine, which writes the loop's reply
-// buffers with one system call each. The loop takes many batches per wake-up, executes them
-// (db, a plain state machine with no goroutines), appends each client's replies to a buffer
-// and hands the buffer over when the writer is free, so replies to a pipelining client are
+// sends them to the loop as one batch, and a writer goroutine for replies the socket cannot
+// take at once. The loop takes many batches per wake-up, executes them (db, a plain state
+// machine with no goroutines) and appends each client's replies to a buffer; at the end of the
+// round it writes each buffer itself with a non-blocking write, as Redis does, and hands only
+// a remainder to the client's writer, so replies to a pipelining client are
 // coalesced into few writes. A store that implements Committer (a log that fsyncs, say) is
 // committed once per round, before that round's replies go out: group commit, so durability
 // costs one fsync per round rather than one per write. Each reader may have at most two

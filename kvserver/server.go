@@ -41,8 +41,8 @@ type Stats struct {
 	DroppedLines int // text reply lines discarded because their client's queue was full
 }
 
-// roundLimit bounds how many request batches the store loop takes in one round before it hands
-// the replies to the writers, so that a flood of requests cannot delay replies indefinitely.
+// roundLimit bounds how many request batches the store loop takes in one round before it sends
+// their replies, so that a flood of requests cannot delay replies indefinitely.
 const roundLimit = 256
 
 // Server is the KeyValueServer returned by New and NewServer. Its store is touched only by its
