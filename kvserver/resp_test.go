@@ -66,6 +66,9 @@ func TestParseRESP(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.err)
 			continue
 		}
+		if err != nil && !strings.HasPrefix(err.Error(), "kvserver: ") {
+			t.Errorf("%s: error %q lacks the package prefix", tt.name, err)
+		}
 		if string(args[0]) != "earlier" {
 			t.Errorf("%s: earlier arguments overwritten", tt.name)
 		}

@@ -336,3 +336,37 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("Start after Close: %v, want ErrClosed", err)
 	}
 }
+
+// Long pipelined streams, text and RESP, whose requests straddle read-buffer boundaries at
+// every offset, arrive whole and in order.
+func TestLongPipelinedStreams(t *testing.T) {
+	const n = 20000
+	s := startServer(t, nil)
+	text := dial(t, s)
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "Put:stream:%d%s\n", i, strings.Repeat("v", i%37))
+	}
+	b.WriteString("Get:stream\n")
+	text.write(b.String())
+	for i := range n {
+		if got, want := text.line(), fmt.Sprintf("stream:%d%s", i, strings.Repeat("v", i%37)); got != want {
+			t.Fatalf("value %d = %q, want %q", i, got, want)
+		}
+	}
+
+	resp := dial(t, s)
+	b.Reset()
+	for i := range n {
+		b.WriteString(frame("RPUSH", "rstream", strconv.Itoa(i)+strings.Repeat("w", i%41)))
+	}
+	resp.write(b.String())
+	for i := range n {
+		if got := resp.reply(); got != ":"+strconv.Itoa(i+1) {
+			t.Fatalf("RPUSH %d = %s", i, got)
+		}
+	}
+	if got := resp.do("LLEN", "rstream"); got != ":"+strconv.Itoa(n) {
+		t.Fatalf("LLEN = %s", got)
+	}
+}
