@@ -1,0 +1,99 @@
+// Command kvserver serves a key-value store over TCP, speaking the kvserver text protocol and
+// Redis's RESP2 on the same port.
+//
+//	kvserver [-port 9999] [-bind 127.0.0.1] [-v]
+//
+// It prints "kvserver listening on HOST:PORT" to stderr once it accepts connections (-port 0
+// picks a free port, so scripts wait for that line) and exits 0 on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"ds440/kvserver"
+)
+
+// storeFlags, when another file of this program sets it (in an init function), registers the
+// flags that choose a different store and returns a function that opens that store once the
+// flags are parsed; a nil store from it means the default in-memory one. A store that is an
+// io.Closer is closed after the server.
+var storeFlags func(fs *flag.FlagSet) func(log *slog.Logger) (kvserver.KVStore, error)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+}
+
+// run is the program: it parses args, serves until ctx is done and returns the exit code.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kvserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 9999, "TCP port to listen on (0 picks a free one)")
+	bind := fs.String("bind", "127.0.0.1", "address to listen on (0.0.0.0 serves other machines; there is no authentication)")
+	verbose := fs.Bool("v", false, "log every connection")
+	var openStore func(*slog.Logger) (kvserver.KVStore, error)
+	if storeFlags != nil {
+		openStore = storeFlags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kvserver [flags]\n\nServes a key-value store over TCP (text protocol and Redis RESP2).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || *port < 0 || *port > 65535 {
+		fmt.Fprintf(stderr, "kvserver: bad arguments: port must be 0..65535 and no positional arguments are taken\n")
+		fs.Usage()
+		return 2
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var store kvserver.KVStore
+	if openStore != nil {
+		s, err := openStore(log)
+		if err != nil {
+			log.Error("kvserver: cannot open the store", "err", err)
+			return 1
+		}
+		store = s
+	}
+	if store == nil {
+		store = kvserver.NewMemoryStore()
+	}
+	defer func() {
+		if c, ok := store.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				log.Error("kvserver: closing the store", "err", err)
+			}
+		}
+	}()
+
+	srv := kvserver.NewServer(store, kvserver.Config{Host: *bind, Logger: log})
+	if err := srv.Start(*port); err != nil {
+		log.Error("kvserver: cannot start", "err", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "kvserver listening on %s\n", srv.Addr())
+	<-ctx.Done()
+	log.Info("kvserver: shutting down", "clients", srv.CountActive())
+	srv.Close()
+	return 0
+}

@@ -1,0 +1,227 @@
+package kvserver
+
+import (
+	"strconv"
+)
+
+// op is what a request asks for.
+type op uint8
+
+const (
+	opBad   op = iota // malformed: answered with its reason
+	opFatal           // the client must go: answered with its reason, then the connection closes
+
+	// The text protocol.
+	opPut
+	opGet
+	opDelete
+	opUpdate
+
+	// RESP commands.
+	opPing
+	opEcho
+	opSet
+	opGetLast
+	opRPush
+	opLPush
+	opLRange
+	opLLen
+	opDel
+	opExists
+	opKVUpdate
+	opDBSize
+	opFlushAll
+	opSelect
+	opQuit
+	opCommand
+	opConfig
+)
+
+// output collects the replies to one client during one round of the store loop, within the
+// room left in that client's outgoing queue. An entry is a text line or a RESP reply. A reply
+// is queued whole if the queue is not full when it is produced, even if its lines take the
+// queue past its length, and discarded whole otherwise: a client that keeps up never receives
+// part of a Get, and the queue holds at most QueueLines entries plus one reply.
+type output struct {
+	buf     []byte
+	entries int  // entries appended to buf
+	room    int  // entries that still fit in the queue; negative after a long reply
+	dropped int  // text lines discarded because the queue was full
+	quit    bool // the client asked to be closed once its replies are written
+}
+
+// db executes requests against a store. It is the server's state machine: no goroutines, no
+// sockets, so every command is tested table-driven; the store loop only feeds it requests.
+type db struct {
+	store     KVStore
+	lists     ListStore
+	native    bool      // store is a ListStore itself, so Keys and Clear work
+	committer Committer // the store, if it commits in groups; else nil
+}
+
+func newDB(store KVStore) *db {
+	lists, native := listsOf(store)
+	committer, _ := store.(Committer)
+	return &db{store: store, lists: lists, native: native, committer: committer}
+}
+
+// execText executes a text-protocol request with arguments args.
+func (d *db) execText(r request, args [][]byte, out *output) {
+	switch r.op {
+	case opPut:
+		d.store.Put(string(args[0]), args[1])
+	case opGet:
+		vals := d.lists.Range(string(args[0]), 0, -1)
+		if len(vals) == 0 {
+			return
+		}
+		if out.room <= 0 {
+			out.dropped += len(vals)
+			return
+		}
+		for _, v := range vals {
+			out.buf = appendLine(out.buf, args[0], v)
+		}
+		out.entries += len(vals)
+		out.room -= len(vals)
+	case opDelete:
+		d.store.Delete(string(args[0]))
+	case opUpdate:
+		d.store.Update(string(args[0]), args[1], args[2])
+	case opBad, opFatal:
+		out.quit = r.op == opFatal
+		if out.room <= 0 {
+			out.dropped++
+			return
+		}
+		out.buf = appendErrLine(out.buf, r.reason)
+		out.entries++
+		out.room--
+	}
+}
+
+// execRESP executes a RESP request with arguments args (the command name excluded) and
+// reports true, unless the client's queue is full: then it executes nothing and reports false,
+// and the server holds the request until the queue drains, because a RESP client cannot be
+// told which reply went missing.
+func (d *db) execRESP(r request, args [][]byte, out *output) bool {
+	if out.room <= 0 {
+		return false
+	}
+	out.entries++
+	out.room--
+	b := out.buf
+	switch r.op {
+	case opBad:
+		b = appendError(b, r.reason)
+	case opFatal:
+		b = appendError(b, r.reason)
+		out.quit = true
+	case opPing:
+		if len(args) == 1 {
+			b = appendBulk(b, args[0])
+		} else {
+			b = appendSimple(b, "PONG")
+		}
+	case opEcho:
+		b = appendBulk(b, args[0])
+	case opSet:
+		key := string(args[0])
+		d.store.Delete(key)
+		d.store.Put(key, args[1])
+		b = appendSimple(b, "OK")
+	case opGetLast:
+		if last := d.lists.Range(string(args[0]), -1, -1); len(last) == 1 {
+			b = appendBulk(b, last[0])
+		} else {
+			b = appendNil(b)
+		}
+	case opRPush, opLPush:
+		key := string(args[0])
+		for _, v := range args[1:] {
+			if r.op == opRPush {
+				d.store.Put(key, v)
+			} else {
+				d.lists.Prepend(key, v)
+			}
+		}
+		b = appendInt(b, d.lists.Len(key))
+	case opLRange:
+		start, err1 := strconv.Atoi(string(args[1]))
+		stop, err2 := strconv.Atoi(string(args[2]))
+		if err1 != nil || err2 != nil {
+			b = appendError(b, "value is not an integer or out of range")
+			break
+		}
+		vals := d.lists.Range(string(args[0]), start, stop)
+		b = appendArrayLen(b, len(vals))
+		for _, v := range vals {
+			b = appendBulk(b, v)
+		}
+	case opLLen:
+		b = appendInt(b, d.lists.Len(string(args[0])))
+	case opDel, opExists:
+		n := 0
+		for _, k := range args {
+			key := string(k)
+			if d.lists.Len(key) > 0 {
+				n++
+				if r.op == opDel {
+					d.store.Delete(key)
+				}
+			}
+		}
+		b = appendInt(b, n)
+	case opKVUpdate:
+		d.store.Update(string(args[0]), args[1], args[2])
+		b = appendSimple(b, "OK")
+	case opDBSize:
+		if !d.native {
+			b = appendError(b, "DBSIZE needs a store that counts its keys")
+			break
+		}
+		b = appendInt(b, d.lists.Keys())
+	case opFlushAll:
+		if !d.native {
+			b = appendError(b, "FLUSHALL needs a store that can clear itself")
+			break
+		}
+		d.lists.Clear()
+		b = appendSimple(b, "OK")
+	case opSelect:
+		if string(args[0]) != "0" {
+			b = appendError(b, "DB index is out of range")
+			break
+		}
+		b = appendSimple(b, "OK")
+	case opQuit:
+		b = appendSimple(b, "OK")
+		out.quit = true
+	case opCommand:
+		b = appendArrayLen(b, 0)
+	case opConfig:
+		if !asciiEqualFold(args[0], "GET") {
+			b = appendError(b, "only CONFIG GET is supported")
+			break
+		}
+		b = appendArrayLen(b, 0)
+	}
+	out.buf = b
+	return true
+}
+
+// asciiEqualFold reports whether b equals the upper-case ASCII word s, ignoring case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,274 @@
+package kvserver
+
+import (
+	"bytes"
+	"net"
+	"syscall"
+)
+
+const (
+	readBufSize   = 4 << 10  // a client's first read buffer; it grows while reads fill it
+	maxReadBuf    = 64 << 10 // growth for throughput stops here (a long request may go further)
+	maxKeptBuffer = 64 << 10 // reply buffers larger than this are left to the GC, not reused
+)
+
+// client is one connection. id, conn and the channels are set at creation and never change;
+// the other fields belong to the loop goroutine.
+type client struct {
+	id      uint64
+	conn    net.Conn
+	raw     syscall.RawConn // for the loop's non-blocking writes; nil if the platform has none
+	out     chan []byte     // loop to writer: reply bytes, at most one buffer at a time
+	batches chan *batch     // loop back to reader: request batches to fill, see credits
+
+	held           []*batch // RESP requests waiting for room in the queue, oldest first
+	pending        []byte   // replies not yet handed to the writer
+	pendingEntries int      // lines or RESP replies in pending
+	spareBuf       []byte   // an empty buffer for the next pending
+	sending        bool     // a buffer is at the writer
+	dirty          bool     // in the loop's dirty list
+	ending         bool     // no more requests are taken; output closes once drained
+	outClosed      bool
+	readerDone     bool
+	writerDone     bool
+}
+
+// credits is how many request batches a client's reader may have at the loop at once. The
+// loop hands every batch back when it is done with it, so a reader whose client is being
+// throttled waits for a batch instead of reading more.
+const credits = 2
+
+func newClient(id uint64, conn net.Conn) *client {
+	c := &client{id: id, conn: conn, raw: rawConn(conn), out: make(chan []byte, 1), batches: make(chan *batch, credits)}
+	for range credits {
+		c.batches <- &batch{kind: batchRequests, c: c}
+	}
+	return c
+}
+
+type batchKind uint8
+
+const (
+	batchRequests   batchKind = iota // requests from a reader
+	batchJoin                        // from the acceptor: a new client
+	batchLeave                       // a reader's last word: it reads no more
+	batchAcceptDone                  // the acceptor's last word
+)
+
+// batch is what the acceptor and the readers send the loop. A request batch holds every
+// complete request one read delivered; data is its own copy of their bytes, which the args
+// point into.
+type batch struct {
+	kind batchKind
+	c    *client
+	resp bool
+	data []byte
+	args [][]byte
+	reqs []request
+	next int // index of the first request not yet executed
+}
+
+// recycle hands a request batch the loop is done with back to its reader, keeping its slices
+// but not its data (the store may still hold values that point into it). The channel has room
+// for every batch of the client, so this never blocks.
+func (b *batch) recycle() {
+	clear(b.args)
+	b.data, b.args, b.reqs, b.next = nil, b.args[:0], b.reqs[:0], 0
+	b.c.batches <- b
+}
+
+// writerEvent is a writer's report to the loop: a buffer written (and returned for reuse), or
+// the writer's exit.
+type writerEvent struct {
+	c      *client
+	buf    []byte
+	exited bool
+}
+
+// write writes what the loop hands over until the loop closes c.out, then closes the
+// connection. After a write error it keeps draining (and returning) buffers so the loop's
+// accounting stays simple.
+func (s *Server) write(c *client) {
+	failed := false
+	for buf := range c.out {
+		if !failed {
+			if _, err := c.conn.Write(buf); err != nil {
+				failed = true
+				c.conn.Close() // wakes the reader
+			}
+		}
+		s.events <- writerEvent{c: c, buf: buf}
+	}
+	c.conn.Close()
+	s.events <- writerEvent{c: c, exited: true}
+}
+
+// reader is the state of one client's reading goroutine: the read buffer, holding
+// buf[r:w] not yet parsed, and which protocol the client speaks.
+type reader struct {
+	s        *Server
+	c        *client
+	buf      []byte
+	r, w     int
+	detected bool
+	resp     bool
+	probe    [][]byte // scratch for checking whether a RESP frame is complete
+}
+
+// read reads and parses c's requests and sends them to the loop, one batch per read, until the
+// connection ends or the client must be dropped.
+func (s *Server) read(c *client) {
+	rd := &reader{s: s, c: c, buf: make([]byte, readBufSize)}
+	rd.run()
+	s.inbox <- &batch{kind: batchLeave, c: c}
+}
+
+func (rd *reader) run() {
+	for {
+		if rd.w == len(rd.buf) {
+			rd.makeRoom()
+		}
+		free := len(rd.buf) - rd.w
+		n, err := rd.c.conn.Read(rd.buf[rd.w:])
+		rd.w += n
+		if rd.w > rd.r {
+			if !rd.detected {
+				rd.detected, rd.resp = true, rd.buf[rd.r] == '*'
+			}
+			var consumed int
+			var ok bool
+			if rd.resp {
+				consumed, ok = rd.parseRESP(rd.buf[rd.r:rd.w])
+			} else {
+				consumed, ok = rd.parseText(rd.buf[rd.r:rd.w])
+			}
+			if !ok {
+				return
+			}
+			rd.r += consumed
+		}
+		if err != nil {
+			return
+		}
+		switch {
+		case rd.r == rd.w && len(rd.buf) > maxReadBuf:
+			rd.buf, rd.r, rd.w = make([]byte, readBufSize), 0, 0 // a long request has passed: shrink
+		case rd.r == rd.w:
+			rd.r, rd.w = 0, 0
+		case n == free && len(rd.buf) < maxReadBuf:
+			rd.grow(2 * len(rd.buf)) // reads fill the buffer: read more at a time
+		}
+	}
+}
+
+// makeRoom frees space at the end of a full buffer: by moving the unparsed bytes to the front,
+// or, when they fill it all (one long request), by growing it. The parsers have already
+// dropped the client if the request is longer than allowed, so growth is bounded.
+func (rd *reader) makeRoom() {
+	if rd.r > 0 {
+		rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
+		rd.r = 0
+		return
+	}
+	rd.grow(min(2*len(rd.buf), maxFrame+1))
+}
+
+func (rd *reader) grow(size int) {
+	buf := make([]byte, size)
+	rd.w = copy(buf, rd.buf[rd.r:rd.w])
+	rd.r, rd.buf = 0, buf
+}
+
+// newBatch returns an empty request batch, waiting until the loop hands one back. It never
+// waits forever: the loop returns every batch, held ones included once the client ends.
+func (rd *reader) newBatch() *batch {
+	b := <-rd.c.batches
+	b.resp = rd.resp
+	return b
+}
+
+// send hands b to the loop if it holds any request, and otherwise keeps it for next time.
+func (rd *reader) send(b *batch) {
+	if len(b.reqs) == 0 {
+		b.recycle()
+		return
+	}
+	rd.s.inbox <- b
+}
+
+// fatal sends the last request of a client that must be dropped: the loop answers it with
+// reason and then closes the connection.
+func (rd *reader) fatal(b *batch, reason string) {
+	b.reqs = append(b.reqs, request{op: opFatal, reason: reason, lo: int32(len(b.args)), hi: int32(len(b.args))})
+	rd.send(b)
+}
+
+// parseText parses the complete lines at the front of in, sends them to the loop and returns
+// the bytes consumed. ok is false if a line is too long: the client is then being dropped.
+func (rd *reader) parseText(in []byte) (consumed int, ok bool) {
+	const tooLong = "line longer than 1 MiB"
+	end := bytes.LastIndexByte(in, '\n') + 1
+	b := rd.newBatch()
+	if end > 0 {
+		b.data = append(b.data, in[:end]...)
+		for data := b.data; len(data) > 0; {
+			i := bytes.IndexByte(data, '\n')
+			line := data[:i]
+			data = data[i+1:]
+			if len(bytes.TrimSuffix(line, []byte{'\r'})) > MaxLine {
+				rd.fatal(b, tooLong)
+				return 0, false
+			}
+			var r request
+			r, b.args = parseLine(line, b.args)
+			b.reqs = append(b.reqs, r)
+		}
+	}
+	if len(in)-end > MaxLine+1 { // even a final "\r" would not bring it under the limit
+		rd.fatal(b, tooLong)
+		return 0, false
+	}
+	rd.send(b)
+	return end, true
+}
+
+// parseRESP parses the complete frames at the front of in, sends them to the loop and returns
+// the bytes consumed. ok is false after a protocol error or an oversized frame: the client is
+// then being dropped.
+func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
+	const tooLong = "Protocol error: request larger than 1 MiB"
+	// A lone incomplete frame (a large value arriving over several reads) stays in the read
+	// buffer instead of being copied on every read.
+	var err error
+	if rd.probe, _, err = parseRESP(in, rd.probe[:0]); err == errIncomplete {
+		if len(in) > maxFrame {
+			rd.fatal(rd.newBatch(), tooLong)
+			return 0, false
+		}
+		return 0, true
+	}
+	b := rd.newBatch()
+	b.data = append(b.data, in...)
+	pos := 0
+	for pos < len(b.data) {
+		lo := len(b.args)
+		args, n, err := parseRESP(b.data[pos:], b.args)
+		if err == errIncomplete {
+			break
+		}
+		if perr, ok := err.(protocolError); ok {
+			rd.fatal(b, "Protocol error: "+string(perr))
+			return 0, false
+		}
+		b.args, pos = args, pos+n
+		if len(b.args) > lo { // "*0\r\n" asks nothing and gets no reply, as in Redis
+			b.reqs = append(b.reqs, classify(b.args, lo))
+		}
+	}
+	if len(in)-pos > maxFrame {
+		rd.fatal(b, tooLong)
+		return 0, false
+	}
+	rd.send(b)
+	return pos, true
+}

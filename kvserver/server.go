@@ -1,0 +1,447 @@
+package kvserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+)
+
+// KeyValueServer serves a KVStore to many TCP clients at once.
+type KeyValueServer interface {
+	Start(port int) error // listens on port (0 = a free one) and returns at once; error if it cannot
+	Addr() net.Addr       // the listening address once started
+	CountActive() int     // clients connected now
+	CountDropped() int    // clients that have disconnected or were dropped since Start
+	Close()               // stops listening, closes every client, returns when all goroutines are gone
+}
+
+// Errors returned by Start.
+var (
+	ErrStarted = errors.New("kvserver: already started")
+	ErrClosed  = errors.New("kvserver: closed")
+)
+
+// Config holds the optional settings of a Server. The zero value is ready to use.
+type Config struct {
+	// Host is the address to listen on; empty means 127.0.0.1, because the protocol has no
+	// authentication. Use "0.0.0.0" or "::" to serve other machines.
+	Host string
+	// Logger receives connection events at Debug level and accept errors at Warn level; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	Active       int // clients connected now
+	Dropped      int // clients that have disconnected or were dropped since Start
+	DroppedLines int // text reply lines discarded because their client's queue was full
+}
+
+// roundLimit bounds how many request batches the store loop takes in one round before it sends
+// their replies, so that a flood of requests cannot delay replies indefinitely.
+const roundLimit = 256
+
+// Server is the KeyValueServer returned by New and NewServer. Its store is touched only by its
+// loop goroutine; each client has a reader and a writer goroutine that talk to the loop over
+// channels.
+type Server struct {
+	db   *db
+	host string
+	log  *slog.Logger
+
+	startToken chan struct{} // holds a token until Start succeeds or Close takes it
+	closeToken chan struct{} // holds a token until the first Close takes it
+	running    chan struct{} // closed once Start has succeeded
+	quit       chan struct{} // closed by Close
+	done       chan struct{} // closed when every goroutine of the server has exited
+
+	ln   net.Listener // set by Start before running is closed
+	addr net.Addr
+
+	inbox   chan *batch      // acceptor and readers to loop, in order per client
+	events  chan writerEvent // writers to loop
+	queries chan chan Stats  // Stats to loop
+
+	final Stats // the counters at exit, written by the loop before done is closed
+
+	// Owned by the loop goroutine.
+	clients     map[*client]struct{}
+	dirty       []*client // clients with replies to hand over or output to end this round
+	stats       Stats
+	closing     bool
+	acceptDone  bool
+	uncommitted bool // requests ran since the last Commit
+}
+
+// New returns a server for store with the default Config.
+func New(store KVStore) KeyValueServer { return NewServer(store, Config{}) }
+
+// NewServer returns a server for store with the given settings.
+func NewServer(store KVStore, cfg Config) *Server {
+	s := &Server{
+		db:         newDB(store),
+		host:       cfg.Host,
+		log:        cfg.Logger,
+		startToken: make(chan struct{}, 1),
+		closeToken: make(chan struct{}, 1),
+		running:    make(chan struct{}),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		inbox:      make(chan *batch, 1024),
+		events:     make(chan writerEvent, 1024),
+		queries:    make(chan chan Stats),
+		clients:    make(map[*client]struct{}),
+	}
+	if s.host == "" {
+		s.host = "127.0.0.1"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.startToken <- struct{}{}
+	s.closeToken <- struct{}{}
+	return s
+}
+
+// Start listens on port (0 picks a free one), starts serving and returns at once. It fails if
+// the port cannot be listened on (Start may then be tried again), if the server was already
+// started (ErrStarted) or if it was closed (ErrClosed).
+func (s *Server) Start(port int) error {
+	select {
+	case <-s.startToken:
+	default:
+		select {
+		case <-s.done:
+			return ErrClosed
+		default:
+			return ErrStarted
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.host, strconv.Itoa(port)))
+	if err != nil {
+		s.startToken <- struct{}{} // nothing started: Start may be retried
+		return fmt.Errorf("kvserver: listen: %w", err)
+	}
+	s.ln, s.addr = ln, ln.Addr()
+	go s.loop()
+	go s.accept()
+	close(s.running)
+	return nil
+}
+
+// Addr returns the listening address, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	select {
+	case <-s.running:
+		return s.addr
+	default:
+		return nil
+	}
+}
+
+// CountActive returns the number of clients connected now.
+func (s *Server) CountActive() int { return s.Stats().Active }
+
+// CountDropped returns the number of clients that have disconnected or were dropped since Start.
+func (s *Server) CountDropped() int { return s.Stats().Dropped }
+
+// Stats returns a snapshot of the server's counters; after Close, their final values.
+func (s *Server) Stats() Stats {
+	select {
+	case <-s.running:
+	default:
+		return Stats{}
+	}
+	reply := make(chan Stats, 1)
+	select {
+	case s.queries <- reply:
+		return <-reply
+	case <-s.done:
+		return s.final
+	}
+}
+
+// Close stops listening, closes every client and returns once every goroutine of the server
+// has exited. Replies not yet written are discarded. It is safe to call more than once and
+// from several goroutines; every call returns after the shutdown is complete.
+func (s *Server) Close() {
+	select {
+	case <-s.closeToken:
+	default:
+		<-s.done
+		return
+	}
+	select {
+	case <-s.startToken: // never started: there is nothing to stop
+		close(s.done)
+	case <-s.running:
+		close(s.quit)
+		<-s.done
+	}
+}
+
+// accept accepts connections until the listener is closed, announcing each to the loop before
+// its goroutines start so that the loop hears of a client before any of its requests.
+func (s *Server) accept() {
+	var nextID uint64
+	backoff := 5 * time.Millisecond
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				break
+			}
+			// Out of file descriptors or similar: wait rather than spin, and retry.
+			s.log.Warn("kvserver: accept", "err", err, "retry_in", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.quit:
+				t.Stop()
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		nextID++
+		c := newClient(nextID, conn)
+		s.inbox <- &batch{kind: batchJoin, c: c}
+		go s.read(c)
+		go s.write(c)
+	}
+	s.inbox <- &batch{kind: batchAcceptDone}
+}
+
+// loop is the goroutine that owns the store and every client's bookkeeping. It never blocks on
+// a client: sends to writers always find room (see flushDirty), so no client can slow another.
+func (s *Server) loop() {
+	quit := s.quit
+	for !(s.closing && s.acceptDone && len(s.clients) == 0) {
+		select {
+		case b := <-s.inbox:
+			s.handleBatch(b)
+			for n := 1; n < roundLimit && len(s.inbox) > 0; n++ {
+				s.handleBatch(<-s.inbox)
+			}
+		case ev := <-s.events:
+			s.handleWriter(ev)
+		case reply := <-s.queries:
+			reply <- s.stats
+		case <-quit:
+			quit = nil
+			s.shutdown()
+		}
+		s.commit()
+		s.flushDirty()
+	}
+	s.final = s.stats
+	close(s.done)
+}
+
+// handleBatch handles one message from the acceptor or a reader.
+func (s *Server) handleBatch(b *batch) {
+	c := b.c
+	switch b.kind {
+	case batchJoin:
+		s.clients[c] = struct{}{}
+		s.stats.Active++
+		s.log.Debug("kvserver: client connected", "client", c.id, "remote", c.conn.RemoteAddr())
+		if s.closing {
+			s.abort(c)
+		}
+	case batchAcceptDone:
+		s.acceptDone = true
+	case batchLeave:
+		c.readerDone = true
+		if len(c.held) == 0 { // otherwise resume ends the output once it has run them
+			s.endOutput(c)
+		}
+		s.maybeFinish(c)
+	case batchRequests:
+		switch {
+		case c.ending:
+			b.recycle()
+		case len(c.held) > 0: // behind requests that wait for room
+			c.held = append(c.held, b)
+		case s.execute(c, b):
+			b.recycle()
+		default:
+			c.held = append(c.held, b)
+		}
+	}
+}
+
+// execute runs c's requests in b from b.next on and queues their replies. It reports whether
+// it got through the batch; it stops early when a RESP client's queue is full, and the batch
+// is then held until the writer has made room (see resume).
+func (s *Server) execute(c *client, b *batch) bool {
+	// The queue is what waits behind the write in progress, which, like the kernel's socket
+	// buffer, is not counted: a client that has read its replies never finds its queue full
+	// just because the writer's report of that write has not reached the loop yet.
+	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries}
+	s.uncommitted = true
+	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
+		r := b.reqs[b.next]
+		args := b.args[r.lo:r.hi]
+		if !b.resp {
+			s.db.execText(r, args, &out)
+		} else if !s.db.execRESP(r, args, &out) {
+			break
+		}
+	}
+	c.pending, c.pendingEntries = out.buf, out.entries
+	s.stats.DroppedLines += out.dropped
+	if out.quit {
+		s.endOutput(c)
+		return true
+	}
+	s.markDirty(c)
+	return b.next == len(b.reqs)
+}
+
+// resume runs the requests held for c while its queue has room. A client that has stopped
+// sending (half-closed, say) still gets them all run and answered before its output ends.
+func (s *Server) resume(c *client) {
+	for len(c.held) > 0 && !c.ending {
+		if !s.execute(c, c.held[0]) {
+			return
+		}
+		c.held[0].recycle()
+		c.held = c.held[1:]
+	}
+	if c.readerDone && !c.ending {
+		s.endOutput(c)
+	}
+}
+
+// handleWriter handles a report from a writer.
+func (s *Server) handleWriter(ev writerEvent) {
+	c := ev.c
+	if ev.exited {
+		c.writerDone = true
+		s.maybeFinish(c)
+		return
+	}
+	c.sending = false
+	if cap(ev.buf) <= maxKeptBuffer {
+		c.spareBuf = ev.buf[:0]
+	}
+	s.markDirty(c)
+	s.resume(c)
+}
+
+func (s *Server) markDirty(c *client) {
+	if !c.dirty {
+		c.dirty = true
+		s.dirty = append(s.dirty, c)
+	}
+}
+
+// commit makes the mutations of the round durable, on a store that commits in groups, before
+// flushDirty hands their replies to the writers. If that fails, the clients owed those replies
+// are dropped instead of answered.
+func (s *Server) commit() {
+	if !s.uncommitted || s.db.committer == nil {
+		return
+	}
+	s.uncommitted = false
+	if err := s.db.committer.Commit(); err != nil {
+		s.log.Error("kvserver: the store could not commit; dropping the clients whose replies would acknowledge it", "err", err)
+		for _, c := range s.dirty {
+			if len(c.pending) > 0 {
+				s.abort(c)
+			}
+		}
+	}
+}
+
+// flushDirty sends each dirty client its pending replies, and closes the output of clients
+// that are ending once everything they are owed has gone. While a client's writer is idle the
+// loop writes what the socket takes at once itself, without waiting; only a remainder (a client
+// that is not keeping up) is handed to the writer, which has room for one buffer, so the loop
+// never blocks. Writing may make room for held requests, whose replies are flushed in turn.
+func (s *Server) flushDirty() {
+	for len(s.dirty) > 0 {
+		c := s.dirty[len(s.dirty)-1]
+		s.dirty[len(s.dirty)-1] = nil
+		s.dirty = s.dirty[:len(s.dirty)-1]
+		c.dirty = false
+		if c.outClosed || c.sending {
+			continue
+		}
+		if len(c.pending) > 0 && c.raw != nil {
+			s.writeNow(c)
+		}
+		if len(c.pending) > 0 {
+			c.out <- c.pending
+			c.sending = true
+			c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
+			continue
+		}
+		if c.ending {
+			close(c.out)
+			c.outClosed = true
+			continue
+		}
+		s.resume(c)
+	}
+}
+
+// writeNow writes as much of c's pending replies as its socket takes without waiting and keeps
+// the rest pending. A write error means the client is gone: its replies are discarded and its
+// connection closed, which ends its reader and so the client.
+func (s *Server) writeNow(c *client) {
+	n, err := writeNow(c.raw, c.pending)
+	if err != nil {
+		c.conn.Close()
+		n = len(c.pending)
+	}
+	if n == len(c.pending) {
+		c.pending, c.pendingEntries = c.pending[:0], 0
+		return
+	}
+	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
+}
+
+// endOutput stops taking requests from c; its writer finishes the replies already queued and
+// then closes the connection.
+func (s *Server) endOutput(c *client) {
+	c.ending = true
+	for _, b := range c.held {
+		b.recycle()
+	}
+	c.held = nil
+	s.markDirty(c)
+}
+
+// abort drops c at once: its queued replies are discarded and its connection closed, which
+// wakes its reader and writer.
+func (s *Server) abort(c *client) {
+	c.pending, c.pendingEntries = nil, 0
+	c.conn.Close()
+	s.endOutput(c)
+}
+
+// maybeFinish forgets c once both its goroutines are done.
+func (s *Server) maybeFinish(c *client) {
+	if !c.readerDone || !c.writerDone {
+		return
+	}
+	delete(s.clients, c)
+	s.stats.Active--
+	s.stats.Dropped++
+	s.log.Debug("kvserver: client gone", "client", c.id)
+}
+
+// shutdown starts closing: no more connections, every client dropped.
+func (s *Server) shutdown() {
+	s.closing = true
+	s.ln.Close()
+	for c := range s.clients {
+		s.abort(c)
+	}
+}

@@ -1,0 +1,207 @@
+package kvserver
+
+// KVStore is the database behind the server. Implementations need not be safe for concurrent
+// use: the server touches its store from one goroutine only.
+//
+// The server hands Put and Update slices that it does not reuse, but an implementation that
+// keeps them pins the request buffer they came from; copying is the polite choice.
+type KVStore interface {
+	Put(key string, value []byte)                 // appends value to key's list of values
+	Get(key string) [][]byte                      // key's values in insertion order; nil if none
+	Delete(key string)                            // removes key and all of its values
+	Update(key string, oldValue, newValue []byte) // every value equal to oldValue becomes newValue
+}
+
+// ListStore is a KVStore that also offers the list operations of the Redis protocol directly,
+// so that LPUSH, LRANGE, LLEN-style lengths, DBSIZE and FLUSHALL cost what they cost in Redis
+// instead of a copy of the whole list. The server uses these methods when its store has them;
+// on a plain KVStore it falls back to Get/Delete/Put (correct, but linear in the list length)
+// and answers DBSIZE and FLUSHALL with an error.
+type ListStore interface {
+	KVStore
+	Prepend(key string, value []byte)           // inserts value before key's first value
+	Len(key string) int                         // number of values of key; 0 if none
+	Range(key string, start, stop int) [][]byte // values start..stop inclusive, indexes as in Redis LRANGE; read-only, valid until the next mutation
+	Keys() int                                  // number of keys holding at least one value
+	Clear()                                     // removes every key
+}
+
+// Committer is implemented by stores that make mutations durable in groups, such as a log
+// that fsyncs. The server calls Commit once per round of its loop, after executing the round's
+// requests and before handing any of their replies to the writers, so one Commit covers every
+// mutation of the round (group commit) and no reply goes out before the mutations it follows
+// are durable. If Commit fails, the round's replies are discarded and their clients
+// disconnected: a client never sees an answer that may rest on a lost write.
+type Committer interface {
+	Commit() error
+}
+
+// NewMemoryStore returns the default store: in memory, insertion-ordered, and a ListStore.
+// Put, Prepend and Update copy the values they are given. Get returns a fresh slice; Range may
+// return a view of the store's own (so GET and LRANGE do not allocate), which the caller must
+// not modify nor keep past the next mutation. Neither's values may be modified.
+func NewMemoryStore() KVStore { return &memoryStore{lists: make(map[string]*list)} }
+
+// memoryStore keeps each key's values as a list that grows at both ends in amortised O(1).
+type memoryStore struct {
+	lists map[string]*list
+}
+
+// list holds values in order: front reversed (the most recent Prepend last), then back.
+type list struct {
+	front [][]byte
+	back  [][]byte
+}
+
+func (l *list) len() int { return len(l.front) + len(l.back) }
+
+// at returns the i-th value, 0 <= i < l.len().
+func (l *list) at(i int) []byte {
+	if i < len(l.front) {
+		return l.front[len(l.front)-1-i]
+	}
+	return l.back[i-len(l.front)]
+}
+
+// listFor returns key's list, creating an empty one if there is none.
+func (m *memoryStore) listFor(key string) *list {
+	l := m.lists[key]
+	if l == nil {
+		l = &list{}
+		m.lists[key] = l
+	}
+	return l
+}
+
+func (m *memoryStore) Put(key string, value []byte) {
+	l := m.listFor(key)
+	l.back = append(l.back, clone(value))
+}
+
+func (m *memoryStore) Prepend(key string, value []byte) {
+	l := m.listFor(key)
+	l.front = append(l.front, clone(value))
+}
+
+func (m *memoryStore) Get(key string) [][]byte {
+	l := m.lists[key]
+	if l == nil {
+		return nil
+	}
+	out := make([][]byte, 0, l.len())
+	for i := range l.len() {
+		out = append(out, l.at(i))
+	}
+	return out
+}
+
+func (m *memoryStore) Range(key string, start, stop int) [][]byte {
+	l := m.lists[key]
+	if l == nil {
+		return nil
+	}
+	lo, hi, ok := clampRange(l.len(), start, stop)
+	if !ok {
+		return nil
+	}
+	if f := len(l.front); lo >= f {
+		return l.back[lo-f : hi-f : hi-f]
+	}
+	out := make([][]byte, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, l.at(i))
+	}
+	return out
+}
+
+func (m *memoryStore) Len(key string) int {
+	if l := m.lists[key]; l != nil {
+		return l.len()
+	}
+	return 0
+}
+
+func (m *memoryStore) Delete(key string) { delete(m.lists, key) }
+
+func (m *memoryStore) Update(key string, oldValue, newValue []byte) {
+	l := m.lists[key]
+	if l == nil {
+		return
+	}
+	var replacement []byte // one copy shared by every replaced slot: values are never modified in place
+	for _, vals := range [][][]byte{l.front, l.back} {
+		for i, v := range vals {
+			if string(v) == string(oldValue) {
+				if replacement == nil {
+					replacement = clone(newValue)
+				}
+				vals[i] = replacement
+			}
+		}
+	}
+}
+
+func (m *memoryStore) Keys() int { return len(m.lists) }
+
+func (m *memoryStore) Clear() { clear(m.lists) }
+
+// clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
+// that a stored empty value is still a value.
+func clone(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
+
+// clampRange turns Redis-style inclusive indexes (negative ones count from the end) over a list
+// of n values into the half-open range [lo, hi). ok is false when the range is empty.
+func clampRange(n, start, stop int) (lo, hi int, ok bool) {
+	if start < 0 {
+		start += n
+	}
+	if stop < 0 {
+		stop += n
+	}
+	if start < 0 {
+		start = 0
+	}
+	if stop >= n {
+		stop = n - 1
+	}
+	if start > stop || start >= n {
+		return 0, 0, false
+	}
+	return start, stop + 1, true
+}
+
+// basicLists gives a plain KVStore the list operations, built from its four methods.
+type basicLists struct{ KVStore }
+
+func (b basicLists) Prepend(key string, value []byte) {
+	old := b.Get(key)
+	b.Delete(key)
+	b.Put(key, value)
+	for _, v := range old {
+		b.Put(key, v)
+	}
+}
+
+func (b basicLists) Len(key string) int { return len(b.Get(key)) }
+
+func (b basicLists) Range(key string, start, stop int) [][]byte {
+	vals := b.Get(key)
+	lo, hi, ok := clampRange(len(vals), start, stop)
+	if !ok {
+		return nil
+	}
+	return vals[lo:hi]
+}
+
+// Keys and Clear cannot be built from KVStore; the server checks for a real ListStore before
+// it calls them.
+func (b basicLists) Keys() int { return 0 }
+func (b basicLists) Clear()    {}
+
+// listsOf returns store as a ListStore and whether it is one natively.
+func listsOf(store KVStore) (ListStore, bool) {
+	if ls, ok := store.(ListStore); ok {
+		return ls, true
+	}
+	return basicLists{store}, false
+}
