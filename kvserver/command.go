@@ -43,25 +43,26 @@ const (
 // queue past its length, and discarded whole otherwise: a client that keeps up never receives
 // part of a Get, and the queue holds at most QueueLines entries plus one reply.
 type output struct {
-	buf      []byte
-	entries  int  // entries appended to buf
-	room     int  // entries that still fit in the queue; negative after a long reply
-	dropped  int  // text lines discarded because the queue was full
-	overflow bool // a RESP reply did not fit: the client must be closed
-	quit     bool // the client asked to be closed once its replies are written
+	buf     []byte
+	entries int  // entries appended to buf
+	room    int  // entries that still fit in the queue; negative after a long reply
+	dropped int  // text lines discarded because the queue was full
+	quit    bool // the client asked to be closed once its replies are written
 }
 
 // db executes requests against a store. It is the server's state machine: no goroutines, no
 // sockets, so every command is tested table-driven; the store loop only feeds it requests.
 type db struct {
-	store  KVStore
-	lists  ListStore
-	native bool // store is a ListStore itself, so Keys and Clear work
+	store     KVStore
+	lists     ListStore
+	native    bool      // store is a ListStore itself, so Keys and Clear work
+	committer Committer // the store, if it commits in groups; else nil
 }
 
 func newDB(store KVStore) *db {
 	lists, native := listsOf(store)
-	return &db{store: store, lists: lists, native: native}
+	committer, _ := store.(Committer)
+	return &db{store: store, lists: lists, native: native, committer: committer}
 }
 
 // execText executes a text-protocol request with arguments args.
@@ -70,7 +71,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
 	case opGet:
-		vals := d.store.Get(string(args[0]))
+		vals := d.lists.Range(string(args[0]), 0, -1)
 		if len(vals) == 0 {
 			return
 		}
@@ -99,16 +100,13 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	}
 }
 
-// execRESP executes a RESP request with arguments args (the command name excluded). A request
-// whose reply would not fit in the queue is not executed: out.overflow is set instead, and the
-// server closes the client, because a RESP client cannot tell which reply went missing.
-func (d *db) execRESP(r request, args [][]byte, out *output) {
-	if out.quit || out.overflow {
-		return // the client is being closed: what it sent after that is ignored
-	}
+// execRESP executes a RESP request with arguments args (the command name excluded) and
+// reports true, unless the client's queue is full: then it executes nothing and reports false,
+// and the server holds the request until the queue drains, because a RESP client cannot be
+// told which reply went missing.
+func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 	if out.room <= 0 {
-		out.overflow = true
-		return
+		return false
 	}
 	out.entries++
 	out.room--
@@ -209,6 +207,7 @@ func (d *db) execRESP(r request, args [][]byte, out *output) {
 		b = appendArrayLen(b, 0)
 	}
 	out.buf = b
+	return true
 }
 
 // asciiEqualFold reports whether b equals the upper-case ASCII word s, ignoring case.

@@ -24,7 +24,9 @@ func runRESP(d *db, room int, cmds ...[]string) output {
 			panic(err)
 		}
 		r := classify(args, 0)
-		d.execRESP(r, args[r.lo:r.hi], &out)
+		if out.quit || !d.execRESP(r, args[r.lo:r.hi], &out) {
+			break
+		}
 	}
 	return out
 }
@@ -100,8 +102,8 @@ func TestExecRESP(t *testing.T) {
 		if string(out.buf) != tt.want {
 			t.Errorf("%s: output %q,\nwant %q", tt.name, out.buf, tt.want)
 		}
-		if out.entries != len(tt.cmds) || out.overflow || out.quit {
-			t.Errorf("%s: entries %d overflow %v quit %v", tt.name, out.entries, out.overflow, out.quit)
+		if out.entries != len(tt.cmds) || out.quit {
+			t.Errorf("%s: entries %d quit %v", tt.name, out.entries, out.quit)
 		}
 	}
 }
@@ -109,24 +111,27 @@ func TestExecRESP(t *testing.T) {
 func TestExecRESPQuit(t *testing.T) {
 	d := newDB(NewMemoryStore())
 	out := runRESP(d, QueueLines, []string{"QUIT"}, []string{"SET", "k", "v"})
-	if string(out.buf) != "+OK\r\n" || !out.quit || out.overflow {
-		t.Fatalf("output %q quit %v overflow %v", out.buf, out.quit, out.overflow)
+	if string(out.buf) != "+OK\r\n" || !out.quit {
+		t.Fatalf("output %q quit %v", out.buf, out.quit)
 	}
 	if d.store.Get("k") != nil {
 		t.Fatal("a command after QUIT was executed")
 	}
 }
 
-// A RESP reply that does not fit overflows instead of being dropped, and its command is not
-// executed: the client is about to be disconnected and will never see an answer.
-func TestExecRESPOverflow(t *testing.T) {
+// A RESP request whose reply would not fit is not executed: the server holds it instead.
+func TestExecRESPQueueFull(t *testing.T) {
 	d := newDB(NewMemoryStore())
-	out := runRESP(d, 1, []string{"SET", "a", "1"}, []string{"SET", "b", "2"}, []string{"PING"})
-	if string(out.buf) != "+OK\r\n" || !out.overflow {
-		t.Fatalf("output %q overflow %v", out.buf, out.overflow)
+	out := output{room: 1}
+	set := func(k string) bool {
+		args := [][]byte{[]byte(k), []byte("v")}
+		return d.execRESP(request{op: opSet, lo: 0, hi: 2}, args, &out)
 	}
-	if d.store.Get("b") != nil {
-		t.Fatal("a command whose reply did not fit was executed")
+	if !set("a") || set("b") {
+		t.Fatal("execRESP executed a request with a full queue, or refused one with room")
+	}
+	if string(out.buf) != "+OK\r\n" || out.room != 0 || d.store.Get("b") != nil {
+		t.Fatalf("output %q room %d, b = %q", out.buf, out.room, d.store.Get("b"))
 	}
 }
 

@@ -2,7 +2,6 @@ package kvserver
 
 import (
 	"bytes"
-	"errors"
 	"net"
 )
 
@@ -18,22 +17,31 @@ type client struct {
 	id      uint64
 	conn    net.Conn
 	out     chan []byte // loop to writer: reply bytes, at most one buffer at a time
-	batches chan *batch // loop back to reader: batches to reuse
+	batches chan *batch // loop back to reader: request batches to fill, see credits
 
-	pending        []byte // replies not yet handed to the writer
-	pendingEntries int    // lines or RESP replies in pending
-	spareBuf       []byte // an empty buffer for the next pending
-	sending        bool   // a buffer is at the writer
-	sentEntries    int    // entries in that buffer
-	dirty          bool   // in the loop's dirty list
-	ending         bool   // no more requests are taken; output closes once drained
+	held           []*batch // RESP requests waiting for room in the queue, oldest first
+	pending        []byte   // replies not yet handed to the writer
+	pendingEntries int      // lines or RESP replies in pending
+	spareBuf       []byte   // an empty buffer for the next pending
+	sending        bool     // a buffer is at the writer
+	dirty          bool     // in the loop's dirty list
+	ending         bool     // no more requests are taken; output closes once drained
 	outClosed      bool
 	readerDone     bool
 	writerDone     bool
 }
 
+// credits is how many request batches a client's reader may have at the loop at once. The
+// loop hands every batch back when it is done with it, so a reader whose client is being
+// throttled waits for a batch instead of reading more.
+const credits = 2
+
 func newClient(id uint64, conn net.Conn) *client {
-	return &client{id: id, conn: conn, out: make(chan []byte, 1), batches: make(chan *batch, 2)}
+	c := &client{id: id, conn: conn, out: make(chan []byte, 1), batches: make(chan *batch, credits)}
+	for range credits {
+		c.batches <- &batch{kind: batchRequests, c: c}
+	}
+	return c
 }
 
 type batchKind uint8
@@ -55,17 +63,16 @@ type batch struct {
 	data []byte
 	args [][]byte
 	reqs []request
+	next int // index of the first request not yet executed
 }
 
-// recycle hands a processed request batch back to its reader, keeping its slices but not its
-// data (the store may still hold values that point into it).
+// recycle hands a request batch the loop is done with back to its reader, keeping its slices
+// but not its data (the store may still hold values that point into it). The channel has room
+// for every batch of the client, so this never blocks.
 func (b *batch) recycle() {
 	clear(b.args)
-	b.data, b.args, b.reqs = nil, b.args[:0], b.reqs[:0]
-	select {
-	case b.c.batches <- b:
-	default:
-	}
+	b.data, b.args, b.reqs, b.next = nil, b.args[:0], b.reqs[:0], 0
+	b.c.batches <- b
 }
 
 // writerEvent is a writer's report to the loop: a buffer written (and returned for reuse), or
@@ -170,17 +177,15 @@ func (rd *reader) grow(size int) {
 	rd.r, rd.buf = 0, buf
 }
 
-// newBatch returns an empty request batch, reusing one the loop handed back if it can.
+// newBatch returns an empty request batch, waiting until the loop hands one back. It never
+// waits forever: the loop returns every batch, held ones included once the client ends.
 func (rd *reader) newBatch() *batch {
-	select {
-	case b := <-rd.c.batches:
-		return b
-	default:
-		return &batch{kind: batchRequests, c: rd.c, resp: rd.resp}
-	}
+	b := <-rd.c.batches
+	b.resp = rd.resp
+	return b
 }
 
-// send hands b to the loop if it holds any request.
+// send hands b to the loop if it holds any request, and otherwise keeps it for next time.
 func (rd *reader) send(b *batch) {
 	if len(b.reqs) == 0 {
 		b.recycle()
@@ -249,8 +254,7 @@ func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 		if err == errIncomplete {
 			break
 		}
-		var perr protocolError
-		if errors.As(err, &perr) {
+		if perr, ok := err.(protocolError); ok {
 			rd.fatal(b, "Protocol error: "+string(perr))
 			return 0, false
 		}

@@ -30,12 +30,13 @@
 // # Slow readers
 //
 // Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)
-// beyond what the kernel has taken. When a text client's queue is full, further replies to it
+// waiting behind the write in progress, which is not counted, like what the kernel has taken. When a text client's queue is full, further replies to it
 // are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
 // reply produced while the queue has room is queued whole, even past 500 lines, so a client
-// that keeps up never receives part of a Get. A RESP client in the same
-// position is disconnected instead: a discarded reply would silently shift every later reply
-// onto the wrong request. Either way no other client waits.
+// that keeps up never receives part of a Get. A RESP client cannot be told which reply went
+// missing, so instead of discarding, the server stops executing (and then reading) its
+// requests until it reads its replies: it throttles itself, as a pipelining client should
+// expect, and no reply is lost. Either way no other client waits.
 //
 // # Design
 //
@@ -45,5 +46,9 @@
 // buffers with one system call each. The loop takes many batches per wake-up, executes them
 // (db, a plain state machine with no goroutines), appends each client's replies to a buffer
 // and hands the buffer over when the writer is free, so replies to a pipelining client are
-// coalesced into few writes. There is no mutex: goroutines, channels and select only.
+// coalesced into few writes. A store that implements Committer (a log that fsyncs, say) is
+// committed once per round, before that round's replies go out: group commit, so durability
+// costs one fsync per round rather than one per write. Each reader may have at most two
+// batches at the loop; this bounds what a flooding client can queue and is how a RESP client
+// is throttled. There is no mutex: goroutines, channels and select only.
 package kvserver

@@ -96,6 +96,22 @@ func (c *testConn) sync() {
 	}
 }
 
+// farewell reads the line a dropped client is sent before the server closes it, or "" if
+// the close overtook it: closing a socket with unread input resets the connection, and a
+// reset may discard the line. Either is a correct drop.
+func (c *testConn) farewell() string {
+	c.tb.Helper()
+	c.c.SetReadDeadline(time.Now().Add(ioTimeout))
+	l, err := c.r.ReadString('\n')
+	if err != nil && err != io.EOF && !isReset(err) {
+		c.tb.Fatalf("waiting for the server to drop the client: %v", err)
+	}
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(l, "\n")
+}
+
 // expectEOF waits for the server to close the connection, skipping whatever it sent before.
 func (c *testConn) expectEOF() {
 	c.tb.Helper()

@@ -3,7 +3,6 @@ package kvserver
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -70,11 +69,12 @@ type Server struct {
 	final Stats // the counters at exit, written by the loop before done is closed
 
 	// Owned by the loop goroutine.
-	clients    map[*client]struct{}
-	dirty      []*client // clients with replies to hand over or output to end this round
-	stats      Stats
-	closing    bool
-	acceptDone bool
+	clients     map[*client]struct{}
+	dirty       []*client // clients with replies to hand over or output to end this round
+	stats       Stats
+	closing     bool
+	acceptDone  bool
+	uncommitted bool // requests ran since the last Commit
 }
 
 // New returns a server for store with the default Config.
@@ -100,7 +100,7 @@ func NewServer(store KVStore, cfg Config) *Server {
 		s.host = "127.0.0.1"
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.startToken <- struct{}{}
 	s.closeToken <- struct{}{}
@@ -217,7 +217,7 @@ func (s *Server) accept() {
 }
 
 // loop is the goroutine that owns the store and every client's bookkeeping. It never blocks on
-// a client: sends to writers always find room (see flush), so no client can slow another.
+// a client: sends to writers always find room (see flushDirty), so no client can slow another.
 func (s *Server) loop() {
 	quit := s.quit
 	for !(s.closing && s.acceptDone && len(s.clients) == 0) {
@@ -235,6 +235,7 @@ func (s *Server) loop() {
 			quit = nil
 			s.shutdown()
 		}
+		s.commit()
 		s.flushDirty()
 	}
 	s.final = s.stats
@@ -256,37 +257,64 @@ func (s *Server) handleBatch(b *batch) {
 		s.acceptDone = true
 	case batchLeave:
 		c.readerDone = true
-		s.endOutput(c)
+		if len(c.held) == 0 { // otherwise resume ends the output once it has run them
+			s.endOutput(c)
+		}
 		s.maybeFinish(c)
 	case batchRequests:
-		if !c.ending {
-			s.execute(c, b)
+		switch {
+		case c.ending:
+			b.recycle()
+		case len(c.held) > 0: // behind requests that wait for room
+			c.held = append(c.held, b)
+		case s.execute(c, b):
+			b.recycle()
+		default:
+			c.held = append(c.held, b)
 		}
-		b.recycle()
 	}
 }
 
-// execute runs a batch of requests from c and queues their replies.
-func (s *Server) execute(c *client, b *batch) {
-	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.sentEntries - c.pendingEntries}
-	for _, r := range b.reqs {
+// execute runs c's requests in b from b.next on and queues their replies. It reports whether
+// it got through the batch; it stops early when a RESP client's queue is full, and the batch
+// is then held until the writer has made room (see resume).
+func (s *Server) execute(c *client, b *batch) bool {
+	// The queue is what waits behind the write in progress, which, like the kernel's socket
+	// buffer, is not counted: a client that has read its replies never finds its queue full
+	// just because the writer's report of that write has not reached the loop yet.
+	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries}
+	s.uncommitted = true
+	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
+		r := b.reqs[b.next]
 		args := b.args[r.lo:r.hi]
-		if b.resp {
-			s.db.execRESP(r, args, &out)
-		} else {
+		if !b.resp {
 			s.db.execText(r, args, &out)
+		} else if !s.db.execRESP(r, args, &out) {
+			break
 		}
 	}
 	c.pending, c.pendingEntries = out.buf, out.entries
 	s.stats.DroppedLines += out.dropped
-	switch {
-	case out.overflow:
-		s.log.Debug("kvserver: RESP client not reading its replies: dropped", "client", c.id)
-		s.abort(c)
-	case out.quit:
+	if out.quit {
 		s.endOutput(c)
-	default:
-		s.markDirty(c)
+		return true
+	}
+	s.markDirty(c)
+	return b.next == len(b.reqs)
+}
+
+// resume runs the requests held for c while its queue has room. A client that has stopped
+// sending (half-closed, say) still gets them all run and answered before its output ends.
+func (s *Server) resume(c *client) {
+	for len(c.held) > 0 && !c.ending {
+		if !s.execute(c, c.held[0]) {
+			return
+		}
+		c.held[0].recycle()
+		c.held = c.held[1:]
+	}
+	if c.readerDone && !c.ending {
+		s.endOutput(c)
 	}
 }
 
@@ -298,17 +326,36 @@ func (s *Server) handleWriter(ev writerEvent) {
 		s.maybeFinish(c)
 		return
 	}
-	c.sending, c.sentEntries = false, 0
+	c.sending = false
 	if cap(ev.buf) <= maxKeptBuffer {
 		c.spareBuf = ev.buf[:0]
 	}
 	s.markDirty(c)
+	s.resume(c)
 }
 
 func (s *Server) markDirty(c *client) {
 	if !c.dirty {
 		c.dirty = true
 		s.dirty = append(s.dirty, c)
+	}
+}
+
+// commit makes the mutations of the round durable, on a store that commits in groups, before
+// flushDirty hands their replies to the writers. If that fails, the clients owed those replies
+// are dropped instead of answered.
+func (s *Server) commit() {
+	if !s.uncommitted || s.db.committer == nil {
+		return
+	}
+	s.uncommitted = false
+	if err := s.db.committer.Commit(); err != nil {
+		s.log.Error("kvserver: the store could not commit; dropping the clients whose replies would acknowledge it", "err", err)
+		for _, c := range s.dirty {
+			if len(c.pending) > 0 {
+				s.abort(c)
+			}
+		}
 	}
 }
 
@@ -323,7 +370,7 @@ func (s *Server) flushDirty() {
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
-			c.sending, c.sentEntries = true, c.pendingEntries
+			c.sending = true
 			c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
 			continue
 		}
@@ -340,6 +387,10 @@ func (s *Server) flushDirty() {
 // then closes the connection.
 func (s *Server) endOutput(c *client) {
 	c.ending = true
+	for _, b := range c.held {
+		b.recycle()
+	}
+	c.held = nil
 	s.markDirty(c)
 }
 

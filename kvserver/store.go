@@ -21,14 +21,25 @@ type ListStore interface {
 	KVStore
 	Prepend(key string, value []byte)           // inserts value before key's first value
 	Len(key string) int                         // number of values of key; 0 if none
-	Range(key string, start, stop int) [][]byte // values start..stop inclusive, indexes as in Redis LRANGE
+	Range(key string, start, stop int) [][]byte // values start..stop inclusive, indexes as in Redis LRANGE; read-only, valid until the next mutation
 	Keys() int                                  // number of keys holding at least one value
 	Clear()                                     // removes every key
 }
 
+// Committer is implemented by stores that make mutations durable in groups, such as a log
+// that fsyncs. The server calls Commit once per round of its loop, after executing the round's
+// requests and before handing any of their replies to the writers, so one Commit covers every
+// mutation of the round (group commit) and no reply goes out before the mutations it follows
+// are durable. If Commit fails, the round's replies are discarded and their clients
+// disconnected: a client never sees an answer that may rest on a lost write.
+type Committer interface {
+	Commit() error
+}
+
 // NewMemoryStore returns the default store: in memory, insertion-ordered, and a ListStore.
-// Put, Prepend and Update copy the values they are given; Get and Range return fresh slices
-// whose elements the caller must not modify.
+// Put, Prepend and Update copy the values they are given. Get returns a fresh slice; Range may
+// return a view of the store's own (so GET and LRANGE do not allocate), which the caller must
+// not modify nor keep past the next mutation. Neither's values may be modified.
 func NewMemoryStore() KVStore { return &memoryStore{lists: make(map[string]*list)} }
 
 // memoryStore keeps each key's values as a list that grows at both ends in amortised O(1).
@@ -52,21 +63,23 @@ func (l *list) at(i int) []byte {
 	return l.back[i-len(l.front)]
 }
 
-func (m *memoryStore) Put(key string, value []byte) {
+// listFor returns key's list, creating an empty one if there is none.
+func (m *memoryStore) listFor(key string) *list {
 	l := m.lists[key]
 	if l == nil {
 		l = &list{}
 		m.lists[key] = l
 	}
+	return l
+}
+
+func (m *memoryStore) Put(key string, value []byte) {
+	l := m.listFor(key)
 	l.back = append(l.back, clone(value))
 }
 
 func (m *memoryStore) Prepend(key string, value []byte) {
-	l := m.lists[key]
-	if l == nil {
-		l = &list{}
-		m.lists[key] = l
-	}
+	l := m.listFor(key)
 	l.front = append(l.front, clone(value))
 }
 
@@ -75,7 +88,11 @@ func (m *memoryStore) Get(key string) [][]byte {
 	if l == nil {
 		return nil
 	}
-	return m.Range(key, 0, -1)
+	out := make([][]byte, 0, l.len())
+	for i := range l.len() {
+		out = append(out, l.at(i))
+	}
+	return out
 }
 
 func (m *memoryStore) Range(key string, start, stop int) [][]byte {
@@ -86,6 +103,9 @@ func (m *memoryStore) Range(key string, start, stop int) [][]byte {
 	lo, hi, ok := clampRange(l.len(), start, stop)
 	if !ok {
 		return nil
+	}
+	if f := len(l.front); lo >= f {
+		return l.back[lo-f : hi-f : hi-f]
 	}
 	out := make([][]byte, 0, hi-lo)
 	for i := lo; i < hi; i++ {
