@@ -15,8 +15,9 @@ import (
 type SyncPolicy int
 
 const (
-	// SyncAlways fsyncs every mutation before applying it, so a mutation that a client has
-	// seen answered survives a crash of the machine, not only of the process.
+	// SyncAlways fsyncs every mutation before it is applied, or, under group commit (see
+	// FileStore.Commit), before it is answered, so a mutation that a client has seen answered
+	// survives a crash of the machine, not only of the process.
 	SyncAlways SyncPolicy = iota
 	// SyncEverySecond writes every mutation to the operating system at once but fsyncs in the
 	// background once a second: a process crash loses nothing, a power cut up to a second.
@@ -80,7 +81,8 @@ type syncer interface{ Sync() error }
 
 // FileStore is a KVStore kept in memory and made durable by an append-only log: every
 // mutation is appended to the log (and, with SyncAlways, fsynced) before it is applied, so the
-// state in memory is always the replay of the log. Opening the store replays the log; a torn
+// state in memory is always the replay of the log; or, once the owner uses Commit, once per
+// group of mutations before any of them is acknowledged. Opening the store replays the log; a torn
 // or damaged tail, as a crash in the middle of a write leaves, is cut off at the last intact
 // record rather than refusing to start.
 //
@@ -98,7 +100,8 @@ type FileStore struct {
 	unlock   func() error
 	sync     syncer
 	size     int64  // bytes of intact log; every write appends here
-	buf      []byte // encoding buffer, reused across mutations
+	pending  []byte // encoded records not yet written
+	grouped  bool   // Commit has been called: records wait in pending for the next one
 	index    ListStore
 	recovery Recovery
 	err      error // sticky: the failure that stopped mutations, or ErrStoreClosed
@@ -114,8 +117,11 @@ type FileStore struct {
 }
 
 // A FileStore offers the Redis list operations natively, so LPUSH and LRANGE stay O(1) and
-// O(range) through it.
-var _ ListStore = (*FileStore)(nil)
+// O(range) through it, and commits in groups when the server asks it to.
+var (
+	_ ListStore = (*FileStore)(nil)
+	_ Committer = (*FileStore)(nil)
+)
 
 // NewFileStore opens the log at path, creating it if needed, replays it and returns the store
 // (a *FileStore, to be closed with Close). A torn or damaged tail is cut off at the last
@@ -266,16 +272,11 @@ func (f *FileStore) apply(r record) {
 	}
 }
 
-// commit appends r to the log, fsyncing it under SyncAlways, and applies it to the index. A
-// mutation that cannot be logged is not applied.
+// commit logs r and applies it to the index. Before the first Commit, r is written (and, under
+// SyncAlways, fsynced) before it is applied; afterwards it is applied at once and written by
+// the next Commit. A mutation that cannot be logged is not applied.
 func (f *FileStore) commit(r record) {
-	if f.err == nil && f.syncErrs != nil {
-		select {
-		case err := <-f.syncErrs:
-			f.fail(fmt.Errorf("kvserver: background fsync: %w", err))
-		default:
-		}
-	}
+	f.pollSyncErr()
 	if f.err != nil {
 		return
 	}
@@ -283,22 +284,62 @@ func (f *FileStore) commit(r record) {
 		f.log.Error("kvserver: mutation too large for the log, not applied", "key_bytes", len(r.key), "max", maxRecordPayload)
 		return
 	}
-	f.buf = r.appendTo(f.buf[:0])
-	if _, err := f.file.Write(f.buf); err != nil {
-		// Cut a partial record so the log stays appendable for whoever repairs the disk.
-		_ = f.file.Truncate(f.size)
-		f.fail(fmt.Errorf("kvserver: write log: %w", err))
+	f.pending = r.appendTo(f.pending)
+	if !f.grouped && f.flush() != nil {
 		return
 	}
-	f.size += int64(len(f.buf))
-	if cap(f.buf) > 1<<20 {
-		f.buf = nil // one huge value should not pin its buffer forever
+	f.apply(r)
+}
+
+// Commit writes every mutation made since the previous Commit to the log with one write and,
+// under SyncAlways, one fsync: group commit, so a server that calls it once per round of
+// requests, before sending that round's replies, pays one fsync per round instead of one per
+// mutation (kvserver's server does; see Committer).
+//
+// The first call hands durability to the caller for good: from then on mutations are applied
+// at once and reach the log only at the next Commit (or Close), so the caller must Commit
+// before it acknowledges any of them. A store that is never committed writes, and fsyncs under
+// SyncAlways, each mutation before applying it. If Commit fails, the mutations since the last
+// successful one stay visible in memory but are not durable, and the store stops accepting
+// mutations.
+func (f *FileStore) Commit() error {
+	if f.closed {
+		return f.err
 	}
+	f.grouped = true
+	f.pollSyncErr()
+	if f.err != nil {
+		return f.err
+	}
+	return f.flush()
+}
+
+// flush writes the pending records and, under SyncAlways, fsyncs them.
+func (f *FileStore) flush() error {
+	if len(f.pending) == 0 {
+		return nil
+	}
+	n, err := f.file.Write(f.pending)
+	if cap(f.pending) > 1<<20 {
+		f.pending = nil // one huge value or round should not pin its buffer forever
+	} else {
+		f.pending = f.pending[:0]
+	}
+	if err != nil {
+		if n > 0 {
+			// Cut the partial record so the log stays appendable for whoever repairs the disk.
+			_ = f.file.Truncate(f.size)
+			_, _ = f.file.Seek(f.size, io.SeekStart)
+		}
+		f.fail(fmt.Errorf("kvserver: write log: %w", err))
+		return f.err
+	}
+	f.size += int64(n)
 	switch f.policy {
 	case SyncAlways:
 		if err := f.sync.Sync(); err != nil {
 			f.fail(fmt.Errorf("kvserver: fsync log: %w", err))
-			return
+			return f.err
 		}
 	case SyncEverySecond:
 		select {
@@ -306,7 +347,19 @@ func (f *FileStore) commit(r record) {
 		default: // already signalled since the last fsync
 		}
 	}
-	f.apply(r)
+	return nil
+}
+
+// pollSyncErr takes up a failure of the background fsync, if there was one.
+func (f *FileStore) pollSyncErr() {
+	if f.err != nil || f.syncErrs == nil {
+		return
+	}
+	select {
+	case err := <-f.syncErrs:
+		f.fail(fmt.Errorf("kvserver: background fsync: %w", err))
+	default:
+	}
 }
 
 // fail stops mutations for good and tells the owner.
@@ -396,17 +449,12 @@ func (f *FileStore) Recovery() Recovery { return f.recovery }
 // Err returns the failure that made the store stop accepting mutations, ErrStoreClosed after
 // Close, or nil while it works.
 func (f *FileStore) Err() error {
-	if f.err == nil && f.syncErrs != nil {
-		select {
-		case err := <-f.syncErrs:
-			f.fail(fmt.Errorf("kvserver: background fsync: %w", err))
-		default:
-		}
-	}
+	f.pollSyncErr()
 	return f.err
 }
 
-// Close stops the background fsync, fsyncs the log a last time and closes it. Mutations after
+// Close writes what awaits a Commit, stops the background fsync, fsyncs the log a last time and
+// closes it. Mutations after
 // Close are ignored; reads still answer from memory. Close is idempotent and returns the same
 // result every time.
 func (f *FileStore) Close() error {
@@ -414,6 +462,9 @@ func (f *FileStore) Close() error {
 		return f.closeErr
 	}
 	f.closed = true
+	if f.err == nil {
+		f.flush()
+	}
 	if f.stop != nil {
 		close(f.stop)
 		<-f.stopped

@@ -522,3 +522,69 @@ func BenchmarkFileStoreReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+func TestFileStoreGroupCommit(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
+		t.Run(policy.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			c := &countingSyncer{}
+			f := openTest(t, path, policy, FileStoreOptions{
+				SyncInterval: time.Hour, // only Commit and Close may fsync here
+				syncer:       func(*os.File) syncer { return c },
+			})
+			if err := f.Commit(); err != nil { // nothing to commit: no write, no fsync
+				t.Fatal(err)
+			}
+			synced, size := c.n, f.size
+			for i := range 10 {
+				f.Put(fmt.Sprint("k", i), []byte("v"))
+			}
+			f.Delete("k0")
+			if c.n != synced || f.size != size {
+				t.Fatalf("mutations after Commit wrote %d bytes and fsynced %d times; want both deferred", f.size-size, c.n-synced)
+			}
+			if f.Len("k1") != 1 || f.Len("k0") != 0 {
+				t.Fatal("mutations awaiting Commit are not visible")
+			}
+			if err := f.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			wantSyncs := 0
+			if policy == SyncAlways {
+				wantSyncs = 1
+			}
+			if c.n-synced != wantSyncs || f.size == size {
+				t.Fatalf("Commit of 11 mutations: %d fsyncs, log grew %d bytes; want %d fsync(s) and growth",
+					c.n-synced, f.size-size, wantSyncs)
+			}
+			f.Put("uncommitted", []byte("written by Close"))
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			g := openTest(t, path, policy, FileStoreOptions{syncer: withoutFsync})
+			if r := g.Recovery(); r.Records != 12 || g.Len("k0") != 0 || g.Len("k9") != 1 || g.Len("uncommitted") != 1 {
+				t.Fatalf("after reopening: Recovery = %+v, want every mutation replayed", r)
+			}
+		})
+	}
+}
+
+func TestFileStoreGroupCommitFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	c := &countingSyncer{}
+	var reported []error
+	f := openTest(t, path, SyncAlways, FileStoreOptions{
+		syncer:  func(*os.File) syncer { return c },
+		OnError: func(err error) { reported = append(reported, err) },
+	})
+	f.Commit()
+	f.Put("k", []byte("1"))
+	c.failFrom = c.n + 1
+	if err := f.Commit(); err == nil || len(reported) != 1 {
+		t.Fatalf("Commit with a failing fsync = %v, OnError called %d times", err, len(reported))
+	}
+	f.Put("k", []byte("2"))
+	if err := f.Commit(); err == nil || f.Len("k") != 1 {
+		t.Fatalf("after a failed Commit: Commit = %v, Len = %d; want the failure sticky and the Put refused", err, f.Len("k"))
+	}
+}
