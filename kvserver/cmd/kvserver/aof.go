@@ -16,7 +16,7 @@ func init() { storeFlags = aofFlags }
 func aofFlags(fs *flag.FlagSet) func(*slog.Logger) (kvserver.KVStore, error) {
 	aof := fs.String("aof", "", "append-only log `file` that makes the store durable; empty keeps it in memory only")
 	fsync := "everysec"
-	fs.Func("fsync", "when the log is fsynced: `always` (before a write is answered) or everysec (once a second)", func(s string) error {
+	fs.Func("fsync", "when the -aof log is fsynced, `policy` always (before a write is answered) or everysec (once a second; the default)", func(s string) error {
 		if _, err := kvserver.ParseSyncPolicy(s); err != nil {
 			return err
 		}
