@@ -140,11 +140,11 @@ func TestFileStoreReplayEqualsMemory(t *testing.T) {
 	}
 }
 
-// writeLog writes muts to a new log at path and returns the log's size after each mutation.
-func writeLog(t *testing.T, path string, muts []mutation) []int64 {
+// writeLog writes muts to a new log and returns its bytes and its size after each mutation.
+func writeLog(t *testing.T, muts []mutation) (data []byte, ends []int64) {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "orig")
 	f := openTest(t, path, SyncEverySecond, FileStoreOptions{})
-	var ends []int64
 	for _, m := range muts {
 		m.applyTo(f)
 		ends = append(ends, f.size)
@@ -152,7 +152,11 @@ func writeLog(t *testing.T, path string, muts []mutation) []int64 {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return ends
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, ends
 }
 
 func TestFileStoreTornTail(t *testing.T) {
@@ -160,13 +164,8 @@ func TestFileStoreTornTail(t *testing.T) {
 		{"put", "k", "one", ""}, {"put", "j", "two", ""}, {"update", "k", "one", "uno"},
 		{"prepend", "j", "zero", ""}, {"put", "k", "the last record, torn at every byte", ""},
 	}
+	data, ends := writeLog(t, muts)
 	dir := t.TempDir()
-	orig := filepath.Join(dir, "orig")
-	ends := writeLog(t, orig, muts)
-	data, err := os.ReadFile(orig)
-	if err != nil {
-		t.Fatal(err)
-	}
 	lastStart, lastEnd := ends[len(ends)-2], ends[len(ends)-1]
 	want := memoryAfter(muts[:len(muts)-1])
 
@@ -224,13 +223,8 @@ func TestFileStoreFlippedBytes(t *testing.T) {
 		{"put", "j", "three", ""}, {"update", "k", "one", "uno"}, {"clear", "", "", ""},
 		{"put", "k", "four", ""}, {"prepend", "k", "five", ""},
 	}
+	data, ends := writeLog(t, muts)
 	dir := t.TempDir()
-	orig := filepath.Join(dir, "orig")
-	ends := writeLog(t, orig, muts)
-	data, err := os.ReadFile(orig)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for pos := range data {
 		for _, mask := range []byte{0x01, 0x80} {
 			bad := bytes.Clone(data)
