@@ -79,12 +79,12 @@ type Recovery struct {
 // syncer forces written data to stable storage; *os.File is one.
 type syncer interface{ Sync() error }
 
-// FileStore is a KVStore kept in memory and made durable by an append-only log: every
-// mutation is appended to the log (and, with SyncAlways, fsynced) before it is applied, so the
-// state in memory is always the replay of the log; or, once the owner uses Commit, once per
-// group of mutations before any of them is acknowledged. Opening the store replays the log; a torn
-// or damaged tail, as a crash in the middle of a write leaves, is cut off at the last intact
-// record rather than refusing to start.
+// FileStore is a KVStore kept in memory and made durable by an append-only log. Every mutation
+// is appended to the log (and, with SyncAlways, fsynced) before it is applied, so the state in
+// memory is always the replay of the log; once its owner calls Commit, mutations are instead
+// logged once per group, before any of them is acknowledged. Opening the store replays the
+// log; a torn or damaged tail, as a crash in the middle of a write leaves, is cut off at the
+// last intact record rather than refusing to start.
 //
 // Like every KVStore it is used from one goroutine; only its background fsync, which touches
 // nothing but the file, runs beside it. If a write or fsync fails the store keeps serving
@@ -125,7 +125,7 @@ var (
 
 // NewFileStore opens the log at path, creating it if needed, replays it and returns the store
 // (a *FileStore, to be closed with Close). A torn or damaged tail is cut off at the last
-// intact record; see OpenFileStore for a report of what was cut.
+// intact record; FileStore.Recovery reports what was cut.
 func NewFileStore(path string, sync SyncPolicy) (KVStore, error) {
 	f, err := OpenFileStore(path, sync, FileStoreOptions{})
 	if err != nil {
