@@ -64,6 +64,10 @@ type FileStoreOptions struct {
 	// fsync fails and the store stops accepting mutations. A program that must not answer a
 	// write it could not make durable exits here, as Redis does.
 	OnError func(error)
+	// CompactSize is the log size from which the log is rewritten to hold only the current
+	// values once it has also doubled since the last rewrite; zero means 64 MiB, a negative
+	// value never. See FileStore.Compact.
+	CompactSize int64
 
 	syncer func(*os.File) syncer // replaces the file's fsync in tests
 }
@@ -96,17 +100,24 @@ type FileStore struct {
 	log    *slog.Logger
 	onErr  func(error)
 
-	file     *os.File
-	unlock   func() error
-	sync     syncer
-	size     int64  // bytes of intact log; every write appends here
-	pending  []byte // encoded records not yet written
-	grouped  bool   // Commit has been called: records wait in pending for the next one
-	index    ListStore
-	recovery Recovery
-	err      error // sticky: the failure that stopped mutations, or ErrStoreClosed
-	closed   bool
-	closeErr error
+	file      *os.File
+	unlock    func() error
+	sync      syncer
+	syncerFor func(*os.File) syncer // the syncer of a log file; a test's fake in tests
+	interval  time.Duration         // of the background fsync
+	size      int64                 // bytes of intact log; every write appends here
+	pending   []byte                // encoded records not yet written
+	grouped   bool                  // Commit has been called: records wait in pending for the next one
+	index     ListStore
+	recovery  Recovery
+
+	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
+	// size after the previous rewrite, compactBase; see Compact.
+	compactAt   int64
+	compactBase int64
+	err         error // sticky: the failure that stopped mutations, or ErrStoreClosed
+	closed      bool
+	closeErr    error
 
 	// The background fsync of SyncEverySecond. The store signals dirty after each write; the
 	// syncer goroutine fsyncs on its tick only if signalled, and reports failures on syncErrs.
@@ -150,36 +161,45 @@ func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*File
 		return nil, err
 	}
 	f := &FileStore{
-		path:   path,
-		policy: policy,
-		log:    opts.Logger,
-		onErr:  opts.OnError,
-		file:   file,
-		unlock: unlock,
-		sync:   file,
+		path:      path,
+		policy:    policy,
+		log:       opts.Logger,
+		onErr:     opts.OnError,
+		file:      file,
+		unlock:    unlock,
+		syncerFor: func(file *os.File) syncer { return file },
+		interval:  opts.SyncInterval,
+		compactAt: opts.CompactSize,
 	}
 	f.index, _ = listsOf(NewMemoryStore())
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.syncer != nil {
-		f.sync = opts.syncer(file)
+		f.syncerFor = opts.syncer
 	}
+	if f.interval <= 0 {
+		f.interval = time.Second
+	}
+	if f.compactAt == 0 {
+		f.compactAt = defaultCompactSize
+	}
+	f.sync = f.syncerFor(file)
 	if err := f.open(); err != nil {
 		unlock()
 		file.Close()
 		return nil, err
 	}
+	// A rewrite that a crash interrupted left its temporary file; holding the log's lock, we
+	// know no other process is writing it.
+	if err := os.Remove(f.rewritePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		f.log.Warn("kvserver: cannot remove an interrupted log rewrite", "path", f.rewritePath(), "err", err)
+	}
+	f.compactBase = f.size
 	if policy == SyncEverySecond {
-		interval := opts.SyncInterval
-		if interval <= 0 {
-			interval = time.Second
-		}
 		f.dirty = make(chan struct{}, 1)
 		f.syncErrs = make(chan error, 1)
-		f.stop = make(chan struct{})
-		f.stopped = make(chan struct{})
-		go syncEvery(interval, f.sync, f.dirty, f.syncErrs, f.stop, f.stopped)
+		f.startSyncLoop()
 	}
 	return f, nil
 }
@@ -289,6 +309,9 @@ func (f *FileStore) commit(r record) {
 		return
 	}
 	f.apply(r)
+	if !f.grouped {
+		f.maybeCompact()
+	}
 }
 
 // Commit writes every mutation made since the previous Commit to the log with one write and,
@@ -311,7 +334,11 @@ func (f *FileStore) Commit() error {
 	if f.err != nil {
 		return f.err
 	}
-	return f.flush()
+	if err := f.flush(); err != nil {
+		return err
+	}
+	f.maybeCompact()
+	return nil
 }
 
 // flush writes the pending records and, under SyncAlways, fsyncs them.
@@ -397,6 +424,22 @@ func syncEvery(interval time.Duration, s syncer, dirty <-chan struct{}, errs cha
 	}
 }
 
+// startSyncLoop starts the background fsync of SyncEverySecond on the current log file.
+func (f *FileStore) startSyncLoop() {
+	f.stop = make(chan struct{})
+	f.stopped = make(chan struct{})
+	go syncEvery(f.interval, f.sync, f.dirty, f.syncErrs, f.stop, f.stopped)
+}
+
+// stopSyncLoop stops the background fsync, if there is one, and waits for it to end.
+func (f *FileStore) stopSyncLoop() {
+	if f.stop != nil {
+		close(f.stop)
+		<-f.stopped
+		f.stop = nil
+	}
+}
+
 // Put appends value to key's list of values.
 func (f *FileStore) Put(key string, value []byte) {
 	f.commit(record{op: logPut, key: key, a: value})
@@ -465,10 +508,7 @@ func (f *FileStore) Close() error {
 	if f.err == nil {
 		f.flush()
 	}
-	if f.stop != nil {
-		close(f.stop)
-		<-f.stopped
-	}
+	f.stopSyncLoop()
 	prior := f.Err()
 	errs := []error{f.sync.Sync(), f.unlock(), f.file.Close()}
 	if prior == nil {
