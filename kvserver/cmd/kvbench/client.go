@@ -92,7 +92,7 @@ func (cn *conn) roundTrip(p proto, n int) error {
 
 // populate gives every key of the key space a value, so that gets find something.
 func populate(ctx context.Context, addr string, cfg config) error {
-	cn, err := dial(ctx, addr, cfg.proto, -1)
+	cn, err := dial(ctx, addr, cfg.proto, cfg.clients) // an id no benchmark client has
 	if err != nil {
 		return err
 	}

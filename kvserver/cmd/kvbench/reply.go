@@ -107,6 +107,9 @@ func readTextBatch(r *bufio.Reader, client int) (errs int, err error) {
 			return errs, nil
 		case bytes.HasPrefix(line, []byte("ERR")):
 			errs++
+		case bytes.HasPrefix(line, []byte("-")):
+			// No reply of ours starts so: a Redis server rejecting the lines as inline commands.
+			return errs, fmt.Errorf("%w: %q is a RESP error, not a text reply (a Redis server wants -proto redis)", errProtocol, line)
 		}
 	}
 }

@@ -116,6 +116,9 @@ func TestReadTextBatch(t *testing.T) {
 	if _, err := readTextBatch(bufio.NewReader(strings.NewReader("kvbench-fence-30:fence\n")), 3); err == nil {
 		t.Fatal("another client's fence ended the batch")
 	}
+	if _, err := readTextBatch(bufio.NewReader(strings.NewReader("-ERR unknown command 'Get:key-1'\r\n")), 3); !errors.Is(err, errProtocol) {
+		t.Fatalf("a Redis error reply to the text protocol: err = %v, want errProtocol", err)
+	}
 }
 
 // FuzzReadRESP checks that no reply stream makes the reply reader panic or hang.
