@@ -3,6 +3,7 @@ package kvserver
 import (
 	"bytes"
 	"net"
+	"syscall"
 )
 
 const (
@@ -16,8 +17,9 @@ const (
 type client struct {
 	id      uint64
 	conn    net.Conn
-	out     chan []byte // loop to writer: reply bytes, at most one buffer at a time
-	batches chan *batch // loop back to reader: request batches to fill, see credits
+	raw     syscall.RawConn // for the loop's non-blocking writes; nil if the platform has none
+	out     chan []byte     // loop to writer: reply bytes, at most one buffer at a time
+	batches chan *batch     // loop back to reader: request batches to fill, see credits
 
 	held           []*batch // RESP requests waiting for room in the queue, oldest first
 	pending        []byte   // replies not yet handed to the writer
@@ -37,7 +39,7 @@ type client struct {
 const credits = 2
 
 func newClient(id uint64, conn net.Conn) *client {
-	c := &client{id: id, conn: conn, out: make(chan []byte, 1), batches: make(chan *batch, credits)}
+	c := &client{id: id, conn: conn, raw: rawConn(conn), out: make(chan []byte, 1), batches: make(chan *batch, credits)}
 	for range credits {
 		c.batches <- &batch{kind: batchRequests, c: c}
 	}

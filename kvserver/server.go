@@ -359,14 +359,22 @@ func (s *Server) commit() {
 	}
 }
 
-// flushDirty hands each dirty client's pending replies to its writer, and closes the output of
-// clients that are ending once everything they are owed has been handed over. A client has at
-// most one buffer at its writer, and its channel has room for one, so the send never blocks.
+// flushDirty sends each dirty client its pending replies, and closes the output of clients
+// that are ending once everything they are owed has gone. While a client's writer is idle the
+// loop writes what the socket takes at once itself, without waiting; only a remainder (a client
+// that is not keeping up) is handed to the writer, which has room for one buffer, so the loop
+// never blocks. Writing may make room for held requests, whose replies are flushed in turn.
 func (s *Server) flushDirty() {
-	for _, c := range s.dirty {
+	for len(s.dirty) > 0 {
+		c := s.dirty[len(s.dirty)-1]
+		s.dirty[len(s.dirty)-1] = nil
+		s.dirty = s.dirty[:len(s.dirty)-1]
 		c.dirty = false
 		if c.outClosed || c.sending {
 			continue
+		}
+		if len(c.pending) > 0 && c.raw != nil {
+			s.writeNow(c)
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
@@ -377,10 +385,26 @@ func (s *Server) flushDirty() {
 		if c.ending {
 			close(c.out)
 			c.outClosed = true
+			continue
 		}
+		s.resume(c)
 	}
-	clear(s.dirty)
-	s.dirty = s.dirty[:0]
+}
+
+// writeNow writes as much of c's pending replies as its socket takes without waiting and keeps
+// the rest pending. A write error means the client is gone: its replies are discarded and its
+// connection closed, which ends its reader and so the client.
+func (s *Server) writeNow(c *client) {
+	n, err := writeNow(c.raw, c.pending)
+	if err != nil {
+		c.conn.Close()
+		n = len(c.pending)
+	}
+	if n == len(c.pending) {
+		c.pending, c.pendingEntries = c.pending[:0], 0
+		return
+	}
+	c.pending = c.pending[:copy(c.pending, c.pending[n:])]
 }
 
 // endOutput stops taking requests from c; its writer finishes the replies already queued and
