@@ -132,7 +132,7 @@ func drive(ctx context.Context, cn *conn, cfg config, w *workload, deadline time
 	defer stop()
 	cn.c.SetDeadline(deadline.Add(30 * time.Second)) // a server that stops answering cannot hang us
 	var key []byte
-	for time.Now().Before(deadline) {
+	for first := true; first || time.Now().Before(deadline); first = false { // one batch at least
 		cn.buf = cn.buf[:0]
 		for range cfg.pipeline {
 			get, k := w.next()
