@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+	"ds440/kvserver"
+)
+
+// startServer starts an in-memory kvserver on a free port and returns its address.
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv := kvserver.New(kvserver.NewMemoryStore())
+	if err := srv.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv.Addr().String()
+}
+
+func TestKvbenchDrivesTwoServersAndPrintsTheRatio(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, b := startServer(t), startServer(t)
+	for _, proto := range []string{"text", "redis"} {
+		for _, pipeline := range []string{"1", "8"} {
+			var out, errOut bytes.Buffer
+			args := []string{"-addr", a, "-compare", "other=" + b, "-proto", proto, "-clients", "4",
+				"-duration", "300ms", "-pipeline", pipeline, "-keys", "50", "-get", "0.5", "-rounds", "2"}
+			if code := run(context.Background(), args, &out, &errOut); code != 0 {
+				t.Fatalf("kvbench %v: exit %d\n%s%s", args, code, out.String(), errOut.String())
+			}
+			for _, want := range []string{
+				`(?m)^kvserver +` + regexp.QuoteMeta(a) + ` +[1-9]\d* +\d+\.\d{3}ms +\d+\.\d{3}ms +\d+\.\d{3}ms +0$`,
+				`(?m)^other +` + regexp.QuoteMeta(b) + ` +[1-9]\d* +\d+\.\d{3}ms +\d+\.\d{3}ms +\d+\.\d{3}ms +0$`,
+				`(?m)^ratio kvserver/other: \d+\.\d\dx ops/s, p50 \d+\.\d\dx, p99 \d+\.\d\dx`,
+			} {
+				if !regexp.MustCompile(want).MatchString(out.String()) {
+					t.Errorf("kvbench %s pipeline %s: output does not match %s:\n%s", proto, pipeline, want, out.String())
+				}
+			}
+		}
+	}
+}
+
+func TestKvbenchArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		say  string
+	}{
+		{[]string{"-proto", "http"}, 2, "-proto must be text or redis"},
+		{[]string{"-clients", "0"}, 2, "at least 1"},
+		{[]string{"-get", "1.5"}, 2, "-get must be between 0 and 1"},
+		{[]string{"-duration", "0s"}, 2, "-duration must be positive"},
+		{[]string{"-addr", "nocolon"}, 2, "-addr must be host:port"},
+		{[]string{"-compare", "redis"}, 2, "NAME=HOST:PORT"},
+		{[]string{"extra"}, 2, "positional"},
+		{[]string{"-h"}, 0, "usage: kvbench"},
+		{[]string{"-addr", "127.0.0.1:1", "-duration", "100ms"}, 1, "loading the keys"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tc.args, &out, &errOut)
+		if code != tc.code || !strings.Contains(errOut.String(), tc.say) {
+			t.Errorf("kvbench %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errOut.String(), tc.code, tc.say)
+		}
+	}
+}
+
+func TestKvbenchStopsWhenInterrupted(t *testing.T) {
+	addr := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond) // SIGINT mid-run
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := -1
+	testutil.Within(t, 20*time.Second, "an interrupted kvbench", func() {
+		code = run(ctx, []string{"-addr", addr, "-duration", "1h", "-clients", "2", "-keys", "10"}, &out, &errOut)
+	})
+	if code != 0 || !strings.Contains(errOut.String(), "interrupted") || !strings.Contains(out.String(), "kvserver") {
+		t.Fatalf("interrupted kvbench: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}

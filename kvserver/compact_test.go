@@ -1,0 +1,146 @@
+package kvserver
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+)
+
+// churn is a workload that overwrites, updates, prepends, deletes and clears, so that most of
+// its log is dead.
+func churn(rounds int) []mutation {
+	var ms []mutation
+	for i := range rounds {
+		k := fmt.Sprint("key-", i%7)
+		ms = append(ms,
+			mutation{"put", k, fmt.Sprint("v", i), ""},
+			mutation{"put", k, "same", ""},
+			mutation{"update", k, "same", fmt.Sprint("u", i)},
+			mutation{"prepend", k, fmt.Sprint("p", i), ""},
+		)
+		if i%3 == 0 {
+			ms = append(ms, mutation{"delete", fmt.Sprint("key-", (i+1)%7), "", ""})
+		}
+		if i%50 == 49 {
+			ms = append(ms, mutation{"clear", "", "", ""})
+		}
+	}
+	return append(ms, mutation{"put", "after-clear", "x", ""})
+}
+
+func TestFileStoreCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	muts := churn(120)
+	want := memoryAfter(muts)
+	f := openTest(t, path, SyncAlways, FileStoreOptions{CompactSize: -1, syncer: withoutFsync})
+	for _, m := range muts {
+		m.applyTo(f)
+	}
+	before := f.size
+	if err := f.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if f.size >= before/4 {
+		t.Fatalf("Compact shrank the log from %d to %d bytes only", before, f.size)
+	}
+	requireSame(t, f, want, muts)
+	if _, err := os.Stat(path + ".rewrite"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the rewrite's temporary file is left: %v", err)
+	}
+	if _, err := OpenFileStore(path, SyncAlways, FileStoreOptions{}); !errors.Is(err, ErrLogLocked) {
+		t.Fatalf("the rewritten log is not locked: second open err = %v", err)
+	}
+	more := []mutation{{"put", "key-1", "after compaction", ""}, {"delete", "key-2", "", ""}}
+	for _, m := range more {
+		m.applyTo(f)
+	}
+	f.Close()
+
+	all := append(muts, more...)
+	g := openTest(t, path, SyncAlways, FileStoreOptions{})
+	requireSame(t, g, memoryAfter(all), all)
+	if r := g.Recovery(); r.Cut != 0 {
+		t.Fatalf("the rewritten log replayed with a cut: %+v", r)
+	}
+}
+
+func TestFileStoreCompactsByItself(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
+		t.Run(policy.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			muts := churn(400)
+			const limit = 4 << 10
+			f := openTest(t, path, policy, FileStoreOptions{CompactSize: limit, SyncInterval: time.Millisecond, syncer: withoutFsync})
+			grew := int64(0)
+			for i, m := range muts {
+				m.applyTo(f)
+				if i%10 == 0 {
+					f.Commit() // half the run logs each mutation, half in groups
+				}
+				grew = max(grew, f.size)
+			}
+			if grew > 3*limit {
+				t.Fatalf("the log grew to %d bytes with a %d-byte compaction threshold", grew, limit)
+			}
+			requireSame(t, f, memoryAfter(muts), muts)
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			g := openTest(t, path, policy, FileStoreOptions{syncer: withoutFsync})
+			requireSame(t, g, memoryAfter(muts), muts)
+			g.Close()
+		})
+	}
+}
+
+func TestFileStoreRemovesAnInterruptedRewrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path+".rewrite", []byte(logMagic+"half a rewrite"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	f.Close()
+	if _, err := os.Stat(path + ".rewrite"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the interrupted rewrite is still there: %v", err)
+	}
+}
+
+// BenchmarkFileStoreCompact rewrites a log of 10 SET-like overwrites (Delete, then Put) of each
+// of 10 000 keys: 200 000 records, of which the last 10 000 Puts are live.
+func BenchmarkFileStoreCompact(b *testing.B) {
+	f, err := OpenFileStore(filepath.Join(b.TempDir(), "log"), SyncEverySecond, FileStoreOptions{CompactSize: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	value := []byte("a sixteen b valu")
+	fill := func() {
+		for range 10 {
+			for k := range 10_000 {
+				key := fmt.Sprint("key-", k)
+				f.Delete(key)
+				f.Put(key, value)
+			}
+		}
+	}
+	fill()
+	logBytes := f.size
+	for b.Loop() {
+		b.StopTimer()
+		if f.size < logBytes {
+			fill()
+		}
+		b.StartTimer()
+		if err := f.Compact(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(logBytes)/1e6, "MB-before")
+	b.ReportMetric(float64(f.size)/1e6, "MB-after")
+}

@@ -1,0 +1,603 @@
+package kvserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+)
+
+// mutation is one step of a scripted workload, applied alike to a FileStore and a memory store.
+type mutation struct {
+	verb     string // put, prepend, delete, update, clear
+	key      string
+	val, new string
+}
+
+func (m mutation) applyTo(s ListStore) {
+	switch m.verb {
+	case "put":
+		s.Put(m.key, []byte(m.val))
+	case "prepend":
+		s.Prepend(m.key, []byte(m.val))
+	case "delete":
+		s.Delete(m.key)
+	case "update":
+		s.Update(m.key, []byte(m.val), []byte(m.new))
+	case "clear":
+		s.Clear()
+	default:
+		panic("unknown verb " + m.verb)
+	}
+}
+
+// memoryAfter returns a memory store after muts, the reference a FileStore must equal.
+func memoryAfter(muts []mutation) ListStore {
+	ref, _ := listsOf(NewMemoryStore())
+	for _, m := range muts {
+		m.applyTo(ref)
+	}
+	return ref
+}
+
+// requireSame fails unless got and want hold the same values for every key the mutations touch.
+func requireSame(t *testing.T, got, want ListStore, muts []mutation) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, m := range muts {
+		if m.key == "" && m.verb == "clear" || seen[m.key] {
+			continue
+		}
+		seen[m.key] = true
+		g, w := got.Get(m.key), want.Get(m.key)
+		if !slices.EqualFunc(g, w, bytes.Equal) || (g == nil) != (w == nil) {
+			t.Fatalf("Get(%q) = %q, want %q", m.key, g, w)
+		}
+	}
+	if got.Keys() != want.Keys() {
+		t.Fatalf("Keys() = %d, want %d", got.Keys(), want.Keys())
+	}
+}
+
+// noSync is a syncer for tests that cut and reopen logs hundreds of times, where real fsyncs
+// would only cost time.
+type noSync struct{}
+
+func (noSync) Sync() error { return nil }
+
+func withoutFsync(*os.File) syncer { return noSync{} }
+
+func openTest(t *testing.T, path string, policy SyncPolicy, opts FileStoreOptions) *FileStore {
+	t.Helper()
+	f, err := OpenFileStore(path, policy, opts)
+	if err != nil {
+		t.Fatalf("OpenFileStore(%s): %v", path, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+var replayCases = []struct {
+	name string
+	muts []mutation
+}{
+	{"empty", nil},
+	{"one put", []mutation{{"put", "k", "v", ""}}},
+	{"insertion order", []mutation{{"put", "k", "1", ""}, {"put", "k", "2", ""}, {"put", "k", "3", ""}}},
+	{"duplicates", []mutation{{"put", "k", "x", ""}, {"put", "k", "x", ""}, {"put", "j", "x", ""}}},
+	{"empty and binary values", []mutation{{"put", "k", "", ""}, {"put", "k", "\x00\xff\n:\r", ""}, {"put", "k:colon", "a:b:c", ""}}},
+	{"delete", []mutation{{"put", "k", "1", ""}, {"put", "j", "2", ""}, {"delete", "k", "", ""}}},
+	{"delete missing", []mutation{{"delete", "nope", "", ""}, {"put", "k", "1", ""}}},
+	{"delete then put", []mutation{{"put", "k", "1", ""}, {"delete", "k", "", ""}, {"put", "k", "2", ""}}},
+	{"update every match", []mutation{{"put", "k", "a", ""}, {"put", "k", "b", ""}, {"put", "k", "a", ""}, {"update", "k", "a", "z"}}},
+	{"update no match", []mutation{{"put", "k", "a", ""}, {"update", "k", "q", "z"}, {"update", "missing", "a", "z"}}},
+	{"update to empty", []mutation{{"put", "k", "a", ""}, {"update", "k", "a", ""}, {"put", "k", "b", ""}}},
+	{"prepend", []mutation{{"put", "k", "2", ""}, {"prepend", "k", "1", ""}, {"prepend", "k", "0", ""}, {"put", "k", "3", ""}}},
+	{"clear", []mutation{{"put", "k", "1", ""}, {"put", "j", "2", ""}, {"clear", "", "", ""}, {"put", "j", "3", ""}}},
+	{"many keys", func() []mutation {
+		var ms []mutation
+		for i := range 300 {
+			ms = append(ms, mutation{"put", fmt.Sprint("key", i%37), fmt.Sprint("value", i), ""})
+			if i%11 == 0 {
+				ms = append(ms, mutation{"delete", fmt.Sprint("key", i%13), "", ""})
+			}
+			if i%7 == 0 {
+				ms = append(ms, mutation{"update", fmt.Sprint("key", i%37), fmt.Sprint("value", i-37), "updated"})
+			}
+		}
+		return ms
+	}()},
+}
+
+func TestFileStoreReplayEqualsMemory(t *testing.T) {
+	for _, tc := range replayCases {
+		for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
+			t.Run(tc.name+"/"+policy.String(), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "log")
+				want := memoryAfter(tc.muts)
+				f := openTest(t, path, policy, FileStoreOptions{})
+				for _, m := range tc.muts {
+					m.applyTo(f)
+				}
+				requireSame(t, f, want, tc.muts)
+				if err := f.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+
+				g := openTest(t, path, policy, FileStoreOptions{})
+				requireSame(t, g, want, tc.muts)
+				if r := g.Recovery(); r.Cut != 0 || r.Reason != nil {
+					t.Fatalf("Recovery() = %+v on an intact log", r)
+				}
+			})
+		}
+	}
+}
+
+// writeLog writes muts to a new log and returns its bytes and its size after each mutation.
+func writeLog(t *testing.T, muts []mutation) (data []byte, ends []int64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "orig")
+	f := openTest(t, path, SyncEverySecond, FileStoreOptions{})
+	for _, m := range muts {
+		m.applyTo(f)
+		ends = append(ends, f.size)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, ends
+}
+
+func TestFileStoreTornTail(t *testing.T) {
+	muts := []mutation{
+		{"put", "k", "one", ""}, {"put", "j", "two", ""}, {"update", "k", "one", "uno"},
+		{"prepend", "j", "zero", ""}, {"put", "k", "the last record, torn at every byte", ""},
+	}
+	data, ends := writeLog(t, muts)
+	dir := t.TempDir()
+	lastStart, lastEnd := ends[len(ends)-2], ends[len(ends)-1]
+	want := memoryAfter(muts[:len(muts)-1])
+
+	for cut := lastStart; cut < lastEnd; cut++ {
+		path := filepath.Join(dir, fmt.Sprint("cut", cut))
+		if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		requireSame(t, f, want, muts)
+		r := f.Recovery()
+		wantCut := cut - lastStart
+		if r.Records != len(muts)-1 || r.Size != lastStart || r.Cut != wantCut ||
+			(wantCut > 0) != errors.Is(r.Reason, ErrTornRecord) {
+			t.Fatalf("cut at %d: Recovery() = %+v, want %d records, size %d, %d bytes cut for a torn record",
+				cut, r, len(muts)-1, lastStart, wantCut)
+		}
+		if st, err := os.Stat(path); err != nil || st.Size() != lastStart {
+			t.Fatalf("cut at %d: file is %d bytes (%v), want it truncated to %d", cut, st.Size(), err, lastStart)
+		}
+		// The repaired log takes new records after the last intact one.
+		f.Put("after", []byte("repair"))
+		f.Close()
+		g := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		if got := g.Get("after"); len(got) != 1 || string(got[0]) != "repair" || g.Recovery().Cut != 0 {
+			t.Fatalf("cut at %d: after repair and reopen Get = %q, Recovery = %+v", cut, got, g.Recovery())
+		}
+		repaired := append(slices.Clone(muts[:len(muts)-1]), mutation{"put", "after", "repair", ""})
+		requireSame(t, g, memoryAfter(repaired), muts)
+		g.Close()
+	}
+}
+
+func TestFileStoreTornHeader(t *testing.T) {
+	dir := t.TempDir()
+	for n := 0; n < len(logMagic); n++ {
+		path := filepath.Join(dir, fmt.Sprint("hdr", n))
+		if err := os.WriteFile(path, []byte(logMagic[:n]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		f.Put("k", []byte("v"))
+		f.Close()
+		g := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		if got := g.Get("k"); len(got) != 1 || g.Recovery().Records != 1 {
+			t.Fatalf("header cut to %d bytes: after rewrite Get = %q, Recovery = %+v", n, got, g.Recovery())
+		}
+		g.Close()
+	}
+}
+
+func TestFileStoreFlippedBytes(t *testing.T) {
+	muts := []mutation{
+		{"put", "k", "one", ""}, {"put", "j", "two", ""}, {"delete", "j", "", ""},
+		{"put", "j", "three", ""}, {"update", "k", "one", "uno"}, {"clear", "", "", ""},
+		{"put", "k", "four", ""}, {"prepend", "k", "five", ""},
+	}
+	data, ends := writeLog(t, muts)
+	dir := t.TempDir()
+	for pos := range data {
+		for _, mask := range []byte{0x01, 0x80} {
+			bad := bytes.Clone(data)
+			bad[pos] ^= mask
+			path := filepath.Join(dir, fmt.Sprint("flip", pos, "-", mask))
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := OpenFileStore(path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+			if pos < len(logMagic) {
+				if !errors.Is(err, ErrNotLog) {
+					t.Fatalf("flip in the header at %d: err = %v, want ErrNotLog", pos, err)
+				}
+				if after, _ := os.ReadFile(path); !bytes.Equal(after, bad) {
+					t.Fatalf("flip in the header at %d: a file that is not a log was modified", pos)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("flip at %d: %v", pos, err)
+			}
+			// Every record before the damaged one survives; it and all after it are cut.
+			damaged, start := 0, int64(len(logMagic))
+			for int64(pos) >= ends[damaged] {
+				start = ends[damaged]
+				damaged++
+			}
+			requireSame(t, f, memoryAfter(muts[:damaged]), muts)
+			if r := f.Recovery(); r.Records != damaged || r.Size != start || r.Reason == nil {
+				t.Fatalf("flip at %d (record %d): Recovery() = %+v", pos, damaged, r)
+			}
+			f.Close()
+		}
+	}
+}
+
+func TestFileStoreRefusesForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	content := []byte("my precious notes, not a log\n")
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFileStore(path, SyncAlways); !errors.Is(err, ErrNotLog) {
+		t.Fatalf("NewFileStore on a text file: err = %v, want ErrNotLog", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, content) {
+		t.Fatalf("the file was modified: %q", after)
+	}
+	if _, err := NewFileStore(filepath.Join(t.TempDir(), "missing", "log"), SyncAlways); err == nil {
+		t.Fatal("NewFileStore in a missing directory succeeded")
+	}
+}
+
+func TestFileStoreLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	if _, err := OpenFileStore(path, SyncAlways, FileStoreOptions{}); !errors.Is(err, ErrLogLocked) {
+		t.Fatalf("second open: err = %v, want ErrLogLocked", err)
+	}
+	f.Close()
+	g := openTest(t, path, SyncAlways, FileStoreOptions{})
+	g.Close()
+}
+
+// countingSyncer counts fsyncs and, at each, whether the mutation being made durable is
+// already visible in the store, which it must not be.
+type countingSyncer struct {
+	n        int
+	store    *FileStore
+	visible  []bool
+	failFrom int // fail this and every later Sync; 0 never fails
+}
+
+func (c *countingSyncer) Sync() error {
+	c.n++
+	if c.store != nil {
+		c.visible = append(c.visible, c.store.Len(fmt.Sprint("k", len(c.visible))) > 0)
+	}
+	if c.failFrom > 0 && c.n >= c.failFrom {
+		return errors.New("disk on fire")
+	}
+	return nil
+}
+
+func TestFileStoreSyncAlwaysFsyncsEachMutationBeforeApplying(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	c := &countingSyncer{}
+	f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: func(*os.File) syncer { return c }})
+	opened := c.n // a new log's header is made durable too
+	c.store = f
+	const n = 20
+	for i := range n {
+		f.Put(fmt.Sprint("k", i), []byte("v"))
+	}
+	if c.n-opened != n {
+		t.Fatalf("%d mutations made %d fsyncs, want one each", n, c.n-opened)
+	}
+	for i, vis := range c.visible {
+		if vis {
+			t.Fatalf("mutation %d was visible before its fsync", i)
+		}
+	}
+	c.store = nil
+	before := c.n
+	f.Delete("missing")
+	f.Update("missing", []byte("a"), []byte("b"))
+	if c.n != before {
+		t.Fatalf("mutations of missing keys fsynced %d times, want none (nothing to log)", c.n-before)
+	}
+}
+
+func TestFileStoreFsyncFailureStopsMutations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	c := &countingSyncer{}
+	var reported []error
+	f := openTest(t, path, SyncAlways, FileStoreOptions{
+		syncer:  func(*os.File) syncer { return c },
+		OnError: func(err error) { reported = append(reported, err) },
+	})
+	f.Put("k", []byte("durable"))
+	c.failFrom = c.n + 1
+	f.Put("k", []byte("not durable"))
+	f.Put("k", []byte("after the failure"))
+	f.Delete("k")
+	if got := f.Get("k"); len(got) != 1 || string(got[0]) != "durable" {
+		t.Fatalf("Get = %q, want only the write made durable", got)
+	}
+	if f.Err() == nil || len(reported) != 1 {
+		t.Fatalf("Err() = %v, OnError called %d times; want an error reported once", f.Err(), len(reported))
+	}
+	if err := f.Close(); err == nil {
+		t.Fatal("Close after a failure returned nil")
+	}
+}
+
+func TestFileStoreWriteFailureStopsMutations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	f.Put("k", []byte("1"))
+	f.file.Close() // every later write fails, as on a dead disk
+	f.Put("k", []byte("2"))
+	if got := f.Get("k"); len(got) != 1 || f.Err() == nil {
+		t.Fatalf("after a failed write: Get = %q, Err() = %v; want the write not applied and reported", got, f.Err())
+	}
+}
+
+// signalSyncer reports each fsync on a channel.
+type signalSyncer struct {
+	synced chan struct{}
+	err    error
+}
+
+func (s *signalSyncer) Sync() error {
+	s.synced <- struct{}{}
+	return s.err
+}
+
+func TestFileStoreEverySecondSyncsInBackground(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	path := filepath.Join(t.TempDir(), "log")
+	s := &signalSyncer{synced: make(chan struct{}, 100)}
+	f := openTest(t, path, SyncEverySecond, FileStoreOptions{
+		SyncInterval: 5 * time.Millisecond,
+		syncer:       func(*os.File) syncer { return s },
+	})
+	<-s.synced                                        // the new log's header
+	testutil.NoRecv(t, s.synced, 30*time.Millisecond) // nothing written, nothing to fsync
+	for i := range 100 {
+		f.Put("k", []byte(fmt.Sprint(i)))
+	}
+	if n := f.Len("k"); n != 100 {
+		t.Fatalf("Len = %d before any fsync, want 100: everysec applies at once", n)
+	}
+	testutil.Recv(t, s.synced, 10*time.Second)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Close() != nil || f.Err() != ErrStoreClosed {
+		t.Fatalf("second Close or Err() wrong: Err() = %v", f.Err())
+	}
+	f.Put("k", []byte("after close"))
+	if n := f.Len("k"); n != 100 {
+		t.Fatalf("a Put after Close was applied: Len = %d", n)
+	}
+}
+
+func TestFileStoreEverySecondReportsBackgroundFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	s := &signalSyncer{synced: make(chan struct{}, 100)}
+	f := openTest(t, path, SyncEverySecond, FileStoreOptions{
+		SyncInterval: 5 * time.Millisecond,
+		syncer:       func(*os.File) syncer { return s },
+	})
+	<-s.synced
+	s.err = errors.New("disk on fire") // set before the background goroutine can sync again
+	f.Put("k", []byte("1"))
+	testutil.Recv(t, s.synced, 10*time.Second)
+	testutil.Eventually(t, 10*time.Second, func() bool { return f.Err() != nil }, "background fsync failure not reported")
+	f.Put("k", []byte("2"))
+	if n := f.Len("k"); n != 1 {
+		t.Fatalf("Len = %d, want the Put after the failure refused", n)
+	}
+}
+
+func TestParseSyncPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want SyncPolicy
+		ok   bool
+	}{
+		{"always", SyncAlways, true},
+		{"everysec", SyncEverySecond, true},
+		{"no", 0, false},
+		{"", 0, false},
+		{"Always", 0, false},
+	} {
+		got, err := ParseSyncPolicy(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("ParseSyncPolicy(%q) = %v, %v", tc.in, got, err)
+		}
+		if tc.ok && got.String() != tc.in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tc.in)
+		}
+	}
+	if _, err := OpenFileStore(filepath.Join(t.TempDir(), "log"), SyncPolicy(7), FileStoreOptions{}); err == nil {
+		t.Error("OpenFileStore accepted an invalid policy")
+	}
+}
+
+// BenchmarkFileStorePut measures Put on a FileStore beside the in-memory store in one run and
+// reports the ratio (x-memory: how many times slower the durable store is). The group-50 runs
+// commit every 50 Puts, as kvserver does once per round of requests from 50 clients.
+func BenchmarkFileStorePut(b *testing.B) {
+	value := bytes.Repeat([]byte("v"), 16)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+	}
+	for _, tc := range []struct {
+		name   string
+		policy SyncPolicy
+		group  int
+	}{
+		{"everysec", SyncEverySecond, 0},
+		{"always", SyncAlways, 0},
+		{"everysec-group-50", SyncEverySecond, 50},
+		{"always-group-50", SyncAlways, 50},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f, err := OpenFileStore(filepath.Join(b.TempDir(), "log"), tc.policy, FileStoreOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			mem := NewMemoryStore()
+			start := time.Now()
+			putLoop(mem, b.N, keys, value, 0)
+			memNs := float64(time.Since(start).Nanoseconds()) / float64(b.N)
+			if tc.group > 0 {
+				f.Commit()
+			}
+			b.ResetTimer()
+			putLoop(f, b.N, keys, value, tc.group)
+			b.StopTimer()
+			fileNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(memNs, "memory-ns/op")
+			b.ReportMetric(fileNs/memNs, "x-memory")
+		})
+	}
+}
+
+// putLoop makes n Puts over keys, deleting each key as the loop comes back to it so that lists
+// stay short and every run does the same work, and commits every group Puts if group > 0.
+func putLoop(s KVStore, n int, keys []string, value []byte, group int) {
+	for i := 0; i < n; i++ {
+		k := keys[i%len(keys)]
+		if i >= len(keys) && i%len(keys) == 0 {
+			s.Delete(k)
+		}
+		s.Put(k, value)
+		if group > 0 && i%group == group-1 {
+			s.(Committer).Commit()
+		}
+	}
+	if group > 0 {
+		s.(Committer).Commit()
+	}
+}
+
+func BenchmarkFileStoreReplay(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "log")
+	f, err := OpenFileStore(path, SyncEverySecond, FileStoreOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const records = 100_000
+	for i := range records {
+		f.Put(fmt.Sprint("key:", i%1000), []byte("a sixteen b value"))
+	}
+	f.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		g, err := OpenFileStore(path, SyncEverySecond, FileStoreOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.Close()
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func TestFileStoreGroupCommit(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
+		t.Run(policy.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			c := &countingSyncer{}
+			f := openTest(t, path, policy, FileStoreOptions{
+				SyncInterval: time.Hour, // only Commit and Close may fsync here
+				syncer:       func(*os.File) syncer { return c },
+			})
+			if err := f.Commit(); err != nil { // nothing to commit: no write, no fsync
+				t.Fatal(err)
+			}
+			synced, size := c.n, f.size
+			for i := range 10 {
+				f.Put(fmt.Sprint("k", i), []byte("v"))
+			}
+			f.Delete("k0")
+			if c.n != synced || f.size != size {
+				t.Fatalf("mutations after Commit wrote %d bytes and fsynced %d times; want both deferred", f.size-size, c.n-synced)
+			}
+			if f.Len("k1") != 1 || f.Len("k0") != 0 {
+				t.Fatal("mutations awaiting Commit are not visible")
+			}
+			if err := f.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			wantSyncs := 0
+			if policy == SyncAlways {
+				wantSyncs = 1
+			}
+			if c.n-synced != wantSyncs || f.size == size {
+				t.Fatalf("Commit of 11 mutations: %d fsyncs, log grew %d bytes; want %d fsync(s) and growth",
+					c.n-synced, f.size-size, wantSyncs)
+			}
+			f.Put("uncommitted", []byte("written by Close"))
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			g := openTest(t, path, policy, FileStoreOptions{syncer: withoutFsync})
+			if r := g.Recovery(); r.Records != 12 || g.Len("k0") != 0 || g.Len("k9") != 1 || g.Len("uncommitted") != 1 {
+				t.Fatalf("after reopening: Recovery = %+v, want every mutation replayed", r)
+			}
+		})
+	}
+}
+
+func TestFileStoreGroupCommitFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	c := &countingSyncer{}
+	var reported []error
+	f := openTest(t, path, SyncAlways, FileStoreOptions{
+		syncer:  func(*os.File) syncer { return c },
+		OnError: func(err error) { reported = append(reported, err) },
+	})
+	f.Commit()
+	f.Put("k", []byte("1"))
+	c.failFrom = c.n + 1
+	if err := f.Commit(); err == nil || len(reported) != 1 {
+		t.Fatalf("Commit with a failing fsync = %v, OnError called %d times", err, len(reported))
+	}
+	f.Put("k", []byte("2"))
+	if err := f.Commit(); err == nil || f.Len("k") != 1 {
+		t.Fatalf("after a failed Commit: Commit = %v, Len = %d; want the failure sticky and the Put refused", err, f.Len("k"))
+	}
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# kvserver beside a real Redis on the very same load (`make bench-redis`).
+#
+# Starts redis-server (no persistence) and kvserver (in memory) on free loopback ports, then
+#   1. kvbench -proto redis -compare redis=...: 50 clients without pipelining, then 16-deep
+#      pipelines, each server driven in turn with the same seeded load;
+#   2. redis-benchmark -t set,get against each, without and with -P 16;
+# and prints kvserver/Redis ratios. Skipped, with a hint, when redis-server is not installed.
+#
+# Environment: BENCH_DURATION (kvbench time per server and load, default 10s),
+# BENCH_REQUESTS (redis-benchmark requests per test, default 200000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  echo "bench-redis: redis-server and redis-benchmark are not installed; skipping."
+  echo "  Debian/Ubuntu: sudo apt-get install -y redis-server    macOS: brew install redis"
+  exit 0
+fi
+
+duration=${BENCH_DURATION:-10s}
+requests=${BENCH_REQUESTS:-200000}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building kvserver and kvbench..."
+go build -o "$work/kvserver" ./kvserver/cmd/kvserver
+go build -o "$work/kvbench" ./kvserver/cmd/kvbench
+
+# wait_for FILE PATTERN: waits up to 10 s for a line matching PATTERN in FILE.
+wait_for() {
+  for _ in $(seq 100); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Redis cannot pick a free port itself, so try random high ports until one binds.
+rport=""
+for _ in $(seq 20); do
+  port=$((20000 + RANDOM % 30000))
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    >"$work/redis.log" 2>&1 &
+  pid=$!
+  if wait_for "$work/redis.log" "Ready to accept connections"; then
+    pids+=("$pid") rport=$port
+    break
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+done
+[ -n "$rport" ] || { echo "bench-redis: redis-server did not start:"; cat "$work/redis.log"; exit 1; }
+
+"$work/kvserver" -port 0 2>"$work/kvserver.log" &
+pids+=("$!")
+wait_for "$work/kvserver.log" "^kvserver listening on " ||
+  { echo "bench-redis: kvserver did not start:"; cat "$work/kvserver.log"; exit 1; }
+kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$work/kvserver.log")
+kport=${kaddr##*:}
+
+echo "$(redis-server --version | cut -d' ' -f1-3) on 127.0.0.1:$rport, kvserver on $kaddr, $(nproc) cores"
+echo
+
+for pipeline in 1 16; do
+  "$work/kvbench" -proto redis -addr "$kaddr" -compare "redis=127.0.0.1:$rport" \
+    -clients 50 -pipeline "$pipeline" -duration "$duration" -rounds 2 -get 0.5
+  echo
+done
+
+# rps HOST PORT PIPELINE: runs redis-benchmark and prints "SET GET" requests per second.
+rps() {
+  redis-benchmark -h "$1" -p "$2" -c 50 -n "$requests" -P "$3" -t set,get -q 2>/dev/null |
+    tr '\r' '\n' | awk '/requests per second/ { sub(":", "", $1); v[$1] = $2 } END { print v["SET"], v["GET"] }'
+}
+echo "redis-benchmark -c 50 -n $requests -t set,get -q (requests per second):"
+printf '  %-12s %12s %12s %12s %12s %8s %8s\n' pipeline kv-SET redis-SET kv-GET redis-GET SET-x GET-x
+for pipeline in 1 16; do
+  read -r kset kget < <(rps 127.0.0.1 "$kport" "$pipeline")
+  read -r rset rget < <(rps 127.0.0.1 "$rport" "$pipeline")
+  awk -v p="$pipeline" -v ks="$kset" -v rs="$rset" -v kg="$kget" -v rg="$rget" 'BEGIN {
+    printf "  %-12s %12.0f %12.0f %12.0f %12.0f %7.2fx %7.2fx\n", "-P " p, ks, rs, kg, rg,
+      (rs > 0 ? ks / rs : 0), (rg > 0 ? kg / rg : 0) }'
+done
+echo
+echo "(ratios are kvserver/Redis; above 1 means kvserver is faster. Load generators share the"
+echo " machine's cores with the servers, the same way for both.)"
