@@ -4,7 +4,7 @@ import "sync"
 
 // Mailbox is an unbounded FIFO queue. Push never blocks, so a sender is never held up by a
 // slow receiver; the price is memory, which is the receiver's problem to keep bounded (actors
-// do so by keeping up). Use NewMailbox to make one; it is safe for concurrent use.
+// do so by keeping up). It is safe for concurrent use; the zero value is an empty open mailbox.
 type Mailbox struct {
 	mu       sync.Mutex
 	nonEmpty sync.Cond
@@ -16,9 +16,7 @@ type Mailbox struct {
 
 // NewMailbox returns an empty, open mailbox.
 func NewMailbox() *Mailbox {
-	m := &Mailbox{}
-	m.nonEmpty.L = &m.mu
-	return m
+	return &Mailbox{}
 }
 
 // Push appends message to the queue. It never blocks; after Close it does nothing.
@@ -50,6 +48,9 @@ func (m *Mailbox) Pop() (any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for m.head == len(m.items) && !m.closed {
+		if m.nonEmpty.L == nil { // set once, under mu, before any Wait (Signal ignores L)
+			m.nonEmpty.L = &m.mu
+		}
 		m.waiting++
 		m.nonEmpty.Wait()
 		m.waiting--
@@ -92,6 +93,9 @@ func (m *Mailbox) popAll(spare []any) ([]any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for m.head == len(m.items) && !m.closed {
+		if m.nonEmpty.L == nil { // set once, under mu, before any Wait (Signal ignores L)
+			m.nonEmpty.L = &m.mu
+		}
 		m.waiting++
 		m.nonEmpty.Wait()
 		m.waiting--

@@ -77,9 +77,10 @@ func (r *remoteSender) run() {
 		client *rpc.Client
 		down   bool
 		retry  = backoff{min: redialMin, max: redialMax}
-		timer  = time.NewTimer(0)
+		timer  = time.NewTimer(time.Hour)
 		batch  []wire.Envelope
 	)
+	timer.Stop()
 	defer func() {
 		timer.Stop()
 		if client != nil {

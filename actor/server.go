@@ -18,7 +18,7 @@ type receiver struct{ sys *ActorSystem }
 func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
 	s := r.sys
 	for _, env := range b.Messages {
-		s.stats.remoteBytesReceived.Add(int64(env.Size))
+		s.stats.remoteBytesReceived.Add(int64(max(env.Size, 0)))
 		if s.isClosed.Load() {
 			continue
 		}
