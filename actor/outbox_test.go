@@ -99,19 +99,30 @@ func TestOutboxKeepsOrderThroughReuse(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	b := backoff{min: 50 * time.Millisecond, max: time.Second}
-	want := []time.Duration{50, 100, 200, 400, 800, 1000, 1000}
-	for i, w := range want {
-		if got := b.next(0.999999); got < w*time.Millisecond*99/100 || got > w*time.Millisecond {
-			t.Fatalf("pause %d = %v, want about %v", i, got, w*time.Millisecond)
+	if d := b.delay(0.5); d != 0 {
+		t.Fatalf("delay without failures = %v", d)
+	}
+	b.fail()
+	if d := b.delay(0.5); d != 0 {
+		t.Fatalf("delay after one failure = %v, want an immediate redial", d)
+	}
+	for i, want := range []time.Duration{50, 100, 200, 400, 800, 1000, 1000} {
+		b.fail()
+		if got := b.delay(0.999999); got < want*time.Millisecond*99/100 || got > want*time.Millisecond {
+			t.Fatalf("pause %d = %v, want about %v", i, got, want*time.Millisecond)
+		}
+		if got := b.delay(0); got != want*time.Millisecond/2 {
+			t.Fatalf("pause %d without jitter = %v, want %v", i, got, want*time.Millisecond/2)
 		}
 	}
 	for range 100 { // no overflow however long the outage
-		if d := b.next(0); d != 500*time.Millisecond {
-			t.Fatalf("pause after many failures = %v", d)
-		}
+		b.fail()
+	}
+	if d := b.delay(0); d != 500*time.Millisecond {
+		t.Fatalf("pause after many failures = %v", d)
 	}
 	b.reset()
-	if d := b.next(0); d != 25*time.Millisecond {
-		t.Fatalf("pause after reset = %v, want 25ms (half of min, no jitter)", d)
+	if d := b.delay(0); d != 0 {
+		t.Fatalf("pause after reset = %v", d)
 	}
 }

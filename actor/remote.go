@@ -71,7 +71,7 @@ func (r *remoteSender) enqueue(to int, message any, size int) {
 
 // run is the sender's goroutine: connect when there is something to send, send due messages
 // in batches, and on failure count what was lost and redial with backoff. An outage is
-// reported and logged once, when it starts, and logged again when it ends.
+// reported and logged once, when it starts, and logged again when a call succeeds.
 func (r *remoteSender) run() {
 	var (
 		client *rpc.Client
@@ -88,9 +88,8 @@ func (r *remoteSender) run() {
 		}
 	}()
 	lost := func(n int, err error) {
-		if n > 0 {
-			r.sys.stats.undelivered.Add(int64(n))
-		}
+		r.sys.stats.undelivered.Add(int64(n))
+		retry.fail()
 		if !down {
 			down = true
 			r.sys.report(fmt.Errorf("%w: %s: %v", ErrRemoteUnreachable, r.addr, err))
@@ -112,29 +111,31 @@ func (r *remoteSender) run() {
 				return
 			}
 		case client == nil:
+			if d := retry.delay(rand.Float64()); d > 0 && !r.pause(d, timer) {
+				return
+			}
 			c, err := r.dial()
 			if err != nil {
 				r.mu.Lock()
-				n := r.box.dropAll()
+				n := r.box.dropAll() // told while the remote was down: not kept for later
 				r.mu.Unlock()
 				lost(n, err)
-				if !r.pause(retry.next(rand.Float64()), timer) {
-					return
-				}
 				continue
 			}
 			client = c
-			retry.reset()
-			if down {
-				down = false
-				r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
-			}
 		default:
-			if err := r.send(client, batch); err != nil {
-				if errors.Is(err, ErrClosed) {
-					return
+			err := r.send(client, batch)
+			switch {
+			case err == nil:
+				retry.reset()
+				if down {
+					down = false
+					r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
 				}
-				lost(len(batch), err)
+			case errors.Is(err, ErrClosed):
+				return
+			default:
+				lost(len(batch), err) // perhaps delivered, but never sent twice
 				client.Close()
 				client = nil
 			}

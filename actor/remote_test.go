@@ -3,6 +3,8 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,4 +209,43 @@ func TestRemoteDownThenBack(t *testing.T) {
 		t.Fatalf("MessagesUndelivered = %d after the remote came back, want %d", n, lost)
 	}
 	testutil.NoRecv(t, errs, 20*time.Millisecond) // one report per outage
+}
+
+func TestPeerThatFailsEveryCallIsBackedOff(t *testing.T) {
+	// Something listens on the address, but closes every connection at once: dials succeed,
+	// calls fail. The sender must back off instead of redialing for every message.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepts atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			c.Close()
+		}
+	}()
+	defer ln.Close()
+
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
+	const tells = 100
+	for i := range tells {
+		sys.Tell(ref, seqMsg{N: i})
+		time.Sleep(5 * time.Millisecond) // a steady trickle over half a second
+	}
+	testutil.Eventually(t, waitLong, func() bool { return sys.Stats().MessagesUndelivered == tells },
+		"every message counted undelivered (have %d)", sys.Stats().MessagesUndelivered)
+	if n := accepts.Load(); n > 20 {
+		t.Fatalf("%d connections for %d messages in half a second: no backoff", n, tells)
+	}
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrRemoteUnreachable) {
+		t.Fatalf("reported %v, want ErrRemoteUnreachable", err)
+	}
+	testutil.NoRecv(t, errs, 20*time.Millisecond) // reported once, not per message
 }

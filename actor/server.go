@@ -35,10 +35,11 @@ func (s *ActorSystem) acceptLoop() {
 	for {
 		conn, err := s.listener.Accept()
 		if err != nil {
+			pause.fail()
 			select {
 			case <-s.done:
 				return
-			case <-time.After(pause.next(0)):
+			case <-time.After(pause.delay(0) + time.Millisecond):
 				continue // out of file descriptors or the like: wait for some to free up
 			}
 		}
