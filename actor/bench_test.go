@@ -34,13 +34,18 @@ func reportRate(b *testing.B, n int, d time.Duration) {
 // BenchmarkTellLocal: one sender outside the system, one receiving actor.
 func BenchmarkTellLocal(b *testing.B) {
 	sys := newSystem(b)
-	ref, done := startSink(sys, b.N)
+	benchTells(b, sys, sys)
+}
+
+// benchTells tells b.N messages from outside any actor of from to a sink actor of to.
+func benchTells(b *testing.B, from, to *ActorSystem) {
+	ref, done := startSink(to, b.N)
 	msg := seqMsg{From: "bench", N: 1}
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		sys.Tell(ref, msg)
+		from.Tell(ref, msg)
 	}
 	<-done
 	reportRate(b, b.N, time.Since(start))
@@ -122,16 +127,7 @@ func BenchmarkPingPongRemote(b *testing.B) {
 
 // BenchmarkTellRemote: one sender, one actor in another system over loopback TCP.
 func BenchmarkTellRemote(b *testing.B) {
-	from, to := newSystem(b), newSystem(b)
-	ref, done := startSink(to, b.N)
-	msg := seqMsg{From: "bench", N: 1}
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		from.Tell(ref, msg)
-	}
-	<-done
-	reportRate(b, b.N, time.Since(start))
+	benchTells(b, newSystem(b), newSystem(b))
 }
 
 // BenchmarkCopyMessage is the gob round trip every tell pays.

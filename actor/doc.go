@@ -58,8 +58,8 @@
 // with exponential backoff from 50 ms to 1 s until a call succeeds, so neither a dead peer nor
 // one that accepts connections and fails every call causes a reconnect loop. Once the remote
 // answers again later messages flow normally, in order. A batch whose call failed is counted
-// as undelivered too, although some of it may have arrived: it is never sent twice. Messages
-// go only where something is queued: an idle sender does not dial.
+// as undelivered too, although some of it may have arrived: it is never sent twice. A sender
+// dials only when it has something to send.
 //
 // SetArtificialLatency delays remote tells on the sending side to model a WAN without
 // serialising them: each message leaves one latency after it was told, together with the

@@ -47,15 +47,7 @@ func (m *Mailbox) Push(message any) {
 func (m *Mailbox) Pop() (any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for m.head == len(m.items) && !m.closed {
-		if m.nonEmpty.L == nil { // set once, under mu, before any Wait (Signal ignores L)
-			m.nonEmpty.L = &m.mu
-		}
-		m.waiting++
-		m.nonEmpty.Wait()
-		m.waiting--
-	}
-	if m.closed {
+	if !m.waitNonEmpty() {
 		return nil, false
 	}
 	msg := m.items[m.head]
@@ -92,6 +84,16 @@ func (m *Mailbox) Close() {
 func (m *Mailbox) popAll(spare []any) ([]any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.waitNonEmpty() {
+		return nil, false
+	}
+	batch := m.items[m.head:]
+	m.items, m.head = spare[:0], 0
+	return batch, true
+}
+
+// waitNonEmpty waits, with mu held, until a message is queued (true) or the mailbox is closed.
+func (m *Mailbox) waitNonEmpty() bool {
 	for m.head == len(m.items) && !m.closed {
 		if m.nonEmpty.L == nil { // set once, under mu, before any Wait (Signal ignores L)
 			m.nonEmpty.L = &m.mu
@@ -100,10 +102,5 @@ func (m *Mailbox) popAll(spare []any) ([]any, bool) {
 		m.nonEmpty.Wait()
 		m.waiting--
 	}
-	if m.closed {
-		return nil, false
-	}
-	batch := m.items[m.head:]
-	m.items, m.head = spare[:0], 0
-	return batch, true
+	return !m.closed
 }
