@@ -74,9 +74,9 @@ func sat32(v int64) int32 {
 // actor's own goroutine (and its constructor), read by Stats; the mutex is uncontended.
 //
 // All pairs of one sender share the denominator (the sender's age), so only the highest count
-// matters. Channel refs are one-shot and a query actor answers a new one per query, so their
-// counts are folded into folded once there are many, keeping the memory bounded; only a
-// channel ref told again after that would restart from zero.
+// matters. Channel refs are one-shot and a query actor answers a new one per query, so once an
+// actor has told many, their entries are dropped and only the highest of their counts is kept:
+// memory stays bounded, and only a channel ref told again after that restarts from zero.
 type sendCounts struct {
 	start    time.Time
 	mu       sync.Mutex

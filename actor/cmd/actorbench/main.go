@@ -15,7 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"syscall"
 	"time"
 
@@ -40,6 +40,9 @@ func run(args []string) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 || *serve == (*connect != "") || *n < 1 || *rounds < 1 {
@@ -54,37 +57,48 @@ func run(args []string) int {
 	}
 	defer sys.Close()
 	sys.SetLogger(log)
-	sys.OnError(func(err error) { log.Warn("actor system", "err", err) })
+	sys.OnError(func(err error) {
+		if !errors.Is(err, actor.ErrRemoteUnreachable) { // the system's logger has said so
+			log.Warn("actor system", "err", err)
+		}
+	})
 
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	if *serve {
 		checker := sys.StartActor(actorbench.NewChecker)
 		fmt.Printf("actorbench: serving on %s (checker %s)\n", sys.Addr(), checker.Uid())
-		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		<-sigs
 		return 0
 	}
-	return drive(sys, *connect, *n, *rounds, *timeout, log)
+	code := make(chan int, 1)
+	go func() { code <- drive(sys, *connect, *n, *rounds, *timeout, log) }()
+	select {
+	case c := <-code:
+		return c
+	case <-sigs:
+		return 0
+	}
 }
 
 func drive(sys *actor.ActorSystem, peer string, n, rounds int, timeout time.Duration, log *slog.Logger) int {
-	ok := true
-	stream := func(where string, to actor.ActorRef) {
+	stream := func(where string, to actor.ActorRef) bool {
 		r, d, err := actorbench.Stream(sys, to, where, n, timeout)
 		if err != nil {
 			log.Error("stream failed", "where", where, "err", err)
-			ok = false
-			return
+			return false
 		}
-		order := "in order"
-		if r.Count != n || r.OutOfOrder != 0 {
+		order, ok := "in order", r.Count == n && r.OutOfOrder == 0
+		if !ok {
 			order = fmt.Sprintf("WRONG: %d received, %d out of order", r.Count, r.OutOfOrder)
-			ok = false
 		}
 		fmt.Printf("%-6s %9d messages in %8.3fs = %10.0f msgs/s, %s\n", where+":", n, d.Seconds(), float64(n)/d.Seconds(), order)
+		return ok
 	}
-	stream("local", *sys.StartActor(actorbench.NewChecker))
-	stream("remote", actor.ActorRef{Address: peer, Counter: 1})
+	ok := stream("local", *sys.StartActor(actorbench.NewChecker))
+	if !stream("remote", actor.ActorRef{Address: peer, Counter: 1}) {
+		return 1
+	}
 
 	rtts, err := pingPong(sys, actor.ActorRef{Address: peer, Counter: 1}, rounds)
 	if err != nil {
@@ -115,6 +129,6 @@ func pingPong(sys *actor.ActorSystem, checker actor.ActorRef, rounds int) ([]tim
 			return nil, errors.New("no answer within 10s")
 		}
 	}
-	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
+	slices.Sort(rtts)
 	return rtts, nil
 }
