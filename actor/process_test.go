@@ -3,7 +3,9 @@ package actor_test
 import (
 	"errors"
 	"net"
+	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +83,20 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 	stream("after", 1000)
 	if n := sys.Stats().MessagesUndelivered; n != lost {
 		t.Fatalf("MessagesUndelivered = %d, want %d", n, lost)
+	}
+}
+
+func TestActorbenchUsage(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
+	for _, args := range [][]string{{}, {"-serve", "-connect", "x:1"}, {"-connect", "x:1", "-n", "0"}, {"-bogus"}, {"extra"}} {
+		p := testutil.StartProc(t, bin, args...)
+		var exit *exec.ExitError
+		if err := p.Wait(t, procWait); !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("actorbench %v: %v, want exit status 2", args, err)
+		}
+		if lines := p.Lines(); len(lines) == 0 || !strings.HasPrefix(lines[0], "usage:") && !strings.Contains(lines[0], "flag provided but not defined") {
+			t.Errorf("actorbench %v printed %q, want the usage", args, lines)
+		}
 	}
 }

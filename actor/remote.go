@@ -74,7 +74,7 @@ func (r *remoteSender) enqueue(to int, message any, size int) {
 // reported and logged once, when it starts, and logged again when a call succeeds.
 func (r *remoteSender) run() {
 	var (
-		client *rpc.Client
+		client *link
 		down   bool
 		retry  = backoff{min: redialMin, max: redialMax}
 		timer  = time.NewTimer(time.Hour)
@@ -174,7 +174,14 @@ func (r *remoteSender) pause(d time.Duration, timer *time.Timer) bool {
 	}
 }
 
-func (r *remoteSender) dial() (*rpc.Client, error) {
+// link is a connection to the remote system.
+type link struct {
+	conn   net.Conn
+	client *rpc.Client
+	stop   func() bool // cancels the close-on-Close hook
+}
+
+func (r *remoteSender) dial() (*link, error) {
 	ctx, cancel := context.WithTimeout(r.sys.ctx, dialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -182,12 +189,23 @@ func (r *remoteSender) dial() (*rpc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rpc.NewClient(conn), nil
+	// net/rpc writes a request before Go returns; a peer that stops reading would hold the
+	// sender in that write. Closing the connection on Close, and the write deadline in send,
+	// are its ways out.
+	stop := context.AfterFunc(r.sys.ctx, func() { conn.Close() })
+	return &link{conn: conn, client: rpc.NewClient(conn), stop: stop}, nil
+}
+
+// Close closes the connection.
+func (l *link) Close() {
+	l.stop()
+	l.client.Close()
 }
 
 // send makes one Deliver call and waits for its answer, a timeout or Close (ErrClosed).
-func (r *remoteSender) send(client *rpc.Client, batch []wire.Envelope) error {
-	call := client.Go(wire.Method, &wire.Batch{From: r.sys.addr, Messages: batch}, &wire.Ack{}, make(chan *rpc.Call, 1))
+func (r *remoteSender) send(l *link, batch []wire.Envelope) error {
+	l.conn.SetWriteDeadline(time.Now().Add(callTimeout))
+	call := l.client.Go(wire.Method, &wire.Batch{From: r.sys.addr, Messages: batch}, &wire.Ack{}, make(chan *rpc.Call, 1))
 	timeout := time.NewTimer(callTimeout)
 	defer timeout.Stop()
 	select {

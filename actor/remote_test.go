@@ -249,3 +249,45 @@ func TestPeerThatFailsEveryCallIsBackedOff(t *testing.T) {
 	}
 	testutil.NoRecv(t, errs, 20*time.Millisecond) // reported once, not per message
 }
+
+func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	// The peer accepts and then neither reads nor answers: calls hang until their timeout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	}()
+
+	sys, err := NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
+	sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+	start := time.Now()
+	for i := range 10000 {
+		sys.Tell(ref, seqMsg{N: i})
+	}
+	sys.Tell(sender, burstReq{To: *ref, From: "actor", N: 10000})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("10,000 tells to a hung peer took %v", d)
+	}
+	testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
+	testutil.Within(t, waitLong, "Close with a call in flight", sys.Close)
+}
