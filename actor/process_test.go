@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestTwoProcessesStream100000InOrder(t *testing.T) {
 func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
-	peer, addr := startPeer(t, bin, "")
+	peer, addr := startPeer(t, bin, strconv.Itoa(actor.RestartablePort(t)))
 	sys, err := actor.NewActorSystem(0)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +66,9 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 		}
 	}
 	stream("before", 1000)
+	// The checker's answer can overtake the acknowledgement of the last batch; a batch still
+	// unacknowledged when the peer dies is counted lost (it may or may not have arrived).
+	testutil.Eventually(t, procWait, func() bool { return sys.PendingRemote(addr) == 0 }, "batches to the peer acknowledged")
 
 	peer.Kill()
 	<-peer.Done()

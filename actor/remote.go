@@ -33,8 +33,9 @@ type remoteSender struct {
 	addr string
 	wake chan struct{} // capacity 1: "the outbox went from empty to not empty"
 
-	mu  sync.Mutex
-	box outbox
+	mu       sync.Mutex
+	box      outbox
+	inflight int // messages in the call under way, for tests that wait for quiet
 }
 
 // remote returns the sender for addr, starting it on first use; nil once the system is closed.
@@ -102,6 +103,7 @@ func (r *remoteSender) run() {
 		var wait time.Duration
 		if client != nil && queued > 0 {
 			batch, wait = r.box.takeDue(time.Now(), maxBatchMessages, maxBatchBytes, batch[:0])
+			r.inflight = len(batch)
 		}
 		r.mu.Unlock()
 
@@ -125,6 +127,9 @@ func (r *remoteSender) run() {
 			client = c
 		default:
 			err := r.send(client, batch)
+			r.mu.Lock()
+			r.inflight = 0
+			r.mu.Unlock()
 			switch {
 			case err == nil:
 				retry.reset()
@@ -142,6 +147,13 @@ func (r *remoteSender) run() {
 			clear(batch)
 		}
 	}
+}
+
+// pending returns the messages queued or in the call under way.
+func (r *remoteSender) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.box.len() + r.inflight
 }
 
 // idle waits for a new message, for wait (if not 0) or for Close; false means Close.
