@@ -37,14 +37,17 @@
 // that sends or receives it). A message gob cannot carry (an unregistered type, a channel or
 // function field, nil) is reported to the OnError handler and dropped; nothing panics. Gob
 // drops the difference between nil and empty slices and maps and between T and *T (a message
-// arrives as the type registered for it), locally exactly as remotely. Copies are cheap: each
+// arrives as the type registered for it), locally exactly as remotely. ActorRef is registered
+// by this package, so refs travel in messages and as messages. Copies are cheap: each
 // copier is a gob encoder and decoder in lockstep, reused, so a type is described and compiled
 // once, not per message.
 //
 // # Delivery
 //
 // Messages are delivered at most once and in order per (sender, receiver) pair, locally and
-// remotely; TellAfter messages are delivered when their timer fires. Tell never blocks: every
+// remotely: a message can be lost (its remote system was unreachable, or the system closed)
+// but never duplicated or overtaken by a later one. TellAfter messages are delivered when their
+// timer fires. Tell never blocks: every
 // mailbox is an unbounded FIFO (Mailbox), and a remote tell only appends to the queue of the
 // target's system.
 //
