@@ -95,19 +95,32 @@ func TestRemoteOrderAcross100000Messages(t *testing.T) {
 	}
 }
 
-func TestRemoteChannelRefAndIsLocal(t *testing.T) {
+func TestRemoteStatsScripted(t *testing.T) {
 	a, b := newSystem(t), newSystem(t)
 	echo, _ := startProbe(b, 1)
 	reply, ch := a.NewChannelRef()
 	if a.IsLocal(echo) || !b.IsLocal(echo) {
 		t.Fatal("IsLocal is wrong for a remote ref")
 	}
-	a.Tell(echo, forward{To: reply, Msg: seqMsg{N: 42}})
+	ask := forward{To: reply, Msg: seqMsg{N: 42}}
+	a.Tell(echo, ask) // b's probe tells seqMsg{42} back to a's channel ref
 	if m := testutil.Recv(t, ch, waitLong); m != (seqMsg{N: 42}) {
 		t.Fatalf("channel ref got %#v", m)
 	}
-	if st := a.Stats(); st.ChannelRefsUsed != 1 || st.RemoteBytesReceived == 0 {
-		t.Fatalf("Stats of the asking system: %+v", st)
+	askSize, answerSize := sizeOf(t, ask), sizeOf(t, seqMsg{N: 42})
+	wantA := Stats{MessagesSent: 1, MessagesSentExternal: 1, BytesSent: askSize,
+		RemoteBytesReceived: answerSize, ChannelRefsUsed: 1}
+	wantB := Stats{MessagesSent: 1, MessagesSentActor: 1, BytesSent: answerSize,
+		RemoteBytesReceived: askSize, MaxMessageRate: 1}
+	if st := a.Stats(); st != wantA {
+		t.Errorf("asking system: %+v\nwant %+v", st, wantA)
+	}
+	st := b.Stats()
+	if st.MaxMessageRate == 0.5 { // the probe turned 0.9 s old before Stats: 1 send / 2
+		st.MaxMessageRate = 1
+	}
+	if st != wantB {
+		t.Errorf("answering system: %+v\nwant %+v", st, wantB)
 	}
 }
 
