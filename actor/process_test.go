@@ -1,6 +1,7 @@
 package actor_test
 
 import (
+	"encoding/gob"
 	"errors"
 	"net"
 	"os/exec"
@@ -102,5 +103,34 @@ func TestActorbenchUsage(t *testing.T) {
 		if lines := p.Lines(); len(lines) == 0 || !strings.HasPrefix(lines[0], "usage:") && !strings.Contains(lines[0], "flag provided but not defined") {
 			t.Errorf("actorbench %v printed %q, want the usage", args, lines)
 		}
+	}
+}
+
+// unknownToPeer is registered in this test binary only: the peer cannot decode it.
+type unknownToPeer struct{ N int }
+
+func init() { gob.Register(unknownToPeer{}) }
+
+func TestMessageTypeUnknownToThePeerCostsOnlyItsBatch(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
+	_, addr := startPeer(t, bin, "")
+	sys, err := actor.NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	errs := make(chan error, 100)
+	sys.OnError(func(err error) { errs <- err })
+	checker := actor.ActorRef{Address: addr, Counter: 1}
+
+	sys.Tell(&checker, unknownToPeer{N: 1})
+	testutil.Eventually(t, procWait, func() bool { return sys.Stats().MessagesUndelivered == 1 }, "the batch counted undelivered")
+	if err := testutil.Recv(t, errs, procWait); !strings.Contains(err.Error(), "not registered") {
+		t.Fatalf("reported %v, want the peer's decoding error", err)
+	}
+	r, _, err := actorbench.Stream(sys, checker, "after", 1000, procWait)
+	if err != nil || r.Count != 1000 || r.OutOfOrder != 0 {
+		t.Fatalf("stream after the bad batch: %+v, %v", r, err)
 	}
 }

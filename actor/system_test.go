@@ -276,3 +276,28 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal("NewChannelRef after Close returned a nil channel")
 	}
 }
+
+func TestConstructorReturningNilOrPanicking(t *testing.T) {
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref := sys.StartActor(func(*ActorContext) Actor { return nil })
+	if err := testutil.Recv(t, errs, waitLong); err == nil {
+		t.Fatal("no report for a nil actor")
+	}
+	sys.Tell(ref, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNoSuchActor) {
+		t.Fatalf("message to the nil actor reported %v, want ErrNoSuchActor", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the constructor's panic did not reach the caller")
+			}
+		}()
+		sys.StartActor(func(*ActorContext) Actor { panic("no") })
+	}()
+	sys.Tell(&ActorRef{Address: sys.Addr(), Counter: ref.Counter + 1}, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNoSuchActor) {
+		t.Fatalf("message to the panicked actor reported %v, want ErrNoSuchActor", err)
+	}
+}
