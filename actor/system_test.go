@@ -162,6 +162,10 @@ func TestUnencodableMessagesAreReported(t *testing.T) {
 		{"nil", nil, ErrNilMessage},
 		{"nil pointer", (*seqMsg)(nil), ErrUnencodable},
 	}
+	// Copy a *seqMsg first, so the nil pointer below meets the cached type (gob panics there).
+	if _, _, err := copyMessage(&seqMsg{N: 1}); err != nil {
+		t.Fatal(err)
+	}
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, got := startProbe(sys, 1)
