@@ -306,14 +306,16 @@ func (s *ActorSystem) deliver(counter int, message any) error {
 	case *actorCell:
 		t.mailbox.Push(message)
 	case *channelRef:
-		if !t.deliver(message) {
+		used := func() {
+			s.targets.Delete(counter)
+			s.stats.channelRefsUsed.Add(1)
+		}
+		if !t.deliver(message, used) {
 			return ErrChannelRefUsed
 		}
-		s.targets.Delete(counter)
-		s.mu.Lock()
+		s.mu.Lock() // not inside deliver: Close takes s.mu, then the ref's lock
 		delete(s.chanRefs, t)
 		s.mu.Unlock()
-		s.stats.channelRefsUsed.Add(1)
 	}
 	return nil
 }
