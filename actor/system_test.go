@@ -305,3 +305,49 @@ func TestConstructorReturningNilOrPanicking(t *testing.T) {
 		t.Fatalf("message to the panicked actor reported %v, want ErrNoSuchActor", err)
 	}
 }
+
+func TestCloseUnderLoad(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, err := NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newSystem(t)
+	discard := func(*ActorContext) Actor { return discarder{} }
+	local, remote := a.StartActor(discard), b.StartActor(discard)
+	fwd := a.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch (g + i) % 5 {
+				case 0:
+					a.Tell(local, seqMsg{N: i})
+				case 1:
+					a.Tell(remote, seqMsg{N: i})
+				case 2:
+					a.TellAfter(local, seqMsg{N: i}, time.Millisecond)
+				case 3:
+					reply, _ := a.NewChannelRef()
+					b.Tell(reply, seqMsg{N: i})
+				case 4:
+					a.Tell(fwd, burstReq{To: *remote, From: "fwd", N: 10})
+				}
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // let the traffic build up
+	testutil.Within(t, waitLong, "Close under load", a.Close)
+	close(stop)
+	wg.Wait()
+}
+
+type discarder struct{}
+
+func (discarder) OnMessage(any) error { return nil }
