@@ -324,3 +324,40 @@ func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
 	testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
 	testutil.Within(t, waitLong, "Close with a call in flight", sys.Close)
 }
+
+func TestPeerRestartedWhileIdleLosesNothing(t *testing.T) {
+	a := newSystem(t)
+	port := restartablePort(t)
+	b, err := NewActorSystem(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	reply, ch := b.NewChannelRef()
+	a.Tell(reply, "hello")
+	testutil.Recv(t, ch, waitLong)
+	testutil.Eventually(t, waitLong, func() bool { return a.PendingRemote(addr) == 0 }, "batch acknowledged")
+
+	b.Close()
+	testutil.Eventually(t, waitLong, func() bool { return !a.RemoteConnected(addr) }, "the sender noticed the peer went away")
+	b2, err := NewActorSystem(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	checker, done := startChecker(b2, 1000)
+	for i := range 1000 {
+		a.Tell(checker, seqMsg{From: "a", N: i})
+	}
+	select {
+	case r := <-done:
+		if r[1] != 0 {
+			t.Fatalf("%d of %d out of order", r[1], r[0])
+		}
+	case <-time.After(waitLong):
+		t.Fatalf("messages told after the restart did not all arrive: %+v", a.Stats())
+	}
+	if n := a.Stats().MessagesUndelivered; n != 0 {
+		t.Fatalf("MessagesUndelivered = %d, want 0: nothing was told while the peer was down", n)
+	}
+}
