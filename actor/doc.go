@@ -61,8 +61,11 @@
 // with exponential backoff from 50 ms to 1 s until a call succeeds, so neither a dead peer nor
 // one that accepts connections and fails every call causes a reconnect loop. Once the remote
 // answers again later messages flow normally, in order. A batch whose call failed is counted
-// as undelivered too, although some of it may have arrived: it is never sent twice. A sender
-// dials only when it has something to send.
+// as undelivered too, although some of it may have arrived: it is never sent twice (a batch
+// net/rpc refused before writing a byte goes first on the next connection instead). An idle
+// sender notices its peer closing the connection, so a peer restarted between two messages
+// loses nothing. A sender dials only when it has something to send. Refs carry no incarnation:
+// a message queued for a system that restarts on the same address reaches the new one.
 //
 // SetArtificialLatency delays remote tells on the sending side to model a WAN without
 // serialising them: each message leaves one latency after it was told, together with the
