@@ -14,11 +14,7 @@ func remotePeer(b *testing.B) (*actor.ActorSystem, actor.ActorRef) {
 	bin := testutil.BuildBinary(b, "ds440/actor/cmd/actorbench")
 	p := testutil.StartProc(b, bin, "-serve")
 	addr := p.WaitLine(b, `serving on (\S+)`, procWait)[1]
-	sys, err := actor.NewActorSystem(0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(sys.Close)
+	sys, _ := localSystem(b)
 	return sys, actor.ActorRef{Address: addr, Counter: 1}
 }
 

@@ -30,6 +30,24 @@ func startPeer(t *testing.T, bin string, port string) (*testutil.Proc, string) {
 	return p, m[1]
 }
 
+// localSystem starts a system in the test process and collects the errors it reports.
+func localSystem(tb testing.TB) (*actor.ActorSystem, <-chan error) {
+	tb.Helper()
+	sys, err := actor.NewActorSystem(0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(sys.Close)
+	errs := make(chan error, 100)
+	sys.OnError(func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	})
+	return sys, errs
+}
+
 func TestTwoProcessesStream100000InOrder(t *testing.T) {
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
@@ -50,13 +68,7 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	peer, addr := startPeer(t, bin, strconv.Itoa(actor.RestartablePort(t)))
-	sys, err := actor.NewActorSystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	errs := make(chan error, 100)
-	sys.OnError(func(err error) { errs <- err })
+	sys, errs := localSystem(t)
 	checker := actor.ActorRef{Address: addr, Counter: 1}
 
 	stream := func(name string, n int) {
@@ -115,13 +127,7 @@ func TestMessageTypeUnknownToThePeerCostsOnlyItsBatch(t *testing.T) {
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	_, addr := startPeer(t, bin, "")
-	sys, err := actor.NewActorSystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	errs := make(chan error, 100)
-	sys.OnError(func(err error) { errs <- err })
+	sys, errs := localSystem(t)
 	checker := actor.ActorRef{Address: addr, Counter: 1}
 
 	sys.Tell(&checker, unknownToPeer{N: 1})
