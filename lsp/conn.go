@@ -31,7 +31,7 @@ type conn struct {
 type connStats struct {
 	Sent, Retransmitted, Heartbeats int // data sent first, data resent, heartbeats sent
 	Received, Delivered, Duplicates int // data messages accepted, delivered, already seen
-	Corrupt, WrongConn, TooFar      int // datagrams dropped: bad size/checksum, other connection, past the reorder limit
+	Corrupt, WrongConn, OutOfRange  int // datagrams dropped: bad size/checksum, other connection, impossible or too far ahead seq
 }
 
 // newClientConn returns a client connection that has just sent Connect(isn).
@@ -155,8 +155,8 @@ func (c *conn) receiveData(m *Message) {
 	n := len(c.delivered)
 	c.delivered, res = c.rcv.receive(m.SeqNum, m.Payload, c.delivered)
 	switch res {
-	case recvTooFar:
-		c.stats.TooFar++
+	case recvOutOfRange:
+		c.stats.OutOfRange++
 		return
 	case recvDuplicate:
 		c.stats.Duplicates++
@@ -164,7 +164,13 @@ func (c *conn) receiveData(m *Message) {
 		c.stats.Received++
 		c.stats.Delivered += len(c.delivered) - n
 	}
-	c.send(Message{Type: MsgAck, ConnID: c.id, SeqNum: m.SeqNum})
+	// A message now behind the delivery point is acked cumulatively: the CAck also covers
+	// earlier messages whose own acks were lost, sparing their retransmission.
+	if m.SeqNum < c.rcv.next {
+		c.send(Message{Type: MsgCAck, ConnID: c.id, SeqNum: c.rcv.next - 1})
+	} else {
+		c.send(Message{Type: MsgAck, ConnID: c.id, SeqNum: m.SeqNum})
+	}
 }
 
 // tick handles an epoch boundary: count the silence, resend what is due, keep the peer

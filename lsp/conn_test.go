@@ -182,32 +182,33 @@ func TestConnReceiving(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"in order", []step{
-			{recvData(11, "a"), "A11", "a"},
-			{recvData(12, "b"), "A12", "b"},
+		{"in order, acked cumulatively", []step{
+			{recvData(11, "a"), "K11", "a"},
+			{recvData(12, "b"), "K12", "b"},
 		}},
 		{"reordered", []step{
 			{recvData(13, "c"), "A13", ""},
 			{recvData(12, "b"), "A12", ""},
-			{recvData(11, "a"), "A11", "a b c"},
-			{recvData(14, "d"), "A14", "d"},
+			{recvData(11, "a"), "K13", "a b c"},
+			{recvData(14, "d"), "K14", "d"},
 		}},
 		{"duplicates are re-acked, not delivered", []step{
-			{recvData(11, "a"), "A11", "a"},
-			{recvData(11, "a"), "A11", ""},
+			{recvData(11, "a"), "K11", "a"},
+			{recvData(11, "a"), "K11", ""},
 			{recvData(13, "c"), "A13", ""},
 			{recvData(13, "c"), "A13", ""},
-			{recvData(12, "b"), "A12", "b c"},
+			{recvData(12, "b"), "K13", "b c"},
+			{recvData(12, "b"), "K13", ""},
 		}},
 		{"empty payload", []step{
-			{recvData(11, ""), "A11", ""},
-			{recvData(12, "x"), "A12", "x"},
+			{recvData(11, ""), "K11", ""},
+			{recvData(12, "x"), "K12", "x"},
 		}},
 		{"damaged datagrams are dropped unacked", []step{
 			{recv(corrupt), "", ""},
 			{recv(short), "", ""},
 			{recv(NewData(1, 11, -1, nil, 0)), "", ""},
-			{recv(long), "A11", "hello"},
+			{recv(long), "K11", "hello"},
 		}},
 		{"other connections are ignored", []step{
 			{recv(&Message{Type: MsgData, ConnID: 2, SeqNum: 11, Payload: []byte{}}), "", ""},
@@ -216,8 +217,9 @@ func TestConnReceiving(t *testing.T) {
 			{recvData(1<<62, "far"), "", ""},
 			{recvData(11+reorderLimit, "far"), "", ""},
 			{recvData(11+reorderLimit-1, "edge"), fmt.Sprint("A", 11+reorderLimit-1), ""},
-			{recvData(-5, "old"), "A-5", ""},
-			{recvData(11, "a"), "A11", "a"},
+			{recvData(10, "before the first"), "", ""},
+			{recvData(-5, "negative"), "", ""},
+			{recvData(11, "a"), "K11", "a"},
 		}},
 		{"duplicate connect is re-acked", []step{
 			{recv(NewConnect(9)), "", ""}, // another request; the server loop never routes one here
@@ -236,7 +238,7 @@ func TestConnCounts(t *testing.T) {
 	for _, m := range []*Message{bad, data(1<<40, "x"), {Type: MsgAck, ConnID: 7, SeqNum: 1}, data(11, "x"), data(11, "x")} {
 		c.receive(m)
 	}
-	want := connStats{Corrupt: 1, TooFar: 1, WrongConn: 1, Received: 1, Delivered: 1, Duplicates: 1}
+	want := connStats{Corrupt: 1, OutOfRange: 1, WrongConn: 1, Received: 1, Delivered: 1, Duplicates: 1}
 	if c.stats != want {
 		t.Fatalf("stats %+v, want %+v", c.stats, want)
 	}

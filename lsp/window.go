@@ -118,6 +118,7 @@ func (w *sendWindow) advance() {
 
 // recvWindow puts incoming messages back in order and suppresses duplicates.
 type recvWindow struct {
+	first    int            // sequence number of the peer's first message; nothing before it exists
 	next     int            // sequence number of the next message to deliver
 	maxAhead int            // messages at or past next+maxAhead are refused, unacked
 	early    map[int][]byte // received messages waiting for a gap before them to fill
@@ -129,7 +130,7 @@ type recvWindow struct {
 const reorderLimit = 1 << 12
 
 func newRecvWindow(firstSeq int, p Params) recvWindow {
-	return recvWindow{next: firstSeq, maxAhead: max(p.WindowSize, reorderLimit)}
+	return recvWindow{first: firstSeq, next: firstSeq, maxAhead: max(p.WindowSize, reorderLimit)}
 }
 
 // recvResult says what became of a received data message.
@@ -139,16 +140,16 @@ const (
 	recvDelivered recvResult = iota // delivered in order, possibly with buffered successors
 	recvBuffered                    // held until the gap before it fills
 	recvDuplicate                   // already received; ack it again, deliver nothing
-	recvTooFar                      // beyond the reorder limit; dropped without an ack
+	recvOutOfRange                  // before the first message or beyond the reorder limit; dropped unacked
 )
 
 // receive accepts message seq and appends the payloads now deliverable in order to out.
 func (r *recvWindow) receive(seq int, payload []byte, out [][]byte) ([][]byte, recvResult) {
 	switch {
+	case seq < r.first || seq-r.next >= r.maxAhead:
+		return out, recvOutOfRange
 	case seq < r.next:
 		return out, recvDuplicate
-	case seq-r.next >= r.maxAhead:
-		return out, recvTooFar
 	case seq > r.next:
 		if _, dup := r.early[seq]; dup {
 			return out, recvDuplicate
