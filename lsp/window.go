@@ -137,10 +137,10 @@ func newRecvWindow(firstSeq int, p Params) recvWindow {
 type recvResult int
 
 const (
-	recvDelivered recvResult = iota // delivered in order, possibly with buffered successors
-	recvBuffered                    // held until the gap before it fills
-	recvDuplicate                   // already received; ack it again, deliver nothing
-	recvOutOfRange                  // before the first message or beyond the reorder limit; dropped unacked
+	recvDelivered  recvResult = iota // delivered in order, possibly with buffered successors
+	recvBuffered                     // held until the gap before it fills
+	recvDuplicate                    // already received; ack it again, deliver nothing
+	recvOutOfRange                   // before the first message or beyond the reorder limit; dropped unacked
 )
 
 // receive accepts message seq and appends the payloads now deliverable in order to out.
