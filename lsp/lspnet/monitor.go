@@ -67,7 +67,7 @@ func Watch(lim Limits) *Monitor {
 		if d.Dropped && d.Op == Read {
 			return // the sender never saw it
 		}
-		f, err := ParseFrame(d.Data)
+		f, err := ParseHeader(d.Data)
 		if err != nil {
 			return
 		}
