@@ -11,16 +11,20 @@ type outMsg struct {
 }
 
 // sendWindow numbers outgoing messages and decides when each is sent and resent. Messages are
-// first sent in sequence order, so the sent ones are always a prefix of pending.
+// first sent in sequence order, so the sent ones are always a prefix of the queue.
 type sendWindow struct {
 	window     int // send seq s only if s < base+window
 	maxUnacked int // at most this many sent-but-unacked messages
 	maxBackoff int // cap on the epochs let pass between two retransmissions
 
-	base    int      // sequence number of pending[0], the oldest unacked message
-	pending []outMsg // messages base, base+1, ...: every one not yet acked, and acked ones behind them
-	nsent   int      // pending[:nsent] have been sent
-	unacked int      // sent but not acked
+	// q[head:] holds messages base, base+1, ...: every one not yet acked, and acked ones
+	// behind an unacked one. Acked messages leave from the front by moving head, and the
+	// storage is reused once the queue drains, so a steady stream allocates nothing.
+	q       []outMsg
+	head    int
+	base    int // sequence number of q[head], the oldest unacked message
+	nsent   int // q[head:head+nsent] have been sent
+	unacked int // sent but not acked
 }
 
 func newSendWindow(firstSeq int, p Params) sendWindow {
@@ -28,17 +32,23 @@ func newSendWindow(firstSeq int, p Params) sendWindow {
 }
 
 // idle reports whether every written message has been acked.
-func (w *sendWindow) idle() bool { return len(w.pending) == 0 }
+func (w *sendWindow) idle() bool { return w.head == len(w.q) }
+
+// at returns message base+i.
+func (w *sendWindow) at(i int) *outMsg { return &w.q[w.head+i] }
+
+// queued is the number of messages written and not yet dropped from the front.
+func (w *sendWindow) queued() int { return len(w.q) - w.head }
 
 // push queues a payload for sending.
 func (w *sendWindow) push(payload []byte) {
-	w.pending = append(w.pending, outMsg{payload: payload})
+	w.q = append(w.q, outMsg{payload: payload})
 }
 
 // fill appends to out every queued message that the window and the unacked cap now allow.
 func (w *sendWindow) fill(connID int, out []Message) []Message {
-	for w.nsent < len(w.pending) && w.nsent < w.window && w.unacked < w.maxUnacked {
-		m := &w.pending[w.nsent]
+	for w.nsent < w.queued() && w.nsent < w.window && w.unacked < w.maxUnacked {
+		m := w.at(w.nsent)
 		seq := w.base + w.nsent
 		msg := newData(connID, seq, m.payload)
 		m.checksum, m.sent, m.skip, m.interval = msg.Checksum, true, 0, 0
@@ -54,7 +64,7 @@ func (w *sendWindow) fill(connID int, out []Message) []Message {
 // the gap capped at maxBackoff.
 func (w *sendWindow) tick(connID int, out []Message) []Message {
 	for i := range w.nsent {
-		m := &w.pending[i]
+		m := w.at(i)
 		if m.acked {
 			continue
 		}
@@ -75,10 +85,10 @@ func (w *sendWindow) tick(connID int, out []Message) []Message {
 // ack marks message seq acked and reports whether it was sent and not acked before.
 func (w *sendWindow) ack(seq int) bool {
 	i := seq - w.base
-	if i < 0 || i >= w.nsent || w.pending[i].acked {
+	if i < 0 || i >= w.nsent || w.at(i).acked {
 		return false
 	}
-	w.pending[i].acked = true
+	w.at(i).acked = true
 	w.unacked--
 	w.advance()
 	return true
@@ -88,8 +98,8 @@ func (w *sendWindow) ack(seq int) bool {
 func (w *sendWindow) cack(seq int) int {
 	n := 0
 	for i := 0; i < w.nsent && w.base+i <= seq; i++ {
-		if !w.pending[i].acked {
-			w.pending[i].acked = true
+		if m := w.at(i); !m.acked {
+			m.acked = true
 			w.unacked--
 			n++
 		}
@@ -101,18 +111,24 @@ func (w *sendWindow) cack(seq int) int {
 // advance drops the acked prefix, moving the window forward.
 func (w *sendWindow) advance() {
 	n := 0
-	for n < w.nsent && w.pending[n].acked {
-		w.pending[n] = outMsg{} // let the payload be collected
+	for n < w.nsent && w.at(n).acked {
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	w.pending = w.pending[n:]
+	clear(w.q[w.head : w.head+n]) // let the payloads be collected
+	w.head += n
 	w.base += n
 	w.nsent -= n
-	if len(w.pending) == 0 {
-		w.pending = w.pending[:0:0]
+	switch {
+	case w.head == len(w.q):
+		w.q, w.head = w.q[:0], 0
+	case w.head >= 64 && 2*w.head >= len(w.q):
+		// Mostly dead space in front: move the live messages down, in amortized O(1).
+		live := copy(w.q, w.q[w.head:])
+		clear(w.q[live:])
+		w.q, w.head = w.q[:live], 0
 	}
 }
 
