@@ -173,6 +173,7 @@ func (c *client) loop() {
 		case pkt := <-c.packets:
 			c.core.receive(pkt.msg)
 			recycle(c.free, pkt.msg)
+			c.receiveQueued()
 		case <-ticker.C:
 			c.core.tick()
 		case p := <-writes:
@@ -214,6 +215,23 @@ func (c *client) loop() {
 			for _, w := range waiters {
 				w <- c.closeErr
 			}
+			return
+		}
+	}
+}
+
+// burst bounds how many queued datagrams a loop handles as one event. Handling a burst
+// together lets the conn answer it with one cumulative ack instead of one ack per message.
+const burst = 64
+
+// receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.
+func (c *client) receiveQueued() {
+	for range burst {
+		select {
+		case pkt := <-c.packets:
+			c.core.receive(pkt.msg)
+			recycle(c.free, pkt.msg)
+		default:
 			return
 		}
 	}

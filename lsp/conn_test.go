@@ -496,3 +496,23 @@ func TestSendWindowLongQueue(t *testing.T) {
 		t.Fatalf("drained window: head %d len %d", w.head, len(w.q))
 	}
 }
+
+// TestAcksCoalesce feeds several messages before taking the outbox, as the loops do with a
+// burst: one CAck covers the in-order ones and only uncovered buffered ones get an Ack.
+func TestAcksCoalesce(t *testing.T) {
+	c := established(params(8, 8, 0, 5))
+	for _, seq := range []int{12, 11, 13, 15, 12, 17} {
+		c.receive(data(seq, fmt.Sprint(seq)))
+	}
+	if got := fmtOut(c.outbox()); got != "K13 A15 A17" {
+		t.Fatalf("outbox %q, want %q", got, "K13 A15 A17")
+	}
+	if got := fmtDeliveries(c.deliveries()); got != "11 12 13" {
+		t.Fatalf("delivered %q", got)
+	}
+	c.receive(data(14, "14"))
+	c.receive(data(16, "16"))
+	if got := fmtOut(c.outbox()); got != "K17" {
+		t.Fatalf("outbox %q, want K17", got)
+	}
+}

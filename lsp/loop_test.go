@@ -26,7 +26,7 @@ func quickLoss() *Params {
 // eventually is the generous bound for anything that should happen within a few epochs.
 const eventually = 10 * time.Second
 
-func startServer(t *testing.T, p *Params) (Server, string) {
+func startServer(t testing.TB, p *Params) (Server, string) {
 	t.Helper()
 	s, err := NewServer(0, p)
 	if err != nil {
@@ -40,7 +40,7 @@ func startServer(t *testing.T, p *Params) (Server, string) {
 	return s, lspnet.JoinHostPort("127.0.0.1", port)
 }
 
-func startClient(t *testing.T, hostport string, isn int, p *Params) Client {
+func startClient(t testing.TB, hostport string, isn int, p *Params) Client {
 	t.Helper()
 	c, err := NewClient(hostport, isn, p)
 	if err != nil {

@@ -78,9 +78,10 @@ type clientKey struct {
 // serverConn is one client's connection as the server loop keeps it.
 type serverConn struct {
 	*conn
-	addr   *lspnet.UDPAddr
-	key    clientKey
-	closed bool // given to CloseConn: deliver nothing more, forget it once flushed
+	addr    *lspnet.UDPAddr
+	key     clientKey
+	closed  bool // given to CloseConn: deliver nothing more, forget it once flushed
+	touched bool // in server.touched
 }
 
 type serverWrite struct {
@@ -111,6 +112,7 @@ type server struct {
 	byClient map[clientKey]*serverConn // the same connections by who asked for them
 	lastID   int                       // the last connection id handed out
 	closing  bool                      // Close was called; owned by loop
+	touched  []*serverConn             // connections the current burst of datagrams reached
 	queue    []readResult              // results not yet Read; owned by loop
 
 	packets    chan packet
@@ -206,8 +208,7 @@ func (s *server) loop() {
 		}
 		select {
 		case pkt := <-s.packets:
-			s.receive(pkt, &wbuf)
-			recycle(s.free, pkt.msg)
+			s.receiveBurst(pkt, &wbuf)
 		case <-ticker.C:
 			for _, sc := range s.conns {
 				sc.tick()
@@ -243,8 +244,40 @@ func (s *server) loop() {
 	}
 }
 
+// receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
+// event, then settles each connection they touched once, so that a burst from one client is
+// answered with one cumulative ack.
+func (s *server) receiveBurst(pkt packet, wbuf *[]byte) {
+	s.receive(pkt)
+	recycle(s.free, pkt.msg)
+drain:
+	for range burst {
+		select {
+		case pkt := <-s.packets:
+			s.receive(pkt)
+			recycle(s.free, pkt.msg)
+		default:
+			break drain
+		}
+	}
+	for i, sc := range s.touched {
+		sc.touched = false
+		s.touched[i] = nil
+		s.settle(sc, wbuf)
+	}
+	s.touched = s.touched[:0]
+}
+
+// touch marks sc as needing settle at the end of the current burst.
+func (s *server) touch(sc *serverConn) {
+	if !sc.touched {
+		sc.touched = true
+		s.touched = append(s.touched, sc)
+	}
+}
+
 // receive routes one datagram to its connection, opening a connection for a new Connect.
-func (s *server) receive(pkt packet, wbuf *[]byte) {
+func (s *server) receive(pkt packet) {
 	m := pkt.msg
 	if m.Type == MsgConnect {
 		key := clientKey{addr: pkt.addr.String(), isn: m.SeqNum}
@@ -261,7 +294,7 @@ func (s *server) receive(pkt packet, wbuf *[]byte) {
 		} else {
 			sc.receive(m)
 		}
-		s.settle(sc, wbuf)
+		s.touch(sc)
 		return
 	}
 	sc, ok := s.conns[m.ConnID]
@@ -269,7 +302,7 @@ func (s *server) receive(pkt packet, wbuf *[]byte) {
 		return // a stray datagram: a forgotten connection, or not from that connection's client
 	}
 	sc.receive(m)
-	s.settle(sc, wbuf)
+	s.touch(sc)
 }
 
 func (s *server) write(w serverWrite, wbuf *[]byte) error {
