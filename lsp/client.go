@@ -49,7 +49,7 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 		packets:   make(chan packet, recycled),
 		free:      make(chan *Message, recycled),
 		writes:    make(chan []byte),
-		reads:     make(chan []byte),
+		reads:     make(chan []byte, readAhead),
 		closeReqs: make(chan chan error),
 		connected: make(chan struct{}),
 		lostCh:    make(chan struct{}),
@@ -107,7 +107,13 @@ func (c *client) Read() ([]byte, error) {
 	case p := <-c.reads:
 		return p, nil
 	case <-c.drained:
-		return nil, ErrConnLost
+		// Nothing more will be queued, but a payload may still sit in the channel.
+		select {
+		case p := <-c.reads:
+			return p, nil
+		default:
+			return nil, ErrConnLost
+		}
 	case <-c.done:
 		return nil, ErrClosed
 	}
@@ -190,8 +196,10 @@ func (c *client) loop() {
 				c.core.close()
 			}
 		}
-		c.send(&wbuf)
+		// Hand payloads to Read before the socket writes, so a reader runs alongside them.
 		c.queue = append(c.queue, c.core.deliveries()...)
+		c.queue = pushReads(c.reads, c.queue)
+		c.send(&wbuf)
 		if c.connID == 0 && !c.core.connecting && !c.core.lost {
 			c.connID = c.core.id
 			close(c.connected)
@@ -218,6 +226,29 @@ func (c *client) loop() {
 			return
 		}
 	}
+}
+
+// readAhead is how many delivered payloads wait in a Read channel; more wait in the loop's
+// queue, which has no bound, so that Write and the protocol never wait for a slow reader.
+const readAhead = 256
+
+// pushReads moves payloads from the front of queue into the Read channel while it has room.
+func pushReads[T any](reads chan<- T, queue []T) []T {
+	n := 0
+push:
+	for n < len(queue) {
+		select {
+		case reads <- queue[n]:
+			n++
+		default:
+			break push
+		}
+	}
+	clear(queue[:n]) // the queue must not keep what Read now owns
+	if n == len(queue) {
+		return queue[:0] // reuse the storage
+	}
+	return queue[n:]
 }
 
 // burst bounds how many queued datagrams a loop handles as one event. Handling a burst

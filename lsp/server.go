@@ -54,7 +54,7 @@ func NewServer(port int, params *Params) (Server, error) {
 		free:       make(chan *Message, recycled),
 		writes:     make(chan serverWrite),
 		closeConns: make(chan serverCloseConn),
-		reads:      make(chan readResult),
+		reads:      make(chan readResult, readAhead),
 		closeReqs:  make(chan chan error),
 		done:       make(chan struct{}),
 		stop:       make(chan struct{}),
@@ -215,7 +215,11 @@ func (s *server) loop() {
 				s.settle(sc, &wbuf)
 			}
 		case w := <-s.writes:
-			w.reply <- s.write(w, &wbuf)
+			sc, err := s.write(w)
+			w.reply <- err // before the socket writes: the caller need not wait for them
+			if sc != nil {
+				s.settle(sc, &wbuf)
+			}
 		case req := <-s.closeConns:
 			req.reply <- s.closeConn(req.connID, &wbuf)
 		case reads <- head:
@@ -305,17 +309,17 @@ func (s *server) receive(pkt packet) {
 	s.touch(sc)
 }
 
-func (s *server) write(w serverWrite, wbuf *[]byte) error {
+// write queues a payload on its connection and returns the connection to settle.
+func (s *server) write(w serverWrite) (*serverConn, error) {
 	sc, ok := s.conns[w.connID]
 	switch {
 	case ok && !sc.closed && !sc.closing:
 		sc.write(w.payload)
-		s.settle(sc, wbuf)
-		return nil
+		return sc, nil
 	case ok || (w.connID > 0 && w.connID <= s.lastID):
-		return ErrConnClosed
+		return nil, ErrConnClosed
 	}
-	return ErrUnknownConn
+	return nil, ErrUnknownConn
 }
 
 func (s *server) closeConn(id int, wbuf *[]byte) error {
@@ -335,21 +339,23 @@ func (s *server) closeConn(id int, wbuf *[]byte) error {
 // settle carries out what the last event on sc asked for: send its datagrams, queue its
 // deliveries, and forget it once it is lost or closed and flushed.
 func (s *server) settle(sc *serverConn, wbuf *[]byte) {
+	// Hand payloads to Read before the socket writes, so a reader runs alongside them.
+	for _, p := range sc.deliveries() {
+		if !sc.closed {
+			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
+		}
+	}
+	s.queue = pushReads(s.reads, s.queue)
 	for _, m := range sc.outbox() {
 		*wbuf = m.AppendMarshal((*wbuf)[:0])
 		if _, err := s.udp.WriteToUDP(*wbuf, sc.addr); err != nil {
 			log().Debug("lsp: socket write", "client", sc.key.addr, "err", err)
 		}
 	}
-	for _, p := range sc.deliveries() {
-		if !sc.closed {
-			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
-		}
-	}
 	switch {
 	case sc.lost:
 		if !sc.closed {
-			s.queue = append(s.queue, readResult{connID: sc.id, err: ErrConnLost})
+			s.queue = pushReads(s.reads, append(s.queue, readResult{connID: sc.id, err: ErrConnLost}))
 		}
 		if s.closing && !sc.snd.idle() {
 			s.closeErr = ErrConnLost
