@@ -264,4 +264,3 @@ func BenchmarkLossy(b *testing.B) {
 		})
 	}
 }
-
