@@ -9,8 +9,10 @@
 // initialSeqNum+1. Every data message carries its Size and a 16-bit one's-complement
 // checksum (CalculateChecksum); the receiver drops one that is shorter than Size or fails the
 // checksum, cuts one that is longer, acks every intact one (again, if it is a duplicate) and
-// delivers each exactly once, in order. On the wire a message is the encoding/json form of
-// Message.
+// delivers each exactly once, in order. In-order messages are acked with a CAck of everything
+// delivered so far, which also covers earlier messages whose acks were lost, and a burst of
+// datagrams handled together gets one CAck; a message buffered after a gap gets its own Ack.
+// On the wire a message is the encoding/json form of Message.
 //
 // A sender keeps at most MaxUnackedMessages sent-but-unacked messages and sends seq s only if
 // s < oldest unacked + WindowSize. At each epoch boundary it resends every unacked message
