@@ -42,6 +42,7 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("lsp: dial %s: %w", hostport, err)
 	}
+	growBuffers(udp)
 	c := &client{
 		udp:       udp,
 		params:    p,

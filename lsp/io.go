@@ -23,6 +23,27 @@ func SetLogger(l *slog.Logger) {
 
 func log() *slog.Logger { return logger.Load() }
 
+// socketBuffer is the send and receive buffer size LSP asks for. A server with many clients
+// each keeping a full window in flight receives bursts far beyond the system default
+// (about 200 KB), and every datagram the kernel drops for lack of room costs an epoch. The
+// kernel caps the request at its configured maximum.
+const socketBuffer = 4 << 20
+
+// growBuffers enlarges udp's socket buffers when the lspnet in use can (the contract does not
+// require it, so it is optional), logging rather than failing if the system refuses.
+func growBuffers(udp *lspnet.UDPConn) {
+	if b, ok := any(udp).(interface{ SetReadBuffer(int) error }); ok {
+		if err := b.SetReadBuffer(socketBuffer); err != nil {
+			log().Debug("lsp: socket read buffer", "err", err)
+		}
+	}
+	if b, ok := any(udp).(interface{ SetWriteBuffer(int) error }); ok {
+		if err := b.SetWriteBuffer(socketBuffer); err != nil {
+			log().Debug("lsp: socket write buffer", "err", err)
+		}
+	}
+}
+
 // packet is one decoded datagram and where it came from (nil on a client's connected socket).
 type packet struct {
 	msg  *Message

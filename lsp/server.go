@@ -44,6 +44,7 @@ func NewServer(port int, params *Params) (Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lsp: listen on port %d: %w", port, err)
 	}
+	growBuffers(udp)
 	s := &server{
 		addr:       boundAddr(udp, port),
 		udp:        udp,
