@@ -165,6 +165,7 @@ func (c *client) loop() {
 		wbuf     []byte       // reused encoding buffer
 		waiters  []chan error // Close calls waiting for the flush
 		writes   = c.writes
+		ticks    = ticker.C
 		lost     bool
 		drained  bool
 		isClosed bool
@@ -181,7 +182,7 @@ func (c *client) loop() {
 			c.core.receive(pkt.msg)
 			recycle(c.free, pkt.msg)
 			c.receiveQueued()
-		case <-ticker.C:
+		case <-ticks:
 			c.core.tick()
 		case p := <-writes:
 			c.core.write(p)
@@ -207,7 +208,7 @@ func (c *client) loop() {
 		}
 		if c.core.lost && !lost {
 			lost = true
-			writes = nil
+			writes, ticks = nil, nil // a lost connection has nothing more to time
 			close(c.lostCh)
 			c.shutdownSocket()
 		}
