@@ -1,7 +1,9 @@
 package lsp
 
 import (
+	"errors"
 	"log/slog"
+	"net"
 	"sync/atomic"
 
 	"ds440/lsp/lspnet"
@@ -77,11 +79,17 @@ func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free
 			case <-stop:
 				return
 			default:
-				// A connected UDP socket reports an ICMP "port unreachable" for an earlier
-				// write as a read error; the protocol's own timeouts deal with that.
-				log().Debug("lsp: socket read", "err", err)
-				continue
 			}
+			if errors.Is(err, net.ErrClosed) {
+				// Closed under us: stop rather than spin. With nothing more heard, the
+				// loop declares the connection lost after EpochLimit epochs.
+				log().Debug("lsp: socket closed", "err", err)
+				return
+			}
+			// A connected UDP socket reports an ICMP "port unreachable" for an earlier
+			// write as a read error; the protocol's own timeouts deal with that.
+			log().Debug("lsp: socket read", "err", err)
+			continue
 		}
 		if m == nil {
 			select {
