@@ -27,7 +27,11 @@ type Server interface {
 }
 
 // NewServer listens for LSP clients on UDP port port of every local address. A nil params
-// means NewParams().
+// means NewParams(). With port 0 the system picks a free port; the returned Server also has
+// an Addr() string method, outside the Server interface so that the contract stays as
+// written, that reports it:
+//
+//	addr := s.(interface{ Addr() string }).Addr()
 func NewServer(port int, params *Params) (Server, error) {
 	p, err := params.validate()
 	if err != nil {
@@ -129,10 +133,7 @@ type server struct {
 	closeErr  error
 }
 
-// Addr returns the address the server listens on, "[::]:port" or similar; with port 0 it is
-// how a caller learns the port the system picked. Reach it through an interface assertion:
-//
-//	addr := s.(interface{ Addr() string }).Addr()
+// Addr returns the address the server listens on, such as "[::]:41234" (see NewServer).
 func (s *server) Addr() string { return s.addr }
 
 // boundAddr reports where udp listens. Finding a port the system picked needs LocalAddr, which
