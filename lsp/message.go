@@ -11,6 +11,7 @@ import (
 // MsgType is the kind of an LSP datagram.
 type MsgType int
 
+// The message types, numbered as on the wire.
 const (
 	MsgConnect MsgType = iota // client -> server: open a connection; SeqNum = client's initial sequence number
 	MsgData                   // data, either direction
