@@ -31,7 +31,7 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	if err != nil {
 		return nil, err
 	}
-	if initialSeqNum < 0 {
+	if initialSeqNum < 0 || initialSeqNum > MaxInitialSeqNum {
 		return nil, ErrBadSeqNum
 	}
 	raddr, err := lspnet.ResolveUDPAddr("udp", hostport)

@@ -16,11 +16,15 @@ var (
 	ErrConnClosed = errors.New("lsp: connection closed")
 	// ErrTooLarge is returned by Write for a payload that cannot fit in one datagram.
 	ErrTooLarge = errors.New("lsp: payload too large")
-	// ErrBadSeqNum is returned by NewClient for a negative initial sequence number, which
-	// would make a data ack look like a heartbeat.
-	ErrBadSeqNum = errors.New("lsp: initial sequence number must be >= 0")
+	// ErrBadSeqNum is returned by NewClient for an initial sequence number outside
+	// [0, MaxInitialSeqNum]: a negative one would make a data ack look like a heartbeat.
+	ErrBadSeqNum = errors.New("lsp: initial sequence number out of range")
 )
 
 // MaxPayload is the largest payload Write accepts: its base64 form plus the JSON around it
 // must fit in one UDP datagram.
 const MaxPayload = 47 << 10
+
+// MaxInitialSeqNum is the largest initial sequence number, leaving room to count messages
+// without overflow.
+const MaxInitialSeqNum = 1 << 62

@@ -176,8 +176,10 @@ func TestBadArguments(t *testing.T) {
 			t.Errorf("NewClient(%v) error %v, want ErrBadParams", p, err)
 		}
 	}
-	if _, err := NewClient("127.0.0.1:1", -1, nil); !errors.Is(err, ErrBadSeqNum) {
-		t.Errorf("NewClient with isn -1: %v", err)
+	for _, isn := range []int{-1, MaxInitialSeqNum + 1} {
+		if _, err := NewClient("127.0.0.1:1", isn, nil); !errors.Is(err, ErrBadSeqNum) {
+			t.Errorf("NewClient with isn %d: %v", isn, err)
+		}
 	}
 	if _, err := NewClient("no port here", 0, nil); err == nil {
 		t.Error("NewClient with a bad address succeeded")

@@ -289,7 +289,7 @@ func (s *server) receive(pkt packet) {
 		key := clientKey{addr: pkt.addr.String(), isn: m.SeqNum}
 		sc, ok := s.byClient[key]
 		if !ok {
-			if s.closing || m.SeqNum < 0 {
+			if s.closing || m.SeqNum < 0 || m.SeqNum > MaxInitialSeqNum {
 				return
 			}
 			s.lastID++
