@@ -132,9 +132,9 @@ func TestConnSending(t *testing.T) {
 	}
 }
 
-// TestBackoffSchedule checks a never-acked message is resent after letting 0, 1, 2, 4, ...
+// TestConnBackoffSchedule checks a never-acked message is resent after letting 0, 1, 2, 4, ...
 // epochs pass, capped at MaxBackOffInterval, with heartbeats in the epochs between.
-func TestBackoffSchedule(t *testing.T) {
+func TestConnBackoffSchedule(t *testing.T) {
 	tests := []struct {
 		backoff int
 		resends []int // epoch boundaries at which the message is resent

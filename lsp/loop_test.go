@@ -407,3 +407,53 @@ func TestWriteTooLarge(t *testing.T) {
 		t.Fatalf("largest payload arrived as %d bytes, %v", len(r.payload), r.err)
 	}
 }
+
+// TestDeadPeerDoesNotStallOthers connects a raw socket that never acks anything and has the
+// server write to it; a real client must meanwhile be served as if it were alone.
+func TestDeadPeerDoesNotStallOthers(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s, addr := startServer(t, fastParams())
+	raddr, err := lspnet.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := lspnet.DialUDP("udp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Write(NewConnect(0).Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Write(NewData(1, 1, 5, []byte("stuck"), CalculateChecksum(1, 1, 5, []byte("stuck"))).Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	reads := serverReads(s)
+	r := testutil.Recv(t, reads, eventually)
+	if r.err != nil || string(r.payload) != "stuck" {
+		t.Fatalf("server read %d %q %v from the raw peer", r.id, r.payload, r.err)
+	}
+	for i := range 2000 { // never acked: all of it stays queued for the dead peer
+		if err := s.Write(r.id, fmt.Appendf(nil, "to the void %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := startClient(t, addr, 0, fastParams())
+	in := clientReads(c)
+	for i := range 200 {
+		want := fmt.Sprint("ping ", i)
+		if err := c.Write([]byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		r := testutil.Recv(t, reads, eventually)
+		if r.err != nil || string(r.payload) != want || r.id != c.ConnID() {
+			t.Fatalf("server read %d %q %v, want %q from %d", r.id, r.payload, r.err, want, c.ConnID())
+		}
+		if err := s.Write(r.id, r.payload); err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.Recv(t, in, eventually); got.err != nil || string(got.payload) != want {
+			t.Fatalf("client read %q %v, want %q", got.payload, got.err, want)
+		}
+	}
+}
