@@ -105,6 +105,11 @@ func (c *client) ConnID() int { return c.connID }
 
 func (c *client) Read() ([]byte, error) {
 	select {
+	case <-c.done: // checked first: payloads left in the channel are not read after Close
+		return nil, ErrClosed
+	default:
+	}
+	select {
 	case p := <-c.reads:
 		return p, nil
 	case <-c.drained:

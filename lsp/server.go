@@ -149,6 +149,11 @@ func boundAddr(udp *lspnet.UDPConn, port int) string {
 
 func (s *server) Read() (int, []byte, error) {
 	select {
+	case <-s.done: // checked first: payloads left in the channel are not read after Close
+		return 0, nil, ErrClosed
+	default:
+	}
+	select {
 	case r := <-s.reads:
 		return r.connID, r.payload, r.err
 	case <-s.done:
