@@ -150,6 +150,45 @@ func expectPayload(t *testing.T, ch <-chan readResult, want string) readResult {
 	return r
 }
 
+// dialed is the outcome of a NewClient run in the background.
+type dialed struct {
+	c   lsp.Client
+	err error
+}
+
+// dialAsync runs NewClient in the background, for tests that act on the network while it
+// connects.
+func dialAsync(addr string, isn int, p *lsp.Params) <-chan dialed {
+	done := make(chan dialed, 1)
+	go func() {
+		c, err := lsp.NewClient(addr, isn, p)
+		done <- dialed{c, err}
+	}()
+	return done
+}
+
+// awaitDial waits for a dialAsync, failing the test if it failed, and closes the client when
+// the test ends.
+func awaitDial(t *testing.T, ch <-chan dialed) lsp.Client {
+	t.Helper()
+	d := testutil.Recv(t, ch, wait)
+	if d.err != nil {
+		t.Fatalf("NewClient: %v", d.err)
+	}
+	t.Cleanup(func() { closeWithin(t, "Client.Close", d.c.Close) })
+	return d.c
+}
+
+// firstWrite checks that a message from c reaches s as c's connection.
+func firstWrite(t *testing.T, s lsp.Server, c lsp.Client) {
+	t.Helper()
+	reads := serverReads(s)
+	c.Write([]byte("first"))
+	if r := expectPayload(t, reads, "first"); r.id != c.ConnID() {
+		t.Fatalf("server read conn %d, client is %d", r.id, c.ConnID())
+	}
+}
+
 func TestHandshakeLostConnect(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	faulty(t)
@@ -159,27 +198,10 @@ func TestHandshakeLostConnect(t *testing.T) {
 		return d.Side == lspnet.Client && d.Op == lspnet.Write && d.Dropped && f.Type == lspnet.TypeConnect
 	})[0]
 	lspnet.SetClientWriteDropPercent(100)
-	type dialed struct {
-		c   lsp.Client
-		err error
-	}
-	done := make(chan dialed, 1)
-	go func() {
-		c, err := lsp.NewClient(addr, 100, p)
-		done <- dialed{c, err}
-	}()
+	done := dialAsync(addr, 100, p)
 	testutil.Eventually(t, wait, func() bool { return lostConnects.Load() >= 3 }, "3 Connects lost")
 	lspnet.ResetDropPercent()
-	d := testutil.Recv(t, done, wait)
-	if d.err != nil {
-		t.Fatalf("NewClient after lost Connects: %v", d.err)
-	}
-	t.Cleanup(func() { closeWithin(t, "Client.Close", d.c.Close) })
-	reads := serverReads(s)
-	d.c.Write([]byte("first"))
-	if r := expectPayload(t, reads, "first"); r.id != d.c.ConnID() {
-		t.Fatalf("server read conn %d, client is %d", r.id, d.c.ConnID())
-	}
+	firstWrite(t, s, awaitDial(t, done))
 }
 
 func TestHandshakeLostAck(t *testing.T) {
@@ -204,33 +226,17 @@ func TestHandshakeLostAck(t *testing.T) {
 		}
 	}))
 	lspnet.SetServerWriteDropPercent(100)
-	type dialed struct {
-		c   lsp.Client
-		err error
-	}
-	done := make(chan dialed, 1)
-	go func() {
-		c, err := lsp.NewClient(addr, 100, p)
-		done <- dialed{c, err}
-	}()
+	done := dialAsync(addr, 100, p)
 	testutil.Eventually(t, wait, func() bool { return lostAcks.Load() >= 3 }, "3 Acks of Connect lost")
 	lspnet.ResetDropPercent()
-	d := testutil.Recv(t, done, wait)
-	if d.err != nil {
-		t.Fatalf("NewClient after lost Acks: %v", d.err)
-	}
-	t.Cleanup(func() { closeWithin(t, "Client.Close", d.c.Close) })
+	c := awaitDial(t, done)
 	// Every Connect was answered for the same connection: the resends made no new one.
 	for range acks.Load() {
-		if id := <-ackIDs; id != d.c.ConnID() {
-			t.Fatalf("server acked a Connect as conn %d, client has %d", id, d.c.ConnID())
+		if id := <-ackIDs; id != c.ConnID() {
+			t.Fatalf("server acked a Connect as conn %d, client has %d", id, c.ConnID())
 		}
 	}
-	reads := serverReads(s)
-	d.c.Write([]byte("first"))
-	if r := expectPayload(t, reads, "first"); r.id != d.c.ConnID() {
-		t.Fatalf("server read conn %d, client is %d", r.id, d.c.ConnID())
-	}
+	firstWrite(t, s, c)
 }
 
 // rawPeer is a socket speaking LSP by hand, to send what a real peer never would.

@@ -228,30 +228,18 @@ func TestMalformedToClient(t *testing.T) {
 	faulty(t)
 	p := params(20, 50, 4, 4, 1)
 	raw := listenRaw(t)
-	type dialed struct {
-		c   lsp.Client
-		err error
-	}
-	done := make(chan dialed, 1)
-	go func() {
-		c, err := lsp.NewClient(raw.conn.LocalAddr().String(), 10, p)
-		done <- dialed{c, err}
-	}()
+	done := dialAsync(raw.conn.LocalAddr().String(), 10, p)
 	raw.next(isType(lsp.MsgConnect))
 	const id = 5
 	raw.sendRaw([]byte("garbage before the ack"))
 	raw.send(lsp.NewAck(id, 9)) // acks a Connect never sent
 	raw.send(data(id, 11, "data before the ack"))
 	raw.send(lsp.NewAck(id, 10))
-	d := testutil.Recv(t, done, wait)
-	if d.err != nil {
-		t.Fatalf("NewClient: %v", d.err)
+	c := awaitDial(t, done)
+	if c.ConnID() != id {
+		t.Fatalf("ConnID %d, want %d", c.ConnID(), id)
 	}
-	t.Cleanup(func() { closeWithin(t, "Client.Close", d.c.Close) })
-	if d.c.ConnID() != id {
-		t.Fatalf("ConnID %d, want %d", d.c.ConnID(), id)
-	}
-	creads := clientReads(d.c)
+	creads := clientReads(c)
 	for _, b := range malformed(id, 11) {
 		raw.sendRaw(b)
 	}
@@ -260,7 +248,7 @@ func TestMalformedToClient(t *testing.T) {
 	expectPayload(t, creads, "hello")
 	expectPayload(t, creads, "good")
 	raw.next(acks(12))
-	d.c.Write([]byte("still talking"))
+	c.Write([]byte("still talking"))
 	if m := raw.next(isType(lsp.MsgData)); string(m.Payload) != "still talking" || m.SeqNum != 11 {
 		t.Errorf("hand-made server got %v", &m)
 	} else {
