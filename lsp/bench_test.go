@@ -56,10 +56,14 @@ func lspThroughput(b *testing.B, p *lsp.Params, conns, size, n int) float64 {
 	s, cs := lspPair(b, p, conns)
 	payload := make([]byte, size)
 	per := max(n/conns, 1)
+	// Write never blocks, so without credit the writers would queue all n messages in
+	// memory at once; a few thousand in flight is far more than any window.
+	credit := make(chan struct{}, 4096)
 	start := time.Now()
 	for _, c := range cs {
 		go func() {
 			for range per {
+				credit <- struct{}{}
 				if c.Write(payload) != nil {
 					return
 				}
@@ -70,6 +74,7 @@ func lspThroughput(b *testing.B, p *lsp.Params, conns, size, n int) float64 {
 		if _, _, err := s.Read(); err != nil {
 			b.Fatal(err)
 		}
+		<-credit
 	}
 	return float64(per*conns) / time.Since(start).Seconds()
 }

