@@ -176,8 +176,8 @@ func (c *UDPConn) write(b []byte, to *net.UDPAddr, remote string) (int, error) {
 	}
 	var delay time.Duration
 	if !drop && chance(&delayPercent) {
-		if max := maxDelayMillis.Load(); max > 0 {
-			delay = time.Duration(randN(int(max)*1000)+1) * time.Microsecond
+		if ms := maxDelayMillis.Load(); ms > 0 {
+			delay = time.Duration(randN(int(ms)*1000)+1) * time.Microsecond
 		}
 	}
 	if tapping() {
