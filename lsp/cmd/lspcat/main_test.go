@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ds440/internal/testutil"
+	"ds440/lsp"
 	"ds440/lsp/lspnet"
 )
 
@@ -132,4 +133,36 @@ func TestProgram(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKilledSenderIsLost connects a real lspcat process to a server in this test, kills it
+// with SIGKILL mid-connection, and checks the server declares the connection lost.
+func TestKilledSenderIsLost(t *testing.T) {
+	testutil.SkipIfShort(t)
+	testutil.CheckGoroutines(t)
+	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
+	p := &lsp.Params{EpochMillis: 20, EpochLimit: 10, WindowSize: 4, MaxUnackedMessages: 4, MaxBackOffInterval: 2}
+	s, err := lsp.NewServer(0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
+	proc := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "127.0.0.1:"+port)
+	io.WriteString(proc.Stdin, "alive\n") // stdin stays open: the sender stays connected
+	id, payload, err := s.Read()
+	if err != nil || string(payload) != "alive\n" {
+		t.Fatalf("server read (%d, %q, %v)", id, payload, err)
+	}
+	start := time.Now()
+	proc.Kill()
+	lost := make(chan error, 1)
+	go func() {
+		_, _, err := s.Read()
+		lost <- err
+	}()
+	if err := testutil.Recv(t, lost, wait); !errors.Is(err, lsp.ErrConnLost) {
+		t.Fatalf("after SIGKILL the server read %v, want ErrConnLost", err)
+	}
+	t.Logf("killed sender declared lost after %v", time.Since(start).Round(time.Millisecond))
 }
