@@ -1,0 +1,271 @@
+package lsp_test
+
+// Benchmarks of LSP against TCP on loopback, run side by side so that one run on one machine
+// gives the ratio. Each reports messages/s (or round-trip percentiles) for both and the ratio
+// as x-tcp: above 1 means LSP did better.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"ds440/lsp"
+	"ds440/lsp/lspnet"
+)
+
+// benchParams are the Params of the benchmarks: epochs short enough to recover from loss
+// quickly, long enough not to resend what is merely queued on a busy machine.
+func benchParams(window int) *lsp.Params {
+	return params(50, 20, window, window, 2)
+}
+
+// lspPair starts a server with conns clients connected to it.
+func lspPair(b *testing.B, p *lsp.Params, conns int) (lsp.Server, []lsp.Client) {
+	b.Helper()
+	s, err := lsp.NewServer(0, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
+	var cs []lsp.Client
+	for i := range conns {
+		c, err := lsp.NewClient("127.0.0.1:"+port, i, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	b.Cleanup(func() {
+		for _, c := range cs {
+			c.Close()
+		}
+		s.Close()
+	})
+	return s, cs
+}
+
+// lspThroughput sends n messages of size bytes from the clients to the server, split evenly,
+// and returns messages/s from the first write to the last read.
+func lspThroughput(b *testing.B, p *lsp.Params, conns, size, n int) float64 {
+	s, cs := lspPair(b, p, conns)
+	payload := make([]byte, size)
+	per := max(n/conns, 1)
+	// Write never blocks, so without credit the writers would queue all n messages in
+	// memory at once; a few thousand in flight is far more than any window.
+	credit := make(chan struct{}, 4096)
+	start := time.Now()
+	for _, c := range cs {
+		go func() {
+			for range per {
+				credit <- struct{}{}
+				if c.Write(payload) != nil {
+					return
+				}
+			}
+		}()
+	}
+	for range per * conns {
+		if _, _, err := s.Read(); err != nil {
+			b.Fatal(err)
+		}
+		<-credit
+	}
+	return float64(per*conns) / time.Since(start).Seconds()
+}
+
+// tcpPair opens conns TCP connections on loopback and returns both ends of each.
+func tcpPair(b *testing.B, conns int) (servers, clients []net.Conn) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	for range conns {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients, servers = append(clients, c), append(servers, s)
+	}
+	b.Cleanup(func() {
+		for i := range clients {
+			clients[i].Close()
+			servers[i].Close()
+		}
+	})
+	return servers, clients
+}
+
+// tcpWrite sends one length-prefixed message in one write, as LSP sends one datagram.
+func tcpWrite(c net.Conn, frame []byte) error {
+	_, err := c.Write(frame)
+	return err
+}
+
+func tcpFrame(size int) []byte {
+	f := make([]byte, 4+size)
+	binary.BigEndian.PutUint32(f, uint32(size))
+	return f
+}
+
+func tcpRead(r *bufio.Reader, buf []byte) ([]byte, error) {
+	if _, err := io.ReadFull(r, buf[:4]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(buf[:4])
+	if int(n) > len(buf) {
+		return nil, fmt.Errorf("frame of %d bytes", n)
+	}
+	_, err := io.ReadFull(r, buf[:n])
+	return buf[:n], err
+}
+
+// tcpThroughput is lspThroughput over TCP, with a reader per connection feeding one counter
+// as the LSP server's single Read does.
+func tcpThroughput(b *testing.B, conns, size, n int) float64 {
+	servers, clients := tcpPair(b, conns)
+	frame := tcpFrame(size)
+	per := max(n/conns, 1)
+	got := make(chan struct{}, 1024)
+	start := time.Now()
+	for i := range conns {
+		go func() {
+			for range per {
+				if tcpWrite(clients[i], frame) != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			r := bufio.NewReader(servers[i])
+			buf := make([]byte, 4+size)
+			for range per {
+				if _, err := tcpRead(r, buf); err != nil {
+					return
+				}
+				got <- struct{}{}
+			}
+		}()
+	}
+	for range per * conns {
+		<-got
+	}
+	return float64(per*conns) / time.Since(start).Seconds()
+}
+
+// BenchmarkThroughput compares one-way message throughput, LSP against TCP.
+func BenchmarkThroughput(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		for _, conns := range []int{1, 8} {
+			for _, window := range []int{1, 64} {
+				b.Run(fmt.Sprintf("size=%d/conns=%d/window=%d", size, conns, window), func(b *testing.B) {
+					b.ReportAllocs()
+					tcp := tcpThroughput(b, conns, size, b.N)
+					ours := lspThroughput(b, benchParams(window), conns, size, b.N)
+					b.ReportMetric(ours, "lsp-msg/s")
+					b.ReportMetric(tcp, "tcp-msg/s")
+					b.ReportMetric(ours/tcp, "x-tcp")
+				})
+			}
+		}
+	}
+}
+
+// percentiles returns the 50th and 99th percentiles of ds in microseconds.
+func percentiles(ds []time.Duration) (p50, p99 float64) {
+	slices.Sort(ds)
+	at := func(q float64) float64 {
+		return float64(ds[min(int(q*float64(len(ds))), len(ds)-1)]) / float64(time.Microsecond)
+	}
+	return at(0.50), at(0.99)
+}
+
+// BenchmarkRoundTrip compares the round-trip latency of one message echoed by the server.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			n := b.N
+			// TCP
+			servers, clients := tcpPair(b, 1)
+			go func() {
+				r := bufio.NewReader(servers[0])
+				buf := make([]byte, 4+size)
+				for {
+					m, err := tcpRead(r, buf)
+					if err != nil {
+						return
+					}
+					frame := tcpFrame(len(m))
+					if tcpWrite(servers[0], frame) != nil {
+						return
+					}
+				}
+			}()
+			frame := tcpFrame(size)
+			r := bufio.NewReader(clients[0])
+			buf := make([]byte, 4+size)
+			tcpRTT := make([]time.Duration, n)
+			for i := range n {
+				t0 := time.Now()
+				tcpWrite(clients[0], frame)
+				if _, err := tcpRead(r, buf); err != nil {
+					b.Fatal(err)
+				}
+				tcpRTT[i] = time.Since(t0)
+			}
+			// LSP
+			s, cs := lspPair(b, benchParams(1), 1)
+			go func() {
+				for {
+					id, p, err := s.Read()
+					if err != nil {
+						return
+					}
+					s.Write(id, p)
+				}
+			}()
+			payload := make([]byte, size)
+			lspRTT := make([]time.Duration, n)
+			for i := range n {
+				t0 := time.Now()
+				cs[0].Write(payload)
+				if _, err := cs[0].Read(); err != nil {
+					b.Fatal(err)
+				}
+				lspRTT[i] = time.Since(t0)
+			}
+			t50, t99 := percentiles(tcpRTT)
+			l50, l99 := percentiles(lspRTT)
+			b.ReportMetric(l50, "lsp-p50-µs")
+			b.ReportMetric(l99, "lsp-p99-µs")
+			b.ReportMetric(t50, "tcp-p50-µs")
+			b.ReportMetric(t99, "tcp-p99-µs")
+			b.ReportMetric(l50/t50, "p50-x-tcp")
+		})
+	}
+}
+
+// BenchmarkLossy measures LSP throughput of 1 KB messages, window 64, with loss in both
+// directions, beside the same run on a perfect network.
+func BenchmarkLossy(b *testing.B) {
+	for _, drop := range []int{0, 10, 30} {
+		b.Run("drop="+strconv.Itoa(drop), func(b *testing.B) {
+			defer lspnet.ResetDropPercent()
+			p := params(10, 100, 64, 64, 2)
+			lspnet.SetClientWriteDropPercent(drop)
+			lspnet.SetClientReadDropPercent(drop)
+			b.ReportMetric(lspThroughput(b, p, 1, 1024, b.N), "lsp-msg/s")
+		})
+	}
+}

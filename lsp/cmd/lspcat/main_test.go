@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+	"ds440/lsp"
+	"ds440/lsp/lspnet"
+)
+
+const wait = 60 * time.Second
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		ok   bool
+	}{
+		{"-l 0", true},
+		{"-l 9999", true},
+		{"localhost:9999", true},
+		{"-drop 30 -window 8 -epoch-ms 10 127.0.0.1:1", true},
+		{"", false},
+		{"-l", false},
+		{"-l 70000", false},
+		{"-l port", false},
+		{"no-port", false},
+		{"a:1 b:2", false},
+		{"-drop 101 a:1", false},
+		{"-drop -1 a:1", false},
+		{"-window 0 a:1", false},
+		{"-epoch-ms 0 a:1", false},
+		{"-backoff -1 a:1", false},
+		{"-bogus a:1", false},
+	} {
+		cfg, err := parseArgs(strings.Fields(tc.args), io.Discard)
+		if (err == nil) != tc.ok {
+			t.Errorf("parseArgs(%q) = %+v, %v; want ok=%v", tc.args, cfg, err, tc.ok)
+		}
+	}
+	cfg, _ := parseArgs(strings.Fields("-window 8 a:1"), io.Discard)
+	if cfg.params.MaxUnackedMessages != 8 {
+		t.Errorf("unacked cap %d, want the window", cfg.params.MaxUnackedMessages)
+	}
+}
+
+// TestTransfer moves random bytes from a sender to a receiver, both in this process, through
+// loss in both directions, and checks they arrive intact.
+func TestTransfer(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	t.Cleanup(lspnet.ResetDropPercent)
+	in := make([]byte, 200_000)
+	for i := range in {
+		in[i] = byte(rand.Uint32())
+	}
+	port := testutil.FreeUDPPort(t)
+	args := "-drop 10 -epoch-ms 20 -epoch-limit 10 -window 16"
+	lcfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s -l %d", args, port)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s 127.0.0.1:%d", args, port)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out bytes.Buffer
+	received := make(chan int, 1)
+	go func() { received <- run(context.Background(), lcfg, nil, &out, quiet) }()
+	// The receiver's socket may not be open yet; the sender's Connect is resent every epoch
+	// for EpochLimit epochs, which is plenty.
+	if status := run(context.Background(), scfg, bytes.NewReader(in), io.Discard, quiet); status != 0 {
+		t.Fatalf("sender exited with %d", status)
+	}
+	if status := testutil.Recv(t, received, wait); status != 0 {
+		t.Fatalf("receiver exited with %d", status)
+	}
+	if !bytes.Equal(out.Bytes(), in) {
+		t.Fatalf("received %d bytes, not the %d sent", out.Len(), len(in))
+	}
+}
+
+// TestProgram runs lspcat as two real processes, then checks usage errors and signals.
+func TestProgram(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
+
+	recv := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "-l", "0")
+	port := recv.WaitLine(t, `msg=listening port=(\d+)`, wait)[1]
+	send := testutil.StartProc(t, bin, "-drop", "20", "-epoch-ms", "20", "127.0.0.1:"+port)
+	io.WriteString(send.Stdin, "hello over LSP\n")
+	send.Stdin.Close()
+	if err := send.Wait(t, wait); err != nil {
+		t.Fatalf("sender: %v", err)
+	}
+	send.WaitLine(t, `sent and acknowledged" bytes=15 messages=1`, wait)
+	recv.WaitLine(t, `^hello over LSP$`, wait)
+	if err := recv.Wait(t, wait); err != nil {
+		t.Fatalf("receiver: %v", err)
+	}
+	recv.WaitLine(t, `connection ended" .*bytes=15`, wait)
+
+	// A signal is a normal way to stop it.
+	idle := testutil.StartProc(t, bin, "-l", "0")
+	idle.WaitLine(t, "listening", wait)
+	idle.Signal(syscall.SIGINT)
+	if err := idle.Wait(t, wait); err != nil {
+		t.Errorf("after SIGINT: %v, want exit 0", err)
+	}
+
+	// Bad usage exits 2 without a stack trace; no server exits 1.
+	for args, want := range map[string]int{"-drop 200 a:1": 2, "": 2, "-epoch-ms 5 -epoch-limit 2 127.0.0.1:" + strconv.Itoa(testutil.FreeUDPPort(t)): 1} {
+		p := testutil.StartProc(t, bin, strings.Fields(args)...)
+		err := p.Wait(t, wait)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != want {
+			t.Errorf("lspcat %s: %v, want exit status %d", args, err, want)
+		}
+		for _, l := range p.Lines() {
+			if strings.Contains(l, "goroutine ") || strings.Contains(l, "panic") {
+				t.Errorf("lspcat %s printed a stack trace: %q", args, l)
+			}
+		}
+	}
+}
+
+// TestKilledSenderIsLost connects a real lspcat process to a server in this test, kills it
+// with SIGKILL mid-connection, and checks the server declares the connection lost.
+func TestKilledSenderIsLost(t *testing.T) {
+	testutil.SkipIfShort(t)
+	testutil.CheckGoroutines(t)
+	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
+	p := &lsp.Params{EpochMillis: 20, EpochLimit: 10, WindowSize: 4, MaxUnackedMessages: 4, MaxBackOffInterval: 2}
+	s, err := lsp.NewServer(0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
+	proc := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "127.0.0.1:"+port)
+	io.WriteString(proc.Stdin, "alive\n") // stdin stays open: the sender stays connected
+	id, payload, err := s.Read()
+	if err != nil || string(payload) != "alive\n" {
+		t.Fatalf("server read (%d, %q, %v)", id, payload, err)
+	}
+	start := time.Now()
+	proc.Kill()
+	lost := make(chan error, 1)
+	go func() {
+		_, _, err := s.Read()
+		lost <- err
+	}()
+	if err := testutil.Recv(t, lost, wait); !errors.Is(err, lsp.ErrConnLost) {
+		t.Fatalf("after SIGKILL the server read %v, want ErrConnLost", err)
+	}
+	t.Logf("killed sender declared lost after %v", time.Since(start).Round(time.Millisecond))
+}

@@ -1,0 +1,191 @@
+package lsp
+
+// outMsg is one written message waiting for its ack.
+type outMsg struct {
+	payload  []byte
+	checksum uint16
+	sent     bool
+	acked    bool
+	skip     int // epochs still to let pass before the next retransmission
+	interval int // epochs to let pass after the next retransmission
+}
+
+// sendWindow numbers outgoing messages and decides when each is sent and resent. Messages are
+// first sent in sequence order, so the sent ones are always a prefix of the queue.
+type sendWindow struct {
+	window     int // send seq s only if s < base+window
+	maxUnacked int // at most this many sent-but-unacked messages
+	maxBackoff int // cap on the epochs let pass between two retransmissions
+
+	// q[head:] holds messages base, base+1, ...: every one not yet acked, and acked ones
+	// behind an unacked one. Acked messages leave from the front by moving head, and the
+	// storage is reused once the queue drains, so a steady stream allocates nothing.
+	q       []outMsg
+	head    int
+	base    int // sequence number of q[head], the oldest unacked message
+	nsent   int // q[head:head+nsent] have been sent
+	unacked int // sent but not acked
+}
+
+func newSendWindow(firstSeq int, p Params) sendWindow {
+	return sendWindow{window: p.WindowSize, maxUnacked: p.MaxUnackedMessages, maxBackoff: p.MaxBackOffInterval, base: firstSeq}
+}
+
+// idle reports whether every written message has been acked.
+func (w *sendWindow) idle() bool { return w.head == len(w.q) }
+
+// at returns message base+i.
+func (w *sendWindow) at(i int) *outMsg { return &w.q[w.head+i] }
+
+// queued is the number of messages written and not yet dropped from the front.
+func (w *sendWindow) queued() int { return len(w.q) - w.head }
+
+// push queues a payload for sending.
+func (w *sendWindow) push(payload []byte) {
+	w.q = append(w.q, outMsg{payload: payload})
+}
+
+// fill appends to out every queued message that the window and the unacked cap now allow.
+func (w *sendWindow) fill(connID int, out []Message) []Message {
+	for w.nsent < w.queued() && w.nsent < w.window && w.unacked < w.maxUnacked {
+		m := w.at(w.nsent)
+		seq := w.base + w.nsent
+		msg := newData(connID, seq, m.payload)
+		m.checksum, m.sent, m.skip, m.interval = msg.Checksum, true, 0, 0
+		out = append(out, msg)
+		w.nsent++
+		w.unacked++
+	}
+	return out
+}
+
+// tick appends to out the messages whose backoff expires at this epoch boundary: a message
+// is resent at the first boundary after its send, then after letting 1, 2, 4, ... epochs pass,
+// the gap capped at maxBackoff.
+func (w *sendWindow) tick(connID int, out []Message) []Message {
+	for i := range w.nsent {
+		m := w.at(i)
+		if m.acked {
+			continue
+		}
+		if m.skip > 0 {
+			m.skip--
+			continue
+		}
+		out = append(out, Message{
+			Type: MsgData, ConnID: connID, SeqNum: w.base + i,
+			Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
+		})
+		m.interval = min(max(2*m.interval, 1), w.maxBackoff)
+		m.skip = m.interval
+	}
+	return out
+}
+
+// ack marks message seq acked and reports whether it was sent and not acked before.
+func (w *sendWindow) ack(seq int) bool {
+	i := seq - w.base
+	if i < 0 || i >= w.nsent || w.at(i).acked {
+		return false
+	}
+	w.at(i).acked = true
+	w.unacked--
+	w.advance()
+	return true
+}
+
+// cack marks every sent message up to seq acked and reports how many were newly acked.
+func (w *sendWindow) cack(seq int) int {
+	n := 0
+	for i := 0; i < w.nsent && w.base+i <= seq; i++ {
+		if m := w.at(i); !m.acked {
+			m.acked = true
+			w.unacked--
+			n++
+		}
+	}
+	w.advance()
+	return n
+}
+
+// advance drops the acked prefix, moving the window forward.
+func (w *sendWindow) advance() {
+	n := 0
+	for n < w.nsent && w.at(n).acked {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	clear(w.q[w.head : w.head+n]) // let the payloads be collected
+	w.head += n
+	w.base += n
+	w.nsent -= n
+	switch {
+	case w.head == len(w.q):
+		w.q, w.head = w.q[:0], 0
+	case w.head >= 64 && 2*w.head >= len(w.q):
+		// Mostly dead space in front: move the live messages down, in amortized O(1).
+		live := copy(w.q, w.q[w.head:])
+		clear(w.q[live:])
+		w.q, w.head = w.q[:live], 0
+	}
+}
+
+// recvWindow puts incoming messages back in order and suppresses duplicates.
+type recvWindow struct {
+	first    int            // sequence number of the peer's first message; nothing before it exists
+	next     int            // sequence number of the next message to deliver
+	maxAhead int            // messages at or past next+maxAhead are refused, unacked
+	early    map[int][]byte // received messages waiting for a gap before them to fill
+}
+
+// reorderLimit bounds how far ahead of the next expected message a receiver buffers, so that
+// a peer (or a corrupted sequence number) cannot make it hold unbounded memory. A sender that
+// runs further ahead than this simply has those messages resent later.
+const reorderLimit = 1 << 12
+
+func newRecvWindow(firstSeq int, p Params) recvWindow {
+	return recvWindow{first: firstSeq, next: firstSeq, maxAhead: max(p.WindowSize, reorderLimit)}
+}
+
+// recvResult says what became of a received data message.
+type recvResult int
+
+const (
+	recvDelivered  recvResult = iota // delivered in order, possibly with buffered successors
+	recvBuffered                     // held until the gap before it fills
+	recvDuplicate                    // already received; ack it again, deliver nothing
+	recvOutOfRange                   // before the first message or beyond the reorder limit; dropped unacked
+)
+
+// receive accepts message seq and appends the payloads now deliverable in order to out.
+func (r *recvWindow) receive(seq int, payload []byte, out [][]byte) ([][]byte, recvResult) {
+	switch {
+	case seq < r.first || seq-r.next >= r.maxAhead:
+		return out, recvOutOfRange
+	case seq < r.next:
+		return out, recvDuplicate
+	case seq > r.next:
+		if _, dup := r.early[seq]; dup {
+			return out, recvDuplicate
+		}
+		if r.early == nil {
+			r.early = make(map[int][]byte)
+		}
+		r.early[seq] = payload
+		return out, recvBuffered
+	}
+	out = append(out, payload)
+	r.next++
+	for len(r.early) > 0 {
+		p, ok := r.early[r.next]
+		if !ok {
+			break
+		}
+		delete(r.early, r.next)
+		out = append(out, p)
+		r.next++
+	}
+	return out, recvDelivered
+}
