@@ -1,0 +1,243 @@
+package lsp
+
+import (
+	"fmt"
+	"time"
+
+	"ds440/lsp/lspnet"
+)
+
+// Client is the client end of an LSP connection. Its methods may be called from any goroutine.
+type Client interface {
+	// ConnID returns the id the server gave this connection.
+	ConnID() int
+	// Read returns the next payload from the server, in order, blocking until one arrives. It
+	// returns an error (ErrConnLost or ErrClosed) once the connection is lost or closed and
+	// nothing is left to read.
+	Read() ([]byte, error)
+	// Write queues payload for sending and returns at once; it never waits for the network.
+	// It returns an error if the connection is lost or closed.
+	Write(payload []byte) error
+	// Close blocks until every message written is acked, or the connection is lost
+	// (ErrConnLost), then releases the connection. Calling it again returns the same result.
+	Close() error
+}
+
+// NewClient connects to the LSP server at hostport, sending Connect(initialSeqNum) every epoch
+// until the server acks it. It returns ErrNoServer after EpochLimit epochs of silence. A nil
+// params means NewParams().
+func NewClient(hostport string, initialSeqNum int, params *Params) (Client, error) {
+	p, err := params.validate()
+	if err != nil {
+		return nil, err
+	}
+	if initialSeqNum < 0 {
+		return nil, ErrBadSeqNum
+	}
+	raddr, err := lspnet.ResolveUDPAddr("udp", hostport)
+	if err != nil {
+		return nil, fmt.Errorf("lsp: resolve %q: %w", hostport, err)
+	}
+	udp, err := lspnet.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, fmt.Errorf("lsp: dial %s: %w", hostport, err)
+	}
+	c := &client{
+		udp:       udp,
+		params:    p,
+		core:      newClientConn(initialSeqNum, p),
+		packets:   make(chan packet, recycled),
+		free:      make(chan *Message, recycled),
+		writes:    make(chan []byte),
+		reads:     make(chan []byte),
+		closeReqs: make(chan chan error),
+		connected: make(chan struct{}),
+		lostCh:    make(chan struct{}),
+		drained:   make(chan struct{}),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		stop:      make(chan struct{}),
+		readerEnd: make(chan struct{}),
+	}
+	go func() {
+		defer close(c.readerEnd)
+		readPackets(udp, false, c.packets, c.free, c.stop)
+	}()
+	go c.loop()
+	select {
+	case <-c.connected:
+		log().Debug("lsp: connected", "server", hostport, "conn", c.connID)
+		return c, nil
+	case <-c.lostCh:
+		c.Close()
+		return nil, fmt.Errorf("%w at %s after %d epochs", ErrNoServer, hostport, p.EpochLimit)
+	}
+}
+
+// client wires one conn to a socket, a ticker and the API. Only loop touches core, queue and
+// the socket's write side; the other goroutines talk to it through channels.
+type client struct {
+	udp    *lspnet.UDPConn
+	params Params
+	connID int // written by loop before connected is closed, read-only after
+
+	core  *conn    // owned by loop
+	queue [][]byte // delivered payloads not yet Read; owned by loop
+
+	packets   chan packet     // datagrams from the reader
+	free      chan *Message   // decoded Messages back to the reader for reuse
+	writes    chan []byte     // Write -> loop
+	reads     chan []byte     // loop -> Read
+	closeReqs chan chan error // Close -> loop
+
+	connected chan struct{} // closed when the server acks Connect
+	lostCh    chan struct{} // closed when the connection is lost
+	drained   chan struct{} // closed when lost and every delivered payload has been Read
+	closing   chan struct{} // closed when Close is first called
+	done      chan struct{} // closed when Close has finished; closeErr is then set
+	stop      chan struct{} // closed to stop the reader, just before the socket closes
+	readerEnd chan struct{} // closed when the reader has returned
+	closeErr  error
+}
+
+func (c *client) ConnID() int { return c.connID }
+
+func (c *client) Read() ([]byte, error) {
+	select {
+	case p := <-c.reads:
+		return p, nil
+	case <-c.drained:
+		return nil, ErrConnLost
+	case <-c.done:
+		return nil, ErrClosed
+	}
+}
+
+func (c *client) Write(payload []byte) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(payload), MaxPayload)
+	}
+	select {
+	case <-c.lostCh:
+		return ErrConnLost
+	case <-c.closing:
+		return ErrClosed
+	default:
+	}
+	// The caller may reuse payload as soon as Write returns.
+	p := append([]byte(nil), payload...)
+	if p == nil {
+		p = []byte{}
+	}
+	select {
+	case c.writes <- p:
+		return nil
+	case <-c.lostCh:
+		return ErrConnLost
+	case <-c.closing:
+		return ErrClosed
+	}
+}
+
+func (c *client) Close() error {
+	reply := make(chan error, 1)
+	select {
+	case c.closeReqs <- reply:
+		return <-reply
+	case <-c.done:
+		return c.closeErr
+	}
+}
+
+// loop is the only goroutine that touches the connection's state. Each select case is one
+// event; after any event the conn's outbox is sent and its deliveries queued.
+func (c *client) loop() {
+	ticker := time.NewTicker(time.Duration(c.params.EpochMillis) * time.Millisecond)
+	defer ticker.Stop()
+	var (
+		wbuf     []byte       // reused encoding buffer
+		waiters  []chan error // Close calls waiting for the flush
+		writes   = c.writes
+		lost     bool
+		drained  bool
+		isClosed bool
+	)
+	c.send(&wbuf)
+	for {
+		var reads chan []byte
+		var head []byte
+		if len(c.queue) > 0 {
+			reads, head = c.reads, c.queue[0]
+		}
+		select {
+		case pkt := <-c.packets:
+			c.core.receive(pkt.msg)
+			recycle(c.free, pkt.msg)
+		case <-ticker.C:
+			c.core.tick()
+		case p := <-writes:
+			c.core.write(p)
+		case reads <- head:
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+		case reply := <-c.closeReqs:
+			waiters = append(waiters, reply)
+			if !isClosed {
+				isClosed = true
+				close(c.closing)
+				writes = nil
+				c.core.close()
+			}
+		}
+		c.send(&wbuf)
+		c.queue = append(c.queue, c.core.deliveries()...)
+		if c.connID == 0 && !c.core.connecting && !c.core.lost {
+			c.connID = c.core.id
+			close(c.connected)
+		}
+		if c.core.lost && !lost {
+			lost = true
+			writes = nil
+			close(c.lostCh)
+			c.shutdownSocket()
+		}
+		if lost && len(c.queue) == 0 && !drained {
+			drained = true
+			close(c.drained)
+		}
+		if isClosed && (lost || c.core.done()) {
+			if lost && !c.core.snd.idle() {
+				c.closeErr = ErrConnLost
+			}
+			c.shutdownSocket()
+			close(c.done)
+			for _, w := range waiters {
+				w <- c.closeErr
+			}
+			return
+		}
+	}
+}
+
+// send writes the conn's outbox to the socket. A failed write is the same as a lost datagram,
+// which the protocol recovers from, so it is only logged.
+func (c *client) send(wbuf *[]byte) {
+	for _, m := range c.core.outbox() {
+		*wbuf = m.AppendMarshal((*wbuf)[:0])
+		if _, err := c.udp.Write(*wbuf); err != nil {
+			log().Debug("lsp: socket write", "err", err)
+		}
+	}
+}
+
+// shutdownSocket stops the reader and closes the socket, once.
+func (c *client) shutdownSocket() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	close(c.stop)
+	c.udp.Close()
+	<-c.readerEnd
+}

@@ -1,0 +1,36 @@
+// Package lsp implements the Live Sequence Protocol: reliable, in-order delivery of discrete
+// messages over UDP, between one server and many clients, surviving loss, duplication,
+// reordering, truncation, padding and corruption of datagrams, and noticing a dead peer.
+//
+// # Protocol
+//
+// A client opens a connection by sending Connect(initialSeqNum) once per epoch until the server
+// answers Ack(connID, initialSeqNum). Each side then numbers its data messages from
+// initialSeqNum+1. Every data message carries its Size and a 16-bit one's-complement
+// checksum (CalculateChecksum); the receiver drops one that is shorter than Size or fails the
+// checksum, cuts one that is longer, acks every intact one (again, if it is a duplicate) and
+// delivers each exactly once, in order. On the wire a message is the encoding/json form of
+// Message.
+//
+// A sender keeps at most MaxUnackedMessages sent-but-unacked messages and sends seq s only if
+// s < oldest unacked + WindowSize. At each epoch boundary it resends every unacked message
+// whose backoff expired: resent at the first boundary after being sent, then after letting 1,
+// 2, 4, ... epochs pass, capped at MaxBackOffInterval. A side that sent nothing during an
+// epoch sends a heartbeat Ack(connID, 0); one that heard nothing for EpochLimit epochs
+// declares the connection lost.
+//
+// # Design
+//
+// Every rule above lives in one deterministic state machine, conn (conn.go, window.go), with no
+// goroutines, clock or socket: events in (a received message, an epoch tick, a write, a close),
+// datagrams and in-order payloads out. Its tests drive it epoch by epoch. Client and Server
+// are thin event loops around it: per endpoint, one goroutine reads and decodes datagrams and
+// one loop goroutine owns all protocol state, receiving packets, ticks of a single epoch
+// ticker and API calls on channels. Nothing is shared and no mutex is used; no goroutine or
+// timer is started per message or per connection, and the loop never waits on a peer, so one
+// slow or dead client cannot hold up the others. Message encoding and decoding reuse buffers
+// and do not allocate. The network is reached only through package lspnet, whose fault
+// controls the tests use to drop, delay, truncate, pad and corrupt datagrams.
+//
+// Logging goes to a log/slog logger set with SetLogger and is silent by default.
+package lsp

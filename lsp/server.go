@@ -1,0 +1,334 @@
+package lsp
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"ds440/lsp/lspnet"
+)
+
+// Server is the server end of LSP: it accepts connections from many clients on one UDP port.
+// Its methods may be called from any goroutine.
+type Server interface {
+	// Read returns the next payload from any client with that client's connection id,
+	// blocking until one arrives. When a connection is lost it returns that id with a nil
+	// payload and ErrConnLost (once); after Close it returns ErrClosed.
+	Read() (connID int, payload []byte, err error)
+	// Write queues payload for connection connID and returns at once.
+	Write(connID int, payload []byte) error
+	// CloseConn stops writes to connID and returns at once; messages already written are
+	// still delivered. The connection is forgotten once they are acked.
+	CloseConn(connID int) error
+	// Close blocks until every message written to any client is acked or its connection is
+	// lost (then it returns ErrConnLost), then releases the port. Calling it again returns the
+	// same result.
+	Close() error
+}
+
+// NewServer listens for LSP clients on UDP port port of every local address. A nil params
+// means NewParams().
+func NewServer(port int, params *Params) (Server, error) {
+	p, err := params.validate()
+	if err != nil {
+		return nil, err
+	}
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("lsp: bad port %d", port)
+	}
+	laddr, err := lspnet.ResolveUDPAddr("udp", lspnet.JoinHostPort("", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("lsp: resolve port %d: %w", port, err)
+	}
+	udp, err := lspnet.ListenUDP("udp", laddr)
+	if err != nil {
+		return nil, fmt.Errorf("lsp: listen on port %d: %w", port, err)
+	}
+	s := &server{
+		addr:       boundAddr(udp, port),
+		udp:        udp,
+		params:     p,
+		conns:      make(map[int]*serverConn),
+		byClient:   make(map[clientKey]*serverConn),
+		packets:    make(chan packet, recycled),
+		free:       make(chan *Message, recycled),
+		writes:     make(chan serverWrite),
+		closeConns: make(chan serverCloseConn),
+		reads:      make(chan readResult),
+		closeReqs:  make(chan chan error),
+		done:       make(chan struct{}),
+		stop:       make(chan struct{}),
+		readerEnd:  make(chan struct{}),
+	}
+	go func() {
+		defer close(s.readerEnd)
+		readPackets(udp, true, s.packets, s.free, s.stop)
+	}()
+	go s.loop()
+	return s, nil
+}
+
+// clientKey identifies a connection request: one client address and initial sequence number
+// make one connection, however many times its Connect arrives.
+type clientKey struct {
+	addr string
+	isn  int
+}
+
+// serverConn is one client's connection as the server loop keeps it.
+type serverConn struct {
+	*conn
+	addr   *lspnet.UDPAddr
+	key    clientKey
+	closed bool // given to CloseConn: deliver nothing more, forget it once flushed
+}
+
+type serverWrite struct {
+	connID  int
+	payload []byte
+	reply   chan error
+}
+
+type serverCloseConn struct {
+	connID int
+	reply  chan error
+}
+
+type readResult struct {
+	connID  int
+	payload []byte
+	err     error
+}
+
+// server wires many conns to one socket, one ticker and the API. Only loop touches the
+// connection maps, the read queue and the socket's write side.
+type server struct {
+	udp    *lspnet.UDPConn
+	addr   string
+	params Params
+
+	conns    map[int]*serverConn       // by connection id; owned by loop
+	byClient map[clientKey]*serverConn // the same connections by who asked for them
+	lastID   int                       // the last connection id handed out
+	closing  bool                      // Close was called; owned by loop
+	queue    []readResult              // results not yet Read; owned by loop
+
+	packets    chan packet
+	free       chan *Message
+	writes     chan serverWrite
+	closeConns chan serverCloseConn
+	reads      chan readResult
+	closeReqs  chan chan error
+
+	done      chan struct{} // closed when Close has finished; closeErr is then set
+	stop      chan struct{} // closed to stop the reader, just before the socket closes
+	readerEnd chan struct{}
+	closeErr  error
+}
+
+// Addr returns the address the server listens on, "[::]:port" or similar; with port 0 it is
+// how a caller learns the port the system picked. Reach it through an interface assertion:
+//
+//	addr := s.(interface{ Addr() string }).Addr()
+func (s *server) Addr() string { return s.addr }
+
+// boundAddr reports where udp listens. Finding a port the system picked needs LocalAddr, which
+// the lspnet contract does not require, so it is used only when the lspnet in use has it.
+func boundAddr(udp *lspnet.UDPConn, port int) string {
+	if la, ok := any(udp).(interface{ LocalAddr() *lspnet.UDPAddr }); ok {
+		if a := la.LocalAddr(); a != nil {
+			return a.String()
+		}
+	}
+	return lspnet.JoinHostPort("", strconv.Itoa(port))
+}
+
+func (s *server) Read() (int, []byte, error) {
+	select {
+	case r := <-s.reads:
+		return r.connID, r.payload, r.err
+	case <-s.done:
+		return 0, nil, ErrClosed
+	}
+}
+
+func (s *server) Write(connID int, payload []byte) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(payload), MaxPayload)
+	}
+	p := append([]byte(nil), payload...) // the caller may reuse payload at once
+	if p == nil {
+		p = []byte{}
+	}
+	req := serverWrite{connID: connID, payload: p, reply: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+		return <-req.reply
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+func (s *server) CloseConn(connID int) error {
+	req := serverCloseConn{connID: connID, reply: make(chan error, 1)}
+	select {
+	case s.closeConns <- req:
+		return <-req.reply
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+func (s *server) Close() error {
+	reply := make(chan error, 1)
+	select {
+	case s.closeReqs <- reply:
+		return <-reply
+	case <-s.done:
+		return s.closeErr
+	}
+}
+
+// loop is the only goroutine that touches the server's state. Each select case is one event.
+// Nothing in it waits on a client, so one slow or dead client cannot hold up the others.
+func (s *server) loop() {
+	ticker := time.NewTicker(time.Duration(s.params.EpochMillis) * time.Millisecond)
+	defer ticker.Stop()
+	var (
+		wbuf    []byte
+		waiters []chan error
+	)
+	for {
+		var reads chan readResult
+		var head readResult
+		if len(s.queue) > 0 {
+			reads, head = s.reads, s.queue[0]
+		}
+		select {
+		case pkt := <-s.packets:
+			s.receive(pkt, &wbuf)
+			recycle(s.free, pkt.msg)
+		case <-ticker.C:
+			for _, sc := range s.conns {
+				sc.tick()
+				s.settle(sc, &wbuf)
+			}
+		case w := <-s.writes:
+			w.reply <- s.write(w, &wbuf)
+		case req := <-s.closeConns:
+			req.reply <- s.closeConn(req.connID, &wbuf)
+		case reads <- head:
+			s.queue[0] = readResult{}
+			s.queue = s.queue[1:]
+		case reply := <-s.closeReqs:
+			waiters = append(waiters, reply)
+			if !s.closing {
+				s.closing = true
+				for _, sc := range s.conns {
+					sc.close()
+					s.settle(sc, &wbuf)
+				}
+			}
+		}
+		if s.closing && len(s.conns) == 0 {
+			close(s.stop)
+			s.udp.Close()
+			<-s.readerEnd
+			close(s.done)
+			for _, w := range waiters {
+				w <- s.closeErr
+			}
+			return
+		}
+	}
+}
+
+// receive routes one datagram to its connection, opening a connection for a new Connect.
+func (s *server) receive(pkt packet, wbuf *[]byte) {
+	m := pkt.msg
+	if m.Type == MsgConnect {
+		key := clientKey{addr: pkt.addr.String(), isn: m.SeqNum}
+		sc, ok := s.byClient[key]
+		if !ok {
+			if s.closing || m.SeqNum < 0 {
+				return
+			}
+			s.lastID++
+			sc = &serverConn{conn: newServerConn(s.lastID, m.SeqNum, s.params), addr: pkt.addr, key: key}
+			s.conns[sc.id] = sc
+			s.byClient[key] = sc
+			log().Debug("lsp: accepted", "client", key.addr, "conn", sc.id)
+		} else {
+			sc.receive(m)
+		}
+		s.settle(sc, wbuf)
+		return
+	}
+	sc, ok := s.conns[m.ConnID]
+	if !ok || sc.key.addr != pkt.addr.String() {
+		return // a stray datagram: a forgotten connection, or not from that connection's client
+	}
+	sc.receive(m)
+	s.settle(sc, wbuf)
+}
+
+func (s *server) write(w serverWrite, wbuf *[]byte) error {
+	sc, ok := s.conns[w.connID]
+	switch {
+	case ok && !sc.closed && !sc.closing:
+		sc.write(w.payload)
+		s.settle(sc, wbuf)
+		return nil
+	case ok || (w.connID > 0 && w.connID <= s.lastID):
+		return ErrConnClosed
+	}
+	return ErrUnknownConn
+}
+
+func (s *server) closeConn(id int, wbuf *[]byte) error {
+	sc, ok := s.conns[id]
+	switch {
+	case ok:
+		sc.closed = true
+		sc.close()
+		s.settle(sc, wbuf)
+		return nil
+	case id > 0 && id <= s.lastID:
+		return nil // already closed or lost
+	}
+	return ErrUnknownConn
+}
+
+// settle carries out what the last event on sc asked for: send its datagrams, queue its
+// deliveries, and forget it once it is lost or closed and flushed.
+func (s *server) settle(sc *serverConn, wbuf *[]byte) {
+	for _, m := range sc.outbox() {
+		*wbuf = m.AppendMarshal((*wbuf)[:0])
+		if _, err := s.udp.WriteToUDP(*wbuf, sc.addr); err != nil {
+			log().Debug("lsp: socket write", "client", sc.key.addr, "err", err)
+		}
+	}
+	for _, p := range sc.deliveries() {
+		if !sc.closed {
+			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
+		}
+	}
+	switch {
+	case sc.lost:
+		if !sc.closed {
+			s.queue = append(s.queue, readResult{connID: sc.id, err: ErrConnLost})
+		}
+		if s.closing && !sc.snd.idle() {
+			s.closeErr = ErrConnLost
+		}
+		log().Debug("lsp: lost", "client", sc.key.addr, "conn", sc.id)
+		s.forget(sc)
+	case sc.done():
+		s.forget(sc)
+	}
+}
+
+func (s *server) forget(sc *serverConn) {
+	delete(s.conns, sc.id)
+	delete(s.byClient, sc.key)
+}
