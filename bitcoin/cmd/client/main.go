@@ -7,7 +7,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -21,11 +20,7 @@ import (
 )
 
 func main() {
-	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: client [flags] HOST:PORT MESSAGE MAXNONCE")
-		fs.PrintDefaults()
-	}
+	fs := cli.FlagSet("client [flags] HOST:PORT MESSAGE MAXNONCE")
 	params := cli.LSPFlags(fs)
 	verify := fs.Bool("verify", false, "re-check the answer with a local scan of every nonce (slow for big jobs)")
 	args := cli.Parse(fs, os.Args[1:], 3)

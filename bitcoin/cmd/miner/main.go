@@ -4,7 +4,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,11 +16,7 @@ import (
 )
 
 func main() {
-	fs := flag.NewFlagSet("miner", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: miner [flags] HOST:PORT")
-		fs.PrintDefaults()
-	}
+	fs := cli.FlagSet("miner [flags] HOST:PORT")
 	params := cli.LSPFlags(fs)
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines scanning each chunk")
 	every := fs.Duration("report", 5*time.Second, "interval of the hash-rate report on stderr")

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"os"
 	"time"
 
@@ -16,11 +14,7 @@ import (
 )
 
 func main() {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: server [flags] PORT")
-		fs.PrintDefaults()
-	}
+	fs := cli.FlagSet("server [flags] PORT")
 	params := cli.LSPFlags(fs)
 	every := fs.Duration("progress", 5*time.Second, "interval of the per-job progress log")
 	args := cli.Parse(fs, os.Args[1:], 1)

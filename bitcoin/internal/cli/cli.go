@@ -11,10 +11,22 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"ds440/lsp"
 )
+
+// FlagSet returns the flag set of a program whose usage line is usage ("name [flags] ARGS").
+func FlagSet(usage string) *flag.FlagSet {
+	name, _, _ := strings.Cut(usage, " ")
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage:", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
 // LSPFlags registers the LSP tuning flags on fs and returns a function that builds the Params
 // once fs is parsed. The defaults suit a loopback or LAN cluster: a lost peer is noticed within
@@ -35,7 +47,6 @@ func LSPFlags(fs *flag.FlagSet) func() *lsp.Params {
 // Parse parses args with fs and checks the number of positional arguments; on a mistake it
 // prints the usage and exits 2.
 func Parse(fs *flag.FlagSet, args []string, positional int) []string {
-	fs.Init(fs.Name(), flag.ContinueOnError)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	} else if err != nil {
