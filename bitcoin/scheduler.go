@@ -122,8 +122,13 @@ type Scheduler struct {
 	jobs    map[int]*job   // by client
 	miners  map[int]*miner // by miner id
 	nextSeq uint64
-	assigns int // assignments made, for the fair share rotation
+	assigns int    // assignments made, for the fair share rotation
+	hashed  uint64 // nonces covered by every result ever received, saturated
 }
+
+// Hashed reports how many nonces miners have scanned in all, counting every result received,
+// also for jobs since answered or abandoned: the cluster's work, for hash-rate logs.
+func (s *Scheduler) Hashed() uint64 { return s.hashed }
 
 // NewScheduler returns an empty scheduler.
 func NewScheduler(cfg SchedulerConfig) *Scheduler {
@@ -221,6 +226,7 @@ func (s *Scheduler) MinerResult(id int, hash, nonce uint64, now time.Time) (acts
 			m.rate = 0.5*m.rate + 0.5*rate // smooth out a chunk slowed by a busy machine
 		}
 	}
+	s.hashed = satAdd(s.hashed, m.chunk.size())
 	j := m.job
 	m.job, m.orphaned = nil, false
 	if j != nil && nonce >= m.chunk.lo && nonce <= m.chunk.hi {

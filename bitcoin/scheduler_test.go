@@ -402,3 +402,18 @@ func TestSchedulerManyClientsRandomEvents(t *testing.T) {
 		}
 	}
 }
+
+// Hashed counts every result's chunk, including work for a job that was abandoned meanwhile.
+func TestSchedulerCountsHashedWork(t *testing.T) {
+	s := NewScheduler(SchedulerConfig{InitialChunk: 100, MinChunk: 100, MaxChunk: 100})
+	now := time.Now()
+	s.AddMiner(1, now)
+	s.AddMiner(2, now)
+	s.AddJob(10, "a", 0, 199, now)
+	s.MinerResult(1, 5, 5, now.Add(time.Millisecond))
+	s.ClientLost(10)
+	s.MinerResult(2, 7, 150, now.Add(time.Millisecond))
+	if got := s.Hashed(); got != 200 {
+		t.Errorf("Hashed = %d, want 200", got)
+	}
+}

@@ -51,6 +51,9 @@ type server struct {
 	sched *Scheduler
 	// rejected counts connections closed for breaking the protocol, for logs and tests.
 	rejected int
+	// lastHashed and lastLog are the cluster's work at the previous progress log.
+	lastHashed uint64
+	lastLog    time.Time
 }
 
 // Serve runs the mining server on t until ctx ends, then closes t and returns nil. Clients send
@@ -72,7 +75,7 @@ func Serve(ctx context.Context, t ServerTransport, cfg ServerConfig) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{t: t, cfg: cfg, log: log, sched: NewScheduler(cfg.Scheduler)}
+	s := &server{t: t, cfg: cfg, log: log, sched: NewScheduler(cfg.Scheduler), lastLog: cfg.Now()}
 
 	incoming := make(chan inbound)
 	readerDone := make(chan struct{})
@@ -180,6 +183,12 @@ func (s *server) do(acts Actions) {
 func (s *server) logProgress() {
 	now := s.cfg.Now()
 	total, busy := s.sched.Miners()
+	if hashed := s.sched.Hashed(); hashed > s.lastHashed {
+		rate := float64(hashed-s.lastHashed) / now.Sub(s.lastLog).Seconds()
+		s.log.Info("cluster", "hashes_per_s", int64(rate), "miners_busy", busy, "miners", total, "jobs", s.sched.Jobs())
+		s.lastHashed = hashed
+	}
+	s.lastLog = now
 	for _, p := range s.sched.Progress() {
 		elapsed := now.Sub(p.Start).Seconds()
 		rate := 0.0
