@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
-	"ds440/internal/testutil"
 	"ds440/lsp"
 )
 
@@ -31,33 +28,16 @@ func BenchmarkClusterScaling(b *testing.B) {
 // clusterRate mines b.N jobs of the given size on a cluster of miners and returns hashes/s.
 func clusterRate(b *testing.B, miners int, nonces uint64) float64 {
 	params := &lsp.Params{EpochLimit: 20, EpochMillis: 50, WindowSize: 8, MaxBackOffInterval: 4, MaxUnackedMessages: 8}
-	port := testutil.FreeUDPPort(b)
-	srv, err := lsp.NewServer(port, params)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	wg.Go(func() {
-		bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{
-			Scheduler:       bitcoin.SchedulerConfig{ChunkTarget: 250 * time.Millisecond},
-			TransportClosed: cli.TransportClosed,
-		})
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := range miners {
-		conn, err := lsp.NewClient(addr, i, params)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wg.Go(func() { bitcoin.Mine(ctx, conn, bitcoin.MinerConfig{Workers: 1}) })
-	}
-	conn, err := lsp.NewClient(addr, 1000, params)
+	cluster := startLSPCluster(b, params, bitcoin.ServerConfig{
+		Scheduler: bitcoin.SchedulerConfig{ChunkTarget: 250 * time.Millisecond},
+	}, miners)
+	defer cluster.stop()
+	conn, err := cluster.dial(1000)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close()
+	ctx := context.Background()
 	// A warm-up job lets the scheduler learn each miner's speed, as on a long-running cluster.
 	bitcoin.Submit(ctx, conn, "warm-up", 0, nonces/4)
 	start := time.Now()

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
 	"ds440/internal/testutil"
 	"ds440/lsp"
 	"ds440/lsp/lspnet"
@@ -25,34 +24,14 @@ func TestLSPClusterUnderLoss(t *testing.T) {
 	t.Cleanup(lspnet.ResetDropPercent)
 
 	params := &lsp.Params{EpochLimit: 20, EpochMillis: 20, WindowSize: 8, MaxBackOffInterval: 2, MaxUnackedMessages: 8}
-	port := testutil.FreeUDPPort(t)
-	srv, err := lsp.NewServer(port, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() {
-		served <- bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{
-			Scheduler:       bitcoin.SchedulerConfig{InitialChunk: 5_000, MinChunk: 1_000, ChunkTarget: 50 * time.Millisecond},
-			TransportClosed: cli.TransportClosed,
-		})
-	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-
-	var miners sync.WaitGroup
-	for i := range 3 {
-		conn, err := lsp.NewClient(addr, 100*i, params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		miners.Go(func() { bitcoin.Mine(ctx, conn, bitcoin.MinerConfig{Workers: 1}) })
-	}
+	cluster := startLSPCluster(t, params, bitcoin.ServerConfig{
+		Scheduler: bitcoin.SchedulerConfig{InitialChunk: 5_000, MinChunk: 1_000, ChunkTarget: 50 * time.Millisecond},
+	}, 3)
 
 	var clients sync.WaitGroup
 	for i := range 5 {
 		clients.Go(func() {
-			conn, err := lsp.NewClient(addr, 1000+i, params)
+			conn, err := cluster.dial(1000 + i)
 			if err != nil {
 				t.Error(err)
 				return
@@ -60,7 +39,7 @@ func TestLSPClusterUnderLoss(t *testing.T) {
 			defer conn.Close()
 			data := fmt.Sprintf("lossy-%d", i)
 			upper := uint64(10_000 + 7_000*i)
-			callCtx, done := context.WithTimeout(ctx, 60*time.Second)
+			callCtx, done := context.WithTimeout(context.Background(), 60*time.Second)
 			defer done()
 			hash, nonce, err := bitcoin.Submit(callCtx, conn, data, 0, upper)
 			if err != nil {
@@ -74,9 +53,8 @@ func TestLSPClusterUnderLoss(t *testing.T) {
 		})
 	}
 	clients.Wait()
-	cancel()
-	if err := testutil.Recv(t, served, 30*time.Second); err != nil {
-		t.Errorf("Serve = %v", err)
+	testutil.Within(t, 30*time.Second, "server and miners stop", cluster.stop)
+	if cluster.served != nil {
+		t.Errorf("Serve = %v", cluster.served)
 	}
-	testutil.Within(t, 30*time.Second, "miners stop", miners.Wait)
 }
