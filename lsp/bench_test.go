@@ -269,3 +269,169 @@ func BenchmarkLossy(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRoundTripFloor measures what any implementation of LSP's wire protocol pays per
+// echo at window 1 on loopback: the four datagrams LSP exchanges (data, its ack, the echoed
+// data, its ack), already encoded, over raw UDP sockets with one goroutine per end and no
+// event loop, decoding or state. Beside it, the same with only the two data datagrams (the
+// cost with piggybacked acks, as TCP has). lsp-p50-µs is the full LSP stack in the same run,
+// and x-floor its ratio to the four-datagram floor.
+func BenchmarkRoundTripFloor(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			payload := make([]byte, size)
+			data := lsp.NewData(1, 1, size, payload, lsp.CalculateChecksum(1, 1, size, payload)).Marshal()
+			ack := lsp.NewCAck(1, 1).Marshal()
+			four := udpRoundTrips(b, b.N, data, ack)
+			two := udpRoundTrips(b, b.N, data, nil)
+
+			s, cs := lspPair(b, benchParams(1), 1)
+			go func() {
+				for {
+					id, p, err := s.Read()
+					if err != nil {
+						return
+					}
+					s.Write(id, p)
+				}
+			}()
+			rtt := make([]time.Duration, b.N)
+			for i := range rtt {
+				t0 := time.Now()
+				cs[0].Write(payload)
+				if _, err := cs[0].Read(); err != nil {
+					b.Fatal(err)
+				}
+				rtt[i] = time.Since(t0)
+			}
+			f50, _ := percentiles(four)
+			t50, _ := percentiles(two)
+			l50, _ := percentiles(rtt)
+			b.ReportMetric(f50, "udp4-p50-µs")
+			b.ReportMetric(t50, "udp2-p50-µs")
+			b.ReportMetric(l50, "lsp-p50-µs")
+			b.ReportMetric(l50/f50, "x-floor")
+		})
+	}
+}
+
+// udpRoundTrips times n echoes of data over raw loopback UDP. With a non-nil ack, each data
+// datagram is answered with ack before anything else, as LSP does: the client's time stops
+// when the echo arrives (after the server's ack), and it acks the echo before the next send.
+func udpRoundTrips(b *testing.B, n int, data, ack []byte) []time.Duration {
+	b.Helper()
+	srv, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	// Loopback does not lose these few datagrams, but a benchmark must not hang if it does.
+	deadline := time.Now().Add(time.Minute + time.Duration(n)*time.Millisecond)
+	srv.SetReadDeadline(deadline)
+	cli.SetReadDeadline(deadline)
+	go func() {
+		buf := make([]byte, lsp.MaxDatagram)
+		for {
+			_, from, err := srv.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if ack != nil {
+				srv.WriteToUDPAddrPort(ack, from)
+			}
+			srv.WriteToUDPAddrPort(data, from)
+			if ack != nil {
+				if _, _, err := srv.ReadFromUDPAddrPort(buf); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	buf := make([]byte, lsp.MaxDatagram)
+	rtt := make([]time.Duration, n)
+	for i := range rtt {
+		t0 := time.Now()
+		if _, err := cli.Write(data); err != nil {
+			b.Fatal(err)
+		}
+		if ack != nil {
+			if _, err := cli.Read(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := cli.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		rtt[i] = time.Since(t0)
+		if ack != nil {
+			if _, err := cli.Write(ack); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return rtt
+}
+
+// BenchmarkThroughputFloor measures the one-way rate of already-encoded 1 KB LSP data
+// datagrams over raw loopback UDP, one datagram per write and per read as LSP does, with at
+// most 64 in flight (the receiver returns a credit in-process per datagram, so no ack
+// datagram is sent). It is what any implementation of the wire protocol at window 64 is
+// bounded by on this machine; LSP and TCP run beside it.
+func BenchmarkThroughputFloor(b *testing.B) {
+	const size, window = 1024, 64
+	payload := make([]byte, size)
+	data := lsp.NewData(1, 1, size, payload, lsp.CalculateChecksum(1, 1, size, payload)).Marshal()
+	udp := udpThroughput(b, b.N, data, window)
+	tcp := tcpThroughput(b, 1, size, b.N)
+	ours := lspThroughput(b, benchParams(window), 1, size, b.N)
+	b.ReportMetric(udp, "udp-msg/s")
+	b.ReportMetric(tcp, "tcp-msg/s")
+	b.ReportMetric(ours, "lsp-msg/s")
+	b.ReportMetric(ours/udp, "x-floor")
+}
+
+// udpThroughput sends n copies of data over raw loopback UDP with at most window unreceived,
+// and returns datagrams/s from the first write to the last read.
+func udpThroughput(b *testing.B, n int, data []byte, window int) float64 {
+	b.Helper()
+	srv, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	srv.SetReadDeadline(time.Now().Add(time.Minute + time.Duration(n)*time.Millisecond)) // never hang on a lost datagram
+	credit := make(chan struct{}, window)
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	go func() {
+		for range n {
+			select {
+			case credit <- struct{}{}:
+			case <-done:
+				return
+			}
+			if _, err := cli.Write(data); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, lsp.MaxDatagram)
+	for range n {
+		if _, err := srv.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		<-credit
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
