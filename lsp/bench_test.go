@@ -224,27 +224,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				}
 				tcpRTT[i] = time.Since(t0)
 			}
-			// LSP
-			s, cs := lspPair(b, benchParams(1), 1)
-			go func() {
-				for {
-					id, p, err := s.Read()
-					if err != nil {
-						return
-					}
-					s.Write(id, p)
-				}
-			}()
-			payload := make([]byte, size)
-			lspRTT := make([]time.Duration, n)
-			for i := range n {
-				t0 := time.Now()
-				cs[0].Write(payload)
-				if _, err := cs[0].Read(); err != nil {
-					b.Fatal(err)
-				}
-				lspRTT[i] = time.Since(t0)
-			}
+			lspRTT := lspRoundTrips(b, size, n)
 			t50, t99 := percentiles(tcpRTT)
 			l50, l99 := percentiles(lspRTT)
 			b.ReportMetric(l50, "lsp-p50-µs")
@@ -254,6 +234,32 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.ReportMetric(l50/t50, "p50-x-tcp")
 		})
 	}
+}
+
+// lspRoundTrips times n echoes of a size-byte payload over LSP at window 1, the server echoing
+// what it reads.
+func lspRoundTrips(b *testing.B, size, n int) []time.Duration {
+	s, cs := lspPair(b, benchParams(1), 1)
+	go func() {
+		for {
+			id, p, err := s.Read()
+			if err != nil {
+				return
+			}
+			s.Write(id, p)
+		}
+	}()
+	payload := make([]byte, size)
+	rtt := make([]time.Duration, n)
+	for i := range rtt {
+		t0 := time.Now()
+		cs[0].Write(payload)
+		if _, err := cs[0].Read(); err != nil {
+			b.Fatal(err)
+		}
+		rtt[i] = time.Since(t0)
+	}
+	return rtt
 }
 
 // BenchmarkLossy measures LSP throughput of 1 KB messages, window 64, with loss in both
@@ -284,26 +290,7 @@ func BenchmarkRoundTripFloor(b *testing.B) {
 			ack := lsp.NewCAck(1, 1).Marshal()
 			four := udpRoundTrips(b, b.N, data, ack)
 			two := udpRoundTrips(b, b.N, data, nil)
-
-			s, cs := lspPair(b, benchParams(1), 1)
-			go func() {
-				for {
-					id, p, err := s.Read()
-					if err != nil {
-						return
-					}
-					s.Write(id, p)
-				}
-			}()
-			rtt := make([]time.Duration, b.N)
-			for i := range rtt {
-				t0 := time.Now()
-				cs[0].Write(payload)
-				if _, err := cs[0].Read(); err != nil {
-					b.Fatal(err)
-				}
-				rtt[i] = time.Since(t0)
-			}
+			rtt := lspRoundTrips(b, size, b.N)
 			f50, _ := percentiles(four)
 			t50, _ := percentiles(two)
 			l50, _ := percentiles(rtt)
@@ -315,25 +302,33 @@ func BenchmarkRoundTripFloor(b *testing.B) {
 	}
 }
 
-// udpRoundTrips times n echoes of data over raw loopback UDP. With a non-nil ack, each data
-// datagram is answered with ack before anything else, as LSP does: the client's time stops
-// when the echo arrives (after the server's ack), and it acks the echo before the next send.
-func udpRoundTrips(b *testing.B, n int, data, ack []byte) []time.Duration {
+// udpPair opens a raw UDP socket listening like LSP's server (every address, dual stack) and
+// one dialed to it on 127.0.0.1, closed when the benchmark ends. Their reads time out after a
+// minute plus 1 ms per message: loopback does not lose these datagrams, but a benchmark must
+// not hang if it does.
+func udpPair(b *testing.B, n int) (srv, cli *net.UDPConn) {
 	b.Helper()
 	srv, err := net.ListenUDP("udp", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Close()
-	cli, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port})
+	b.Cleanup(func() { srv.Close() })
+	cli, err = net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cli.Close()
-	// Loopback does not lose these few datagrams, but a benchmark must not hang if it does.
+	b.Cleanup(func() { cli.Close() })
 	deadline := time.Now().Add(time.Minute + time.Duration(n)*time.Millisecond)
 	srv.SetReadDeadline(deadline)
 	cli.SetReadDeadline(deadline)
+	return srv, cli
+}
+
+// udpRoundTrips times n echoes of data over raw loopback UDP. With a non-nil ack, each data
+// datagram is answered with ack before anything else, as LSP does: the client's time stops
+// when the echo arrives (after the server's ack), and it acks the echo before the next send.
+func udpRoundTrips(b *testing.B, n int, data, ack []byte) []time.Duration {
+	srv, cli := udpPair(b, n)
 	go func() {
 		buf := make([]byte, lsp.MaxDatagram)
 		for {
@@ -398,18 +393,7 @@ func BenchmarkThroughputFloor(b *testing.B) {
 // udpThroughput sends n copies of data over raw loopback UDP with at most window unreceived,
 // and returns datagrams/s from the first write to the last read.
 func udpThroughput(b *testing.B, n int, data []byte, window int) float64 {
-	b.Helper()
-	srv, err := net.ListenUDP("udp", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	cli, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cli.Close()
-	srv.SetReadDeadline(time.Now().Add(time.Minute + time.Duration(n)*time.Millisecond)) // never hang on a lost datagram
+	srv, cli := udpPair(b, n)
 	credit := make(chan struct{}, window)
 	done := make(chan struct{})
 	defer close(done)
