@@ -150,7 +150,7 @@ func mustReadDir(t *testing.T, dir string) []string {
 // falls back to the previous good state and snapshot.
 func TestFilePersisterTornOrCorrupt(t *testing.T) {
 	damages := map[string]func(path string) error{
-		"truncated to zero": func(p string) error { return os.Truncate(p, 0) },
+		"truncated to zero":  func(p string) error { return os.Truncate(p, 0) },
 		"torn in the header": func(p string) error { return os.Truncate(p, 10) },
 		"torn in the body": func(p string) error {
 			fi, _ := os.Stat(p)
@@ -181,7 +181,7 @@ func TestFilePersisterTornOrCorrupt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.Save([]byte("good"), []byte("good-snap")) // snap-1, state-2
+			p.Save([]byte("good"), []byte("good-snap"))   // snap-1, state-2
 			p.Save([]byte("newer"), []byte("newer-snap")) // snap-3, state-4
 			if err := damage(p.path(statePrefix, 4)); err != nil {
 				t.Fatal(err)
