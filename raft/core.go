@@ -74,6 +74,7 @@ type core struct {
 
 	electionElapsed, electionTimeout int
 	heartbeatElapsed                 int
+	now                              int // ticks since start
 
 	// Candidate state.
 	votes   []bool
@@ -83,6 +84,7 @@ type core struct {
 	next, match []int
 	sentCommit  []int    // last LeaderCommit sent to each peer, to push commits promptly
 	inflight    []uint64 // seq of the one outstanding replicating message per peer, 0 if none
+	sentAt      []int    // tick at which inflight was sent
 	heartbeat   []bool   // a heartbeat is due regardless of inflight
 	paused      []bool   // the last send failed: wait for the next heartbeat before retrying
 	seq         uint64
@@ -101,6 +103,7 @@ func newCore(cfg coreConfig) *core {
 		match:      make([]int, n),
 		sentCommit: make([]int, n),
 		inflight:   make([]uint64, n),
+		sentAt:     make([]int, n),
 		heartbeat:  make([]bool, n),
 		paused:     make([]bool, n),
 	}
@@ -147,6 +150,7 @@ func (c *core) resetElectionTimer() {
 
 // tick advances the logical clock by one tick.
 func (c *core) tick() {
+	c.now++
 	if c.role == Leader {
 		c.heartbeatElapsed++
 		if c.heartbeatElapsed >= c.cfg.heartbeatTicks {
@@ -154,6 +158,13 @@ func (c *core) tick() {
 			for p := range c.heartbeat {
 				c.heartbeat[p] = p != c.cfg.me
 				c.paused[p] = false
+				// A message outstanding for a whole heartbeat interval is presumed lost (a
+				// call to an unreachable peer may take far longer to fail): free its slot so
+				// this heartbeat carries entries and a returning follower catches up at once.
+				// A late reply is still harmless; progress only moves forward.
+				if c.inflight[p] != 0 && c.now-c.sentAt[p] >= c.cfg.heartbeatTicks {
+					c.inflight[p] = 0
+				}
 			}
 		}
 		return
@@ -355,42 +366,54 @@ func (c *core) outbox() []message {
 	return out
 }
 
+// replicate decides what, if anything, goes to peer p now. Entries and snapshots go in a
+// message that takes p's in-flight slot; news of a higher commit index and heartbeats go in an
+// empty AppendEntries that takes no slot, so they never hold up the next batch.
 func (c *core) replicate(p int) (message, bool) {
 	idle := c.inflight[p] == 0 && !c.paused[p]
-	behind := c.next[p] <= c.log.lastIndex() || c.sentCommit[p] < c.commit
 	hb := c.heartbeat[p]
-	if !hb && !(idle && behind) {
-		return message{}, false
-	}
-	c.heartbeat[p] = false
-	c.seq++
-	m := message{to: p, seq: c.seq}
-	if c.next[p] <= c.log.snapIndex() {
+	needsSnap := c.next[p] <= c.log.snapIndex()
+	hasEntries := c.next[p] <= c.log.lastIndex()
+	commitNews := c.sentCommit[p] < c.commit
+	var m message
+	switch {
+	case needsSnap && idle:
 		m.snap = &InstallSnapshotArgs{
 			Term: c.term, LeaderID: c.cfg.me,
 			LastIncludedIndex: c.log.snapIndex(), LastIncludedTerm: c.log.snapTerm(),
 			Data: c.snapshot,
 		}
-		c.inflight[p] = m.seq
-		return m, true
+	case needsSnap:
+		// The snapshot in flight stands in for the heartbeat; the slot's lifetime bounds
+		// how long it may.
+		return message{}, false
+	case (idle && hasEntries) || (idle && commitNews) || hb:
+		prev := c.next[p] - 1
+		m.appendArgs = &AppendEntriesArgs{
+			Term: c.term, LeaderID: c.cfg.me,
+			PrevLogIndex: prev, PrevLogTerm: c.log.term(prev),
+			LeaderCommit: c.commit,
+		}
+		if idle && hasEntries {
+			last := min(c.log.lastIndex(), prev+c.cfg.maxBatch)
+			m.appendArgs.Entries = c.log.slice(prev+1, last)
+		}
+		c.sentCommit[p] = c.commit
+	default:
+		return message{}, false
 	}
-	prev := c.next[p] - 1
-	args := &AppendEntriesArgs{
-		Term: c.term, LeaderID: c.cfg.me,
-		PrevLogIndex: prev, PrevLogTerm: c.log.term(prev),
-		LeaderCommit: c.commit,
+	c.heartbeat[p] = false
+	c.seq++
+	m.to, m.seq = p, c.seq
+	if m.snap != nil || len(m.appendArgs.Entries) > 0 {
+		c.take(p, m.seq)
 	}
-	if idle {
-		// A full message: it takes the in-flight slot. A heartbeat sent while another message
-		// is outstanding carries no entries, so it never duplicates a batch.
-		last := min(c.log.lastIndex(), prev+c.cfg.maxBatch)
-		args.Entries = c.log.slice(prev+1, last)
-		c.inflight[p] = m.seq
-	}
-	// The commit we tell the follower can only cover entries it is known to (or will) hold.
-	c.sentCommit[p] = c.commit
-	m.appendArgs = args
 	return m, true
+}
+
+func (c *core) take(p int, seq uint64) {
+	c.inflight[p] = seq
+	c.sentAt[p] = c.now
 }
 
 // release frees the in-flight slot m took, if it still holds it.
@@ -410,6 +433,9 @@ func (c *core) onUnreachable(m message) {
 
 // onVoteReply counts a vote (§5.2).
 func (c *core) onVoteReply(m message, r *RequestVoteReply) {
+	if r.Term < m.vote.Term {
+		return // not a real reply: a live receiver's term is at least the request's
+	}
 	if r.Term > c.term {
 		c.becomeFollower(r.Term, none)
 		return
@@ -423,6 +449,10 @@ func (c *core) onVoteReply(m message, r *RequestVoteReply) {
 
 // onAppendReply advances or backs up the follower's position (§5.3 and the fast-backup hint).
 func (c *core) onAppendReply(m message, r *AppendEntriesReply) {
+	if r.Term < m.appendArgs.Term {
+		c.onUnreachable(m) // not a real reply (a stopped server's zero reply)
+		return
+	}
 	c.release(m)
 	if r.Term > c.term {
 		c.becomeFollower(r.Term, none)
@@ -455,6 +485,10 @@ func (c *core) onAppendReply(m message, r *AppendEntriesReply) {
 
 // onSnapshotReply records a follower's progress after InstallSnapshot.
 func (c *core) onSnapshotReply(m message, r *InstallSnapshotReply) {
+	if r.Term < m.snap.Term {
+		c.onUnreachable(m)
+		return
+	}
 	c.release(m)
 	if r.Term > c.term {
 		c.becomeFollower(r.Term, none)

@@ -288,19 +288,73 @@ func TestStaleRepliesIgnored(t *testing.T) {
 }
 
 func TestOneReplicatingMessageInFlight(t *testing.T) {
-	c := leaderCore(2, 2)
-	c.outbox() // initial heartbeat takes the slot
+	c := leaderCore(2, 2) // heartbeat every 3 ticks
+	if hb := c.outbox(); len(hb) != 1 || c.inflight[1] != 0 {
+		t.Fatalf("the first heartbeat is empty and takes no slot: %+v", hb)
+	}
+	c.tick()
+	c.tick()
 	c.propose("a")
+	c.markPersisted()
+	if out := c.outbox(); len(out) != 1 || len(out[0].appendArgs.Entries) != 1 || c.inflight[1] == 0 {
+		t.Fatalf("entries go at once and take the slot: %+v", out)
+	}
+	c.propose("b")
 	c.markPersisted()
 	if out := c.outbox(); len(out) != 0 {
 		t.Fatalf("sent %d messages while one is in flight", len(out))
 	}
-	for range c.cfg.heartbeatTicks {
-		c.tick()
-	}
+	c.tick() // heartbeat at tick 3; the slot is 1 tick old
 	hb := c.outbox()
 	if len(hb) != 1 || len(hb[0].appendArgs.Entries) != 0 {
 		t.Fatalf("heartbeat while busy must be empty: %+v", hb)
+	}
+	// The slot outlives a heartbeat interval: the message is presumed lost and the next
+	// heartbeat carries the entries, so a follower coming back catches up at once.
+	for range c.cfg.heartbeatTicks {
+		c.tick()
+	}
+	hb = c.outbox()
+	if len(hb) != 1 || len(hb[0].appendArgs.Entries) != 2 {
+		t.Fatalf("heartbeat after a lost message must carry entries: %+v", hb)
+	}
+}
+
+func TestCommitNewsTakesNoSlot(t *testing.T) {
+	c := leaderCore(3, 2)
+	c.outbox()
+	c.propose("a")
+	c.markPersisted()
+	out := c.outbox()
+	c.onAppendReply(out[0], &AppendEntriesReply{Term: 2, Success: true})
+	if c.commit != 1 {
+		t.Fatalf("commit %d", c.commit)
+	}
+	news := c.outbox()
+	// Peer 1 answered and learns the commit; peer 2 still holds its batch.
+	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.inflight[1] != 0 {
+		t.Fatalf("commit news %+v", news)
+	}
+	// A new command goes to peer 1 at once, not after the commit news returns.
+	c.propose("b")
+	c.markPersisted()
+	if out := c.outbox(); len(out) != 1 || out[0].to != 1 || len(out[0].appendArgs.Entries) != 1 {
+		t.Fatalf("next batch %+v", out)
+	}
+}
+
+func TestZeroReplyIsNotAReply(t *testing.T) {
+	c := leaderCore(3, 4, 1, 2, 3)
+	m := c.outbox()[0]
+	c.onAppendReply(m, &AppendEntriesReply{})
+	if c.next[1] != 4 || c.inflight[1] != 0 {
+		t.Fatalf("a zero reply moved next to %d (inflight %d)", c.next[1], c.inflight[1])
+	}
+	c.campaign()
+	v := c.outbox()[0]
+	c.onVoteReply(v, &RequestVoteReply{VoteGranted: true})
+	if c.votes[v.to] {
+		t.Fatal("a zero reply counted as a vote")
 	}
 }
 

@@ -6,10 +6,14 @@ package raft
 type raftLog struct {
 	entries []Entry // entries[0] is the sentinel; its Command is always nil
 	offset  int     // the snapshot's last included index
+
+	// enc caches each entry's persisted encoding, aligned with entries (nil until first
+	// persisted). Entries never change in place, so saving the state re-encodes only new ones.
+	enc [][]byte
 }
 
 func newLog() raftLog {
-	return raftLog{entries: []Entry{{Term: 0}}}
+	return raftLog{entries: []Entry{{Term: 0}}, enc: [][]byte{nil}}
 }
 
 // snapIndex and snapTerm describe the last entry folded into the snapshot.
@@ -36,12 +40,17 @@ func (l *raftLog) slice(lo, hi int) []Entry {
 	return out
 }
 
-func (l *raftLog) append(es ...Entry) { l.entries = append(l.entries, es...) }
+func (l *raftLog) append(es ...Entry) {
+	l.entries = append(l.entries, es...)
+	l.enc = append(l.enc, make([][]byte, len(es))...)
+}
 
 // truncateFrom drops entry i and everything after it (i > snapIndex).
 func (l *raftLog) truncateFrom(i int) {
 	clear(l.entries[i-l.offset:])
+	clear(l.enc[i-l.offset:])
 	l.entries = l.entries[:i-l.offset]
+	l.enc = l.enc[:i-l.offset]
 }
 
 // firstIndexOfTerm returns the first index at or before i (and after the snapshot) whose term
@@ -74,12 +83,16 @@ func (l *raftLog) compact(i int) {
 	copy(rest, l.entries[i-l.offset:])
 	rest[0].Command = nil
 	l.entries = rest
+	enc := make([][]byte, len(rest))
+	copy(enc[1:], l.enc[i-l.offset+1:])
+	l.enc = enc
 	l.offset = i
 }
 
 // reset replaces the whole log by a snapshot ending at (index, term).
 func (l *raftLog) reset(index, term int) {
 	l.entries = []Entry{{Term: term}}
+	l.enc = [][]byte{nil}
 	l.offset = index
 }
 

@@ -188,7 +188,7 @@ func (rf *Raft) persistLocked() bool {
 	if !rf.c.dirty {
 		return true
 	}
-	data, err := encodeState(rf.c.state())
+	data, err := encodeLogState(rf.c.term, rf.c.votedFor, &rf.c.log)
 	if err == nil {
 		rf.persister.Save(data, rf.c.snapshot)
 		if f, ok := rf.persister.(interface{ Err() error }); ok {
@@ -332,13 +332,20 @@ type commandCheck struct{ err error }
 
 // checkCommand makes sure gob can encode a command of this type inside an Entry, once per type.
 func checkCommand(cmd any) error {
+	switch cmd.(type) {
+	case nil, int, string, []byte:
+		return nil // encoded without gob
+	}
 	t := reflect.TypeOf(cmd)
 	if v, ok := commandTypes.Load(t); ok {
 		return v.(commandCheck).err
 	}
-	err := gob.NewEncoder(io.Discard).Encode(&Entry{Command: cmd})
-	if err != nil {
-		err = fmt.Errorf("raft: command of type %v cannot be encoded: %w (gob.Register it)", t, err)
+	_, err := encodeCommand(cmd)
+	if err == nil {
+		// The command also travels inside RPCs as an Entry; check that shape too.
+		if e := gob.NewEncoder(io.Discard).Encode(&Entry{Command: cmd}); e != nil {
+			err = fmt.Errorf("raft: command of type %v cannot be encoded: %w (gob.Register it)", t, e)
+		}
 	}
 	commandTypes.Store(t, commandCheck{err})
 	return err
