@@ -108,14 +108,25 @@ func run(args []string) int {
 		logger.Error("raftnode: start", "err", err)
 		return 1
 	}
-	select {
-	case <-ctx.Done():
-		logger.Info("raftnode: shutting down")
-	case err := <-n.failed:
-		logger.Error("raftnode: stopped", "err", err)
-		n.Close()
-		return 1
+	// A Raft that cannot persist stops itself; the process then exits so a supervisor can act.
+	check := time.NewTicker(500 * time.Millisecond)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("raftnode: shutting down")
+			n.Close()
+			return 0
+		case err := <-n.failed:
+			logger.Error("raftnode: stopped", "err", err)
+			n.Close()
+			return 1
+		case <-check.C:
+			if err := n.rf.Err(); err != nil {
+				logger.Error("raftnode: raft stopped", "err", err)
+				n.Close()
+				return 1
+			}
+		}
 	}
-	n.Close()
-	return 0
 }
