@@ -68,6 +68,7 @@ type config struct {
 	maxIndex    int
 	leaders     map[int]int // term -> the one peer ever seen leading it
 	failure     string      // the first safety violation seen off the test goroutine
+	reported    bool        // the test goroutine already failed on it
 
 	stopMonitor chan struct{}
 	monitorDone chan struct{}
@@ -138,7 +139,10 @@ func (cfg *config) cleanup() {
 	close(cfg.stopMonitor)
 	<-cfg.monitorDone
 	cfg.net.Cleanup()
-	if f := cfg.failed(); f != "" {
+	cfg.mu.Lock()
+	f, reported := cfg.failure, cfg.reported
+	cfg.mu.Unlock()
+	if f != "" && !reported {
 		cfg.t.Errorf("safety violation: %s", f)
 	}
 	for _, w := range cfg.net.Warnings() {
@@ -166,6 +170,9 @@ func (cfg *config) failed() string {
 func (cfg *config) checkFailure() {
 	cfg.t.Helper()
 	if f := cfg.failed(); f != "" {
+		cfg.mu.Lock()
+		cfg.reported = true
+		cfg.mu.Unlock()
 		cfg.t.Fatalf("safety violation: %s", f)
 	}
 }

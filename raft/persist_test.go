@@ -116,6 +116,52 @@ func TestPersist33C(t *testing.T) {
 	cfg.end()
 }
 
+// TestPersistBeforeReply3C talks to one isolated peer directly and restarts it between
+// requests: a vote it granted and entries it acknowledged must survive the crash, or two leaders
+// can be elected in one term and committed entries can vanish.
+func TestPersistBeforeReply3C(t *testing.T) {
+	const servers = 3
+	cfg := makeConfig(t, servers, false, false)
+	cfg.begin("3C votes and entries are persisted before the reply")
+	for i := range servers {
+		cfg.disconnect(i) // only the test talks to peer 1 now
+	}
+	const peer = 1
+	term, _ := cfg.raft(peer).GetState()
+	vt := term + 100 // far ahead of any term the peer reaches on its own meanwhile
+
+	var v1 RequestVoteReply
+	cfg.raft(peer).RequestVote(&RequestVoteArgs{Term: vt, CandidateID: 0, LastLogIndex: 1000, LastLogTerm: vt}, &v1)
+	if !v1.VoteGranted {
+		t.Fatalf("peer refused the first vote of term %d: %+v", vt, v1)
+	}
+	cfg.start1(peer)
+	if got, _ := cfg.raft(peer).GetState(); got < vt {
+		t.Fatalf("after a restart the term is %d, below the %d it had", got, vt)
+	}
+	var v2 RequestVoteReply
+	cfg.raft(peer).RequestVote(&RequestVoteArgs{Term: vt, CandidateID: 2, LastLogIndex: 1000, LastLogTerm: vt}, &v2)
+	if v2.VoteGranted {
+		t.Fatalf("peer voted for 0 and, after a restart, for 2 in the same term %d", vt)
+	}
+
+	at := vt + 100
+	var a AppendEntriesReply
+	cfg.raft(peer).AppendEntries(&AppendEntriesArgs{Term: at, LeaderID: 0, Entries: []Entry{
+		{Term: at, Command: 7}, {Term: at, Command: 8},
+	}}, &a)
+	if !a.Success {
+		t.Fatalf("peer refused entries at the start of its log: %+v", a)
+	}
+	cfg.start1(peer)
+	var v3 RequestVoteReply
+	cfg.raft(peer).RequestVote(&RequestVoteArgs{Term: at + 100, CandidateID: 2, LastLogIndex: 1, LastLogTerm: at}, &v3)
+	if v3.VoteGranted {
+		t.Fatal("after a restart the peer voted for a candidate missing an entry it had acknowledged")
+	}
+	cfg.end()
+}
+
 // TestFigure83C crashes leaders at random moments, mostly right after they took a new entry,
 // producing the situations of the paper's Figure 8: entries from old terms that a new leader
 // must not count as committed by replication alone.

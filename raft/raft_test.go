@@ -366,6 +366,39 @@ func TestRejoin3B(t *testing.T) {
 	cfg.end()
 }
 
+// TestRejoinCatchUp3B checks that a follower that missed entries while cut off catches up
+// within a few heartbeats of rejoining, even though the RPCs sent to it meanwhile are still
+// waiting for their (long) timeouts.
+func TestRejoinCatchUp3B(t *testing.T) {
+	const (
+		servers = 3
+		limit   = 2 * time.Second // about 20 heartbeat intervals
+	)
+	cfg := makeConfig(t, servers, false, false)
+	cfg.begin("3B rejoined follower catches up quickly")
+
+	for round := range 5 {
+		cfg.one(100+round, servers, true)
+		f := (cfg.checkOneLeader() + 1) % servers
+		cfg.disconnect(f)
+		var last int
+		for j := range 5 {
+			last = cfg.one(1000*round+j, servers-1, true)
+		}
+		start := time.Now()
+		cfg.connect(f)
+		testutil.Eventually(t, agreeDeadline, func() bool {
+			cfg.checkFailure()
+			return cfg.applied(f, last)
+		}, "the rejoined follower applies index %d", last)
+		if took := time.Since(start); took > limit {
+			t.Fatalf("round %d: the rejoined follower took %v to apply index %d (limit %v)",
+				round, took.Round(time.Millisecond), last, limit)
+		}
+	}
+	cfg.end()
+}
+
 // TestBackup3B checks that a leader quickly overwrites long runs of wrong entries in followers'
 // logs.
 func TestBackup3B(t *testing.T) {
