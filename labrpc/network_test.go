@@ -55,10 +55,10 @@ func (e *Echo) Block(args *EchoArgs, reply *EchoReply) {
 func (e *Echo) Helper(x int) int { return x }
 
 // setup returns a network with one Echo server called "s" reached by an enabled end "c".
-func setup(t *testing.T) (*Network, *ClientEnd, *Echo) {
-	t.Helper()
+func setup(tb testing.TB) (*Network, *ClientEnd, *Echo) {
+	tb.Helper()
 	net := MakeNetwork()
-	t.Cleanup(net.Cleanup)
+	tb.Cleanup(net.Cleanup)
 	echo := &Echo{release: make(chan struct{})}
 	srv := MakeServer()
 	srv.AddService(MakeService(echo))
@@ -414,14 +414,7 @@ func FuzzDispatch(f *testing.F) {
 }
 
 func BenchmarkCall(b *testing.B) {
-	net := MakeNetwork()
-	defer net.Cleanup()
-	srv := MakeServer()
-	srv.AddService(MakeService(&Echo{}))
-	net.AddServer("s", srv)
-	end := net.MakeEnd("c")
-	net.Connect("c", "s")
-	net.Enable("c", true)
+	_, end, _ := setup(b)
 	args := &EchoArgs{X: 1, Text: "hello", Data: make([]byte, 64)}
 	b.ReportAllocs()
 	for b.Loop() {
