@@ -12,7 +12,7 @@ import (
 const (
 	maxShortDelay      = 27 * time.Millisecond   // unreliable: delay before the request is delivered
 	dropPerMille       = 100                     // unreliable: chance (in 1000) to lose a request, and a reply
-	reorderPerMille    = 600                     // long reordering: chance (in 1000) to hold a reply back
+	reorderChance      = 2.0 / 3                 // long reordering: chance to hold a reply back
 	minReorderDelay    = 200 * time.Millisecond  // long reordering: a held-back reply waits at least this
 	maxReorderExtra    = 2000 * time.Millisecond // ... plus up to this much more
 	maxDeadDelay       = 100 * time.Millisecond  // a call to an unreachable server fails within this
@@ -45,7 +45,7 @@ func (f faults) decide(r *rand.Rand) fate {
 		ft.dropRequest = r.IntN(1000) < dropPerMille
 		ft.dropReply = r.IntN(1000) < dropPerMille
 	}
-	if f.longReordering && r.IntN(1000) < reorderPerMille {
+	if f.longReordering && r.Float64() < reorderChance {
 		// A skewed extra delay: most held-back replies come back within a few hundred
 		// milliseconds, a few take seconds, so replies overtake each other at every scale.
 		extra := r.Int64N(1 + r.Int64N(int64(maxReorderExtra/reorderDelayQuanta)))

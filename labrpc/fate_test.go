@@ -22,8 +22,8 @@ func TestFateOdds(t *testing.T) {
 		dropReq, dropReply, delayed, reorder float64 // expected fractions
 	}{
 		{"unreliable", faults{}, 0.1, 0.1, 1, 0},
-		{"reordering", faults{reliable: true, longReordering: true}, 0, 0, 0, 0.6},
-		{"both", faults{longReordering: true}, 0.1, 0.1, 1, 0.6},
+		{"reordering", faults{reliable: true, longReordering: true}, 0, 0, 0, reorderChance},
+		{"both", faults{longReordering: true}, 0.1, 0.1, 1, reorderChance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

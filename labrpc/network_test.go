@@ -294,7 +294,7 @@ func TestLongReorderingDelaysReplies(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// Each reply is held back with probability 0.6; all 20 on time happens once in 10^8 runs.
+	// Each reply is held back with probability 2/3; all 20 on time happens once in 10^9 runs.
 	if slow.Load() == 0 {
 		t.Fatal("no reply was held back")
 	}
