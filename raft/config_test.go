@@ -61,8 +61,9 @@ type config struct {
 	appliers    []*applier
 	connected   []bool
 	saved       []*MemoryPersister
-	endnames    [][]string // endnames[i][j]: the end peer i uses to reach peer j
-	endSeq      int        // makes every incarnation's end names fresh
+	killed      []killedState // per peer: what its last killed incarnation had persisted
+	endnames    [][]string    // endnames[i][j]: the end peer i uses to reach peer j
+	endSeq      int           // makes every incarnation's end names fresh
 	logs        []map[int]any
 	lastApplied []int // per incarnation: the highest index applied, in order
 	maxIndex    int
@@ -87,6 +88,13 @@ type applier struct {
 	done chan struct{}
 }
 
+// killedState is the persister a killed incarnation used and what it held when Kill returned.
+// A killed Raft must not write it any more.
+type killedState struct {
+	persister       *MemoryPersister
+	state, snapshot []byte
+}
+
 // serviceSnapshot is what the test service stores in a snapshot: every command up to Index.
 type serviceSnapshot struct {
 	Index    int
@@ -108,6 +116,7 @@ func makeConfig(t *testing.T, n int, unreliable, snapshots bool) *config {
 		appliers:    make([]*applier, n),
 		connected:   make([]bool, n),
 		saved:       make([]*MemoryPersister, n),
+		killed:      make([]killedState, n),
 		endnames:    make([][]string, n),
 		logs:        make([]map[int]any, n),
 		lastApplied: make([]int, n),
@@ -135,6 +144,9 @@ func makeConfig(t *testing.T, n int, unreliable, snapshots bool) *config {
 func (cfg *config) cleanup() {
 	for i := range cfg.n {
 		cfg.crash1(i)
+	}
+	for i := range cfg.n {
+		cfg.checkKilledQuiet(i)
 	}
 	close(cfg.stopMonitor)
 	<-cfg.monitorDone
@@ -230,6 +242,7 @@ func (cfg *config) raft(i int) *Raft {
 // of the persister, so the old one cannot overwrite the new one's state. It is not connected.
 func (cfg *config) start1(i int) {
 	cfg.crash1(i)
+	cfg.checkKilledQuiet(i)
 
 	cfg.mu.Lock()
 	cfg.endSeq++
@@ -283,7 +296,7 @@ func (cfg *config) crash1(i int) {
 	cfg.net.DeleteServer(i)
 
 	cfg.mu.Lock()
-	rf, ap := cfg.rafts[i], cfg.appliers[i]
+	rf, ap, old := cfg.rafts[i], cfg.appliers[i], cfg.saved[i]
 	cfg.rafts[i], cfg.appliers[i] = nil, nil
 	if cfg.saved[i] != nil {
 		// Snapshot the persisted state now: a killed peer must not change it any more, and
@@ -303,6 +316,26 @@ func (cfg *config) crash1(i int) {
 			cfg.t.Errorf("peer %d: the applier did not stop within %v of Kill (blocked in Snapshot?)",
 				i, applierStopDeadline)
 		}
+	}
+	if rf != nil && old != nil {
+		k := killedState{persister: old, state: old.ReadRaftState(), snapshot: old.ReadSnapshot()}
+		cfg.mu.Lock()
+		cfg.killed[i] = k
+		cfg.mu.Unlock()
+	}
+}
+
+// checkKilledQuiet fails the test if peer i's last killed incarnation wrote its persister after
+// Kill returned: a killed Raft must change nothing.
+func (cfg *config) checkKilledQuiet(i int) {
+	cfg.mu.Lock()
+	k := cfg.killed[i]
+	cfg.mu.Unlock()
+	if k.persister == nil {
+		return
+	}
+	if !bytes.Equal(k.persister.ReadRaftState(), k.state) || !bytes.Equal(k.persister.ReadSnapshot(), k.snapshot) {
+		cfg.t.Errorf("peer %d: a killed incarnation wrote its persister after Kill returned", i)
 	}
 }
 
