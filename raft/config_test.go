@@ -646,33 +646,30 @@ func (cfg *config) one(cmd any, expected int, retry bool) int {
 // tryOne is one for any goroutine: it returns an error instead of stopping the test.
 func (cfg *config) tryOne(cmd any, expected int, retry bool) (int, error) {
 	start := time.Now()
-	next := 0
 	for time.Since(start) < agreeDeadline {
 		if f := cfg.failed(); f != "" {
 			return -1, fmt.Errorf("safety violation: %s", f)
 		}
 		index := -1
-		for range cfg.n {
-			next = (next + 1) % cfg.n
-			rf := cfg.raft(next)
-			if rf == nil || !cfg.isConnected(next) {
-				continue
-			}
+		if rf := cfg.newestLeader(); rf != nil {
 			if i, _, isLeader := rf.Start(cmd); isLeader {
 				index = i
-				break
 			}
 		}
 		if index == -1 {
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		// Somebody took the command as leader; wait for agreement.
+		// A leader took the command; wait for agreement, or until another command is
+		// committed at its index.
 		attempt := time.Now()
 		for time.Since(attempt) < attemptDeadline {
 			nd, got := cfg.committed(index)
 			if nd > 0 && nd >= expected && got == cmd {
 				return index, nil
+			}
+			if nd > 0 && got != cmd {
+				break // lost: the index holds another command
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -682,6 +679,23 @@ func (cfg *config) tryOne(cmd any, expected int, retry bool) (int, error) {
 		}
 	}
 	return -1, fmt.Errorf("one(%v): %d peers did not agree within %v", short(cmd), expected, agreeDeadline)
+}
+
+// newestLeader returns the connected peer that leads the newest term, or nil. Submitting there
+// rather than at any peer that thinks it leads skips stale leaders that have not yet heard of
+// the newer term, whose entries could not commit.
+func (cfg *config) newestLeader() *Raft {
+	var leader *Raft
+	newest := -1
+	for i, rf := range cfg.liveRafts() {
+		if rf == nil || !cfg.isConnected(i) {
+			continue
+		}
+		if term, isLeader := rf.GetState(); isLeader && term > newest {
+			leader, newest = rf, term
+		}
+	}
+	return leader
 }
 
 // short abbreviates long commands in messages.

@@ -9,18 +9,32 @@ import (
 	"testing"
 )
 
+// snapFaults are the failures a snapshot test injects.
+type snapFaults struct {
+	disconnect bool // cut the victim off each iteration (or else:)
+	crash      bool // crash the victim each iteration
+	unreliable bool // lose and delay messages
+	reorder    bool // hold replies back for up to seconds
+}
+
 // snapCommon runs iterations of: fail a peer (disconnect or crash, or neither), commit enough
 // entries for a snapshot without it, check the persisted log stays trimmed, then bring the
 // peer back, which may need an InstallSnapshot to catch up.
-func snapCommon(t *testing.T, name string, disconnect, reliable, crash bool) {
+func snapCommon(t *testing.T, name string, f snapFaults) {
 	const servers = 3
-	cfg := makeConfig(t, servers, !reliable, true)
+	disconnect, crash := f.disconnect, f.crash
+	cfg := makeConfig(t, servers, f.unreliable, true)
+	cfg.setLongReordering(f.reorder)
 	cfg.begin(name)
 
 	cfg.one(randCmd(), servers, true)
 	leader1 := cfg.checkOneLeader()
 
-	for i := range iterations(10, 30) {
+	iters := iterations(10, 30)
+	if f.reorder {
+		iters = iterations(4, 30) // each agreement waits for held-back replies: about a second
+	}
+	for i := range iters {
 		victim, sender := (leader1+1)%servers, leader1
 		if i%3 == 1 {
 			victim, sender = leader1, (leader1+1)%servers
@@ -70,23 +84,31 @@ func snapCommon(t *testing.T, name string, disconnect, reliable, crash bool) {
 }
 
 func TestSnapshotBasic3D(t *testing.T) {
-	snapCommon(t, "3D snapshots basic", false, true, false)
+	snapCommon(t, "3D snapshots basic", snapFaults{})
 }
 
 func TestSnapshotInstall3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (disconnect)", true, true, false)
+	snapCommon(t, "3D install snapshots (disconnect)", snapFaults{disconnect: true})
 }
 
 func TestSnapshotInstallUnreliable3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (disconnect+unreliable)", true, false, false)
+	snapCommon(t, "3D install snapshots (disconnect+unreliable)", snapFaults{disconnect: true, unreliable: true})
 }
 
 func TestSnapshotInstallCrash3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (crash)", false, true, true)
+	snapCommon(t, "3D install snapshots (crash)", snapFaults{crash: true})
 }
 
 func TestSnapshotInstallUnCrash3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (unreliable+crash)", false, false, true)
+	snapCommon(t, "3D install snapshots (unreliable+crash)", snapFaults{crash: true, unreliable: true})
+}
+
+// TestSnapshotInstallReorder3D has InstallSnapshot and AppendEntries replies arrive long after
+// newer ones while followers are cut off: a leader must not move a follower back or count stale
+// progress.
+func TestSnapshotInstallReorder3D(t *testing.T) {
+	snapCommon(t, "3D install snapshots (disconnect+unreliable+reordering)",
+		snapFaults{disconnect: true, unreliable: true, reorder: true})
 }
 
 // TestSnapshotAllCrash3D crashes every peer after snapshots and checks that they come back with
