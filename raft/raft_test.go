@@ -235,7 +235,12 @@ func TestFailNoAgree3B(t *testing.T) {
 	cfg.disconnect((leader + 2) % servers)
 	cfg.disconnect((leader + 3) % servers)
 
-	index, _, ok := cfg.raft(leader).Start(20)
+	// Start returns at once even though the leader's RPCs now wait for long timeouts.
+	var index int
+	var ok bool
+	testutil.Within(t, time.Second, "Start at a leader without a majority", func() {
+		index, _, ok = cfg.raft(leader).Start(20)
+	})
 	if !ok {
 		t.Fatal("the leader rejected Start")
 	}
