@@ -13,7 +13,8 @@ type ClientEnd struct {
 
 // handlerResult is what a handler goroutine hands back to the waiting call.
 type handlerResult struct {
-	reply []byte
+	reply *stream
+	size  int
 	err   error
 }
 
@@ -32,7 +33,7 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 		n.warn(fmt.Sprintf("labrpc: %s: reply decoded into a non-zero %T; gob leaves fields the server "+
 			"set to zero unchanged, so pass a fresh reply", svcMeth, reply))
 	}
-	req, err := encode(args)
+	req, size, err := send(args)
 	if err != nil {
 		n.warn(fmt.Sprintf("labrpc: %s: encoding the arguments: %v", svcMeth, err))
 		return false
@@ -44,7 +45,7 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 		return false
 	}
 	n.count++
-	n.bytes += int64(len(req))
+	n.bytes += int64(size)
 	servername, rs := n.route(e.name)
 	if rs == nil {
 		delay := n.faults.unreachableDelay(n.rng)
@@ -58,11 +59,11 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 	if !n.sleep(ft.requestDelay) || ft.dropRequest {
 		return false
 	}
-	raw, ok := e.deliver(servername, rs, svcMeth, req)
+	resp, ok := e.deliver(servername, rs, svcMeth, req)
 	if !ok || ft.dropReply || !n.sleep(ft.replyDelay) {
 		return false
 	}
-	if err := decode(raw, reply); err != nil {
+	if err := resp.receive(reply); err != nil {
 		n.warn(fmt.Sprintf("labrpc: %s: decoding the reply into %T: %v", svcMeth, reply, err))
 		return false
 	}
@@ -72,7 +73,7 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 // deliver runs the handler on rs and waits for its encoded reply. The reply is lost if the end
 // is cut off or the server killed or replaced before the handler returns, or the network is
 // cleaned up.
-func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req []byte) ([]byte, bool) {
+func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req *stream) (*stream, bool) {
 	n := e.net
 	n.mu.Lock()
 	if n.closed {
@@ -90,8 +91,8 @@ func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req []by
 	results := make(chan handlerResult, 1)
 	go func() {
 		defer n.handlerDone()
-		reply, err := rs.dispatch(svcMeth, req)
-		results <- handlerResult{reply, err}
+		reply, size, err := rs.dispatch(svcMeth, req)
+		results <- handlerResult{reply, size, err}
 	}()
 
 	for {
@@ -102,7 +103,7 @@ func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req []by
 				return nil, false
 			}
 			n.mu.Lock()
-			n.bytes += int64(len(r.reply))
+			n.bytes += int64(r.size)
 			s, srv := n.route(e.name)
 			n.mu.Unlock()
 			return r.reply, s == servername && srv == rs

@@ -48,17 +48,18 @@ func (rs *Server) GetCount() int {
 	return rs.count
 }
 
-// dispatch runs the handler named by svcMeth on encoded arguments and returns the encoded reply.
-func (rs *Server) dispatch(svcMeth string, args []byte) ([]byte, error) {
+// dispatch runs the handler named by svcMeth on the request waiting in req and returns a stream
+// holding the reply.
+func (rs *Server) dispatch(svcMeth string, req *stream) (*stream, int, error) {
 	rs.mu.Lock()
 	rs.count++
 	dot := strings.LastIndex(svcMeth, ".")
 	svc := rs.services[svcMeth[:max(dot, 0)]]
 	rs.mu.Unlock()
 	if dot < 0 || svc == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownService, svcMeth)
+		return nil, 0, fmt.Errorf("%w: %q", ErrUnknownService, svcMeth)
 	}
-	return svc.dispatch(svcMeth[dot+1:], args)
+	return svc.dispatch(svcMeth[dot+1:], req)
 }
 
 // Service is the set of RPC handlers of one receiver value, named after the receiver's type.
@@ -94,21 +95,21 @@ func MakeService(rcvr any) *Service {
 // Name returns the service name that prefixes its methods in calls ("Raft" in "Raft.AppendEntries").
 func (svc *Service) Name() string { return svc.name }
 
-// dispatch decodes args, runs the method and encodes its reply.
-func (svc *Service) dispatch(method string, args []byte) ([]byte, error) {
+// dispatch decodes the arguments, runs the method and sends its reply.
+func (svc *Service) dispatch(method string, req *stream) (*stream, int, error) {
 	m, ok := svc.methods[method]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s.%s", ErrUnknownMethod, svc.name, method)
+		return nil, 0, fmt.Errorf("%w: %s.%s", ErrUnknownMethod, svc.name, method)
 	}
 	argp := reflect.New(m.Type.In(1).Elem())
-	if err := decode(args, argp.Interface()); err != nil {
-		return nil, fmt.Errorf("%w: %s.%s: %v", ErrBadArgs, svc.name, method, err)
+	if err := req.receive(argp.Interface()); err != nil {
+		return nil, 0, fmt.Errorf("%w: %s.%s: %v", ErrBadArgs, svc.name, method, err)
 	}
 	replyp := reflect.New(m.Type.In(2).Elem())
 	m.Func.Call([]reflect.Value{svc.rcvr, argp, replyp})
-	reply, err := encode(replyp.Interface())
+	reply, size, err := send(replyp.Interface())
 	if err != nil {
-		return nil, fmt.Errorf("labrpc: encoding the reply of %s.%s: %w", svc.name, method, err)
+		return nil, 0, fmt.Errorf("labrpc: encoding the reply of %s.%s: %w", svc.name, method, err)
 	}
-	return reply, nil
+	return reply, size, nil
 }

@@ -7,22 +7,50 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
-// encode gob-encodes v the way a real RPC system would put it on the wire.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+// A stream is one direction of a persistent gob connection: an encoder and the decoder that
+// reads what it wrote, through a buffer. Like a real connection it sends each type's
+// description once and then only values, which keeps a call cheap. A stream carries one
+// message at a time; one that failed or whose message was lost midway is dropped rather than
+// reused, as its two ends may no longer agree.
+type stream struct {
+	buf    bytes.Buffer
+	enc    *gob.Encoder
+	dec    *gob.Decoder
+	pooled bool // made by the pool, so its decoder has read only what its encoder wrote
 }
 
-// decode gob-decodes data into the value ptr points to.
-func decode(data []byte, ptr any) error {
-	return gob.NewDecoder(bytes.NewReader(data)).Decode(ptr)
+var streams = sync.Pool{New: func() any {
+	s := &stream{pooled: true}
+	s.enc = gob.NewEncoder(&s.buf)
+	s.dec = gob.NewDecoder(&s.buf)
+	return s
+}}
+
+// send encodes v on a stream from the pool and returns the stream holding the message, and the
+// message's size in bytes.
+func send(v any) (*stream, int, error) {
+	s := streams.Get().(*stream)
+	if err := s.enc.Encode(v); err != nil {
+		return nil, 0, err
+	}
+	return s, s.buf.Len(), nil
+}
+
+// receive decodes the stream's message into the value ptr points to and returns the stream to
+// the pool if both ends are still in step.
+func (s *stream) receive(ptr any) error {
+	if err := s.dec.Decode(ptr); err != nil {
+		return err
+	}
+	if s.pooled && s.buf.Len() == 0 {
+		streams.Put(s)
+	}
+	return nil
 }
 
 // CheckType reports the ways v's type would lose data when gob carries it in an RPC or a
