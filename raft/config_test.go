@@ -5,7 +5,9 @@ package raft
 // every peer the whole time and fails the test on any safety violation: two leaders in one
 // term, two peers applying different commands at the same index, or a peer applying out of
 // order or twice. Violations found off the test goroutine are recorded and reported by the
-// next check on the test goroutine, and at the latest when the test ends.
+// next check on the test goroutine, and at the latest when the test ends. At the end it also
+// fails the test if a goroutine outlived the cluster, a killed peer wrote its persister after
+// Kill returned, or the network saw an RPC type gob cannot carry whole.
 
 import (
 	"bytes"
@@ -64,7 +66,7 @@ type config struct {
 	killed      []killedState // per peer: what its last killed incarnation had persisted
 	endnames    [][]string    // endnames[i][j]: the end peer i uses to reach peer j
 	endSeq      int           // makes every incarnation's end names fresh
-	logs        []map[int]any
+	logs        []map[int]any // logs[i][index]: what peer i applied there, across restarts
 	lastApplied []int // per incarnation: the highest index applied, in order
 	maxIndex    int
 	leaders     map[int]int // term -> the one peer ever seen leading it
