@@ -67,7 +67,7 @@ type config struct {
 	endnames    [][]string    // endnames[i][j]: the end peer i uses to reach peer j
 	endSeq      int           // makes every incarnation's end names fresh
 	logs        []map[int]any // logs[i][index]: what peer i applied there, across restarts
-	lastApplied []int // per incarnation: the highest index applied, in order
+	lastApplied []int         // per incarnation: the highest index applied, in order
 	maxIndex    int
 	leaders     map[int]int // term -> the one peer ever seen leading it
 	failure     string      // the first safety violation seen off the test goroutine
