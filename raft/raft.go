@@ -429,44 +429,31 @@ func (rf *Raft) InstallSnapshot(args *InstallSnapshotArgs, reply *InstallSnapsho
 }
 
 func (rf *Raft) requestVote(args *RequestVoteArgs, reply *RequestVoteReply) error {
-	var r RequestVoteReply
-	err := rf.handle(func() { r = rf.c.handleRequestVote(args) })
-	if err == nil {
-		*reply = r
-	}
-	return err
+	return handle(rf, (*core).handleRequestVote, args, reply)
 }
 
 func (rf *Raft) appendEntries(args *AppendEntriesArgs, reply *AppendEntriesReply) error {
-	var r AppendEntriesReply
-	err := rf.handle(func() { r = rf.c.handleAppendEntries(args) })
-	if err == nil {
-		*reply = r
-	}
-	return err
+	return handle(rf, (*core).handleAppendEntries, args, reply)
 }
 
 func (rf *Raft) installSnapshot(args *InstallSnapshotArgs, reply *InstallSnapshotReply) error {
-	var r InstallSnapshotReply
-	err := rf.handle(func() { r = rf.c.handleInstallSnapshot(args) })
-	if err == nil {
-		*reply = r
-	}
-	return err
+	return handle(rf, (*core).handleInstallSnapshot, args, reply)
 }
 
-// handle runs a handler step and persists before the reply may leave. A stopped server, or one
-// that fails to persist, returns ErrKilled and its reply must not be sent.
-func (rf *Raft) handle(step func()) error {
+// handle steps the core on an incoming RPC and persists before the reply may leave. A stopped
+// server, or one that fails to persist, returns ErrKilled and leaves reply untouched: that
+// reply must not be sent.
+func handle[A, R any](rf *Raft, step func(*core, *A) R, args *A, reply *R) error {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
-	if rf.stopped || rf.c == nil {
+	if rf.stopped {
 		return ErrKilled
 	}
-	step()
+	r := step(rf.c, args)
 	if !rf.persistLocked() {
 		return ErrKilled
 	}
 	rf.afterStepLocked()
+	*reply = r
 	return nil
 }
