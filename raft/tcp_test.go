@@ -258,3 +258,41 @@ func TestTCPPeerUnreachableIsBounded(t *testing.T) {
 		t.Error("a call after Close succeeded")
 	}
 }
+
+func TestTCPServerKilledRaftAndClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := New(Config{Peers: []Peer{nil, nil, nil}, Me: 0, Persister: NewMemoryPersister(),
+		ApplyCh: make(chan ApplyMsg, 1), ElectionTimeout: time.Hour, HeartbeatInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ServeTCP(ln, rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewTCPPeer(srv.Addr().String(), time.Second)
+	defer p.Close()
+	var reply RequestVoteReply
+	if !p.Call(methodRequestVote, &RequestVoteArgs{Term: 1, CandidateID: 1}, &reply) || !reply.VoteGranted {
+		t.Fatalf("vote over TCP: %+v", reply)
+	}
+	rf.Kill()
+	reply = RequestVoteReply{}
+	if p.Call(methodRequestVote, &RequestVoteArgs{Term: 2, CandidateID: 2}, &reply) {
+		t.Fatalf("a killed server answered: %+v", reply)
+	}
+	// The server error left the connection usable; closing the server ends it.
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	if p.Call(methodRequestVote, &RequestVoteArgs{Term: 3, CandidateID: 2}, &RequestVoteReply{}) {
+		t.Fatal("a closed server answered")
+	}
+}
