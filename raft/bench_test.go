@@ -74,10 +74,7 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	}
 	c.nodes[l].onApply.Store(&hook)
 	rpcs0 := c.calls.Load()
-	var bytes0 int64
-	if c.net != nil {
-		bytes0 = c.net.GetTotalBytes()
-	}
+	bytes0 := c.bytesSent()
 
 	b.ResetTimer()
 	t0 := time.Now()
@@ -102,8 +99,18 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(c.calls.Load()-rpcs0)/float64(b.N), "rpcs/commit")
-	if c.net != nil {
-		b.ReportMetric(float64(c.net.GetTotalBytes()-bytes0)/float64(b.N), "bytes/commit")
-	}
+	b.ReportMetric(float64(c.bytesSent()-bytes0)/float64(b.N), "bytes/commit")
 	return rate
+}
+
+// bytesSent is the request bytes the cluster has put on its network so far.
+func (c *cluster) bytesSent() int64 {
+	if c.net != nil {
+		return c.net.GetTotalBytes()
+	}
+	var n int64
+	for _, p := range c.tcp {
+		n += p.BytesSent()
+	}
+	return n
 }

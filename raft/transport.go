@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/rpc"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,24 @@ type TCPPeer struct {
 	mu     sync.Mutex
 	client *rpc.Client
 	closed bool
+	sent   atomic.Int64 // bytes written on all connections
 }
+
+// countingConn counts the bytes written through it.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// BytesSent returns how many bytes the peer has written to the network (requests, with
+// net/rpc's framing and gob type descriptions).
+func (p *TCPPeer) BytesSent() int64 { return p.sent.Load() }
 
 // NewTCPPeer returns a Peer for the Raft server listening at addr. A timeout of 0 means
 // DefaultCallTimeout.
@@ -73,7 +91,7 @@ func (p *TCPPeer) connect(deadline time.Time) *rpc.Client {
 	if err != nil {
 		return nil
 	}
-	p.client = rpc.NewClient(conn)
+	p.client = rpc.NewClient(countingConn{conn, &p.sent})
 	return p.client
 }
 
