@@ -219,3 +219,26 @@ func TestRaftStopsWhenPersistenceFails(t *testing.T) {
 		t.Fatalf("err %v reply %+v killed %v", err, reply, rf.Killed())
 	}
 }
+
+func TestMakeRejectsBadArguments(t *testing.T) {
+	ch := make(chan ApplyMsg)
+	for name, rf := range map[string]*Raft{
+		"no peers":      Make(nil, 0, NewMemoryPersister(), ch),
+		"me outside":    Make([]Peer{nil}, 1, NewMemoryPersister(), ch),
+		"no persister":  Make([]Peer{nil}, 0, nil, ch),
+		"no apply chan": Make([]Peer{nil}, 0, NewMemoryPersister(), nil),
+		"corrupt state": Make([]Peer{nil}, 0, func() Persister {
+			p := NewMemoryPersister()
+			p.Save([]byte("junk"), nil)
+			return p
+		}(), ch),
+	} {
+		if rf.Err() == nil || !rf.Killed() {
+			t.Errorf("%s: accepted", name)
+		}
+		if _, _, ok := rf.Start(1); ok {
+			t.Errorf("%s: Start accepted", name)
+		}
+		rf.Kill()
+	}
+}
