@@ -97,6 +97,7 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	rate := float64(b.N) / elapsed.Seconds()
 	b.ReportMetric(rate, "commits/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(c.calls.Load()-rpcs0)/float64(b.N), "rpcs/commit")
 	b.ReportMetric(float64(c.bytesSent()-bytes0)/float64(b.N), "bytes/commit")

@@ -86,6 +86,7 @@ type core struct {
 	inflight    []uint64 // seq of the one outstanding replicating message per peer, 0 if none
 	sentAt      []int    // tick at which inflight was sent
 	heartbeat   []bool   // a heartbeat is due regardless of inflight
+	newsDue     bool     // a tick passed: tell idle followers about a higher commit index
 	paused      []bool   // the last send failed: wait for the next heartbeat before retrying
 	seq         uint64
 }
@@ -152,6 +153,7 @@ func (c *core) resetElectionTimer() {
 func (c *core) tick() {
 	c.now++
 	if c.role == Leader {
+		c.newsDue = true
 		c.heartbeatElapsed++
 		if c.heartbeatElapsed >= c.cfg.heartbeatTicks {
 			c.heartbeatElapsed = 0
@@ -363,12 +365,15 @@ func (c *core) outbox() []message {
 			}
 		}
 	}
+	c.newsDue = false
 	return out
 }
 
 // replicate decides what, if anything, goes to peer p now. Entries and snapshots go in a
 // message that takes p's in-flight slot; news of a higher commit index and heartbeats go in an
-// empty AppendEntries that takes no slot, so they never hold up the next batch.
+// empty AppendEntries that takes no slot, so they never hold up the next batch. Commit news
+// waits for the next tick: under load the next batch carries it anyway, and sending it on
+// every commit would double the RPCs.
 func (c *core) replicate(p int) (message, bool) {
 	idle := c.inflight[p] == 0 && !c.paused[p]
 	hb := c.heartbeat[p]
@@ -387,7 +392,7 @@ func (c *core) replicate(p int) (message, bool) {
 		// The snapshot in flight stands in for the heartbeat; the slot's lifetime bounds
 		// how long it may.
 		return message{}, false
-	case (idle && hasEntries) || (idle && commitNews) || hb:
+	case (idle && hasEntries) || (idle && commitNews && c.newsDue) || hb:
 		prev := c.next[p] - 1
 		m.appendArgs = &AppendEntriesArgs{
 			Term: c.term, LeaderID: c.cfg.me,

@@ -330,6 +330,10 @@ func TestCommitNewsTakesNoSlot(t *testing.T) {
 	if c.commit != 1 {
 		t.Fatalf("commit %d", c.commit)
 	}
+	if out := c.outbox(); len(out) != 0 {
+		t.Fatalf("commit news before the next tick: %+v", out)
+	}
+	c.tick()
 	news := c.outbox()
 	// Peer 1 answered and learns the commit; peer 2 still holds its batch.
 	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.inflight[1] != 0 {
