@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+)
+
+var client = &http.Client{Timeout: 2 * time.Second}
+
+func getStatus(addr string) (status, bool) {
+	resp, err := client.Get("http://" + addr + "/status")
+	if err != nil {
+		return status{}, false
+	}
+	defer resp.Body.Close()
+	var st status
+	return st, json.NewDecoder(resp.Body).Decode(&st) == nil
+}
+
+func put(t *testing.T, addr, key, value string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/kv/"+key, strings.NewReader(value))
+	c := &http.Client{Timeout: 8 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s: %v", key, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("PUT %s: %s %s", key, resp.Status, body)
+	}
+}
+
+func get(addr, key string) string {
+	resp, err := client.Get("http://" + addr + "/kv/" + key)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct{ Value string }
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return v.Value
+}
+
+// TestProcessesFailoverAndRestart runs three raftnode processes, SIGKILLs the leader, checks a
+// new one is elected and commits, then restarts the old leader from its data directory and
+// checks it catches up.
+func TestProcessesFailoverAndRestart(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/raft/cmd/raftnode")
+	const n = 3
+	var raftAddrs, httpAddrs, dirs []string
+	for i := range n {
+		raftAddrs = append(raftAddrs, fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)))
+		httpAddrs = append(httpAddrs, fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)))
+		dirs = append(dirs, filepath.Join(t.TempDir(), fmt.Sprint(i)))
+	}
+	procs := make([]*testutil.Proc, n)
+	start := func(i int) {
+		procs[i] = testutil.StartProc(t, bin, "-id", fmt.Sprint(i), "-peers", strings.Join(raftAddrs, ","),
+			"-data", dirs[i], "-http", httpAddrs[i])
+	}
+	for i := range n {
+		start(i)
+	}
+	for i := range n {
+		procs[i].WaitLine(t, "raftnode: started", 30*time.Second)
+	}
+	leader := func(except int) int {
+		l := -1
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			for i := range n {
+				if i == except {
+					continue
+				}
+				if st, ok := getStatus(httpAddrs[i]); ok && st.Role == "leader" {
+					l = i
+					return true
+				}
+			}
+			return false
+		}, "no leader")
+		return l
+	}
+
+	l := leader(-1)
+	for _, k := range []string{"a", "b", "c"} {
+		put(t, httpAddrs[l], k, "v-"+k)
+	}
+	procs[l].Kill()
+	_ = procs[l].Wait(t, 10*time.Second)
+	killed := time.Now()
+	nl := leader(l)
+	t.Logf("node %d elected %v after node %d was killed", nl, time.Since(killed), l)
+	for _, k := range []string{"d", "e"} {
+		put(t, httpAddrs[nl], k, "v-"+k)
+	}
+
+	start(l)
+	procs[l].WaitLine(t, "raftnode: started", 30*time.Second)
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		for _, k := range []string{"a", "b", "c", "d", "e"} {
+			if get(httpAddrs[l], k) != "v-"+k {
+				return false
+			}
+		}
+		return true
+	}, "restarted node %d did not catch up", l)
+	st, _ := getStatus(httpAddrs[l])
+	lst, _ := getStatus(httpAddrs[nl])
+	if st.CommitIndex < 5 || st.Term != lst.Term {
+		t.Fatalf("restarted node: %+v, leader: %+v", st, lst)
+	}
+
+	// SIGTERM stops a node cleanly with exit status 0.
+	for i := range n {
+		if err := procs[i].Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := procs[i].Wait(t, 10*time.Second); err != nil {
+			t.Fatalf("node %d exit: %v\n%s", i, err, strings.Join(procs[i].Lines(), "\n"))
+		}
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	bin := testutil.BuildBinary(t, "ds440/raft/cmd/raftnode")
+	for _, args := range [][]string{
+		{},
+		{"-id", "0", "-data", "x"},
+		{"-id", "3", "-peers", "127.0.0.1:1,127.0.0.1:2", "-data", "x"},
+		{"-id", "0", "-peers", "nope", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1"},
+		{"-bogus"},
+	} {
+		cmd := exec.Command(bin, args...)
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage") || strings.Contains(string(out), "goroutine") {
+			t.Errorf("args %q: err %v, output %s", args, err, out)
+		}
+	}
+}

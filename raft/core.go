@@ -1,0 +1,547 @@
+package raft
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// Role is a server's part in the protocol.
+type Role int
+
+// The three roles of Figure 2.
+const (
+	Follower Role = iota
+	Candidate
+	Leader
+)
+
+func (r Role) String() string {
+	switch r {
+	case Follower:
+		return "follower"
+	case Candidate:
+		return "candidate"
+	case Leader:
+		return "leader"
+	}
+	return "unknown"
+}
+
+// none is votedFor and leader when there is no vote or no known leader.
+const none = -1
+
+// coreConfig sizes the core's clock and batches. Times are in ticks; the loop decides how long a
+// tick is.
+type coreConfig struct {
+	me, peers      int
+	electionTicks  int // election timeout is random in [electionTicks, 2*electionTicks)
+	heartbeatTicks int // a leader contacts every follower at least this often
+	maxBatch       int // entries per AppendEntries
+	rng            *rand.Rand
+}
+
+// message is one RPC the core wants sent. Exactly one of the argument pointers is set. seq
+// identifies it so the reply can release the per-peer in-flight slot it took.
+type message struct {
+	to         int
+	seq        uint64
+	vote       *RequestVoteArgs
+	appendArgs *AppendEntriesArgs
+	snap       *InstallSnapshotArgs
+}
+
+// core is Raft's deterministic state machine: Figure 2 and snapshots, with no goroutines,
+// clocks or I/O. The loop feeds it ticks, incoming RPCs, replies and API calls, then carries out
+// what it asks for: persist (dirty), send (outbox) and apply (takeApply). Every message and
+// reply must leave only after the state it reflects has been persisted.
+type core struct {
+	cfg coreConfig
+
+	// Persistent state (Figure 2), with the log's snapshot offset and the snapshot itself.
+	term     int
+	votedFor int
+	log      raftLog
+	snapshot []byte
+	dirty    bool // persistent state changed since the last markPersisted
+
+	// Volatile state.
+	role      Role
+	leader    int
+	commit    int
+	applied   int  // last index handed to the applier (commands or snapshot)
+	snapReady bool // an installed snapshot waits to be handed to the applier
+	selfMatch int  // highest own index known to be persisted, for counting the leader's vote
+
+	electionElapsed, electionTimeout int
+	heartbeatElapsed                 int
+	now                              int // ticks since start
+
+	// Candidate state.
+	votes   []bool
+	voteDue []bool
+
+	// Leader state, reinitialised on election.
+	next, match []int
+	sentCommit  []int    // last LeaderCommit sent to each peer, to push commits promptly
+	inflight    []uint64 // seq of the one outstanding replicating message per peer, 0 if none
+	sentAt      []int    // tick at which inflight was sent
+	heartbeat   []bool   // a heartbeat is due regardless of inflight
+	newsDue     bool     // a tick passed: tell idle followers about a higher commit index
+	paused      []bool   // the last send failed: wait for the next heartbeat before retrying
+	seq         uint64
+}
+
+func newCore(cfg coreConfig) *core {
+	n := cfg.peers
+	c := &core{
+		cfg:        cfg,
+		votedFor:   none,
+		log:        newLog(),
+		leader:     none,
+		votes:      make([]bool, n),
+		voteDue:    make([]bool, n),
+		next:       make([]int, n),
+		match:      make([]int, n),
+		sentCommit: make([]int, n),
+		inflight:   make([]uint64, n),
+		sentAt:     make([]int, n),
+		heartbeat:  make([]bool, n),
+		paused:     make([]bool, n),
+	}
+	c.resetElectionTimer()
+	return c
+}
+
+// restore loads persisted state, as at a restart. Entries up to the snapshot count as committed
+// and applied: the service restores the snapshot itself.
+func (c *core) restore(st persistentState, snapshot []byte) {
+	c.term, c.votedFor = st.Term, st.VotedFor
+	c.log.reset(st.SnapIndex, st.SnapTerm)
+	c.log.append(st.Entries...)
+	c.snapshot = snapshot
+	c.commit, c.applied = st.SnapIndex, st.SnapIndex
+	c.selfMatch = c.log.lastIndex()
+}
+
+func (c *core) state() persistentState {
+	return persistentState{
+		Term:      c.term,
+		VotedFor:  c.votedFor,
+		SnapIndex: c.log.snapIndex(),
+		SnapTerm:  c.log.snapTerm(),
+		Entries:   c.log.entries[1:],
+	}
+}
+
+// markPersisted tells the core that its current state is durable.
+func (c *core) markPersisted() {
+	c.dirty = false
+	c.selfMatch = c.log.lastIndex()
+	if c.role == Leader {
+		c.maybeCommit()
+	}
+}
+
+func (c *core) majority() int { return c.cfg.peers/2 + 1 }
+
+func (c *core) resetElectionTimer() {
+	c.electionElapsed = 0
+	c.electionTimeout = c.cfg.electionTicks + c.cfg.rng.IntN(c.cfg.electionTicks)
+}
+
+// tick advances the logical clock by one tick.
+func (c *core) tick() {
+	c.now++
+	if c.role == Leader {
+		c.newsDue = true
+		c.heartbeatElapsed++
+		if c.heartbeatElapsed >= c.cfg.heartbeatTicks {
+			c.heartbeatElapsed = 0
+			for p := range c.heartbeat {
+				c.heartbeat[p] = p != c.cfg.me
+				c.paused[p] = false
+				// A message outstanding for a whole heartbeat interval is presumed lost (a
+				// call to an unreachable peer may take far longer to fail): free its slot so
+				// this heartbeat carries entries and a returning follower catches up at once.
+				// A late reply is still harmless; progress only moves forward.
+				if c.inflight[p] != 0 && c.now-c.sentAt[p] >= c.cfg.heartbeatTicks {
+					c.inflight[p] = 0
+				}
+			}
+		}
+		return
+	}
+	c.electionElapsed++
+	if c.electionElapsed >= c.electionTimeout {
+		c.campaign()
+	}
+}
+
+// becomeFollower moves to term (if newer, forgetting the vote) as a follower.
+func (c *core) becomeFollower(term, leader int) {
+	if term > c.term {
+		c.term = term
+		c.votedFor = none
+		c.dirty = true
+	}
+	c.role = Follower
+	c.leader = leader
+}
+
+// campaign starts an election (§5.2): new term, vote for self, ask everyone else.
+func (c *core) campaign() {
+	c.term++
+	c.votedFor = c.cfg.me
+	c.dirty = true
+	c.role = Candidate
+	c.leader = none
+	c.resetElectionTimer()
+	for p := range c.votes {
+		c.votes[p] = p == c.cfg.me
+		c.voteDue[p] = p != c.cfg.me
+	}
+	c.countVotes()
+}
+
+func (c *core) countVotes() {
+	granted := 0
+	for _, v := range c.votes {
+		if v {
+			granted++
+		}
+	}
+	if granted >= c.majority() {
+		c.becomeLeader()
+	}
+}
+
+func (c *core) becomeLeader() {
+	c.role = Leader
+	c.leader = c.cfg.me
+	c.heartbeatElapsed = 0
+	for p := range c.next {
+		c.next[p] = c.log.lastIndex() + 1
+		c.match[p] = 0
+		c.sentCommit[p] = 0
+		c.inflight[p] = 0
+		c.heartbeat[p] = p != c.cfg.me
+		c.paused[p] = false
+		c.voteDue[p] = false
+	}
+}
+
+// propose appends a command if this server is the leader (Start).
+func (c *core) propose(cmd any) (index, term int, ok bool) {
+	if c.role != Leader {
+		return c.log.lastIndex() + 1, c.term, false
+	}
+	c.log.append(Entry{Term: c.term, Command: cmd})
+	c.dirty = true
+	return c.log.lastIndex(), c.term, true
+}
+
+// handleRequestVote is the receiver side of RequestVote (Figure 2).
+func (c *core) handleRequestVote(args *RequestVoteArgs) RequestVoteReply {
+	if args.Term < c.term {
+		return RequestVoteReply{Term: c.term}
+	}
+	if args.Term > c.term {
+		c.becomeFollower(args.Term, none)
+	}
+	canVote := c.votedFor == none || c.votedFor == args.CandidateID
+	if canVote && c.log.upToDate(args.LastLogIndex, args.LastLogTerm) {
+		c.votedFor = args.CandidateID
+		c.dirty = true
+		c.resetElectionTimer()
+		return RequestVoteReply{Term: c.term, VoteGranted: true}
+	}
+	return RequestVoteReply{Term: c.term}
+}
+
+// handleAppendEntries is the receiver side of AppendEntries (Figure 2) with the conflict hint.
+func (c *core) handleAppendEntries(args *AppendEntriesArgs) AppendEntriesReply {
+	if args.Term < c.term {
+		return AppendEntriesReply{Term: c.term}
+	}
+	c.becomeFollower(args.Term, args.LeaderID)
+	c.resetElectionTimer()
+
+	prev, prevTerm, entries := args.PrevLogIndex, args.PrevLogTerm, args.Entries
+	if snap := c.log.snapIndex(); prev < snap {
+		// The prefix up to the snapshot is committed here already, so it matches the leader's
+		// (Log Matching); skip it and check from the snapshot's last entry.
+		skip := snap - prev
+		if skip >= len(entries) {
+			return AppendEntriesReply{Term: c.term, Success: true}
+		}
+		entries = entries[skip:]
+		prev, prevTerm = snap, c.log.snapTerm()
+	}
+	if prev > c.log.lastIndex() {
+		return AppendEntriesReply{Term: c.term, ConflictIndex: c.log.lastIndex() + 1}
+	}
+	if t := c.log.term(prev); t != prevTerm {
+		return AppendEntriesReply{Term: c.term, ConflictTerm: t, ConflictIndex: c.log.firstIndexOfTerm(prev)}
+	}
+
+	// Append, truncating only at a real conflict: a stale, shorter AppendEntries must not cut
+	// off entries a newer one already added.
+	for i, e := range entries {
+		idx := prev + 1 + i
+		if idx <= c.log.lastIndex() {
+			if c.log.term(idx) == e.Term {
+				continue
+			}
+			c.log.truncateFrom(idx)
+		}
+		c.log.append(entries[i:]...)
+		c.dirty = true
+		break
+	}
+	if lastNew := prev + len(entries); args.LeaderCommit > c.commit {
+		c.commit = max(c.commit, min(args.LeaderCommit, lastNew))
+	}
+	return AppendEntriesReply{Term: c.term, Success: true}
+}
+
+// handleInstallSnapshot is the receiver side of InstallSnapshot (Figure 13).
+func (c *core) handleInstallSnapshot(args *InstallSnapshotArgs) InstallSnapshotReply {
+	if args.Term < c.term {
+		return InstallSnapshotReply{Term: c.term}
+	}
+	c.becomeFollower(args.Term, args.LeaderID)
+	c.resetElectionTimer()
+
+	idx, term := args.LastIncludedIndex, args.LastIncludedTerm
+	if idx <= c.commit {
+		return InstallSnapshotReply{Term: c.term} // nothing new: we have committed that far
+	}
+	if c.log.has(idx) && c.log.term(idx) == term {
+		c.log.compact(idx) // keep the entries that follow the snapshot
+	} else {
+		c.log.reset(idx, term)
+	}
+	c.snapshot = args.Data
+	c.commit = idx
+	c.snapReady = true
+	c.dirty = true
+	return InstallSnapshotReply{Term: c.term}
+}
+
+// compact is the service's Snapshot(index, data): it has applied through index, so the log up to
+// there can go.
+func (c *core) compact(index int, data []byte) bool {
+	if index <= c.log.snapIndex() || index > c.applied || index > c.log.lastIndex() {
+		return false
+	}
+	c.log.compact(index)
+	c.snapshot = data
+	c.dirty = true
+	return true
+}
+
+// outbox returns the RPCs to send now, marking what they take (vote requests done, in-flight
+// slots, heartbeats). A replicating message is sent only when the peer has no other one in
+// flight; the batch then covers everything the peer lacks, so load forms bigger batches rather
+// than more RPCs.
+func (c *core) outbox() []message {
+	var out []message
+	for p := 0; p < c.cfg.peers; p++ {
+		if p == c.cfg.me {
+			continue
+		}
+		switch c.role {
+		case Candidate:
+			if c.voteDue[p] {
+				c.voteDue[p] = false
+				out = append(out, message{to: p, vote: &RequestVoteArgs{
+					Term: c.term, CandidateID: c.cfg.me,
+					LastLogIndex: c.log.lastIndex(), LastLogTerm: c.log.lastTerm(),
+				}})
+			}
+		case Leader:
+			if m, ok := c.replicate(p); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	c.newsDue = false
+	return out
+}
+
+// replicate decides what, if anything, goes to peer p now. Entries and snapshots go in a
+// message that takes p's in-flight slot; news of a higher commit index and heartbeats go in an
+// empty AppendEntries that takes no slot, so they never hold up the next batch. Commit news
+// waits for the next tick: under load the next batch carries it anyway, and sending it on
+// every commit would double the RPCs.
+func (c *core) replicate(p int) (message, bool) {
+	idle := c.inflight[p] == 0 && !c.paused[p]
+	hb := c.heartbeat[p]
+	needsSnap := c.next[p] <= c.log.snapIndex()
+	hasEntries := c.next[p] <= c.log.lastIndex()
+	commitNews := c.sentCommit[p] < c.commit
+	var m message
+	switch {
+	case needsSnap && idle:
+		m.snap = &InstallSnapshotArgs{
+			Term: c.term, LeaderID: c.cfg.me,
+			LastIncludedIndex: c.log.snapIndex(), LastIncludedTerm: c.log.snapTerm(),
+			Data: c.snapshot,
+		}
+	case needsSnap:
+		// The snapshot in flight stands in for the heartbeat; the slot's lifetime bounds
+		// how long it may.
+		return message{}, false
+	case (idle && hasEntries) || (idle && commitNews && c.newsDue) || hb:
+		prev := c.next[p] - 1
+		m.appendArgs = &AppendEntriesArgs{
+			Term: c.term, LeaderID: c.cfg.me,
+			PrevLogIndex: prev, PrevLogTerm: c.log.term(prev),
+			LeaderCommit: c.commit,
+		}
+		if idle && hasEntries {
+			last := min(c.log.lastIndex(), prev+c.cfg.maxBatch)
+			m.appendArgs.Entries = c.log.slice(prev+1, last)
+		}
+		c.sentCommit[p] = c.commit
+	default:
+		return message{}, false
+	}
+	c.heartbeat[p] = false
+	c.seq++
+	m.to, m.seq = p, c.seq
+	if m.snap != nil || len(m.appendArgs.Entries) > 0 {
+		c.take(p, m.seq)
+	}
+	return m, true
+}
+
+func (c *core) take(p int, seq uint64) {
+	c.inflight[p] = seq
+	c.sentAt[p] = c.now
+}
+
+// release frees the in-flight slot m took, if it still holds it.
+func (c *core) release(m message) {
+	if c.inflight[m.to] == m.seq {
+		c.inflight[m.to] = 0
+	}
+}
+
+// onUnreachable handles a message that got no reply: retry at the next heartbeat.
+func (c *core) onUnreachable(m message) {
+	if c.inflight[m.to] == m.seq {
+		c.inflight[m.to] = 0
+		c.paused[m.to] = true
+	}
+}
+
+// onVoteReply counts a vote (§5.2).
+func (c *core) onVoteReply(m message, r *RequestVoteReply) {
+	if r.Term < m.vote.Term {
+		return // not a real reply: a live receiver's term is at least the request's
+	}
+	if r.Term > c.term {
+		c.becomeFollower(r.Term, none)
+		return
+	}
+	if c.role != Candidate || m.vote.Term != c.term || !r.VoteGranted {
+		return
+	}
+	c.votes[m.to] = true
+	c.countVotes()
+}
+
+// onAppendReply advances or backs up the follower's position (§5.3 and the fast-backup hint).
+func (c *core) onAppendReply(m message, r *AppendEntriesReply) {
+	if r.Term < m.appendArgs.Term {
+		c.onUnreachable(m) // not a real reply (a stopped server's zero reply)
+		return
+	}
+	c.release(m)
+	if r.Term > c.term {
+		c.becomeFollower(r.Term, none)
+		return
+	}
+	args, p := m.appendArgs, m.to
+	if c.role != Leader || args.Term != c.term {
+		return
+	}
+	if r.Success {
+		if n := args.PrevLogIndex + len(args.Entries); n > c.match[p] {
+			c.match[p] = n
+			c.maybeCommit()
+		}
+		c.next[p] = max(c.next[p], c.match[p]+1)
+		return
+	}
+	if args.PrevLogIndex != c.next[p]-1 {
+		return // a stale rejection: next has moved since
+	}
+	next := r.ConflictIndex
+	if r.ConflictTerm > 0 {
+		if last := c.log.lastIndexOfTerm(r.ConflictTerm); last > 0 {
+			next = last + 1
+		}
+	}
+	// Never back up past what the follower is known to hold, nor beyond our own log.
+	c.next[p] = min(max(next, c.match[p]+1, 1), c.log.lastIndex()+1)
+}
+
+// onSnapshotReply records a follower's progress after InstallSnapshot.
+func (c *core) onSnapshotReply(m message, r *InstallSnapshotReply) {
+	if r.Term < m.snap.Term {
+		c.onUnreachable(m)
+		return
+	}
+	c.release(m)
+	if r.Term > c.term {
+		c.becomeFollower(r.Term, none)
+		return
+	}
+	if c.role != Leader || m.snap.Term != c.term {
+		return
+	}
+	p := m.to
+	c.match[p] = max(c.match[p], m.snap.LastIncludedIndex)
+	c.next[p] = max(c.next[p], c.match[p]+1)
+	c.maybeCommit()
+}
+
+// maybeCommit advances commit to the highest index stored on a majority, but only by counting
+// an entry of the current term (§5.4.2, Figure 8): earlier terms commit indirectly.
+func (c *core) maybeCommit() {
+	matches := make([]int, 0, c.cfg.peers)
+	for p, m := range c.match {
+		if p == c.cfg.me {
+			m = min(c.selfMatch, c.log.lastIndex())
+		}
+		matches = append(matches, m)
+	}
+	slices.Sort(matches)
+	n := matches[c.cfg.peers-c.majority()]
+	if n > c.commit && c.log.term(n) == c.term {
+		c.commit = n
+	}
+}
+
+// takeApply returns what the applier should deliver next, in order, and marks it handed over:
+// a snapshot installed from the leader first, then the newly committed commands.
+func (c *core) takeApply() []ApplyMsg {
+	var out []ApplyMsg
+	if c.snapReady {
+		c.snapReady = false
+		if c.log.snapIndex() > c.applied {
+			out = append(out, ApplyMsg{
+				SnapshotValid: true, Snapshot: c.snapshot,
+				SnapshotIndex: c.log.snapIndex(), SnapshotTerm: c.log.snapTerm(),
+			})
+			c.applied = c.log.snapIndex()
+		}
+	}
+	for c.applied < c.commit {
+		c.applied++
+		out = append(out, ApplyMsg{CommandValid: true, Command: c.log.entries[c.applied-c.log.offset].Command, CommandIndex: c.applied})
+	}
+	return out
+}

@@ -1,0 +1,459 @@
+package raft
+
+import (
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// ErrKilled is returned by the TCP transport's handlers once the Raft has been killed.
+var ErrKilled = errors.New("raft: killed")
+
+// Defaults for Config; at most 1/HeartbeatInterval heartbeats per second go to each peer.
+const (
+	DefaultTick              = 10 * time.Millisecond
+	DefaultHeartbeatInterval = 100 * time.Millisecond
+	DefaultElectionTimeout   = 300 * time.Millisecond
+	DefaultMaxBatch          = 4096
+)
+
+// Config describes one Raft server for New. Peers, Persister and ApplyCh are required.
+type Config struct {
+	Peers     []Peer // Peers[Me] is this server itself and is never called
+	Me        int
+	Persister Persister
+	ApplyCh   chan<- ApplyMsg
+
+	// ElectionTimeout is the minimum; each timeout is random in [ElectionTimeout, 2*ElectionTimeout).
+	ElectionTimeout   time.Duration
+	HeartbeatInterval time.Duration
+	Tick              time.Duration // clock resolution of the timers
+	MaxBatch          int           // entries per AppendEntries
+	Logger            *slog.Logger  // nil: silent
+}
+
+// Raft is one server of a Raft cluster: the deterministic core behind a mutex, one goroutine
+// for the clock, one that applies committed entries, and a goroutine per RPC in flight.
+type Raft struct {
+	mu        sync.Mutex
+	c         *core
+	peers     []Peer
+	me        int
+	persister Persister
+	applyCh   chan<- ApplyMsg
+	log       *slog.Logger
+
+	kick      chan struct{} // Start asks the loop to replicate; capacity 1 so Starts coalesce
+	applyKick chan struct{} // commit advanced; capacity 1
+	done      chan struct{} // closed by Kill or by a persistence failure
+	stopOnce  sync.Once
+	wg        sync.WaitGroup // the loop and the applier
+	stopped   bool           // guarded by mu: no more state changes, sends or replies
+	failure   error
+
+	lastRole Role
+	lastTerm int
+}
+
+// Make starts peer me of peers (peers[me] is itself), restoring from persister, and returns at
+// once. Committed entries and installed snapshots are sent on applyCh in log order. A service
+// restores its own state from persister.ReadSnapshot(); Make does not resend it. Make uses the
+// default timings; invalid arguments (or undecodable persisted state) give a server that never
+// acts, whose Err says why. New reports such errors directly.
+func Make(peers []Peer, me int, persister Persister, applyCh chan ApplyMsg) *Raft {
+	rf, err := New(Config{Peers: peers, Me: me, Persister: persister, ApplyCh: applyCh})
+	if err != nil {
+		rf = &Raft{done: make(chan struct{}), stopped: true, failure: err, log: discard}
+		rf.stopOnce.Do(func() { close(rf.done) })
+		rf.c = newCore(coreConfig{peers: 1, electionTicks: 1, heartbeatTicks: 1, maxBatch: 1, rng: rand.New(rand.NewPCG(1, 1))})
+	}
+	return rf
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// New starts a Raft server as described by cfg and returns at once.
+func New(cfg Config) (*Raft, error) {
+	switch {
+	case len(cfg.Peers) == 0:
+		return nil, errors.New("raft: no peers")
+	case cfg.Me < 0 || cfg.Me >= len(cfg.Peers):
+		return nil, fmt.Errorf("raft: me=%d outside [0, %d)", cfg.Me, len(cfg.Peers))
+	case cfg.Persister == nil:
+		return nil, errors.New("raft: nil persister")
+	case cfg.ApplyCh == nil:
+		return nil, errors.New("raft: nil apply channel")
+	case cfg.ElectionTimeout < 0 || cfg.HeartbeatInterval < 0 || cfg.Tick < 0 || cfg.MaxBatch < 0:
+		return nil, errors.New("raft: negative timing or batch size")
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = DefaultTick
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = DefaultElectionTimeout
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.HeartbeatInterval >= cfg.ElectionTimeout {
+		return nil, errors.New("raft: heartbeat interval must be shorter than the election timeout")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discard
+	}
+	c := newCore(coreConfig{
+		me:             cfg.Me,
+		peers:          len(cfg.Peers),
+		electionTicks:  max(1, int(cfg.ElectionTimeout/cfg.Tick)),
+		heartbeatTicks: max(1, int(cfg.HeartbeatInterval/cfg.Tick)),
+		maxBatch:       cfg.MaxBatch,
+		rng:            rand.New(rand.NewPCG(rand.Uint64(), uint64(cfg.Me))),
+	})
+	if data := cfg.Persister.ReadRaftState(); len(data) > 0 {
+		st, err := decodeState(data)
+		if err != nil {
+			return nil, err
+		}
+		c.restore(st, cfg.Persister.ReadSnapshot())
+	}
+	rf := &Raft{
+		c:         c,
+		peers:     cfg.Peers,
+		me:        cfg.Me,
+		persister: cfg.Persister,
+		applyCh:   cfg.ApplyCh,
+		log:       cfg.Logger.With("raft", cfg.Me),
+		kick:      make(chan struct{}, 1),
+		applyKick: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		lastTerm:  c.term,
+	}
+	rf.wg.Add(2)
+	go rf.run(cfg.Tick)
+	go rf.applier()
+	return rf, nil
+}
+
+// run is the clock: it ticks the core and sends whatever the core then wants sent, and it
+// turns Start's kicks into one batched replication round.
+func (rf *Raft) run(tick time.Duration) {
+	defer rf.wg.Done()
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-rf.done:
+			return
+		case <-ticker.C:
+			rf.mu.Lock()
+			if !rf.stopped {
+				rf.c.tick()
+				rf.flushLocked()
+			}
+			rf.mu.Unlock()
+		case <-rf.kick:
+			rf.mu.Lock()
+			if !rf.stopped {
+				rf.flushLocked()
+			}
+			rf.mu.Unlock()
+		}
+	}
+}
+
+// flushLocked carries out what the core asks for after a step: persist, then send, then wake
+// the applier. Persisting first is what lets every message and reply stand for durable state.
+func (rf *Raft) flushLocked() {
+	if !rf.persistLocked() {
+		return
+	}
+	for _, m := range rf.c.outbox() {
+		go rf.send(m)
+	}
+	rf.afterStepLocked()
+}
+
+// persistLocked saves the state if it changed. On failure the server stops (fail-stop): it can
+// no longer promise what it replies.
+func (rf *Raft) persistLocked() bool {
+	if !rf.c.dirty {
+		return true
+	}
+	data, err := encodeLogState(rf.c.term, rf.c.votedFor, &rf.c.log)
+	if err == nil {
+		rf.persister.Save(data, rf.c.snapshot)
+		if f, ok := rf.persister.(interface{ Err() error }); ok {
+			err = f.Err()
+		}
+	}
+	if err != nil {
+		rf.failLocked(err)
+		return false
+	}
+	rf.c.markPersisted()
+	return true
+}
+
+func (rf *Raft) failLocked(err error) {
+	rf.log.Error("raft: stopping: cannot persist", "err", err)
+	rf.stopped = true
+	rf.failure = err
+	rf.stopOnce.Do(func() { close(rf.done) })
+}
+
+// afterStepLocked wakes the applier if there is something to apply and logs role changes.
+func (rf *Raft) afterStepLocked() {
+	c := rf.c
+	if c.applied < c.commit || c.snapReady {
+		select {
+		case rf.applyKick <- struct{}{}:
+		default:
+		}
+	}
+	if c.role != rf.lastRole || c.term != rf.lastTerm {
+		rf.log.Info("raft: role", "role", c.role, "term", c.term, "leader", c.leader)
+		rf.lastRole, rf.lastTerm = c.role, c.term
+	}
+}
+
+// send makes one RPC and steps the core with the outcome.
+func (rf *Raft) send(m message) {
+	peer := rf.peers[m.to]
+	var ok bool
+	var reply any
+	switch {
+	case m.vote != nil:
+		r := &RequestVoteReply{}
+		ok, reply = peer.Call(methodRequestVote, m.vote, r), r
+	case m.appendArgs != nil:
+		r := &AppendEntriesReply{}
+		ok, reply = peer.Call(methodAppendEntries, m.appendArgs, r), r
+	case m.snap != nil:
+		r := &InstallSnapshotReply{}
+		ok, reply = peer.Call(methodInstallSnapshot, m.snap, r), r
+	}
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if rf.stopped {
+		return
+	}
+	if !ok {
+		rf.c.onUnreachable(m)
+		return
+	}
+	switch r := reply.(type) {
+	case *RequestVoteReply:
+		rf.c.onVoteReply(m, r)
+	case *AppendEntriesReply:
+		rf.c.onAppendReply(m, r)
+	case *InstallSnapshotReply:
+		rf.c.onSnapshotReply(m, r)
+	}
+	rf.flushLocked()
+}
+
+// applier delivers committed entries and snapshots on applyCh, never holding the lock while it
+// waits for the service.
+func (rf *Raft) applier() {
+	defer rf.wg.Done()
+	for {
+		select {
+		case <-rf.done:
+			return
+		case <-rf.applyKick:
+		}
+		for {
+			rf.mu.Lock()
+			var msgs []ApplyMsg
+			if !rf.stopped {
+				msgs = rf.c.takeApply()
+			}
+			rf.mu.Unlock()
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				select {
+				case rf.applyCh <- m:
+				case <-rf.done:
+					return
+				}
+			}
+		}
+	}
+}
+
+// GetState returns the current term and whether this server believes it is the leader.
+func (rf *Raft) GetState() (term int, isLeader bool) {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return rf.c.term, rf.c.role == Leader && !rf.stopped
+}
+
+// Start asks the leader to append command to the log and returns at once: the index it will
+// have if it commits, the current term, and whether this server is the leader. There is no
+// promise the command commits; the service watches applyCh. A command gob cannot encode (an
+// unregistered type) is refused with isLeader false and an error logged.
+func (rf *Raft) Start(command any) (index int, term int, isLeader bool) {
+	if err := checkCommand(command); err != nil {
+		rf.log.Error("raft: Start refused", "err", err)
+		rf.mu.Lock()
+		defer rf.mu.Unlock()
+		return 0, rf.c.term, false
+	}
+	rf.mu.Lock()
+	if rf.stopped {
+		defer rf.mu.Unlock()
+		return 0, rf.c.term, false
+	}
+	index, term, isLeader = rf.c.propose(command)
+	rf.mu.Unlock()
+	if isLeader {
+		select {
+		case rf.kick <- struct{}{}:
+		default:
+		}
+	}
+	return index, term, isLeader
+}
+
+var commandTypes sync.Map // reflect.Type -> error (nil wrapped in commandCheck)
+
+type commandCheck struct{ err error }
+
+// checkCommand makes sure gob can encode a command of this type inside an Entry, once per type.
+func checkCommand(cmd any) error {
+	switch cmd.(type) {
+	case nil, int, string, []byte:
+		return nil // encoded without gob
+	}
+	t := reflect.TypeOf(cmd)
+	if v, ok := commandTypes.Load(t); ok {
+		return v.(commandCheck).err
+	}
+	_, err := encodeCommand(cmd)
+	if err == nil {
+		// The command also travels inside RPCs as an Entry; check that shape too.
+		if e := gob.NewEncoder(io.Discard).Encode(&Entry{Command: cmd}); e != nil {
+			err = fmt.Errorf("raft: command of type %v cannot be encoded: %w (gob.Register it)", t, e)
+		}
+	}
+	commandTypes.Store(t, commandCheck{err})
+	return err
+}
+
+// Snapshot tells Raft the service has applied everything through index and saved it in
+// snapshot, so the log up to index can be discarded. Raft keeps its own copy of snapshot.
+func (rf *Raft) Snapshot(index int, snapshot []byte) {
+	data := clone(snapshot)
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if rf.stopped || !rf.c.compact(index, data) {
+		return
+	}
+	rf.persistLocked()
+}
+
+// Kill stops the server. It returns once the clock and the applier have exited; an RPC still
+// inside Peer.Call finishes on its own and then changes nothing. Kill is idempotent.
+func (rf *Raft) Kill() {
+	rf.mu.Lock()
+	rf.stopped = true
+	rf.mu.Unlock()
+	rf.stopOnce.Do(func() { close(rf.done) })
+	rf.wg.Wait()
+}
+
+// Killed reports whether Kill was called or the server stopped on a persistence failure.
+func (rf *Raft) Killed() bool {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return rf.stopped
+}
+
+// Err returns the error that stopped the server (a persistence failure), or nil.
+func (rf *Raft) Err() error {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return rf.failure
+}
+
+// Status is a snapshot of a server's state for monitoring and tests.
+type Status struct {
+	Me            int
+	Term          int
+	Role          Role
+	Leader        int // -1 if unknown
+	CommitIndex   int
+	LastApplied   int // last index handed to the applier
+	SnapshotIndex int
+	LastIndex     int
+	Killed        bool
+}
+
+// Status returns the server's current state.
+func (rf *Raft) Status() Status {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	c := rf.c
+	return Status{
+		Me: rf.me, Term: c.term, Role: c.role, Leader: c.leader,
+		CommitIndex: c.commit, LastApplied: c.applied,
+		SnapshotIndex: c.log.snapIndex(), LastIndex: c.log.lastIndex(),
+		Killed: rf.stopped,
+	}
+}
+
+// RequestVote is the RequestVote RPC handler.
+func (rf *Raft) RequestVote(args *RequestVoteArgs, reply *RequestVoteReply) {
+	_ = rf.requestVote(args, reply)
+}
+
+// AppendEntries is the AppendEntries RPC handler.
+func (rf *Raft) AppendEntries(args *AppendEntriesArgs, reply *AppendEntriesReply) {
+	_ = rf.appendEntries(args, reply)
+}
+
+// InstallSnapshot is the InstallSnapshot RPC handler.
+func (rf *Raft) InstallSnapshot(args *InstallSnapshotArgs, reply *InstallSnapshotReply) {
+	_ = rf.installSnapshot(args, reply)
+}
+
+func (rf *Raft) requestVote(args *RequestVoteArgs, reply *RequestVoteReply) error {
+	return handle(rf, (*core).handleRequestVote, args, reply)
+}
+
+func (rf *Raft) appendEntries(args *AppendEntriesArgs, reply *AppendEntriesReply) error {
+	return handle(rf, (*core).handleAppendEntries, args, reply)
+}
+
+func (rf *Raft) installSnapshot(args *InstallSnapshotArgs, reply *InstallSnapshotReply) error {
+	return handle(rf, (*core).handleInstallSnapshot, args, reply)
+}
+
+// handle steps the core on an incoming RPC and persists before the reply may leave. A stopped
+// server, or one that fails to persist, returns ErrKilled and leaves reply untouched: that
+// reply must not be sent.
+func handle[A, R any](rf *Raft, step func(*core, *A) R, args *A, reply *R) error {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if rf.stopped {
+		return ErrKilled
+	}
+	r := step(rf.c, args)
+	if !rf.persistLocked() {
+		return ErrKilled
+	}
+	rf.afterStepLocked()
+	*reply = r
+	return nil
+}

@@ -1,0 +1,203 @@
+package raft
+
+import (
+	"errors"
+	"net"
+	"net/rpc"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCallTimeout bounds one RPC over TCP, dial included.
+const DefaultCallTimeout = time.Second
+
+// TCPPeer is a Peer reaching a remote Raft over net/rpc on TCP. It dials lazily, redials after
+// any transport failure, and bounds every call by its timeout. It is safe for concurrent use;
+// concurrent calls share one connection.
+type TCPPeer struct {
+	addr    string
+	timeout time.Duration
+
+	mu     sync.Mutex
+	client *rpc.Client
+	closed bool
+	sent   atomic.Int64 // bytes written on all connections
+}
+
+// countingConn counts the bytes written through it.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// BytesSent returns how many bytes the peer has written to the network (requests, with
+// net/rpc's framing and gob type descriptions).
+func (p *TCPPeer) BytesSent() int64 { return p.sent.Load() }
+
+// NewTCPPeer returns a Peer for the Raft server listening at addr. A timeout of 0 means
+// DefaultCallTimeout.
+func NewTCPPeer(addr string, timeout time.Duration) *TCPPeer {
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	return &TCPPeer{addr: addr, timeout: timeout}
+}
+
+// Call sends an RPC and waits for its reply; false on any failure or after the timeout.
+func (p *TCPPeer) Call(svcMeth string, args any, reply any) bool {
+	deadline := time.Now().Add(p.timeout)
+	c := p.connect(deadline)
+	if c == nil {
+		return false
+	}
+	call := c.Go(svcMeth, args, reply, make(chan *rpc.Call, 1))
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-call.Done:
+		if call.Error == nil {
+			return true
+		}
+		var serverErr rpc.ServerError
+		if !errors.As(call.Error, &serverErr) {
+			p.drop(c) // the connection is broken; redial next time
+		}
+		return false
+	case <-timer.C:
+		// The peer is stuck or the network is: a fresh connection is likelier to work than
+		// one with a request stuck in it.
+		p.drop(c)
+		return false
+	}
+}
+
+func (p *TCPPeer) connect(deadline time.Time) *rpc.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	if p.client != nil {
+		return p.client
+	}
+	conn, err := net.DialTimeout("tcp", p.addr, time.Until(deadline))
+	if err != nil {
+		return nil
+	}
+	p.client = rpc.NewClient(countingConn{conn, &p.sent})
+	return p.client
+}
+
+func (p *TCPPeer) drop(c *rpc.Client) {
+	p.mu.Lock()
+	if p.client == c {
+		p.client = nil
+	}
+	p.mu.Unlock()
+	c.Close()
+}
+
+// Close closes the connection; later calls fail at once. Close is idempotent.
+func (p *TCPPeer) Close() error {
+	p.mu.Lock()
+	c := p.client
+	p.client, p.closed = nil, true
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+	return nil
+}
+
+// rpcService adapts Raft's handlers to net/rpc's method shape (they must return an error; a
+// killed server's error makes the caller's Call report false).
+type rpcService struct{ rf *Raft }
+
+func (s *rpcService) RequestVote(args *RequestVoteArgs, reply *RequestVoteReply) error {
+	return s.rf.requestVote(args, reply)
+}
+
+func (s *rpcService) AppendEntries(args *AppendEntriesArgs, reply *AppendEntriesReply) error {
+	return s.rf.appendEntries(args, reply)
+}
+
+func (s *rpcService) InstallSnapshot(args *InstallSnapshotArgs, reply *InstallSnapshotReply) error {
+	return s.rf.installSnapshot(args, reply)
+}
+
+// TCPServer serves one Raft's RPCs over net/rpc on a listener.
+type TCPServer struct {
+	ln  net.Listener
+	srv *rpc.Server
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// ServeTCP serves rf's RPC handlers on ln until Close. The server owns ln.
+func ServeTCP(ln net.Listener, rf *Raft) (*TCPServer, error) {
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("Raft", &rpcService{rf}); err != nil {
+		return nil, err
+	}
+	s := &TCPServer{ln: ln, srv: srv, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr returns the listening address.
+func (s *TCPServer) Addr() net.Addr { return s.ln.Addr() }
+
+func (s *TCPServer) accept() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.conns[conn] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.srv.ServeConn(conn)
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for the serving goroutines. It is
+// idempotent.
+func (s *TCPServer) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
