@@ -59,14 +59,10 @@ func streams(seed uint64, clients, n int) (up, down [][][]byte) {
 // TestExactlyOnceInOrder runs many clients at once, each exchanging random messages with the
 // server in both directions, at increasing loss with delays (and so reordering) and damage
 // on. Every message must arrive exactly once and in order, and a Monitor checks from the wire
-// that no sender ever exceeds its window or unacked cap. Without the race detector, and under
-// `make soak`, each case moves 10,000 messages in each direction; under -race, which slows
-// the code tenfold, 2,000, to stay within the package's time budget.
+// that no sender ever exceeds its window or unacked cap. Each case moves 10,000 messages in
+// each direction (4 clients x 2,500).
 func TestExactlyOnceInOrder(t *testing.T) {
-	perClient := 500
-	if testutil.Soak() || !testutil.RaceEnabled {
-		perClient = 2500
-	}
+	const perClient = 2500
 	nets := []network{
 		{name: "drop0", drop: 0, delay: 10, clients: 4},
 		{name: "drop20", drop: 20, delay: 10, damage: 2, clients: 4},
