@@ -1,7 +1,9 @@
 package bitcoin
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -89,6 +91,10 @@ type job struct {
 	inFlight  int          // chunks out at miners
 	bestHash  uint64
 	bestNonce uint64
+	start     time.Time // when the job arrived
+	total     uint64    // nonces in the job, saturated
+	done      uint64    // nonces covered by results, saturated
+	chunks    int       // results merged
 }
 
 type miner struct {
@@ -137,6 +143,34 @@ func (s *Scheduler) Miners() (total, busy int) {
 	return len(s.miners), busy
 }
 
+// JobProgress describes one unanswered job, for progress logs.
+type JobProgress struct {
+	Client       int
+	Data         string
+	Start        time.Time // when the job arrived
+	Total, Done  uint64    // nonces in the job, and nonces covered by results so far
+	ChunksDone   int       // results merged into the job
+	ChunksOut    int       // chunks held by miners now
+	QueuedRanges int       // unassigned ranges waiting for a miner
+}
+
+// Progress lists the unanswered jobs in arrival order.
+func (s *Scheduler) Progress() []JobProgress {
+	js := make([]*job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		js = append(js, j)
+	}
+	slices.SortFunc(js, func(a, b *job) int { return cmp.Compare(a.seq, b.seq) })
+	ps := make([]JobProgress, len(js))
+	for i, j := range js {
+		ps[i] = JobProgress{
+			Client: j.client, Data: j.data, Start: j.start, Total: j.total, Done: j.done,
+			ChunksDone: j.chunks, ChunksOut: j.inFlight, QueuedRanges: len(j.todo),
+		}
+	}
+	return ps
+}
+
 // IsMiner reports whether id joined as a miner.
 func (s *Scheduler) IsMiner(id int) bool { _, ok := s.miners[id]; return ok }
 
@@ -156,6 +190,7 @@ func (s *Scheduler) AddJob(client int, data string, lower, upper uint64, now tim
 		client: client, data: data, seq: s.nextSeq,
 		todo: []nonceRange{r}, remaining: r.size(),
 		bestHash: math.MaxUint64, bestNonce: math.MaxUint64,
+		start: now, total: r.size(),
 	}
 	return s.dispatch(now), true
 }
@@ -192,6 +227,8 @@ func (s *Scheduler) MinerResult(id int, hash, nonce uint64, now time.Time) (acts
 		if Better(hash, nonce, j.bestHash, j.bestNonce) {
 			j.bestHash, j.bestNonce = hash, nonce
 		}
+		j.done = satAdd(j.done, m.chunk.size())
+		j.chunks++
 	} else if j != nil {
 		// A nonce outside the chunk is a broken miner: redo the chunk elsewhere.
 		s.requeue(j, m.chunk)
