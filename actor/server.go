@@ -1,0 +1,61 @@
+package actor
+
+import (
+	"fmt"
+	"time"
+
+	"ds440/actor/internal/wire"
+)
+
+const rpcService = "ActorSystem"
+
+// receiver is the net/rpc service remote systems call. It has one method on purpose: net/rpc
+// logs every exported method that does not fit its signature.
+type receiver struct{ sys *ActorSystem }
+
+// Deliver puts a batch's messages into their mailboxes, in order. Messages for targets that do
+// not exist are reported here, not to the sender: the call itself succeeded.
+func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
+	s := r.sys
+	for _, env := range b.Messages {
+		s.stats.remoteBytesReceived.Add(int64(env.Size))
+		if s.isClosed.Load() {
+			continue
+		}
+		if err := s.deliver(env.To, env.Message); err != nil {
+			s.report(fmt.Errorf("message %T from %s to %s/%d: %w", env.Message, b.From, s.addr, env.To, err))
+		}
+	}
+	return nil
+}
+
+// acceptLoop serves each connection from another system on its own goroutine until Close.
+func (s *ActorSystem) acceptLoop() {
+	pause := backoff{min: 5 * time.Millisecond, max: time.Second}
+	for {
+		conn, err := s.listener.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(pause.next(0)):
+				continue // out of file descriptors or the like: wait for some to free up
+			}
+		}
+		pause.reset()
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.inbound[conn] = struct{}{}
+		s.wg.Go(func() {
+			s.rpcServer.ServeConn(conn)
+			s.mu.Lock()
+			delete(s.inbound, conn)
+			s.mu.Unlock()
+		})
+		s.mu.Unlock()
+	}
+}

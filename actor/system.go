@@ -1,0 +1,313 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/rpc"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ActorSystem runs actors and carries their messages, locally and to other systems over
+// net/rpc. All its methods are safe for concurrent use.
+type ActorSystem struct {
+	addr      string
+	listener  net.Listener
+	rpcServer *rpc.Server
+
+	// targets maps a counter to its *actorCell (positive) or *channelRef (negative).
+	targets     sync.Map
+	nextActor   atomic.Int64
+	nextChannel atomic.Int64
+
+	remotes sync.Map // "host:port" -> *remoteSender
+
+	stats  counters
+	errs   *Mailbox // reported errors, handed to the handler by one goroutine, in order
+	onErr  atomic.Pointer[func(error)]
+	logger atomic.Pointer[slog.Logger]
+
+	isClosed atomic.Bool     // fast check for the hot paths
+	done     chan struct{}   // closed by Close: every goroutine of the system watches it
+	ctx      context.Context // cancelled by Close, for dials
+	cancel   context.CancelFunc
+
+	mu       sync.Mutex // guards the fields below and the decision to start goroutines
+	closed   bool
+	contexts []*ActorContext
+	inbound  map[net.Conn]struct{}
+	timers   map[*time.Timer]struct{}
+	chanRefs map[*channelRef]struct{}
+	wg       sync.WaitGroup
+}
+
+// NewActorSystem starts a system that serves remote tells over net/rpc on 127.0.0.1:port; port
+// 0 picks a free port (see Addr).
+func NewActorSystem(port int) (*ActorSystem, error) {
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("%w: port %d", ErrBadAddress, port)
+	}
+	return Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// Listen starts a system that serves remote tells on addr ("host:port"). The host is also the
+// one other systems dial, so it must be reachable from them; port 0 picks a free port.
+func Listen(addr string) (*ActorSystem, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	s := &ActorSystem{
+		addr:      net.JoinHostPort(host, strconv.Itoa(port)),
+		listener:  ln,
+		rpcServer: rpc.NewServer(),
+		errs:      NewMailbox(),
+		done:      make(chan struct{}),
+		inbound:   make(map[net.Conn]struct{}),
+		timers:    make(map[*time.Timer]struct{}),
+		chanRefs:  make(map[*channelRef]struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.logger.Store(slog.New(slog.DiscardHandler))
+	if err := s.rpcServer.RegisterName(rpcService, &receiver{sys: s}); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("actor: registering the rpc receiver: %w", err)
+	}
+	s.wg.Go(s.acceptLoop)
+	s.wg.Go(s.reportLoop)
+	return s, nil
+}
+
+// Addr returns the "host:port" of this system, the Address of its actors' refs.
+func (s *ActorSystem) Addr() string { return s.addr }
+
+// SetLogger sets where the system logs remote systems going down and coming back (one line
+// each per outage). The default discards everything.
+func (s *ActorSystem) SetLogger(l *slog.Logger) {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	s.logger.Store(l)
+}
+
+// OnError sets the handler for errors the system cannot return to anyone: OnMessage errors
+// and panics, messages that cannot be encoded or have no receiver, unreachable remote
+// systems. The handler runs on one goroutine of the system, one error at a time and in order,
+// so a slow handler delays later reports but never an actor. Without a handler errors are
+// dropped.
+func (s *ActorSystem) OnError(handler func(error)) {
+	if handler == nil {
+		s.onErr.Store(nil)
+		return
+	}
+	s.onErr.Store(&handler)
+}
+
+func (s *ActorSystem) log() *slog.Logger { return s.logger.Load() }
+
+func (s *ActorSystem) report(err error) {
+	s.errs.Push(err)
+}
+
+func (s *ActorSystem) reportLoop() {
+	for {
+		err, ok := s.errs.Pop()
+		if !ok {
+			return
+		}
+		if h := s.onErr.Load(); h != nil {
+			(*h)(err.(error))
+		}
+	}
+}
+
+// StartActor creates an actor with newActor, passing it the actor's context, and starts it.
+// Messages told to the actor while newActor runs (say, a first timer) are kept for it. Each
+// actor has its own goroutine, so OnMessage calls of one actor never overlap.
+func (s *ActorSystem) StartActor(newActor func(*ActorContext) Actor) *ActorRef {
+	ref := &ActorRef{Address: s.addr, Counter: int(s.nextActor.Add(1))}
+	ctx := &ActorContext{Self: ref, sys: s, rates: sendCounts{start: time.Now()}}
+	cell := &actorCell{ctx: ctx, mailbox: NewMailbox()}
+	s.targets.Store(ref.Counter, cell)
+	cell.actor = newActor(ctx)
+	if cell.actor == nil {
+		s.targets.Delete(ref.Counter)
+		s.report(fmt.Errorf("actor: StartActor: constructor of %s returned nil", ref.Uid()))
+		return ref
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		cell.mailbox.Close()
+		return ref
+	}
+	s.contexts = append(s.contexts, ctx)
+	s.wg.Go(cell.run)
+	return ref
+}
+
+// Tell sends message to ref from outside any actor. Like ActorContext.Tell it never blocks.
+func (s *ActorSystem) Tell(ref *ActorRef, message any) {
+	s.tell(nil, ref, message)
+}
+
+// TellAfter sends message to ref after d, from outside any actor; it is counted now.
+func (s *ActorSystem) TellAfter(ref *ActorRef, message any, d time.Duration) {
+	s.tellAfter(nil, ref, message, d)
+}
+
+// IsLocal reports whether ref lives in this system.
+func (s *ActorSystem) IsLocal(ref *ActorRef) bool {
+	return ref != nil && ref.Address == s.addr
+}
+
+// Stats returns the system's counters now.
+func (s *ActorSystem) Stats() Stats {
+	st := s.stats.snapshot()
+	s.mu.Lock()
+	contexts := s.contexts
+	s.mu.Unlock()
+	now := time.Now()
+	for _, c := range contexts {
+		st.MaxMessageRate = max(st.MaxMessageRate, c.rates.maxRate(now))
+	}
+	return st
+}
+
+// Close stops the system: the listener, every connection, timer and remote sender, and every
+// actor after its current OnMessage returns. Queued messages are dropped, waiting channel refs
+// are closed, and later tells are ignored. Close waits for every goroutine of the system, so it
+// must not be called from OnMessage or the error handler. It is idempotent.
+func (s *ActorSystem) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closed = true
+	s.isClosed.Store(true)
+	close(s.done)
+	s.cancel()
+	s.listener.Close()
+	for c := range s.inbound {
+		c.Close()
+	}
+	for t := range s.timers {
+		t.Stop()
+	}
+	clear(s.timers)
+	for r := range s.chanRefs {
+		r.close()
+	}
+	clear(s.chanRefs)
+	s.mu.Unlock()
+
+	s.targets.Range(func(_, v any) bool {
+		if cell, ok := v.(*actorCell); ok {
+			cell.mailbox.Close()
+		}
+		return true
+	})
+	s.errs.Close()
+	s.wg.Wait()
+}
+
+// prepare copies and counts a message about to be sent; ok is false if it must be dropped.
+func (s *ActorSystem) prepare(from *ActorContext, ref *ActorRef, message any) (copied any, size int, ok bool) {
+	if s.isClosed.Load() {
+		return nil, 0, false
+	}
+	if ref == nil {
+		s.report(fmt.Errorf("%w: message %T", ErrNilRef, message))
+		return nil, 0, false
+	}
+	copied, size, err := copyMessage(message)
+	if err != nil {
+		s.report(fmt.Errorf("message to %s: %w", ref.Uid(), err))
+		return nil, 0, false
+	}
+	s.stats.countSend(from != nil, size)
+	if from != nil {
+		from.rates.count(*ref)
+	}
+	return copied, size, true
+}
+
+func (s *ActorSystem) tell(from *ActorContext, ref *ActorRef, message any) {
+	if copied, size, ok := s.prepare(from, ref, message); ok {
+		s.route(*ref, copied, size)
+	}
+}
+
+func (s *ActorSystem) tellAfter(from *ActorContext, ref *ActorRef, message any, d time.Duration) {
+	copied, size, ok := s.prepare(from, ref, message)
+	if !ok {
+		return
+	}
+	to := *ref
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.timers, t)
+		s.mu.Unlock()
+		s.route(to, copied, size)
+	})
+	s.timers[t] = struct{}{}
+}
+
+// route hands a copied message to its local receiver or to the sender for its remote system.
+func (s *ActorSystem) route(to ActorRef, message any, size int) {
+	if to.Address == s.addr {
+		if err := s.deliver(to.Counter, message); err != nil {
+			s.report(fmt.Errorf("message %T to %s: %w", message, to.Uid(), err))
+		}
+		return
+	}
+	if r := s.remote(to.Address); r != nil {
+		r.enqueue(to.Counter, message, size)
+	}
+}
+
+// deliver puts a message into the mailbox or channel of a local counter.
+func (s *ActorSystem) deliver(counter int, message any) error {
+	t, ok := s.targets.Load(counter)
+	if !ok {
+		if counter < 0 {
+			return ErrChannelRefUsed
+		}
+		return ErrNoSuchActor
+	}
+	switch t := t.(type) {
+	case *actorCell:
+		t.mailbox.Push(message)
+	case *channelRef:
+		if !t.deliver(message) {
+			return ErrChannelRefUsed
+		}
+		s.targets.Delete(counter)
+		s.mu.Lock()
+		delete(s.chanRefs, t)
+		s.mu.Unlock()
+		s.stats.channelRefsUsed.Add(1)
+	}
+	return nil
+}

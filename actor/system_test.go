@@ -1,0 +1,275 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+)
+
+func TestLocalOrder(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	sys := newSystem(t)
+	ref, got := startProbe(sys, 1000)
+	for i := range 1000 {
+		sys.Tell(ref, seqMsg{N: i})
+	}
+	for i := range 1000 {
+		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
+			t.Fatalf("message %d arrived as number %d", m.N, i)
+		}
+	}
+}
+
+func TestLocalOrderPerSenderWithManySenders(t *testing.T) {
+	sys := newSystem(t)
+	ref, got := startProbe(sys, 8*500)
+	var wg sync.WaitGroup
+	for s := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				sys.Tell(ref, seqMsg{From: fmt.Sprint(s), N: i})
+			}
+		})
+	}
+	wg.Wait()
+	next := map[string]int{}
+	for range 8 * 500 {
+		m := testutil.Recv(t, got, waitLong).(seqMsg)
+		if m.N != next[m.From] {
+			t.Fatalf("sender %s: got %d, want %d", m.From, m.N, next[m.From])
+		}
+		next[m.From]++
+	}
+}
+
+// overlapDetector records whether two OnMessage calls ever ran at once.
+type overlapDetector struct {
+	inside, overlaps, calls *atomic.Int32
+}
+
+func (o *overlapDetector) OnMessage(any) error {
+	if o.inside.Add(1) > 1 {
+		o.overlaps.Add(1)
+	}
+	time.Sleep(20 * time.Microsecond) // widen the window an overlap would need
+	o.inside.Add(-1)
+	o.calls.Add(1)
+	return nil
+}
+
+func TestOneOnMessageAtATime(t *testing.T) {
+	sys := newSystem(t)
+	var inside, overlaps, calls atomic.Int32
+	ref := sys.StartActor(func(*ActorContext) Actor { return &overlapDetector{&inside, &overlaps, &calls} })
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				sys.Tell(ref, i)
+				sys.TellAfter(ref, i, time.Duration(i%5)*time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	testutil.Eventually(t, waitLong, func() bool { return calls.Load() == 800 }, "800 messages handled (have %d)", calls.Load())
+	if n := overlaps.Load(); n != 0 {
+		t.Fatalf("%d OnMessage calls overlapped", n)
+	}
+}
+
+func TestTellAfterTiming(t *testing.T) {
+	sys := newSystem(t)
+	ref, got := startProbe(sys, 3)
+	const d = 100 * time.Millisecond
+	start := time.Now()
+	sys.TellAfter(ref, seqMsg{N: 2}, 2*d)
+	sys.TellAfter(ref, seqMsg{N: 1}, d)
+	sys.Tell(ref, seqMsg{N: 0})
+	for i, want := range []time.Duration{0, d, 2 * d} {
+		m := testutil.Recv(t, got, waitLong).(seqMsg)
+		if elapsed := time.Since(start); m.N != i || elapsed < want {
+			t.Fatalf("message %d arrived %v after the tells, as number %d; want number %d after at least %v", m.N, elapsed, i, i, want)
+		}
+	}
+}
+
+func TestActorTellAfterToSelfTicks(t *testing.T) {
+	sys := newSystem(t)
+	got := make(chan any, 10)
+	sys.StartActor(func(ctx *ActorContext) Actor {
+		ctx.TellAfter(ctx.Self, seqMsg{N: 0}, time.Millisecond) // a timer set by the constructor
+		return &ticker{ctx: ctx, got: got}
+	})
+	for i := range 5 {
+		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
+			t.Fatalf("tick %d arrived as %d", m.N, i)
+		}
+	}
+}
+
+type ticker struct {
+	ctx *ActorContext
+	got chan<- any
+}
+
+func (k *ticker) OnMessage(m any) error {
+	s := m.(seqMsg)
+	k.got <- s
+	if s.N < 4 {
+		k.ctx.TellAfter(k.ctx.Self, seqMsg{N: s.N + 1}, time.Millisecond)
+	}
+	return nil
+}
+
+func TestErrorsAndPanicsAreReportedAndTheActorContinues(t *testing.T) {
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref, got := startProbe(sys, 1)
+	sys.Tell(ref, errorMsg{Why: "bad input"})
+	sys.Tell(ref, panicMsg{Why: "boom"})
+	sys.Tell(ref, seqMsg{N: 7})
+
+	var te *testError
+	if err := testutil.Recv(t, errs, waitLong); !errors.As(err, &te) || te.why != "bad input" {
+		t.Fatalf("first report = %v, want the actor's error", err)
+	}
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrActorPanicked) {
+		t.Fatalf("second report = %v, want ErrActorPanicked", err)
+	}
+	if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 7 {
+		t.Fatalf("after the failures the actor got %v", m)
+	}
+}
+
+func TestUnencodableMessagesAreReported(t *testing.T) {
+	cases := []struct {
+		name string
+		msg  any
+		want error
+	}{
+		{"channel field", withChan{C: make(chan int)}, ErrUnencodable},
+		{"unregistered type", notRegistered{N: 1}, ErrUnencodable},
+		{"function", func() {}, ErrUnencodable},
+		{"nil", nil, ErrNilMessage},
+		{"nil pointer", (*seqMsg)(nil), ErrUnencodable},
+	}
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref, got := startProbe(sys, 1)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sys.Tell(ref, c.msg)
+			if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, c.want) {
+				t.Fatalf("reported %v, want %v", err, c.want)
+			}
+		})
+	}
+	sys.Tell(nil, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNilRef) {
+		t.Fatalf("Tell(nil) reported %v, want ErrNilRef", err)
+	}
+	sys.Tell(ref, seqMsg{N: 1})
+	if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 1 {
+		t.Fatalf("after the bad messages the actor got %v", m)
+	}
+	if st := sys.Stats(); st.MessagesSent != 1 {
+		t.Fatalf("MessagesSent = %d, want 1 (unencodable messages are not sent)", st.MessagesSent)
+	}
+}
+
+func TestMessagesAreCopies(t *testing.T) {
+	sys := newSystem(t)
+	ref, got := startProbe(sys, 1)
+	p := payload{List: []int{1, 2, 3}, Map: map[string]int{"a": 1}}
+	sys.Tell(ref, p)
+	p.List[0], p.Map["a"] = 100, 100 // the sender changes its value after telling it
+	m := testutil.Recv(t, got, waitLong).(payload)
+	if !reflect.DeepEqual(m, payload{List: []int{1, 2, 3}, Map: map[string]int{"a": 1}}) {
+		t.Fatalf("receiver saw %v: the message shares memory with the sender", m)
+	}
+	sys.Tell(ref, &seqMsg{N: 3}) // *T registered as T arrives as T, as it would remotely
+	if m := testutil.Recv(t, got, waitLong); m != (seqMsg{N: 3}) {
+		t.Fatalf("*seqMsg arrived as %#v", m)
+	}
+}
+
+func TestMessageToUnknownActorIsReported(t *testing.T) {
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	sys.Tell(&ActorRef{Address: sys.Addr(), Counter: 99}, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNoSuchActor) {
+		t.Fatalf("reported %v, want ErrNoSuchActor", err)
+	}
+}
+
+func TestChannelRefTakesOneMessage(t *testing.T) {
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref, ch := sys.NewChannelRef()
+	if !sys.IsLocal(ref) || ref.Counter >= 0 {
+		t.Fatalf("channel ref %s: want a local ref with a negative counter", ref.Uid())
+	}
+	sys.Tell(ref, seqMsg{N: 1})
+	sys.Tell(ref, seqMsg{N: 2})
+	if m := testutil.Recv(t, ch, waitLong).(seqMsg); m.N != 1 {
+		t.Fatalf("channel ref got %v, want the first message", m)
+	}
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrChannelRefUsed) {
+		t.Fatalf("second message reported %v, want ErrChannelRefUsed", err)
+	}
+	testutil.NoRecv(t, ch, 20*time.Millisecond)
+	if n := sys.Stats().ChannelRefsUsed; n != 1 {
+		t.Fatalf("ChannelRefsUsed = %d, want 1", n)
+	}
+}
+
+func TestChannelRefAnsweredByActor(t *testing.T) {
+	sys := newSystem(t)
+	ref, _ := startProbe(sys, 1)
+	reply, ch := sys.NewChannelRef()
+	sys.Tell(ref, forward{To: reply, Msg: "pong"})
+	if m := testutil.Recv(t, ch, waitLong); m != "pong" {
+		t.Fatalf("channel ref got %v", m)
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	sys, err := NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := startProbe(sys, 1000)
+	for i := range 100 {
+		sys.Tell(ref, seqMsg{N: i})
+		sys.TellAfter(ref, seqMsg{N: i}, time.Hour)
+	}
+	_, waiting := sys.NewChannelRef()
+	dead := &ActorRef{Address: "127.0.0.1:1", Counter: 1} // nothing listens: its sender backs off
+	sys.Tell(dead, seqMsg{})
+	testutil.Eventually(t, waitLong, func() bool { return sys.Stats().MessagesUndelivered == 1 }, "message to a dead address counted")
+
+	testutil.Within(t, waitLong, "Close", sys.Close)
+	select {
+	case v, ok := <-waiting:
+		if ok {
+			t.Fatalf("a waiting channel ref got %v instead of being closed", v)
+		}
+	default:
+		t.Fatal("Close left a waiting channel ref open")
+	}
+	testutil.Within(t, waitLong, "second Close", sys.Close)
+	sys.Tell(ref, seqMsg{})
+	sys.TellAfter(ref, seqMsg{}, time.Millisecond)
+	sys.Tell(dead, seqMsg{})
+	sys.StartActor(func(ctx *ActorContext) Actor { return &probe{ctx: ctx} })
+	if _, ch := sys.NewChannelRef(); ch == nil {
+		t.Fatal("NewChannelRef after Close returned a nil channel")
+	}
+}
