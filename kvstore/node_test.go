@@ -1,0 +1,196 @@
+package kvstore
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"ds440/actor"
+)
+
+// testNode builds actor index of a server at addr with n actors (counters 10, 11, ...), with a
+// clock the test moves.
+func testNode(addr string, n, index int, clock *int64, remotes ...serverDesc) *node {
+	self := serverDesc{Addr: addr}
+	for i := range n {
+		self.Counters = append(self.Counters, 10+i)
+	}
+	nd := newNode(self.ref(index), func() int64 { return *clock })
+	nd.handle(configMsg{Self: self, Index: index, Remotes: remotes})
+	nd.newcomers = nil // the servers it started with are not newcomers to it
+	return nd
+}
+
+func desc(addr string, n int) serverDesc {
+	d := serverDesc{Addr: addr}
+	for i := range n {
+		d.Counters = append(d.Counters, 10+i)
+	}
+	return d
+}
+
+// sent lists "uid:type" for the envelopes, ticks left out.
+func sent(out []envelope) []string {
+	var s []string
+	for _, e := range out {
+		if _, ok := e.Msg.(tickMsg); ok {
+			continue
+		}
+		s = append(s, fmt.Sprintf("%s:%T", e.To.Uid(), e.Msg))
+	}
+	slices.Sort(s)
+	return s
+}
+
+func reply() *actor.ActorRef { return &actor.ActorRef{Address: "chan", Counter: 1} }
+
+func TestNodeAnswersQueriesFromItsReplica(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("a:1", 1, 0, &clock)
+	n.handle(putMsg{Key: "k", Value: "v", Reply: reply()})
+	out := n.handle(getMsg{Key: "k", Reply: reply()})
+	if len(out) != 1 || out[0].Msg != (getResult{Value: "v", Ok: true}) {
+		t.Errorf("get = %+v", out)
+	}
+	out = n.handle(getMsg{Key: "missing", Reply: reply()})
+	if out[0].Msg != (getResult{}) {
+		t.Errorf("get missing = %+v", out)
+	}
+	out = n.handle(listMsg{Prefix: "", Reply: reply()})
+	if got := out[0].Msg.(listResult).Entries; len(got) != 1 || got["k"] != "v" {
+		t.Errorf("list = %v", got)
+	}
+}
+
+// A Put goes to every local actor and to one actor of each remote server, at the next tick,
+// in one message per peer.
+func TestNodeTickSendsPutsOncePerPeer(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("a:1", 3, 1, &clock, desc("b:1", 4), desc("c:1", 1))
+	n.handle(putMsg{Key: "x", Value: "1", Reply: reply()})
+	n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
+	out := n.handle(tickMsg{})
+	want := []string{"a:1/10:kvstore.localSync", "a:1/12:kvstore.localSync", "b:1/11:kvstore.remoteSync", "c:1/10:kvstore.remoteSync"}
+	if got := sent(out); !slices.Equal(got, want) {
+		t.Errorf("tick sent %v, want %v", got, want)
+	}
+	if got := len(out[len(out)-1].Msg.(remoteSync).Entries); got != 2 {
+		t.Errorf("remote sync carries %d entries, want both puts", got)
+	}
+	// Nothing new: the next tick only re-arms the timer.
+	out = n.handle(tickMsg{})
+	if len(out) != 1 || out[0].After != syncInterval {
+		t.Errorf("idle tick = %+v, want just the timer", out)
+	}
+}
+
+// What comes from another server is passed to local actors only; what comes from a local actor
+// goes nowhere.
+func TestNodeRoutesReceivedVersions(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
+	n.handle(remoteSync{Entries: Delta{"r": e("from b", 5, "b:1/10")}})
+	n.handle(localSync{Entries: Delta{"l": e("from a2", 5, "a:1/11")}})
+	if got := sent(n.handle(tickMsg{})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
+		t.Errorf("tick sent %v, want only a local sync", got)
+	}
+	// A stale remote version is not news and is not passed on.
+	n.handle(remoteSync{Entries: Delta{"r": e("older", 4, "b:1/10")}})
+	if got := sent(n.handle(tickMsg{})); len(got) != 0 {
+		t.Errorf("tick after stale version sent %v", got)
+	}
+	if v, _ := n.replica.Get("r"); v != "from b" {
+		t.Errorf("r = %q", v)
+	}
+}
+
+// A joining server gets the state in the welcome, and every actor of the running server sends
+// it its recent Puts at the next tick, so none made during the join is lost.
+func TestNodeWelcomesAJoiningServer(t *testing.T) {
+	clock := int64(10_000)
+	gateway := testNode("a:1", 2, 0, &clock)
+	other := testNode("a:1", 2, 1, &clock)
+	other.handle(putMsg{Key: "early", Value: "1", Reply: reply()})
+	other.handle(tickMsg{})
+	clock += 6000 // older than the recent window
+	other.handle(putMsg{Key: "during", Value: "2", Reply: reply()})
+
+	newcomer := desc("n:1", 1)
+	out := gateway.handle(helloMsg{Server: newcomer, Reply: newcomer.ref(0)})
+	if got := sent(out); !slices.Equal(got, []string{"a:1/11:kvstore.joinedMsg", "n:1/10:kvstore.welcomeMsg"}) {
+		t.Fatalf("hello answered with %v", got)
+	}
+	for _, env := range out {
+		if j, ok := env.Msg.(joinedMsg); ok {
+			other.handle(j)
+		}
+	}
+	out = other.handle(tickMsg{})
+	var toNewcomer Delta
+	for _, env := range out {
+		if r, ok := env.Msg.(remoteSync); ok && env.To.Address == "n:1" {
+			toNewcomer = r.Entries
+		}
+	}
+	if _, ok := toNewcomer["during"]; !ok || len(toNewcomer) != 1 {
+		t.Errorf("newcomer got %v, want the recent put only", toNewcomer)
+	}
+}
+
+// A newcomer told of one server learns the others from its welcome and introduces itself.
+func TestNodeJoinFindsTheWholeCluster(t *testing.T) {
+	clock := int64(1000)
+	a := desc("a:1", 1)
+	n := testNode("n:1", 2, 0, &clock, a)
+	out := n.handle(welcomeMsg{
+		State:   Delta{"k": e("v", 1, "a:1/10")},
+		Members: []serverDesc{a, desc("b:1", 2), desc("n:1", 2)},
+	})
+	want := []string{"b:1/10:kvstore.helloMsg", "n:1/11:kvstore.joinedMsg"}
+	if got := sent(out); !slices.Equal(got, want) {
+		t.Errorf("welcome led to %v, want %v", got, want)
+	}
+	if v, _ := n.replica.Get("k"); v != "v" {
+		t.Errorf("welcome state not applied")
+	}
+}
+
+func TestNodeForgetsOldRecentPuts(t *testing.T) {
+	clock := int64(0)
+	n := testNode("a:1", 1, 0, &clock)
+	for i := range 10 {
+		clock += 1000
+		n.handle(putMsg{Key: fmt.Sprint(i), Value: "v", Reply: reply()})
+		n.handle(tickMsg{})
+	}
+	if len(n.recent) > 6 {
+		t.Errorf("%d recent puts kept, want only the last %v", len(n.recent), recentWindow)
+	}
+}
+
+func TestParseDesc(t *testing.T) {
+	good := serverDesc{Addr: "127.0.0.1:6000", Counters: []int{1, 2, 3}}
+	if d, err := parseDesc(good.String()); err != nil || d.String() != good.String() {
+		t.Errorf("round trip = %v, %v", d, err)
+	}
+	for _, bad := range []string{"", "garbage", "127.0.0.1:6000", "127.0.0.1:6000/", "nohost/1",
+		"127.0.0.1:6000/1,x", "127.0.0.1:6000/-1", "127.0.0.1:6000/1,,2"} {
+		if _, err := parseDesc(bad); err == nil {
+			t.Errorf("parseDesc(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseDesc(f *testing.F) {
+	f.Add("127.0.0.1:6000/1,2,3")
+	f.Add("x")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseDesc(s)
+		if err != nil {
+			return
+		}
+		if again, err := parseDesc(d.String()); err != nil || again.String() != d.String() {
+			t.Errorf("%q parsed to %q which does not round-trip", s, d.String())
+		}
+	})
+}

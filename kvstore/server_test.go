@@ -1,0 +1,351 @@
+package kvstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ds440/actor"
+	"ds440/internal/testutil"
+)
+
+// fixedRouter always answers the same address.
+type fixedRouter string
+
+func (r fixedRouter) NextAddr() string { return string(r) }
+
+// roundRobin cycles through addresses; safe for concurrent use.
+type roundRobin struct {
+	addrs []string
+	next  atomic.Uint64
+}
+
+func (r *roundRobin) NextAddr() string {
+	return r.addrs[(r.next.Add(1)-1)%uint64(len(r.addrs))]
+}
+
+type testCluster struct {
+	t       *testing.T
+	servers []*Server
+	descs   []string
+}
+
+func newCluster(t *testing.T) *testCluster {
+	testutil.CheckGoroutines(t)
+	c := &testCluster{t: t}
+	t.Cleanup(func() {
+		for _, s := range c.servers {
+			s.Close()
+		}
+	})
+	return c
+}
+
+// start starts a server with n actors that joins every server started before it.
+func (c *testCluster) start(n int) *Server {
+	c.t.Helper()
+	s, desc, err := NewServer(0, n, c.descs)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.servers = append(c.servers, s)
+	c.descs = append(c.descs, desc)
+	return s
+}
+
+// clients returns one client per query actor of s.
+func (c *testCluster) clients(s *Server) []*Client {
+	var cs []*Client
+	for _, addr := range s.QueryAddrs() {
+		cl := NewClient(fixedRouter(addr))
+		c.t.Cleanup(cl.Close)
+		cs = append(cs, cl)
+	}
+	return cs
+}
+
+func mustPut(t *testing.T, c *Client, k, v string) {
+	t.Helper()
+	if err := c.Put(k, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, c *Client, k string) string {
+	t.Helper()
+	v, _, err := c.Get(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitVisible waits until every client reads value for key and fails if that takes longer than
+// limit, the contract's bound.
+func waitVisible(t *testing.T, cs []*Client, key, value string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for _, c := range cs {
+		for get(t, c, key) != value {
+			if time.Since(start) > limit {
+				t.Fatalf("%q=%q not visible everywhere after %v", key, value, limit)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a remote replica: there is no event to wait on
+		}
+	}
+	return time.Since(start)
+}
+
+func TestOneActorSemantics(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(1)
+	cl := c.clients(s)[0]
+	if v, ok, err := cl.Get("nope"); v != "" || ok || err != nil {
+		t.Errorf("Get(absent) = %q, %v, %v", v, ok, err)
+	}
+	if m, err := cl.List("any"); m == nil || len(m) != 0 || err != nil {
+		t.Errorf("List(empty) = %v, %v", m, err)
+	}
+	before := s.ActorSystem().Stats()
+	mustPut(t, cl, "a/1", "x")
+	mustPut(t, cl, "a/2", "y")
+	mustPut(t, cl, "b", "z")
+	mustPut(t, cl, "a/1", "x2")
+	mustPut(t, cl, "empty", "")
+	if v, ok, _ := cl.Get("a/1"); v != "x2" || !ok {
+		t.Errorf("Get(a/1) = %q, %v", v, ok)
+	}
+	if v, ok, _ := cl.Get("empty"); v != "" || !ok {
+		t.Errorf("Get(empty) = %q, %v; want present", v, ok)
+	}
+	if m, _ := cl.List("a/"); len(m) != 2 || m["a/1"] != "x2" || m["a/2"] != "y" {
+		t.Errorf("List(a/) = %v", m)
+	}
+	if m, _ := cl.List(""); len(m) != 4 {
+		t.Errorf("List() = %v", m)
+	}
+	after := s.ActorSystem().Stats()
+	queries := int32(9) // 5 puts, 2 gets, 2 lists
+	if got := after.MessagesSentExternal - before.MessagesSentExternal; got < queries {
+		t.Errorf("%d external tells for %d queries", got, queries)
+	}
+	if got := after.ChannelRefsUsed - before.ChannelRefsUsed; got != queries {
+		t.Errorf("%d channel refs used for %d queries", got, queries)
+	}
+}
+
+func TestHugeValue(t *testing.T) {
+	c := newCluster(t)
+	cl := c.clients(c.start(1))[0]
+	big := string(make([]byte, 4<<20))
+	mustPut(t, cl, "big", big)
+	if got := get(t, cl, "big"); len(got) != len(big) {
+		t.Errorf("got %d bytes back, want %d", len(got), len(big))
+	}
+}
+
+func TestLocalSync(t *testing.T) {
+	for _, n := range []int{2, 4} {
+		t.Run(fmt.Sprint(n, " actors"), func(t *testing.T) {
+			c := newCluster(t)
+			cs := c.clients(c.start(n))
+			for i, cl := range cs {
+				k := fmt.Sprint("k", i)
+				mustPut(t, cl, k, "v")
+				waitVisible(t, cs, k, "v", 500*time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestLocalLastWriterWins(t *testing.T) {
+	c := newCluster(t)
+	cs := c.clients(c.start(2))
+	a, b := cs[0], cs[1]
+
+	mustPut(t, a, "k", "first")
+	time.Sleep(2 * time.Millisecond) // the next Put must carry a later millisecond
+	mustPut(t, a, "k", "second")
+	waitVisible(t, cs, "k", "second", 500*time.Millisecond)
+
+	// Overwrite by another actor.
+	time.Sleep(2 * time.Millisecond)
+	mustPut(t, b, "k", "third")
+	waitVisible(t, cs, "k", "third", 500*time.Millisecond)
+
+	// A re-put of the value that lost wins.
+	mustPut(t, a, "k", "second")
+	waitVisible(t, cs, "k", "second", 500*time.Millisecond)
+}
+
+// 300 Puts 10 ms apart must not push any actor over 10 messages per second to any target.
+func TestLocalSyncRate(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(4)
+	cs := c.clients(s)
+	for i := range 300 {
+		mustPut(t, cs[i%len(cs)], fmt.Sprint("k", i), "v")
+		time.Sleep(10 * time.Millisecond) // the scenario is a paced writer
+	}
+	waitVisible(t, cs, "k299", "v", 500*time.Millisecond)
+	if rate := s.ActorSystem().Stats().MaxMessageRate; rate > 10 {
+		t.Errorf("MaxMessageRate = %.2f, want at most 10", rate)
+	}
+}
+
+// syncBytes is the traffic it takes to spread one Put to every actor.
+func syncBytes(t *testing.T, s *Server, cs []*Client, key string) int32 {
+	t.Helper()
+	waitIdle(t, s)
+	before := s.ActorSystem().Stats().BytesSent
+	mustPut(t, cs[0], key, "v")
+	waitVisible(t, cs, key, "v", 500*time.Millisecond)
+	waitIdle(t, s)
+	return s.ActorSystem().Stats().BytesSent - before
+}
+
+// waitIdle lets a sync round pass so that its bytes are counted in one measurement.
+func waitIdle(t *testing.T, s *Server) {
+	t.Helper()
+	time.Sleep(2 * syncInterval) // sync is periodic: there is no event for "nothing left to send"
+}
+
+// Syncs carry deltas: after 1,000 other Puts, spreading one more costs about the same.
+func TestSyncCarriesDeltas(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(2)
+	cs := c.clients(s)
+	round1 := syncBytes(t, s, cs, "first")
+	for i := range 1000 {
+		mustPut(t, cs[i%2], fmt.Sprint("filler", i), "some filler value")
+	}
+	waitVisible(t, cs, "filler999", "some filler value", 500*time.Millisecond)
+	round2 := syncBytes(t, s, cs, "second")
+	if round2 > 2*round1 {
+		t.Errorf("round 2 cost %d bytes, round 1 %d: syncs grow with the store", round2, round1)
+	}
+}
+
+func TestConcurrentClientsConverge(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(4)
+	cs := c.clients(s)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := cs[(w+i)%4].Put(fmt.Sprint("k", i%10), fmt.Sprint(w, "-", i)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	testutil.Eventually(t, 2*time.Second, func() bool {
+		first, _ := cs[0].List("")
+		for _, cl := range cs[1:] {
+			m, _ := cl.List("")
+			if fmt.Sprint(m) != fmt.Sprint(first) {
+				return false
+			}
+		}
+		return len(first) == 10
+	}, "every actor holds the same 10 keys")
+}
+
+func TestRemoteSync(t *testing.T) {
+	actor.SetArtificialLatency(200 * time.Millisecond)
+	t.Cleanup(func() { actor.SetArtificialLatency(0) })
+	for _, tc := range []struct{ servers, actors int }{{2, 1}, {2, 4}, {4, 1}, {4, 4}} {
+		t.Run(fmt.Sprintf("%d servers %d actors", tc.servers, tc.actors), func(t *testing.T) {
+			c := newCluster(t)
+			var all []*Client
+			for range tc.servers {
+				all = append(all, c.clients(c.start(tc.actors))...)
+			}
+			for i, s := range c.servers {
+				k := fmt.Sprint("from", i)
+				mustPut(t, c.clients(s)[0], k, "v")
+				waitVisible(t, all, k, "v", 2*time.Second)
+			}
+		})
+	}
+}
+
+// One Put crosses to a remote server once: a 4-actor server receives about what a 1-actor one does.
+func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
+	received := map[int]int32{}
+	for _, n := range []int{1, 4} {
+		c := newCluster(t)
+		src := c.clients(c.start(4))
+		dst := c.start(n)
+		waitIdle(t, dst)
+		before := dst.ActorSystem().Stats().RemoteBytesReceived
+		for i := range 40 {
+			mustPut(t, src[i%4], fmt.Sprint("k", i), "value")
+		}
+		waitVisible(t, c.clients(dst), "k39", "value", 2*time.Second)
+		waitIdle(t, dst)
+		received[n] = dst.ActorSystem().Stats().RemoteBytesReceived - before
+		for _, s := range c.servers {
+			s.Close()
+		}
+	}
+	if received[4] > 2*received[1] {
+		t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
+	}
+}
+
+func TestJoinPullsStateAndLosesNoPut(t *testing.T) {
+	c := newCluster(t)
+	first := c.clients(c.start(2))
+	for i := range 20 {
+		mustPut(t, first[i%2], fmt.Sprint("old", i), "v")
+	}
+	// Keep writing on the first server while three more join one after another.
+	stop := make(chan struct{})
+	var written atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := first[i%2].Put(fmt.Sprint("during", i), "v"); err != nil {
+				t.Error(err)
+				return
+			}
+			written.Store(int64(i + 1))
+		}
+	})
+	var all []*Client
+	all = append(all, first...)
+	for range 3 {
+		all = append(all, c.clients(c.start(2))...)
+	}
+	close(stop)
+	wg.Wait()
+	n := int(written.Load())
+	for _, cl := range all {
+		testutil.Eventually(t, 3*time.Second, func() bool {
+			m, err := cl.List("")
+			return err == nil && len(m) == 20+n
+		}, "every actor holds the %d old and %d new keys", 20, n)
+	}
+}
+
+func TestNewServerRejectsBadInput(t *testing.T) {
+	for _, descs := range [][]string{{"garbage"}, {""}, {"127.0.0.1:1/x"}} {
+		if _, _, err := NewServer(0, 1, descs); !errors.Is(err, ErrBadDesc) {
+			t.Errorf("NewServer(%q) = %v, want ErrBadDesc", descs, err)
+		}
+	}
+	if _, _, err := NewServer(0, 0, nil); err == nil {
+		t.Error("NewServer with 0 actors succeeded")
+	}
+}
