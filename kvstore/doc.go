@@ -10,15 +10,15 @@
 //
 // # Sync
 //
-// Actors sync by actor messages only, in rounds: every 150 ms (syncInterval) an actor sends
-// each other actor of its server one message with the versions that are news to it since the
-// last round, and each other server one message with the Puts it took itself, addressed to the
-// one actor of that server paired with it (same index modulo the server's size), which passes
-// them on to its own actors in its next round. So a Put reaches every local actor within one
-// round, crosses to each remote server exactly once (not once per remote actor), and reaches
-// every remote actor within two rounds plus the one-way latency; no pair of actors exchanges
-// more than 1000/150 < 7 messages a second, and a round's size depends on the new writes, never
-// on the size of the store.
+// Actors sync by actor messages only. A query actor keeps the news its peers have not seen: for
+// the other actors of its server, every version that changed its replica (Puts it took and
+// versions from other servers); for each other server, only the Puts it took itself. It sends a
+// group its news at once if it has sent that group nothing for 150 ms (syncInterval), and
+// otherwise batches it until the interval has passed, so a sparse write spreads in about a
+// millisecond, a burst costs one message per peer per interval, and no (actor, target) pair
+// carries more than 1000/150 < 7 messages a second. A Put crosses to each other server once,
+// to the one actor there paired with the writer (same index modulo the server's size), which
+// passes it on to its own actors; no message's size depends on the size of the store.
 //
 // A server that starts with the descs of running servers sends a hello to the first actor of
 // each; that actor answers with its whole replica and the list of servers it knows (so knowing

@@ -7,8 +7,9 @@ import (
 )
 
 const (
-	// syncInterval is how often an actor sends what it has gathered: at most one message per
-	// interval to each peer keeps every (actor, target) pair under 10 messages per second.
+	// syncInterval is the least time between two sync messages from one actor to one peer (and
+	// between two of its timer messages to itself), so no (actor, target) pair carries more than
+	// 1000/150 < 7 messages a second.
 	syncInterval = 150 * time.Millisecond
 	// recentWindow is how long an actor remembers its own Puts, to hand them to a server that
 	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
@@ -30,7 +31,12 @@ type recentPut struct {
 }
 
 // node is a query actor's logic as plain code: a message in, messages out. It holds the
-// replica and decides what to sync with whom; queryActor only carries out its envelopes.
+// replica and decides what to sync with whom, and when; queryActor only carries out its
+// envelopes.
+//
+// News is sent at once if this actor has sent nothing to those peers for syncInterval, so
+// sparse writes spread with no delay; otherwise it waits in a pending delta until the interval
+// has passed, so bursts are batched into one message per peer per interval.
 type node struct {
 	self    serverDesc
 	index   int
@@ -43,19 +49,23 @@ type node struct {
 	pendingLocal  Delta                 // news for the other actors of this server
 	pendingRemote Delta                 // Puts taken here, for the other servers
 	recent        []recentPut           // Puts taken here in the last recentWindow
-	newcomers     []serverDesc          // servers joined since the last tick: they get recent
-	configured    bool
+	newcomers     []serverDesc          // servers joined since the last remote flush: they get recent
+	lastLocal     int64                 // when local peers were last sent a sync, ms
+	lastRemote    int64                 // when remote servers were last sent a sync, ms
+	timerArmed    bool                  // a tickMsg to self is on its way
 }
 
 func newNode(self *actor.ActorRef, now func() int64) *node {
 	return &node{
 		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
 		remotes: map[string]serverDesc{}, pendingLocal: Delta{}, pendingRemote: Delta{},
+		lastLocal: -1 << 62, lastRemote: -1 << 62,
 	}
 }
 
 // handle applies one message and returns what to send.
 func (n *node) handle(msg any) []envelope {
+	var out []envelope
 	switch m := msg.(type) {
 	case getMsg:
 		v, ok := n.replica.Get(m.Key)
@@ -67,23 +77,23 @@ func (n *node) handle(msg any) []envelope {
 		e := n.replica.Put(m.Key, m.Value, now, n.uid)
 		n.pendingLocal.Add(m.Key, e)
 		n.pendingRemote.Add(m.Key, e)
-		n.recent = append(n.recent, recentPut{at: now, key: m.Key, e: e})
-		return []envelope{{To: m.Reply, Msg: putResult{}}}
+		n.remember(now, m.Key, e)
+		out = append(out, envelope{To: m.Reply, Msg: putResult{}})
 	case localSync:
 		for k, e := range m.Entries {
 			n.replica.Apply(k, e)
 		}
+		return nil
 	case remoteSync:
 		n.applyForLocals(m.Entries)
 	case configMsg:
-		return n.configure(m)
+		out = n.configure(m)
 	case tickMsg:
-		return n.tick()
+		n.timerArmed = false
 	case helloMsg:
-		return n.hello(m)
+		out = n.hello(m)
 	case welcomeMsg:
 		n.applyForLocals(m.State)
-		var out []envelope
 		for _, d := range m.Members {
 			if d.Addr != n.self.Addr && n.addRemote(d) {
 				// A server this one was not told about: introduce ourselves to it too, and make
@@ -92,11 +102,12 @@ func (n *node) handle(msg any) []envelope {
 				out = append(out, n.toLocals(joinedMsg{Server: d})...)
 			}
 		}
-		return out
 	case joinedMsg:
 		n.addRemote(m.Server)
+	default:
+		return nil
 	}
-	return nil
+	return append(out, n.flush()...)
 }
 
 // applyForLocals merges versions that came from another server and passes the news on to
@@ -110,19 +121,22 @@ func (n *node) applyForLocals(d Delta) {
 }
 
 func (n *node) configure(m configMsg) []envelope {
-	n.self, n.index, n.configured = m.Self, m.Index, true
+	n.self, n.index = m.Self, m.Index
 	var out []envelope
 	for _, d := range m.Remotes {
-		n.addRemote(d)
+		if d.Addr != n.self.Addr && len(d.Counters) > 0 {
+			n.remotes[d.Addr] = d // known from the start: nothing of ours to catch up on
+		}
 		if m.Join {
 			out = append(out, envelope{To: d.ref(0), Msg: helloMsg{Server: n.self, Reply: n.selfRef}})
 		}
 	}
-	return append(out, envelope{To: n.selfRef, Msg: tickMsg{}, After: syncInterval})
+	return out
 }
 
 // addRemote records a server of the cluster and reports whether it was new. A server that
-// joins gets this actor's recent Puts at the next tick, covering any its welcome snapshot missed.
+// joins gets this actor's recent Puts with the next remote sync, covering any its welcome
+// snapshot missed.
 func (n *node) addRemote(d serverDesc) bool {
 	if _, ok := n.remotes[d.Addr]; ok || d.Addr == n.self.Addr || len(d.Counters) == 0 {
 		return false
@@ -155,27 +169,62 @@ func (n *node) toLocals(msg any) []envelope {
 	return out
 }
 
-// tick sends each peer what it has not seen yet, one message per peer at most, and re-arms the
-// timer. Remote servers get this actor's Puts only, each server once: to the one of its actors
-// that pairs with this one (index modulo its size), which passes them on inside its server.
-func (n *node) tick() []envelope {
-	out := []envelope{{To: n.selfRef, Msg: tickMsg{}, After: syncInterval}}
-	now := n.now()
+// remember records a Put taken here and forgets those older than recentWindow.
+func (n *node) remember(now int64, key string, e Entry) {
 	cut := 0
 	for cut < len(n.recent) && now-n.recent[cut].at > recentWindow.Milliseconds() {
 		cut++
 	}
-	n.recent = n.recent[cut:]
+	n.recent = append(n.recent[cut:], recentPut{at: now, key: key, e: e})
+}
 
-	if len(n.pendingLocal) > 0 {
-		out = append(out, n.toLocals(localSync{Entries: n.pendingLocal})...)
-		n.pendingLocal = Delta{}
+// flush sends each group of peers its pending news if syncInterval has passed since the last
+// send to that group, and otherwise arms the timer for when it will have.
+func (n *node) flush() []envelope {
+	now := n.now()
+	interval := syncInterval.Milliseconds()
+	var out []envelope
+	wait := int64(-1) // ms until the earliest group that must wait is due; -1 if none
+	due := func(last int64) bool {
+		if now-last >= interval {
+			return true
+		}
+		if left := interval - (now - last); wait < 0 || left < wait {
+			wait = left
+		}
+		return false
 	}
+	if len(n.pendingLocal) > 0 && due(n.lastLocal) {
+		out = append(out, n.toLocals(localSync{Entries: n.pendingLocal})...)
+		n.pendingLocal, n.lastLocal = Delta{}, now
+	}
+	if len(n.remotes) == 0 {
+		n.pendingRemote = Delta{} // nobody to send to; recent keeps them for a server that joins
+	}
+	if (len(n.pendingRemote) > 0 || len(n.newcomers) > 0) && due(n.lastRemote) {
+		if sent := n.flushRemote(); len(sent) > 0 {
+			out = append(out, sent...)
+			n.lastRemote = now
+		}
+	}
+	if wait >= 0 && !n.timerArmed {
+		n.timerArmed = true
+		out = append(out, envelope{To: n.selfRef, Msg: tickMsg{}, After: time.Duration(wait) * time.Millisecond})
+	}
+	return out
+}
+
+// flushRemote sends each other server the Puts taken here, once per server: to the one of its
+// actors paired with this one (index modulo its size), which passes them on inside its server.
+// A server that joined since the last flush also gets the recent Puts.
+func (n *node) flushRemote() []envelope {
 	newcomer := map[string]bool{}
 	for _, d := range n.newcomers {
 		newcomer[d.Addr] = true
 	}
 	n.newcomers = nil
+
+	var out []envelope
 	for addr, d := range n.remotes {
 		batch := n.pendingRemote
 		if newcomer[addr] {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"ds440/actor"
 )
@@ -17,7 +18,6 @@ func testNode(addr string, n, index int, clock *int64, remotes ...serverDesc) *n
 	}
 	nd := newNode(self.ref(index), func() int64 { return *clock })
 	nd.handle(configMsg{Self: self, Index: index, Remotes: remotes})
-	nd.newcomers = nil // the servers it started with are not newcomers to it
 	return nd
 }
 
@@ -62,26 +62,52 @@ func TestNodeAnswersQueriesFromItsReplica(t *testing.T) {
 	}
 }
 
-// A Put goes to every local actor and to one actor of each remote server, at the next tick,
-// in one message per peer.
-func TestNodeTickSendsPutsOncePerPeer(t *testing.T) {
+// A Put goes at once to every local actor and to one actor of each remote server; Puts that
+// follow within syncInterval wait for the timer and then go together, one message per peer.
+func TestNodeSendsPutsOncePerPeer(t *testing.T) {
 	clock := int64(1000)
 	n := testNode("a:1", 3, 1, &clock, desc("b:1", 4), desc("c:1", 1))
-	n.handle(putMsg{Key: "x", Value: "1", Reply: reply()})
-	n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
-	out := n.handle(tickMsg{})
-	want := []string{"a:1/10:kvstore.localSync", "a:1/12:kvstore.localSync", "b:1/11:kvstore.remoteSync", "c:1/10:kvstore.remoteSync"}
+	out := n.handle(putMsg{Key: "x", Value: "1", Reply: reply()})
+	want := []string{"a:1/10:kvstore.localSync", "a:1/12:kvstore.localSync", "b:1/11:kvstore.remoteSync",
+		"c:1/10:kvstore.remoteSync", "chan/1:kvstore.putResult"}
 	if got := sent(out); !slices.Equal(got, want) {
-		t.Errorf("tick sent %v, want %v", got, want)
+		t.Errorf("first put sent %v, want %v", got, want)
 	}
-	if got := len(out[len(out)-1].Msg.(remoteSync).Entries); got != 2 {
-		t.Errorf("remote sync carries %d entries, want both puts", got)
+	clock += 50
+	out = n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
+	out = append(out, n.handle(putMsg{Key: "z", Value: "3", Reply: reply()})...)
+	if got := sent(out); !slices.Equal(got, []string{"chan/1:kvstore.putResult", "chan/1:kvstore.putResult"}) {
+		t.Errorf("puts within the interval sent %v", got)
 	}
-	// Nothing new: the next tick only re-arms the timer.
+	if timers := ticks(out); len(timers) != 1 || timers[0] != 100*time.Millisecond {
+		t.Errorf("timers %v, want one for the 100 ms left", timers)
+	}
+	clock += 100
 	out = n.handle(tickMsg{})
-	if len(out) != 1 || out[0].After != syncInterval {
-		t.Errorf("idle tick = %+v, want just the timer", out)
+	if got := sent(out); !slices.Equal(got, want[:4]) {
+		t.Errorf("tick sent %v, want %v", got, want[:4])
 	}
+	for _, env := range out {
+		if r, ok := env.Msg.(remoteSync); ok && len(r.Entries) != 2 {
+			t.Errorf("remote sync carries %v, want the two waiting puts", r.Entries)
+		}
+	}
+	// Nothing left: the next tick sends nothing and arms nothing.
+	clock += 500
+	if out := n.handle(tickMsg{}); len(out) != 0 {
+		t.Errorf("idle tick = %+v", out)
+	}
+}
+
+// ticks lists the delays of the timer envelopes.
+func ticks(out []envelope) []time.Duration {
+	var ds []time.Duration
+	for _, e := range out {
+		if _, ok := e.Msg.(tickMsg); ok {
+			ds = append(ds, e.After)
+		}
+	}
+	return ds
 }
 
 // What comes from another server is passed to local actors only; what comes from a local actor
@@ -89,15 +115,16 @@ func TestNodeTickSendsPutsOncePerPeer(t *testing.T) {
 func TestNodeRoutesReceivedVersions(t *testing.T) {
 	clock := int64(1000)
 	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
-	n.handle(remoteSync{Entries: Delta{"r": e("from b", 5, "b:1/10")}})
-	n.handle(localSync{Entries: Delta{"l": e("from a2", 5, "a:1/11")}})
-	if got := sent(n.handle(tickMsg{})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
-		t.Errorf("tick sent %v, want only a local sync", got)
+	if got := sent(n.handle(remoteSync{Entries: Delta{"r": e("from b", 5, "b:1/10")}})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
+		t.Errorf("remote news sent %v, want only a local sync", got)
+	}
+	clock += 1000
+	if got := sent(n.handle(localSync{Entries: Delta{"l": e("from a2", 5, "a:1/11")}})); len(got) != 0 {
+		t.Errorf("local news sent %v", got)
 	}
 	// A stale remote version is not news and is not passed on.
-	n.handle(remoteSync{Entries: Delta{"r": e("older", 4, "b:1/10")}})
-	if got := sent(n.handle(tickMsg{})); len(got) != 0 {
-		t.Errorf("tick after stale version sent %v", got)
+	if got := sent(n.handle(remoteSync{Entries: Delta{"r": e("older", 4, "b:1/10")}})); len(got) != 0 {
+		t.Errorf("stale version sent %v", got)
 	}
 	if v, _ := n.replica.Get("r"); v != "from b" {
 		t.Errorf("r = %q", v)
@@ -111,7 +138,6 @@ func TestNodeWelcomesAJoiningServer(t *testing.T) {
 	gateway := testNode("a:1", 2, 0, &clock)
 	other := testNode("a:1", 2, 1, &clock)
 	other.handle(putMsg{Key: "early", Value: "1", Reply: reply()})
-	other.handle(tickMsg{})
 	clock += 6000 // older than the recent window
 	other.handle(putMsg{Key: "during", Value: "2", Reply: reply()})
 
@@ -122,10 +148,9 @@ func TestNodeWelcomesAJoiningServer(t *testing.T) {
 	}
 	for _, env := range out {
 		if j, ok := env.Msg.(joinedMsg); ok {
-			other.handle(j)
+			out = other.handle(j)
 		}
 	}
-	out = other.handle(tickMsg{})
 	var toNewcomer Delta
 	for _, env := range out {
 		if r, ok := env.Msg.(remoteSync); ok && env.To.Address == "n:1" {
@@ -146,7 +171,7 @@ func TestNodeJoinFindsTheWholeCluster(t *testing.T) {
 		State:   Delta{"k": e("v", 1, "a:1/10")},
 		Members: []serverDesc{a, desc("b:1", 2), desc("n:1", 2)},
 	})
-	want := []string{"b:1/10:kvstore.helloMsg", "n:1/11:kvstore.joinedMsg"}
+	want := []string{"b:1/10:kvstore.helloMsg", "n:1/11:kvstore.joinedMsg", "n:1/11:kvstore.localSync"}
 	if got := sent(out); !slices.Equal(got, want) {
 		t.Errorf("welcome led to %v, want %v", got, want)
 	}
@@ -161,7 +186,6 @@ func TestNodeForgetsOldRecentPuts(t *testing.T) {
 	for i := range 10 {
 		clock += 1000
 		n.handle(putMsg{Key: fmt.Sprint(i), Value: "v", Reply: reply()})
-		n.handle(tickMsg{})
 	}
 	if len(n.recent) > 6 {
 		t.Errorf("%d recent puts kept, want only the last %v", len(n.recent), recentWindow)

@@ -3,6 +3,7 @@ package kvstore
 import (
 	"errors"
 	"fmt"
+	"net/rpc"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,8 +128,12 @@ func TestOneActorSemantics(t *testing.T) {
 	if m, _ := cl.List(""); len(m) != 4 {
 		t.Errorf("List() = %v", m)
 	}
-	after := s.ActorSystem().Stats()
 	queries := int32(9) // 5 puts, 2 gets, 2 lists
+	// A channel ref is counted as used as it delivers, which can trail the RPC's return a little.
+	testutil.Eventually(t, 2*time.Second, func() bool {
+		return s.ActorSystem().Stats().ChannelRefsUsed-before.ChannelRefsUsed >= queries
+	}, "a channel ref used per query")
+	after := s.ActorSystem().Stats()
 	if got := after.MessagesSentExternal - before.MessagesSentExternal; got < queries {
 		t.Errorf("%d external tells for %d queries", got, queries)
 	}
@@ -349,5 +354,32 @@ func TestNewServerRejectsBadInput(t *testing.T) {
 	}
 	if _, _, err := NewServer(0, 0, nil); err == nil {
 		t.Error("NewServer with 0 actors succeeded")
+	}
+}
+
+// A raw net/rpc caller that sends the wrong argument types or methods gets an error; the
+// server keeps serving.
+func TestQueryReceiverRejectsBadCalls(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(1)
+	raw, err := rpc.Dial("tcp", s.QueryAddrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var reply GetReply
+	if err := raw.Call("QueryReceiver.Get", 42, &reply); err == nil {
+		t.Error("Get with an int argument succeeded")
+	}
+	if err := raw.Call("QueryReceiver.Delete", &GetArgs{Key: "k"}, &reply); err == nil {
+		t.Error("an unknown method succeeded")
+	}
+	if err := raw.Call("Other.Get", &GetArgs{Key: "k"}, &reply); err == nil {
+		t.Error("an unknown service succeeded")
+	}
+	cl := c.clients(s)[0]
+	mustPut(t, cl, "still", "serving")
+	if got := get(t, cl, "still"); got != "serving" {
+		t.Errorf("after bad calls Get = %q", got)
 	}
 }
