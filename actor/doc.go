@@ -53,10 +53,13 @@
 // batch per RPC and waits for the answer before sending the next: per-sender order is kept, the
 // sending actor never waits on the network, and under load batches grow so the link stays
 // full. If a remote system does not answer, the sender reports it once (ErrRemoteUnreachable),
-// drops and counts what is queued for it (Stats.MessagesUndelivered), and redials with
-// exponential backoff (50 ms to 1 s) while messages keep coming; once the remote answers again
-// later messages flow normally. A batch whose call failed is counted as undelivered too,
-// although some of it may have arrived: it is never sent twice.
+// drops and counts what is queued for it (Stats.MessagesUndelivered), and redials while
+// messages keep coming: at once the first time (a restarted peer is back without delay), then
+// with exponential backoff from 50 ms to 1 s until a call succeeds, so neither a dead peer nor
+// one that accepts connections and fails every call causes a reconnect loop. Once the remote
+// answers again later messages flow normally, in order. A batch whose call failed is counted
+// as undelivered too, although some of it may have arrived: it is never sent twice. A sender
+// dials only when it has something to send.
 //
 // SetArtificialLatency delays remote tells on the sending side to model a WAN without
 // serialising them: each message leaves one latency after it was told, together with the

@@ -75,7 +75,10 @@ type player struct {
 }
 
 func (p *player) OnMessage(m any) error {
-	b := m.(Ball)
+	b, ok := m.(Ball)
+	if !ok {
+		return fmt.Errorf("player: unexpected message %T", m)
+	}
 	if b.Hits == 0 {
 		p.ctx.Tell(b.Done, p.name+" wins")
 		return nil

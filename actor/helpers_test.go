@@ -26,6 +26,12 @@ type (
 	errorMsg struct{ Why string }
 )
 
+func registerTestTypes(values ...any) {
+	for _, v := range values {
+		gob.Register(v)
+	}
+}
+
 func init() {
 	gob.Register(seqMsg{})
 	gob.Register(forward{})

@@ -4,7 +4,7 @@ import "sync"
 
 // Mailbox is an unbounded FIFO queue. Push never blocks, so a sender is never held up by a
 // slow receiver; the price is memory, which is the receiver's problem to keep bounded (actors
-// do so by keeping up). Use NewMailbox to make one; it is safe for concurrent use.
+// do so by keeping up). It is safe for concurrent use; the zero value is an empty open mailbox.
 type Mailbox struct {
 	mu       sync.Mutex
 	nonEmpty sync.Cond
@@ -16,9 +16,7 @@ type Mailbox struct {
 
 // NewMailbox returns an empty, open mailbox.
 func NewMailbox() *Mailbox {
-	m := &Mailbox{}
-	m.nonEmpty.L = &m.mu
-	return m
+	return &Mailbox{}
 }
 
 // Push appends message to the queue. It never blocks; after Close it does nothing.
@@ -49,12 +47,7 @@ func (m *Mailbox) Push(message any) {
 func (m *Mailbox) Pop() (any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for m.head == len(m.items) && !m.closed {
-		m.waiting++
-		m.nonEmpty.Wait()
-		m.waiting--
-	}
-	if m.closed {
+	if !m.waitNonEmpty() {
 		return nil, false
 	}
 	msg := m.items[m.head]
@@ -91,15 +84,23 @@ func (m *Mailbox) Close() {
 func (m *Mailbox) popAll(spare []any) ([]any, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for m.head == len(m.items) && !m.closed {
-		m.waiting++
-		m.nonEmpty.Wait()
-		m.waiting--
-	}
-	if m.closed {
+	if !m.waitNonEmpty() {
 		return nil, false
 	}
 	batch := m.items[m.head:]
 	m.items, m.head = spare[:0], 0
 	return batch, true
+}
+
+// waitNonEmpty waits, with mu held, until a message is queued (true) or the mailbox is closed.
+func (m *Mailbox) waitNonEmpty() bool {
+	for m.head == len(m.items) && !m.closed {
+		if m.nonEmpty.L == nil { // set once, under mu, before any Wait (Signal ignores L)
+			m.nonEmpty.L = &m.mu
+		}
+		m.waiting++
+		m.nonEmpty.Wait()
+		m.waiting--
+	}
+	return !m.closed
 }

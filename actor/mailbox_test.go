@@ -165,3 +165,20 @@ func TestMailboxPopAllHandsOverBursts(t *testing.T) {
 		t.Fatal("popAll after Close returned ok")
 	}
 }
+
+func TestMailboxZeroValue(t *testing.T) {
+	var m Mailbox
+	got := make(chan any, 2)
+	go func() {
+		for range 2 {
+			v, _ := m.Pop()
+			got <- v
+		}
+	}()
+	m.Push(1)
+	testutil.Recv(t, got, 5*time.Second)
+	m.Close()
+	if v := testutil.Recv(t, got, 5*time.Second); v != nil {
+		t.Fatalf("Pop after Close = %v", v)
+	}
+}

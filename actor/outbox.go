@@ -63,21 +63,27 @@ func (o *outbox) dropAll() int {
 	return n
 }
 
-// backoff spaces redials of a remote system that does not answer: min, doubling up to max.
+// backoff spaces redials of a remote system that does not answer. The first redial after a
+// failure is immediate (a peer that restarted is back at once); after that the pause starts at
+// min and doubles up to max. Only a call that succeeds resets it, so a peer that accepts
+// connections but fails every call is backed off too.
 type backoff struct {
 	min, max time.Duration
-	failures int
+	failures int // dials and calls that failed since the last call that succeeded
 }
 
-// next returns the pause after one more failure. jitter in [0, 1) spreads the pause over
+// delay returns the pause before the next dial. jitter in [0, 1) spreads a pause d over
 // [d/2, d), so systems that lost the same peer do not redial in step.
-func (b *backoff) next(jitter float64) time.Duration {
-	d := b.min << min(b.failures, 30)
+func (b *backoff) delay(jitter float64) time.Duration {
+	if b.failures <= 1 {
+		return 0
+	}
+	d := b.min << min(b.failures-2, 30)
 	if d > b.max || d <= 0 {
 		d = b.max
 	}
-	b.failures++
 	return d/2 + time.Duration(jitter*float64(d/2))
 }
 
+func (b *backoff) fail()  { b.failures++ }
 func (b *backoff) reset() { b.failures = 0 }

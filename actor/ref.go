@@ -1,6 +1,9 @@
 package actor
 
-import "strconv"
+import (
+	"encoding/gob"
+	"strconv"
+)
 
 // ActorRef names an actor anywhere: Address is its system's "host:port", Counter its number
 // there. Actors get positive counters in the order they start; channel refs get negative ones,
@@ -15,3 +18,6 @@ type ActorRef struct {
 func (r *ActorRef) Uid() string {
 	return r.Address + "/" + strconv.Itoa(r.Counter)
 }
+
+// ActorRef is registered with gob here, so a ref can be a message by itself.
+func init() { gob.Register(ActorRef{}) }

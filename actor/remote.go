@@ -71,15 +71,16 @@ func (r *remoteSender) enqueue(to int, message any, size int) {
 
 // run is the sender's goroutine: connect when there is something to send, send due messages
 // in batches, and on failure count what was lost and redial with backoff. An outage is
-// reported and logged once, when it starts, and logged again when it ends.
+// reported and logged once, when it starts, and logged again when a call succeeds.
 func (r *remoteSender) run() {
 	var (
-		client *rpc.Client
+		client *link
 		down   bool
 		retry  = backoff{min: redialMin, max: redialMax}
-		timer  = time.NewTimer(0)
+		timer  = time.NewTimer(time.Hour)
 		batch  []wire.Envelope
 	)
+	timer.Stop()
 	defer func() {
 		timer.Stop()
 		if client != nil {
@@ -87,9 +88,8 @@ func (r *remoteSender) run() {
 		}
 	}()
 	lost := func(n int, err error) {
-		if n > 0 {
-			r.sys.stats.undelivered.Add(int64(n))
-		}
+		r.sys.stats.undelivered.Add(int64(n))
+		retry.fail()
 		if !down {
 			down = true
 			r.sys.report(fmt.Errorf("%w: %s: %v", ErrRemoteUnreachable, r.addr, err))
@@ -111,29 +111,31 @@ func (r *remoteSender) run() {
 				return
 			}
 		case client == nil:
+			if d := retry.delay(rand.Float64()); d > 0 && !r.pause(d, timer) {
+				return
+			}
 			c, err := r.dial()
 			if err != nil {
 				r.mu.Lock()
-				n := r.box.dropAll()
+				n := r.box.dropAll() // told while the remote was down: not kept for later
 				r.mu.Unlock()
 				lost(n, err)
-				if !r.pause(retry.next(rand.Float64()), timer) {
-					return
-				}
 				continue
 			}
 			client = c
-			retry.reset()
-			if down {
-				down = false
-				r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
-			}
 		default:
-			if err := r.send(client, batch); err != nil {
-				if errors.Is(err, ErrClosed) {
-					return
+			err := r.send(client, batch)
+			switch {
+			case err == nil:
+				retry.reset()
+				if down {
+					down = false
+					r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
 				}
-				lost(len(batch), err)
+			case errors.Is(err, ErrClosed):
+				return
+			default:
+				lost(len(batch), err) // perhaps delivered, but never sent twice
 				client.Close()
 				client = nil
 			}
@@ -172,7 +174,14 @@ func (r *remoteSender) pause(d time.Duration, timer *time.Timer) bool {
 	}
 }
 
-func (r *remoteSender) dial() (*rpc.Client, error) {
+// link is a connection to the remote system.
+type link struct {
+	conn   net.Conn
+	client *rpc.Client
+	stop   func() bool // cancels the close-on-Close hook
+}
+
+func (r *remoteSender) dial() (*link, error) {
 	ctx, cancel := context.WithTimeout(r.sys.ctx, dialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -180,12 +189,23 @@ func (r *remoteSender) dial() (*rpc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rpc.NewClient(conn), nil
+	// net/rpc writes a request before Go returns; a peer that stops reading would hold the
+	// sender in that write. Closing the connection on Close, and the write deadline in send,
+	// are its ways out.
+	stop := context.AfterFunc(r.sys.ctx, func() { conn.Close() })
+	return &link{conn: conn, client: rpc.NewClient(conn), stop: stop}, nil
+}
+
+// Close closes the connection.
+func (l *link) Close() {
+	l.stop()
+	l.client.Close()
 }
 
 // send makes one Deliver call and waits for its answer, a timeout or Close (ErrClosed).
-func (r *remoteSender) send(client *rpc.Client, batch []wire.Envelope) error {
-	call := client.Go(wire.Method, &wire.Batch{From: r.sys.addr, Messages: batch}, &wire.Ack{}, make(chan *rpc.Call, 1))
+func (r *remoteSender) send(l *link, batch []wire.Envelope) error {
+	l.conn.SetWriteDeadline(time.Now().Add(callTimeout))
+	call := l.client.Go(wire.Method, &wire.Batch{From: r.sys.addr, Messages: batch}, &wire.Ack{}, make(chan *rpc.Call, 1))
 	timeout := time.NewTimer(callTimeout)
 	defer timeout.Stop()
 	select {

@@ -18,7 +18,7 @@ type receiver struct{ sys *ActorSystem }
 func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
 	s := r.sys
 	for _, env := range b.Messages {
-		s.stats.remoteBytesReceived.Add(int64(env.Size))
+		s.stats.remoteBytesReceived.Add(int64(max(env.Size, 0)))
 		if s.isClosed.Load() {
 			continue
 		}
@@ -35,10 +35,11 @@ func (s *ActorSystem) acceptLoop() {
 	for {
 		conn, err := s.listener.Accept()
 		if err != nil {
+			pause.fail()
 			select {
 			case <-s.done:
 				return
-			case <-time.After(pause.next(0)):
+			case <-time.After(pause.delay(0) + time.Millisecond):
 				continue // out of file descriptors or the like: wait for some to free up
 			}
 		}

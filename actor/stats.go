@@ -72,25 +72,48 @@ func sat32(v int64) int32 {
 
 // sendCounts tracks one actor's sends per target, for MaxMessageRate. It is touched by the
 // actor's own goroutine (and its constructor), read by Stats; the mutex is uncontended.
+//
+// All pairs of one sender share the denominator (the sender's age), so only the highest count
+// matters. Channel refs are one-shot and a query actor answers a new one per query, so once an
+// actor has told many, their entries are dropped and only the highest of their counts is kept:
+// memory stays bounded, and only a channel ref told again after that restarts from zero.
 type sendCounts struct {
-	start time.Time
-	mu    sync.Mutex
-	sends map[ActorRef]int64
+	start    time.Time
+	mu       sync.Mutex
+	sends    map[ActorRef]int64
+	channels int   // entries of sends that are channel refs
+	folded   int64 // highest count among channel refs dropped from sends
 }
+
+// maxChannelPairs bounds the channel-ref entries an actor's sendCounts keeps.
+const maxChannelPairs = 1024
 
 func (s *sendCounts) count(target ActorRef) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.sends == nil {
 		s.sends = make(map[ActorRef]int64)
 	}
-	s.sends[target]++
-	s.mu.Unlock()
+	n, known := s.sends[target]
+	s.sends[target] = n + 1
+	if known || target.Counter >= 0 {
+		return
+	}
+	if s.channels++; s.channels > maxChannelPairs {
+		for ref, n := range s.sends {
+			if ref.Counter < 0 {
+				s.folded = max(s.folded, n)
+				delete(s.sends, ref)
+			}
+		}
+		s.channels = 0
+	}
 }
 
 // maxRate returns this actor's highest rate to any one target at time now.
 func (s *sendCounts) maxRate(now time.Time) float64 {
 	s.mu.Lock()
-	var most int64
+	most := s.folded
 	for _, n := range s.sends {
 		most = max(most, n)
 	}

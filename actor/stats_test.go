@@ -117,3 +117,26 @@ func TestMaxMessageRateCountsTellAfterWhenCalled(t *testing.T) {
 		t.Fatalf("MaxMessageRate = %v, want 5 (or 2.5 if the machine stalled a second)", r)
 	}
 }
+
+func TestSendCountsStayBoundedWithChannelRefs(t *testing.T) {
+	s := sendCounts{start: time.Now()}
+	actorRef := ActorRef{Address: "a:1", Counter: 1}
+	toActor := 0
+	for i := range 10 * maxChannelPairs {
+		s.count(ActorRef{Address: "a:1", Counter: -1 - i}) // one answer per query
+		if i%100 == 0 {
+			s.count(actorRef)
+			toActor++
+		}
+	}
+	heavy := ActorRef{Address: "a:1", Counter: -1}
+	for range 5 {
+		s.count(heavy) // folded away earlier with a count of 1; restarts from 0
+	}
+	if len(s.sends) > maxChannelPairs+1 {
+		t.Fatalf("%d pairs kept", len(s.sends))
+	}
+	if r := s.maxRate(s.start); r != float64(toActor) {
+		t.Fatalf("max rate %v, want the actor pair's %d", r, toActor)
+	}
+}

@@ -76,12 +76,12 @@ func Listen(addr string) (*ActorSystem, error) {
 		timers:    make(map[*time.Timer]struct{}),
 		chanRefs:  make(map[*channelRef]struct{}),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.logger.Store(slog.New(slog.DiscardHandler))
 	if err := s.rpcServer.RegisterName(rpcService, &receiver{sys: s}); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("actor: registering the rpc receiver: %w", err)
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.logger.Store(slog.New(slog.DiscardHandler))
 	s.wg.Go(s.acceptLoop)
 	s.wg.Go(s.reportLoop)
 	return s, nil

@@ -1,0 +1,102 @@
+package actor_test
+
+import (
+	"errors"
+	"net"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"ds440/actor"
+	"ds440/actor/internal/actorbench"
+	"ds440/internal/testutil"
+)
+
+const procWait = 60 * time.Second // real processes under -race on a shared machine start slowly
+
+// startPeer runs `actorbench -serve` and returns the address of its system.
+func startPeer(t *testing.T, bin string, port string) (*testutil.Proc, string) {
+	t.Helper()
+	args := []string{"-serve"}
+	if port != "" {
+		args = append(args, "-port", port)
+	}
+	p := testutil.StartProc(t, bin, args...)
+	m := p.WaitLine(t, `serving on (\S+)`, procWait)
+	return p, m[1]
+}
+
+func TestTwoProcessesStream100000InOrder(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
+	_, addr := startPeer(t, bin, "")
+	driver := testutil.StartProc(t, bin, "-connect", addr, "-n", "100000", "-pings", "50")
+	for _, where := range []string{"local", "remote"} {
+		line := driver.WaitLine(t, `^`+where+`:.*`, procWait)[0]
+		if !regexp.MustCompile(`100000 messages .* in order$`).MatchString(line) {
+			t.Fatalf("driver: %s", line)
+		}
+	}
+	if err := driver.Wait(t, procWait); err != nil {
+		t.Fatalf("driver exited with %v", err)
+	}
+}
+
+func TestRemoteProcessKilledAndRestarted(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
+	peer, addr := startPeer(t, bin, "")
+	sys, err := actor.NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	errs := make(chan error, 100)
+	sys.OnError(func(err error) { errs <- err })
+	checker := actor.ActorRef{Address: addr, Counter: 1}
+
+	stream := func(name string, n int) {
+		t.Helper()
+		r, _, err := actorbench.Stream(sys, checker, name, n, procWait)
+		if err != nil || r.Count != n || r.OutOfOrder != 0 {
+			t.Fatalf("stream %s: %+v, %v", name, r, err)
+		}
+	}
+	stream("before", 1000)
+
+	peer.Kill()
+	<-peer.Done()
+	const lost = 20
+	for i := range lost {
+		sys.Tell(&checker, actorbench.Seq{Stream: "during", N: i})
+	}
+	testutil.Eventually(t, procWait, func() bool { return sys.Stats().MessagesUndelivered == lost },
+		"%d messages to the dead peer counted undelivered (have %d)", lost, sys.Stats().MessagesUndelivered)
+	if err := testutil.Recv(t, errs, procWait); !errors.Is(err, actor.ErrRemoteUnreachable) {
+		t.Fatalf("reported %v, want ErrRemoteUnreachable", err)
+	}
+
+	_, port, _ := net.SplitHostPort(addr)
+	startPeer(t, bin, port)
+	stream("after", 1000)
+	if n := sys.Stats().MessagesUndelivered; n != lost {
+		t.Fatalf("MessagesUndelivered = %d, want %d", n, lost)
+	}
+}
+
+func TestActorbenchUsage(t *testing.T) {
+	testutil.SkipIfShort(t)
+	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
+	for _, args := range [][]string{{}, {"-serve", "-connect", "x:1"}, {"-connect", "x:1", "-n", "0"}, {"-bogus"}, {"extra"}} {
+		p := testutil.StartProc(t, bin, args...)
+		var exit *exec.ExitError
+		if err := p.Wait(t, procWait); !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("actorbench %v: %v, want exit status 2", args, err)
+		}
+		if lines := p.Lines(); len(lines) == 0 || !strings.HasPrefix(lines[0], "usage:") && !strings.Contains(lines[0], "flag provided but not defined") {
+			t.Errorf("actorbench %v printed %q, want the usage", args, lines)
+		}
+	}
+}

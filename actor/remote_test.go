@@ -1,0 +1,293 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ds440/internal/testutil"
+)
+
+// orderChecker counts seqMsgs per sender and the ones out of order, and tells done once it has
+// seen want messages.
+type orderChecker struct {
+	next      map[string]int
+	seen, bad int
+	want      int
+	done      chan<- [2]int
+}
+
+func (o *orderChecker) OnMessage(m any) error {
+	s := m.(seqMsg)
+	if s.N != o.next[s.From] {
+		o.bad++
+	}
+	o.next[s.From] = s.N + 1
+	o.seen++
+	if o.seen == o.want {
+		o.done <- [2]int{o.seen, o.bad}
+	}
+	return nil
+}
+
+// burst is told to a bursting actor: tell N seqMsgs to To, tagged From.
+type burstReq struct {
+	To   ActorRef
+	From string
+	N    int
+}
+
+type burster struct{ ctx *ActorContext }
+
+func (b *burster) OnMessage(m any) error {
+	r := m.(burstReq)
+	for i := range r.N {
+		b.ctx.Tell(&r.To, seqMsg{From: r.From, N: i})
+	}
+	return nil
+}
+
+func init() { registerTestTypes(burstReq{}) }
+
+func startChecker(sys *ActorSystem, want int) (*ActorRef, <-chan [2]int) {
+	done := make(chan [2]int, 1)
+	ref := sys.StartActor(func(*ActorContext) Actor { return &orderChecker{next: map[string]int{}, want: want, done: done} })
+	return ref, done
+}
+
+func TestRemoteOrderAcross100000Messages(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, b := newSystem(t), newSystem(t)
+	errs := errorsOf(a)
+	const senders, each = 4, 25000
+	checker, done := startChecker(b, senders*each)
+	var localBytes int32 // the burst requests, told inside a
+	for i := range senders {
+		if i == 0 {
+			go func() { // one sender from outside any actor
+				for n := range each {
+					a.Tell(checker, seqMsg{From: "external", N: n})
+				}
+			}()
+			continue
+		}
+		ref := a.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+		req := burstReq{To: *checker, From: fmt.Sprint("actor", i), N: each}
+		localBytes += sizeOf(t, req)
+		a.Tell(ref, req)
+	}
+	select {
+	case r := <-done:
+		if r[1] != 0 {
+			t.Fatalf("%d of %d messages arrived out of order", r[1], r[0])
+		}
+	case err := <-errs:
+		t.Fatalf("error: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("not all messages arrived: %+v", b.Stats())
+	}
+	sa, sb := a.Stats(), b.Stats()
+	if sa.BytesSent-localBytes != sb.RemoteBytesReceived || sa.MessagesUndelivered != 0 {
+		t.Fatalf("sender sent %d bytes remotely, receiver got %d; undelivered %d", sa.BytesSent-localBytes, sb.RemoteBytesReceived, sa.MessagesUndelivered)
+	}
+}
+
+func TestRemoteChannelRefAndIsLocal(t *testing.T) {
+	a, b := newSystem(t), newSystem(t)
+	echo, _ := startProbe(b, 1)
+	reply, ch := a.NewChannelRef()
+	if a.IsLocal(echo) || !b.IsLocal(echo) {
+		t.Fatal("IsLocal is wrong for a remote ref")
+	}
+	a.Tell(echo, forward{To: reply, Msg: seqMsg{N: 42}})
+	if m := testutil.Recv(t, ch, waitLong); m != (seqMsg{N: 42}) {
+		t.Fatalf("channel ref got %#v", m)
+	}
+	if st := a.Stats(); st.ChannelRefsUsed != 1 || st.RemoteBytesReceived == 0 {
+		t.Fatalf("Stats of the asking system: %+v", st)
+	}
+}
+
+// arrivalClock records when each message reaches it.
+type arrivalClock struct{ got chan<- time.Time }
+
+func (c *arrivalClock) OnMessage(any) error {
+	c.got <- time.Now()
+	return nil
+}
+
+func TestArtificialLatencyDoesNotSerialise(t *testing.T) {
+	const latency = 200 * time.Millisecond
+	SetArtificialLatency(latency)
+	t.Cleanup(func() { SetArtificialLatency(0) })
+	a, b := newSystem(t), newSystem(t)
+	got := make(chan time.Time, 10000)
+	clock := b.StartActor(func(*ActorContext) Actor { return &arrivalClock{got} })
+
+	start := time.Now()
+	for i := range 5 {
+		a.Tell(clock, i)
+	}
+	if d := time.Since(start); d > latency/2 {
+		t.Fatalf("5 tells took %v: the sender waited", d)
+	}
+	for range 5 {
+		arrived := testutil.Recv(t, got, waitLong).Sub(start)
+		if arrived < latency {
+			t.Fatalf("a message arrived after %v, before the latency of %v", arrived, latency)
+		}
+		if arrived > 3*latency {
+			t.Fatalf("a message arrived after %v: messages are queued behind each other's delay", arrived)
+		}
+	}
+
+	// Throughput: 10,000 messages told at once all arrive about one latency later.
+	start = time.Now()
+	for i := range 10000 {
+		a.Tell(clock, i)
+	}
+	var last time.Time
+	for range 10000 {
+		last = testutil.Recv(t, got, waitLong)
+	}
+	if d := last.Sub(start); d > 10*latency {
+		t.Fatalf("10,000 messages took %v to arrive at a latency of %v", d, latency)
+	}
+}
+
+func TestRemoteDownThenBack(t *testing.T) {
+	a := newSystem(t)
+	errs := errorsOf(a)
+	b := newSystem(t)
+	addr := b.Addr()
+	checker, _ := startChecker(b, -1)
+	// Before: delivered.
+	reply, ch := b.NewChannelRef()
+	a.Tell(&ActorRef{Address: addr, Counter: 2}, 0) // counter 2 does not exist: reported by b, not a
+	a.Tell(checker, seqMsg{From: "a", N: 0})
+	a.Tell(reply, "before")
+	testutil.Recv(t, ch, waitLong)
+
+	// Down: everything told is lost and counted, and the outage is reported once.
+	b.Close()
+	const lost = 10
+	for i := range lost {
+		a.Tell(checker, seqMsg{From: "a", N: 1 + i})
+	}
+	testutil.Eventually(t, waitLong, func() bool { return a.Stats().MessagesUndelivered == lost },
+		"%d lost messages counted (have %d)", lost, a.Stats().MessagesUndelivered)
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrRemoteUnreachable) {
+		t.Fatalf("reported %v, want ErrRemoteUnreachable", err)
+	}
+
+	// Back on the same address: later messages arrive, in order.
+	b2, err := Listen(addr)
+	if err != nil {
+		t.Fatalf("restarting the remote on %s: %v", addr, err)
+	}
+	t.Cleanup(b2.Close)
+	const later = 100
+	checker2, done := startChecker(b2, later)
+	if *checker2 != *checker {
+		t.Fatalf("restarted checker is %s, want %s", checker2.Uid(), checker.Uid())
+	}
+	for i := range later {
+		a.Tell(checker, seqMsg{From: "a", N: i})
+	}
+	select {
+	case r := <-done:
+		if r[1] != 0 {
+			t.Fatalf("%d of %d later messages out of order", r[1], r[0])
+		}
+	case <-time.After(waitLong):
+		t.Fatalf("later messages did not arrive: %+v", b2.Stats())
+	}
+	if n := a.Stats().MessagesUndelivered; n != lost {
+		t.Fatalf("MessagesUndelivered = %d after the remote came back, want %d", n, lost)
+	}
+	testutil.NoRecv(t, errs, 20*time.Millisecond) // one report per outage
+}
+
+func TestPeerThatFailsEveryCallIsBackedOff(t *testing.T) {
+	// Something listens on the address, but closes every connection at once: dials succeed,
+	// calls fail. The sender must back off instead of redialing for every message.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepts atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			c.Close()
+		}
+	}()
+	defer ln.Close()
+
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
+	const tells = 100
+	for i := range tells {
+		sys.Tell(ref, seqMsg{N: i})
+		time.Sleep(5 * time.Millisecond) // a steady trickle over half a second
+	}
+	testutil.Eventually(t, waitLong, func() bool { return sys.Stats().MessagesUndelivered == tells },
+		"every message counted undelivered (have %d)", sys.Stats().MessagesUndelivered)
+	if n := accepts.Load(); n > 20 {
+		t.Fatalf("%d connections for %d messages in half a second: no backoff", n, tells)
+	}
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrRemoteUnreachable) {
+		t.Fatalf("reported %v, want ErrRemoteUnreachable", err)
+	}
+	testutil.NoRecv(t, errs, 20*time.Millisecond) // reported once, not per message
+}
+
+func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	// The peer accepts and then neither reads nor answers: calls hang until their timeout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	}()
+
+	sys, err := NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
+	sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+	start := time.Now()
+	for i := range 10000 {
+		sys.Tell(ref, seqMsg{N: i})
+	}
+	sys.Tell(sender, burstReq{To: *ref, From: "actor", N: 10000})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("10,000 tells to a hung peer took %v", d)
+	}
+	testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
+	testutil.Within(t, waitLong, "Close with a call in flight", sys.Close)
+}
