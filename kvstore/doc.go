@@ -12,11 +12,11 @@
 //
 // Actors sync by actor messages only. A query actor keeps the news its peers have not seen: for
 // the other actors of its server, every version that changed its replica (Puts it took and
-// versions from other servers); for each other server, only the Puts it took itself. It sends a
-// group its news at once if it has sent that group nothing for 150 ms (syncInterval), and
-// otherwise batches it until the interval has passed, so a sparse write spreads in about a
-// millisecond, a burst costs one message per peer per interval, and no (actor, target) pair
-// carries more than 1000/150 < 7 messages a second. A Put crosses to each other server once,
+// versions from other servers); for each other server, only the Puts it took itself. It sends all
+// its news at once if it has sent no sync for 150 ms (syncInterval), and otherwise batches it
+// until the interval has passed, on a timer message to itself. So a sparse write spreads in
+// about a millisecond, a burst costs one message per peer per interval, and no (actor, target)
+// pair, the actor's own timer included, carries more than 1000/150 < 7 messages a second. A Put crosses to each other server once,
 // to the one actor there paired with the writer (same index modulo the server's size), which
 // passes it on to its own actors; no message's size depends on the size of the store.
 //

@@ -34,7 +34,7 @@ type recentPut struct {
 // replica and decides what to sync with whom, and when; queryActor only carries out its
 // envelopes.
 //
-// News is sent at once if this actor has sent nothing to those peers for syncInterval, so
+// News is sent at once if this actor has sent no sync for syncInterval, so
 // sparse writes spread with no delay; otherwise it waits in a pending delta until the interval
 // has passed, so bursts are batched into one message per peer per interval.
 type node struct {
@@ -50,8 +50,7 @@ type node struct {
 	pendingRemote Delta                 // Puts taken here, for the other servers
 	recent        []recentPut           // Puts taken here in the last recentWindow
 	newcomers     []serverDesc          // servers joined since the last remote flush: they get recent
-	lastLocal     int64                 // when local peers were last sent a sync, ms
-	lastRemote    int64                 // when remote servers were last sent a sync, ms
+	lastSync      int64                 // when this actor last sent a sync to anyone, ms
 	timerArmed    bool                  // a tickMsg to self is on its way
 }
 
@@ -59,7 +58,7 @@ func newNode(self *actor.ActorRef, now func() int64) *node {
 	return &node{
 		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
 		remotes: map[string]serverDesc{}, pendingLocal: Delta{}, pendingRemote: Delta{},
-		lastLocal: -1 << 62, lastRemote: -1 << 62,
+		lastSync: -1 << 62,
 	}
 }
 
@@ -178,38 +177,34 @@ func (n *node) remember(now int64, key string, e Entry) {
 	n.recent = append(n.recent[cut:], recentPut{at: now, key: key, e: e})
 }
 
-// flush sends each group of peers its pending news if syncInterval has passed since the last
-// send to that group, and otherwise arms the timer for when it will have.
+// flush sends the pending news to every peer at once if syncInterval has passed since the
+// last sync this actor sent, and otherwise arms the timer for when it will have. One cadence
+// for all peers keeps both each peer's syncs and this actor's own timer messages at least
+// syncInterval apart: with one clock per group of peers, two groups out of phase would need
+// two timer messages per interval, more than 10 a second to itself.
 func (n *node) flush() []envelope {
-	now := n.now()
-	interval := syncInterval.Milliseconds()
-	var out []envelope
-	wait := int64(-1) // ms until the earliest group that must wait is due; -1 if none
-	due := func(last int64) bool {
-		if now-last >= interval {
-			return true
-		}
-		if left := interval - (now - last); wait < 0 || left < wait {
-			wait = left
-		}
-		return false
-	}
-	if len(n.pendingLocal) > 0 && due(n.lastLocal) {
-		out = append(out, n.toLocals(localSync{Entries: n.pendingLocal})...)
-		n.pendingLocal, n.lastLocal = Delta{}, now
-	}
 	if len(n.remotes) == 0 {
 		n.pendingRemote = Delta{} // nobody to send to; recent keeps them for a server that joins
 	}
-	if (len(n.pendingRemote) > 0 || len(n.newcomers) > 0) && due(n.lastRemote) {
-		if sent := n.flushRemote(); len(sent) > 0 {
-			out = append(out, sent...)
-			n.lastRemote = now
-		}
+	if len(n.pendingLocal) == 0 && len(n.pendingRemote) == 0 && len(n.newcomers) == 0 {
+		return nil
 	}
-	if wait >= 0 && !n.timerArmed {
+	now := n.now()
+	if left := syncInterval.Milliseconds() - (now - n.lastSync); left > 0 {
+		if n.timerArmed {
+			return nil
+		}
 		n.timerArmed = true
-		out = append(out, envelope{To: n.selfRef, Msg: tickMsg{}, After: time.Duration(wait) * time.Millisecond})
+		return []envelope{{To: n.selfRef, Msg: tickMsg{}, After: time.Duration(left) * time.Millisecond}}
+	}
+	var out []envelope
+	if len(n.pendingLocal) > 0 {
+		out = n.toLocals(localSync{Entries: n.pendingLocal})
+		n.pendingLocal = Delta{}
+	}
+	out = append(out, n.flushRemote()...)
+	if len(out) > 0 {
+		n.lastSync = now
 	}
 	return out
 }

@@ -141,6 +141,7 @@ func TestNodeWelcomesAJoiningServer(t *testing.T) {
 	clock += 6000 // older than the recent window
 	other.handle(putMsg{Key: "during", Value: "2", Reply: reply()})
 
+	clock += syncInterval.Milliseconds() // "during" has gone to the gateway; the next sync is due
 	newcomer := desc("n:1", 1)
 	out := gateway.handle(helloMsg{Server: newcomer, Reply: newcomer.ref(0)})
 	if got := sent(out); !slices.Equal(got, []string{"a:1/11:kvstore.joinedMsg", "n:1/10:kvstore.welcomeMsg"}) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"strconv"
 	"sync"
 	"time"
 
@@ -73,6 +74,8 @@ func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Se
 	}
 	s := &Server{system: system, conns: map[net.Conn]bool{}}
 	self := serverDesc{Addr: system.Addr()}
+	// Query actors listen where the actor system does, never on every interface.
+	host, _, _ := net.SplitHostPort(system.Addr())
 	refs := make([]*actor.ActorRef, queryActorCount)
 	for i := range refs {
 		refs[i] = system.StartActor(newQueryActor)
@@ -87,7 +90,7 @@ func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Se
 		if startPort != 0 {
 			port = startPort + i + 1
 		}
-		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			s.Close()
 			return nil, "", fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
