@@ -90,12 +90,12 @@ func TestConcurrentPlayersOnTwoKVStoreServers(t *testing.T) {
 		observer := join(store, "observer-"+name)
 		testutil.Eventually(t, 5*time.Second, func() bool {
 			out, _ := observer.Exec("stats")
-			return regexp.MustCompile(`, `+strconv.Itoa(damage%100)+` of 100 done`).MatchString(out)
+			return regexp.MustCompile(`, ` + strconv.Itoa(damage%100) + ` of 100 done`).MatchString(out)
 		}, "%s sees all %d damage", name, damage)
 		testutil.Eventually(t, 5*time.Second, func() bool {
 			s := join(store, "alice")
 			out, _ := s.Exec("stats")
-			return regexp.MustCompile(`coins `+strconv.Itoa(coins)+`,`).MatchString(out)
+			return regexp.MustCompile(`coins ` + strconv.Itoa(coins) + `,`).MatchString(out)
 		}, "%s sees all %d of alice's coins", name, coins)
 	}
 }

@@ -42,7 +42,7 @@ func init() {
 // the error is for a failing store.
 func (s *Session) Step(line string) (Result, error) {
 	if len(line) > MaxLineLen {
-		return hint("That line is too long (%d characters; the limit is %d).", len(line), MaxLineLen), nil
+		return hint("That line is too long; the limit is %d characters.", MaxLineLen), nil
 	}
 	words := strings.Fields(strings.ToLower(line))
 	if len(words) == 0 {

@@ -91,11 +91,14 @@ func play(ctx context.Context, game *cmud.Game, name string, in *os.File, out io
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 4096), 1<<20)
-		for sc.Scan() {
+		r := bufio.NewReader(in)
+		for {
+			l, err := readLine(r, cmud.MaxLineLen+1)
+			if err != nil {
+				return
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- l:
 			case <-ctx.Done():
 				return
 			}
@@ -152,5 +155,25 @@ func play(ctx context.Context, game *cmud.Game, name string, in *os.File, out io
 		if quit {
 			return nil
 		}
+	}
+}
+
+// readLine returns the next line of r without its line end, cut to at most limit bytes: the
+// rest of a longer line is read and dropped, so any line, however long, gets the game's
+// "too long" hint instead of ending the session. It returns io.EOF once r has no more lines.
+func readLine(r *bufio.Reader, limit int) (string, error) {
+	var line []byte
+	read := 0
+	for {
+		chunk, err := r.ReadSlice('\n')
+		read += len(chunk)
+		line = append(line, chunk[:min(len(chunk), limit-len(line))]...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && read == 0 {
+			return "", err
+		}
+		return strings.TrimRight(string(line), "\r\n"), nil
 	}
 }

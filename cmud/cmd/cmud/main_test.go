@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"regexp"
@@ -36,9 +37,10 @@ func wantAll(t *testing.T, out string, wants ...string) {
 
 func TestEmbeddedGameFromStdin(t *testing.T) {
 	testutil.SkipIfShort(t)
-	out := runScript(t, "help\nmine 3\nbuy cpu 2\ninv\nmove bridge\nmap\ndance\nmine -1\nsolve\nquit\nstats\n",
+	long := strings.Repeat("mine ", 1<<20) // 5 MB on one line
+	out := runScript(t, "help\n"+long+"\nmine 3\nbuy cpu 2\ninv\nmove bridge\nmap\ndance\nmine -1\nsolve\nquit\nstats\n",
 		"-name", "ada", "-delay", "0")
-	wantAll(t, out, "Welcome to CMUD, ada", "Commands:", "earn 3 coins", "buy 2 cpu",
+	wantAll(t, out, "Welcome to CMUD, ada", "Commands:", "line is too long", "earn 3 coins", "buy 2 cpu",
 		"cpu          x3", "to the bridge", "the bridge      ada", `Unknown command "dance"`,
 		"from 1 to 1000", "It stands at", "Goodbye, ada")
 	if strings.Contains(out, "ada the Undergraduate") {
@@ -46,6 +48,20 @@ func TestEmbeddedGameFromStdin(t *testing.T) {
 	}
 	if strings.Contains(out, "> ") {
 		t.Error("prompt printed although stdin is not a terminal")
+	}
+}
+
+func TestReadLine(t *testing.T) {
+	long := strings.Repeat("y", 10_000) // longer than the reader's buffer
+	r := bufio.NewReaderSize(strings.NewReader("one\r\n\n"+long+"\nlast"), 16)
+	want := []string{"one", "", long[:50], "last"}
+	for _, w := range want {
+		if got, err := readLine(r, 50); got != w || err != nil {
+			t.Fatalf("readLine = %q, %v; want %q", got, err, w)
+		}
+	}
+	if got, err := readLine(r, 50); err != io.EOF {
+		t.Errorf("readLine at the end = %q, %v; want io.EOF", got, err)
 	}
 }
 
