@@ -53,9 +53,14 @@ type localSync struct {
 	Entries Delta
 }
 
-// remoteSync carries versions taken on one server to one actor of another.
+// remoteSync carries versions taken on one server to one actor of another, as batch Seq
+// (0 if it carries only acknowledgements), and acknowledges the batches the receiver sent to
+// the sender.
 type remoteSync struct {
 	Entries Delta
+	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
+	Seq     int64
+	Acks    []int64
 }
 
 // helloMsg introduces a starting server to a running one.

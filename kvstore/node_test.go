@@ -64,6 +64,7 @@ func TestNodeAnswersQueriesFromItsReplica(t *testing.T) {
 
 // A Put goes at once to every local actor and to one actor of each remote server; Puts that
 // follow within syncInterval wait for the timer and then go together, one message per peer.
+// Once the remote batches are acknowledged, the actor falls quiet.
 func TestNodeSendsPutsOncePerPeer(t *testing.T) {
 	clock := int64(1000)
 	n := testNode("a:1", 3, 1, &clock, desc("b:1", 4), desc("c:1", 1))
@@ -73,29 +74,87 @@ func TestNodeSendsPutsOncePerPeer(t *testing.T) {
 	if got := sent(out); !slices.Equal(got, want) {
 		t.Errorf("first put sent %v, want %v", got, want)
 	}
+	if timers := ticks(out); len(timers) != 1 || timers[0] != syncInterval {
+		t.Errorf("timers %v, want one to wait for the acknowledgements", timers)
+	}
 	clock += 50
 	out = n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
 	out = append(out, n.handle(putMsg{Key: "z", Value: "3", Reply: reply()})...)
 	if got := sent(out); !slices.Equal(got, []string{"chan/1:kvstore.putResult", "chan/1:kvstore.putResult"}) {
 		t.Errorf("puts within the interval sent %v", got)
 	}
-	if timers := ticks(out); len(timers) != 1 || timers[0] != 100*time.Millisecond {
-		t.Errorf("timers %v, want one for the 100 ms left", timers)
+	if timers := ticks(out); len(timers) != 0 {
+		t.Errorf("timers %v, want none: one is on its way", timers)
 	}
 	clock += 100
 	out = n.handle(tickMsg{})
 	if got := sent(out); !slices.Equal(got, want[:4]) {
 		t.Errorf("tick sent %v, want %v", got, want[:4])
 	}
+	var seqs []int64
 	for _, env := range out {
-		if r, ok := env.Msg.(remoteSync); ok && len(r.Entries) != 2 {
-			t.Errorf("remote sync carries %v, want the two waiting puts", r.Entries)
+		if r, ok := env.Msg.(remoteSync); ok {
+			seqs = append(seqs, r.Seq)
+			if len(r.Entries) != 2 {
+				t.Errorf("remote sync carries %v, want the two waiting puts", r.Entries)
+			}
 		}
 	}
-	// Nothing left: the next tick sends nothing and arms nothing.
+	// Everything acknowledged: the next tick sends nothing and arms nothing.
+	n.handle(remoteSync{Acks: []int64{1, 2, 3, 4}})
 	clock += 500
 	if out := n.handle(tickMsg{}); len(out) != 0 {
 		t.Errorf("idle tick = %+v", out)
+	}
+}
+
+// A batch a remote server does not acknowledge is sent again after ackTimeout, merged with
+// what is new; an acknowledged one is not.
+func TestNodeResendsUnacknowledgedBatches(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("a:1", 1, 0, &clock, desc("b:1", 1), desc("c:1", 1))
+	var seqTo = map[string]int64{}
+	for _, env := range n.handle(putMsg{Key: "x", Value: "1", Reply: reply()}) {
+		if r, ok := env.Msg.(remoteSync); ok {
+			seqTo[env.To.Address] = r.Seq
+		}
+	}
+	n.handle(remoteSync{Acks: []int64{seqTo["b:1"]}}) // c's batch (or its ack) was lost
+	clock += ackTimeout.Milliseconds() - 1
+	n.handle(tickMsg{})
+	clock++
+	out := n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
+	got := map[string]Delta{}
+	for _, env := range out {
+		if r, ok := env.Msg.(remoteSync); ok {
+			got[env.To.Address] = r.Entries
+		}
+	}
+	if len(got["b:1"]) != 1 || len(got["c:1"]) != 2 {
+		t.Errorf("after the timeout b got %v and c got %v; want y, and x again with y", got["b:1"], got["c:1"])
+	}
+}
+
+// A receiver acknowledges each batch in its next sync to the sender, with its own Puts if the
+// sender is also the actor it writes to.
+func TestNodeAcknowledgesBatches(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("b:1", 1, 0, &clock, desc("a:1", 1))
+	from := desc("a:1", 1).ref(0)
+	out := n.handle(remoteSync{Entries: Delta{"k": e("v", 5, "a:1/10")}, From: from, Seq: 7})
+	if len(out) != 1 || out[0].To.Uid() != from.Uid() || !slices.Equal(out[0].Msg.(remoteSync).Acks, []int64{7}) {
+		t.Fatalf("batch 7 answered with %+v", out)
+	}
+	clock += 50
+	n.handle(remoteSync{From: from, Seq: 8})
+	n.handle(putMsg{Key: "mine", Value: "v", Reply: reply()})
+	clock += 100
+	out = n.handle(tickMsg{})
+	if len(out) != 2 { // the sync and a timer for its own acknowledgement
+		t.Fatalf("tick sent %+v", out)
+	}
+	if m := out[0].Msg.(remoteSync); !slices.Equal(m.Acks, []int64{8}) || len(m.Entries) != 1 || m.Seq == 0 {
+		t.Errorf("sync to a = %+v, want the put and the ack of 8 in one message", m)
 	}
 }
 
