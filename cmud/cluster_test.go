@@ -48,7 +48,7 @@ func TestConcurrentPlayersOnTwoKVStoreServers(t *testing.T) {
 	alicePhone := join(onWest, "alice")
 
 	done := regexp.MustCompile(`: (\d+) done`)
-	earned := regexp.MustCompile(`earn (\d+) coins`)
+	earned := regexp.MustCompile(`earn (\d+) coins?`)
 	var mu sync.Mutex
 	damage, coins := 0, 0
 	add := func(re *regexp.Regexp, out string, total *int) {
