@@ -28,14 +28,16 @@ type channelRef struct {
 	done bool     // got its message or was closed
 }
 
-// deliver passes msg on if it is the first; false means the ref was already used or closed.
-func (r *channelRef) deliver(msg any) bool {
+// deliver passes msg on if it is the first, calling used just before, so whoever receives it
+// sees the ref counted; false means the ref was already used or closed.
+func (r *channelRef) deliver(msg any, used func()) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done {
 		return false
 	}
 	r.done = true
+	used()
 	r.ch <- msg
 	return true
 }

@@ -53,34 +53,53 @@ var typeInfos sync.Map // reflect.Type -> *typeInfo
 
 // copyMessage returns a deep copy of msg made through gob and the size of its encoding: the
 // value alone, as gob sends it once the stream has described its type.
-func copyMessage(msg any) (any, int, error) {
+func copyMessage(msg any) (copied any, size int, err error) {
 	if msg == nil {
 		return nil, 0, ErrNilMessage
 	}
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Pointer && v.IsNil() {
+		// Encoder.Encode panics on a nil pointer rather than returning an error.
+		return nil, 0, fmt.Errorf("%w: %T: nil pointer", ErrUnencodable, msg)
+	}
+	defer func() {
+		if r := recover(); r != nil { // a panic in gob, however unlikely, is the message's fault
+			copied, size, err = nil, 0, fmt.Errorf("%w: %T: %v", ErrUnencodable, msg, r)
+		}
+	}()
 	t := reflect.TypeOf(msg)
-	var info *typeInfo
-	if v, ok := typeInfos.Load(t); ok {
-		info = v.(*typeInfo)
-	} else {
+	v, ok := typeInfos.Load(t)
+	if !ok {
 		as, err := registeredType(msg)
 		if err != nil {
 			return nil, 0, err
 		}
-		info = &typeInfo{decodeAs: as, hasInterface: containsInterface(t, map[reflect.Type]bool{})}
-		typeInfos.Store(t, info)
+		v = &typeInfo{decodeAs: as, hasInterface: containsInterface(t, map[reflect.Type]bool{})}
+		typeInfos.Store(t, v)
 	}
-	c := copiers.Get().(*copier)
-	if err := c.enc.Encode(msg); err != nil {
+	copied, size, err = copyThrough(copiers.Get().(*copier), msg, v.(*typeInfo))
+	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %T: %v", ErrUnencodable, msg, err)
+	}
+	return copied, size, nil
+}
+
+// copyThrough makes the copy with c, and returns c to the pool unless it failed: a copier
+// that failed may have streams out of step.
+func copyThrough(c *copier, msg any, info *typeInfo) (any, int, error) {
+	if err := c.enc.Encode(msg); err != nil {
+		return nil, 0, err
 	}
 	size := lastMessageLen(c.buf.Bytes())
 	out := reflect.New(info.decodeAs)
-	if err := c.dec.DecodeValue(out); err != nil || c.buf.Len() != 0 {
-		return nil, 0, fmt.Errorf("%w: %T: decoding the copy: %v", ErrUnencodable, msg, err)
+	if err := c.dec.DecodeValue(out); err != nil {
+		return nil, 0, fmt.Errorf("decoding the copy: %v", err)
+	}
+	if c.buf.Len() != 0 {
+		return nil, 0, fmt.Errorf("decoding the copy left %d bytes", c.buf.Len())
 	}
 	if info.hasInterface {
 		if err := c.enc.Encode(msg); err != nil {
-			return nil, 0, fmt.Errorf("%w: %T: %v", ErrUnencodable, msg, err)
+			return nil, 0, err
 		}
 		size = c.buf.Len()
 		c.buf.Reset()

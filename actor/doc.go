@@ -37,14 +37,17 @@
 // that sends or receives it). A message gob cannot carry (an unregistered type, a channel or
 // function field, nil) is reported to the OnError handler and dropped; nothing panics. Gob
 // drops the difference between nil and empty slices and maps and between T and *T (a message
-// arrives as the type registered for it), locally exactly as remotely. Copies are cheap: each
+// arrives as the type registered for it), locally exactly as remotely. ActorRef is registered
+// by this package, so refs travel in messages and as messages. Copies are cheap: each
 // copier is a gob encoder and decoder in lockstep, reused, so a type is described and compiled
 // once, not per message.
 //
 // # Delivery
 //
 // Messages are delivered at most once and in order per (sender, receiver) pair, locally and
-// remotely; TellAfter messages are delivered when their timer fires. Tell never blocks: every
+// remotely: a message can be lost (its remote system was unreachable, or the system closed)
+// but never duplicated or overtaken by a later one. TellAfter messages are delivered when their
+// timer fires. Tell never blocks: every
 // mailbox is an unbounded FIFO (Mailbox), and a remote tell only appends to the queue of the
 // target's system.
 //
@@ -58,8 +61,11 @@
 // with exponential backoff from 50 ms to 1 s until a call succeeds, so neither a dead peer nor
 // one that accepts connections and fails every call causes a reconnect loop. Once the remote
 // answers again later messages flow normally, in order. A batch whose call failed is counted
-// as undelivered too, although some of it may have arrived: it is never sent twice. A sender
-// dials only when it has something to send.
+// as undelivered too, although some of it may have arrived: it is never sent twice (a batch
+// net/rpc refused before writing a byte goes first on the next connection instead). An idle
+// sender notices its peer closing the connection, so a peer restarted between two messages
+// loses nothing. A sender dials only when it has something to send. Refs carry no incarnation:
+// a message queued for a system that restarts on the same address reaches the new one.
 //
 // SetArtificialLatency delays remote tells on the sending side to model a WAN without
 // serialising them: each message leaves one latency after it was told, together with the

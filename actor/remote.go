@@ -33,8 +33,10 @@ type remoteSender struct {
 	addr string
 	wake chan struct{} // capacity 1: "the outbox went from empty to not empty"
 
-	mu  sync.Mutex
-	box outbox
+	mu        sync.Mutex
+	box       outbox
+	inflight  int  // messages taken from box and not yet acknowledged or counted lost
+	connected bool // a connection is up, as far as the sender knows
 }
 
 // remote returns the sender for addr, starting it on first use; nil once the system is closed.
@@ -72,13 +74,19 @@ func (r *remoteSender) enqueue(to int, message any, size int) {
 // run is the sender's goroutine: connect when there is something to send, send due messages
 // in batches, and on failure count what was lost and redial with backoff. An outage is
 // reported and logged once, when it starts, and logged again when a call succeeds.
+//
+// A batch is counted lost once it may have been written. If net/rpc refuses the call because
+// the connection had already failed (rpc.ErrShutdown: nothing was written), the batch is kept
+// and sent first on the next connection, once: so a peer that restarted while the sender was
+// idle loses nothing told after the restart.
 func (r *remoteSender) run() {
 	var (
-		client *link
-		down   bool
-		retry  = backoff{min: redialMin, max: redialMax}
-		timer  = time.NewTimer(time.Hour)
-		batch  []wire.Envelope
+		client  *link
+		down    bool
+		retry   = backoff{min: redialMin, max: redialMax}
+		timer   = time.NewTimer(time.Hour)
+		batch   []wire.Envelope // taken from the outbox and not yet sent, or being sent
+		retried bool            // batch was refused unsent once already
 	)
 	timer.Stop()
 	defer func() {
@@ -96,21 +104,29 @@ func (r *remoteSender) run() {
 			r.sys.log().Warn("actor: remote system unreachable", "remote", r.addr, "err", err)
 		}
 	}
-	for {
-		r.mu.Lock()
-		queued := r.box.len()
-		var wait time.Duration
-		if client != nil && queued > 0 {
-			batch, wait = r.box.takeDue(time.Now(), maxBatchMessages, maxBatchBytes, batch[:0])
+	setClient := func(c *link) {
+		if client != nil {
+			client.Close()
 		}
+		client = c
+		r.mu.Lock()
+		r.connected = c != nil
 		r.mu.Unlock()
-
-		switch {
-		case queued == 0 || (client != nil && len(batch) == 0):
-			if !r.idle(wait, timer) {
-				return
+	}
+	setBatch := func(b []wire.Envelope) {
+		batch, retried = b, false
+		r.mu.Lock()
+		r.inflight = len(b)
+		r.mu.Unlock()
+	}
+	for {
+		if client == nil {
+			if len(batch) == 0 && r.pending() == 0 {
+				if !r.idle(0, timer, nil) {
+					return
+				}
+				continue
 			}
-		case client == nil:
 			if d := retry.delay(rand.Float64()); d > 0 && !r.pause(d, timer) {
 				return
 			}
@@ -119,33 +135,74 @@ func (r *remoteSender) run() {
 				r.mu.Lock()
 				n := r.box.dropAll() // told while the remote was down: not kept for later
 				r.mu.Unlock()
-				lost(n, err)
+				lost(n+len(batch), err)
+				clear(batch)
+				setBatch(batch[:0])
 				continue
 			}
-			client = c
+			setClient(c)
+		}
+		select {
+		case <-client.broken: // closed by the peer while idle: nothing was lost, dial afresh
+			retry.fail() // at once the first time, backed off if the peer keeps doing it
+			setClient(nil)
+			continue
 		default:
-			err := r.send(client, batch)
-			switch {
-			case err == nil:
-				retry.reset()
-				if down {
-					down = false
-					r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
+		}
+		if len(batch) == 0 {
+			r.mu.Lock()
+			next, wait := r.box.takeDue(time.Now(), maxBatchMessages, maxBatchBytes, batch[:0])
+			r.mu.Unlock()
+			setBatch(next)
+			if len(batch) == 0 {
+				if !r.idle(wait, timer, client.broken) {
+					return
 				}
-			case errors.Is(err, ErrClosed):
-				return
-			default:
-				lost(len(batch), err) // perhaps delivered, but never sent twice
-				client.Close()
-				client = nil
+				continue
+			}
+		}
+		err := r.send(client, batch)
+		switch {
+		case err == nil:
+			retry.reset()
+			if down {
+				down = false
+				r.sys.log().Info("actor: remote system reachable again", "remote", r.addr)
 			}
 			clear(batch)
+			setBatch(batch[:0])
+		case errors.Is(err, ErrClosed):
+			return
+		case errors.Is(err, rpc.ErrShutdown) && !retried:
+			retry.fail() // a peer that keeps closing connections is backed off all the same
+			retried = true
+			setClient(nil)
+		default:
+			lost(len(batch), err) // perhaps delivered, but never sent twice
+			clear(batch)
+			setBatch(batch[:0])
+			setClient(nil)
 		}
 	}
 }
 
-// idle waits for a new message, for wait (if not 0) or for Close; false means Close.
-func (r *remoteSender) idle(wait time.Duration, timer *time.Timer) bool {
+// isConnected reports whether the sender has a connection it believes alive.
+func (r *remoteSender) isConnected() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.connected
+}
+
+// pending returns the messages queued or in the call under way.
+func (r *remoteSender) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.box.len() + r.inflight
+}
+
+// idle waits for a new message, for wait (if not 0), for the connection to break (if broken is
+// not nil) or for Close; false means Close.
+func (r *remoteSender) idle(wait time.Duration, timer *time.Timer, broken <-chan struct{}) bool {
 	var due <-chan time.Time
 	if wait > 0 {
 		timer.Reset(wait)
@@ -156,6 +213,8 @@ func (r *remoteSender) idle(wait time.Duration, timer *time.Timer) bool {
 	case <-r.wake:
 		return true
 	case <-due:
+		return true
+	case <-broken:
 		return true
 	case <-r.sys.done:
 		return false
@@ -178,7 +237,25 @@ func (r *remoteSender) pause(d time.Duration, timer *time.Timer) bool {
 type link struct {
 	conn   net.Conn
 	client *rpc.Client
-	stop   func() bool // cancels the close-on-Close hook
+	stop   func() bool   // cancels the close-on-Close hook
+	broken chan struct{} // closed when a read fails: the peer closed or the connection died
+}
+
+// watchedConn closes broken when a read fails. Only the rpc client's reader reads, so an idle
+// sender learns at once that its peer went away and dials afresh for the next message instead
+// of writing it into a dead connection.
+type watchedConn struct {
+	net.Conn
+	broken chan struct{}
+	once   sync.Once
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(func() { close(c.broken) })
+	}
+	return n, err
 }
 
 func (r *remoteSender) dial() (*link, error) {
@@ -193,7 +270,8 @@ func (r *remoteSender) dial() (*link, error) {
 	// sender in that write. Closing the connection on Close, and the write deadline in send,
 	// are its ways out.
 	stop := context.AfterFunc(r.sys.ctx, func() { conn.Close() })
-	return &link{conn: conn, client: rpc.NewClient(conn), stop: stop}, nil
+	wc := &watchedConn{Conn: conn, broken: make(chan struct{})}
+	return &link{conn: conn, client: rpc.NewClient(wc), stop: stop, broken: wc.broken}, nil
 }
 
 // Close closes the connection.

@@ -14,9 +14,13 @@ const rpcService = "ActorSystem"
 type receiver struct{ sys *ActorSystem }
 
 // Deliver puts a batch's messages into their mailboxes, in order. Messages for targets that do
-// not exist are reported here, not to the sender: the call itself succeeded.
+// not exist are reported here, not to the sender: the call itself succeeded. A closing system
+// refuses the batch, so the sender counts it undelivered.
 func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
 	s := r.sys
+	if s.isClosed.Load() {
+		return ErrClosed
+	}
 	for _, env := range b.Messages {
 		s.stats.remoteBytesReceived.Add(int64(max(env.Size, 0)))
 		if s.isClosed.Load() {

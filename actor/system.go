@@ -134,25 +134,31 @@ func (s *ActorSystem) reportLoop() {
 // Messages told to the actor while newActor runs (say, a first timer) are kept for it. Each
 // actor has its own goroutine, so OnMessage calls of one actor never overlap.
 func (s *ActorSystem) StartActor(newActor func(*ActorContext) Actor) *ActorRef {
-	ref := &ActorRef{Address: s.addr, Counter: int(s.nextActor.Add(1))}
-	ctx := &ActorContext{Self: ref, sys: s, rates: sendCounts{start: time.Now()}}
+	self := ActorRef{Address: s.addr, Counter: int(s.nextActor.Add(1))}
+	ctx := &ActorContext{Self: &self, sys: s, rates: sendCounts{start: time.Now()}}
 	cell := &actorCell{ctx: ctx, mailbox: NewMailbox()}
-	s.targets.Store(ref.Counter, cell)
+	s.targets.Store(self.Counter, cell)
+	defer func() {
+		if cell.actor == nil { // newActor returned nil or panicked: no one will read the mailbox
+			s.targets.Delete(self.Counter)
+			cell.mailbox.Close()
+		}
+	}()
 	cell.actor = newActor(ctx)
 	if cell.actor == nil {
-		s.targets.Delete(ref.Counter)
-		s.report(fmt.Errorf("actor: StartActor: constructor of %s returned nil", ref.Uid()))
-		return ref
+		s.report(fmt.Errorf("actor: StartActor: constructor of %s returned nil", self.Uid()))
+		return &self
 	}
+	ref := self // the caller's copy: changing it does not rename the actor
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		cell.mailbox.Close()
-		return ref
+		return &ref
 	}
 	s.contexts = append(s.contexts, ctx)
 	s.wg.Go(cell.run)
-	return ref
+	return &ref
 }
 
 // Tell sends message to ref from outside any actor. Like ActorContext.Tell it never blocks.
@@ -300,14 +306,16 @@ func (s *ActorSystem) deliver(counter int, message any) error {
 	case *actorCell:
 		t.mailbox.Push(message)
 	case *channelRef:
-		if !t.deliver(message) {
+		used := func() {
+			s.targets.Delete(counter)
+			s.stats.channelRefsUsed.Add(1)
+		}
+		if !t.deliver(message, used) {
 			return ErrChannelRefUsed
 		}
-		s.targets.Delete(counter)
-		s.mu.Lock()
+		s.mu.Lock() // not inside deliver: Close takes s.mu, then the ref's lock
 		delete(s.chanRefs, t)
 		s.mu.Unlock()
-		s.stats.channelRefsUsed.Add(1)
 	}
 	return nil
 }

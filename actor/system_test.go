@@ -162,6 +162,10 @@ func TestUnencodableMessagesAreReported(t *testing.T) {
 		{"nil", nil, ErrNilMessage},
 		{"nil pointer", (*seqMsg)(nil), ErrUnencodable},
 	}
+	// Copy a *seqMsg first, so the nil pointer below meets the cached type (gob panics there).
+	if _, _, err := copyMessage(&seqMsg{N: 1}); err != nil {
+		t.Fatal(err)
+	}
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, got := startProbe(sys, 1)
@@ -276,3 +280,74 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal("NewChannelRef after Close returned a nil channel")
 	}
 }
+
+func TestConstructorReturningNilOrPanicking(t *testing.T) {
+	sys := newSystem(t)
+	errs := errorsOf(sys)
+	ref := sys.StartActor(func(*ActorContext) Actor { return nil })
+	if err := testutil.Recv(t, errs, waitLong); err == nil {
+		t.Fatal("no report for a nil actor")
+	}
+	sys.Tell(ref, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNoSuchActor) {
+		t.Fatalf("message to the nil actor reported %v, want ErrNoSuchActor", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the constructor's panic did not reach the caller")
+			}
+		}()
+		sys.StartActor(func(*ActorContext) Actor { panic("no") })
+	}()
+	sys.Tell(&ActorRef{Address: sys.Addr(), Counter: ref.Counter + 1}, seqMsg{})
+	if err := testutil.Recv(t, errs, waitLong); !errors.Is(err, ErrNoSuchActor) {
+		t.Fatalf("message to the panicked actor reported %v, want ErrNoSuchActor", err)
+	}
+}
+
+func TestCloseUnderLoad(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	a, err := NewActorSystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newSystem(t)
+	discard := func(*ActorContext) Actor { return discarder{} }
+	local, remote := a.StartActor(discard), b.StartActor(discard)
+	fwd := a.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch (g + i) % 5 {
+				case 0:
+					a.Tell(local, seqMsg{N: i})
+				case 1:
+					a.Tell(remote, seqMsg{N: i})
+				case 2:
+					a.TellAfter(local, seqMsg{N: i}, time.Millisecond)
+				case 3:
+					reply, _ := a.NewChannelRef()
+					b.Tell(reply, seqMsg{N: i})
+				case 4:
+					a.Tell(fwd, burstReq{To: *remote, From: "fwd", N: 10})
+				}
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // let the traffic build up
+	testutil.Within(t, waitLong, "Close under load", a.Close)
+	close(stop)
+	wg.Wait()
+}
+
+type discarder struct{}
+
+func (discarder) OnMessage(any) error { return nil }
