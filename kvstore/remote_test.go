@@ -46,10 +46,24 @@ func TestRemoteSync(t *testing.T) {
 	for _, shape := range []struct{ servers, actors int }{{2, 1}, {2, 4}, {4, 1}, {4, 4}} {
 		t.Run(fmt.Sprintf("%d servers %d actors", shape.servers, shape.actors), func(t *testing.T) {
 			c := &remoteCluster{testCluster: newCluster(t)}
+			c.viaLast = shape.servers == 4 // the bigger clusters find their members through welcomes
 			for range shape.servers {
 				cs := c.clients(c.start(shape.actors))
 				c.per = append(c.per, cs)
 				c.all = append(c.all, cs...)
+			}
+			// The 2 s bound is for a cluster whose members know each other: wait for that first.
+			for i, cs := range c.per {
+				k := fmt.Sprint("ready/", i)
+				mustPut(t, cs[0], k, "v")
+				testutil.Eventually(t, 10*time.Second, func() bool {
+					for _, cl := range c.all {
+						if get(t, cl, k) != "v" {
+							return false
+						}
+					}
+					return true
+				}, "the cluster has formed")
 			}
 			t.Run("basic", func(t *testing.T) { remoteBasic(t, c) })
 			t.Run("last writer wins", func(t *testing.T) { remoteLWW(t, c) })

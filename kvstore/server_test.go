@@ -32,6 +32,7 @@ type testCluster struct {
 	t       *testing.T
 	servers []*Server
 	descs   []string
+	viaLast bool // a new server is told only of the one started last
 }
 
 func newCluster(t *testing.T) *testCluster {
@@ -45,10 +46,15 @@ func newCluster(t *testing.T) *testCluster {
 	return c
 }
 
-// start starts a server with n actors that joins every server started before it.
+// start starts a server with n actors that joins every server started before it, or only
+// the last one if c.viaLast.
 func (c *testCluster) start(n int) *Server {
 	c.t.Helper()
-	s, desc, err := NewServer(0, n, c.descs)
+	descs := c.descs
+	if c.viaLast && len(descs) > 1 {
+		descs = descs[len(descs)-1:]
+	}
+	s, desc, err := NewServer(0, n, descs)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -152,50 +158,54 @@ func TestHugeValue(t *testing.T) {
 	}
 }
 
+// TestLocalSync runs the sync scenarios inside one server of 2 and 4 actors: basic reach within
+// 500 ms, last-writer-wins, delta-sized syncs, concurrent writers, and the message rate under
+// a paced writer, each shape's scenarios sharing one server.
 func TestLocalSync(t *testing.T) {
 	for _, n := range []int{2, 4} {
 		t.Run(fmt.Sprint(n, " actors"), func(t *testing.T) {
 			c := newCluster(t)
-			cs := c.clients(c.start(n))
-			for i, cl := range cs {
-				k := fmt.Sprint("k", i)
-				mustPut(t, cl, k, "v")
-				waitVisible(t, cs, k, "v", 500*time.Millisecond)
-			}
+			s := c.start(n)
+			cs := c.clients(s)
+			t.Run("basic", func(t *testing.T) {
+				for i, cl := range cs {
+					k := fmt.Sprint("basic/", i)
+					mustPut(t, cl, k, "v")
+					waitVisible(t, cs, k, "v", 500*time.Millisecond)
+				}
+			})
+			t.Run("last writer wins", func(t *testing.T) { localLWW(t, cs) })
+			t.Run("size", func(t *testing.T) { localSize(t, s, cs) })
+			t.Run("stress", func(t *testing.T) { localStress(t, cs) })
+			t.Run("frequency", func(t *testing.T) { localFrequency(t, s, cs) })
 		})
 	}
 }
 
-func TestLocalLastWriterWins(t *testing.T) {
-	c := newCluster(t)
-	cs := c.clients(c.start(2))
-	a, b := cs[0], cs[1]
-
-	mustPut(t, a, "k", "first")
+func localLWW(t *testing.T, cs []*Client) {
+	a, b := cs[0], cs[len(cs)-1]
+	mustPut(t, a, "lww", "first")
 	time.Sleep(2 * time.Millisecond) // the next Put must carry a later millisecond
-	mustPut(t, a, "k", "second")
-	waitVisible(t, cs, "k", "second", 500*time.Millisecond)
+	mustPut(t, a, "lww", "second")
+	waitVisible(t, cs, "lww", "second", 500*time.Millisecond)
 
 	// Overwrite by another actor.
 	time.Sleep(2 * time.Millisecond)
-	mustPut(t, b, "k", "third")
-	waitVisible(t, cs, "k", "third", 500*time.Millisecond)
+	mustPut(t, b, "lww", "third")
+	waitVisible(t, cs, "lww", "third", 500*time.Millisecond)
 
 	// A re-put of the value that lost wins.
-	mustPut(t, a, "k", "second")
-	waitVisible(t, cs, "k", "second", 500*time.Millisecond)
+	mustPut(t, a, "lww", "second")
+	waitVisible(t, cs, "lww", "second", 500*time.Millisecond)
 }
 
 // 300 Puts 10 ms apart must not push any actor over 10 messages per second to any target.
-func TestLocalSyncRate(t *testing.T) {
-	c := newCluster(t)
-	s := c.start(4)
-	cs := c.clients(s)
+func localFrequency(t *testing.T, s *Server, cs []*Client) {
 	for i := range 300 {
-		mustPut(t, cs[i%len(cs)], fmt.Sprint("k", i), "v")
+		mustPut(t, cs[i%len(cs)], fmt.Sprint("freq/", i), "v")
 		time.Sleep(10 * time.Millisecond) // the scenario is a paced writer
 	}
-	waitVisible(t, cs, "k299", "v", 500*time.Millisecond)
+	waitVisible(t, cs, "freq/299", "v", 500*time.Millisecond)
 	if rate := s.ActorSystem().Stats().MaxMessageRate; rate > 10 {
 		t.Errorf("MaxMessageRate = %.2f, want at most 10", rate)
 	}
@@ -221,30 +231,24 @@ func waitIdle(t *testing.T, s *Server) {
 }
 
 // Syncs carry deltas: after 1,000 other Puts, spreading one more costs about the same.
-func TestSyncCarriesDeltas(t *testing.T) {
-	c := newCluster(t)
-	s := c.start(2)
-	cs := c.clients(s)
-	round1 := syncBytes(t, s, cs, "first")
+func localSize(t *testing.T, s *Server, cs []*Client) {
+	round1 := syncBytes(t, s, cs, "size/first")
 	for i := range 1000 {
-		mustPut(t, cs[i%2], fmt.Sprint("filler", i), "some filler value")
+		mustPut(t, cs[i%len(cs)], fmt.Sprint("size/filler", i), "some filler value")
 	}
-	waitVisible(t, cs, "filler999", "some filler value", 500*time.Millisecond)
-	round2 := syncBytes(t, s, cs, "second")
+	waitVisible(t, cs, "size/filler999", "some filler value", 500*time.Millisecond)
+	round2 := syncBytes(t, s, cs, "size/second")
 	if round2 > 2*round1 {
 		t.Errorf("round 2 cost %d bytes, round 1 %d: syncs grow with the store", round2, round1)
 	}
 }
 
-func TestConcurrentClientsConverge(t *testing.T) {
-	c := newCluster(t)
-	s := c.start(4)
-	cs := c.clients(s)
+func localStress(t *testing.T, cs []*Client) {
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 50 {
-				if err := cs[(w+i)%4].Put(fmt.Sprint("k", i%10), fmt.Sprint(w, "-", i)); err != nil {
+				if err := cs[(w+i)%len(cs)].Put(fmt.Sprint("stress/", i%10), fmt.Sprint(w, "-", i)); err != nil {
 					t.Error(err)
 				}
 			}
@@ -252,14 +256,8 @@ func TestConcurrentClientsConverge(t *testing.T) {
 	}
 	wg.Wait()
 	testutil.Eventually(t, 2*time.Second, func() bool {
-		first, _ := cs[0].List("")
-		for _, cl := range cs[1:] {
-			m, _ := cl.List("")
-			if fmt.Sprint(m) != fmt.Sprint(first) {
-				return false
-			}
-		}
-		return len(first) == 10
+		first, _ := cs[0].List("stress/")
+		return len(first) == 10 && sameEverywhere(t, cs, "stress/")
 	}, "every actor holds the same 10 keys")
 }
 
@@ -287,43 +285,51 @@ func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
 	}
 }
 
+// Three servers join one after another while the first takes writes: each ends with the old
+// data and every Put made during the joins. A new server told of every running one and one
+// told only of the last (which finds the rest through the welcome) do the same.
 func TestJoinPullsStateAndLosesNoPut(t *testing.T) {
-	c := newCluster(t)
-	first := c.clients(c.start(2))
-	for i := range 20 {
-		mustPut(t, first[i%2], fmt.Sprint("old", i), "v")
-	}
-	// Keep writing on the first server while three more join one after another.
-	stop := make(chan struct{})
-	var written atomic.Int64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
+	for _, viaLast := range []bool{false, true} {
+		t.Run(fmt.Sprint("told only of the last: ", viaLast), func(t *testing.T) {
+			c := newCluster(t)
+			c.viaLast = viaLast
+			first := c.clients(c.start(2))
+			for i := range 20 {
+				mustPut(t, first[i%2], fmt.Sprint("old", i), "v")
 			}
-			if err := first[i%2].Put(fmt.Sprint("during", i), "v"); err != nil {
-				t.Error(err)
-				return
+			// Keep writing on the first server while three more join one after another.
+			stop := make(chan struct{})
+			var written atomic.Int64
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := first[i%2].Put(fmt.Sprint("during", i), "v"); err != nil {
+						t.Error(err)
+						return
+					}
+					written.Store(int64(i + 1))
+				}
+			})
+			var all []*Client
+			all = append(all, first...)
+			for range 3 {
+				all = append(all, c.clients(c.start(2))...)
 			}
-			written.Store(int64(i + 1))
-		}
-	})
-	var all []*Client
-	all = append(all, first...)
-	for range 3 {
-		all = append(all, c.clients(c.start(2))...)
-	}
-	close(stop)
-	wg.Wait()
-	n := int(written.Load())
-	for _, cl := range all {
-		testutil.Eventually(t, 3*time.Second, func() bool {
-			m, err := cl.List("")
-			return err == nil && len(m) == 20+n
-		}, "every actor holds the %d old and %d new keys", 20, n)
+			close(stop)
+			wg.Wait()
+			n := int(written.Load())
+			for _, cl := range all {
+				testutil.Eventually(t, 3*time.Second, func() bool {
+					m, err := cl.List("")
+					return err == nil && len(m) == 20+n
+				}, "every actor holds the %d old and %d new keys", 20, n)
+			}
+		})
 	}
 }
 
