@@ -190,3 +190,31 @@ func sameEverywhere(t *testing.T, cs []*Client, prefix string) bool {
 	}
 	return true
 }
+
+// One Put crosses to a remote server once, not once per actor there: at 200 ms latency, a
+// 4-actor server receives about the bytes a 1-actor one does for the same 40 Puts.
+func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
+	actor.SetArtificialLatency(wan)
+	t.Cleanup(func() { actor.SetArtificialLatency(0) })
+	received := map[int]int32{}
+	for _, n := range []int{1, 4} {
+		c := &remoteCluster{testCluster: newCluster(t)}
+		src := c.clients(c.start(4))
+		dst := c.start(n)
+		c.settle() // the join's welcome is not part of the measure
+		before := dst.ActorSystem().Stats().RemoteBytesReceived
+		for i := range 40 {
+			mustPut(t, src[i%4], fmt.Sprint("k", i), "value")
+		}
+		waitVisible(t, c.clients(dst), "k39", "value", 2*time.Second)
+		c.settle()
+		received[n] = dst.ActorSystem().Stats().RemoteBytesReceived - before
+		for _, s := range c.servers {
+			s.Close()
+		}
+	}
+	t.Logf("remote bytes received for 40 Puts: 1-actor server %d, 4-actor server %d", received[1], received[4])
+	if received[1] <= 0 || received[4] > 2*received[1] {
+		t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
+	}
+}

@@ -261,30 +261,6 @@ func localStress(t *testing.T, cs []*Client) {
 	}, "every actor holds the same 10 keys")
 }
 
-// One Put crosses to a remote server once: a 4-actor server receives about what a 1-actor one does.
-func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
-	received := map[int]int32{}
-	for _, n := range []int{1, 4} {
-		c := newCluster(t)
-		src := c.clients(c.start(4))
-		dst := c.start(n)
-		waitIdle(t, dst)
-		before := dst.ActorSystem().Stats().RemoteBytesReceived
-		for i := range 40 {
-			mustPut(t, src[i%4], fmt.Sprint("k", i), "value")
-		}
-		waitVisible(t, c.clients(dst), "k39", "value", 2*time.Second)
-		waitIdle(t, dst)
-		received[n] = dst.ActorSystem().Stats().RemoteBytesReceived - before
-		for _, s := range c.servers {
-			s.Close()
-		}
-	}
-	if received[4] > 2*received[1] {
-		t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
-	}
-}
-
 // Three servers join one after another while the first takes writes: each ends with the old
 // data and every Put made during the joins. A new server told of every running one and one
 // told only of the last (which finds the rest through the welcome) do the same.
