@@ -75,6 +75,7 @@ type node struct {
 	lastSync     int64                      // when this actor last sent a sync to anyone, ms
 	lastTick     int64                      // when its last timer message was due, ms
 	timerArmed   bool                       // a tickMsg to self is on its way
+	configured   bool                       // its configMsg has come
 }
 
 func newNode(self *actor.ActorRef, now func() int64) *node {
@@ -154,7 +155,13 @@ func (n *node) applyForLocals(d Delta) {
 	}
 }
 
+// configure takes the actor's place in the cluster from its server; only the first configMsg
+// counts, so no later message, from anywhere, can change who the actor is.
 func (n *node) configure(m configMsg) []envelope {
+	if n.configured || m.Index < 0 || m.Index >= len(m.Self.Counters) {
+		return nil
+	}
+	n.configured = true
 	n.self, n.index = m.Self, m.Index
 	var out []envelope
 	for _, d := range m.Remotes {

@@ -278,3 +278,29 @@ func FuzzParseDesc(f *testing.F) {
 		}
 	})
 }
+
+// Messages a broken or hostile peer could send: zero values, servers without actors, batches
+// without a sender. None panics, and none makes the node address an actor that cannot exist.
+func TestNodeSurvivesMalformedMessages(t *testing.T) {
+	clock := int64(1000)
+	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
+	for _, m := range []any{
+		helloMsg{}, helloMsg{Server: serverDesc{Addr: "x:1"}},
+		welcomeMsg{}, welcomeMsg{Members: []serverDesc{{Addr: "x:1"}, {}}},
+		joinedMsg{}, joinedMsg{Server: serverDesc{Addr: "y:1"}},
+		remoteSync{Seq: 5}, remoteSync{Acks: []int64{-1, 99}}, localSync{}, tickMsg{},
+		getMsg{}, listMsg{}, putMsg{Key: "k"}, configMsg{}, "not a message", nil,
+	} {
+		for _, env := range n.handle(m) {
+			if env.To != nil && env.To.Address != "a:1" && env.To.Address != "b:1" {
+				t.Errorf("%#v made the node send %T to %s", m, env.Msg, env.To.Uid())
+			}
+		}
+	}
+	if len(n.remotes) != 1 {
+		t.Errorf("remotes = %v, want only b", n.remotes)
+	}
+	if n.self.Addr != "a:1" || n.index != 0 {
+		t.Errorf("a stray configMsg moved the node to %v, index %d", n.self, n.index)
+	}
+}
