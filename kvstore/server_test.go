@@ -367,3 +367,37 @@ func TestHugeKey(t *testing.T) {
 		t.Errorf("List found %d keys, want the huge one", len(m))
 	}
 }
+
+// Closing the client and the server while calls are in flight: every call returns, with a
+// result or an error, Close returns, and nothing is left running (newCluster checks).
+func TestCloseDuringCalls(t *testing.T) {
+	c := newCluster(t)
+	s := c.start(2)
+	client := NewClient(&roundRobin{addrs: s.QueryAddrs()})
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if err := client.Put(fmt.Sprint("k", w), fmt.Sprint(i)); err != nil {
+					return // closed under us: the expected end
+				}
+				if i == 10 {
+					started <- struct{}{}
+				}
+			}
+		})
+	}
+	for range 8 {
+		testutil.Recv(t, started, 10*time.Second)
+	}
+	testutil.Within(t, 10*time.Second, "Client.Close and Server.Close during calls", func() {
+		var closing sync.WaitGroup
+		closing.Go(client.Close)
+		closing.Go(s.Close)
+		closing.Wait()
+		wg.Wait()
+	})
+	s.Close()
+	client.Close()
+}
