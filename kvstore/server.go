@@ -31,6 +31,10 @@ type (
 	PutReply struct{}
 )
 
+// ErrServerClosed is returned by an RPC that was still waiting for its query actor when the
+// server closed.
+var ErrServerClosed = errors.New("kvstore: server closed")
+
 // ErrTimeout is returned by an RPC whose query actor did not answer in time.
 var ErrTimeout = errors.New("kvstore: query actor did not answer in time")
 
@@ -175,7 +179,10 @@ func (q *QueryReceiver) ask(build func(reply *actor.ActorRef) any) (any, error) 
 	t := time.NewTimer(queryTimeout)
 	defer t.Stop()
 	select {
-	case m := <-answer:
+	case m, ok := <-answer:
+		if !ok {
+			return nil, ErrServerClosed
+		}
 		return m, nil
 	case <-t.C:
 		return nil, ErrTimeout
