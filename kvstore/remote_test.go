@@ -218,3 +218,65 @@ func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
 		t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
 	}
 }
+
+// At 200 ms latency, two servers join one after another, each told only of the last, while
+// the first server and the newcomers themselves take writes: no Put is lost.
+func TestJoinOverWANLosesNoPut(t *testing.T) {
+	actor.SetArtificialLatency(wan)
+	t.Cleanup(func() { actor.SetArtificialLatency(0) })
+	c := &remoteCluster{testCluster: newCluster(t)}
+	c.viaLast = true
+	c.per = append(c.per, c.clients(c.start(2)))
+	for i := range 20 {
+		mustPut(t, c.per[0][i%2], fmt.Sprint("old/", i), "v")
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	want := map[string]bool{}
+	writer := func(cs []*Client, name string) {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond): // a steady stream, not a flood
+				}
+				k := fmt.Sprintf("during/%s/%d", name, i)
+				if err := cs[i%len(cs)].Put(k, "v"); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				want[k] = true
+				mu.Unlock()
+			}
+		})
+	}
+	writer(c.per[0], "first")
+	for i := 1; i <= 2; i++ {
+		cs := c.clients(c.start(2))
+		c.per = append(c.per, cs)
+		writer(cs, fmt.Sprint("joiner", i)) // writes from the first moment of its life
+		time.Sleep(wan)                     // the join is in flight while the writers go on
+	}
+	time.Sleep(wan)
+	close(stop)
+	wg.Wait()
+	for _, cs := range c.per {
+		for _, cl := range cs {
+			testutil.Eventually(t, 5*time.Second, func() bool {
+				m, err := cl.List("")
+				if err != nil || len(m) != 20+len(want) {
+					return false
+				}
+				for k := range want {
+					if _, ok := m[k]; !ok {
+						return false
+					}
+				}
+				return true
+			}, "every actor holds the 20 old keys and the %d written during the joins", len(want))
+		}
+	}
+}
