@@ -18,8 +18,9 @@
 // about a millisecond, a burst costs one message per peer per interval, and no (actor, target)
 // pair, the actor's own timer included, carries more than 1000/150 < 7 messages a second. A
 // Put crosses to each other server once, to the one actor there paired with the writer (same
-// index modulo the server's size), which passes it on to its own actors; no message's size
-// depends on the size of the store.
+// index modulo the server's size), which passes it on to its own actors. A sync's size
+// depends on the writes since the last one, never on the size of the store; only the welcome
+// to a joining server carries the whole replica.
 //
 // The actor system delivers at most once, and drops what it cannot deliver to an unreachable
 // system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
