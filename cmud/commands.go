@@ -28,11 +28,11 @@ func init() {
 		{"stats", "", "stats", "your level, place, coins, power and problem", (*Session).stats},
 		{"map", "", "map", "who is where on campus", (*Session).showMap},
 		{"move", "PLACE", "move gates 3", "walk to the fence, the bridge or a Gates floor (1-9)", (*Session).move},
-		{"mine", "[N]", "mine 5", fmt.Sprintf("mine coins for N rounds (1-%d) with all your hardware", MaxMineRounds), (*Session).mine},
+		{"mine", "[N]", "mine 5", fmt.Sprintf("mine N rounds (1-%d) with all your hardware", MaxMineRounds), (*Session).mine},
 		{"shop", "", "shop", "what you can buy at your level", (*Session).shop},
-		{"buy", "HW [N]", "buy gpu 2", "buy N units of hardware", (*Session).buy},
+		{"buy", "HW [N]", "buy gpu 2", "buy N units of hardware from the shop", (*Session).buy},
 		{"inv", "", "inv", "the hardware you own", (*Session).inv},
-		{"solve", "", "solve", "work on your level's shared problem; beating it promotes you", (*Session).solve},
+		{"solve", "", "solve", "fight your level's shared problem; beat it to rise", (*Session).solve},
 		{"quit", "", "quit", "leave the game (your state stays in the world)", (*Session).quit},
 	}
 }
@@ -42,7 +42,7 @@ func init() {
 // the error is for a failing store.
 func (s *Session) Step(line string) (Result, error) {
 	if len(line) > MaxLineLen {
-		return hint("That line is too long (%d characters; the limit is %d).", len(line), MaxLineLen), nil
+		return hint("That line is too long; the limit is %d characters.", MaxLineLen), nil
 	}
 	words := strings.Fields(strings.ToLower(line))
 	if len(words) == 0 {
@@ -175,7 +175,7 @@ func (s *Session) mine(p *Player, args []string) (Result, error) {
 		}
 	}
 	r := Result{Delay: s.delay(int(rounds)), Writes: []Write{{s.ledger(), earnEntry(earned)}}}
-	r.Text = fmt.Sprintf("You mine for %d round%s and earn %d coins (%d in all).", rounds, plural(rounds), earned, p.Coins+earned)
+	r.Text = fmt.Sprintf("You mine for %d round%s and earn %d coin%s (%d in all).", rounds, plural(rounds), earned, plural(earned), p.Coins+earned)
 	for _, h := range hardware {
 		if n := broken[h.Name]; n > 0 {
 			r.Writes = append(r.Writes, Write{s.ledger(), breakEntry(h.Name, n)})
@@ -248,7 +248,7 @@ func (s *Session) buy(p *Player, args []string) (Result, error) {
 		return hint("%d %s cost %d coins; you have %d. Go mine some more.", units, h.Name, cost, p.Coins), nil
 	}
 	return Result{
-		Text:   fmt.Sprintf("You buy %d %s for %d coins. Your power is now %d.", units, h.Name, cost, p.Power()+units*h.Power),
+		Text:   fmt.Sprintf("You buy %d %s for %d coin%s. Your power is now %d.", units, h.Name, cost, plural(cost), p.Power()+units*h.Power),
 		Writes: []Write{{s.ledger(), buyEntry(h.Name, units, cost)}},
 	}, nil
 }

@@ -34,6 +34,7 @@ type Config struct {
 
 // Game is CMUD over a Store. It keeps no game state of its own: every command reads the store
 // and writes its effects back, so a player can quit and resume on any server of the cluster.
+// On an eventually consistent store it still reads its own writes (see ownWrites).
 type Game struct {
 	store Store
 	cfg   Config
@@ -60,7 +61,7 @@ func New(store Store, cfg Config) *Game {
 	if cfg.BreakOdds == 0 {
 		cfg.BreakOdds = 50
 	}
-	return &Game{store: store, cfg: cfg}
+	return &Game{store: newOwnWrites(store, time.Now), cfg: cfg}
 }
 
 // ErrBadName is returned by Join for a name that cannot be a player's.

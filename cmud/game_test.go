@@ -146,13 +146,13 @@ func TestMineAndBuy(t *testing.T) {
 		coins, pow int64
 		wantWrites bool
 	}{
-		{"mine", "earn 1 coins (1 in all)", 1, 1, true},
+		{"mine", "earn 1 coin (1 in all)", 1, 1, true},
 		{"mine 9", "earn 9 coins (10 in all)", 10, 1, true},
 		{"buy cpu 11", "cost 11 coins; you have 10", 10, 1, false},
 		{"buy gpu", "from Masters up", 10, 1, false},
 		{"buy cpu 4", "buy 4 cpu for 4 coins. Your power is now 5", 6, 5, true},
 		{"mine 2", "earn 10 coins (16 in all)", 16, 5, true},
-		{"buy cpu", "buy 1 cpu for 1 coins", 15, 6, true},
+		{"buy cpu", "buy 1 cpu for 1 coin.", 15, 6, true},
 		{"buy laptop", `no "laptop"`, 15, 6, false},
 	}
 	for _, tc := range cases {
@@ -301,6 +301,14 @@ func TestBadInputGetsAHint(t *testing.T) {
 func TestHelpListsEveryCommandWithAnExample(t *testing.T) {
 	s := join(t, newGame(t, NewMemoryStore(), "a"), "reader")
 	out := exec(t, s, "help", "Commands:")
+	col := -1
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		if c := strings.Index(line, "e.g. "); col < 0 {
+			col = c
+		} else if c != col {
+			t.Errorf("help example out of line at column %d, want %d: %q", c, col, line)
+		}
+	}
 	for _, c := range commands {
 		if !strings.Contains(out, c.name) || !strings.Contains(out, "e.g. "+c.example) {
 			t.Errorf("help lacks %s with its example:\n%s", c.name, out)

@@ -1,0 +1,118 @@
+package kvstore
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func benchServers(b *testing.B, servers, actors int) ([]*Server, []string) {
+	b.Helper()
+	var all []*Server
+	var descs, addrs []string
+	for range servers {
+		s, d, err := NewServer(0, actors, descs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		all = append(all, s)
+		descs = append(descs, d)
+		addrs = append(addrs, s.QueryAddrs()...)
+	}
+	b.Cleanup(func() {
+		for _, s := range all {
+			s.Close()
+		}
+	})
+	return all, addrs
+}
+
+// benchClient runs Get/Put from many goroutines (half each) through one Client spread over
+// addrs, and reports operations per second.
+func benchClient(b *testing.B, addrs []string) {
+	c := NewClient(&roundRobin{addrs: addrs})
+	defer c.Close()
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			key := fmt.Sprint("key", i%1000)
+			var err error
+			if i%2 == 0 {
+				err = c.Put(key, "value")
+			} else {
+				_, _, err = c.Get(key)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+func BenchmarkClientOneServer(b *testing.B) {
+	_, addrs := benchServers(b, 1, 4)
+	benchClient(b, addrs)
+}
+
+func BenchmarkClientCluster(b *testing.B) {
+	_, addrs := benchServers(b, 2, 2)
+	benchClient(b, addrs)
+}
+
+// BenchmarkConvergence times a Put on one server until it is read on the other (no artificial
+// latency), and reports p50/p99 and the bytes each Put cost the link between the servers (its
+// batch and the acknowledgement). Puts rotate over the writing server's four actors and each
+// actor's Puts are spaced by more than syncInterval, so each shows the latency of a write that
+// finds its actor's sync idle; back-to-back writes on one actor are batched and wait up to
+// syncInterval by design. The wait for the interval is part of ns/op, so b.N stays small.
+func BenchmarkConvergence(b *testing.B) {
+	servers, _ := benchServers(b, 2, 4)
+	var writers []*Client
+	for _, addr := range servers[0].QueryAddrs() {
+		c := NewClient(fixedRouter(addr))
+		defer c.Close()
+		writers = append(writers, c)
+	}
+	reader := NewClient(&roundRobin{addrs: servers[1].QueryAddrs()})
+	defer reader.Close()
+	wanBytes := func() int32 {
+		return servers[0].ActorSystem().Stats().RemoteBytesReceived + servers[1].ActorSystem().Stats().RemoteBytesReceived
+	}
+	time.Sleep(2 * syncInterval) // let the join's traffic pass
+	last := make([]time.Time, len(writers))
+	lat := make([]time.Duration, 0, b.N)
+	before := wanBytes()
+	b.ResetTimer()
+	for i := range b.N {
+		w := i % len(writers)
+		time.Sleep(time.Until(last[w].Add(syncInterval + 10*time.Millisecond)))
+		key := fmt.Sprint("conv", i)
+		start := time.Now()
+		last[w] = start
+		if err := writers[w].Put(key, "v"); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if v, _, err := reader.Get(key); err != nil {
+				b.Fatal(err)
+			} else if v == "v" {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	time.Sleep(2 * syncInterval) // the last acknowledgements
+	slices.Sort(lat)
+	b.ReportMetric(lat[len(lat)/2].Seconds()*1000, "p50-ms")
+	b.ReportMetric(lat[len(lat)*99/100].Seconds()*1000, "p99-ms")
+	b.ReportMetric(float64(wanBytes()-before)/float64(b.N), "wan-bytes/put")
+}

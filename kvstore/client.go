@@ -1,0 +1,130 @@
+package kvstore
+
+import (
+	"errors"
+	"fmt"
+	"net/rpc"
+	"sync"
+)
+
+// QueryRouter chooses the query actor for each RPC. NextAddr is called before every call.
+type QueryRouter interface {
+	NextAddr() string
+}
+
+// ErrClientClosed is returned by calls on a closed Client.
+var ErrClientClosed = errors.New("kvstore: client closed")
+
+// Client talks to query actors over net/rpc. It is safe for concurrent use and never
+// serialises calls: it keeps one connection per address, and net/rpc runs calls on one
+// connection concurrently.
+type Client struct {
+	router QueryRouter
+
+	mu     sync.Mutex
+	conns  map[string]*rpc.Client
+	closed bool
+}
+
+// NewClient returns a client that asks router where to send each call.
+func NewClient(router QueryRouter) *Client {
+	return &Client{router: router, conns: map[string]*rpc.Client{}}
+}
+
+// Get returns key's value, or ("", false, nil) if it is absent.
+func (c *Client) Get(key string) (value string, ok bool, err error) {
+	var reply GetReply
+	if err := c.call("QueryReceiver.Get", &GetArgs{Key: key}, &reply); err != nil {
+		return "", false, err
+	}
+	return reply.Value, reply.Ok, nil
+}
+
+// List returns every key with the prefix and its value; the map is never nil.
+func (c *Client) List(prefix string) (map[string]string, error) {
+	var reply ListReply
+	if err := c.call("QueryReceiver.List", &ListArgs{Prefix: prefix}, &reply); err != nil {
+		return map[string]string{}, err
+	}
+	if reply.Entries == nil {
+		reply.Entries = map[string]string{}
+	}
+	return reply.Entries, nil
+}
+
+// Put sets key to value.
+func (c *Client) Put(key, value string) error {
+	return c.call("QueryReceiver.Put", &PutArgs{Key: key, Value: value}, &PutReply{})
+}
+
+// Close closes every connection; later calls return ErrClientClosed. Safe to call twice.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for addr, conn := range c.conns {
+		conn.Close()
+		delete(c.conns, addr)
+	}
+}
+
+// call sends one RPC to the address the router picks. A connection that has failed is dropped
+// and redialled once, so a restarted server is reached again without the caller's help.
+func (c *Client) call(method string, args, reply any) error {
+	addr := c.router.NextAddr()
+	for attempt := 0; ; attempt++ {
+		conn, err := c.conn(addr)
+		if err != nil {
+			return err
+		}
+		err = conn.Call(method, args, reply)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, rpc.ErrShutdown) || attempt > 0 {
+			return fmt.Errorf("kvstore: %s at %s: %w", method, addr, err)
+		}
+		c.forget(addr, conn)
+	}
+}
+
+// conn returns the connection to addr, dialling it if there is none. The dial happens outside
+// the lock, so a slow or dead address does not hold up calls to the others.
+func (c *Client) conn(addr string) (*rpc.Client, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClientClosed
+	}
+	if conn := c.conns[addr]; conn != nil {
+		c.mu.Unlock()
+		return conn, nil
+	}
+	c.mu.Unlock()
+
+	conn, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("kvstore: dial %s: %w", addr, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		conn.Close()
+		return nil, ErrClientClosed
+	}
+	if existing := c.conns[addr]; existing != nil {
+		conn.Close() // another call dialled first; share its connection
+		return existing, nil
+	}
+	c.conns[addr] = conn
+	return conn, nil
+}
+
+func (c *Client) forget(addr string, conn *rpc.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conns[addr] == conn {
+		delete(c.conns, addr)
+		conn.Close()
+	}
+}

@@ -1,0 +1,55 @@
+// Command kvstored runs one kvstore server and prints its desc, which later servers take as
+// arguments to join the cluster.
+//
+//	go run ./kvstore/cmd/kvstored -port 6000 -actors 4 [DESC...]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"ds440/actor"
+	"ds440/kvstore"
+)
+
+func main() {
+	fs := flag.NewFlagSet("kvstored", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kvstored [-port P] [-actors N] [-latency D] [DESC...]")
+		fs.PrintDefaults()
+	}
+	port := fs.Int("port", 6000, "actor system port; query actor i serves RPCs on port+i (0 = free ports)")
+	actors := fs.Int("actors", 4, "number of query actors")
+	latency := fs.Duration("latency", 0, "artificial one-way latency of remote tells, to model a WAN")
+	if err := fs.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		os.Exit(2)
+	}
+	if *actors < 1 || *port < 0 || *port+*actors > 65535 || *latency < 0 {
+		fmt.Fprintln(fs.Output(), "kvstored: need -actors >= 1, ports within 0..65535 and -latency >= 0")
+		fs.Usage()
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	actor.SetArtificialLatency(*latency)
+	server, desc, err := kvstore.NewServer(*port, *actors, fs.Args())
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+	fmt.Println(desc)
+	log.Info("kvstored serving", "desc", desc, "query_addrs", server.QueryAddrs())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	st := server.ActorSystem().Stats()
+	server.Close()
+	log.Info("kvstored stopped", "messages_sent", st.MessagesSent, "bytes_sent", st.BytesSent,
+		"remote_bytes_received", st.RemoteBytesReceived, "max_message_rate", fmt.Sprintf("%.2f", st.MaxMessageRate))
+}

@@ -1,0 +1,41 @@
+// Package kvstore is a geo-replicated, eventually consistent key-value store on actors.
+//
+// A Server is one data center: an actor system with several query actors, each holding a full
+// replica and answering Get, Put and List over its own net/rpc port at once, from memory. An
+// RPC handler keeps no state; it tells its actor the query and waits on a channel ref. Versions
+// are ordered last-writer-wins by (wall-clock millisecond, Uid of the actor that took the Put),
+// and a Put is always stamped newer than what its actor holds, so a re-Put of a value that lost
+// wins. Merge is commutative, associative and idempotent, so replicas converge however syncs
+// are ordered or repeated.
+//
+// # Sync
+//
+// Actors sync by actor messages only. A query actor keeps the news its peers have not seen: for
+// the other actors of its server, every version that changed its replica (Puts it took and
+// versions from other servers); for each other server, only the Puts it took itself. It sends
+// all its news at once if it has sent no sync for 150 ms (syncInterval), and otherwise batches
+// it until the interval has passed, on a timer message to itself. So a sparse write spreads in
+// about a millisecond, a burst costs one message per peer per interval, and no (actor, target)
+// pair, the actor's own timer included, carries more than 1000/150 < 7 messages a second. A
+// Put crosses to each other server once, to the one actor there paired with the writer (same
+// index modulo the server's size), which passes it on to its own actors. A sync's size
+// depends on the writes since the last one, never on the size of the store; only the welcome
+// to a joining server carries the whole replica.
+//
+// The actor system delivers at most once, and drops what it cannot deliver to an unreachable
+// system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
+// it in its next sync to the sender, and a batch not acknowledged within 2 s (ackTimeout) is
+// merged into the next one and sent again; merging is idempotent, so a duplicate does no harm.
+// A server that is gone for good keeps being offered the Puts made since (one value per key,
+// so bounded by the store); servers are never removed from the cluster.
+//
+// A server that starts with the descs of running servers sends a hello to the first actor of
+// each, again every 2 s until it is answered; that actor answers with its whole replica and
+// the list of servers it knows (so knowing one server is enough), and tells its own actors
+// about the newcomer. From then on every actor includes the newcomer in its rounds, and each
+// first sends it the Puts it took in the last few seconds, which covers any Put the welcome
+// snapshot missed while the join was in flight.
+//
+// The Client asks its QueryRouter for an address before every call, keeps one connection per
+// address and runs calls concurrently on it.
+package kvstore

@@ -1,0 +1,116 @@
+package kvstore
+
+import (
+	"cmp"
+	"strings"
+)
+
+// Stamp orders the versions of a key: the wall-clock millisecond at which a query actor took
+// the Put, then the Uid of that actor, so every replica picks the same winner.
+type Stamp struct {
+	Time int64  // Unix milliseconds
+	Uid  string // ActorRef.Uid of the actor that took the Put
+}
+
+// Compare returns -1, 0 or +1 as a is older than, the same as, or newer than b.
+func (a Stamp) Compare(b Stamp) int {
+	if c := cmp.Compare(a.Time, b.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Uid, b.Uid)
+}
+
+// Entry is one version of a key's value.
+type Entry struct {
+	Value string
+	Stamp Stamp
+}
+
+// Merge returns the winner of two versions of one key: the newer stamp, and on equal stamps
+// (which only one Put can produce, so only a corrupted peer could send two different values)
+// the larger value, so that Merge is commutative, associative and idempotent whatever arrives.
+func Merge(a, b Entry) Entry {
+	switch c := a.Stamp.Compare(b.Stamp); {
+	case c > 0:
+		return a
+	case c < 0:
+		return b
+	case a.Value >= b.Value:
+		return a
+	default:
+		return b
+	}
+}
+
+// Delta is a set of versions to send to, or received from, another replica.
+type Delta map[string]Entry
+
+// Add merges e into d under key.
+func (d Delta) Add(key string, e Entry) {
+	if cur, ok := d[key]; ok {
+		e = Merge(cur, e)
+	}
+	d[key] = e
+}
+
+// Replica is one query actor's full copy of the store. It is plain data, owned by one actor.
+type Replica struct {
+	entries map[string]Entry
+}
+
+// NewReplica returns an empty replica.
+func NewReplica() *Replica { return &Replica{entries: map[string]Entry{}} }
+
+// Get returns key's current value.
+func (r *Replica) Get(key string) (string, bool) {
+	e, ok := r.entries[key]
+	return e.Value, ok
+}
+
+// List returns every key with the prefix and its value; never nil.
+func (r *Replica) List(prefix string) map[string]string {
+	out := map[string]string{}
+	for k, e := range r.entries {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = e.Value
+		}
+	}
+	return out
+}
+
+// Put takes a client's write at wall-clock time now (ms) on the actor uid and returns the
+// stamped entry. The stamp is at least one millisecond newer than the version this replica
+// holds, so a Put always wins over what its own replica has seen (a re-Put of a value that lost
+// wins this time), even if this server's clock is behind the writer of that version.
+func (r *Replica) Put(key, value string, now int64, uid string) Entry {
+	t := now
+	if cur, ok := r.entries[key]; ok && cur.Stamp.Time >= t {
+		t = cur.Stamp.Time + 1
+	}
+	e := Entry{Value: value, Stamp: Stamp{Time: t, Uid: uid}}
+	r.entries[key] = e
+	return e
+}
+
+// Apply merges a version received from another replica and reports whether it changed this
+// replica (and so is news worth passing on).
+func (r *Replica) Apply(key string, e Entry) bool {
+	cur, ok := r.entries[key]
+	if ok && Merge(cur, e) == cur {
+		return false
+	}
+	r.entries[key] = e
+	return true
+}
+
+// Snapshot returns every version the replica holds, for a server that joins.
+func (r *Replica) Snapshot() Delta {
+	d := make(Delta, len(r.entries))
+	for k, e := range r.entries {
+		d[k] = e
+	}
+	return d
+}
+
+// Len is the number of keys.
+func (r *Replica) Len() int { return len(r.entries) }

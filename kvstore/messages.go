@@ -1,0 +1,89 @@
+package kvstore
+
+import (
+	"encoding/gob"
+
+	"ds440/actor"
+)
+
+// The messages query actors exchange. Every one is gob-encoded by the actor system, also
+// between actors of one server, so they carry only plain data.
+
+// getMsg asks an actor for a key; the answer goes to Reply (a channel ref).
+type getMsg struct {
+	Key   string
+	Reply *actor.ActorRef
+}
+
+type getResult struct {
+	Value string
+	Ok    bool
+}
+
+type putMsg struct {
+	Key, Value string
+	Reply      *actor.ActorRef
+}
+
+type putResult struct{}
+
+type listMsg struct {
+	Prefix string
+	Reply  *actor.ActorRef
+}
+
+type listResult struct {
+	Entries map[string]string
+}
+
+// configMsg gives a freshly started actor its place in the cluster: the other actors of its
+// server and the servers that were running when it started.
+type configMsg struct {
+	Self    serverDesc
+	Index   int // this actor's position in Self.Actors
+	Remotes []serverDesc
+	Join    bool // this actor introduces its server to the Remotes
+}
+
+// tickMsg is an actor's own timer: time to send what it has gathered.
+type tickMsg struct{}
+
+// localSync carries versions to another actor of the same server.
+type localSync struct {
+	Entries Delta
+}
+
+// remoteSync carries versions taken on one server to one actor of another, as batch Seq
+// (0 if it carries only acknowledgements), and acknowledges the batches the receiver sent to
+// the sender.
+type remoteSync struct {
+	Entries Delta
+	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
+	Seq     int64
+	Acks    []int64
+}
+
+// helloMsg introduces a starting server to a running one.
+type helloMsg struct {
+	Server serverDesc
+	Reply  *actor.ActorRef // the newcomer's actor to welcome
+}
+
+// welcomeMsg answers a hello with the running server's whole state and the servers it knows,
+// so a newcomer that knew only one server finds the rest.
+type welcomeMsg struct {
+	State   Delta
+	Members []serverDesc
+}
+
+// joinedMsg tells the actors of a server that another server has joined the cluster.
+type joinedMsg struct {
+	Server serverDesc
+}
+
+func init() {
+	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
+		configMsg{}, tickMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
+		gob.Register(m)
+	}
+}

@@ -1,0 +1,324 @@
+package kvstore
+
+import (
+	"time"
+
+	"ds440/actor"
+)
+
+const (
+	// syncInterval is the least time between two syncs from one actor (to any peer) and
+	// between two of its timer messages to itself, so no (actor, target) pair carries more
+	// than 1000/150 < 7 messages a second.
+	syncInterval = 150 * time.Millisecond
+	// ackTimeout is how long a batch of Puts sent to another server may go unacknowledged
+	// before it is sent again: well over a round trip at 250 ms one-way latency plus the
+	// receiver's batching interval, so only a lost batch or ack is resent.
+	ackTimeout = 2 * time.Second
+	// recentWindow is how long an actor remembers its own Puts, to hand them to a server that
+	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
+	// the joining server's welcome snapshot missed is always still remembered.
+	recentWindow = 5 * time.Second
+)
+
+// envelope is a message a node wants sent, after a delay if After > 0.
+type envelope struct {
+	To    *actor.ActorRef
+	Msg   any
+	After time.Duration
+}
+
+type recentPut struct {
+	at  int64
+	key string
+	e   Entry
+}
+
+// remoteLink is what an actor keeps for another server of the cluster.
+type remoteLink struct {
+	desc    serverDesc
+	pending Delta // Puts taken here that this server has not been sent yet
+}
+
+// sentBatch is a batch of Puts sent to another server and not yet acknowledged.
+type sentBatch struct {
+	addr    string
+	at      int64
+	entries Delta
+}
+
+// node is a query actor's logic as plain code: a message in, messages out. It holds the
+// replica and decides what to sync with whom, and when; queryActor only carries out its
+// envelopes.
+//
+// News is sent at once if this actor has sent no sync for syncInterval, so sparse writes
+// spread with no delay; otherwise it waits until the interval has passed, so bursts are
+// batched into one message per peer per interval. Messages to other servers can be lost (the
+// actor system delivers at most once), so every batch of Puts sent to one is numbered, its
+// receiver acknowledges it in its next sync, and a batch unacknowledged after ackTimeout goes
+// out again; merging is idempotent, so a batch that arrives twice does no harm.
+type node struct {
+	self    serverDesc
+	index   int
+	selfRef *actor.ActorRef
+	uid     string
+	replica *Replica
+	now     func() int64 // wall clock, ms
+
+	remotes      map[string]*remoteLink     // servers of the cluster other than ours, by address
+	pendingLocal Delta                      // news for the other actors of this server
+	recent       []recentPut                // Puts taken here in the last recentWindow
+	seq          int64                      // number of the last batch sent to another server
+	unacked      map[int64]sentBatch        // batches sent to other servers, by number
+	acks         map[actor.ActorRef][]int64 // batches received, to acknowledge to their senders
+	joining      map[string]int64           // servers said hello to and not yet heard from: when
+	lastSync     int64                      // when this actor last sent a sync to anyone, ms
+	lastTick     int64                      // when its last timer message was due, ms
+	timerArmed   bool                       // a tickMsg to self is on its way
+	configured   bool                       // its configMsg has come
+}
+
+func newNode(self *actor.ActorRef, now func() int64) *node {
+	return &node{
+		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
+		remotes: map[string]*remoteLink{}, pendingLocal: Delta{}, unacked: map[int64]sentBatch{},
+		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{},
+		lastSync: -1 << 62, lastTick: -1 << 62,
+	}
+}
+
+// handle applies one message and returns what to send.
+func (n *node) handle(msg any) []envelope {
+	var out []envelope
+	switch m := msg.(type) {
+	case getMsg:
+		v, ok := n.replica.Get(m.Key)
+		return []envelope{{To: m.Reply, Msg: getResult{Value: v, Ok: ok}}}
+	case listMsg:
+		return []envelope{{To: m.Reply, Msg: listResult{Entries: n.replica.List(m.Prefix)}}}
+	case putMsg:
+		now := n.now()
+		e := n.replica.Put(m.Key, m.Value, now, n.uid)
+		n.pendingLocal.Add(m.Key, e)
+		for _, l := range n.remotes {
+			l.pending.Add(m.Key, e)
+		}
+		n.remember(now, m.Key, e)
+		out = append(out, envelope{To: m.Reply, Msg: putResult{}})
+	case localSync:
+		for k, e := range m.Entries {
+			n.replica.Apply(k, e)
+		}
+		return nil
+	case remoteSync:
+		n.applyForLocals(m.Entries)
+		if m.Seq > 0 && m.From != nil {
+			n.acks[*m.From] = append(n.acks[*m.From], m.Seq)
+		}
+		for _, s := range m.Acks {
+			delete(n.unacked, s)
+		}
+	case configMsg:
+		out = n.configure(m)
+	case tickMsg:
+		n.timerArmed = false
+	case helloMsg:
+		out = n.hello(m)
+	case welcomeMsg:
+		if len(m.Members) > 0 {
+			delete(n.joining, m.Members[0].Addr) // the server that answered
+		}
+		n.applyForLocals(m.State)
+		for _, d := range m.Members {
+			if n.addRemote(d) {
+				// A server this one was not told about: introduce ourselves to it too, and make
+				// it known to our other actors.
+				out = append(out, n.sayHello(d))
+				out = append(out, n.toLocals(joinedMsg{Server: d})...)
+			}
+		}
+	case joinedMsg:
+		n.addRemote(m.Server)
+	default:
+		return nil
+	}
+	return append(out, n.flush()...)
+}
+
+// applyForLocals merges versions that came from another server and passes the news on to
+// this server's other actors (never back to other servers: the writer's server sends them).
+func (n *node) applyForLocals(d Delta) {
+	for k, e := range d {
+		if n.replica.Apply(k, e) {
+			n.pendingLocal.Add(k, e)
+		}
+	}
+}
+
+// configure takes the actor's place in the cluster from its server; only the first configMsg
+// counts, so no later message, from anywhere, can change who the actor is.
+func (n *node) configure(m configMsg) []envelope {
+	if n.configured || m.Index < 0 || m.Index >= len(m.Self.Counters) {
+		return nil
+	}
+	n.configured = true
+	n.self, n.index = m.Self, m.Index
+	var out []envelope
+	for _, d := range m.Remotes {
+		if d.Addr == n.self.Addr || len(d.Counters) == 0 {
+			continue
+		}
+		if _, ok := n.remotes[d.Addr]; !ok {
+			n.remotes[d.Addr] = &remoteLink{desc: d, pending: Delta{}} // nothing of ours to catch up on
+		}
+		if m.Join {
+			out = append(out, n.sayHello(d))
+		}
+	}
+	return out
+}
+
+// sayHello introduces this server to d, and remembers to say it again until d answers.
+func (n *node) sayHello(d serverDesc) envelope {
+	n.joining[d.Addr] = n.now()
+	return envelope{To: d.ref(0), Msg: helloMsg{Server: n.self, Reply: n.selfRef}}
+}
+
+// addRemote records a server of the cluster and reports whether it was new. A server that
+// joins gets this actor's recent Puts with the next sync, covering any its welcome snapshot
+// missed.
+func (n *node) addRemote(d serverDesc) bool {
+	if _, ok := n.remotes[d.Addr]; ok || d.Addr == n.self.Addr || len(d.Counters) == 0 {
+		return false
+	}
+	l := &remoteLink{desc: d, pending: Delta{}}
+	for _, r := range n.recent {
+		l.pending.Add(r.key, r.e)
+	}
+	n.remotes[d.Addr] = l
+	return true
+}
+
+// hello welcomes a joining server with this replica's state and tells this server's other
+// actors about it, so all of them send it their Puts from now on. A repeated hello (its
+// welcome was lost) is answered again.
+func (n *node) hello(m helloMsg) []envelope {
+	members := []serverDesc{n.self}
+	for _, l := range n.remotes {
+		members = append(members, l.desc)
+	}
+	n.addRemote(m.Server)
+	out := []envelope{{To: m.Reply, Msg: welcomeMsg{State: n.replica.Snapshot(), Members: members}}}
+	return append(out, n.toLocals(joinedMsg{Server: m.Server})...)
+}
+
+// toLocals addresses msg to every other actor of this server.
+func (n *node) toLocals(msg any) []envelope {
+	var out []envelope
+	for i := range n.self.Counters {
+		if i != n.index {
+			out = append(out, envelope{To: n.self.ref(i), Msg: msg})
+		}
+	}
+	return out
+}
+
+// remember records a Put taken here and forgets those older than recentWindow.
+func (n *node) remember(now int64, key string, e Entry) {
+	cut := 0
+	for cut < len(n.recent) && now-n.recent[cut].at > recentWindow.Milliseconds() {
+		cut++
+	}
+	n.recent = append(n.recent[cut:], recentPut{at: now, key: key, e: e})
+}
+
+// hasNews reports whether some peer has a sync waiting.
+func (n *node) hasNews() bool {
+	if len(n.pendingLocal) > 0 || len(n.acks) > 0 {
+		return true
+	}
+	for _, l := range n.remotes {
+		if len(l.pending) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// flush puts batches and hellos that went unanswered for ackTimeout back in line, sends the
+// pending news to every peer at once if syncInterval has passed since the last sync this actor
+// sent, and keeps a timer running while anything is waiting. One cadence for all peers, and
+// timer messages at least syncInterval apart, keep every (actor, target) pair under the rate
+// limit, the actor's own timer included.
+func (n *node) flush() []envelope {
+	now := n.now()
+	timeout := ackTimeout.Milliseconds()
+	var out []envelope
+	for s, b := range n.unacked {
+		if now-b.at >= timeout {
+			if l := n.remotes[b.addr]; l != nil {
+				for k, e := range b.entries {
+					l.pending.Add(k, e)
+				}
+			}
+			delete(n.unacked, s)
+		}
+	}
+	for addr, at := range n.joining {
+		if l := n.remotes[addr]; l != nil && now-at >= timeout {
+			out = append(out, n.sayHello(l.desc))
+		}
+	}
+	interval := syncInterval.Milliseconds()
+	news := n.hasNews()
+	if news && now-n.lastSync >= interval {
+		out = append(out, n.sync(now)...)
+		n.lastSync, news = now, false
+	}
+	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0) {
+		at := max(n.lastTick, now) + interval // polling for acks and answers
+		if news {
+			at = max(n.lastTick, n.lastSync) + interval
+		}
+		n.timerArmed, n.lastTick = true, at
+		out = append(out, envelope{To: n.selfRef, Msg: tickMsg{}, After: time.Duration(at-now) * time.Millisecond})
+	}
+	return out
+}
+
+// sync sends every peer what waits for it, in one message each. Each other server gets the
+// Puts taken here once, at the one of its actors paired with this one (index modulo its
+// size), which passes them on inside its server; acknowledgements ride along to the actors
+// whose batches they confirm.
+func (n *node) sync(now int64) []envelope {
+	var out []envelope
+	if len(n.pendingLocal) > 0 {
+		out = n.toLocals(localSync{Entries: n.pendingLocal})
+		n.pendingLocal = Delta{}
+	}
+	msgs := map[actor.ActorRef]*remoteSync{}
+	at := func(ref actor.ActorRef) *remoteSync {
+		if msgs[ref] == nil {
+			msgs[ref] = &remoteSync{From: n.selfRef}
+		}
+		return msgs[ref]
+	}
+	for addr, l := range n.remotes {
+		if len(l.pending) == 0 {
+			continue
+		}
+		n.seq++
+		m := at(*l.desc.ref(n.index % len(l.desc.Counters)))
+		m.Entries, m.Seq = l.pending, n.seq
+		n.unacked[n.seq] = sentBatch{addr: addr, at: now, entries: l.pending}
+		l.pending = Delta{}
+	}
+	for ref, seqs := range n.acks {
+		at(ref).Acks = seqs
+	}
+	n.acks = map[actor.ActorRef][]int64{}
+	for ref, m := range msgs {
+		out = append(out, envelope{To: &ref, Msg: *m})
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+package kvstore
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/rpc"
+	"strconv"
+	"sync"
+	"time"
+
+	"ds440/actor"
+)
+
+// RPC types, served under the net/rpc service name "QueryReceiver".
+type (
+	// GetArgs asks for one key.
+	GetArgs struct{ Key string }
+	// GetReply is a key's value; Ok is false if the key is absent.
+	GetReply struct {
+		Value string
+		Ok    bool
+	}
+	// ListArgs asks for every key with a prefix.
+	ListArgs struct{ Prefix string }
+	// ListReply holds the keys found and their values.
+	ListReply struct{ Entries map[string]string }
+	// PutArgs sets a key.
+	PutArgs struct{ Key, Value string }
+	// PutReply is empty: a Put that returns without error has been taken.
+	PutReply struct{}
+)
+
+// ErrServerClosed is returned by an RPC that was still waiting for its query actor when the
+// server closed.
+var ErrServerClosed = errors.New("kvstore: server closed")
+
+// ErrTimeout is returned by an RPC whose query actor did not answer in time.
+var ErrTimeout = errors.New("kvstore: query actor did not answer in time")
+
+// queryTimeout bounds how long an RPC waits for its actor; actors answer at once, so only an
+// overloaded or closing server gets near it.
+const queryTimeout = 10 * time.Second
+
+// Server is one kvstore server: an actor system with query actors, each serving RPCs on its own
+// port.
+type Server struct {
+	system    *actor.ActorSystem
+	listeners []net.Listener
+	wg        sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	closed bool
+}
+
+// NewServer starts a server: an ActorSystem on startPort and queryActorCount query actors,
+// actor i answering RPCs on startPort+i (i = 1..queryActorCount). remoteDescs are the descs
+// of servers already running; desc describes this one to servers started later.
+func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Server, desc string, err error) {
+	if queryActorCount < 1 {
+		return nil, "", fmt.Errorf("kvstore: need at least one query actor, got %d", queryActorCount)
+	}
+	if startPort < 0 || startPort+queryActorCount > 65535 {
+		return nil, "", fmt.Errorf("kvstore: ports %d..%d out of range", startPort, startPort+queryActorCount)
+	}
+	var remotes []serverDesc
+	for _, s := range remoteDescs {
+		d, err := parseDesc(s)
+		if err != nil {
+			return nil, "", err
+		}
+		remotes = append(remotes, d)
+	}
+	system, err := actor.NewActorSystem(startPort)
+	if err != nil {
+		return nil, "", fmt.Errorf("kvstore: %w", err)
+	}
+	s := &Server{system: system, conns: map[net.Conn]bool{}}
+	self := serverDesc{Addr: system.Addr()}
+	// Query actors listen where the actor system does, never on every interface.
+	host, _, _ := net.SplitHostPort(system.Addr())
+	refs := make([]*actor.ActorRef, queryActorCount)
+	for i := range refs {
+		refs[i] = system.StartActor(newQueryActor)
+		self.Counters = append(self.Counters, refs[i].Counter)
+	}
+	for i, ref := range refs {
+		system.Tell(ref, configMsg{Self: self, Index: i, Remotes: remotes, Join: i == 0})
+	}
+	for i, ref := range refs {
+		// With startPort 0 each query port is picked freely too.
+		port := 0
+		if startPort != 0 {
+			port = startPort + i + 1
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			s.Close()
+			return nil, "", fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
+		}
+		rs := rpc.NewServer()
+		if err := rs.RegisterName("QueryReceiver", &QueryReceiver{system: system, actor: ref}); err != nil {
+			ln.Close()
+			s.Close()
+			return nil, "", fmt.Errorf("kvstore: %w", err)
+		}
+		s.listeners = append(s.listeners, ln)
+		s.wg.Go(func() { s.serve(ln, rs) })
+	}
+	return s, self.String(), nil
+}
+
+// QueryAddrs returns the "host:port" of each query actor's RPC server, in order.
+func (s *Server) QueryAddrs() []string {
+	addrs := make([]string, len(s.listeners))
+	for i, ln := range s.listeners {
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
+// ActorSystem returns the server's actor system, for Stats in tests and monitoring.
+func (s *Server) ActorSystem() *actor.ActorSystem { return s.system }
+
+// Close stops the RPC servers and the actor system. It is safe to call more than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.system.Close()
+}
+
+func (s *Server) serve(ln net.Listener, rs *rpc.Server) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.conns[conn] = true
+		s.mu.Unlock()
+		s.wg.Go(func() {
+			rs.ServeConn(conn)
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+		})
+	}
+}
+
+// QueryReceiver is the RPC face of one query actor. It keeps no state: each call tells the
+// actor and waits for its answer on a channel ref.
+type QueryReceiver struct {
+	system *actor.ActorSystem
+	actor  *actor.ActorRef
+}
+
+// ask tells the actor the message built for a fresh reply ref and waits for the answer.
+func (q *QueryReceiver) ask(build func(reply *actor.ActorRef) any) (any, error) {
+	ref, answer := q.system.NewChannelRef()
+	q.system.Tell(q.actor, build(ref))
+	t := time.NewTimer(queryTimeout)
+	defer t.Stop()
+	select {
+	case m, ok := <-answer:
+		if !ok {
+			return nil, ErrServerClosed
+		}
+		return m, nil
+	case <-t.C:
+		return nil, ErrTimeout
+	}
+}
+
+// Get answers a GetArgs.
+func (q *QueryReceiver) Get(args *GetArgs, reply *GetReply) error {
+	m, err := q.ask(func(r *actor.ActorRef) any { return getMsg{Key: args.Key, Reply: r} })
+	if err != nil {
+		return err
+	}
+	res, ok := m.(getResult)
+	if !ok {
+		return fmt.Errorf("kvstore: unexpected answer %T", m)
+	}
+	reply.Value, reply.Ok = res.Value, res.Ok
+	return nil
+}
+
+// List answers a ListArgs; Entries is never nil.
+func (q *QueryReceiver) List(args *ListArgs, reply *ListReply) error {
+	m, err := q.ask(func(r *actor.ActorRef) any { return listMsg{Prefix: args.Prefix, Reply: r} })
+	if err != nil {
+		return err
+	}
+	res, ok := m.(listResult)
+	if !ok {
+		return fmt.Errorf("kvstore: unexpected answer %T", m)
+	}
+	reply.Entries = res.Entries
+	if reply.Entries == nil {
+		reply.Entries = map[string]string{}
+	}
+	return nil
+}
+
+// Put answers a PutArgs once the actor has taken the write.
+func (q *QueryReceiver) Put(args *PutArgs, reply *PutReply) error {
+	m, err := q.ask(func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
+	if err != nil {
+		return err
+	}
+	if _, ok := m.(putResult); !ok {
+		return fmt.Errorf("kvstore: unexpected answer %T", m)
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package kvstore
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"ds440/actor"
+)
+
+// sim runs query-actor nodes on a virtual clock: no goroutines, no sockets. Messages between
+// actors of one server take 1 ms, between servers `wan` ms, timers fire exactly when due; per
+// (sender, receiver) pair delivery is FIFO, as the actor system promises. It checks the rate
+// limit on every send and lets a test check convergence at the end.
+type sim struct {
+	t       *testing.T
+	now     int64 // ms
+	wan     int64
+	queue   simQueue
+	seq     int
+	nodes   map[actor.ActorRef]*node
+	started map[actor.ActorRef]int64
+	sends   map[[2]actor.ActorRef]int
+	servers []serverDesc
+	winner  map[string]Entry // the newest version each key was ever Put with
+	// drop, if set, decides whether a message between servers is lost, as the actor system
+	// drops what it cannot deliver to an unreachable system.
+	drop    func() bool
+	dropped int
+}
+
+type simEvent struct {
+	at  int64
+	seq int
+	to  actor.ActorRef
+	msg any
+}
+
+type simQueue []simEvent
+
+func (q simQueue) Len() int { return len(q) }
+func (q simQueue) Less(i, j int) bool {
+	return q[i].at < q[j].at || q[i].at == q[j].at && q[i].seq < q[j].seq
+}
+func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)   { *q = append(*q, x.(simEvent)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+func newSim(t *testing.T, wan int64) *sim {
+	return &sim{t: t, wan: wan, nodes: map[actor.ActorRef]*node{}, started: map[actor.ActorRef]int64{},
+		sends: map[[2]actor.ActorRef]int{}, winner: map[string]Entry{}}
+}
+
+// startServer starts a server with n actors that knows the servers at indexes join, as
+// NewServer does: every actor is configured with them, and actor 0 introduces the server.
+func (s *sim) startServer(n int, join ...int) serverDesc {
+	d := serverDesc{Addr: fmt.Sprintf("s%d:1", len(s.servers))}
+	for i := range n {
+		d.Counters = append(d.Counters, 10+i)
+	}
+	var remotes []serverDesc
+	for _, j := range join {
+		remotes = append(remotes, s.servers[j])
+	}
+	s.servers = append(s.servers, d)
+	for i := range n {
+		ref := *d.ref(i)
+		s.nodes[ref] = newNode(&ref, func() int64 { return s.now })
+		s.started[ref] = s.now
+	}
+	for i := range n {
+		s.deliver(*d.ref(i), configMsg{Self: d, Index: i, Remotes: remotes, Join: i == 0})
+	}
+	return d
+}
+
+// put makes a client Put on actor i of server srv now.
+func (s *sim) put(srv, i int, key, value string) {
+	ref := *s.servers[srv].ref(i)
+	s.deliver(ref, putMsg{Key: key, Value: value, Reply: &actor.ActorRef{Address: "client", Counter: -1}})
+	e := s.nodes[ref].replica.entries[key]
+	if w, ok := s.winner[key]; !ok || Merge(w, e) == e {
+		s.winner[key] = e
+	}
+}
+
+// deliver hands msg to the node at ref and sends what it returns.
+func (s *sim) deliver(ref actor.ActorRef, msg any) {
+	nd := s.nodes[ref]
+	for _, env := range nd.handle(msg) {
+		to := *env.To
+		if _, ok := s.nodes[to]; !ok {
+			continue // a reply to a client
+		}
+		pair := [2]actor.ActorRef{ref, to}
+		s.sends[pair]++
+		alive := float64(s.now-s.started[ref]) / 1000
+		if rate := float64(s.sends[pair]) / math.Floor(alive+1.1); rate > 10 {
+			s.t.Fatalf("t=%d ms: %s sent %s its %d-th message (%T): %.1f messages a second",
+				s.now, ref.Uid(), to.Uid(), s.sends[pair], env.Msg, rate)
+		}
+		if to.Address != ref.Address && s.drop != nil && s.drop() {
+			s.dropped++
+			continue
+		}
+		delay := env.After.Milliseconds()
+		if env.After == 0 {
+			delay = 1
+			if to.Address != ref.Address {
+				delay = s.wan
+			}
+		}
+		s.seq++
+		heap.Push(&s.queue, simEvent{at: s.now + delay, seq: s.seq, to: to, msg: env.Msg})
+	}
+}
+
+// runUntil delivers every message due up to time end.
+func (s *sim) runUntil(end int64) {
+	for s.queue.Len() > 0 && s.queue[0].at <= end {
+		ev := heap.Pop(&s.queue).(simEvent)
+		s.now = ev.at
+		s.deliver(ev.to, ev.msg)
+	}
+	s.now = max(s.now, end)
+}
+
+// converged checks that every actor holds exactly the newest version of every key Put.
+func (s *sim) converged() {
+	s.t.Helper()
+	if s.queue.Len() > 0 {
+		s.t.Fatalf("%d messages still in flight at t=%d ms", s.queue.Len(), s.now)
+	}
+	for ref, nd := range s.nodes {
+		if nd.replica.Len() != len(s.winner) {
+			s.t.Errorf("%s holds %d keys, want %d", ref.Uid(), nd.replica.Len(), len(s.winner))
+		}
+		for k, w := range s.winner {
+			if e, ok := nd.replica.entries[k]; !ok || e != w {
+				s.t.Errorf("%s: %q = %+v, want %+v", ref.Uid(), k, e, w)
+			}
+		}
+	}
+}
+
+// Random writes on every actor of a cluster that grows while they happen, servers joining
+// through any one running server, two of them at the same moment through different ones: no
+// (actor, target) pair, self timers included, exceeds 10 messages a second, and every actor
+// ends with the newest version of every key.
+func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			s := newSim(t, 200+rng.Int64N(60))
+			s.startServer(1 + rng.IntN(4))
+			s.startServer(1+rng.IntN(4), 0)
+			joins := map[int64][][]int{
+				700:  {{0}},
+				1500: {{1}, {2}}, // concurrent joins through different servers
+				2600: {{3}},
+			}
+			for now := int64(0); now < 4000; now += 1 + rng.Int64N(15) {
+				s.runUntil(now)
+				for _, via := range joins[now/100*100] {
+					s.startServer(1+rng.IntN(4), via...)
+				}
+				delete(joins, now/100*100)
+				srv := rng.IntN(len(s.servers))
+				key := fmt.Sprint("k", rng.IntN(50))
+				s.put(srv, rng.IntN(len(s.servers[srv].Counters)), key, fmt.Sprint("v", now))
+			}
+			s.runUntil(s.now + 10_000)
+			s.converged()
+		})
+	}
+}
+
+// The WAN loses a third of the messages between servers for two seconds, joins and hellos
+// included, while every server takes writes and a server joins: the lost syncs are sent again
+// and every actor still ends with the newest version of every key.
+func TestSimLossyWANConverges(t *testing.T) {
+	for seed := range uint64(30) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 2))
+			s := newSim(t, 250)
+			s.drop = func() bool { return s.now >= 500 && s.now < 2500 && rng.IntN(3) == 0 }
+			s.startServer(1 + rng.IntN(4))
+			s.startServer(1+rng.IntN(4), 0)
+			for now := int64(0); now < 3000; now += 1 + rng.Int64N(20) {
+				s.runUntil(now)
+				if now >= 1000 && len(s.servers) == 2 {
+					s.startServer(1+rng.IntN(4), 1)
+				}
+				srv := rng.IntN(len(s.servers))
+				s.put(srv, rng.IntN(len(s.servers[srv].Counters)), fmt.Sprint("k", rng.IntN(40)), fmt.Sprint("v", now))
+			}
+			s.runUntil(s.now + 10_000)
+			if s.dropped == 0 {
+				t.Fatal("nothing was dropped")
+			}
+			s.converged()
+		})
+	}
+}
