@@ -94,7 +94,7 @@ func (s *Server) write(c *client) {
 		if !failed {
 			if _, err := c.conn.Write(buf); err != nil {
 				failed = true
-				c.conn.Close() // wakes the reader
+				hangUp(c) // wakes the reader
 			}
 		}
 		s.events <- writerEvent{c: c, buf: buf}
@@ -124,41 +124,57 @@ func (s *Server) read(c *client) {
 }
 
 func (rd *reader) run() {
+	if rd.c.raw != nil {
+		readWait(rd.c.conn, rd.c.raw, rd.space, rd.took)
+		return
+	}
 	for {
-		if rd.w == len(rd.buf) {
-			rd.makeRoom()
-		}
-		free := len(rd.buf) - rd.w
-		n, err := rd.c.conn.Read(rd.buf[rd.w:])
-		rd.w += n
-		if rd.w > rd.r {
-			if !rd.detected {
-				rd.detected, rd.resp = true, rd.buf[rd.r] == '*'
-			}
-			var consumed int
-			var ok bool
-			if rd.resp {
-				consumed, ok = rd.parseRESP(rd.buf[rd.r:rd.w])
-			} else {
-				consumed, ok = rd.parseText(rd.buf[rd.r:rd.w])
-			}
-			if !ok {
-				return
-			}
-			rd.r += consumed
-		}
-		if err != nil {
+		p := rd.space()
+		n, err := rd.c.conn.Read(p)
+		if !rd.took(n, len(p)) || err != nil {
 			return
 		}
-		switch {
-		case rd.r == rd.w && len(rd.buf) > maxReadBuf:
-			rd.buf, rd.r, rd.w = make([]byte, readBufSize), 0, 0 // a long request has passed: shrink
-		case rd.r == rd.w:
-			rd.r, rd.w = 0, 0
-		case n == free && len(rd.buf) < maxReadBuf:
-			rd.grow(2 * len(rd.buf)) // reads fill the buffer: read more at a time
-		}
 	}
+}
+
+// space returns the free end of the read buffer, making room first if there is none.
+func (rd *reader) space() []byte {
+	if rd.w == len(rd.buf) {
+		rd.makeRoom()
+	}
+	return rd.buf[rd.w:]
+}
+
+// took parses the n bytes a read put into a free space of size free, sends their complete
+// requests to the loop and sizes the buffer for the next read. It reports false once the
+// client is being dropped.
+func (rd *reader) took(n, free int) bool {
+	rd.w += n
+	if rd.w > rd.r {
+		if !rd.detected {
+			rd.detected, rd.resp = true, rd.buf[rd.r] == '*'
+		}
+		var consumed int
+		var ok bool
+		if rd.resp {
+			consumed, ok = rd.parseRESP(rd.buf[rd.r:rd.w])
+		} else {
+			consumed, ok = rd.parseText(rd.buf[rd.r:rd.w])
+		}
+		if !ok {
+			return false
+		}
+		rd.r += consumed
+	}
+	switch {
+	case rd.r == rd.w && len(rd.buf) > maxReadBuf:
+		rd.buf, rd.r, rd.w = make([]byte, readBufSize), 0, 0 // a long request has passed: shrink
+	case rd.r == rd.w:
+		rd.r, rd.w = 0, 0
+	case n == free && len(rd.buf) < maxReadBuf:
+		rd.grow(2 * len(rd.buf)) // reads fill the buffer: read more at a time
+	}
+	return true
 }
 
 // makeRoom frees space at the end of a full buffer: by moving the unparsed bytes to the front,

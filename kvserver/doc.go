@@ -51,5 +51,9 @@
 // committed once per round, before that round's replies go out: group commit, so durability
 // costs one fsync per round rather than one per write. Each reader may have at most two
 // batches at the loop; this bounds what a flooding client can queue and is how a RESP client
-// is throttled. There is no mutex: goroutines, channels and select only.
+// is throttled. On unix a reader that has drained its socket waits for the poller before it
+// reads again rather than trying a read that finds nothing, so a request costs one read; the
+// loop therefore hangs a connection up (shutdown) instead of closing it, since closing waits
+// for a reader that is handing over a batch. There is no mutex: goroutines, channels and
+// select only.
 package kvserver

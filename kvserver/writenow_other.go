@@ -11,3 +11,8 @@ import (
 func rawConn(net.Conn) syscall.RawConn { return nil }
 
 func writeNow(syscall.RawConn, []byte) (int, error) { return 0, nil }
+
+func readWait(net.Conn, syscall.RawConn, func() []byte, func(int, int) bool) {}
+
+// hangUp closes c's connection, which wakes its reader and writer.
+func hangUp(c *client) { c.conn.Close() }
