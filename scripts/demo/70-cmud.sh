@@ -6,6 +6,7 @@ set -euo pipefail
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 go build -o "$bin/kvstored" ./kvstore/cmd/kvstored
 go build -o "$bin/cmud" ./cmud/cmd/cmud
+go build -o "$bin/kvcli" ./kvstore/cmd/kvcli
 log="$(mktemp -d)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$log"' EXIT
@@ -21,6 +22,11 @@ east="127.0.0.1:$((base+1)),127.0.0.1:$((base+2))" west="127.0.0.1:$((base+11)),
 echo "--- ada plays on the east server ---"
 printf 'mine 20\nbuy cpu 9\nmove bridge\nsolve\nsolve\nsolve\nquit\n' |
   "$bin/cmud" -name ada -server "$east" -delay 0 | tee "$log/ada"
+# Replication is asynchronous: let ada's three solves reach the west server before bob plays.
+for _ in $(seq 50); do
+  [ "$("$bin/kvcli" "127.0.0.1:$((base+11))" list problem/0/ | wc -l)" -ge 3 ] && break
+  sleep 0.05
+done
 echo "--- bob plays on the west server ---"
 printf 'mine 10\nbuy cpu 4\nsolve\nsolve\nmove fence\nquit\n' |
   "$bin/cmud" -name bob -server "$west" -delay 0 | tee "$log/bob"
