@@ -39,7 +39,8 @@ type Config struct {
 }
 
 // Raft is one server of a Raft cluster: the deterministic core behind a mutex, one goroutine
-// for the clock, one that applies committed entries, and a goroutine per RPC in flight.
+// for the clock, a goroutine per RPC in flight, and one that applies committed entries (unless
+// the RPC goroutine whose reply committed them is already at it).
 type Raft struct {
 	mu        sync.Mutex
 	c         *core
@@ -55,6 +56,7 @@ type Raft struct {
 	stopOnce  sync.Once
 	wg        sync.WaitGroup // the loop and the applier
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
+	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
 	failure   error
 
 	lastRole Role
@@ -213,7 +215,7 @@ func (rf *Raft) failLocked(err error) {
 // afterStepLocked wakes the applier if there is something to apply and logs role changes.
 func (rf *Raft) afterStepLocked() {
 	c := rf.c
-	if c.applied < c.commit || c.snapReady {
+	if c.hasApply() && !rf.applying {
 		select {
 		case rf.applyKick <- struct{}{}:
 		default:
@@ -242,12 +244,13 @@ func (rf *Raft) send(m message) {
 		ok, reply = peer.Call(methodInstallSnapshot, m.snap, r), r
 	}
 	rf.mu.Lock()
-	defer rf.mu.Unlock()
 	if rf.stopped {
+		rf.mu.Unlock()
 		return
 	}
 	if !ok {
 		rf.c.onUnreachable(m)
+		rf.mu.Unlock()
 		return
 	}
 	switch r := reply.(type) {
@@ -259,10 +262,20 @@ func (rf *Raft) send(m message) {
 		rf.c.onSnapshotReply(m, r)
 	}
 	rf.flushLocked()
+	// A reply that advanced the commit index usually finds no one delivering: this goroutine
+	// has nothing left to do, so it delivers itself instead of waking the applier.
+	if rf.stopped || rf.applying || !rf.c.hasApply() {
+		rf.mu.Unlock()
+		return
+	}
+	rf.applying = true
+	rf.wg.Add(1)
+	defer rf.wg.Done()
+	rf.deliver(rf.c.takeApply())
 }
 
-// applier delivers committed entries and snapshots on applyCh, never holding the lock while it
-// waits for the service.
+// applier delivers committed entries and snapshots on applyCh when woken, unless another
+// goroutine is already delivering; it never holds the lock while it waits for the service.
 func (rf *Raft) applier() {
 	defer rf.wg.Done()
 	for {
@@ -271,25 +284,40 @@ func (rf *Raft) applier() {
 			return
 		case <-rf.applyKick:
 		}
-		for {
-			rf.mu.Lock()
-			var msgs []ApplyMsg
-			if !rf.stopped {
-				msgs = rf.c.takeApply()
-			}
+		rf.mu.Lock()
+		if rf.stopped || rf.applying {
 			rf.mu.Unlock()
-			if len(msgs) == 0 {
-				break
-			}
-			for _, m := range msgs {
-				select {
-				case rf.applyCh <- m:
-				case <-rf.done:
-					return
-				}
+			continue
+		}
+		rf.applying = true
+		rf.deliver(rf.c.takeApply())
+	}
+}
+
+// deliver sends msgs, and whatever commits meanwhile, on applyCh. It is called with mu held by
+// the goroutine that set applying, releases mu while it waits for the service, and clears
+// applying and unlocks once nothing is left; only that goroutine delivers, so order holds.
+func (rf *Raft) deliver(msgs []ApplyMsg) {
+	for len(msgs) > 0 {
+		rf.mu.Unlock()
+		for _, m := range msgs {
+			select {
+			case rf.applyCh <- m:
+			case <-rf.done:
+				rf.mu.Lock()
+				rf.applying = false
+				rf.mu.Unlock()
+				return
 			}
 		}
+		rf.mu.Lock()
+		msgs = nil
+		if !rf.stopped {
+			msgs = rf.c.takeApply()
+		}
 	}
+	rf.applying = false
+	rf.mu.Unlock()
 }
 
 // GetState returns the current term and whether this server believes it is the leader.
