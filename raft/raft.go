@@ -57,6 +57,7 @@ type Raft struct {
 	wg        sync.WaitGroup // the loop and the applier
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
 	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
+	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
 	failure   error
 
 	lastRole Role
@@ -190,8 +191,18 @@ func (rf *Raft) persistLocked() bool {
 	if !rf.c.dirty {
 		return true
 	}
-	data, err := encodeLogState(rf.c.term, rf.c.votedFor, &rf.c.log)
+	// A persister that copies the state lets every save reuse one buffer; any other keeps what
+	// it is given, so it gets a fresh slice each time.
+	var buf []byte
+	_, copying := rf.persister.(copyingPersister)
+	if copying {
+		buf = rf.stateBuf[:0]
+	}
+	data, err := appendLogState(buf, rf.c.term, rf.c.votedFor, &rf.c.log)
 	if err == nil {
+		if copying {
+			rf.stateBuf = data
+		}
 		rf.persister.Save(data, rf.c.snapshot)
 		if f, ok := rf.persister.(interface{ Err() error }); ok {
 			err = f.Err()

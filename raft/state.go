@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrCorruptState reports persisted Raft state that cannot be decoded.
@@ -89,10 +90,10 @@ func decodeCommand(b []byte) (any, error) {
 	return nil, fmt.Errorf("unknown command kind %d", b[0])
 }
 
-// encodeLogState encodes the core's persistent state, extending the log's encoding cache by the
-// entries not yet in it. It fails only for a command gob cannot encode, which Start normally
-// refuses up front.
-func encodeLogState(term, votedFor int, l *raftLog) ([]byte, error) {
+// appendLogState appends the core's persistent state to dst, extending the log's encoding cache
+// by the entries not yet in it. It fails only for a command gob cannot encode, which Start
+// normally refuses up front.
+func appendLogState(dst []byte, term, votedFor int, l *raftLog) ([]byte, error) {
 	for k := l.encoded + 1; k < len(l.entries); k++ {
 		b, err := encodeCommand(l.entries[k].Command)
 		if err != nil {
@@ -104,7 +105,7 @@ func encodeLogState(term, votedFor int, l *raftLog) ([]byte, error) {
 		l.ends = append(l.ends, len(l.body))
 		l.encoded = k
 	}
-	out := make([]byte, 0, 6*binary.MaxVarintLen64+len(l.body))
+	out := slices.Grow(dst, 6*binary.MaxVarintLen64+len(l.body))
 	out = binary.AppendUvarint(out, stateVersion)
 	out = binary.AppendUvarint(out, uint64(term))
 	out = binary.AppendUvarint(out, uint64(votedFor+1))
@@ -114,13 +115,13 @@ func encodeLogState(term, votedFor int, l *raftLog) ([]byte, error) {
 	return append(out, l.body...), nil
 }
 
-// encodeState encodes a persistentState (for tests and tools; Raft itself uses encodeLogState
+// encodeState encodes a persistentState (for tests and tools; Raft itself uses appendLogState
 // with its cache).
 func encodeState(st persistentState) ([]byte, error) {
 	l := newLog()
 	l.reset(st.SnapIndex, st.SnapTerm)
 	l.append(st.Entries...)
-	return encodeLogState(st.Term, st.VotedFor, &l)
+	return appendLogState(nil, st.Term, st.VotedFor, &l)
 }
 
 // decodeState parses and validates saved state; it never panics on bad input.
