@@ -144,7 +144,7 @@ func TestCodecFramesBothWays(t *testing.T) {
 // connection is dropped without the server allocating the claimed size, and a proper peer is
 // still served.
 func TestTCPServerSurvivesGarbage(t *testing.T) {
-	c := newCluster(t, 1, "tcp", 0, func(int) Persister { return NewMemoryPersister() })
+	c := newCluster(t, 3, "tcp", 0, func(int) Persister { return NewMemoryPersister() })
 	addr := c.nodes[0].srv.Addr().String()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -173,7 +173,7 @@ func TestTCPServerSurvivesGarbage(t *testing.T) {
 	p := NewTCPPeer(addr, time.Second)
 	defer p.Close()
 	var reply RequestVoteReply
-	if !p.Call(methodRequestVote, &RequestVoteArgs{Term: 1, CandidateID: 1}, &reply) {
+	if !p.Call(methodRequestVote, &RequestVoteArgs{Term: 0, CandidateID: 1}, &reply) { // stale: no harm
 		t.Fatal("a proper call failed after the garbage")
 	}
 }
@@ -221,4 +221,52 @@ func FuzzServerCodec(f *testing.F) {
 			server.ReadRequestBody(&AppendEntriesArgs{})
 		}
 	})
+}
+
+func TestInvalidRPCArguments(t *testing.T) {
+	const peers, me = 3, 0
+	ok := []interface{ validate(int, int) error }{
+		&RequestVoteArgs{Term: 3, CandidateID: 1, LastLogIndex: 9, LastLogTerm: 3},
+		&AppendEntriesArgs{Term: 3, LeaderID: 2, PrevLogIndex: 4, PrevLogTerm: 1, LeaderCommit: 4,
+			Entries: []Entry{{Term: 1}, {Term: 2}, {Term: 3}}},
+		&InstallSnapshotArgs{Term: 3, LeaderID: 1, LastIncludedIndex: 10, LastIncludedTerm: 3},
+	}
+	for _, a := range ok {
+		if err := a.validate(peers, me); err != nil {
+			t.Fatalf("%+v: %v", a, err)
+		}
+	}
+	bad := []interface{ validate(int, int) error }{
+		&RequestVoteArgs{Term: 3, CandidateID: 0},                                             // from me
+		&RequestVoteArgs{Term: 3, CandidateID: 3},                                             // outside the cluster
+		&RequestVoteArgs{Term: -1, CandidateID: 1},                                            // negative term
+		&RequestVoteArgs{Term: 3, CandidateID: 1, LastLogIndex: -1},                           // negative index
+		&RequestVoteArgs{Term: 3, CandidateID: 1, LastLogTerm: 4},                             // a log from the future
+		&AppendEntriesArgs{Term: 3, LeaderID: -1},                                             // no such leader
+		&AppendEntriesArgs{Term: 3, LeaderID: 1, PrevLogIndex: -5},                            // negative index
+		&AppendEntriesArgs{Term: 3, LeaderID: 1, LeaderCommit: -1},                            // negative commit
+		&AppendEntriesArgs{Term: 3, LeaderID: 1, PrevLogTerm: 2, Entries: []Entry{{Term: 1}}}, // term goes back
+		&AppendEntriesArgs{Term: 3, LeaderID: 1, Entries: []Entry{{Term: 4}}},                 // term from the future
+		&InstallSnapshotArgs{Term: 3, LeaderID: 1, LastIncludedIndex: -1},
+		&InstallSnapshotArgs{Term: 3, LeaderID: 1, LastIncludedTerm: 5},
+	}
+	for _, a := range bad {
+		if err := a.validate(peers, me); !errors.Is(err, ErrInvalidRPC) {
+			t.Fatalf("%+v accepted: %v", a, err)
+		}
+	}
+
+	// Over TCP a bogus message gets an error reply and changes nothing.
+	c := newCluster(t, 3, "tcp", 0, func(int) Persister { return NewMemoryPersister() })
+	l := c.leader(10 * time.Second)
+	before := c.nodes[l].rf.Status()
+	p := NewTCPPeer(c.nodes[l].srv.Addr().String(), time.Second)
+	defer p.Close()
+	var reply AppendEntriesReply
+	if p.Call(methodAppendEntries, &AppendEntriesArgs{Term: before.Term + 5, LeaderID: 7, PrevLogIndex: -3}, &reply) {
+		t.Fatalf("a bogus AppendEntries was answered: %+v", reply)
+	}
+	if st := c.nodes[l].rf.Status(); st.Term != before.Term || st.Role != Leader {
+		t.Fatalf("a bogus AppendEntries changed the leader: %+v -> %+v", before, st)
+	}
 }

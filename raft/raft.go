@@ -272,14 +272,23 @@ func (rf *Raft) send(m message) {
 	case *InstallSnapshotReply:
 		rf.c.onSnapshotReply(m, r)
 	}
-	rf.flushLocked()
 	// A reply that advanced the commit index usually finds no one delivering: this goroutine
-	// has nothing left to do, so it delivers itself instead of waking the applier.
-	if rf.stopped || rf.applying || !rf.c.hasApply() {
+	// has nothing left to do, so it claims the delivery (flushLocked then leaves the applier
+	// asleep) and delivers itself, sparing a wake-up.
+	claim := !rf.applying && rf.c.hasApply()
+	if claim {
+		rf.applying = true
+	}
+	rf.flushLocked()
+	if !claim {
 		rf.mu.Unlock()
 		return
 	}
-	rf.applying = true
+	if rf.stopped {
+		rf.applying = false
+		rf.mu.Unlock()
+		return
+	}
 	rf.wg.Add(1)
 	defer rf.wg.Done()
 	rf.deliver(rf.c.takeApply())
@@ -479,10 +488,15 @@ func (rf *Raft) installSnapshot(args *InstallSnapshotArgs, reply *InstallSnapsho
 	return handle(rf, (*core).handleInstallSnapshot, args, reply)
 }
 
-// handle steps the core on an incoming RPC and persists before the reply may leave. A stopped
-// server, or one that fails to persist, returns ErrKilled and leaves reply untouched: that
-// reply must not be sent.
+// handle steps the core on an incoming RPC and persists before the reply may leave. Invalid
+// arguments get ErrInvalidRPC; a stopped server, or one that fails to persist, ErrKilled. Either
+// way reply is left untouched and must not be sent.
 func handle[A, R any](rf *Raft, step func(*core, *A) R, args *A, reply *R) error {
+	if v, ok := any(args).(interface{ validate(peers, me int) error }); ok {
+		if err := v.validate(len(rf.peers), rf.me); err != nil {
+			return err
+		}
+	}
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	if rf.stopped {
