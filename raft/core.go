@@ -525,6 +525,9 @@ func (c *core) maybeCommit() {
 	}
 }
 
+// hasApply reports whether takeApply has something to hand out.
+func (c *core) hasApply() bool { return c.applied < c.commit || c.snapReady }
+
 // takeApply returns what the applier should deliver next, in order, and marks it handed over:
 // a snapshot installed from the leader first, then the newly committed commands.
 func (c *core) takeApply() []ApplyMsg {

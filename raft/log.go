@@ -7,13 +7,16 @@ type raftLog struct {
 	entries []Entry // entries[0] is the sentinel; its Command is always nil
 	offset  int     // the snapshot's last included index
 
-	// enc caches each entry's persisted encoding, aligned with entries (nil until first
-	// persisted). Entries never change in place, so saving the state re-encodes only new ones.
-	enc [][]byte
+	// body caches the persisted encoding of entries[1..encoded] back to back, and ends[k] is
+	// where entries[k]'s record ends in body (ends[0] == 0). Entries never change in place, so
+	// saving the state encodes only new entries and copies the rest in one piece.
+	body    []byte
+	ends    []int
+	encoded int
 }
 
 func newLog() raftLog {
-	return raftLog{entries: []Entry{{Term: 0}}, enc: [][]byte{nil}}
+	return raftLog{entries: []Entry{{Term: 0}}, ends: []int{0}}
 }
 
 // snapIndex and snapTerm describe the last entry folded into the snapshot.
@@ -42,15 +45,18 @@ func (l *raftLog) slice(lo, hi int) []Entry {
 
 func (l *raftLog) append(es ...Entry) {
 	l.entries = append(l.entries, es...)
-	l.enc = append(l.enc, make([][]byte, len(es))...)
 }
 
 // truncateFrom drops entry i and everything after it (i > snapIndex).
 func (l *raftLog) truncateFrom(i int) {
-	clear(l.entries[i-l.offset:])
-	clear(l.enc[i-l.offset:])
-	l.entries = l.entries[:i-l.offset]
-	l.enc = l.enc[:i-l.offset]
+	k := i - l.offset
+	clear(l.entries[k:])
+	l.entries = l.entries[:k]
+	if l.encoded >= k {
+		l.encoded = k - 1
+		l.body = l.body[:l.ends[k-1]]
+		l.ends = l.ends[:k]
+	}
 }
 
 // firstIndexOfTerm returns the first index at or before i (and after the snapshot) whose term
@@ -83,16 +89,24 @@ func (l *raftLog) compact(i int) {
 	copy(rest, l.entries[i-l.offset:])
 	rest[0].Command = nil
 	l.entries = rest
-	enc := make([][]byte, len(rest))
-	copy(enc[1:], l.enc[i-l.offset+1:])
-	l.enc = enc
+	if k := i - l.offset; l.encoded >= k {
+		cut := l.ends[k]
+		l.body = append([]byte(nil), l.body[cut:]...)
+		ends := make([]int, l.encoded-k+1)
+		for j := range ends {
+			ends[j] = l.ends[k+j] - cut
+		}
+		l.ends, l.encoded = ends, l.encoded-k
+	} else {
+		l.body, l.ends, l.encoded = nil, []int{0}, 0
+	}
 	l.offset = i
 }
 
 // reset replaces the whole log by a snapshot ending at (index, term).
 func (l *raftLog) reset(index, term int) {
 	l.entries = []Entry{{Term: term}}
-	l.enc = [][]byte{nil}
+	l.body, l.ends, l.encoded = nil, []int{0}, 0
 	l.offset = index
 }
 

@@ -1,5 +1,36 @@
 package raft
 
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidRPC is returned by the TCP transport's handlers for arguments no correct peer sends
+// (a negative term or index, a sender outside the cluster, entries out of term order): a stray
+// or corrupt message gets an error instead of reaching the state machine.
+var ErrInvalidRPC = errors.New("raft: invalid RPC arguments")
+
+func invalid(what string, v int) error { return fmt.Errorf("%w: %s %d", ErrInvalidRPC, what, v) }
+
+// checkSender checks the id a message claims to come from.
+func checkSender(id, peers, me int) error {
+	if id < 0 || id >= peers || id == me {
+		return invalid("sender", id)
+	}
+	return nil
+}
+
+// checkTerms checks a message's term and a term it mentions (which cannot be later).
+func checkTerms(term, mentioned int) error {
+	switch {
+	case term < 0:
+		return invalid("term", term)
+	case mentioned < 0 || mentioned > term:
+		return invalid("log term", mentioned)
+	}
+	return nil
+}
+
 // Peer is how a Raft server reaches another; *labrpc.ClientEnd is one, a net/rpc client
 // (TCPPeer) another. Call sends an RPC and reports false if no reply arrived; it must return
 // within a bounded time.
@@ -36,6 +67,16 @@ type RequestVoteArgs struct {
 	LastLogTerm  int
 }
 
+func (a *RequestVoteArgs) validate(peers, me int) error {
+	if err := checkSender(a.CandidateID, peers, me); err != nil {
+		return err
+	}
+	if a.LastLogIndex < 0 {
+		return invalid("last log index", a.LastLogIndex)
+	}
+	return checkTerms(a.Term, a.LastLogTerm)
+}
+
 // RequestVoteReply is the RequestVote RPC reply.
 type RequestVoteReply struct {
 	Term        int
@@ -51,6 +92,26 @@ type AppendEntriesArgs struct {
 	PrevLogTerm  int
 	Entries      []Entry
 	LeaderCommit int
+}
+
+func (a *AppendEntriesArgs) validate(peers, me int) error {
+	if err := checkSender(a.LeaderID, peers, me); err != nil {
+		return err
+	}
+	if a.PrevLogIndex < 0 || a.LeaderCommit < 0 {
+		return invalid("index", min(a.PrevLogIndex, a.LeaderCommit))
+	}
+	if err := checkTerms(a.Term, a.PrevLogTerm); err != nil {
+		return err
+	}
+	last := a.PrevLogTerm
+	for _, e := range a.Entries {
+		if e.Term < last || e.Term > a.Term {
+			return invalid("entry term", e.Term)
+		}
+		last = e.Term
+	}
+	return nil
 }
 
 // AppendEntriesReply is the AppendEntries RPC reply. On a failed consistency check the follower
@@ -72,6 +133,16 @@ type InstallSnapshotArgs struct {
 	LastIncludedIndex int
 	LastIncludedTerm  int
 	Data              []byte
+}
+
+func (a *InstallSnapshotArgs) validate(peers, me int) error {
+	if err := checkSender(a.LeaderID, peers, me); err != nil {
+		return err
+	}
+	if a.LastIncludedIndex < 0 {
+		return invalid("last included index", a.LastIncludedIndex)
+	}
+	return checkTerms(a.Term, a.LastIncludedTerm)
 }
 
 // InstallSnapshotReply is the InstallSnapshot RPC reply.

@@ -12,12 +12,22 @@ type Persister interface {
 	SnapshotSize() int
 }
 
+// copyingPersister is a Persister whose Save keeps no reference to raftstate once it returns, so
+// Raft may encode every save into one reused buffer instead of allocating the whole state each
+// time. Any other Persister gets a fresh slice per save, which it may keep. Either way snapshot
+// is never modified after it is passed.
+type copyingPersister interface {
+	Persister
+	copiesState()
+}
+
 // MemoryPersister keeps the state in memory. Tests "crash" a server by taking a Copy, killing
 // the Raft and starting a new one on the copy. It is safe for concurrent use.
 type MemoryPersister struct {
 	mu       sync.Mutex
 	state    []byte
 	snapshot []byte
+	shared   bool // state's buffer is shared with a Copy: the next Save must not overwrite it
 }
 
 // NewMemoryPersister returns an empty MemoryPersister.
@@ -27,19 +37,25 @@ func NewMemoryPersister() *MemoryPersister { return &MemoryPersister{} }
 func (p *MemoryPersister) Copy() *MemoryPersister {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// Saved slices are never modified in place, so the copy may share them.
-	return &MemoryPersister{state: p.state, snapshot: p.snapshot}
+	// The two share the state until either saves again, which then copies to a fresh buffer.
+	p.shared = true
+	return &MemoryPersister{state: p.state, snapshot: p.snapshot, shared: true}
 }
 
-// Save replaces the state and the snapshot together. It takes ownership of both slices: the
-// caller must not modify them afterwards (Raft never does), which spares copying an unchanged
-// snapshot on every save.
+// Save replaces the state and the snapshot together. It copies raftstate, so the caller may
+// reuse that buffer, and keeps snapshot, which the caller must not modify afterwards (Raft
+// never does): that spares copying an unchanged snapshot on every save.
 func (p *MemoryPersister) Save(raftstate, snapshot []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.state = raftstate
+	if p.shared || cap(p.state) < len(raftstate) {
+		p.state, p.shared = make([]byte, 0, len(raftstate)+len(raftstate)/4), false
+	}
+	p.state = append(p.state[:0], raftstate...)
 	p.snapshot = snapshot
 }
+
+func (p *MemoryPersister) copiesState() {}
 
 // ReadRaftState returns a copy of the saved state.
 func (p *MemoryPersister) ReadRaftState() []byte {

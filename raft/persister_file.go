@@ -159,8 +159,9 @@ func nonEmpty(b []byte) []byte {
 	return b
 }
 
-// Save durably replaces the state and snapshot together. It takes ownership of both slices. If
-// the disk fails, the persister keeps its last good contents and Err reports the failure.
+// Save durably replaces the state and snapshot together. It copies raftstate, so the caller may
+// reuse that buffer, and keeps snapshot, which the caller must not modify afterwards. If the
+// disk fails, the persister keeps its last good contents and Err reports the failure.
 func (p *FilePersister) Save(raftstate, snapshot []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -171,6 +172,8 @@ func (p *FilePersister) Save(raftstate, snapshot []byte) {
 		p.err = fmt.Errorf("%w: %v", ErrPersisterFailed, err)
 	}
 }
+
+func (p *FilePersister) copiesState() {}
 
 func (p *FilePersister) save(state, snap []byte) error {
 	snapGen := p.snapGen
@@ -206,7 +209,8 @@ func (p *FilePersister) save(state, snap []byte) error {
 	if err := syncDir(p.dir); err != nil {
 		return err
 	}
-	p.state, p.snapshot, p.snapGen = nonEmpty(state), nonEmpty(snap), snapGen
+	// Keep the state from b, this save's own buffer: the caller may reuse state.
+	p.state, p.snapshot, p.snapGen = nonEmpty(b[headerSize:headerSize+len(state):headerSize+len(state)]), nonEmpty(snap), snapGen
 	p.kept = append(p.kept, gen)
 	p.collect()
 	return nil

@@ -21,6 +21,18 @@ func persisterContract(t *testing.T, p Persister) {
 	if string(p.ReadRaftState()) != "state2" || string(p.ReadSnapshot()) != "snap2" || p.RaftStateSize() != 6 || p.SnapshotSize() != 5 {
 		t.Fatalf("read back %q %q", p.ReadRaftState(), p.ReadSnapshot())
 	}
+	// Raft reuses its state buffer across saves to our persisters: they must copy it.
+	if _, ok := p.(copyingPersister); ok {
+		buf := []byte("state3")
+		p.Save(buf, []byte("snap2"))
+		copy(buf, "XXXXXX")
+		p.Save(append(buf[:0], "state4"...)[:0], []byte("snap2")) // an empty state, same buffer
+		p.Save(append(buf[:0], "state5"...), []byte("snap2"))
+		copy(buf, "YYYYYY")
+		if string(p.ReadRaftState()) != "state5" {
+			t.Fatalf("the persister kept the caller's buffer: read %q", p.ReadRaftState())
+		}
+	}
 }
 
 func TestMemoryPersister(t *testing.T) {
@@ -28,8 +40,12 @@ func TestMemoryPersister(t *testing.T) {
 	persisterContract(t, p)
 	c := p.Copy()
 	p.Save([]byte("later"), []byte("later"))
-	if string(c.ReadRaftState()) != "state2" || string(c.ReadSnapshot()) != "snap2" {
-		t.Fatal("Copy is not independent of later saves")
+	if string(c.ReadRaftState()) != "state5" || string(c.ReadSnapshot()) != "snap2" {
+		t.Fatalf("Copy is not independent of later saves: %q", c.ReadRaftState())
+	}
+	c.Save([]byte("copy!"), nil)
+	if string(p.ReadRaftState()) != "later" || string(c.ReadRaftState()) != "copy!" {
+		t.Fatalf("saves to a Copy and its original interfere: %q %q", p.ReadRaftState(), c.ReadRaftState())
 	}
 }
 
@@ -44,7 +60,7 @@ func TestFilePersisterContractAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(q.ReadRaftState()) != "state2" || string(q.ReadSnapshot()) != "snap2" {
+	if string(q.ReadRaftState()) != "state5" || string(q.ReadSnapshot()) != "snap2" {
 		t.Fatalf("reopened: %q %q", q.ReadRaftState(), q.ReadSnapshot())
 	}
 	// Many saves leave a bounded number of files behind.

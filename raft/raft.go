@@ -39,7 +39,8 @@ type Config struct {
 }
 
 // Raft is one server of a Raft cluster: the deterministic core behind a mutex, one goroutine
-// for the clock, one that applies committed entries, and a goroutine per RPC in flight.
+// for the clock, a goroutine per RPC in flight, and one that applies committed entries (unless
+// the RPC goroutine whose reply committed them is already at it).
 type Raft struct {
 	mu        sync.Mutex
 	c         *core
@@ -55,6 +56,8 @@ type Raft struct {
 	stopOnce  sync.Once
 	wg        sync.WaitGroup // the loop and the applier
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
+	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
+	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
 	failure   error
 
 	lastRole Role
@@ -188,8 +191,18 @@ func (rf *Raft) persistLocked() bool {
 	if !rf.c.dirty {
 		return true
 	}
-	data, err := encodeLogState(rf.c.term, rf.c.votedFor, &rf.c.log)
+	// A persister that copies the state lets every save reuse one buffer; any other keeps what
+	// it is given, so it gets a fresh slice each time.
+	var buf []byte
+	_, copying := rf.persister.(copyingPersister)
+	if copying {
+		buf = rf.stateBuf[:0]
+	}
+	data, err := appendLogState(buf, rf.c.term, rf.c.votedFor, &rf.c.log)
 	if err == nil {
+		if copying {
+			rf.stateBuf = data
+		}
 		rf.persister.Save(data, rf.c.snapshot)
 		if f, ok := rf.persister.(interface{ Err() error }); ok {
 			err = f.Err()
@@ -213,7 +226,7 @@ func (rf *Raft) failLocked(err error) {
 // afterStepLocked wakes the applier if there is something to apply and logs role changes.
 func (rf *Raft) afterStepLocked() {
 	c := rf.c
-	if c.applied < c.commit || c.snapReady {
+	if c.hasApply() && !rf.applying {
 		select {
 		case rf.applyKick <- struct{}{}:
 		default:
@@ -242,12 +255,13 @@ func (rf *Raft) send(m message) {
 		ok, reply = peer.Call(methodInstallSnapshot, m.snap, r), r
 	}
 	rf.mu.Lock()
-	defer rf.mu.Unlock()
 	if rf.stopped {
+		rf.mu.Unlock()
 		return
 	}
 	if !ok {
 		rf.c.onUnreachable(m)
+		rf.mu.Unlock()
 		return
 	}
 	switch r := reply.(type) {
@@ -258,11 +272,30 @@ func (rf *Raft) send(m message) {
 	case *InstallSnapshotReply:
 		rf.c.onSnapshotReply(m, r)
 	}
+	// A reply that advanced the commit index usually finds no one delivering: this goroutine
+	// has nothing left to do, so it claims the delivery (flushLocked then leaves the applier
+	// asleep) and delivers itself, sparing a wake-up.
+	claim := !rf.applying && rf.c.hasApply()
+	if claim {
+		rf.applying = true
+	}
 	rf.flushLocked()
+	if !claim {
+		rf.mu.Unlock()
+		return
+	}
+	if rf.stopped {
+		rf.applying = false
+		rf.mu.Unlock()
+		return
+	}
+	rf.wg.Add(1)
+	defer rf.wg.Done()
+	rf.deliver(rf.c.takeApply())
 }
 
-// applier delivers committed entries and snapshots on applyCh, never holding the lock while it
-// waits for the service.
+// applier delivers committed entries and snapshots on applyCh when woken, unless another
+// goroutine is already delivering; it never holds the lock while it waits for the service.
 func (rf *Raft) applier() {
 	defer rf.wg.Done()
 	for {
@@ -271,25 +304,40 @@ func (rf *Raft) applier() {
 			return
 		case <-rf.applyKick:
 		}
-		for {
-			rf.mu.Lock()
-			var msgs []ApplyMsg
-			if !rf.stopped {
-				msgs = rf.c.takeApply()
-			}
+		rf.mu.Lock()
+		if rf.stopped || rf.applying {
 			rf.mu.Unlock()
-			if len(msgs) == 0 {
-				break
-			}
-			for _, m := range msgs {
-				select {
-				case rf.applyCh <- m:
-				case <-rf.done:
-					return
-				}
+			continue
+		}
+		rf.applying = true
+		rf.deliver(rf.c.takeApply())
+	}
+}
+
+// deliver sends msgs, and whatever commits meanwhile, on applyCh. It is called with mu held by
+// the goroutine that set applying, releases mu while it waits for the service, and clears
+// applying and unlocks once nothing is left; only that goroutine delivers, so order holds.
+func (rf *Raft) deliver(msgs []ApplyMsg) {
+	for len(msgs) > 0 {
+		rf.mu.Unlock()
+		for _, m := range msgs {
+			select {
+			case rf.applyCh <- m:
+			case <-rf.done:
+				rf.mu.Lock()
+				rf.applying = false
+				rf.mu.Unlock()
+				return
 			}
 		}
+		rf.mu.Lock()
+		msgs = nil
+		if !rf.stopped {
+			msgs = rf.c.takeApply()
+		}
 	}
+	rf.applying = false
+	rf.mu.Unlock()
 }
 
 // GetState returns the current term and whether this server believes it is the leader.
@@ -440,10 +488,15 @@ func (rf *Raft) installSnapshot(args *InstallSnapshotArgs, reply *InstallSnapsho
 	return handle(rf, (*core).handleInstallSnapshot, args, reply)
 }
 
-// handle steps the core on an incoming RPC and persists before the reply may leave. A stopped
-// server, or one that fails to persist, returns ErrKilled and leaves reply untouched: that
-// reply must not be sent.
+// handle steps the core on an incoming RPC and persists before the reply may leave. Invalid
+// arguments get ErrInvalidRPC; a stopped server, or one that fails to persist, ErrKilled. Either
+// way reply is left untouched and must not be sent.
 func handle[A, R any](rf *Raft, step func(*core, *A) R, args *A, reply *R) error {
+	if v, ok := any(args).(interface{ validate(peers, me int) error }); ok {
+		if err := v.validate(len(rf.peers), rf.me); err != nil {
+			return err
+		}
+	}
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	if rf.stopped {

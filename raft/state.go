@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrCorruptState reports persisted Raft state that cannot be decoded.
@@ -23,8 +24,8 @@ type persistentState struct {
 
 // The state is saved in a small binary format rather than gob, because it is rewritten whole
 // on every save (the Persister interface has no append) and re-encoding every command each time
-// dominated the CPU profile. Each entry's encoding is cached in the log, so a save costs a copy
-// of the bytes plus the encoding of new entries only:
+// dominated the CPU profile. The log caches its entries' encoding as one buffer, so a save costs
+// one copy of it plus the encoding of new entries only:
 //
 //	version | term | votedFor+1 | snapIndex | snapTerm | count | count × (term | len | command)
 //
@@ -89,42 +90,38 @@ func decodeCommand(b []byte) (any, error) {
 	return nil, fmt.Errorf("unknown command kind %d", b[0])
 }
 
-// encodeLogState encodes the core's persistent state, filling the log's encoding cache. It fails
-// only for a command gob cannot encode, which Start normally refuses up front.
-func encodeLogState(term, votedFor int, l *raftLog) ([]byte, error) {
-	size := 6 * binary.MaxVarintLen64
-	for k := 1; k < len(l.entries); k++ {
-		if l.enc[k] == nil {
-			b, err := encodeCommand(l.entries[k].Command)
-			if err != nil {
-				return nil, err
-			}
-			l.enc[k] = b
+// appendLogState appends the core's persistent state to dst, extending the log's encoding cache
+// by the entries not yet in it. It fails only for a command gob cannot encode, which Start
+// normally refuses up front.
+func appendLogState(dst []byte, term, votedFor int, l *raftLog) ([]byte, error) {
+	for k := l.encoded + 1; k < len(l.entries); k++ {
+		b, err := encodeCommand(l.entries[k].Command)
+		if err != nil {
+			return nil, err
 		}
-		size += 2*binary.MaxVarintLen64 + len(l.enc[k])
+		l.body = binary.AppendUvarint(l.body, uint64(l.entries[k].Term))
+		l.body = binary.AppendUvarint(l.body, uint64(len(b)))
+		l.body = append(l.body, b...)
+		l.ends = append(l.ends, len(l.body))
+		l.encoded = k
 	}
-	out := make([]byte, 0, size)
+	out := slices.Grow(dst, 6*binary.MaxVarintLen64+len(l.body))
 	out = binary.AppendUvarint(out, stateVersion)
 	out = binary.AppendUvarint(out, uint64(term))
 	out = binary.AppendUvarint(out, uint64(votedFor+1))
 	out = binary.AppendUvarint(out, uint64(l.snapIndex()))
 	out = binary.AppendUvarint(out, uint64(l.snapTerm()))
 	out = binary.AppendUvarint(out, uint64(len(l.entries)-1))
-	for k := 1; k < len(l.entries); k++ {
-		out = binary.AppendUvarint(out, uint64(l.entries[k].Term))
-		out = binary.AppendUvarint(out, uint64(len(l.enc[k])))
-		out = append(out, l.enc[k]...)
-	}
-	return out, nil
+	return append(out, l.body...), nil
 }
 
-// encodeState encodes a persistentState (for tests and tools; Raft itself uses encodeLogState
+// encodeState encodes a persistentState (for tests and tools; Raft itself uses appendLogState
 // with its cache).
 func encodeState(st persistentState) ([]byte, error) {
 	l := newLog()
 	l.reset(st.SnapIndex, st.SnapTerm)
 	l.append(st.Entries...)
-	return encodeLogState(st.Term, st.VotedFor, &l)
+	return appendLogState(nil, st.Term, st.VotedFor, &l)
 }
 
 // decodeState parses and validates saved state; it never panics on bad input.

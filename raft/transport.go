@@ -12,7 +12,8 @@ import (
 // DefaultCallTimeout bounds one RPC over TCP, dial included.
 const DefaultCallTimeout = time.Second
 
-// TCPPeer is a Peer reaching a remote Raft over net/rpc on TCP. It dials lazily, redials after
+// TCPPeer is a Peer reaching a remote Raft over net/rpc on TCP, with a compact binary codec
+// for Raft's messages (see codec.go) in place of gob. It dials lazily, redials after
 // any transport failure, and bounds every call by its timeout. It is safe for concurrent use;
 // concurrent calls share one connection.
 type TCPPeer struct {
@@ -37,8 +38,8 @@ func (c countingConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// BytesSent returns how many bytes the peer has written to the network (requests, with
-// net/rpc's framing and gob type descriptions).
+// BytesSent returns how many bytes the peer has written to the network (requests with their
+// framing).
 func (p *TCPPeer) BytesSent() int64 { return p.sent.Load() }
 
 // NewTCPPeer returns a Peer for the Raft server listening at addr. A timeout of 0 means
@@ -91,7 +92,7 @@ func (p *TCPPeer) connect(deadline time.Time) *rpc.Client {
 	if err != nil {
 		return nil
 	}
-	p.client = rpc.NewClient(countingConn{conn, &p.sent})
+	p.client = rpc.NewClientWithCodec(newClientCodec(countingConn{conn, &p.sent}))
 	return p.client
 }
 
@@ -176,7 +177,7 @@ func (s *TCPServer) accept() {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.srv.ServeConn(conn)
+			s.srv.ServeCodec(newServerCodec(conn))
 			s.mu.Lock()
 			delete(s.conns, conn)
 			s.mu.Unlock()
