@@ -236,19 +236,57 @@ func (r *wireReader) string() string {
 	return string(r.bytes(int(n)))
 }
 
-// frameConn reads and writes length-prefixed frames on one connection. Reads come from one
+// frameConn reads and writes length-prefixed frames on one connection, each a header (a
+// sequence number and a string: the method or the error) and a body. Reads come from one
 // goroutine and writes are serialized by net/rpc, so neither side needs a lock of its own.
 type frameConn struct {
-	rwc io.ReadWriteCloser
-	r   *bufio.Reader
-	w   *bufio.Writer
-	in  []byte // the last frame read
-	out []byte // encode buffer
-	len [binary.MaxVarintLen64]byte
+	rwc  io.ReadWriteCloser
+	r    *bufio.Reader
+	w    *bufio.Writer
+	in   []byte // the last frame read
+	body []byte // the body of the last frame read, until readBody takes it
+	out  []byte // encode buffer
+	len  [binary.MaxVarintLen64]byte
 }
 
 func newFrameConn(rwc io.ReadWriteCloser) *frameConn {
 	return &frameConn{rwc: rwc, r: bufio.NewReader(rwc), w: bufio.NewWriter(rwc)}
+}
+
+// readHeader reads the next frame and returns its header, keeping its body for readBody.
+func (c *frameConn) readHeader() (seq uint64, s string, err error) {
+	frame, err := c.readFrame()
+	if err != nil {
+		return 0, "", err
+	}
+	r := wireReader{b: frame}
+	seq, s = r.uint(), r.string()
+	c.body = r.b
+	return seq, s, r.err
+}
+
+// readBody decodes the body of the frame whose header was read last into body (nil: discard).
+func (c *frameConn) readBody(body any) error {
+	data := c.body
+	c.body = nil
+	if body == nil {
+		return nil
+	}
+	return decodeBody(data, body)
+}
+
+// encode puts a frame's contents in c.out for writeFrame; a nil body is left out.
+func (c *frameConn) encode(seq uint64, s string, body any) error {
+	b := binary.AppendUvarint(c.out[:0], seq)
+	b = appendString(b, s)
+	if body != nil {
+		var err error
+		if b, err = appendBody(b, body); err != nil {
+			return err
+		}
+	}
+	c.out = b
+	return nil
 }
 
 // readFrame reads the next frame into c.in. A frame longer than a few KiB grows its buffer as
@@ -302,95 +340,54 @@ func (c *frameConn) writeFrame() error {
 	return err
 }
 
+func (c *frameConn) Close() error { return c.rwc.Close() }
+
 // clientCodec is the rpc.ClientCodec of TCPPeer.
-type clientCodec struct {
-	*frameConn
-	body []byte // the body of the response whose header was read last
-}
+type clientCodec struct{ *frameConn }
 
 func newClientCodec(rwc io.ReadWriteCloser) rpc.ClientCodec {
-	return &clientCodec{frameConn: newFrameConn(rwc)}
+	return clientCodec{newFrameConn(rwc)}
 }
 
-func (c *clientCodec) WriteRequest(req *rpc.Request, body any) error {
-	b := binary.AppendUvarint(c.out[:0], req.Seq)
-	b = appendString(b, req.ServiceMethod)
-	b, err := appendBody(b, body)
-	if err != nil {
-		return err // nothing was written: the connection stays usable
+// WriteRequest fails without writing anything if body cannot be encoded, so the connection
+// stays usable.
+func (c clientCodec) WriteRequest(req *rpc.Request, body any) error {
+	if err := c.encode(req.Seq, req.ServiceMethod, body); err != nil {
+		return err
 	}
-	c.out = b
 	return c.writeFrame()
 }
 
-func (c *clientCodec) ReadResponseHeader(resp *rpc.Response) error {
-	frame, err := c.readFrame()
-	if err != nil {
-		return err
-	}
-	r := wireReader{b: frame}
-	resp.Seq = r.uint()
-	resp.Error = r.string()
-	c.body = r.b
-	return r.err
+func (c clientCodec) ReadResponseHeader(resp *rpc.Response) (err error) {
+	resp.Seq, resp.Error, err = c.readHeader()
+	return err
 }
 
-func (c *clientCodec) ReadResponseBody(body any) error {
-	data := c.body
-	c.body = nil
-	if body == nil {
-		return nil
-	}
-	return decodeBody(data, body)
-}
-
-func (c *clientCodec) Close() error { return c.rwc.Close() }
+func (c clientCodec) ReadResponseBody(body any) error { return c.readBody(body) }
 
 // serverCodec is the rpc.ServerCodec of TCPServer.
-type serverCodec struct {
-	*frameConn
-	body []byte
-}
+type serverCodec struct{ *frameConn }
 
 func newServerCodec(rwc io.ReadWriteCloser) rpc.ServerCodec {
-	return &serverCodec{frameConn: newFrameConn(rwc)}
+	return serverCodec{newFrameConn(rwc)}
 }
 
-func (c *serverCodec) ReadRequestHeader(req *rpc.Request) error {
-	frame, err := c.readFrame()
-	if err != nil {
-		return err
-	}
-	r := wireReader{b: frame}
-	req.Seq = r.uint()
-	req.ServiceMethod = r.string()
-	c.body = r.b
-	return r.err
+func (c serverCodec) ReadRequestHeader(req *rpc.Request) (err error) {
+	req.Seq, req.ServiceMethod, err = c.readHeader()
+	return err
 }
 
-func (c *serverCodec) ReadRequestBody(body any) error {
-	data := c.body
-	c.body = nil
-	if body == nil {
-		return nil
-	}
-	return decodeBody(data, body)
-}
+func (c serverCodec) ReadRequestBody(body any) error { return c.readBody(body) }
 
-func (c *serverCodec) WriteResponse(resp *rpc.Response, body any) error {
-	b := binary.AppendUvarint(c.out[:0], resp.Seq)
+// WriteResponse sends an error response without a body; a reply it cannot encode becomes one.
+func (c serverCodec) WriteResponse(resp *rpc.Response, body any) error {
 	if resp.Error == "" {
-		var err error
-		if b, err = appendBody(appendString(b, ""), body); err != nil {
-			resp.Error = err.Error()
+		err := c.encode(resp.Seq, "", body)
+		if err == nil {
+			return c.writeFrame()
 		}
+		resp.Error = err.Error()
 	}
-	if resp.Error != "" {
-		b = binary.AppendUvarint(c.out[:0], resp.Seq)
-		b = appendString(b, resp.Error)
-	}
-	c.out = b
+	c.encode(resp.Seq, resp.Error, nil) // cannot fail without a body
 	return c.writeFrame()
 }
-
-func (c *serverCodec) Close() error { return c.rwc.Close() }

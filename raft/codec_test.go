@@ -87,8 +87,8 @@ func (pipeConn) Close() error { return nil }
 // back to back on one stream, as net/rpc uses them.
 func TestCodecFramesBothWays(t *testing.T) {
 	var wire bytes.Buffer
-	client := newClientCodec(pipeConn{&wire, &wire}).(*clientCodec)
-	server := newServerCodec(pipeConn{&wire, &wire}).(*serverCodec)
+	client := newClientCodec(pipeConn{&wire, &wire}).(clientCodec)
+	server := newServerCodec(pipeConn{&wire, &wire}).(serverCodec)
 	for seq, msg := range codecCases() {
 		if err := client.WriteRequest(&rpc.Request{ServiceMethod: methodAppendEntries, Seq: uint64(seq)}, msg); err != nil {
 			t.Fatal(err)

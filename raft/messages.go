@@ -12,21 +12,18 @@ var ErrInvalidRPC = errors.New("raft: invalid RPC arguments")
 
 func invalid(what string, v int) error { return fmt.Errorf("%w: %s %d", ErrInvalidRPC, what, v) }
 
-// checkSender checks the id a message claims to come from.
-func checkSender(id, peers, me int) error {
-	if id < 0 || id >= peers || id == me {
-		return invalid("sender", id)
-	}
-	return nil
-}
-
-// checkTerms checks a message's term and a term it mentions (which cannot be later).
-func checkTerms(term, mentioned int) error {
+// checkHeader checks what every request carries: the sender's id, the sender's term and a log
+// position (index, term) it refers to, which cannot lie in a later term.
+func checkHeader(sender, term, index, logTerm, peers, me int) error {
 	switch {
+	case sender < 0 || sender >= peers || sender == me:
+		return invalid("sender", sender)
 	case term < 0:
 		return invalid("term", term)
-	case mentioned < 0 || mentioned > term:
-		return invalid("log term", mentioned)
+	case index < 0:
+		return invalid("log index", index)
+	case logTerm < 0 || logTerm > term:
+		return invalid("log term", logTerm)
 	}
 	return nil
 }
@@ -68,13 +65,7 @@ type RequestVoteArgs struct {
 }
 
 func (a *RequestVoteArgs) validate(peers, me int) error {
-	if err := checkSender(a.CandidateID, peers, me); err != nil {
-		return err
-	}
-	if a.LastLogIndex < 0 {
-		return invalid("last log index", a.LastLogIndex)
-	}
-	return checkTerms(a.Term, a.LastLogTerm)
+	return checkHeader(a.CandidateID, a.Term, a.LastLogIndex, a.LastLogTerm, peers, me)
 }
 
 // RequestVoteReply is the RequestVote RPC reply.
@@ -95,14 +86,11 @@ type AppendEntriesArgs struct {
 }
 
 func (a *AppendEntriesArgs) validate(peers, me int) error {
-	if err := checkSender(a.LeaderID, peers, me); err != nil {
+	if err := checkHeader(a.LeaderID, a.Term, a.PrevLogIndex, a.PrevLogTerm, peers, me); err != nil {
 		return err
 	}
-	if a.PrevLogIndex < 0 || a.LeaderCommit < 0 {
-		return invalid("index", min(a.PrevLogIndex, a.LeaderCommit))
-	}
-	if err := checkTerms(a.Term, a.PrevLogTerm); err != nil {
-		return err
+	if a.LeaderCommit < 0 {
+		return invalid("leader commit", a.LeaderCommit)
 	}
 	last := a.PrevLogTerm
 	for _, e := range a.Entries {
@@ -136,13 +124,7 @@ type InstallSnapshotArgs struct {
 }
 
 func (a *InstallSnapshotArgs) validate(peers, me int) error {
-	if err := checkSender(a.LeaderID, peers, me); err != nil {
-		return err
-	}
-	if a.LastIncludedIndex < 0 {
-		return invalid("last included index", a.LastIncludedIndex)
-	}
-	return checkTerms(a.Term, a.LastIncludedTerm)
+	return checkHeader(a.LeaderID, a.Term, a.LastIncludedIndex, a.LastIncludedTerm, peers, me)
 }
 
 // InstallSnapshotReply is the InstallSnapshot RPC reply.
