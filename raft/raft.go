@@ -54,7 +54,7 @@ type Raft struct {
 	applyKick chan struct{} // commit advanced; capacity 1
 	done      chan struct{} // closed by Kill or by a persistence failure
 	stopOnce  sync.Once
-	wg        sync.WaitGroup // the loop and the applier
+	wg        sync.WaitGroup // the loop, the applier and an RPC goroutine while it delivers
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
 	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
 	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
@@ -411,8 +411,9 @@ func (rf *Raft) Snapshot(index int, snapshot []byte) {
 	rf.persistLocked()
 }
 
-// Kill stops the server. It returns once the clock and the applier have exited; an RPC still
-// inside Peer.Call finishes on its own and then changes nothing. Kill is idempotent.
+// Kill stops the server. It returns once the clock and whoever delivers on applyCh have exited,
+// so nothing is delivered after it; an RPC still inside Peer.Call finishes on its own and then
+// changes nothing. Kill is idempotent.
 func (rf *Raft) Kill() {
 	rf.mu.Lock()
 	rf.stopped = true
