@@ -10,7 +10,9 @@
 // the client interface:
 //
 //	PUT /kv/{key}   body is the value; replies once committed and applied (only on the leader)
-//	GET /kv/{key}   the value as this server has applied it
+//	GET /kv/{key}   the value as this server has applied it (possibly stale); with
+//	                ?consistent=1 the leader answers after a read entry commits, so the value
+//	                reflects every write committed before the request
 //	GET /status     JSON: id, term, role, leader, commit and apply indexes
 package main
 

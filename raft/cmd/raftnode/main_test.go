@@ -53,6 +53,20 @@ func get(addr, key string) string {
 	return v.Value
 }
 
+// getConsistent makes a consistent read and returns the status code and the value.
+func getConsistent(t *testing.T, addr, key string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 8 * time.Second}
+	resp, err := c.Get("http://" + addr + "/kv/" + key + "?consistent=1")
+	if err != nil {
+		t.Fatalf("GET %s: %v", key, err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Value string }
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v.Value
+}
+
 // TestProcessesFailoverAndRestart runs three raftnode processes, SIGKILLs the leader, checks a
 // new one is elected and commits, then restarts the old leader from its data directory and
 // checks it catches up.
@@ -105,6 +119,16 @@ func TestProcessesFailoverAndRestart(t *testing.T) {
 	t.Logf("node %d elected %v after node %d was killed", nl, time.Since(killed), l)
 	for _, k := range []string{"d", "e"} {
 		put(t, httpAddrs[nl], k, "v-"+k)
+	}
+	// A consistent read goes through the new leader's log; a follower refers it to the leader.
+	if code, v := getConsistent(t, httpAddrs[nl], "e"); code != http.StatusOK || v != "v-e" {
+		t.Fatalf("consistent read on the leader: %d %q", code, v)
+	}
+	if code, _ := getConsistent(t, httpAddrs[nl], "nope"); code != http.StatusNotFound {
+		t.Fatalf("consistent read of a missing key: %d", code)
+	}
+	if code, _ := getConsistent(t, httpAddrs[3-l-nl], "e"); code != http.StatusMisdirectedRequest {
+		t.Fatalf("consistent read on a follower: %d", code)
 	}
 
 	start(l)

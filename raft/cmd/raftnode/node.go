@@ -17,12 +17,15 @@ import (
 	"ds440/raft"
 )
 
-// command is one replicated write. ID lets the writer recognise its own entry at the index
-// Start returned: a different leader may have put something else there.
+// command is one replicated operation: a write, or with Read a consistent read, which changes
+// nothing but is answered only once it is applied, so it sees every write committed before it.
+// ID lets the proposer recognise its own entry at the index Start returned: a different leader
+// may have put something else there.
 type command struct {
 	ID    uint64
 	Key   string
 	Value string
+	Read  bool
 }
 
 func init() { gob.Register(command{}) }
@@ -171,7 +174,9 @@ func (n *node) applier() {
 			n.state.Applied = m.CommandIndex
 			var id uint64
 			if c, ok := m.Command.(command); ok {
-				n.state.KV[c.Key] = c.Value
+				if !c.Read {
+					n.state.KV[c.Key] = c.Value
+				}
 				id = c.ID
 			}
 			if w, ok := n.waiters[m.CommandIndex]; ok {
@@ -209,20 +214,27 @@ func (n *node) release(upTo int) {
 }
 
 func (n *node) handlePut(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("key")
 	value, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if index, term, ok := n.replicate(w, r, command{Key: r.PathValue("key"), Value: string(value)}); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"index": index, "term": term})
+	}
+}
+
+// replicate proposes c (with a fresh ID) and waits until it is applied. If it is not, it has
+// answered the request already and returns false.
+func (n *node) replicate(w http.ResponseWriter, r *http.Request, c command) (index, term int, ok bool) {
 	n.mu.Lock()
 	n.nextID++
-	c := command{ID: n.nextID, Key: key, Value: string(value)}
+	c.ID = n.nextID
 	index, term, isLeader := n.rf.Start(c)
 	if !isLeader {
 		n.mu.Unlock()
 		writeJSON(w, http.StatusMisdirectedRequest, map[string]any{"error": "not the leader", "leader": n.rf.Status().Leader})
-		return
+		return 0, 0, false
 	}
 	ch := make(chan uint64, 1)
 	n.waiters[index] = ch
@@ -234,24 +246,31 @@ func (n *node) handlePut(w http.ResponseWriter, r *http.Request) {
 	case id := <-ch:
 		if id != c.ID {
 			writeJSON(w, http.StatusConflict, map[string]any{"error": "lost leadership; entry replaced"})
-			return
+			return 0, 0, false
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"index": index, "term": term})
+		return index, term, true
 	case <-timer.C:
-		n.mu.Lock()
-		delete(n.waiters, index)
-		n.mu.Unlock()
 		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": "not committed in time", "index": index})
 	case <-r.Context().Done():
-		n.mu.Lock()
-		delete(n.waiters, index)
-		n.mu.Unlock()
 	}
+	n.mu.Lock()
+	delete(n.waiters, index)
+	n.mu.Unlock()
+	return 0, 0, false
 }
 
+// handleGet answers from this server's applied state, or with ?consistent=1 only on the leader
+// after a read entry has gone through the log, so the answer reflects every write committed
+// before the request.
 func (n *node) handleGet(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if c := r.URL.Query().Get("consistent"); c == "1" || c == "true" {
+		if _, _, ok := n.replicate(w, r, command{Key: key, Read: true}); !ok {
+			return
+		}
+	}
 	n.mu.Lock()
-	v, ok := n.state.KV[r.PathValue("key")]
+	v, ok := n.state.KV[key]
 	applied := n.state.Applied
 	n.mu.Unlock()
 	if !ok {
