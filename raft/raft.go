@@ -57,6 +57,7 @@ type Raft struct {
 	wg        sync.WaitGroup // the loop, the applier and an RPC goroutine while it delivers
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
 	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
+	copying   bool           // persister is a copyingPersister, so saves may reuse stateBuf
 	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
 	failure   error
 
@@ -140,6 +141,7 @@ func New(cfg Config) (*Raft, error) {
 		done:      make(chan struct{}),
 		lastTerm:  c.term,
 	}
+	_, rf.copying = cfg.Persister.(copyingPersister)
 	rf.wg.Add(2)
 	go rf.run(cfg.Tick)
 	go rf.applier()
@@ -194,13 +196,12 @@ func (rf *Raft) persistLocked() bool {
 	// A persister that copies the state lets every save reuse one buffer; any other keeps what
 	// it is given, so it gets a fresh slice each time.
 	var buf []byte
-	_, copying := rf.persister.(copyingPersister)
-	if copying {
+	if rf.copying {
 		buf = rf.stateBuf[:0]
 	}
 	data, err := appendLogState(buf, rf.c.term, rf.c.votedFor, &rf.c.log)
 	if err == nil {
-		if copying {
+		if rf.copying {
 			rf.stateBuf = data
 		}
 		rf.persister.Save(data, rf.c.snapshot)
@@ -489,14 +490,15 @@ func (rf *Raft) installSnapshot(args *InstallSnapshotArgs, reply *InstallSnapsho
 	return handle(rf, (*core).handleInstallSnapshot, args, reply)
 }
 
+// rpcArgs is an RPC request that can check itself (messages.go).
+type rpcArgs interface{ validate(peers, me int) error }
+
 // handle steps the core on an incoming RPC and persists before the reply may leave. Invalid
 // arguments get ErrInvalidRPC; a stopped server, or one that fails to persist, ErrKilled. Either
 // way reply is left untouched and must not be sent.
-func handle[A, R any](rf *Raft, step func(*core, *A) R, args *A, reply *R) error {
-	if v, ok := any(args).(interface{ validate(peers, me int) error }); ok {
-		if err := v.validate(len(rf.peers), rf.me); err != nil {
-			return err
-		}
+func handle[A rpcArgs, R any](rf *Raft, step func(*core, A) R, args A, reply *R) error {
+	if err := args.validate(len(rf.peers), rf.me); err != nil {
+		return err
 	}
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
