@@ -156,15 +156,21 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// wireReader reads fields off a frame; the first failure sticks and later reads return zeros.
+// wireReader reads fields off a frame or a saved state; the first failure sticks, wrapping bad
+// (ErrBadFrame if nil), and later reads return zeros.
 type wireReader struct {
 	b   []byte
 	err error
+	bad error
 }
 
 func (r *wireReader) fail(what string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", ErrBadFrame, what)
+		bad := r.bad
+		if bad == nil {
+			bad = ErrBadFrame
+		}
+		r.err = fmt.Errorf("%w: %s", bad, what)
 	}
 	r.b = nil
 }
@@ -205,6 +211,16 @@ func (r *wireReader) uint() uint64 {
 	return v
 }
 
+// count reads a uvarint that is a size, an index or a term: at most 1<<62.
+func (r *wireReader) count() int {
+	v := r.uint()
+	if v > 1<<62 {
+		r.fail("integer out of range")
+		return 0
+	}
+	return int(v)
+}
+
 func (r *wireReader) bool() bool {
 	switch r.byte() {
 	case 0:
@@ -227,14 +243,7 @@ func (r *wireReader) bytes(n int) []byte {
 	return v
 }
 
-func (r *wireReader) string() string {
-	n := r.uint()
-	if n > uint64(len(r.b)) {
-		r.fail("truncated")
-		return ""
-	}
-	return string(r.bytes(int(n)))
-}
+func (r *wireReader) string() string { return string(r.bytes(r.count())) }
 
 // frameConn reads and writes length-prefixed frames on one connection, each a header (a
 // sequence number and a string: the method or the error) and a body. Reads come from one
@@ -243,10 +252,10 @@ type frameConn struct {
 	rwc  io.ReadWriteCloser
 	r    *bufio.Reader
 	w    *bufio.Writer
-	in   []byte // the last frame read
-	body []byte // the body of the last frame read, until readBody takes it
-	out  []byte // encode buffer
-	len  [binary.MaxVarintLen64]byte
+	in   []byte                      // the last frame read
+	body []byte                      // the body of the last frame read, until readBody takes it
+	out  []byte                      // encode buffer
+	hdr  [binary.MaxVarintLen64]byte // a frame's length prefix
 }
 
 func newFrameConn(rwc io.ReadWriteCloser) *frameConn {
@@ -294,10 +303,7 @@ func (c *frameConn) encode(seq uint64, s string, body any) error {
 func (c *frameConn) readFrame() ([]byte, error) {
 	n, err := binary.ReadUvarint(c.r)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
-		}
-		return nil, err
+		return nil, err // io.EOF between frames: the peer hung up
 	}
 	if n > maxFrame {
 		return nil, fmt.Errorf("%w: frame of %d bytes", ErrBadFrame, n)
@@ -326,8 +332,8 @@ func (c *frameConn) readFrame() ([]byte, error) {
 
 // writeFrame sends c.out as one frame.
 func (c *frameConn) writeFrame() error {
-	n := binary.PutUvarint(c.len[:], uint64(len(c.out)))
-	_, err := c.w.Write(c.len[:n])
+	n := binary.PutUvarint(c.hdr[:], uint64(len(c.out)))
+	_, err := c.w.Write(c.hdr[:n])
 	if err == nil {
 		_, err = c.w.Write(c.out)
 	}

@@ -126,54 +126,41 @@ func encodeState(st persistentState) ([]byte, error) {
 
 // decodeState parses and validates saved state; it never panics on bad input.
 func decodeState(data []byte) (persistentState, error) {
-	var st persistentState
-	corrupt := func(what string) (persistentState, error) {
-		return persistentState{}, fmt.Errorf("%w: %s", ErrCorruptState, what)
+	r := wireReader{b: data, bad: ErrCorruptState}
+	version := r.count()
+	st := persistentState{Term: r.count(), VotedFor: r.count() - 1, SnapIndex: r.count(), SnapTerm: r.count()}
+	count := r.count()
+	switch {
+	case r.err != nil:
+	case version != stateVersion:
+		r.fail(fmt.Sprintf("unknown version %d", version))
+	case st.SnapTerm > st.Term || count > len(r.b):
+		r.fail("impossible header")
+	default:
+		st.Entries = make([]Entry, 0, count)
 	}
-	r := data
-	next := func() (int, bool) {
-		v, n := binary.Uvarint(r)
-		if n <= 0 || v > 1<<62 {
-			return 0, false
+	for i := 0; i < count && r.err == nil; i++ {
+		term := r.count()
+		raw := r.bytes(r.count())
+		if r.err != nil {
+			break
 		}
-		r = r[n:]
-		return int(v), true
-	}
-	var fields [6]int
-	for i := range fields {
-		v, ok := next()
-		if !ok {
-			return corrupt("truncated header")
+		if term < st.SnapTerm || term > st.Term || (i > 0 && term < st.Entries[i-1].Term) {
+			r.fail(fmt.Sprintf("entry term %d out of order", term))
+			break
 		}
-		fields[i] = v
-	}
-	if fields[0] != stateVersion {
-		return corrupt(fmt.Sprintf("unknown version %d", fields[0]))
-	}
-	st.Term, st.VotedFor, st.SnapIndex, st.SnapTerm = fields[1], fields[2]-1, fields[3], fields[4]
-	count := fields[5]
-	if st.SnapTerm > st.Term || count > len(r) {
-		return corrupt("impossible header")
-	}
-	st.Entries = make([]Entry, 0, count)
-	for range count {
-		term, ok1 := next()
-		n, ok2 := next()
-		if !ok1 || !ok2 || n > len(r) {
-			return corrupt("truncated entry")
-		}
-		if term < st.SnapTerm || term > st.Term || (len(st.Entries) > 0 && term < st.Entries[len(st.Entries)-1].Term) {
-			return corrupt(fmt.Sprintf("entry term %d out of order", term))
-		}
-		cmd, err := decodeCommand(r[:n])
+		cmd, err := decodeCommand(raw)
 		if err != nil {
-			return corrupt(err.Error())
+			r.fail(err.Error())
+			break
 		}
-		r = r[n:]
 		st.Entries = append(st.Entries, Entry{Term: term, Command: cmd})
 	}
-	if len(r) != 0 {
-		return corrupt("trailing bytes")
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return persistentState{}, r.err
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -33,8 +34,8 @@ func TestStateEncodingRoundTrip(t *testing.T) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, st)
 	}
 	for cut := range len(data) {
-		if _, err := decodeState(data[:cut]); err == nil {
-			t.Fatalf("decoded a state cut at %d of %d bytes", cut, len(data))
+		if _, err := decodeState(data[:cut]); !errors.Is(err, ErrCorruptState) {
+			t.Fatalf("a state cut at %d of %d bytes: err %v, want ErrCorruptState", cut, len(data), err)
 		}
 	}
 }
