@@ -5,7 +5,7 @@ TESTFLAGS ?=
 FUZZTIME  ?= 10s
 SOAK_COUNT ?= 20
 
-.PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean
+.PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean plots
 
 all: test
 
@@ -33,6 +33,10 @@ bench:
 ## bench-redis: kvserver beside a real Redis on the same load (skipped if redis-server is absent).
 bench-redis:
 	@bash scripts/bench-redis.sh
+
+## plots: redraw docs/plots/*.svg (the plots of docs/PERFORMANCE.md) from their data files.
+plots:
+	$(GO) run ./scripts/plots -dir docs/plots
 
 ## fuzz: every Fuzz target for FUZZTIME each.
 fuzz:
