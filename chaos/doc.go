@@ -1,0 +1,12 @@
+// Package chaos breaks a cluster of real processes while clients use it, the way Jepsen's
+// nemesis does, so that a history of what the clients saw can be checked afterwards (package
+// linearize). Its parts:
+//
+//   - Link: a TCP proxy for one direction of a network link that can cut (reset), hang
+//     (blackhole), delay or randomly reset the connections it carries. A cluster whose
+//     servers dial each other through Links can be partitioned in any shape.
+//   - Net: the Links of a whole cluster, with partitions (majority/minority, bridge, isolate
+//     one server) and heal.
+//
+// Nothing here is specific to one system; the chaos program drives raftnode and kvstore with it.
+package chaos
