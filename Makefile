@@ -5,7 +5,7 @@ TESTFLAGS ?=
 FUZZTIME  ?= 10s
 SOAK_COUNT ?= 20
 
-.PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean plots
+.PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean plots chaos
 
 all: test
 
@@ -33,6 +33,10 @@ bench:
 ## bench-redis: kvserver beside a real Redis on the same load (skipped if redis-server is absent).
 bench-redis:
 	@bash scripts/bench-redis.sh
+
+## chaos: real processes broken by a nemesis while clients work, histories checked (CHAOS_TIME=60s for a short run).
+chaos:
+	$(GO) run ./chaos/cmd/chaos $(if $(CHAOS_TIME),-time $(CHAOS_TIME),)
 
 ## plots: redraw docs/plots/*.svg (the plots of docs/PERFORMANCE.md) from their data files.
 plots:
