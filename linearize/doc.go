@@ -20,5 +20,10 @@
 //
 // Two models are built in: RegisterModel (read, write, compare-and-set on one string) and
 // KVModel (the same per key of a map whose keys start absent, partitioned per key). Others
-// are plain Model values.
+// are plain Model values. WriteKVHistory and ReadKVHistory keep a key/value history as JSON
+// Lines, and the lincheck command (ds440/linearize/cmd/lincheck) checks such a file.
+//
+// The search is exponential in the number of operations that overlap in time on one partition
+// (it is NP-complete in general): a few clients per key check in milliseconds, a few dozen
+// concurrent operations on one register may not finish. Partition where the model allows it.
 package linearize

@@ -42,9 +42,26 @@ func generate(rng *rand.Rand, c genConfig) []Operation {
 			kind := []OpKind{Read, Read, Write, Write, CompareAndSet}[rng.IntN(5)]
 			var in any
 			if c.keys == 0 {
-				in = RegisterInput{Kind: kind, Value: value(), Expect: value()}
+				r := RegisterInput{Kind: kind}
+				switch kind {
+				case Write:
+					r.Value = value()
+				case CompareAndSet:
+					r.Value, r.Expect = value(), value()
+				}
+				in = r
 			} else {
-				in = KVInput{Kind: kind, Key: fmt.Sprintf("k%d", rng.IntN(c.keys)), Value: value(), Expect: value(), ExpectAbsent: rng.IntN(4) == 0}
+				r := KVInput{Kind: kind, Key: fmt.Sprintf("k%d", rng.IntN(c.keys))}
+				switch kind {
+				case Write:
+					r.Value = value()
+				case CompareAndSet:
+					r.Value, r.Expect = value(), value()
+					if rng.IntN(4) == 0 {
+						r.Expect, r.ExpectAbsent = "", true
+					}
+				}
+				in = r
 			}
 			h = append(h, Operation{ClientID: ci, Input: in, Call: time.Duration(t)})
 			clients[ci] = &pending{idx: len(h) - 1}
@@ -62,12 +79,26 @@ func generate(rng *rand.Rand, c genConfig) []Operation {
 				if !ok {
 					panic("model refused a generated operation")
 				}
-				out = RegisterOutput{Value: reg, Swapped: in.Kind == CompareAndSet && reg == in.Expect}
+				switch in.Kind {
+				case Read:
+					out = RegisterOutput{Value: reg}
+				case Write:
+					out = RegisterOutput{}
+				case CompareAndSet:
+					out = RegisterOutput{Swapped: reg == in.Expect}
+				}
 				reg = next.(string)
 			case KVInput:
 				v, found := kvs[in.Key]
 				swap := found && !in.ExpectAbsent && v == in.Expect || !found && in.ExpectAbsent
-				out = KVOutput{Value: v, Found: found, Swapped: swap}
+				switch in.Kind {
+				case Read:
+					out = KVOutput{Value: v, Found: found}
+				case Write:
+					out = KVOutput{}
+				case CompareAndSet:
+					out = KVOutput{Swapped: swap}
+				}
 				if in.Kind == Write || in.Kind == CompareAndSet && swap {
 					kvs[in.Key] = in.Value
 				}

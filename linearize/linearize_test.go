@@ -191,7 +191,7 @@ func TestBudget(t *testing.T) {
 	if err != nil || res.Verdict != Unknown || res.Counterexample != nil {
 		t.Fatalf("cancelled check: %v %v", res.Verdict, err)
 	}
-	if res, err := CheckTimeout(RegisterModel(), h[:100], time.Minute); err != nil || res.Verdict != Linearizable {
+	if res, err := CheckTimeout(RegisterModel(), generate(newRand(3), genConfig{ops: 100, clients: 3, values: 3}), time.Minute); err != nil || res.Verdict != Linearizable {
 		t.Fatalf("CheckTimeout: %v %v", res.Verdict, err)
 	}
 }
