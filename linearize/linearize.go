@@ -92,7 +92,8 @@ type Result struct {
 // partition, the longest prefix the search could linearize and the operations of which none
 // could be placed next.
 type Counterexample struct {
-	// Partition is the sub-history (as Model.Partition made it) that is not linearizable.
+	// Partition is the sub-history (as Model.Partition made it) that is not linearizable,
+	// sorted by call time.
 	Partition []Operation
 	// Linearized indexes Partition in linearization order: the longest linearizable prefix.
 	Linearized []int

@@ -1,8 +1,11 @@
 package linearize
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -88,15 +91,20 @@ func unlift(call *node) {
 	call.next.prev = call
 }
 
+// memoEntry is a visited (set of linearized operations, state) pair. Operations are numbered
+// in call order, so every operation below the earliest pending call (low) is linearized: the
+// set is low and the bits from low's word up to the highest linearized operation. Where few
+// operations overlap, that is a word or two instead of n/64.
 type memoEntry struct {
-	linearized bitset
-	state      any
+	low   int
+	words []uint64
+	state any
 }
 
 type frame struct {
-	call       *node
-	state      any    // the state before call was linearized
-	linearized bitset // the set before call was linearized; never modified, so no copy
+	call  *node
+	state any // the state before call was linearized
+	high  int // the highest linearized operation before call was linearized
 }
 
 // ctxCheckEvery is how many search steps run between looks at the context.
@@ -112,6 +120,8 @@ func checkPartition(ctx context.Context, m Model, ops []Operation) (Verdict, *Co
 	if len(ops) == 0 {
 		return Linearizable, nil
 	}
+	ops = slices.Clone(ops)
+	slices.SortStableFunc(ops, func(a, b Operation) int { return cmp.Compare(a.Call, b.Call) })
 	v, deepest, _ := search(ctx, m, ops, -1)
 	if v != NotLinearizable {
 		return v, nil
@@ -123,28 +133,37 @@ func checkPartition(ctx context.Context, m Model, ops []Operation) (Verdict, *Co
 	return v, ce
 }
 
-// search runs the Wing-Gong/Lowe search and returns the deepest linearized prefix at which it
-// got stuck. If recordAt >= 0, it stops with the counterexample the first time it is stuck at
-// that depth.
+// search runs the Wing-Gong/Lowe search over ops sorted by call time and returns the deepest
+// linearized prefix at which it got stuck. If recordAt >= 0, it stops with the counterexample
+// the first time it is stuck at that depth.
 func search(ctx context.Context, m Model, ops []Operation, recordAt int) (Verdict, int, *Counterexample) {
 	head := buildList(ops)
-	linearized := newBitset(len(ops))
+	linearized := newBitset(len(ops)) // changed in place; memo entries copy what they need
 	memo := map[uint64][]memoEntry{}
 	var stack []frame
 	state := m.Init()
-	best := -1
+	best, high := -1, -1
 
-	seen := func(e memoEntry) bool {
-		h := e.linearized.hash()
+	// seen reports whether the set {linearized, with low as its earliest pending call and high
+	// its highest member} was visited with state, and records it if not.
+	seen := func(low, high int, state any) bool {
+		var words []uint64
+		if high >= low {
+			words = linearized[low/64 : high/64+1]
+		}
+		h := uint64(low) * 0x9e3779b97f4a7c15
+		for _, w := range words {
+			h = bits.RotateLeft64(h^w, 29) * 1099511628211
+		}
 		if m.Hash != nil {
-			h ^= m.Hash(e.state) * 0x9e3779b97f4a7c15
+			h ^= m.Hash(state) * 0xbf58476d1ce4e5b9
 		}
 		for _, old := range memo[h] {
-			if old.linearized.equal(e.linearized) && m.equal(old.state, e.state) {
+			if old.low == low && slices.Equal(old.words, words) && m.equal(old.state, state) {
 				return true
 			}
 		}
-		memo[h] = append(memo[h], e)
+		memo[h] = append(memo[h], memoEntry{low, slices.Clone(words), state})
 		return false
 	}
 
@@ -157,15 +176,27 @@ func search(ctx context.Context, m Model, ops []Operation, recordAt int) (Verdic
 		if e.match != nil { // a pending call: try to linearize it here
 			ok, next := m.Step(state, e.value, e.match.value)
 			if ok {
-				lin := linearized.clone()
-				lin.set(e.id)
-				if !seen(memoEntry{lin, next}) {
-					stack = append(stack, frame{e, state, linearized})
-					state, linearized = next, lin
+				// The earliest pending call after this one is linearized; the list starts with
+				// the earliest pending call, as calls are in id order and returns follow calls.
+				low := head.next.id
+				if e == head.next {
+					low = len(ops)
+					for n := e.next; n != nil; n = n.next {
+						if n != e.match {
+							low = n.id
+							break
+						}
+					}
+				}
+				linearized.set(e.id)
+				if !seen(low, max(high, e.id), next) {
+					stack = append(stack, frame{e, state, high})
+					state, high = next, max(high, e.id)
 					lift(e)
 					e = head.next
 					continue
 				}
+				linearized.clear(e.id)
 			}
 			e = e.next
 			continue
@@ -180,7 +211,8 @@ func search(ctx context.Context, m Model, ops []Operation, recordAt int) (Verdic
 		}
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		state, linearized = top.state, top.linearized
+		state, high = top.state, top.high
+		linearized.clear(top.call.id)
 		unlift(top.call)
 		e = top.call.next
 	}
