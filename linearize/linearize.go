@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -108,7 +111,9 @@ type Counterexample struct {
 
 // Check decides whether history is linearizable with respect to m. It gives up with Unknown
 // when ctx is done. A history that violates the model in one partition is NotLinearizable
-// even if other partitions ran out of time.
+// even if other partitions ran out of time. Partitions are checked on up to GOMAXPROCS
+// goroutines, all finished when Check returns; the counterexample is that of the first
+// violating partition in Model.Partition's order.
 func Check(ctx context.Context, m Model, history []Operation) (Result, error) {
 	if err := m.validate(); err != nil {
 		return Result{}, err
@@ -122,17 +127,52 @@ func Check(ctx context.Context, m Model, history []Operation) (Result, error) {
 	if m.Partition != nil {
 		parts = m.Partition(history)
 	}
+	return checkParts(ctx, m, parts), nil
+}
+
+// checkParts checks the partitions on up to GOMAXPROCS goroutines. A violation in part i stops
+// the parts after i but not those before, so the counterexample is always that of the first
+// violating part, whatever the scheduling.
+func checkParts(ctx context.Context, m Model, parts [][]Operation) Result {
+	type outcome struct {
+		v  Verdict
+		ce *Counterexample
+	}
+	outcomes := make([]outcome, len(parts))
+	cancels := make([]context.CancelFunc, len(parts))
+	ctxs := make([]context.Context, len(parts))
+	for i := range parts {
+		ctxs[i], cancels[i] = context.WithCancel(ctx)
+		defer cancels[i]()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(parts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(parts); i = int(next.Add(1) - 1) {
+				v, ce := checkPartition(ctxs[i], m, parts[i])
+				outcomes[i] = outcome{v, ce}
+				if v == NotLinearizable {
+					for _, cancel := range cancels[i+1:] {
+						cancel()
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	verdict := Linearizable
-	for _, p := range parts {
-		v, ce := checkPartition(ctx, m, p)
-		switch v {
+	for _, o := range outcomes {
+		switch o.v {
 		case NotLinearizable:
-			return Result{Verdict: NotLinearizable, Counterexample: ce}, nil
+			return Result{Verdict: NotLinearizable, Counterexample: o.ce}
 		case Unknown:
 			verdict = Unknown
 		}
 	}
-	return Result{Verdict: verdict}, nil
+	return Result{Verdict: verdict}
 }
 
 // CheckTimeout is Check with a time budget.

@@ -234,3 +234,28 @@ func TestHTMLOfLongPrefixIsBounded(t *testing.T) {
 		t.Fatal("the cut is not explained")
 	}
 }
+
+// TestFirstViolatingPartitionWins checks that the parallel check of partitions reports the
+// first violating one, whatever the scheduling.
+func TestFirstViolatingPartitionWins(t *testing.T) {
+	t.Parallel()
+	var h []Operation
+	for i, key := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		h = append(h, generate(newRand(uint64(i)), genConfig{ops: 300, clients: 3, values: 3, keys: 1})...)
+		for j := len(h) - 300; j < len(h); j++ {
+			in := h[j].Input.(KVInput)
+			in.Key = key
+			h[j].Input = in
+		}
+		h = append(h, op(9, KVInput{Kind: Read, Key: key}, KVOutput{Value: "never", Found: true}, 1<<40, 1<<40+1))
+	}
+	for range 10 {
+		res, err := Check(context.Background(), KVModel(), h)
+		if err != nil || res.Verdict != NotLinearizable {
+			t.Fatalf("%v %v", res.Verdict, err)
+		}
+		if key := res.Counterexample.Partition[0].Input.(KVInput).Key; key != "a" {
+			t.Fatalf("counterexample from partition %q, want the first, a", key)
+		}
+	}
+}
