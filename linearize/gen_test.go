@@ -1,9 +1,13 @@
 package linearize
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,20 +181,35 @@ func TestKnownBadPatternsAreRejected(t *testing.T) {
 	}
 }
 
-// BenchmarkCheck checks generated histories of 10,000 operations (the target size).
+// benchConfigs are the histories of BenchmarkCheck: 10,000 operations (the target
+// size), on one register or ten keys, with and without lost outcomes.
+var benchConfigs = []genConfig{
+	{ops: 10000, clients: 8, values: 5},
+	{ops: 10000, clients: 8, values: 5, unknown: 0.05},
+	{ops: 10000, clients: 12, values: 5},
+	{ops: 10000, clients: 16, values: 5, keys: 10, unknown: 0.05},
+}
+
+func (c genConfig) String() string {
+	return fmt.Sprintf("ops=%d/clients=%d/keys=%d/unknown=%g", c.ops, c.clients, c.keys, c.unknown)
+}
+
+// benchHistory is the history of c, with the register as the single key of a KV history when
+// kv is set (the form testdata/porcupine reads).
+func benchHistory(c genConfig, kv bool) ([]Operation, Model) {
+	if kv && c.keys == 0 {
+		c.keys = 1
+	}
+	if c.keys > 0 {
+		return generate(newRand(7), c), KVModel()
+	}
+	return generate(newRand(7), c), RegisterModel()
+}
+
 func BenchmarkCheck(b *testing.B) {
-	for _, c := range []genConfig{
-		{ops: 10000, clients: 8, values: 5},
-		{ops: 10000, clients: 8, values: 5, unknown: 0.05},
-		{ops: 10000, clients: 12, values: 5},
-		{ops: 10000, clients: 16, values: 5, keys: 10, unknown: 0.05},
-	} {
-		h := generate(newRand(7), c)
-		m := RegisterModel()
-		if c.keys > 0 {
-			m = KVModel()
-		}
-		b.Run(fmt.Sprintf("ops=%d/clients=%d/keys=%d/unknown=%g", c.ops, c.clients, c.keys, c.unknown), func(b *testing.B) {
+	for _, c := range benchConfigs {
+		h, m := benchHistory(c, false)
+		b.Run(c.String(), func(b *testing.B) {
 			for b.Loop() {
 				res, err := Check(context.Background(), m, h)
 				if err != nil || res.Verdict != Linearizable {
@@ -199,5 +218,27 @@ func BenchmarkCheck(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(h)*b.N)/b.Elapsed().Seconds(), "ops/s")
 		})
+	}
+}
+
+// TestWriteBenchmarkHistories writes the benchmark's histories as JSON Lines to the directory
+// named by LINEARIZE_HISTORY_DIR, for the side-by-side run with Porcupine in
+// testdata/porcupine. Without the variable it only checks that they encode.
+func TestWriteBenchmarkHistories(t *testing.T) {
+	t.Parallel()
+	dir := os.Getenv("LINEARIZE_HISTORY_DIR")
+	for _, c := range benchConfigs {
+		h, _ := benchHistory(c, true)
+		var buf bytes.Buffer
+		if err := WriteKVHistory(&buf, h); err != nil {
+			t.Fatal(err)
+		}
+		if dir == "" {
+			continue
+		}
+		name := filepath.Join(dir, strings.ReplaceAll(c.String(), "/", "_")+".jsonl")
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
