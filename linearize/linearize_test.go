@@ -259,3 +259,18 @@ func TestFirstViolatingPartitionWins(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownReadsAreDropped(t *testing.T) {
+	t.Parallel()
+	h := []Operation{
+		op(0, kv(Read, "k", ""), nil, 0, -1),
+		op(1, kv(Write, "k", "v"), KVOutput{}, 1, 2),
+		op(2, kv(Read, "j", ""), nil, 0, -1),
+	}
+	if parts := KVModel().Partition(h); len(parts) != 1 || len(parts[0]) != 1 {
+		t.Fatalf("KV parts %v", parts)
+	}
+	if parts := RegisterModel().Partition([]Operation{op(0, r, nil, 0, -1), op(1, w("v"), ok, 1, 2)}); len(parts) != 1 || len(parts[0]) != 1 {
+		t.Fatalf("register parts %v", parts)
+	}
+}

@@ -42,7 +42,7 @@ type RegisterOutput struct {
 }
 
 // RegisterModel is a read/write/compare-and-set register. Inputs are RegisterInput, outputs
-// RegisterOutput, states string.
+// RegisterOutput, states string. Its Partition only drops reads with unknown outcomes.
 func RegisterModel() Model {
 	return Model{
 		Init: func() any { return "" },
@@ -74,6 +74,17 @@ func RegisterModel() Model {
 			return false, state
 		},
 		Hash: func(state any) uint64 { s, _ := state.(string); return hashString(s) },
+		Partition: func(history []Operation) [][]Operation {
+			// A read with an unknown outcome changes nothing and constrains nothing; pending
+			// forever, it would only slow the search.
+			kept := make([]Operation, 0, len(history))
+			for _, op := range history {
+				if in, _ := op.Input.(RegisterInput); !op.Unknown || in.Kind != Read {
+					kept = append(kept, op)
+				}
+			}
+			return [][]Operation{kept}
+		},
 		DescribeOperation: func(input, output any) string {
 			in, _ := input.(RegisterInput)
 			out, _ := output.(RegisterOutput)
@@ -109,7 +120,8 @@ type KVValue struct {
 
 // KVModel is a map of registers, one per key, each with read, write and compare-and-set. It
 // partitions a history per key (keys are independent), so each part is checked alone and its
-// state is one KVValue. Inputs are KVInput, outputs KVOutput.
+// state is one KVValue, and drops reads with unknown outcomes. Inputs are KVInput, outputs
+// KVOutput.
 func KVModel() Model {
 	return Model{
 		Init: func() any { return KVValue{} },
@@ -152,6 +164,9 @@ func KVModel() Model {
 			var parts [][]Operation
 			for _, op := range history {
 				in, _ := op.Input.(KVInput)
+				if op.Unknown && in.Kind == Read {
+					continue // changes nothing and constrains nothing; pending forever, it only slows the search
+				}
 				i, ok := byKey[in.Key]
 				if !ok {
 					i = len(parts)
