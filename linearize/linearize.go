@@ -16,7 +16,8 @@ var (
 	// ErrBadModel reports a Model that cannot be used: Init or Step missing, or a state type
 	// that is not comparable while Equal is nil.
 	ErrBadModel = errors.New("linearize: bad model")
-	// ErrBadHistory reports an operation that returns before it is called.
+	// ErrBadHistory reports a history that cannot be checked or stored: an operation that
+	// returns before it is called, a malformed or unencodable record.
 	ErrBadHistory = errors.New("linearize: bad history")
 )
 
@@ -41,7 +42,8 @@ type Operation struct {
 type UnknownOutput struct{}
 
 // Model is the sequential specification a history is checked against. Models are plain
-// values: a set of functions over states, inputs and outputs the caller chooses.
+// values: a set of functions over states, inputs and outputs the caller chooses. Partitions
+// are checked in parallel, so the functions may be called from several goroutines at once.
 type Model struct {
 	// Init returns the initial state.
 	Init func() any
@@ -55,6 +57,7 @@ type Model struct {
 	Hash func(state any) uint64
 	// Partition, if set, splits a history into independent sub-histories (one per key, for
 	// example) that are each checked from Init. A history is linearizable if every part is.
+	// It may leave out operations that constrain nothing (a read whose answer was lost).
 	Partition func(history []Operation) [][]Operation
 	// DescribeOperation and DescribeState label the HTML timeline; nil means fmt.Sprint.
 	DescribeOperation func(input, output any) string
