@@ -171,6 +171,10 @@ func TestBadArguments(t *testing.T) {
 		{"-id", "0", "-peers", "nope", "-data", "x"},
 		{"-id", "0", "-peers", "127.0.0.1:1"},
 		{"-bogus"},
+		{"-id", "0", "-peers", "127.0.0.1:1,127.0.0.1:2", "-clients", "127.0.0.1:3", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-clients", "nope", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-max-value", "0", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-commit-timeout", "0s", "-data", "x"},
 	} {
 		cmd := exec.Command(bin, args...)
 		out, err := cmd.CombinedOutput()
