@@ -105,6 +105,7 @@ func (r reply) want(t *testing.T, code int, fields map[string]any) {
 // leader referral, binary values, the size limit, compare-and-set and de-duplicated retries,
 // including a retry that reaches a new leader after the old one was killed.
 func TestProcessesClientAPI(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	c := startCluster(t, 3, "-max-value", "1024", "-snapshot-every", "4")
 	l := c.leader(-1)

@@ -95,6 +95,7 @@ func (c *kvClient) do(in linearize.KVInput, giveUp time.Time) (linearize.KVOutpu
 // on two keys against three raftnode processes, kills the leader part way, and checks the
 // recorded history with the linearizability checker.
 func TestProcessesLinearizable(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	c := startCluster(t, 3, "-commit-timeout", "2s", "-snapshot-every", "25")
 	l := c.leader(-1)
