@@ -23,6 +23,9 @@ type cluster struct {
 	extra            []string
 }
 
+// startCluster starts n nodes with the extra flags and waits until each has started. Tests
+// that expect one leader throughout pass a long -election-timeout: on a loaded machine a
+// heartbeat can be late by more than the default 300 ms.
 func startCluster(t *testing.T, n int, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: testutil.BuildBinary(t, "ds440/raft/cmd/raftnode"), extra: extra, procs: make([]*testutil.Proc, n)}
@@ -107,7 +110,7 @@ func (r reply) want(t *testing.T, code int, fields map[string]any) {
 func TestProcessesClientAPI(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
-	c := startCluster(t, 3, "-max-value", "1024", "-snapshot-every", "4")
+	c := startCluster(t, 3, "-max-value", "1024", "-snapshot-every", "4", "-election-timeout", "1s")
 	l := c.leader(-1)
 	f := (l + 1) % 3
 	kv := func(i int, key, query string) string {

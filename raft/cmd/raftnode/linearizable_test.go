@@ -97,7 +97,7 @@ func (c *kvClient) do(in linearize.KVInput, giveUp time.Time) (linearize.KVOutpu
 func TestProcessesLinearizable(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
-	c := startCluster(t, 3, "-commit-timeout", "2s", "-snapshot-every", "25")
+	c := startCluster(t, 3, "-commit-timeout", "2s", "-snapshot-every", "25", "-election-timeout", "1s")
 	l := c.leader(-1)
 
 	const clients, perClient = 4, 40

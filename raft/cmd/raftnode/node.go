@@ -49,7 +49,9 @@ func startNode(o options, logger *slog.Logger) (*node, error) {
 		done:    make(chan struct{}),
 		state:   newKVState(),
 		waiters: map[int]chan result{},
-		nextID:  uint64(time.Now().UnixNano()),
+		// Proposal IDs carry the server's id in the top byte, so two servers never propose
+		// the same ID, and the clock below it, so a restarted server does not reuse its own.
+		nextID: uint64(o.id+1)<<56 | uint64(time.Now().UnixNano())&(1<<56-1),
 	}
 	if snap := persister.ReadSnapshot(); len(snap) > 0 {
 		if n.state, err = decodeKVState(snap); err != nil {
@@ -179,7 +181,7 @@ func (n *node) fail(err error) {
 	}
 }
 
-// noEntry and fateUnknown are IDs no proposal carries (IDs start from the clock): the first
+// noEntry and fateUnknown are IDs no proposal carries (their top byte is zero): the first
 // marks an index where something other than a command was applied, the second a waiter whose
 // index a snapshot jumped over, so its entry's fate is unknown here.
 const (
