@@ -48,9 +48,11 @@ func get(addr, key string) string {
 		return ""
 	}
 	defer resp.Body.Close()
-	var v struct{ Value string }
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return v.Value
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	return string(b)
 }
 
 // getConsistent makes a consistent read and returns the status code and the value.
@@ -62,9 +64,11 @@ func getConsistent(t *testing.T, addr, key string) (int, string) {
 		t.Fatalf("GET %s: %v", key, err)
 	}
 	defer resp.Body.Close()
-	var v struct{ Value string }
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return resp.StatusCode, v.Value
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, ""
+	}
+	return resp.StatusCode, string(b)
 }
 
 // TestProcessesFailoverAndRestart runs three raftnode processes, SIGKILLs the leader, checks a
@@ -167,6 +171,10 @@ func TestBadArguments(t *testing.T) {
 		{"-id", "0", "-peers", "nope", "-data", "x"},
 		{"-id", "0", "-peers", "127.0.0.1:1"},
 		{"-bogus"},
+		{"-id", "0", "-peers", "127.0.0.1:1,127.0.0.1:2", "-clients", "127.0.0.1:3", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-clients", "nope", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-max-value", "0", "-data", "x"},
+		{"-id", "0", "-peers", "127.0.0.1:1", "-commit-timeout", "0s", "-data", "x"},
 	} {
 		cmd := exec.Command(bin, args...)
 		out, err := cmd.CombinedOutput()

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,30 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"ds440/raft"
 )
-
-// command is one replicated operation: a write, or with Read a consistent read, which changes
-// nothing but is answered only once it is applied, so it sees every write committed before it.
-// ID lets the proposer recognise its own entry at the index Start returned: a different leader
-// may have put something else there.
-type command struct {
-	ID    uint64
-	Key   string
-	Value string
-	Read  bool
-}
-
-func init() { gob.Register(command{}) }
-
-// kvState is the replicated state machine and what a snapshot holds.
-type kvState struct {
-	Applied int
-	KV      map[string]string
-}
 
 // node is one raftnode: Raft over TCP, the key/value state machine and the HTTP front end.
 type node struct {
@@ -53,7 +33,7 @@ type node struct {
 	mu       sync.Mutex
 	state    kvState
 	lastSnap int
-	waiters  map[int]chan uint64 // index -> the ID of the command applied there
+	waiters  map[int]chan result // index -> what the command applied there did
 	nextID   uint64
 }
 
@@ -67,12 +47,14 @@ func startNode(o options, logger *slog.Logger) (*node, error) {
 		failed:  make(chan error, 1),
 		applyCh: make(chan raft.ApplyMsg, 256),
 		done:    make(chan struct{}),
-		state:   kvState{KV: map[string]string{}},
-		waiters: map[int]chan uint64{},
-		nextID:  uint64(time.Now().UnixNano()),
+		state:   newKVState(),
+		waiters: map[int]chan result{},
+		// Proposal IDs carry the server's id in the top byte, so two servers never propose
+		// the same ID, and the clock below it, so a restarted server does not reuse its own.
+		nextID: uint64(o.id+1)<<56 | uint64(time.Now().UnixNano())&(1<<56-1),
 	}
 	if snap := persister.ReadSnapshot(); len(snap) > 0 {
-		if err := gob.NewDecoder(bytes.NewReader(snap)).Decode(&n.state); err != nil {
+		if n.state, err = decodeKVState(snap); err != nil {
 			return nil, fmt.Errorf("snapshot in %s: %w", o.dataDir, err)
 		}
 		n.lastSnap = n.state.Applied
@@ -159,8 +141,8 @@ func (n *node) applier() {
 		n.mu.Lock()
 		switch {
 		case m.SnapshotValid:
-			var st kvState
-			if err := gob.NewDecoder(bytes.NewReader(m.Snapshot)).Decode(&st); err != nil {
+			st, err := decodeKVState(m.Snapshot)
+			if err != nil {
 				n.mu.Unlock()
 				n.fail(fmt.Errorf("snapshot from leader: %w", err))
 				return
@@ -172,22 +154,18 @@ func (n *node) applier() {
 				break
 			}
 			n.state.Applied = m.CommandIndex
-			var id uint64
+			res := result{ID: noEntry}
 			if c, ok := m.Command.(command); ok {
-				if !c.Read {
-					n.state.KV[c.Key] = c.Value
-				}
-				id = c.ID
+				res = n.state.apply(c)
 			}
 			if w, ok := n.waiters[m.CommandIndex]; ok {
-				w <- id
+				w <- res
 				delete(n.waiters, m.CommandIndex)
 			}
 			if n.o.snapshotEvery > 0 && n.state.Applied-n.lastSnap >= n.o.snapshotEvery {
-				var buf bytes.Buffer
-				if err := gob.NewEncoder(&buf).Encode(n.state); err == nil {
+				if b, err := n.state.encode(); err == nil {
 					n.lastSnap = n.state.Applied
-					n.rf.Snapshot(n.state.Applied, buf.Bytes())
+					n.rf.Snapshot(n.state.Applied, b)
 				}
 			}
 		}
@@ -203,81 +181,170 @@ func (n *node) fail(err error) {
 	}
 }
 
-// release fails the waiters a snapshot jumped over: their entries' fate is unknown here.
+// noEntry and fateUnknown are IDs no proposal carries (their top byte is zero): the first
+// marks an index where something other than a command was applied, the second a waiter whose
+// index a snapshot jumped over, so its entry's fate is unknown here.
+const (
+	noEntry     = 0
+	fateUnknown = 1
+)
+
+// release answers the waiters a snapshot jumped over.
 func (n *node) release(upTo int) {
 	for i, w := range n.waiters {
 		if i <= upTo {
-			w <- 0
+			w <- result{ID: fateUnknown}
 			delete(n.waiters, i)
 		}
 	}
 }
 
+// handlePut writes the body as the key's value, or with ?expect=V (or ?expect-absent=1) sets
+// it only if the key holds V (or does not exist). With ?client=C&seq=S a retried request is
+// applied once.
 func (n *node) handlePut(w http.ResponseWriter, r *http.Request) {
-	value, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	c := command{Key: r.PathValue("key")}
+	if err := parseClient(r, &c); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 		return
 	}
-	if index, term, ok := n.replicate(w, r, command{Key: r.PathValue("key"), Value: string(value)}); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"index": index, "term": term})
+	q := r.URL.Query()
+	if v, ok := q["expect"]; ok {
+		c.CAS, c.Expect = true, v[0]
 	}
+	if v := q.Get("expect-absent"); v == "1" || v == "true" {
+		if c.CAS {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "expect and expect-absent together"})
+			return
+		}
+		c.CAS, c.ExpectAbsent = true, true
+	}
+	if r.ContentLength > n.o.maxValue {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "value too large", "limit": n.o.maxValue})
+		return
+	}
+	value, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.o.maxValue))
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "value too large", "limit": n.o.maxValue})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		return
+	}
+	c.Value = string(value)
+	res, index, term, ok := n.replicate(w, r, c)
+	if !ok {
+		return
+	}
+	code := http.StatusOK
+	if !res.Swapped {
+		code = http.StatusPreconditionFailed
+	}
+	writeJSON(w, code, map[string]any{"index": index, "term": term, "swapped": res.Swapped, "duplicate": res.Duplicate})
+}
+
+// parseClient reads ?client=C&seq=S into c. Both or neither must be given, and Seq starts at 1.
+func parseClient(r *http.Request, c *command) error {
+	q := r.URL.Query()
+	cs, ss := q.Get("client"), q.Get("seq")
+	if cs == "" && ss == "" {
+		return nil
+	}
+	var err error
+	if c.Client, err = strconv.ParseUint(cs, 10, 64); err != nil || c.Client == 0 {
+		return fmt.Errorf("client must be a positive integer, got %q", cs)
+	}
+	if c.Seq, err = strconv.ParseUint(ss, 10, 64); err != nil || c.Seq == 0 {
+		return fmt.Errorf("seq must be a positive integer, got %q", ss)
+	}
+	return nil
 }
 
 // replicate proposes c (with a fresh ID) and waits until it is applied. If it is not, it has
 // answered the request already and returns false.
-func (n *node) replicate(w http.ResponseWriter, r *http.Request, c command) (index, term int, ok bool) {
+func (n *node) replicate(w http.ResponseWriter, r *http.Request, c command) (res result, index, term int, ok bool) {
 	n.mu.Lock()
 	n.nextID++
 	c.ID = n.nextID
 	index, term, isLeader := n.rf.Start(c)
 	if !isLeader {
 		n.mu.Unlock()
-		writeJSON(w, http.StatusMisdirectedRequest, map[string]any{"error": "not the leader", "leader": n.rf.Status().Leader})
-		return 0, 0, false
+		n.notLeader(w)
+		return result{}, 0, 0, false
 	}
-	ch := make(chan uint64, 1)
+	ch := make(chan result, 1)
 	n.waiters[index] = ch
 	n.mu.Unlock()
 
-	timer := time.NewTimer(5 * time.Second)
+	timer := time.NewTimer(n.o.commitTimeout)
 	defer timer.Stop()
 	select {
-	case id := <-ch:
-		if id != c.ID {
+	case res := <-ch:
+		switch res.ID {
+		case c.ID:
+			return res, index, term, true
+		case fateUnknown:
+			writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": "outcome unknown: a snapshot replaced the log here", "index": index})
+		default:
+			// Another entry is committed at our index, and an entry never changes index: ours
+			// is not in the log and never will be.
 			writeJSON(w, http.StatusConflict, map[string]any{"error": "lost leadership; entry replaced"})
-			return 0, 0, false
 		}
-		return index, term, true
+		return result{}, 0, 0, false
 	case <-timer.C:
-		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": "not committed in time", "index": index})
+		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": "outcome unknown: not committed in time", "index": index})
 	case <-r.Context().Done():
 	}
 	n.mu.Lock()
 	delete(n.waiters, index)
 	n.mu.Unlock()
-	return 0, 0, false
+	return result{}, 0, 0, false
 }
 
-// handleGet answers from this server's applied state, or with ?consistent=1 only on the leader
-// after a read entry has gone through the log, so the answer reflects every write committed
-// before the request.
+// notLeader refers the client to the leader's HTTP address, when this server knows it.
+func (n *node) notLeader(w http.ResponseWriter) {
+	leader := n.rf.Status().Leader
+	writeJSON(w, http.StatusMisdirectedRequest, map[string]any{"error": "not the leader", "leader": n.clientAddr(leader), "leaderId": leader})
+}
+
+// clientAddr is the HTTP address of server id, or "" if unknown.
+func (n *node) clientAddr(id int) string {
+	if id < 0 || id >= len(n.o.clients) {
+		return ""
+	}
+	return n.o.clients[id]
+}
+
+// handleGet answers with the value's bytes (application/octet-stream) from this server's
+// applied state, or with ?consistent=1 only on the leader after a read entry has gone through
+// the log, so the answer reflects every write committed before the request.
 func (n *node) handleGet(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
+	var value string
+	var found bool
+	var applied int
 	if c := r.URL.Query().Get("consistent"); c == "1" || c == "true" {
-		if _, _, ok := n.replicate(w, r, command{Key: key, Read: true}); !ok {
+		res, index, _, ok := n.replicate(w, r, command{Key: key, Read: true})
+		if !ok {
 			return
 		}
+		value, found, applied = res.Value, res.Found, index
+	} else {
+		n.mu.Lock()
+		value, found = n.state.KV[key]
+		applied = n.state.Applied
+		n.mu.Unlock()
 	}
-	n.mu.Lock()
-	v, ok := n.state.KV[key]
-	applied := n.state.Applied
-	n.mu.Unlock()
-	if !ok {
+	if !found {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such key", "applied": applied})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": v, "applied": applied})
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(value)))
+	w.Header().Set("X-Raft-Applied", strconv.Itoa(applied))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, value)
 }
 
 // status is the JSON of GET /status.
@@ -286,6 +353,7 @@ type status struct {
 	Term          int    `json:"term"`
 	Role          string `json:"role"`
 	Leader        int    `json:"leader"`
+	LeaderAddr    string `json:"leaderAddr"` // the leader's HTTP address, if -clients names it
 	CommitIndex   int    `json:"commitIndex"`
 	LastApplied   int    `json:"lastApplied"`
 	SnapshotIndex int    `json:"snapshotIndex"`
@@ -299,7 +367,7 @@ func (n *node) handleStatus(w http.ResponseWriter, r *http.Request) {
 	keys, applied := len(n.state.KV), n.state.Applied
 	n.mu.Unlock()
 	writeJSON(w, http.StatusOK, status{
-		ID: st.Me, Term: st.Term, Role: st.Role.String(), Leader: st.Leader,
+		ID: st.Me, Term: st.Term, Role: st.Role.String(), Leader: st.Leader, LeaderAddr: n.clientAddr(st.Leader),
 		CommitIndex: st.CommitIndex, LastApplied: applied,
 		SnapshotIndex: st.SnapshotIndex, LastIndex: st.LastIndex, Keys: keys,
 	})
