@@ -31,6 +31,7 @@ type system struct {
 }
 
 var systems = []system{
+	{name: "raftnode", bins: []string{"ds440/raft/cmd/raftnode"}, run: runRaftnode},
 	{name: "kvserver", bins: []string{"ds440/kvserver/cmd/kvserver"}, run: runKVServer},
 }
 
@@ -69,6 +70,8 @@ $CHAOS_TIME if set, else 10m.`,
 			fs.StringVar(&names, "systems", strings.Join(all, ","), "comma-separated systems to test")
 			fs.Uint64Var(&seed, "seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and workload")
 			fs.BoolVar(&keep, "keep", false, "keep the work directory even when every system passes")
+			fs.IntVar(&raftnodeOptions.servers, "raftnode-servers", 5, "raftnode cluster size")
+			fs.BoolVar(&raftnodeOptions.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			chosen, err := pick(names)
