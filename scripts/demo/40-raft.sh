@@ -2,6 +2,7 @@
 # Raft as three real processes on loopback: commit, kill the leader, elect a new one, commit
 # more, restart the old leader and watch it catch up from its data directory.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}/raftnode"
 go build -o "$bin" ./raft/cmd/raftnode
@@ -78,16 +79,12 @@ for k in d e; do put "$L" "$k" "v-$k"; done
 echo "committed d, e through node $L"
 
 start "$old"
-for _ in $(seq 100); do
-  grep -q 'raftnode: started' "$work/n$old.log" 2>/dev/null && [ "$(grep -c 'raftnode: started' "$work/n$old.log")" = 2 ] && break
-  sleep 0.1
-done
+restarted() { [ "$(grep -c 'raftnode: started' "$work/n$old.log" 2>/dev/null)" = 2 ]; }
+waitfor 10 "node $old restarted" restarted
 line=$(grep 'raftnode: started' "$work/n$old.log" | tail -n 1)
 echo "restarted node $old; from its data directory it read term $(sed -n 's/.* term=\([0-9]*\).*/\1/p' <<<"$line"), log up to index $(sed -n 's/.* log=\([0-9]*\).*/\1/p' <<<"$line")"
-for _ in $(seq 100); do
-  [ "$(get "$old" e)" = v-e ] && break
-  sleep 0.1
-done
+caughtup() { [ "$(get "$old" e)" = v-e ] && [ "$(field "$(status "$old")" commitIndex)" = "$(field "$(status "$L")" commitIndex)" ]; }
+waitfor 10 "node $old caught up with the leader" caughtup
 show
 
 fail=0
