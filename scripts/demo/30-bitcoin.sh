@@ -28,8 +28,10 @@ pids+=($a $b)
 
 # Kill miner 1 once it has finished a chunk and is working on another.
 waitfor 20 "miner 1 mining" grep -q 'msg=mining' "$log/miner1"
-kill -9 "$victim"; wait "$victim" 2>/dev/null || true
-echo "killed miner 1 after $(secs $(( $(ms) - start )))s, mid-job; once LSP declares it lost (10 silent epochs of 500 ms) its chunk is requeued"
+kill -9 "$victim"; killed=$(ms); wait "$victim" 2>/dev/null || true
+echo "killed miner 1 (SIGKILL) after $(secs $(( killed - start )))s, mid-job"
+waitfor 5 "the server noticing the killed miner" grep -q 'miner lost' "$log/server"
+echo "the server noticed $(( $(ms) - killed )) ms later (LSP: 5 silent epochs of 200 ms) and requeued its chunk"
 
 ok=1
 waitexit 120 "$b" "client B" || ok=0
