@@ -81,8 +81,9 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 		t.Errorf("the new miner got %v, want the dead miner's chunk %v", got, held)
 	}
 	// Loss is declared EpochLimit epochs after the last heartbeat, which came at most an epoch
-	// before the death; half the limit again is slack for a loaded machine.
-	if limit := detect + detect/2; handedOn > limit {
+	// before the death: about a second. The bound doubles that for a loaded machine (six
+	// engineers share two cores here) and still fails the 5 s the old settings took.
+	if limit := 2 * detect; handedOn > limit {
 		t.Errorf("chunk handed on %v after the miner died, want within %v", handedOn, limit)
 	}
 
