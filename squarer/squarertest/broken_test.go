@@ -64,7 +64,7 @@ var brokenSquarers = []struct {
 //
 // The goroutines a mistake leaves blocked stay blocked in their check's finished synctest
 // bubble (channels of a bubble cannot be touched from outside it) until the test binary exits:
-// a few dozen per run of the meta-test, a few kilobytes each.
+// about 65 per run of the meta-test, a few kilobytes each.
 type lifecycle struct {
 	quit, done chan struct{}
 	started    bool
