@@ -27,6 +27,11 @@
 // A job is answered once results cover every one of its nonces, so no chunk is lost or counted
 // twice.
 //
+// A miner is lost when its transport says so: over LSP, after EpochLimit epochs without a
+// heartbeat. The programs (cmd/server, cmd/miner, cmd/client) default to 200 ms epochs and a
+// limit of 5, so a killed miner is noticed, and its chunk handed on, within about a second;
+// -epoch and -epoch-limit change both, and both ends of a connection should agree on them.
+//
 // # Mining
 //
 // Scan is the miner's hot loop: the "<msg> " prefix is written once and the decimal nonce is

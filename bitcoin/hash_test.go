@@ -29,6 +29,7 @@ func bruteForce(msg string, lower, upper uint64) (hash, nonce uint64) {
 }
 
 func TestHashMatchesDefinition(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		msg   string
 		nonce uint64
@@ -42,6 +43,7 @@ func TestHashMatchesDefinition(t *testing.T) {
 }
 
 func TestDecimalCounter(t *testing.T) {
+	t.Parallel()
 	for _, start := range []uint64{0, 8, 9, 98, 99, 999, 1234, 99999, math.MaxUint64 - 3, 9999999999999999999} {
 		var d decimalCounter
 		d.init("m", start)
@@ -57,6 +59,7 @@ func TestDecimalCounter(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		msg          string
 		lower, upper uint64
@@ -77,6 +80,7 @@ func TestScan(t *testing.T) {
 }
 
 func TestScanStops(t *testing.T) {
+	t.Parallel()
 	calls := 0
 	_, _, ok := Scan("stop", 0, math.MaxUint64, func() bool { calls++; return calls == 3 })
 	if ok || calls != 3 {
@@ -85,6 +89,7 @@ func TestScanStops(t *testing.T) {
 }
 
 func TestBetterBreaksTiesBySmallerNonce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		h, n, bh, bn uint64
 		want         bool
@@ -102,6 +107,7 @@ func TestBetterBreaksTiesBySmallerNonce(t *testing.T) {
 }
 
 func TestMessageRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, m := range []*Message{NewJoin(), NewRequest("data with spaces", 3, 99), NewResult(math.MaxUint64, 42)} {
 		got, err := Unmarshal(m.Marshal())
 		if err != nil {
@@ -114,6 +120,7 @@ func TestMessageRoundTrip(t *testing.T) {
 }
 
 func TestUnmarshalRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	for _, payload := range []string{
 		``, `{`, `null x`, `[]`, `{"Type":7}`, `{"Type":-1}`,
 		`{"Type":1,"Data":"x","Lower":5,"Upper":4}`, `{"Type":"Join"}`, `{"Lower":-1}`,

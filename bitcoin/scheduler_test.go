@@ -43,6 +43,7 @@ func drive(t *testing.T, s *Scheduler, pending []Assignment, now time.Time) []An
 }
 
 func TestSchedulerSplitsAndMergesToMinimum(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name         string
 		miners       int
@@ -96,6 +97,7 @@ func TestSchedulerSplitsAndMergesToMinimum(t *testing.T) {
 }
 
 func TestSchedulerTiesGoToSmallerNonce(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
@@ -113,6 +115,7 @@ func TestSchedulerTiesGoToSmallerNonce(t *testing.T) {
 }
 
 func TestSchedulerNoMinersThenLateJoin(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	acts, ok := s.AddJob(1, "wait", 0, 29, t0)
 	if !ok || len(acts.Assign) != 0 {
@@ -130,6 +133,7 @@ func TestSchedulerNoMinersThenLateJoin(t *testing.T) {
 }
 
 func TestSchedulerReassignsLostMinersChunk(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
@@ -159,6 +163,7 @@ func TestSchedulerReassignsLostMinersChunk(t *testing.T) {
 }
 
 func TestSchedulerAbandonsLostClientsJob(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
@@ -191,6 +196,7 @@ func TestSchedulerAbandonsLostClientsJob(t *testing.T) {
 }
 
 func TestSchedulerRejectsBadEvents(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	if _, ok := s.AddJob(1, "x", 5, 4, t0); ok {
 		t.Error("empty range accepted")
@@ -219,6 +225,7 @@ func TestSchedulerRejectsBadEvents(t *testing.T) {
 }
 
 func TestSchedulerResultOutsideChunkIsRedone(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	s.AddMiner(10, t0)
 	acts, _ := s.AddJob(1, "liar", 0, 9, t0)
@@ -229,6 +236,7 @@ func TestSchedulerResultOutsideChunkIsRedone(t *testing.T) {
 }
 
 func TestSchedulerAdaptsChunkSizeToMinerSpeed(t *testing.T) {
+	t.Parallel()
 	cfg := SchedulerConfig{ChunkTarget: time.Second, InitialChunk: 1000, MinChunk: 100, MaxChunk: 1 << 40}
 	s := NewScheduler(cfg)
 	s.AddMiner(1, t0)
@@ -272,6 +280,7 @@ func TestSchedulerAdaptsChunkSizeToMinerSpeed(t *testing.T) {
 }
 
 func TestSchedulerSmallJobOvertakesHugeOne(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		policy    Policy
 		wantQuick bool
@@ -298,6 +307,7 @@ func TestSchedulerSmallJobOvertakesHugeOne(t *testing.T) {
 }
 
 func TestSchedulerHugeJobIsNotStarved(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(smallChunks)
 	s.AddMiner(101, t0)
 	acts, _ := s.AddJob(1, "huge", 0, 1<<40, t0)
@@ -321,6 +331,7 @@ func TestSchedulerHugeJobIsNotStarved(t *testing.T) {
 }
 
 func TestSchedulerManyClientsRandomEvents(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 20; round++ {
 		s := NewScheduler(SchedulerConfig{InitialChunk: 7, MinChunk: 7, MaxChunk: 50})
@@ -405,6 +416,7 @@ func TestSchedulerManyClientsRandomEvents(t *testing.T) {
 
 // Hashed counts every result's chunk, including work for a job that was abandoned meanwhile.
 func TestSchedulerCountsHashedWork(t *testing.T) {
+	t.Parallel()
 	s := NewScheduler(SchedulerConfig{InitialChunk: 100, MinChunk: 100, MaxChunk: 100})
 	now := time.Now()
 	s.AddMiner(1, now)

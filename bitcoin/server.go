@@ -121,12 +121,20 @@ func Serve(ctx context.Context, t ServerTransport, cfg ServerConfig) error {
 func (s *server) handle(in inbound) {
 	now := s.cfg.Now()
 	if in.err != nil {
-		if s.sched.IsMiner(in.conn) {
+		miner := s.sched.IsMiner(in.conn)
+		if miner {
 			s.log.Info("miner lost", "conn", in.conn)
 		} else if s.sched.HasJob(in.conn) {
 			s.log.Info("client lost, job abandoned", "conn", in.conn)
 		}
-		s.do(s.sched.Lost(in.conn, now))
+		acts := s.sched.Lost(in.conn, now)
+		if miner {
+			// The lost miner's chunk went back to the front of its job: these include it.
+			for _, a := range acts.Assign {
+				s.log.Info("work handed on", "lost", in.conn, "to", a.Miner, "data", a.Data, "lower", a.Lower, "upper", a.Upper)
+			}
+		}
+		s.do(acts)
 		return
 	}
 	msg, err := Unmarshal(in.payload)

@@ -14,6 +14,7 @@ var (
 )
 
 func TestSimulateFairBeatsFIFOOnMixedLoad(t *testing.T) {
+	t.Parallel()
 	fair := Simulate(SchedulerConfig{Policy: PolicyFair}, policySpeeds, policyWorkload)
 	fifo := Simulate(SchedulerConfig{Policy: PolicyFIFO}, policySpeeds, policyWorkload)
 	t.Logf("fair: mean %v p99 %v; fifo: mean %v p99 %v", fair.Mean, fair.P99, fifo.Mean, fifo.P99)
@@ -28,6 +29,7 @@ func TestSimulateFairBeatsFIFOOnMixedLoad(t *testing.T) {
 }
 
 func TestSimulateAnswersEveryJob(t *testing.T) {
+	t.Parallel()
 	jobs := MixedWorkload(30, 50*time.Millisecond, 1000, 100_000, 7)
 	r := Simulate(SchedulerConfig{}, []float64{1e6}, jobs)
 	if r.Mean <= 0 || r.Max < r.P99 || r.P99 < r.P50 {

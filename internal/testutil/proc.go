@@ -3,11 +3,14 @@ package testutil
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,30 +18,48 @@ import (
 	"time"
 )
 
-var (
-	buildMu    sync.Mutex
-	buildCache = map[string]string{} // package path -> binary, for this test process
-	buildDir   string
-)
+// binaries are the programs BuildBinary has built for this test process, in a directory of
+// their own that is removed once no test needs it.
+var binaries struct {
+	mu    sync.Mutex
+	dir   string            // "" until the first build, and again once removed
+	built map[string]string // package path -> binary in dir
+	users int               // tests that built or fetched a binary and have not ended
+	kept  bool              // Main keeps dir until the test binary exits
+}
+
+// binDirPrefix names the directories BuildBinary makes in the temp directory, followed by the
+// test process's id, so a directory left by a process that crashed can be told apart.
+const binDirPrefix = "ds440-bin-"
 
 // BuildBinary builds the main package at pkg (an import path such as "ds440/kvserver/cmd/kvserver")
-// once per test process and returns the path of the binary. Tests use it to run the module's
-// programs as real processes.
+// and returns the path of the binary. Tests use it to run the module's programs as real
+// processes.
+//
+// The binaries go to a directory in the temp directory that the test binary removes: when the
+// package's tests end if its TestMain calls Main, which also builds each program once per
+// process; otherwise as soon as no running test has called BuildBinary, so a package whose
+// tests run one after the other rebuilds for each (a link step: go build caches the rest).
 func BuildBinary(tb testing.TB, pkg string) string {
 	tb.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if bin, ok := buildCache[pkg]; ok {
-		return bin
-	}
-	if buildDir == "" {
-		dir, err := os.MkdirTemp("", "ds440-bin-")
+	binaries.mu.Lock()
+	defer binaries.mu.Unlock()
+	if binaries.dir == "" {
+		removeStaleBinDirs()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid()))
 		if err != nil {
 			tb.Fatalf("testutil: temp dir: %v", err)
 		}
-		buildDir = dir
+		binaries.dir, binaries.built = dir, make(map[string]string)
 	}
-	bin := filepath.Join(buildDir, strings.ReplaceAll(strings.TrimPrefix(pkg, "ds440/"), "/", "_"))
+	if !binaries.kept {
+		binaries.users++
+		tb.Cleanup(releaseBinaries)
+	}
+	if bin, ok := binaries.built[pkg]; ok {
+		return bin
+	}
+	bin := filepath.Join(binaries.dir, strings.ReplaceAll(strings.TrimPrefix(pkg, "ds440/"), "/", "_"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	args := []string{"build", "-o", bin}
@@ -49,8 +70,58 @@ func BuildBinary(tb testing.TB, pkg string) string {
 	if err != nil {
 		tb.Fatalf("testutil: go build %s: %v\n%s", pkg, err, out)
 	}
-	buildCache[pkg] = bin
+	binaries.built[pkg] = bin
 	return bin
+}
+
+// releaseBinaries ends one test's use of the binaries and removes them if it was the last.
+func releaseBinaries() {
+	binaries.mu.Lock()
+	defer binaries.mu.Unlock()
+	binaries.users--
+	if binaries.users == 0 && !binaries.kept {
+		removeBinaries()
+	}
+}
+
+// removeBinaries removes the binaries' directory. The caller holds binaries.mu.
+func removeBinaries() {
+	if binaries.dir != "" {
+		os.RemoveAll(binaries.dir)
+	}
+	binaries.dir, binaries.built = "", nil
+}
+
+// removeStaleBinDirs removes the binary directories of test processes that are gone without
+// cleaning up (killed by -timeout, say). A directory whose process still runs is left alone.
+func removeStaleBinDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*-*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), binDirPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
+}
+
+// Main runs a package's tests and exits, removing the programs BuildBinary built. A package
+// whose tests start programs calls it from TestMain, so that each program is built once for
+// all its tests:
+//
+//	func TestMain(m *testing.M) { testutil.Main(m) }
+func Main(m *testing.M) {
+	binaries.mu.Lock()
+	binaries.kept = true
+	binaries.mu.Unlock()
+	code := m.Run()
+	binaries.mu.Lock()
+	removeBinaries()
+	binaries.mu.Unlock()
+	os.Exit(code)
 }
 
 // Proc is a program started by StartProc. Its stdout and stderr are collected line by line so a

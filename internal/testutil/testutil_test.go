@@ -1,6 +1,10 @@
 package testutil
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +136,29 @@ func TestFreePorts(t *testing.T) {
 	}
 	if p := FreePortRange(t, 4); p <= 0 || p+3 > 65535 {
 		t.Fatalf("FreePortRange = %d", p)
+	}
+}
+
+// A binary built for tests is gone once the last test that asked for one has ended, and two
+// tests that overlap share it.
+func TestBuildBinaryLeavesNothingBehind(t *testing.T) {
+	SkipIfShort(t)
+	first, second := &fakeTB{TB: t}, &fakeTB{TB: t}
+	bin := BuildBinary(first, "./testdata/hello")
+	if again := BuildBinary(second, "./testdata/hello"); again != bin {
+		t.Errorf("a second test got %s, want the binary already built, %s", again, bin)
+	}
+	p := StartProc(t, bin)
+	p.WaitLine(t, "^hello$", time.Minute)
+	if err := p.Wait(t, time.Minute); err != nil {
+		t.Errorf("hello: %v", err)
+	}
+	first.runCleanups()
+	if _, err := os.Stat(bin); err != nil {
+		t.Errorf("binary removed while a test still uses it: %v", err)
+	}
+	second.runCleanups()
+	if _, err := os.Stat(filepath.Dir(bin)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s left behind after the tests that built it ended (stat: %v)", filepath.Dir(bin), err)
 	}
 }

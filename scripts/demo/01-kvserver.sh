@@ -2,6 +2,7 @@
 # kvserver: start it on a free port, use it over the text protocol and over RESP, drive it with
 # kvbench when that program exists, and shut it down cleanly with SIGINT.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 go build -o "$bin/kvserver" ./kvserver/cmd/kvserver
 log="$bin/kvserver.log"
@@ -9,17 +10,10 @@ log="$bin/kvserver.log"
 "$bin/kvserver" -port 0 2>"$log" &
 pid=$!
 trap 'kill -9 "$pid" 2>/dev/null || true' EXIT
-addr=""
-for _ in $(seq 100); do
-  addr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$log")
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { echo "kvserver did not start:"; cat "$log"; exit 1; }
+listening() { addr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$log"); [ -n "$addr" ]; }
+waitfor 10 "kvserver listening" listening || { cat "$log"; exit 1; }
 host=${addr%:*} port=${addr##*:}
 echo "kvserver is listening on $addr"
-
-fail() { echo "FAILED: $*"; exit 1; }
 
 # The text protocol: one request per line; only Get (and errors) reply.
 exec 3<>"/dev/tcp/$host/$port"
@@ -67,7 +61,7 @@ if [ -d kvserver/cmd/kvbench ]; then
 fi
 
 kill -INT "$pid"
-wait "$pid" || fail "kvserver exited with status $? after SIGINT"
+waitexit 10 "$pid" "kvserver's shutdown" || fail "kvserver exited with status $? after SIGINT"
 trap - EXIT
 echo
 echo "kvserver shut down cleanly on SIGINT"

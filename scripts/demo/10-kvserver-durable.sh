@@ -2,6 +2,7 @@
 # kvserver with an append-only log: writes survive SIGKILL, a torn tail is cut at the last
 # intact record, and kvbench measures what durability costs against the in-memory store.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 go build -o "$bin/kvserver" ./kvserver/cmd/kvserver
 go build -o "$bin/kvbench" ./kvserver/cmd/kvbench
@@ -14,8 +15,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAILED: $*"; exit 1; }
-
 # start NAME ARGS...: starts kvserver, sets pid and addr, logs to $dir/NAME.log.
 start() {
   local name=$1
@@ -24,14 +23,8 @@ start() {
   "$bin/kvserver" -port 0 "$@" 2>"$dir/$name.log" &
   pid=$!
   pids+=("$pid")
-  addr=""
-  for _ in $(seq 100); do
-    addr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$dir/$name.log")
-    [ -n "$addr" ] && return 0
-    sleep 0.1
-  done
-  cat "$dir/$name.log"
-  fail "kvserver did not start"
+  listening() { addr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$dir/$name.log"); [ -n "$addr" ]; }
+  waitfor 10 "kvserver $name listening" listening || { cat "$dir/$name.log"; exit 1; }
 }
 
 # resp CMD ARGS...: sends one RESP command on fd 4 and prints the reply, arrays as a list.
@@ -94,7 +87,7 @@ echo "    LRANGE fruit 0 -1 -> $got (every intact record kept)"
 [ "$got" = "apple fig plum" ] || fail "after cutting the tail fruit is '$got'"
 exec 4>&-
 kill -INT "$pid"
-wait "$pid" || fail "kvserver exited with status $? after SIGINT"
+waitexit 10 "$pid" "kvserver's shutdown" || fail "kvserver exited with status $? after SIGINT"
 
 echo
 echo "What durability costs: kvbench drives a log-backed kvserver (fsync everysec) and an"
@@ -107,7 +100,7 @@ start memory
 grep -q '^ratio aof-everysec/memory: ' "$dir/bench.out" || fail "kvbench printed no ratio"
 
 kill -INT "$aofpid" "$pid"
-wait "$aofpid" || fail "the log-backed kvserver exited with status $? after SIGINT"
-wait "$pid" || fail "kvserver exited with status $? after SIGINT"
+waitexit 10 "$aofpid" "the log-backed kvserver's shutdown" || fail "the log-backed kvserver exited with status $? after SIGINT"
+waitexit 10 "$pid" "kvserver's shutdown" || fail "kvserver exited with status $? after SIGINT"
 echo
 echo "both servers shut down cleanly on SIGINT"

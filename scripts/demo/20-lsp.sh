@@ -2,6 +2,7 @@
 # LSP: a few MB of random bytes through lspcat while the sender loses 30% of the datagrams it
 # sends and 30% of those it receives. The received file must hash the same as the sent one.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 work="$(mktemp -d)"
 pids=()
@@ -18,19 +19,14 @@ flags=(-epoch-ms 10 -epoch-limit 50 -window 64 -backoff 4)
 
 "$bin/lspcat" "${flags[@]}" -l 0 > "$work/out.bin" 2> "$work/recv.log" &
 pids+=($!)
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*msg=listening port=\([0-9]*\).*/\1/p' "$work/recv.log")
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "receiver did not start:"; cat "$work/recv.log"; exit 1; }
+listening() { port=$(sed -n 's/.*msg=listening port=\([0-9]*\).*/\1/p' "$work/recv.log"); [ -n "$port" ]; }
+waitfor 10 "the receiver listening" listening || { cat "$work/recv.log"; exit 1; }
 echo "receiver: lspcat -l listening on UDP port $port"
 echo "sender:   lspcat -drop 30 127.0.0.1:$port < ${mb} MB of random bytes (30% loss each way)"
 
 "$bin/lspcat" "${flags[@]}" -drop 30 "127.0.0.1:$port" < "$work/in.bin" 2> "$work/send.log" || {
   echo "sender failed:"; cat "$work/send.log"; exit 1; }
-wait "${pids[0]}" || { echo "receiver failed:"; cat "$work/recv.log"; exit 1; }
+waitexit 60 "${pids[0]}" "the receiver" || { echo "receiver failed:"; cat "$work/recv.log"; exit 1; }
 
 rate=$(sed -n 's/.*sent and acknowledged.* seconds=\([0-9.]*\) rate="\([^"]*\)".*/\2 (\1 s)/p' "$work/send.log")
 echo "sent ${mb} MB and every message acknowledged: $rate"

@@ -3,6 +3,7 @@
 # is killed in the middle of the jobs; both clients must still get the right answers, which each
 # client checks with a local brute-force scan (-verify).
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 for p in server miner client; do go build -o "$bin/btc-$p" "./bitcoin/cmd/$p"; done
 log="$(mktemp -d)"
@@ -13,7 +14,7 @@ secs() { printf '%d.%02d' $(( $1 / 1000 )) $(( $1 % 1000 / 10 )); }
 
 port=$(( 20000 + RANDOM % 20000 ))
 "$bin/btc-server" -progress 1s "$port" 2>"$log/server" & pids+=($!)
-for _ in $(seq 50); do grep -q 'server listening' "$log/server" && break; sleep 0.1; done
+waitfor 10 "the server listening" grep -q 'server listening' "$log/server"
 "$bin/btc-miner" -workers 1 -report 1s "127.0.0.1:$port" 2>"$log/miner1" & victim=$!; pids+=($victim)
 "$bin/btc-miner" -workers 1 -report 1s "127.0.0.1:$port" 2>"$log/miner2" & pids+=($!)
 
@@ -26,13 +27,15 @@ start=$(ms)
 pids+=($a $b)
 
 # Kill miner 1 once it has finished a chunk and is working on another.
-for _ in $(seq 100); do grep -q 'msg=mining' "$log/miner1" && break; sleep 0.1; done
-kill -9 "$victim"; wait "$victim" 2>/dev/null || true
-echo "killed miner 1 after $(secs $(( $(ms) - start )))s, mid-job; once LSP declares it lost (10 silent epochs of 500 ms) its chunk is requeued"
+waitfor 20 "miner 1 mining" grep -q 'msg=mining' "$log/miner1"
+kill -9 "$victim"; killed=$(ms); wait "$victim" 2>/dev/null || true
+echo "killed miner 1 (SIGKILL) after $(secs $(( killed - start )))s, mid-job"
+waitfor 5 "the server noticing the killed miner" grep -q 'miner lost' "$log/server"
+echo "the server noticed $(( $(ms) - killed )) ms later (LSP: 5 silent epochs of 200 ms) and requeued its chunk"
 
 ok=1
-wait "$b" || ok=0
-wait "$a" || ok=0
+waitexit 120 "$b" "client B" || ok=0
+waitexit 120 "$a" "client A" || ok=0
 for c in b a; do
   elapsed=$(sed -n 's/.*elapsed=\([^ ]*\).*/\1/p' "$log/$c.err")
   echo "client ${c^^}: $(head -1 "$log/$c") after ${elapsed:-?}; $(tail -1 "$log/$c")"

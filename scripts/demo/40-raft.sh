@@ -2,6 +2,7 @@
 # Raft as three real processes on loopback: commit, kill the leader, elect a new one, commit
 # more, restart the old leader and watch it catch up from its data directory.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}/raftnode"
 go build -o "$bin" ./raft/cmd/raftnode
@@ -44,9 +45,10 @@ leader() {
   done
   echo "no leader elected" >&2; return 1
 }
-put() { # put node key value
-  curl -sf --max-time 6 -X PUT --data "$3" "http://$(http "$1")/kv/$2" >/dev/null || { echo "PUT $2 failed on node $1" >&2; exit 1; }
-}
+# put key value: commits through whichever node leads now. A loaded machine can make the cluster
+# change leader between two steps, so a PUT that fails is retried on the new leader, for 15 s.
+try_put() { local l; l=$(leader) && curl -sf --max-time 6 -X PUT --data "$2" "http://$(http "$l")/kv/$1" >/dev/null; }
+put() { waitfor 15 "PUT $1 committed" try_put "$1" "$2" || exit 1; }
 get() { curl -s --max-time 1 "http://$(http "$1")/kv/$2" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p'; }
 show() {
   for i in 0 1 2; do
@@ -62,9 +64,10 @@ L=$(leader)
 echo "three raftnode processes up; node $L leads:"
 show
 
-for k in a b c; do put "$L" "$k" "v-$k"; done
-echo "committed a, b, c through node $L"
+for k in a b c; do put "$k" "v-$k"; done
+echo "committed a, b, c through the leader"
 
+L=$(leader) # the leader now, should it have changed
 kill -9 "${pids[$L]}"
 { wait "${pids[$L]}"; } 2>/dev/null || true
 old=$L
@@ -74,20 +77,16 @@ L=$(leader "$old")
 echo "node $L elected leader in $(( ($(date +%s%N) - t0) / 1000000 )) ms:"
 show
 
-for k in d e; do put "$L" "$k" "v-$k"; done
-echo "committed d, e through node $L"
+for k in d e; do put "$k" "v-$k"; done
+echo "committed d, e through the leader"
 
 start "$old"
-for _ in $(seq 100); do
-  grep -q 'raftnode: started' "$work/n$old.log" 2>/dev/null && [ "$(grep -c 'raftnode: started' "$work/n$old.log")" = 2 ] && break
-  sleep 0.1
-done
+restarted() { [ "$(grep -c 'raftnode: started' "$work/n$old.log" 2>/dev/null)" = 2 ]; }
+waitfor 10 "node $old restarted" restarted
 line=$(grep 'raftnode: started' "$work/n$old.log" | tail -n 1)
 echo "restarted node $old; from its data directory it read term $(sed -n 's/.* term=\([0-9]*\).*/\1/p' <<<"$line"), log up to index $(sed -n 's/.* log=\([0-9]*\).*/\1/p' <<<"$line")"
-for _ in $(seq 100); do
-  [ "$(get "$old" e)" = v-e ] && break
-  sleep 0.1
-done
+caughtup() { [ "$(get "$old" e)" = v-e ] && [ "$(field "$(status "$old")" commitIndex)" = "$(field "$(status "$L")" commitIndex)" ]; }
+waitfor 10 "node $old caught up with the leader" caughtup
 show
 
 fail=0

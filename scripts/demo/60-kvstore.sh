@@ -3,6 +3,7 @@
 # one-way latency between them. A put on one is read on the other; we time how long that takes
 # and show what the background sync cost.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
 go build -o "$bin/kvstored" ./kvstore/cmd/kvstored
 go build -o "$bin/kvcli" ./kvstore/cmd/kvcli
@@ -10,7 +11,7 @@ log="$(mktemp -d)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$log"' EXIT
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
-waitdesc() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "FAIL: no desc in $1"; exit 1; }
+waitdesc() { waitfor 10 "a server description in $1" test -s "$1"; }
 
 base=$(( 20000 + RANDOM % 20000 ))
 "$bin/kvstored" -port "$base" -actors 2 -latency 200ms >"$log/a.desc" 2>"$log/a.err" & pids+=($!)
@@ -32,7 +33,8 @@ done
 echo "read on west actor 2 after $(( $(ms) - start )) ms (bound: 2000 ms)"
 
 for i in $(seq 1 50); do echo "put key$i value$i"; done | "$bin/kvcli" "$east" >/dev/null
-until [ "$("$bin/kvcli" "$west" list key | wc -l)" = 50 ]; do sleep 0.05; done
+all50() { [ "$("$bin/kvcli" "$west" list key | wc -l)" = 50 ]; }
+waitfor 5 "50 puts replicated to west" all50
 echo "50 more puts on east are all listed on west"
 
 kill -INT "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true; pids=()

@@ -9,8 +9,7 @@ import (
 )
 
 // The broken squarers the suite must reject. Each is the correct design with one mistake of the
-// kind people make, and names the check that must catch it. Each is made on a lifecycle that
-// carries the meta-test's release channel (see lifecycle).
+// kind people make, and names the check that must catch it.
 var brokenSquarers = []struct {
 	name     string
 	mistake  string
@@ -49,7 +48,7 @@ var brokenSquarers = []struct {
 	{"close-ignores-blocked-receive", "receives without watching for Close, so Close hangs on an idle squarer", "close-unblocks-receive",
 		func(l *lifecycle) squarer.Squarer { return &blindReceive{l} }},
 	{"close-only-sets-a-flag", "Close sets a flag checked between values and returns at once", "close-unblocks-receive",
-		func(l *lifecycle) squarer.Squarer { return &flagClose{release: l.release} }},
+		func(l *lifecycle) squarer.Squarer { return &flagClose{} }},
 	{"drains-input-on-close", "on Close, squares the inputs still waiting before it stops", "close-stops",
 		func(l *lifecycle) squarer.Squarer { return &drainsOnClose{l} }},
 	{"leaks-a-goroutine", "starts a helper goroutine that nothing ever stops", "no-goroutine-leak",
@@ -63,19 +62,17 @@ var brokenSquarers = []struct {
 // lifecycle is the correct squarer's start and stop, shared by the broken squarers whose
 // mistake lies elsewhere.
 //
-// It also carries release, which the meta-test closes once it has judged every squarer. The
-// blocking points that ignore Close on purpose watch release instead, so that the goroutines
-// their mistakes leave blocked exit once nothing looks at them any more, rather than piling
-// up under -count. Until then release changes nothing.
+// The goroutines a mistake leaves blocked stay blocked in their check's finished synctest
+// bubble (channels of a bubble cannot be touched from outside it) until the test binary exits:
+// about 65 per run of the meta-test, a few kilobytes each.
 type lifecycle struct {
 	quit, done chan struct{}
-	release    <-chan struct{}
 	started    bool
 	closeOnce  sync.Once
 }
 
-func newLifecycle(release <-chan struct{}) *lifecycle {
-	return &lifecycle{quit: make(chan struct{}), done: make(chan struct{}), release: release}
+func newLifecycle() *lifecycle {
+	return &lifecycle{quit: make(chan struct{}), done: make(chan struct{})}
 }
 
 // launch runs loop in the squarer's goroutine.
@@ -294,11 +291,7 @@ func (s *blindSend) Initialize(in chan int) <-chan int {
 			if !ok {
 				return
 			}
-			select {
-			case out <- n * n:
-			case <-s.release:
-				return
-			}
+			out <- n * n
 		}
 	})
 	return out
@@ -317,12 +310,7 @@ func (s *blindReceive) Initialize(in chan int) <-chan int {
 				return
 			default:
 			}
-			var n int
-			select {
-			case n = <-in:
-			case <-s.release:
-				return
-			}
+			n := <-in
 			if !s.send(out, n*n) {
 				return
 			}
@@ -334,24 +322,14 @@ func (s *blindReceive) Initialize(in chan int) <-chan int {
 // flagClose stops by a flag its loop checks before each value, and Close does not wait.
 type flagClose struct {
 	stopped atomic.Bool
-	release <-chan struct{}
 }
 
 func (s *flagClose) Initialize(in chan int) <-chan int {
 	out := make(chan int)
 	go func() {
 		for !s.stopped.Load() {
-			var n int
-			select {
-			case n = <-in:
-			case <-s.release:
-				return
-			}
-			select {
-			case out <- n * n:
-			case <-s.release:
-				return
-			}
+			n := <-in
+			out <- n * n
 		}
 	}()
 	return out
@@ -370,11 +348,7 @@ func (s *drainsOnClose) Initialize(in chan int) <-chan int {
 			for {
 				select {
 				case n := <-in:
-					select {
-					case out <- n * n:
-					case <-s.release:
-						return
-					}
+					out <- n * n
 				default:
 					return
 				}
@@ -395,12 +369,7 @@ func (s *leaksHelper) Initialize(in chan int) <-chan int {
 	out := make(chan int)
 	s.events = make(chan int)
 	go func() {
-		for {
-			select {
-			case <-s.events: // would count the values, had anyone sent any
-			case <-s.release:
-				return
-			}
+		for range s.events { // would count the values, had anyone sent any
 		}
 	}()
 	s.launch(func() { s.serve(in, out, func(n int) int { return n * n }) })
@@ -434,8 +403,5 @@ func (s *waitsForNothing) Initialize(in chan int) <-chan int {
 
 func (s *waitsForNothing) Close() {
 	s.closeOnce.Do(func() { close(s.quit) })
-	select {
-	case <-s.done:
-	case <-s.release:
-	}
+	<-s.done
 }

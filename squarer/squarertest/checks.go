@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/squarer"
@@ -87,7 +88,7 @@ func checkNoReadAhead(t testing.TB, newSquarer func() squarer.Squarer) {
 	for round := range 3 {
 		first, second := 10*round+4, 10*round+5
 		h.send(t, first)
-		idle()
+		synctest.Wait()
 		if h.takesInput(second) {
 			t.Fatalf("squarer read %d before the square of %d was received: it reads ahead", second, first)
 		}
@@ -114,6 +115,10 @@ func checkConcurrentProducers(t testing.TB, newSquarer func() squarer.Squarer) {
 	}
 	next := make([]int, producers)
 	for k := range producers * perProducer {
+		// Every producer is now waiting with a value, so a squarer that takes more than the
+		// next one after this square is received is caught at once, not when scheduling
+		// happens to line the producers up.
+		synctest.Wait()
 		got := h.receive(t, "square #%d of %d", k, producers*perProducer)
 		f.received.Add(1)
 		o, ok := origins[got]
@@ -164,11 +169,11 @@ func checkCloseStops(t testing.TB, newSquarer func() squarer.Squarer) {
 	h.send(t, 3)
 	var waiting flow
 	stopProducer := h.produce(t, &waiting, 1, func(int) int { return 4 })
-	idle()
+	synctest.Wait()
 	if !h.close(t, "Close of a squarer holding a square, with a producer waiting") {
 		t.FailNow()
 	}
-	idle()
+	synctest.Wait()
 	if n := waiting.read.Load(); n != 0 {
 		t.Errorf("squarer read the waiting producer's value during Close")
 	}

@@ -23,20 +23,29 @@
 //   - no-goroutine-leak: many squarers started and closed leave nothing running.
 //
 // Every check is bounded in time, so a squarer that hangs fails the check instead of hanging
-// the test. After every check that passed, no goroutine it started may still be running:
-// goroutines are attributed to the check that started them with a profiler label, so checks
-// run in parallel without mistaking each other's goroutines for leaks. A squarer that fails a
-// check may leave goroutines blocked forever on channels nobody else holds; they cost memory
-// until the test binary exits, and nothing else.
+// the test. After every check that passed, no goroutine it started may still be running; the
+// bubble holds exactly the check's goroutines, so checks run in parallel without mistaking each
+// other's goroutines for leaks. A squarer that fails a check may leave goroutines blocked
+// forever in the check's finished bubble; they cost memory until the test binary exits, and
+// nothing else.
 //
-// No check waits a fixed time to see that something does not happen. To show that a squarer
-// does not read ahead, or stays stopped after Close, a check waits until every goroutine it
-// started is blocked (a synctest.Wait for ordinary goroutines, read from runtime.Stack) and
-// then probes the channels without blocking: the probe succeeds exactly when the squarer is
-// waiting to do the forbidden thing. Correct squarers therefore pass the suite in about a
-// second, and a slow machine does not hide a broken squarer's mistake behind a short window.
-// Only flaws that show under contention (a squarer that batches the inputs already waiting)
-// depend on scheduling, which four busy producers make all but certain.
+// Each check runs in a testing/synctest bubble of its own. No check waits a fixed time to see
+// that something does not happen: to show that a squarer does not read ahead, or stays stopped
+// after Close, a check calls synctest.Wait, which returns once every goroutine of the bubble is
+// blocked, and then probes the channels without blocking: the probe succeeds exactly when the
+// squarer is waiting to do the forbidden thing. The concurrent-producers check waits the same
+// way before each square it takes, so all four producers are lined up and a squarer that takes
+// more than one waiting input is caught on the first square. Time bounds run on the bubble's
+// clock, which moves only when everything is blocked: a broken squarer that hangs fails its
+// check at no cost in real time, and a loaded machine cannot make a correct squarer miss one.
+// A goroutine still blocked in the bubble after a passing check has ended (and the bubble's
+// clock has moved on by a grace period) makes synctest.Test report a deadlock, which the check
+// records as a leak.
+//
+// What the bubble cannot judge: a squarer that blocks on a sync.Mutex, a channel made outside
+// the bubble, or I/O is not durably blocked, and one that spins never blocks; synctest.Wait and
+// the bubble's clock then wait for it, so such a squarer makes the test hit go test's -timeout
+// instead of failing a check.
 //
 // The package's own tests run the suite against 18 deliberately broken squarers (wrong value,
 // int32 or float64 arithmetic, saturation, a spurious first value, reordering, a buffered

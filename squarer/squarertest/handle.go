@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/squarer"
@@ -80,8 +81,8 @@ func (h *handle) roundTrip(t testing.TB, n int) {
 	h.expect(t, n)
 }
 
-// takesInput reports whether the squarer takes v at once. After idle, that is whether it is
-// waiting for an input.
+// takesInput reports whether the squarer takes v at once. After synctest.Wait, that is whether
+// it is waiting for an input.
 func (h *handle) takesInput(v int) bool {
 	select {
 	case h.in <- v:
@@ -91,8 +92,8 @@ func (h *handle) takesInput(v int) bool {
 	}
 }
 
-// offered returns a value the squarer hands over at once. After idle, that is the value it is
-// offering, if any. A closed output offers nothing.
+// offered returns a value the squarer hands over at once. After synctest.Wait, that is the value
+// it is offering, if any. A closed output offers nothing.
 func (h *handle) offered() (v int, ok bool) {
 	select {
 	case v, ok = <-h.out:
@@ -102,10 +103,10 @@ func (h *handle) offered() (v int, ok bool) {
 	}
 }
 
-// assertNoMore checks that the squarer, once idle, offers no value.
+// assertNoMore checks that the squarer, once blocked, offers no value.
 func (h *handle) assertNoMore(t testing.TB, when string) {
 	t.Helper()
-	idle()
+	synctest.Wait()
 	if v, ok := h.offered(); ok {
 		t.Errorf("unexpected value %d %s", v, when)
 	}
@@ -122,7 +123,7 @@ func (h *handle) close(t testing.TB, situation string) bool {
 // return, and checks that the squarer stays stopped.
 func (h *handle) closeBlocked(t testing.TB, situation string) {
 	t.Helper()
-	idle()
+	synctest.Wait()
 	if !h.close(t, situation) {
 		t.FailNow()
 	}
@@ -154,11 +155,11 @@ func closeWithin(t testing.TB, sq squarer.Squarer, situation string) bool {
 	}
 }
 
-// assertStopped checks that a closed squarer, once idle, neither waits for an input nor offers
+// assertStopped checks that a closed squarer, once blocked, neither waits for an input nor offers
 // a value. Its output may be closed.
 func (h *handle) assertStopped(t testing.TB) {
 	t.Helper()
-	idle()
+	synctest.Wait()
 	if h.takesInput(7) {
 		t.Errorf("squarer read an input after Close returned")
 	}

@@ -24,12 +24,13 @@ func main() {
 	ctx, stop := cli.SignalContext()
 	defer stop()
 
-	srv, err := lsp.NewServer(port, params())
+	p := params()
+	srv, err := lsp.NewServer(port, p)
 	if err != nil {
 		log.Error("cannot start server", "port", port, "err", err)
 		os.Exit(1)
 	}
-	log.Info("server listening", "port", port)
+	log.Info("server listening", "port", port, "epoch_ms", p.EpochMillis, "epoch_limit", p.EpochLimit)
 	err = bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{
 		Logger:          log,
 		ProgressEvery:   *every,

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"ds440/lsp"
 )
@@ -28,16 +29,40 @@ func FlagSet(usage string) *flag.FlagSet {
 	return fs
 }
 
-// LSPFlags registers the LSP tuning flags on fs and returns a function that builds the Params
-// once fs is parsed. The defaults suit a loopback or LAN cluster: a lost peer is noticed within
-// a few seconds rather than the protocol's conservative default.
+// Defaults of the LSP flags. LSP sends a heartbeat every epoch and declares a peer lost after
+// EpochLimit epochs without a word from it, so by default a dead miner (or client, or server)
+// is noticed within DefaultEpoch*DefaultEpochLimit: a second, which costs a few hundred bytes a
+// second per connection on a loopback or LAN cluster.
+const (
+	DefaultEpoch      = 200 * time.Millisecond
+	DefaultEpochLimit = 5
+)
+
+// LSPFlags registers the LSP tuning flags on fs (-epoch, -epoch-limit, -window, and -epoch-ms,
+// the older form of -epoch) and returns a function that builds the Params once fs is parsed,
+// exiting 2 with the usage if they make no sense. Both ends of a connection should use the same
+// epoch: a peer that sends its heartbeats less often than the other side's epoch*limit is
+// declared lost while it is alive.
 func LSPFlags(fs *flag.FlagSet) func() *lsp.Params {
-	p := lsp.NewParams()
-	epochMillis := fs.Int("epoch-ms", 500, "LSP epoch length in milliseconds")
-	epochLimit := fs.Int("epoch-limit", 10, "LSP epochs of silence before a peer is declared lost")
+	epoch := fs.Duration("epoch", DefaultEpoch, "LSP epoch: heartbeat and retransmission interval (whole milliseconds)")
+	epochMillis := fs.Int("epoch-ms", 0, "LSP epoch in milliseconds; overrides -epoch when set (older form)")
+	epochLimit := fs.Int("epoch-limit", DefaultEpochLimit, "LSP epochs of silence before a peer is declared lost")
 	window := fs.Int("window", 16, "LSP sliding window size")
 	return func() *lsp.Params {
-		p.EpochMillis, p.EpochLimit = *epochMillis, *epochLimit
+		millis := int(*epoch / time.Millisecond)
+		if *epochMillis != 0 {
+			millis = *epochMillis
+		}
+		switch {
+		case millis < 1:
+			Usagef(fs, "the LSP epoch must be at least 1ms")
+		case *epochLimit < 1:
+			Usagef(fs, "-epoch-limit must be at least 1")
+		case *window < 1:
+			Usagef(fs, "-window must be at least 1")
+		}
+		p := lsp.NewParams()
+		p.EpochMillis, p.EpochLimit = millis, *epochLimit
 		p.WindowSize, p.MaxUnackedMessages = *window, *window
 		p.MaxBackOffInterval = 4
 		return p
