@@ -10,8 +10,11 @@ import (
 // reach reports whether a message from i gets to j's echo server and back through the Net.
 func reach(t *testing.T, n *Net, i, j int) bool {
 	t.Helper()
-	c := dial(t, n.PeerAddrs(i)[j])
-	_, err := c.ask("ping", 300*time.Millisecond)
+	c, err := tryDial(t, n.PeerAddrs(i)[j])
+	if err != nil {
+		return false
+	}
+	_, err = c.ask("ping", 300*time.Millisecond)
 	return err == nil
 }
 

@@ -35,8 +35,15 @@ var systems = []system{
 	{name: "kvserver", bins: []string{"ds440/kvserver/cmd/kvserver"}, run: runKVServer},
 }
 
-// run is what a system's driver gets: where to work, how long, and its randomness.
+// options are the flags that tune one system or another.
+type options struct {
+	raftnodeServers int
+	staleReads      bool
+}
+
+// run is what a system's driver gets: where to work, how long, its randomness and options.
 type run struct {
+	opts     options
 	dir      string
 	bin      map[string]string // package -> built binary
 	duration time.Duration
@@ -44,14 +51,18 @@ type run struct {
 	log      func(format string, args ...any)
 }
 
-func main() {
+func main() { cli.Main(command()) }
+
+// command is the chaos program; a test runs it with Exec.
+func command() cli.Command {
 	var (
 		duration time.Duration
 		names    string
 		seed     uint64
 		keep     bool
+		opts     options
 	)
-	cli.Main(cli.Command{
+	return cli.Command{
 		Name: "chaos",
 		Doc: `Runs each system as real processes on loopback, injects faults (SIGKILL and restart,
 SIGSTOP/SIGCONT, network partitions, delays) while clients work, and checks the history of
@@ -70,8 +81,8 @@ $CHAOS_TIME if set, else 10m.`,
 			fs.StringVar(&names, "systems", strings.Join(all, ","), "comma-separated systems to test")
 			fs.Uint64Var(&seed, "seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and workload")
 			fs.BoolVar(&keep, "keep", false, "keep the work directory even when every system passes")
-			fs.IntVar(&raftnodeOptions.servers, "raftnode-servers", 5, "raftnode cluster size")
-			fs.BoolVar(&raftnodeOptions.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
+			fs.IntVar(&opts.raftnodeServers, "raftnode-servers", 5, "raftnode cluster size")
+			fs.BoolVar(&opts.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			chosen, err := pick(names)
@@ -86,6 +97,7 @@ $CHAOS_TIME if set, else 10m.`,
 			failed := 0
 			for i, s := range chosen {
 				r := &run{
+					opts:     opts,
 					dir:      filepath.Join(dir, s.name),
 					bin:      map[string]string{},
 					duration: duration / time.Duration(len(chosen)),
@@ -113,7 +125,7 @@ $CHAOS_TIME if set, else 10m.`,
 			}
 			return nil
 		},
-	})
+	}
 }
 
 func pick(names string) ([]system, error) {

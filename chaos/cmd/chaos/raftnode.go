@@ -17,17 +17,11 @@ import (
 	"ds440/linearize"
 )
 
-// raftnodeOptions are set by flags of the chaos program.
-var raftnodeOptions struct {
-	servers    int
-	staleReads bool
-}
-
 // runRaftnode runs a raftnode cluster behind a Net, lets clients read, write and
 // compare-and-set a few keys while the nemesis partitions the network, kills and restarts
 // servers and pauses them, then checks the whole history for linearizability.
 func runRaftnode(ctx context.Context, r *run) (string, error) {
-	n := raftnodeOptions.servers
+	n := r.opts.raftnodeServers
 	raftAddrs, httpAddrs := make([]string, n), make([]string, n)
 	for i := range n {
 		for _, a := range []*string{&raftAddrs[i], &httpAddrs[i]} {
@@ -84,7 +78,7 @@ func runRaftnode(ctx context.Context, r *run) (string, error) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(ci)))
 			cl := &chaos.RaftKV{
-				ID: uint64(ci + 1), Addrs: httpAddrs, StaleReads: raftnodeOptions.staleReads,
+				ID: uint64(ci + 1), Addrs: httpAddrs, StaleReads: r.opts.staleReads,
 				HTTP: &http.Client{Timeout: time.Second},
 			}
 			last := map[string]string{}

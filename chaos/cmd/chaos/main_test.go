@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"ds440/internal/testutil"
+)
+
+// TestShortRun is the short version of `make chaos` that `make test` runs: every system for
+// a few seconds of faults, each verdict a PASS.
+func TestShortRun(t *testing.T) {
+	t.Parallel()
+	testutil.SkipIfShort(t)
+	var out, errOut bytes.Buffer
+	status := command().Exec(context.Background(), []string{"-time", "16s", "-seed", "1", "-raftnode-servers", "3"}, strings.NewReader(""), &out, &errOut)
+	t.Log(out.String())
+	if status != 0 {
+		t.Fatalf("chaos exited %d:\n%s%s", status, out.String(), errOut.String())
+	}
+	for _, s := range systems {
+		if !strings.Contains(out.String(), "PASS "+s.name+":") {
+			t.Errorf("no PASS verdict for %s", s.name)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if status := command().Exec(context.Background(), []string{"-systems", "nope"}, nil, &out, &errOut); status != 2 || !strings.Contains(errOut.String(), `unknown system "nope"`) {
+		t.Fatalf("status %d, stderr %q", status, errOut.String())
+	}
+}
