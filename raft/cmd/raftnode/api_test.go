@@ -125,6 +125,9 @@ func TestProcessesClientAPI(t *testing.T) {
 	}
 
 	t.Log("a follower refers writes and consistent reads to the leader's HTTP address")
+	// A follower learns who leads from the first AppendEntries of the new term.
+	testutil.Eventually(t, 10*time.Second, func() bool { st, ok := getStatus(c.http[f]); return ok && st.Leader == l },
+		"node %d never learned that %d leads", f, l)
 	put(f, "x", "", "v").want(t, http.StatusMisdirectedRequest, map[string]any{"leader": c.http[l], "leaderId": float64(l)})
 	call(t, http.MethodGet, kv(f, "x", "consistent=1"), nil).want(t, http.StatusMisdirectedRequest, map[string]any{"leader": c.http[l]})
 	if st, _ := getStatus(c.http[f]); st.LeaderAddr != c.http[l] {
