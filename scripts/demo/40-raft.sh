@@ -49,7 +49,7 @@ leader() {
 # change leader between two steps, so a PUT that fails is retried on the new leader, for 15 s.
 try_put() { local l; l=$(leader) && curl -sf --max-time 6 -X PUT --data "$2" "http://$(http "$l")/kv/$1" >/dev/null; }
 put() { waitfor 15 "PUT $1 committed" try_put "$1" "$2" || exit 1; }
-get() { curl -s --max-time 1 "http://$(http "$1")/kv/$2" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p'; }
+get() { curl -sf --max-time 1 "http://$(http "$1")/kv/$2"; }
 show() {
   for i in 0 1 2; do
     s=$(status "$i")
