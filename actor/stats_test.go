@@ -9,6 +9,7 @@ import (
 )
 
 func TestMessageRate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		sends int64
 		alive time.Duration
@@ -30,6 +31,7 @@ func TestMessageRate(t *testing.T) {
 }
 
 func TestCountersSaturate(t *testing.T) {
+	t.Parallel()
 	var c counters
 	c.bytesSent.Store(math.MaxInt32 + 10)
 	if got := c.snapshot().BytesSent; got != math.MaxInt32 {
@@ -48,6 +50,7 @@ func sizeOf(t *testing.T, msg any) int32 {
 
 // TestStatsScripted runs a fixed scenario and checks every counter exactly.
 func TestStatsScripted(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
@@ -105,6 +108,7 @@ func TestStatsScripted(t *testing.T) {
 }
 
 func TestMaxMessageRateCountsTellAfterWhenCalled(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	sink, _ := startProbe(sys, 1)
 	sys.StartActor(func(ctx *ActorContext) Actor {
@@ -119,6 +123,7 @@ func TestMaxMessageRateCountsTellAfterWhenCalled(t *testing.T) {
 }
 
 func TestSendCountsStayBoundedWithChannelRefs(t *testing.T) {
+	t.Parallel()
 	s := sendCounts{start: time.Now()}
 	actorRef := ActorRef{Address: "a:1", Counter: 1}
 	toActor := 0

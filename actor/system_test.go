@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,7 @@ func TestLocalOrder(t *testing.T) {
 }
 
 func TestLocalOrderPerSenderWithManySenders(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, got := startProbe(sys, 8*500)
 	var wg sync.WaitGroup
@@ -57,13 +59,16 @@ func (o *overlapDetector) OnMessage(any) error {
 	if o.inside.Add(1) > 1 {
 		o.overlaps.Add(1)
 	}
-	time.Sleep(20 * time.Microsecond) // widen the window an overlap would need
+	for range 50 {
+		runtime.Gosched() // widen the window an overlap would need
+	}
 	o.inside.Add(-1)
 	o.calls.Add(1)
 	return nil
 }
 
 func TestOneOnMessageAtATime(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	var inside, overlaps, calls atomic.Int32
 	ref := sys.StartActor(func(*ActorContext) Actor { return &overlapDetector{&inside, &overlaps, &calls} })
@@ -84,6 +89,7 @@ func TestOneOnMessageAtATime(t *testing.T) {
 }
 
 func TestTellAfterTiming(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, got := startProbe(sys, 3)
 	const d = 100 * time.Millisecond
@@ -103,6 +109,7 @@ func TestTellAfterTiming(t *testing.T) {
 }
 
 func TestActorTellAfterToSelfTicks(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	got := make(chan any, 10)
 	sys.StartActor(func(ctx *ActorContext) Actor {
@@ -131,6 +138,7 @@ func (k *ticker) OnMessage(m any) error {
 }
 
 func TestErrorsAndPanicsAreReportedAndTheActorContinues(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, got := startProbe(sys, 1)
@@ -151,6 +159,7 @@ func TestErrorsAndPanicsAreReportedAndTheActorContinues(t *testing.T) {
 }
 
 func TestUnencodableMessagesAreReported(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		msg  any
@@ -191,6 +200,7 @@ func TestUnencodableMessagesAreReported(t *testing.T) {
 }
 
 func TestMessagesAreCopies(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, got := startProbe(sys, 1)
 	p := payload{List: []int{1, 2, 3}, Map: map[string]int{"a": 1}}
@@ -207,6 +217,7 @@ func TestMessagesAreCopies(t *testing.T) {
 }
 
 func TestMessageToUnknownActorIsReported(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	sys.Tell(&ActorRef{Address: sys.Addr(), Counter: 99}, seqMsg{})
@@ -216,6 +227,7 @@ func TestMessageToUnknownActorIsReported(t *testing.T) {
 }
 
 func TestChannelRefTakesOneMessage(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, ch := sys.NewChannelRef()
@@ -237,6 +249,7 @@ func TestChannelRefTakesOneMessage(t *testing.T) {
 }
 
 func TestChannelRefAnsweredByActor(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, _ := startProbe(sys, 1)
 	reply, ch := sys.NewChannelRef()
@@ -282,6 +295,7 @@ func TestCloseStopsEverything(t *testing.T) {
 }
 
 func TestConstructorReturningNilOrPanicking(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref := sys.StartActor(func(*ActorContext) Actor { return nil })
@@ -342,7 +356,7 @@ func TestCloseUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(100 * time.Millisecond) // let the traffic build up
+	testutil.Eventually(t, waitLong, func() bool { return a.Stats().MessagesSent > 2000 }, "traffic builds up")
 	testutil.Within(t, waitLong, "Close under load", a.Close)
 	close(stop)
 	wg.Wait()
