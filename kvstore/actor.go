@@ -13,8 +13,8 @@ type queryActor struct {
 	node *node
 }
 
-func newQueryActor(ctx *actor.ActorContext) actor.Actor {
-	return &queryActor{ctx: ctx, node: newNode(ctx.Self, func() int64 { return time.Now().UnixMilli() })}
+func newQueryActor(ctx *actor.ActorContext, clock func() time.Time) actor.Actor {
+	return &queryActor{ctx: ctx, node: newNode(ctx.Self, func() int64 { return clock().UnixMilli() })}
 }
 
 // OnMessage implements actor.Actor.

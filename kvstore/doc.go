@@ -36,6 +36,15 @@
 // first sends it the Puts it took in the last few seconds, which covers any Put the welcome
 // snapshot missed while the join was in flight.
 //
+// # Construction
+//
+// NewServer is the contract's form: TCP, the wall clock, and an actor system that follows
+// actor.SetArtificialLatency. New(Config) builds the same server from its parts: an actor
+// system (or the Transport and Faults to start one with), the clock that stamps Puts, and the
+// ports. On an actor.InmemNetwork, with NewClientConfig dialling through the same network, a
+// whole cluster runs in one process without sockets, which is how the tests run the WAN
+// scenarios under testing/synctest.
+//
 // The Client asks its QueryRouter for an address before every call, keeps one connection per
 // address and runs calls concurrently on it.
 package kvstore

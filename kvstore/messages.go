@@ -81,9 +81,15 @@ type joinedMsg struct {
 	Server serverDesc
 }
 
+// idleMsg asks an actor whether it has nothing left to send (see node.idle); the answer, a
+// bool, goes to Reply.
+type idleMsg struct {
+	Reply *actor.ActorRef
+}
+
 func init() {
 	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
-		configMsg{}, tickMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
+		configMsg{}, tickMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
 		gob.Register(m)
 	}
 }

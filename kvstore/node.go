@@ -96,6 +96,8 @@ func (n *node) handle(msg any) []envelope {
 		return []envelope{{To: m.Reply, Msg: getResult{Value: v, Ok: ok}}}
 	case listMsg:
 		return []envelope{{To: m.Reply, Msg: listResult{Entries: n.replica.List(m.Prefix)}}}
+	case idleMsg:
+		return []envelope{{To: m.Reply, Msg: n.idle()}}
 	case putMsg:
 		now := n.now()
 		e := n.replica.Put(m.Key, m.Value, now, n.uid)
@@ -230,6 +232,13 @@ func (n *node) remember(now int64, key string, e Entry) {
 		cut++
 	}
 	n.recent = append(n.recent[cut:], recentPut{at: now, key: key, e: e})
+}
+
+// idle reports whether this actor has nothing left to send: no news for any peer, no batch
+// unacknowledged and no hello unanswered. Once every actor of a cluster is idle, nothing is
+// in flight between them but a localSync, which sets off nothing more.
+func (n *node) idle() bool {
+	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0
 }
 
 // hasNews reports whether some peer has a sync waiting.

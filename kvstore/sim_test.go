@@ -155,6 +155,7 @@ func (s *sim) converged() {
 // (actor, target) pair, self timers included, exceeds 10 messages a second, and every actor
 // ends with the newest version of every key.
 func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(40) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
@@ -186,6 +187,7 @@ func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
 // included, while every server takes writes and a server joins: the lost syncs are sent again
 // and every actor still ends with the newest version of every key.
 func TestSimLossyWANConverges(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 2))

@@ -9,8 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"ds440/actor"
@@ -37,12 +39,21 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	actor.SetArtificialLatency(*latency)
-	server, desc, err := kvstore.NewServer(*port, *actors, fs.Args())
+	cfg := kvstore.Config{
+		Addr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
+		Faults:      actor.Faults{Latency: *latency},
+		QueryActors: *actors,
+		Remotes:     fs.Args(),
+	}
+	if *port != 0 {
+		cfg.QueryPort = *port + 1
+	}
+	server, err := kvstore.New(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		os.Exit(1)
 	}
+	desc := server.Desc()
 	fmt.Println(desc)
 	log.Info("kvstored serving", "desc", desc, "query_addrs", server.QueryAddrs())
 	sig := make(chan os.Signal, 1)
