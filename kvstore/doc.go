@@ -26,8 +26,15 @@
 // system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
 // it in its next sync to the sender, and a batch not acknowledged within 2 s (ackTimeout) is
 // merged into the next one and sent again; merging is idempotent, so a duplicate does no harm.
-// A server that is gone for good keeps being offered the Puts made since (one value per key,
-// so bounded by the store); servers are never removed from the cluster.
+// A server that acknowledges nothing for Config.DropAfter (a minute by default) is dropped:
+// the actor forgets what it owed it, so a server gone for good costs no memory, reports it
+// (ErrServerDropped, through Config.OnError) and says hello to it every few seconds. When it
+// answers, the two exchange their whole state and it is part of the cluster again.
+//
+// A server restarted on the same address without descs starts empty and alone. The syncs its
+// peers keep sending carry their server's desc; an actor still not knowing the sender after
+// ackTimeout says hello to it, and the welcome brings it the whole state. A desc that does not
+// answer a hello within ackTimeout is reported (ErrUnreachable), and greeted again.
 //
 // A server that starts with the descs of running servers sends a hello to the first actor of
 // each, again every 2 s until it is answered; that actor answers with its whole replica and

@@ -59,6 +59,7 @@ type localSync struct {
 type remoteSync struct {
 	Entries Delta
 	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
+	Server  serverDesc      // the sender's server, for a receiver that does not know it
 	Seq     int64
 	Acks    []int64
 }

@@ -33,7 +33,7 @@ func desc(addr string, n int) serverDesc {
 func sent(out []envelope) []string {
 	var s []string
 	for _, e := range out {
-		if _, ok := e.Msg.(tickMsg); ok {
+		if _, ok := e.Msg.(tickMsg); ok || e.To == nil {
 			continue
 		}
 		s = append(s, fmt.Sprintf("%s:%T", e.To.Uid(), e.Msg))

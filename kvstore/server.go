@@ -79,6 +79,14 @@ type Config struct {
 	// Clock stamps Puts and paces syncs; default time.Now. Tests inject one to order Puts
 	// without waiting for the next millisecond.
 	Clock func() time.Time
+	// DropAfter is how long another server may acknowledge no batch of Puts before this one
+	// drops it from its cluster and forgets the Puts it owed it; a dropped server is greeted
+	// every few seconds and gets every Put when it answers. Default DefaultDropAfter.
+	DropAfter time.Duration
+	// OnError gets what the server cannot return to anyone, one at a time: a remote server
+	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
+	// and the actor system's other errors. Default: dropped.
+	OnError func(error)
 }
 
 // NewServer starts a server: an ActorSystem on startPort and queryActorCount query actors,
@@ -133,6 +141,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.DropAfter <= 0 {
+		cfg.DropAfter = DefaultDropAfter
+	}
 	system := cfg.System
 	closeSystem := func() {
 		if system != nil {
@@ -158,14 +169,17 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("kvstore: %w", err)
 		}
 	}
+	if cfg.OnError != nil {
+		system.OnError(cfg.OnError)
+	}
 	s := &Server{system: system, conns: map[net.Conn]bool{}}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
-	clock := cfg.Clock
+	clock, dropAfter := cfg.Clock, cfg.DropAfter
 	refs := make([]*actor.ActorRef, cfg.QueryActors)
 	for i := range refs {
-		refs[i] = system.StartActor(func(ctx *actor.ActorContext) actor.Actor { return newQueryActor(ctx, clock) })
+		refs[i] = system.StartActor(func(ctx *actor.ActorContext) actor.Actor { return newQueryActor(ctx, clock, dropAfter) })
 		self.Counters = append(self.Counters, refs[i].Counter)
 	}
 	for i, ref := range refs {

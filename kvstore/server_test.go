@@ -43,6 +43,8 @@ type testCluster struct {
 	viaLast bool // a new server is told only of the one started last
 	// idleBytes counts the bytes settle's questions to the query actors cost.
 	idleBytes int32
+	dropAfter time.Duration // Config.DropAfter of the servers started
+	onError   func(error)   // Config.OnError of the servers started
 }
 
 // testClock is the servers' clock: the bubble's time, moved ahead by advance so that a Put is
@@ -77,7 +79,8 @@ func (c *testCluster) start(n int) *Server {
 	if c.viaLast && len(descs) > 1 {
 		descs = descs[len(descs)-1:]
 	}
-	s, err := New(Config{Transport: c.network, Faults: c.faults, QueryActors: n, Remotes: descs, Clock: c.clock.now})
+	s, err := New(Config{Transport: c.network, Faults: c.faults, QueryActors: n, Remotes: descs, Clock: c.clock.now,
+		DropAfter: c.dropAfter, OnError: c.onError})
 	if err != nil {
 		c.t.Fatal(err)
 	}

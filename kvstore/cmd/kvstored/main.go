@@ -22,19 +22,20 @@ import (
 func main() {
 	fs := flag.NewFlagSet("kvstored", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kvstored [-port P] [-actors N] [-latency D] [DESC...]")
+		fmt.Fprintln(fs.Output(), "usage: kvstored [-port P] [-actors N] [-latency D] [-drop-after D] [DESC...]")
 		fs.PrintDefaults()
 	}
 	port := fs.Int("port", 6000, "actor system port; query actor i serves RPCs on port+i (0 = free ports)")
 	actors := fs.Int("actors", 4, "number of query actors")
 	latency := fs.Duration("latency", 0, "artificial one-way latency of remote tells, to model a WAN")
+	dropAfter := fs.Duration("drop-after", kvstore.DefaultDropAfter, "drop a server that acknowledges nothing for this long (it rejoins when it answers again)")
 	if err := fs.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	} else if err != nil {
 		os.Exit(2)
 	}
-	if *actors < 1 || *port < 0 || *port+*actors > 65535 || *latency < 0 {
-		fmt.Fprintln(fs.Output(), "kvstored: need -actors >= 1, ports within 0..65535 and -latency >= 0")
+	if *actors < 1 || *port < 0 || *port+*actors > 65535 || *latency < 0 || *dropAfter <= 0 {
+		fmt.Fprintln(fs.Output(), "kvstored: need -actors >= 1, ports within 0..65535, -latency >= 0 and -drop-after > 0")
 		fs.Usage()
 		os.Exit(2)
 	}
@@ -44,6 +45,8 @@ func main() {
 		Faults:      actor.Faults{Latency: *latency},
 		QueryActors: *actors,
 		Remotes:     fs.Args(),
+		DropAfter:   *dropAfter,
+		OnError:     func(err error) { log.Warn("kvstored", "err", err) },
 	}
 	if *port != 0 {
 		cfg.QueryPort = *port + 1
