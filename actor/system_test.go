@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/internal/testutil"
@@ -88,39 +89,44 @@ func TestOneOnMessageAtATime(t *testing.T) {
 	}
 }
 
+// TellAfter delivers at its delay, in a synctest bubble where the delays are exact.
 func TestTellAfterTiming(t *testing.T) {
 	t.Parallel()
-	sys := newSystem(t)
-	ref, got := startProbe(sys, 3)
-	const d = 100 * time.Millisecond
-	start := time.Now()
-	sys.TellAfter(ref, seqMsg{N: 2}, 2*d)
-	sys.TellAfter(ref, seqMsg{N: 1}, d)
-	sys.Tell(ref, seqMsg{N: 0})
-	if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 0 {
-		t.Fatalf("message %d arrived before the one told at once", m.N)
-	}
-	for range 2 {
-		m := testutil.Recv(t, got, waitLong).(seqMsg)
-		if elapsed, due := time.Since(start), time.Duration(m.N)*d; elapsed < due {
-			t.Fatalf("message %d arrived after %v, before its delay of %v", m.N, elapsed, due)
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystemOn(t, NewInmemNetwork(), Faults{})
+		ref, got := startProbe(sys, 3)
+		const d = 100 * time.Millisecond
+		start := time.Now()
+		sys.TellAfter(ref, seqMsg{N: 2}, 2*d)
+		sys.TellAfter(ref, seqMsg{N: 1}, d)
+		sys.Tell(ref, seqMsg{N: 0})
+		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 0 {
+			t.Fatalf("message %d arrived before the one told at once", m.N)
 		}
-	}
+		for i := 1; i <= 2; i++ {
+			m := testutil.Recv(t, got, waitLong).(seqMsg)
+			if elapsed, due := time.Since(start), time.Duration(m.N)*d; m.N != i || elapsed != due {
+				t.Fatalf("message %d arrived after %v, want message %d after %v", m.N, elapsed, i, due)
+			}
+		}
+	})
 }
 
 func TestActorTellAfterToSelfTicks(t *testing.T) {
 	t.Parallel()
-	sys := newSystem(t)
-	got := make(chan any, 10)
-	sys.StartActor(func(ctx *ActorContext) Actor {
-		ctx.TellAfter(ctx.Self, seqMsg{N: 0}, time.Millisecond) // a timer set by the constructor
-		return &ticker{ctx: ctx, got: got}
-	})
-	for i := range 5 {
-		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
-			t.Fatalf("tick %d arrived as %d", m.N, i)
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystemOn(t, NewInmemNetwork(), Faults{})
+		got := make(chan any, 10)
+		sys.StartActor(func(ctx *ActorContext) Actor {
+			ctx.TellAfter(ctx.Self, seqMsg{N: 0}, time.Millisecond) // a timer set by the constructor
+			return &ticker{ctx: ctx, got: got}
+		})
+		for i := range 5 {
+			if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
+				t.Fatalf("tick %d arrived as %d", m.N, i)
+			}
 		}
-	}
+	})
 }
 
 type ticker struct {
