@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,13 +60,13 @@ func exec(t *testing.T, s *Session, line, want string) string {
 	return out
 }
 
-var seeded int
+// seeded numbers the ledger entries give makes, unique across the parallel tests.
+var seeded atomic.Int64
 
 // give seeds a player's ledger directly, as if earned or bought in an earlier session.
 func give(t *testing.T, store Store, name, entry string) {
 	t.Helper()
-	seeded++
-	store.Put(ledgerKey(name, "seed", seeded), entry)
+	store.Put(ledgerKey(name, "seed", int(seeded.Add(1))), entry)
 }
 
 func TestJoinCreatesAndResumes(t *testing.T) {
