@@ -32,8 +32,10 @@
 // answers, the two exchange their whole state and it is part of the cluster again.
 //
 // A server restarted on the same address without descs starts empty and alone. The syncs its
-// peers keep sending carry their server's desc; an actor still not knowing the sender after
-// ackTimeout says hello to it, and the welcome brings it the whole state. A desc that does not
+// peers keep sending carry their server's desc, and every server's first actor sends the
+// others an empty one every 10 s (a keepalive), so also an idle cluster reaches it; an actor
+// still not knowing the sender after ackTimeout says hello to it, and the welcome brings it
+// the whole state. A desc that does not
 // answer a hello within ackTimeout is reported (ErrUnreachable), and greeted again.
 //
 // A server that starts with the descs of running servers sends a hello to the first actor of

@@ -58,39 +58,49 @@ func TestUnreachableDescIsReported(t *testing.T) {
 }
 
 // A server restarted on the same address without descs, empty, gets the whole state from the
-// first peer that sends it a sync.
+// first peer that sends it a sync: at once if someone writes, within a keepalive if no one does.
 func TestRestartedServerWithoutDescGetsTheWholeState(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
-		c := newRemoteCluster(t)
-		a, b := c.start(2), c.start(2)
-		ca := c.clients(a)
-		for i := range 50 {
-			mustPut(t, ca[i%2], fmt.Sprint("old/", i), "v")
-		}
-		waitVisible(t, c.clients(b), "old/49", "v", 2*time.Second)
-		c.settle()
-		addr := b.ActorSystem().Addr()
-		b.Close()
-		b2, err := New(Config{Addr: addr, Transport: c.network, Faults: c.faults, QueryActors: 2, Clock: c.clock.now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.servers = append(c.servers, b2)
-		cb := c.clients(b2)
-		if m, _ := cb[0].List(""); len(m) != 0 {
-			t.Fatalf("the restarted server holds %d keys", len(m))
-		}
+	for _, write := range []bool{true, false} {
+		t.Run(fmt.Sprint("a write after the restart: ", write), func(t *testing.T) {
+			inBubble(t, func(t *testing.T) { restartWithoutDesc(t, write) })
+		})
+	}
+}
+
+func restartWithoutDesc(t *testing.T, write bool) {
+	c := newRemoteCluster(t)
+	a, b := c.start(2), c.start(2)
+	ca := c.clients(a)
+	for i := range 50 {
+		mustPut(t, ca[i%2], fmt.Sprint("old/", i), "v")
+	}
+	waitVisible(t, c.clients(b), "old/49", "v", 2*time.Second)
+	c.settle()
+	addr := b.ActorSystem().Addr()
+	b.Close()
+	b2, err := New(Config{Addr: addr, Transport: c.network, Faults: c.faults, QueryActors: 2, Clock: c.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.servers = append(c.servers, b2)
+	cb := c.clients(b2)
+	if m, _ := cb[0].List(""); len(m) != 0 {
+		t.Fatalf("the restarted server holds %d keys", len(m))
+	}
+	want, within := 50, keepaliveInterval+2*ackTimeout+time.Second
+	if write {
 		mustPut(t, ca[0], "new", "v")
-		for _, cl := range cb {
-			testutil.Eventually(t, 2*ackTimeout+2*time.Second, func() bool {
-				m, err := cl.List("")
-				return err == nil && len(m) == 51
-			}, "the restarted server holds the 50 old keys and the new one")
-		}
-		// And it is part of the cluster again: its Puts reach the other server.
-		mustPut(t, cb[1], "from/restarted", "v")
-		waitVisible(t, ca, "from/restarted", "v", 2*time.Second)
-	})
+		want, within = 51, 2*ackTimeout+time.Second
+	}
+	for _, cl := range cb {
+		testutil.Eventually(t, within, func() bool {
+			m, err := cl.List("")
+			return err == nil && len(m) == want
+		}, "the restarted server holds the %d keys", want)
+	}
+	// And it is part of the cluster again: its Puts reach the other server.
+	mustPut(t, cb[1], "from/restarted", "v")
+	waitVisible(t, ca, "from/restarted", "v", 2*time.Second)
 }
 
 // Two servers cut off from each other for longer than DropAfter while both take writes: each

@@ -48,6 +48,10 @@ type configMsg struct {
 // tickMsg is an actor's own timer: time to send what it has gathered.
 type tickMsg struct{}
 
+// keepaliveMsg is told by the server to its first actor every keepaliveInterval: time to send
+// every other server an empty sync, so a server restarted without descs learns of the cluster.
+type keepaliveMsg struct{}
+
 // localSync carries versions to another actor of the same server.
 type localSync struct {
 	Entries Delta
@@ -90,7 +94,7 @@ type idleMsg struct {
 
 func init() {
 	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
-		configMsg{}, tickMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
+		configMsg{}, tickMsg{}, keepaliveMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
 		gob.Register(m)
 	}
 }

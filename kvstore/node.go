@@ -27,6 +27,10 @@ const (
 	// rejoinInterval is how often an actor says hello to a server it dropped, so that the two
 	// find each other again once the network heals: one small message per dropped server.
 	rejoinInterval = 5 * time.Second
+	// keepaliveInterval is how often a server has its first actor send an empty sync to the
+	// first actor of every other server, so that one restarted empty on its address without
+	// descs learns of the cluster (and asks for the state) even when no one writes.
+	keepaliveInterval = 10 * time.Second
 )
 
 // Problems the query actors report through Config.OnError, wrapped with the server's address.
@@ -172,6 +176,10 @@ func (n *node) handle(msg any) []envelope {
 		out = n.configure(m)
 	case tickMsg:
 		n.timerArmed = false
+	case keepaliveMsg:
+		for _, l := range n.remotes {
+			out = append(out, envelope{To: l.desc.ref(0), Msg: remoteSync{From: n.selfRef, Server: n.self}})
+		}
 	case helloMsg:
 		out = n.hello(m)
 	case welcomeMsg:

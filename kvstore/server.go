@@ -51,6 +51,8 @@ type Server struct {
 	listeners []net.Listener
 	wg        sync.WaitGroup
 
+	done chan struct{} // closed by Close: stops keepalive
+
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	closed bool
@@ -172,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OnError != nil {
 		system.OnError(cfg.OnError)
 	}
-	s := &Server{system: system, conns: map[net.Conn]bool{}}
+	s := &Server{system: system, conns: map[net.Conn]bool{}, done: make(chan struct{})}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
@@ -205,6 +207,7 @@ func New(cfg Config) (*Server, error) {
 		s.wg.Go(func() { s.serve(ln, rs) })
 	}
 	s.desc, s.refs = self.String(), refs
+	s.wg.Go(s.keepalive)
 	return s, nil
 }
 
@@ -245,6 +248,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.done)
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -254,6 +258,22 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.system.Close()
+}
+
+// keepalive has the first query actor send every other server an empty sync every
+// keepaliveInterval, until Close. A server restarted on its address without descs learns of
+// the cluster from it and asks for the state, also when no one writes.
+func (s *Server) keepalive() {
+	t := time.NewTicker(keepaliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.system.Tell(s.refs[0], keepaliveMsg{})
+		case <-s.done:
+			return
+		}
+	}
 }
 
 func (s *Server) serve(ln net.Listener, rs *rpc.Server) {
