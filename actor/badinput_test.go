@@ -14,6 +14,7 @@ import (
 )
 
 func TestBadAddresses(t *testing.T) {
+	t.Parallel()
 	for _, port := range []int{-1, 65536} {
 		if _, err := NewActorSystem(port); !errors.Is(err, ErrBadAddress) {
 			t.Errorf("NewActorSystem(%d) = %v, want ErrBadAddress", port, err)

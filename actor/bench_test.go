@@ -73,6 +73,11 @@ func BenchmarkTellLocalFanIn(b *testing.B) {
 	reportRate(b, per*senders, time.Since(start))
 }
 
+// readyReq asks an actor to answer true to Reply once it has handled what came before.
+type readyReq struct{ Reply *ActorRef }
+
+func init() { registerTestTypes(readyReq{}) }
+
 // pinger answers every seqMsg with the next one until N reaches its limit.
 type pinger struct {
 	ctx   *ActorContext
@@ -87,6 +92,8 @@ func (p *pinger) OnMessage(m any) error {
 		p.peer = m
 	case ActorRef:
 		p.peer = &m
+	case readyReq:
+		p.ctx.Tell(m.Reply, true)
 	case seqMsg:
 		if m.N >= p.limit {
 			close(p.done)
@@ -104,7 +111,16 @@ func benchPingPong(b *testing.B, a, z *ActorSystem) {
 	right := z.StartActor(func(ctx *ActorContext) Actor { return &pinger{ctx: ctx, limit: limit, done: done} })
 	a.Tell(left, *right)
 	z.Tell(right, *left)
-	time.Sleep(10 * time.Millisecond) // the peers learn each other before the ball is served
+	// The peers learn each other before the ball is served: each answers a readyReq told after
+	// its peer's ref, and per-sender order delivers the ref first.
+	for _, side := range []struct {
+		sys *ActorSystem
+		ref *ActorRef
+	}{{a, left}, {z, right}} {
+		reply, ready := side.sys.NewChannelRef()
+		side.sys.Tell(side.ref, readyReq{Reply: reply})
+		<-ready
+	}
 	b.ResetTimer()
 	start := time.Now()
 	a.Tell(left, seqMsg{N: 0})

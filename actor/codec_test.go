@@ -7,6 +7,7 @@ import (
 )
 
 func TestCopyMessageSizeIsTheValueAlone(t *testing.T) {
+	t.Parallel()
 	// The size must not depend on whether the pooled copier described the type before.
 	first, n1, err := copyMessage(payload{List: []int{1, 2}})
 	if err != nil {
@@ -27,6 +28,7 @@ func TestCopyMessageSizeIsTheValueAlone(t *testing.T) {
 }
 
 func TestGobUint(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in    []byte
 		v     uint64
@@ -63,6 +65,7 @@ func FuzzLastMessageLen(f *testing.F) {
 type nestedOnce struct{ V []string }
 
 func TestCopyMessageSizeWithInterfacesIsStable(t *testing.T) {
+	t.Parallel()
 	gob.Register(nestedOnce{})
 	// The first copy describes nestedOnce inside the value; the size must not include that.
 	m := forward{Msg: nestedOnce{V: []string{"a", "b"}}}

@@ -67,9 +67,17 @@
 // loses nothing. A sender dials only when it has something to send. Refs carry no incarnation:
 // a message queued for a system that restarts on the same address reaches the new one.
 //
-// SetArtificialLatency delays remote tells on the sending side to model a WAN without
-// serialising them: each message leaves one latency after it was told, together with the
-// others due by then.
+// # Transports and faults
+//
+// New(Config) builds a system beside the contract's NewActorSystem: its Transport carries the
+// connections (TCPTransport by default; an InmemNetwork connects the systems of one process
+// through in-memory pipes, the in-process twin that lets tests of remote messaging run under
+// testing/synctest), and its Faults add latency and loss to its remote tells, on the sending
+// side, per system or per link (SetLinkFaults). Latency models a WAN without serialising: each
+// message leaves one latency after it was told, together with the others due by then. A lost
+// message is counted in Stats.MessagesUndelivered. Nothing of this is process-wide, except
+// SetArtificialLatency, the contract's knob, which sets the latency of the systems made by
+// NewActorSystem and Listen.
 //
 // # Stats
 //

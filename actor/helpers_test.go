@@ -58,6 +58,17 @@ func newSystem(t testing.TB) *ActorSystem {
 	return s
 }
 
+// newSystemOn starts a system made by New on network with faults, closed when the test ends.
+func newSystemOn(t testing.TB, network *InmemNetwork, faults Faults) *ActorSystem {
+	t.Helper()
+	s, err := New(Config{Transport: network, Faults: faults})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // errorsOf collects the errors sys reports.
 func errorsOf(sys *ActorSystem) <-chan error {
 	ch := make(chan error, 1024)

@@ -39,6 +39,7 @@ func TestMailboxFIFOUnderConcurrentPushers(t *testing.T) {
 }
 
 func TestMailbox10000PushPopPairsFast(t *testing.T) {
+	t.Parallel()
 	m := NewMailbox()
 	start := time.Now()
 	for i := range 10000 {
@@ -54,6 +55,7 @@ func TestMailbox10000PushPopPairsFast(t *testing.T) {
 }
 
 func TestMailboxPushNeverBlocksAndGrows(t *testing.T) {
+	t.Parallel()
 	m := NewMailbox()
 	testutil.Within(t, 5*time.Second, "100,000 pushes with no reader", func() {
 		for i := range 100000 {
@@ -68,6 +70,7 @@ func TestMailboxPushNeverBlocksAndGrows(t *testing.T) {
 }
 
 func TestMailboxInterleavedKeepsOrder(t *testing.T) {
+	t.Parallel()
 	// Pushes and pops interleaved so the consumed front is reused (compaction) many times.
 	m := NewMailbox()
 	next, pushed := 0, 0
@@ -134,6 +137,7 @@ func TestMailboxCloseUnblocksPops(t *testing.T) {
 }
 
 func TestMailboxAfterClose(t *testing.T) {
+	t.Parallel()
 	m := NewMailbox()
 	m.Push(1)
 	m.Close()
@@ -148,6 +152,7 @@ func TestMailboxAfterClose(t *testing.T) {
 }
 
 func TestMailboxPopAllHandsOverBursts(t *testing.T) {
+	t.Parallel()
 	m := NewMailbox()
 	for i := range 5 {
 		m.Push(i)
@@ -167,6 +172,7 @@ func TestMailboxPopAllHandsOverBursts(t *testing.T) {
 }
 
 func TestMailboxZeroValue(t *testing.T) {
+	t.Parallel()
 	var m Mailbox
 	got := make(chan any, 2)
 	go func() {

@@ -16,6 +16,7 @@ func envs(batch []wire.Envelope) []int {
 }
 
 func TestOutboxTakeDue(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time {
 		if ms < 0 {
@@ -76,6 +77,7 @@ func equalInts(a, b []int) bool {
 }
 
 func TestOutboxKeepsOrderThroughReuse(t *testing.T) {
+	t.Parallel()
 	var o outbox
 	next, pushed := 0, 0
 	var batch []wire.Envelope
@@ -98,6 +100,7 @@ func TestOutboxKeepsOrderThroughReuse(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	b := backoff{min: 50 * time.Millisecond, max: time.Second}
 	if d := b.delay(0.5); d != 0 {
 		t.Fatalf("delay without failures = %v", d)

@@ -49,6 +49,7 @@ func localSystem(tb testing.TB) (*actor.ActorSystem, <-chan error) {
 }
 
 func TestTwoProcessesStream100000InOrder(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	_, addr := startPeer(t, bin, "")
@@ -65,6 +66,7 @@ func TestTwoProcessesStream100000InOrder(t *testing.T) {
 }
 
 func TestRemoteProcessKilledAndRestarted(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	peer, addr := startPeer(t, bin, strconv.Itoa(actor.RestartablePort(t)))
@@ -104,6 +106,7 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 }
 
 func TestActorbenchUsage(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	for _, args := range [][]string{{}, {"-serve", "-connect", "x:1"}, {"-connect", "x:1", "-n", "0"}, {"-bogus"}, {"extra"}} {
@@ -124,6 +127,7 @@ type unknownToPeer struct{ N int }
 func init() { gob.Register(unknownToPeer{}) }
 
 func TestMessageTypeUnknownToThePeerCostsOnlyItsBatch(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	_, addr := startPeer(t, bin, "")

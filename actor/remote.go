@@ -59,9 +59,14 @@ func (s *ActorSystem) remote(addr string) *remoteSender {
 }
 
 func (r *remoteSender) enqueue(to int, message any, size int) {
+	due, lost := r.sys.departure(r.addr)
+	if lost {
+		r.sys.stats.undelivered.Add(1)
+		return
+	}
 	r.mu.Lock()
 	wasEmpty := r.box.len() == 0
-	r.box.push(outMsg{env: wire.Envelope{To: to, Size: int32(size), Message: message}, due: departure()})
+	r.box.push(outMsg{env: wire.Envelope{To: to, Size: int32(size), Message: message}, due: due})
 	r.mu.Unlock()
 	if wasEmpty {
 		select {
@@ -261,8 +266,7 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 func (r *remoteSender) dial() (*link, error) {
 	ctx, cancel := context.WithTimeout(r.sys.ctx, dialTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", r.addr)
+	conn, err := r.sys.transport.Dial(ctx, r.addr)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,10 @@ type ActorSystem struct {
 	nextActor   atomic.Int64
 	nextChannel atomic.Int64
 
-	remotes sync.Map // "host:port" -> *remoteSender
+	remotes   sync.Map // "host:port" -> *remoteSender
+	links     sync.Map // "host:port" -> Faults set with SetLinkFaults
+	transport Transport
+	faults    func() Faults // of every link without its own
 
 	stats  counters
 	errs   *Mailbox // reported errors, handed to the handler by one goroutine, in order
@@ -45,8 +48,25 @@ type ActorSystem struct {
 	wg       sync.WaitGroup
 }
 
+// Config configures a system made by New. The zero value is a TCP system on a free port of
+// 127.0.0.1, with no faults and no logging.
+type Config struct {
+	// Addr is the "host:port" to serve remote tells on; other systems dial this host, so it
+	// must be reachable from them. Port 0 picks a free port (see ActorSystem.Addr). Default
+	// "127.0.0.1:0".
+	Addr string
+	// Transport carries remote tells; default TCPTransport. Systems on one InmemNetwork talk
+	// without sockets.
+	Transport Transport
+	// Faults are added to every remote tell of this system (see SetLinkFaults for one link).
+	Faults Faults
+	// Logger gets a line when a remote system goes down and when it comes back; default
+	// silent (see SetLogger).
+	Logger *slog.Logger
+}
+
 // NewActorSystem starts a system that serves remote tells over net/rpc on 127.0.0.1:port; port
-// 0 picks a free port (see Addr).
+// 0 picks a free port (see Addr). Its remote tells follow SetArtificialLatency.
 func NewActorSystem(port int) (*ActorSystem, error) {
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("%w: port %d", ErrBadAddress, port)
@@ -54,22 +74,46 @@ func NewActorSystem(port int) (*ActorSystem, error) {
 	return Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 }
 
-// Listen starts a system that serves remote tells on addr ("host:port"). The host is also the
-// one other systems dial, so it must be reachable from them; port 0 picks a free port.
+// Listen starts a system that serves remote tells over TCP on addr ("host:port"). The host is
+// also the one other systems dial, so it must be reachable from them; port 0 picks a free
+// port. Its remote tells follow SetArtificialLatency.
 func Listen(addr string) (*ActorSystem, error) {
-	host, _, err := net.SplitHostPort(addr)
+	return start(Config{Addr: addr}, processFaults)
+}
+
+// New starts a system configured by cfg. Unlike NewActorSystem's, its faults are its own:
+// SetArtificialLatency does not touch it.
+func New(cfg Config) (*ActorSystem, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	f := cfg.Faults
+	return start(cfg, func() Faults { return f })
+}
+
+func start(cfg Config, faults func() Faults) (*ActorSystem, error) {
+	if cfg.Transport == nil {
+		cfg.Transport = TCPTransport{}
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadAddress, err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := cfg.Transport.Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadAddress, err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("%w: listener address %q: %v", ErrBadAddress, ln.Addr(), err)
+	}
 	s := &ActorSystem{
-		addr:      net.JoinHostPort(host, strconv.Itoa(port)),
+		addr:      net.JoinHostPort(host, port),
 		listener:  ln,
 		rpcServer: rpc.NewServer(),
+		transport: cfg.Transport,
+		faults:    faults,
 		errs:      NewMailbox(),
 		done:      make(chan struct{}),
 		inbound:   make(map[net.Conn]struct{}),
@@ -81,7 +125,7 @@ func Listen(addr string) (*ActorSystem, error) {
 		return nil, fmt.Errorf("actor: registering the rpc receiver: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.logger.Store(slog.New(slog.DiscardHandler))
+	s.SetLogger(cfg.Logger)
 	s.wg.Go(s.acceptLoop)
 	s.wg.Go(s.reportLoop)
 	return s, nil

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/internal/testutil"
@@ -27,6 +29,7 @@ func TestLocalOrder(t *testing.T) {
 }
 
 func TestLocalOrderPerSenderWithManySenders(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, got := startProbe(sys, 8*500)
 	var wg sync.WaitGroup
@@ -57,13 +60,16 @@ func (o *overlapDetector) OnMessage(any) error {
 	if o.inside.Add(1) > 1 {
 		o.overlaps.Add(1)
 	}
-	time.Sleep(20 * time.Microsecond) // widen the window an overlap would need
+	for range 50 {
+		runtime.Gosched() // widen the window an overlap would need
+	}
 	o.inside.Add(-1)
 	o.calls.Add(1)
 	return nil
 }
 
 func TestOneOnMessageAtATime(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	var inside, overlaps, calls atomic.Int32
 	ref := sys.StartActor(func(*ActorContext) Actor { return &overlapDetector{&inside, &overlaps, &calls} })
@@ -83,37 +89,44 @@ func TestOneOnMessageAtATime(t *testing.T) {
 	}
 }
 
+// TellAfter delivers at its delay, in a synctest bubble where the delays are exact.
 func TestTellAfterTiming(t *testing.T) {
-	sys := newSystem(t)
-	ref, got := startProbe(sys, 3)
-	const d = 100 * time.Millisecond
-	start := time.Now()
-	sys.TellAfter(ref, seqMsg{N: 2}, 2*d)
-	sys.TellAfter(ref, seqMsg{N: 1}, d)
-	sys.Tell(ref, seqMsg{N: 0})
-	if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 0 {
-		t.Fatalf("message %d arrived before the one told at once", m.N)
-	}
-	for range 2 {
-		m := testutil.Recv(t, got, waitLong).(seqMsg)
-		if elapsed, due := time.Since(start), time.Duration(m.N)*d; elapsed < due {
-			t.Fatalf("message %d arrived after %v, before its delay of %v", m.N, elapsed, due)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystemOn(t, NewInmemNetwork(), Faults{})
+		ref, got := startProbe(sys, 3)
+		const d = 100 * time.Millisecond
+		start := time.Now()
+		sys.TellAfter(ref, seqMsg{N: 2}, 2*d)
+		sys.TellAfter(ref, seqMsg{N: 1}, d)
+		sys.Tell(ref, seqMsg{N: 0})
+		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != 0 {
+			t.Fatalf("message %d arrived before the one told at once", m.N)
 		}
-	}
+		for i := 1; i <= 2; i++ {
+			m := testutil.Recv(t, got, waitLong).(seqMsg)
+			if elapsed, due := time.Since(start), time.Duration(m.N)*d; m.N != i || elapsed != due {
+				t.Fatalf("message %d arrived after %v, want message %d after %v", m.N, elapsed, i, due)
+			}
+		}
+	})
 }
 
 func TestActorTellAfterToSelfTicks(t *testing.T) {
-	sys := newSystem(t)
-	got := make(chan any, 10)
-	sys.StartActor(func(ctx *ActorContext) Actor {
-		ctx.TellAfter(ctx.Self, seqMsg{N: 0}, time.Millisecond) // a timer set by the constructor
-		return &ticker{ctx: ctx, got: got}
-	})
-	for i := range 5 {
-		if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
-			t.Fatalf("tick %d arrived as %d", m.N, i)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystemOn(t, NewInmemNetwork(), Faults{})
+		got := make(chan any, 10)
+		sys.StartActor(func(ctx *ActorContext) Actor {
+			ctx.TellAfter(ctx.Self, seqMsg{N: 0}, time.Millisecond) // a timer set by the constructor
+			return &ticker{ctx: ctx, got: got}
+		})
+		for i := range 5 {
+			if m := testutil.Recv(t, got, waitLong).(seqMsg); m.N != i {
+				t.Fatalf("tick %d arrived as %d", m.N, i)
+			}
 		}
-	}
+	})
 }
 
 type ticker struct {
@@ -131,6 +144,7 @@ func (k *ticker) OnMessage(m any) error {
 }
 
 func TestErrorsAndPanicsAreReportedAndTheActorContinues(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, got := startProbe(sys, 1)
@@ -151,6 +165,7 @@ func TestErrorsAndPanicsAreReportedAndTheActorContinues(t *testing.T) {
 }
 
 func TestUnencodableMessagesAreReported(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		msg  any
@@ -191,6 +206,7 @@ func TestUnencodableMessagesAreReported(t *testing.T) {
 }
 
 func TestMessagesAreCopies(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, got := startProbe(sys, 1)
 	p := payload{List: []int{1, 2, 3}, Map: map[string]int{"a": 1}}
@@ -207,6 +223,7 @@ func TestMessagesAreCopies(t *testing.T) {
 }
 
 func TestMessageToUnknownActorIsReported(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	sys.Tell(&ActorRef{Address: sys.Addr(), Counter: 99}, seqMsg{})
@@ -216,6 +233,7 @@ func TestMessageToUnknownActorIsReported(t *testing.T) {
 }
 
 func TestChannelRefTakesOneMessage(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref, ch := sys.NewChannelRef()
@@ -237,6 +255,7 @@ func TestChannelRefTakesOneMessage(t *testing.T) {
 }
 
 func TestChannelRefAnsweredByActor(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	ref, _ := startProbe(sys, 1)
 	reply, ch := sys.NewChannelRef()
@@ -282,6 +301,7 @@ func TestCloseStopsEverything(t *testing.T) {
 }
 
 func TestConstructorReturningNilOrPanicking(t *testing.T) {
+	t.Parallel()
 	sys := newSystem(t)
 	errs := errorsOf(sys)
 	ref := sys.StartActor(func(*ActorContext) Actor { return nil })
@@ -342,7 +362,7 @@ func TestCloseUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(100 * time.Millisecond) // let the traffic build up
+	testutil.Eventually(t, waitLong, func() bool { return a.Stats().MessagesSent > 2000 }, "traffic builds up")
 	testutil.Within(t, waitLong, "Close under load", a.Close)
 	close(stop)
 	wg.Wait()

@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"ds440/actor"
 	"ds440/cmud"
 	"ds440/internal/testutil"
 	"ds440/kvstore"
@@ -17,20 +19,28 @@ type addrs []string
 func (a addrs) NextAddr() string { return a[0] }
 
 // Players on two real kvstore servers solve the same problem and mine from two devices at
-// once; once the servers have synced, no damage and no coin is missing anywhere.
+// once; once the servers have synced, no damage and no coin is missing anywhere. The servers
+// run on an in-memory network with 50 ms of one-way latency between them, in a synctest bubble.
 func TestConcurrentPlayersOnTwoKVStoreServers(t *testing.T) {
-	east, descEast, err := kvstore.NewServer(0, 2, nil)
-	if err != nil {
-		t.Fatal(err)
+	t.Parallel()
+	synctest.Test(t, concurrentPlayersOnTwoKVStoreServers)
+}
+
+func concurrentPlayersOnTwoKVStoreServers(t *testing.T) {
+	network := actor.NewInmemNetwork()
+	start := func(remotes ...string) *kvstore.Server {
+		s, err := kvstore.New(kvstore.Config{Transport: network, Faults: actor.Faults{Latency: 50 * time.Millisecond},
+			QueryActors: 2, Remotes: remotes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		return s
 	}
-	defer east.Close()
-	west, _, err := kvstore.NewServer(0, 2, []string{descEast})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer west.Close()
+	east := start()
+	west := start(east.Desc())
 	client := func(addr string) *kvstore.Client {
-		c := kvstore.NewClient(addrs{addr})
+		c := kvstore.NewClientConfig(kvstore.ClientConfig{Router: addrs{addr}, Transport: network})
 		t.Cleanup(c.Close)
 		return c
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,16 +60,17 @@ func exec(t *testing.T, s *Session, line, want string) string {
 	return out
 }
 
-var seeded int
+// seeded numbers the ledger entries give makes, unique across the parallel tests.
+var seeded atomic.Int64
 
 // give seeds a player's ledger directly, as if earned or bought in an earlier session.
 func give(t *testing.T, store Store, name, entry string) {
 	t.Helper()
-	seeded++
-	store.Put(ledgerKey(name, "seed", seeded), entry)
+	store.Put(ledgerKey(name, "seed", int(seeded.Add(1))), entry)
 }
 
 func TestJoinCreatesAndResumes(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s, greeting, err := newGame(t, store, "a").Join("Ada")
 	if err != nil {
@@ -97,6 +99,7 @@ func TestJoinCreatesAndResumes(t *testing.T) {
 }
 
 func TestJoinRejectsBadNames(t *testing.T) {
+	t.Parallel()
 	g := newGame(t, NewMemoryStore(), "a")
 	for _, name := range []string{"", "   ", "bob smith", "a/b", "problem", "ledger", "place", "fence",
 		"gates5", "9lives", "-x", strings.Repeat("n", MaxNameLen+1), "ünï"} {
@@ -107,6 +110,7 @@ func TestJoinRejectsBadNames(t *testing.T) {
 }
 
 func TestMoveToEveryPlace(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s := join(t, newGame(t, store, "a"), "mover")
 	cases := []struct {
@@ -138,6 +142,7 @@ func TestMoveToEveryPlace(t *testing.T) {
 }
 
 func TestMineAndBuy(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s := join(t, newGame(t, store, "a"), "miner")
 	cases := []struct {
@@ -173,6 +178,7 @@ func TestMineAndBuy(t *testing.T) {
 }
 
 func TestShopTiersFollowLevel(t *testing.T) {
+	t.Parallel()
 	for l := Undergraduate; l <= Retired; l++ {
 		store := NewMemoryStore()
 		s := join(t, newGame(t, store, "a"), "shopper")
@@ -189,6 +195,7 @@ func TestShopTiersFollowLevel(t *testing.T) {
 
 // A player with enormous power beats one problem per solve, all the way to Retired.
 func TestSolveClimbsTheWholeLadder(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s := join(t, newGame(t, store, "a"), "climber")
 	give(t, store, "climber", "buy dark_matter 2000 0") // power 20,000,000
@@ -204,6 +211,7 @@ func TestSolveClimbsTheWholeLadder(t *testing.T) {
 
 // Solving chips at the problem until its health is used up; then the solver is promoted.
 func TestSolveUntilPromotion(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s := join(t, newGame(t, store, "a"), "grinder")
 	give(t, store, "grinder", "buy cpu 29 0") // power 30
@@ -220,6 +228,7 @@ func TestSolveUntilPromotion(t *testing.T) {
 // Two players at one level share the problem: its progress is the sum of their work, and the
 // beating promotes both (the second on their next solve).
 func TestSharedProblemProgressIsTheSum(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	a := join(t, newGame(t, store, "a"), "alice")
 	b := join(t, newGame(t, store, "b"), "bob")
@@ -239,6 +248,7 @@ func TestSharedProblemProgressIsTheSum(t *testing.T) {
 }
 
 func TestHardwareBreaksButOneCPUIsLeft(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	// Luck 100% (20 of 41), then a break (0 of 50) choosing unit 2: with 1 spare cpu and 3 gpus
 	// the units are cpu, gpu, gpu, gpu, so unit 2 is a gpu.
@@ -267,6 +277,7 @@ func TestHardwareBreaksButOneCPUIsLeft(t *testing.T) {
 }
 
 func TestBadInputGetsAHint(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	s := join(t, newGame(t, store, "a"), "tester")
 	cases := []struct{ line, want string }{
@@ -299,6 +310,7 @@ func TestBadInputGetsAHint(t *testing.T) {
 }
 
 func TestHelpListsEveryCommandWithAnExample(t *testing.T) {
+	t.Parallel()
 	s := join(t, newGame(t, NewMemoryStore(), "a"), "reader")
 	out := exec(t, s, "help", "Commands:")
 	col := -1
@@ -317,6 +329,7 @@ func TestHelpListsEveryCommandWithAnExample(t *testing.T) {
 }
 
 func TestMapShowsEveryone(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	a := join(t, newGame(t, store, "a"), "ann")
 	b := join(t, newGame(t, store, "b"), "ben")
@@ -330,6 +343,7 @@ func TestMapShowsEveryone(t *testing.T) {
 }
 
 func TestQuit(t *testing.T) {
+	t.Parallel()
 	s := join(t, newGame(t, NewMemoryStore(), "a"), "leaver")
 	out, quit := s.Exec("quit")
 	if !quit || !strings.Contains(out, "Goodbye") {
@@ -345,6 +359,7 @@ func (failingStore) Put(string, string) error               { return errors.New(
 func (failingStore) List(string) (map[string]string, error) { return nil, errors.New("down") }
 
 func TestStoreFailureIsReportedNotFatal(t *testing.T) {
+	t.Parallel()
 	if _, _, err := newGame(t, failingStore{}, "a").Join("x"); err == nil {
 		t.Error("Join on a failing store succeeded")
 	}
@@ -355,6 +370,7 @@ func TestStoreFailureIsReportedNotFatal(t *testing.T) {
 }
 
 func TestDelayComesFromConfig(t *testing.T) {
+	t.Parallel()
 	var slept []time.Duration
 	store := NewMemoryStore()
 	g := New(store, Config{Rand: steadyRand{}, SessionID: "a", RoundDelay: 100 * time.Millisecond,

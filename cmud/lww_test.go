@@ -70,6 +70,7 @@ func (r *lwwReplica) syncFrom(other *lwwReplica) {
 // Two players solving at once on two servers, and one player mining from two devices on two
 // servers, lose nothing once the replicas have synced, even with the servers' clocks far apart.
 func TestConcurrentPlayOnTwoServersLosesNothing(t *testing.T) {
+	t.Parallel()
 	east := &lwwReplica{id: 1, clock: 1_000_000, data: map[string]stamped{}}
 	west := &lwwReplica{id: 2, clock: 0, data: map[string]stamped{}} // far behind east's clock
 

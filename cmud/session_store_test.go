@@ -21,6 +21,7 @@ func (l *laggingStore) flush() {
 }
 
 func TestOwnWritesAreReadBackBeforeReplication(t *testing.T) {
+	t.Parallel()
 	lag := &laggingStore{NewMemoryStore(), map[string]string{}}
 	now := time.Unix(0, 0)
 	o := newOwnWrites(lag, func() time.Time { return now })
@@ -46,6 +47,7 @@ func TestOwnWritesAreReadBackBeforeReplication(t *testing.T) {
 
 // A game on a store whose replicas lag still lets a player spend what they just mined.
 func TestGameReadsItsOwnWrites(t *testing.T) {
+	t.Parallel()
 	lag := &laggingStore{NewMemoryStore(), map[string]string{}}
 	s := join(t, newGame(t, lag, "a"), "eager")
 	exec(t, s, "mine 3", "earn 3")

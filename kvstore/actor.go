@@ -1,6 +1,7 @@
 package kvstore
 
 import (
+	"errors"
 	"time"
 
 	"ds440/actor"
@@ -13,18 +14,25 @@ type queryActor struct {
 	node *node
 }
 
-func newQueryActor(ctx *actor.ActorContext) actor.Actor {
-	return &queryActor{ctx: ctx, node: newNode(ctx.Self, func() int64 { return time.Now().UnixMilli() })}
+func newQueryActor(ctx *actor.ActorContext, clock func() time.Time, dropAfter time.Duration) actor.Actor {
+	n := newNode(ctx.Self, func() int64 { return clock().UnixMilli() })
+	n.dropAfter = dropAfter.Milliseconds()
+	return &queryActor{ctx: ctx, node: n}
 }
 
 // OnMessage implements actor.Actor.
 func (a *queryActor) OnMessage(message any) error {
+	var reports []error
 	for _, e := range a.node.handle(message) {
+		if e.Report != nil {
+			reports = append(reports, e.Report)
+			continue
+		}
 		if e.After > 0 {
 			a.ctx.TellAfter(e.To, e.Msg, e.After)
 		} else {
 			a.ctx.Tell(e.To, e.Msg)
 		}
 	}
-	return nil
+	return errors.Join(reports...)
 }

@@ -1,10 +1,14 @@
 package kvstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/rpc"
 	"sync"
+	"time"
+
+	"ds440/actor"
 )
 
 // QueryRouter chooses the query actor for each RPC. NextAddr is called before every call.
@@ -19,7 +23,8 @@ var ErrClientClosed = errors.New("kvstore: client closed")
 // serialises calls: it keeps one connection per address, and net/rpc runs calls on one
 // connection concurrently.
 type Client struct {
-	router QueryRouter
+	router    QueryRouter
+	transport actor.Transport
 
 	mu     sync.Mutex
 	conns  map[string]*rpc.Client
@@ -28,8 +33,28 @@ type Client struct {
 
 // NewClient returns a client that asks router where to send each call.
 func NewClient(router QueryRouter) *Client {
-	return &Client{router: router, conns: map[string]*rpc.Client{}}
+	return NewClientConfig(ClientConfig{Router: router})
 }
+
+// ClientConfig configures a client made by NewClientConfig.
+type ClientConfig struct {
+	// Router chooses the query actor of each call.
+	Router QueryRouter
+	// Transport reaches the query actors: the servers' Config.Transport. Default
+	// actor.TCPTransport.
+	Transport actor.Transport
+}
+
+// NewClientConfig returns a client configured by cfg.
+func NewClientConfig(cfg ClientConfig) *Client {
+	if cfg.Transport == nil {
+		cfg.Transport = actor.TCPTransport{}
+	}
+	return &Client{router: cfg.Router, transport: cfg.Transport, conns: map[string]*rpc.Client{}}
+}
+
+// dialTimeout bounds a dial to a query actor.
+const dialTimeout = 10 * time.Second
 
 // Get returns key's value, or ("", false, nil) if it is absent.
 func (c *Client) Get(key string) (value string, ok bool, err error) {
@@ -102,10 +127,13 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 	}
 	c.mu.Unlock()
 
-	conn, err := rpc.Dial("tcp", addr)
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	nc, err := c.transport.Dial(ctx, addr)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("kvstore: dial %s: %w", addr, err)
 	}
+	conn := rpc.NewClient(nc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

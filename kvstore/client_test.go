@@ -86,6 +86,7 @@ func (r *countingRouter) NextAddr() string {
 }
 
 func TestClientOneRPCPerCallAndRouterEveryCall(t *testing.T) {
+	t.Parallel()
 	f1, f2 := &fakeReceiver{}, &fakeReceiver{}
 	router := &countingRouter{addrs: []string{serveFake(t, f1), serveFake(t, f2)}}
 	c := NewClient(router)
@@ -113,6 +114,7 @@ func TestClientOneRPCPerCallAndRouterEveryCall(t *testing.T) {
 }
 
 func TestClientCallsOverlap(t *testing.T) {
+	t.Parallel()
 	f := &fakeReceiver{overlap: 3, arrived: make(chan struct{})}
 	c := NewClient(fixedRouter(serveFake(t, f)))
 	defer c.Close()
@@ -128,6 +130,7 @@ func TestClientCallsOverlap(t *testing.T) {
 }
 
 func TestClientErrorsAndClose(t *testing.T) {
+	t.Parallel()
 	c := NewClient(fixedRouter(fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))))
 	if _, _, err := c.Get("k"); err == nil {
 		t.Error("Get from nowhere succeeded")

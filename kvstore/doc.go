@@ -26,8 +26,17 @@
 // system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
 // it in its next sync to the sender, and a batch not acknowledged within 2 s (ackTimeout) is
 // merged into the next one and sent again; merging is idempotent, so a duplicate does no harm.
-// A server that is gone for good keeps being offered the Puts made since (one value per key,
-// so bounded by the store); servers are never removed from the cluster.
+// A server that acknowledges nothing for Config.DropAfter (a minute by default) is dropped:
+// the actor forgets what it owed it, so a server gone for good costs no memory, reports it
+// (ErrServerDropped, through Config.OnError) and says hello to it every few seconds. When it
+// answers, the two exchange their whole state and it is part of the cluster again.
+//
+// A server restarted on the same address without descs starts empty and alone. The syncs its
+// peers keep sending carry their server's desc, and every server's first actor sends the
+// others an empty one every 10 s (a keepalive), so also an idle cluster reaches it; an actor
+// still not knowing the sender after ackTimeout says hello to it, and the welcome brings it
+// the whole state. A desc that does not
+// answer a hello within ackTimeout is reported (ErrUnreachable), and greeted again.
 //
 // A server that starts with the descs of running servers sends a hello to the first actor of
 // each, again every 2 s until it is answered; that actor answers with its whole replica and
@@ -35,6 +44,15 @@
 // about the newcomer. From then on every actor includes the newcomer in its rounds, and each
 // first sends it the Puts it took in the last few seconds, which covers any Put the welcome
 // snapshot missed while the join was in flight.
+//
+// # Construction
+//
+// NewServer is the contract's form: TCP, the wall clock, and an actor system that follows
+// actor.SetArtificialLatency. New(Config) builds the same server from its parts: an actor
+// system (or the Transport and Faults to start one with), the clock that stamps Puts, and the
+// ports. On an actor.InmemNetwork, with NewClientConfig dialling through the same network, a
+// whole cluster runs in one process without sockets, which is how the tests run the WAN
+// scenarios under testing/synctest.
 //
 // The Client asks its QueryRouter for an address before every call, keeps one connection per
 // address and runs calls concurrently on it.

@@ -40,7 +40,7 @@ func Example() {
 			fmt.Println("west reads", v)
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // real time: polling the far server over TCP until the sync has carried the Put
 	}
 	fmt.Println("not replicated")
 	// Output: west reads Pittsburgh

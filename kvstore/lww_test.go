@@ -9,6 +9,7 @@ import (
 func e(v string, t int64, uid string) Entry { return Entry{Value: v, Stamp: Stamp{t, uid}} }
 
 func TestMergeKeepsNewerStamp(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		a, b Entry
@@ -32,6 +33,7 @@ func TestMergeKeepsNewerStamp(t *testing.T) {
 // Merge must be commutative, associative and idempotent, so replicas converge whatever order
 // and however often syncs arrive.
 func TestMergeIsASemilattice(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	gen := func() Entry {
 		return e(fmt.Sprint(r.IntN(3)), int64(r.IntN(3)), fmt.Sprint("u", r.IntN(3)))
@@ -51,6 +53,7 @@ func TestMergeIsASemilattice(t *testing.T) {
 }
 
 func TestReplicaPutAlwaysWinsLocally(t *testing.T) {
+	t.Parallel()
 	r := NewReplica()
 	// A version from a server whose clock is ahead arrives first.
 	r.Apply("k", e("remote", 1000, "far/1"))
@@ -70,6 +73,7 @@ func TestReplicaPutAlwaysWinsLocally(t *testing.T) {
 }
 
 func TestReplicaApplyReportsNews(t *testing.T) {
+	t.Parallel()
 	r := NewReplica()
 	steps := []struct {
 		entry Entry
@@ -94,6 +98,7 @@ func TestReplicaApplyReportsNews(t *testing.T) {
 
 // Replicas that see the same versions in any order, with duplicates, end identical.
 func TestReplicasConvergeInAnyOrder(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	var updates []struct {
 		k string
@@ -124,6 +129,7 @@ func TestReplicasConvergeInAnyOrder(t *testing.T) {
 }
 
 func TestReplicaListNeverNil(t *testing.T) {
+	t.Parallel()
 	r := NewReplica()
 	if r.List("x") == nil {
 		t.Fatal("List returned nil")

@@ -48,6 +48,10 @@ type configMsg struct {
 // tickMsg is an actor's own timer: time to send what it has gathered.
 type tickMsg struct{}
 
+// keepaliveMsg is told by the server to its first actor every keepaliveInterval: time to send
+// every other server an empty sync, so a server restarted without descs learns of the cluster.
+type keepaliveMsg struct{}
+
 // localSync carries versions to another actor of the same server.
 type localSync struct {
 	Entries Delta
@@ -59,6 +63,7 @@ type localSync struct {
 type remoteSync struct {
 	Entries Delta
 	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
+	Server  serverDesc      // the sender's server, for a receiver that does not know it
 	Seq     int64
 	Acks    []int64
 }
@@ -81,9 +86,15 @@ type joinedMsg struct {
 	Server serverDesc
 }
 
+// idleMsg asks an actor whether it has nothing left to send (see node.idle); the answer, a
+// bool, goes to Reply.
+type idleMsg struct {
+	Reply *actor.ActorRef
+}
+
 func init() {
 	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
-		configMsg{}, tickMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
+		configMsg{}, tickMsg{}, keepaliveMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
 		gob.Register(m)
 	}
 }

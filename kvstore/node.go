@@ -1,6 +1,8 @@
 package kvstore
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"ds440/actor"
@@ -19,13 +21,49 @@ const (
 	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
 	// the joining server's welcome snapshot missed is always still remembered.
 	recentWindow = 5 * time.Second
+	// DefaultDropAfter is how long another server may leave every batch of Puts sent to it
+	// unacknowledged before an actor drops it from its cluster (Config.DropAfter).
+	DefaultDropAfter = time.Minute
+	// rejoinInterval is how often an actor says hello to a server it dropped, so that the two
+	// find each other again once the network heals: one small message per dropped server.
+	rejoinInterval = 5 * time.Second
+	// keepaliveInterval is how often a server has its first actor send an empty sync to the
+	// first actor of every other server, so that one restarted empty on its address without
+	// descs learns of the cluster (and asks for the state) even when no one writes.
+	keepaliveInterval = 10 * time.Second
 )
 
-// envelope is a message a node wants sent, after a delay if After > 0.
+// Problems the query actors report through Config.OnError, wrapped with the server's address.
+var (
+	// ErrUnreachable: a server named in Config.Remotes (or found through one) has not
+	// answered the hello of a joining server within ackTimeout. The hello is repeated.
+	ErrUnreachable = errors.New("kvstore: server unreachable")
+	// ErrServerDropped: another server acknowledged no batch of Puts for Config.DropAfter
+	// and was dropped from the cluster; it is greeted again every few seconds and gets every
+	// Put it missed when it answers.
+	ErrServerDropped = errors.New("kvstore: server dropped")
+)
+
+// envelope is a message a node wants sent, after a delay if After > 0, or (To nil) a problem
+// to report.
 type envelope struct {
-	To    *actor.ActorRef
-	Msg   any
-	After time.Duration
+	To     *actor.ActorRef
+	Msg    any
+	After  time.Duration
+	Report error
+}
+
+// droppedServer is a server an actor dropped: nothing is kept for it but its desc, to say
+// hello again every rejoinInterval.
+type droppedServer struct {
+	desc      serverDesc
+	lastHello int64
+}
+
+// stranger is a server that sent this actor a sync without being known here, and since when.
+type stranger struct {
+	desc  serverDesc
+	since int64
 }
 
 type recentPut struct {
@@ -38,6 +76,9 @@ type recentPut struct {
 type remoteLink struct {
 	desc    serverDesc
 	pending Delta // Puts taken here that this server has not been sent yet
+	// failingSince is when the oldest batch sent to the server and not acknowledged since
+	// was sent, if one has timed out; 0 while the server acknowledges.
+	failingSince int64
 }
 
 // sentBatch is a batch of Puts sent to another server and not yet acknowledged.
@@ -72,6 +113,10 @@ type node struct {
 	unacked      map[int64]sentBatch        // batches sent to other servers, by number
 	acks         map[actor.ActorRef][]int64 // batches received, to acknowledge to their senders
 	joining      map[string]int64           // servers said hello to and not yet heard from: when
+	reported     map[string]bool            // joining servers reported unreachable
+	dropped      map[string]*droppedServer  // servers dropped after dropAfter without an ack
+	strangers    map[string]stranger        // servers that sent a sync but are not known here
+	dropAfter    int64                      // ms
 	lastSync     int64                      // when this actor last sent a sync to anyone, ms
 	lastTick     int64                      // when its last timer message was due, ms
 	timerArmed   bool                       // a tickMsg to self is on its way
@@ -82,7 +127,8 @@ func newNode(self *actor.ActorRef, now func() int64) *node {
 	return &node{
 		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
 		remotes: map[string]*remoteLink{}, pendingLocal: Delta{}, unacked: map[int64]sentBatch{},
-		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{},
+		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{}, reported: map[string]bool{},
+		dropped: map[string]*droppedServer{}, strangers: map[string]stranger{}, dropAfter: DefaultDropAfter.Milliseconds(),
 		lastSync: -1 << 62, lastTick: -1 << 62,
 	}
 }
@@ -96,6 +142,8 @@ func (n *node) handle(msg any) []envelope {
 		return []envelope{{To: m.Reply, Msg: getResult{Value: v, Ok: ok}}}
 	case listMsg:
 		return []envelope{{To: m.Reply, Msg: listResult{Entries: n.replica.List(m.Prefix)}}}
+	case idleMsg:
+		return []envelope{{To: m.Reply, Msg: n.idle()}}
 	case putMsg:
 		now := n.now()
 		e := n.replica.Put(m.Key, m.Value, now, n.uid)
@@ -116,28 +164,57 @@ func (n *node) handle(msg any) []envelope {
 			n.acks[*m.From] = append(n.acks[*m.From], m.Seq)
 		}
 		for _, s := range m.Acks {
-			delete(n.unacked, s)
+			if b, ok := n.unacked[s]; ok {
+				if l := n.remotes[b.addr]; l != nil {
+					l.failingSince = 0
+				}
+				delete(n.unacked, s)
+			}
 		}
+		n.noteStranger(m.Server)
 	case configMsg:
 		out = n.configure(m)
 	case tickMsg:
 		n.timerArmed = false
+	case keepaliveMsg:
+		for _, l := range n.remotes {
+			out = append(out, envelope{To: l.desc.ref(0), Msg: remoteSync{From: n.selfRef, Server: n.self}})
+		}
 	case helloMsg:
 		out = n.hello(m)
 	case welcomeMsg:
-		if len(m.Members) > 0 {
-			delete(n.joining, m.Members[0].Addr) // the server that answered
+		if len(m.Members) == 0 {
+			return nil
 		}
+		answered := m.Members[0] // the server that answered
+		delete(n.joining, answered.Addr)
+		_, rejoined := n.dropped[answered.Addr]
+		delete(n.dropped, answered.Addr)
 		n.applyForLocals(m.State)
-		for _, d := range m.Members {
+		for i, d := range m.Members {
 			if n.addRemote(d) {
-				// A server this one was not told about: introduce ourselves to it too, and make
-				// it known to our other actors.
-				out = append(out, n.sayHello(d))
+				// A server this one did not know: introduce ourselves to it too (the one that
+				// answered knows us already), and make it known to our other actors.
+				if i > 0 {
+					out = append(out, n.sayHello(d))
+				}
 				out = append(out, n.toLocals(joinedMsg{Server: d})...)
 			}
 		}
+		if l := n.remotes[answered.Addr]; rejoined && l != nil {
+			// Back after being dropped: it may have missed any Put since, so it gets them all.
+			l.pending = n.replica.Snapshot()
+		}
 	case joinedMsg:
+		if _, ok := n.dropped[m.Server.Addr]; ok {
+			// Another actor of this server has heard from it again: it is back, and may have
+			// missed any Put taken here while it was dropped.
+			delete(n.dropped, m.Server.Addr)
+			if n.addRemote(m.Server) {
+				n.remotes[m.Server.Addr].pending = n.replica.Snapshot()
+			}
+			break
+		}
 		n.addRemote(m.Server)
 	default:
 		return nil
@@ -191,6 +268,7 @@ func (n *node) addRemote(d serverDesc) bool {
 	if _, ok := n.remotes[d.Addr]; ok || d.Addr == n.self.Addr || len(d.Counters) == 0 {
 		return false
 	}
+	delete(n.strangers, d.Addr)
 	l := &remoteLink{desc: d, pending: Delta{}}
 	for _, r := range n.recent {
 		l.pending.Add(r.key, r.e)
@@ -206,6 +284,10 @@ func (n *node) hello(m helloMsg) []envelope {
 	members := []serverDesc{n.self}
 	for _, l := range n.remotes {
 		members = append(members, l.desc)
+	}
+	delete(n.dropped, m.Server.Addr) // it is back: its welcome carries every Put it missed
+	if l := n.remotes[m.Server.Addr]; l != nil && len(m.Server.Counters) > 0 {
+		l.desc = m.Server // a server restarted on the same address may have other actors
 	}
 	n.addRemote(m.Server)
 	out := []envelope{{To: m.Reply, Msg: welcomeMsg{State: n.replica.Snapshot(), Members: members}}}
@@ -223,6 +305,59 @@ func (n *node) toLocals(msg any) []envelope {
 	return out
 }
 
+// drop forgets the server at addr, which has acknowledged nothing for dropAfter: its pending
+// Puts and unacknowledged batches go, so memory stays bounded however long it is away. Only
+// its desc is kept, to say hello again every rejoinInterval.
+func (n *node) drop(addr string, now int64) envelope {
+	l := n.remotes[addr]
+	delete(n.remotes, addr)
+	delete(n.joining, addr)
+	for s, b := range n.unacked {
+		if b.addr == addr {
+			delete(n.unacked, s)
+		}
+	}
+	n.dropped[addr] = &droppedServer{desc: l.desc, lastHello: now}
+	return envelope{Report: fmt.Errorf("%w: %s acknowledged nothing for %v", ErrServerDropped,
+		addr, time.Duration(now-l.failingSince)*time.Millisecond)}
+}
+
+// noteStranger records the server of a sync if this actor does not know it. A server that has
+// just said hello to this one's first actor is not known here yet for a moment (its syncs
+// and its hello leave together); one still unknown after ackTimeout is greeted.
+func (n *node) noteStranger(d serverDesc) {
+	if !n.configured || d.Addr == "" || d.Addr == n.self.Addr || len(d.Counters) == 0 {
+		return
+	}
+	if _, ok := n.remotes[d.Addr]; ok {
+		return
+	}
+	if _, ok := n.strangers[d.Addr]; !ok {
+		n.strangers[d.Addr] = stranger{desc: d, since: n.now()}
+	}
+}
+
+// greetUnknown makes the server of a sync that this actor does not know part of the cluster
+// again and says hello to it: a server that restarted without the descs of the cluster, or one
+// that had been dropped. Its welcome brings this actor's replica every Put it missed; a dropped
+// server gets every Put from here, which it may have missed too.
+func (n *node) greetUnknown(d serverDesc) []envelope {
+	if !n.configured || d.Addr == "" || d.Addr == n.self.Addr || len(d.Counters) == 0 {
+		return nil
+	}
+	if _, ok := n.remotes[d.Addr]; ok {
+		return nil
+	}
+	_, wasDropped := n.dropped[d.Addr]
+	delete(n.dropped, d.Addr)
+	n.addRemote(d)
+	if wasDropped {
+		n.remotes[d.Addr].pending = n.replica.Snapshot()
+	}
+	out := []envelope{n.sayHello(d)}
+	return append(out, n.toLocals(joinedMsg{Server: d})...)
+}
+
 // remember records a Put taken here and forgets those older than recentWindow.
 func (n *node) remember(now int64, key string, e Entry) {
 	cut := 0
@@ -230,6 +365,13 @@ func (n *node) remember(now int64, key string, e Entry) {
 		cut++
 	}
 	n.recent = append(n.recent[cut:], recentPut{at: now, key: key, e: e})
+}
+
+// idle reports whether this actor has nothing left to send: no news for any peer, no batch
+// unacknowledged and no hello unanswered (a dropped server's periodic hello does not count). Once every actor of a cluster is idle, nothing is
+// in flight between them but a localSync, which sets off nothing more.
+func (n *node) idle() bool {
+	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0
 }
 
 // hasNews reports whether some peer has a sync waiting.
@@ -260,13 +402,38 @@ func (n *node) flush() []envelope {
 				for k, e := range b.entries {
 					l.pending.Add(k, e)
 				}
+				if l.failingSince == 0 || b.at < l.failingSince {
+					l.failingSince = b.at
+				}
 			}
 			delete(n.unacked, s)
 		}
 	}
+	for addr, l := range n.remotes {
+		if l.failingSince != 0 && now-l.failingSince >= n.dropAfter {
+			out = append(out, n.drop(addr, now))
+		}
+	}
 	for addr, at := range n.joining {
 		if l := n.remotes[addr]; l != nil && now-at >= timeout {
+			if !n.reported[addr] {
+				n.reported[addr] = true
+				out = append(out, envelope{Report: fmt.Errorf("%w: %s has not answered a hello for %v",
+					ErrUnreachable, addr, time.Duration(now-at)*time.Millisecond)})
+			}
 			out = append(out, n.sayHello(l.desc))
+		}
+	}
+	for addr, st := range n.strangers {
+		if now-st.since >= timeout {
+			delete(n.strangers, addr)
+			out = append(out, n.greetUnknown(st.desc)...)
+		}
+	}
+	for _, d := range n.dropped {
+		if now-d.lastHello >= rejoinInterval.Milliseconds() {
+			d.lastHello = now
+			out = append(out, envelope{To: d.desc.ref(0), Msg: helloMsg{Server: n.self, Reply: n.selfRef}})
 		}
 	}
 	interval := syncInterval.Milliseconds()
@@ -275,10 +442,17 @@ func (n *node) flush() []envelope {
 		out = append(out, n.sync(now)...)
 		n.lastSync, news = now, false
 	}
-	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0) {
+	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0 || len(n.strangers) > 0 || len(n.dropped) > 0) {
 		at := max(n.lastTick, now) + interval // polling for acks and answers
-		if news {
+		switch {
+		case news:
 			at = max(n.lastTick, n.lastSync) + interval
+		case len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0: // only dropped servers to greet
+			next := int64(1<<62 - 1)
+			for _, d := range n.dropped {
+				next = min(next, d.lastHello+rejoinInterval.Milliseconds())
+			}
+			at = max(at, next)
 		}
 		n.timerArmed, n.lastTick = true, at
 		out = append(out, envelope{To: n.selfRef, Msg: tickMsg{}, After: time.Duration(at-now) * time.Millisecond})
@@ -299,7 +473,7 @@ func (n *node) sync(now int64) []envelope {
 	msgs := map[actor.ActorRef]*remoteSync{}
 	at := func(ref actor.ActorRef) *remoteSync {
 		if msgs[ref] == nil {
-			msgs[ref] = &remoteSync{From: n.selfRef}
+			msgs[ref] = &remoteSync{From: n.selfRef, Server: n.self}
 		}
 		return msgs[ref]
 	}

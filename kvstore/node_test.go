@@ -33,7 +33,7 @@ func desc(addr string, n int) serverDesc {
 func sent(out []envelope) []string {
 	var s []string
 	for _, e := range out {
-		if _, ok := e.Msg.(tickMsg); ok {
+		if _, ok := e.Msg.(tickMsg); ok || e.To == nil {
 			continue
 		}
 		s = append(s, fmt.Sprintf("%s:%T", e.To.Uid(), e.Msg))
@@ -45,6 +45,7 @@ func sent(out []envelope) []string {
 func reply() *actor.ActorRef { return &actor.ActorRef{Address: "chan", Counter: 1} }
 
 func TestNodeAnswersQueriesFromItsReplica(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 1, 0, &clock)
 	n.handle(putMsg{Key: "k", Value: "v", Reply: reply()})
@@ -66,6 +67,7 @@ func TestNodeAnswersQueriesFromItsReplica(t *testing.T) {
 // follow within syncInterval wait for the timer and then go together, one message per peer.
 // Once the remote batches are acknowledged, the actor falls quiet.
 func TestNodeSendsPutsOncePerPeer(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 3, 1, &clock, desc("b:1", 4), desc("c:1", 1))
 	out := n.handle(putMsg{Key: "x", Value: "1", Reply: reply()})
@@ -111,6 +113,7 @@ func TestNodeSendsPutsOncePerPeer(t *testing.T) {
 // A batch a remote server does not acknowledge is sent again after ackTimeout, merged with
 // what is new; an acknowledged one is not.
 func TestNodeResendsUnacknowledgedBatches(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 1, 0, &clock, desc("b:1", 1), desc("c:1", 1))
 	var seqTo = map[string]int64{}
@@ -138,6 +141,7 @@ func TestNodeResendsUnacknowledgedBatches(t *testing.T) {
 // A receiver acknowledges each batch in its next sync to the sender, with its own Puts if the
 // sender is also the actor it writes to.
 func TestNodeAcknowledgesBatches(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("b:1", 1, 0, &clock, desc("a:1", 1))
 	from := desc("a:1", 1).ref(0)
@@ -172,6 +176,7 @@ func ticks(out []envelope) []time.Duration {
 // What comes from another server is passed to local actors only; what comes from a local actor
 // goes nowhere.
 func TestNodeRoutesReceivedVersions(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
 	if got := sent(n.handle(remoteSync{Entries: Delta{"r": e("from b", 5, "b:1/10")}})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
@@ -193,6 +198,7 @@ func TestNodeRoutesReceivedVersions(t *testing.T) {
 // A joining server gets the state in the welcome, and every actor of the running server sends
 // it its recent Puts at the next tick, so none made during the join is lost.
 func TestNodeWelcomesAJoiningServer(t *testing.T) {
+	t.Parallel()
 	clock := int64(10_000)
 	gateway := testNode("a:1", 2, 0, &clock)
 	other := testNode("a:1", 2, 1, &clock)
@@ -224,6 +230,7 @@ func TestNodeWelcomesAJoiningServer(t *testing.T) {
 
 // A newcomer told of one server learns the others from its welcome and introduces itself.
 func TestNodeJoinFindsTheWholeCluster(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	a := desc("a:1", 1)
 	n := testNode("n:1", 2, 0, &clock, a)
@@ -241,6 +248,7 @@ func TestNodeJoinFindsTheWholeCluster(t *testing.T) {
 }
 
 func TestNodeForgetsOldRecentPuts(t *testing.T) {
+	t.Parallel()
 	clock := int64(0)
 	n := testNode("a:1", 1, 0, &clock)
 	for i := range 10 {
@@ -253,6 +261,7 @@ func TestNodeForgetsOldRecentPuts(t *testing.T) {
 }
 
 func TestParseDesc(t *testing.T) {
+	t.Parallel()
 	good := serverDesc{Addr: "127.0.0.1:6000", Counters: []int{1, 2, 3}}
 	if d, err := parseDesc(good.String()); err != nil || d.String() != good.String() {
 		t.Errorf("round trip = %v, %v", d, err)
@@ -282,6 +291,7 @@ func FuzzParseDesc(f *testing.F) {
 // Messages a broken or hostile peer could send: zero values, servers without actors, batches
 // without a sender. None panics, and none makes the node address an actor that cannot exist.
 func TestNodeSurvivesMalformedMessages(t *testing.T) {
+	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
 	for _, m := range []any{

@@ -14,6 +14,7 @@ import (
 // kvstored and kvcli as real processes: two servers, a put on one read on the other, stdin
 // scripts, bad arguments, and a clean SIGINT.
 func TestProgramsTwoServers(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	kvstored := testutil.BuildBinary(t, "ds440/kvstore/cmd/kvstored")
 	kvcli := testutil.BuildBinary(t, "ds440/kvstore/cmd/kvcli")

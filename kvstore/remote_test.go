@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,10 +23,12 @@ type remoteCluster struct {
 	per [][]*Client // the clients of each server
 }
 
-// settle waits out every sync a past write set off: a batching interval on the writer, the
-// WAN, and the interval on the actor that passes it on inside the far server.
-func (c *remoteCluster) settle() {
-	time.Sleep(2*wan + 3*syncInterval) // sync is periodic: there is no event for "nothing left"
+// newRemoteCluster returns an empty cluster whose servers talk over a simulated WAN of
+// one-way latency wan; call it inside synctest.Test.
+func newRemoteCluster(t *testing.T) *remoteCluster {
+	c := &remoteCluster{testCluster: newCluster(t)}
+	c.faults = actor.Faults{Latency: wan}
+	return c
 }
 
 func (c *remoteCluster) remoteBytes() int32 {
@@ -38,39 +41,39 @@ func (c *remoteCluster) remoteBytes() int32 {
 
 // TestRemoteSync runs the sync scenarios on 2 and 4 servers of 1 and 4 actors at 200 ms
 // one-way latency: basic reach within 2 s, last-writer-wins across servers, the message rate
-// under a paced writer, delta-sized syncs, huge values, and concurrent writers everywhere. The
-// artificial latency is process-wide, so this test does not run in parallel with others.
+// under a paced writer, delta-sized syncs, huge values, and concurrent writers everywhere. Each
+// shape runs in its own synctest bubble over its own in-memory WAN, in parallel with the others.
 func TestRemoteSync(t *testing.T) {
-	actor.SetArtificialLatency(wan)
-	t.Cleanup(func() { actor.SetArtificialLatency(0) })
 	for _, shape := range []struct{ servers, actors int }{{2, 1}, {2, 4}, {4, 1}, {4, 4}} {
 		t.Run(fmt.Sprintf("%d servers %d actors", shape.servers, shape.actors), func(t *testing.T) {
-			c := &remoteCluster{testCluster: newCluster(t)}
-			c.viaLast = shape.servers == 4 // the bigger clusters find their members through welcomes
-			for range shape.servers {
-				cs := c.clients(c.start(shape.actors))
-				c.per = append(c.per, cs)
-				c.all = append(c.all, cs...)
-			}
-			// The 2 s bound is for a cluster whose members know each other: wait for that first.
-			for i, cs := range c.per {
-				k := fmt.Sprint("ready/", i)
-				mustPut(t, cs[0], k, "v")
-				testutil.Eventually(t, 10*time.Second, func() bool {
-					for _, cl := range c.all {
-						if get(t, cl, k) != "v" {
-							return false
+			inBubble(t, func(t *testing.T) {
+				c := newRemoteCluster(t)
+				c.viaLast = shape.servers == 4 // the bigger clusters find their members through welcomes
+				for range shape.servers {
+					cs := c.clients(c.start(shape.actors))
+					c.per = append(c.per, cs)
+					c.all = append(c.all, cs...)
+				}
+				// The 2 s bound is for a cluster whose members know each other: wait for that first.
+				for i, cs := range c.per {
+					k := fmt.Sprint("ready/", i)
+					mustPut(t, cs[0], k, "v")
+					testutil.Eventually(t, 10*time.Second, func() bool {
+						for _, cl := range c.all {
+							if get(t, cl, k) != "v" {
+								return false
+							}
 						}
-					}
-					return true
-				}, "the cluster has formed")
-			}
-			t.Run("basic", func(t *testing.T) { remoteBasic(t, c) })
-			t.Run("last writer wins", func(t *testing.T) { remoteLWW(t, c) })
-			t.Run("size", func(t *testing.T) { remoteSize(t, c) })
-			t.Run("huge value", func(t *testing.T) { remoteHuge(t, c) })
-			t.Run("stress", func(t *testing.T) { remoteStress(t, c) })
-			t.Run("frequency", func(t *testing.T) { remoteFrequency(t, c) })
+						return true
+					}, "the cluster has formed")
+				}
+				remoteBasic(t, c)
+				remoteLWW(t, c)
+				remoteSize(t, c)
+				remoteHuge(t, c)
+				remoteStress(t, c)
+				remoteFrequency(t, c)
+			})
 		})
 	}
 }
@@ -88,7 +91,7 @@ func remoteLWW(t *testing.T, c *remoteCluster) {
 	first, other := c.per[0], c.per[len(c.per)-1]
 	// A later Put wins, also when the earlier one has not reached the far side yet.
 	mustPut(t, first[0], "lww", "early")
-	time.Sleep(2 * time.Millisecond) // the next Put must carry a later millisecond
+	c.clock.advance(time.Millisecond) // the next Put carries a later millisecond
 	mustPut(t, first[len(first)-1], "lww", "later")
 	waitVisible(t, c.all, "lww", "later", 2*time.Second)
 
@@ -160,9 +163,11 @@ func remoteStress(t *testing.T, c *remoteCluster) {
 // Puts 10 ms apart spread over every actor keep every (actor, target) pair, timers included,
 // at 10 messages a second or less, over the whole life of the cluster so far.
 func remoteFrequency(t *testing.T, c *remoteCluster) {
+	pace := time.NewTicker(10 * time.Millisecond) // the scenario is a paced writer
+	defer pace.Stop()
 	for i := range 150 {
 		mustPut(t, c.all[i%len(c.all)], fmt.Sprint("freq/", i), "v")
-		time.Sleep(10 * time.Millisecond) // the scenario is a paced writer
+		<-pace.C
 	}
 	waitVisible(t, c.all, "freq/149", "v", 2*time.Second)
 	for i, s := range c.servers {
@@ -194,89 +199,103 @@ func sameEverywhere(t *testing.T, cs []*Client, prefix string) bool {
 // One Put crosses to a remote server once, not once per actor there: at 200 ms latency, a
 // 4-actor server receives about the bytes a 1-actor one does for the same 40 Puts.
 func TestRemoteSyncDoesNotBroadcast(t *testing.T) {
-	actor.SetArtificialLatency(wan)
-	t.Cleanup(func() { actor.SetArtificialLatency(0) })
-	received := map[int]int32{}
-	for _, n := range []int{1, 4} {
-		c := &remoteCluster{testCluster: newCluster(t)}
-		src := c.clients(c.start(4))
-		dst := c.start(n)
-		c.settle() // the join's welcome is not part of the measure
-		before := dst.ActorSystem().Stats().RemoteBytesReceived
-		for i := range 40 {
-			mustPut(t, src[i%4], fmt.Sprint("k", i), "value")
+	inBubble(t, func(t *testing.T) {
+		received := map[int]int32{}
+		for _, n := range []int{1, 4} {
+			c := newRemoteCluster(t)
+			src := c.clients(c.start(4))
+			dst := c.start(n)
+			c.settle() // the join's welcome is not part of the measure
+			before := dst.ActorSystem().Stats().RemoteBytesReceived
+			for i := range 40 {
+				mustPut(t, src[i%4], fmt.Sprint("k", i), "value")
+			}
+			waitVisible(t, c.clients(dst), "k39", "value", 2*time.Second)
+			c.settle()
+			received[n] = dst.ActorSystem().Stats().RemoteBytesReceived - before
+			for _, s := range c.servers {
+				s.Close()
+			}
 		}
-		waitVisible(t, c.clients(dst), "k39", "value", 2*time.Second)
-		c.settle()
-		received[n] = dst.ActorSystem().Stats().RemoteBytesReceived - before
-		for _, s := range c.servers {
-			s.Close()
+		t.Logf("remote bytes received for 40 Puts: 1-actor server %d, 4-actor server %d", received[1], received[4])
+		if received[1] <= 0 || received[4] > 2*received[1] {
+			t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
 		}
-	}
-	t.Logf("remote bytes received for 40 Puts: 1-actor server %d, 4-actor server %d", received[1], received[4])
-	if received[1] <= 0 || received[4] > 2*received[1] {
-		t.Errorf("4-actor server received %d bytes, 1-actor %d: puts are broadcast", received[4], received[1])
-	}
+	})
 }
 
 // At 200 ms latency, two servers join one after another, each told only of the last, while
 // the first server and the newcomers themselves take writes: no Put is lost.
 func TestJoinOverWANLosesNoPut(t *testing.T) {
-	actor.SetArtificialLatency(wan)
-	t.Cleanup(func() { actor.SetArtificialLatency(0) })
-	c := &remoteCluster{testCluster: newCluster(t)}
-	c.viaLast = true
-	c.per = append(c.per, c.clients(c.start(2)))
-	for i := range 20 {
-		mustPut(t, c.per[0][i%2], fmt.Sprint("old/", i), "v")
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	want := map[string]bool{}
-	writer := func(cs []*Client, name string) {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond): // a steady stream, not a flood
+	inBubble(t, func(t *testing.T) {
+		c := newRemoteCluster(t)
+		c.viaLast = true
+		c.per = append(c.per, c.clients(c.start(2)))
+		for i := range 20 {
+			mustPut(t, c.per[0][i%2], fmt.Sprint("old/", i), "v")
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		want := map[string]bool{}
+		var written atomic.Int64
+		writers := 0
+		writer := func(cs []*Client, name string) {
+			writers++
+			wg.Go(func() {
+				pace := time.NewTicker(5 * time.Millisecond) // a steady stream, not a flood
+				defer pace.Stop()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-pace.C:
+					}
+					k := fmt.Sprintf("during/%s/%d", name, i)
+					if err := cs[i%len(cs)].Put(k, "v"); err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					want[k] = true
+					mu.Unlock()
+					written.Add(1)
 				}
-				k := fmt.Sprintf("during/%s/%d", name, i)
-				if err := cs[i%len(cs)].Put(k, "v"); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				want[k] = true
-				mu.Unlock()
-			}
-		})
-	}
-	writer(c.per[0], "first")
-	for i := 1; i <= 2; i++ {
-		cs := c.clients(c.start(2))
-		c.per = append(c.per, cs)
-		writer(cs, fmt.Sprint("joiner", i)) // writes from the first moment of its life
-		time.Sleep(wan)                     // the join is in flight while the writers go on
-	}
-	time.Sleep(wan)
-	close(stop)
-	wg.Wait()
-	for _, cs := range c.per {
-		for _, cl := range cs {
-			testutil.Eventually(t, 5*time.Second, func() bool {
-				m, err := cl.List("")
-				if err != nil || len(m) != 20+len(want) {
-					return false
-				}
-				for k := range want {
-					if _, ok := m[k]; !ok {
+			})
+		}
+		// writesGoOn waits until the writers have written for about one WAN delay (one Put
+		// every 5 ms each), so the join is in flight while they write.
+		writesGoOn := func() {
+			n := int64(writers) * int64(wan/(5*time.Millisecond))
+			from := written.Load()
+			testutil.Eventually(t, 10*time.Second, func() bool { return written.Load() >= from+n },
+				"the writers go on")
+		}
+		writer(c.per[0], "first")
+		for i := 1; i <= 2; i++ {
+			cs := c.clients(c.start(2))
+			c.per = append(c.per, cs)
+			writer(cs, fmt.Sprint("joiner", i)) // writes from the first moment of its life
+			writesGoOn()
+		}
+		writesGoOn()
+		close(stop)
+		wg.Wait()
+		for _, cs := range c.per {
+			for _, cl := range cs {
+				testutil.Eventually(t, 5*time.Second, func() bool {
+					m, err := cl.List("")
+					if err != nil || len(m) != 20+len(want) {
 						return false
 					}
-				}
-				return true
-			}, "every actor holds the 20 old keys and the %d written during the joins", len(want))
+					for k := range want {
+						if _, ok := m[k]; !ok {
+							return false
+						}
+					}
+					return true
+				}, "every actor holds the 20 old keys and the %d written during the joins", len(want))
+			}
 		}
-	}
+	})
 }

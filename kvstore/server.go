@@ -46,17 +46,55 @@ const queryTimeout = 10 * time.Second
 // port.
 type Server struct {
 	system    *actor.ActorSystem
+	desc      string
+	refs      []*actor.ActorRef // the query actors
 	listeners []net.Listener
 	wg        sync.WaitGroup
+
+	done chan struct{} // closed by Close: stops keepalive
 
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	closed bool
 }
 
+// Config configures a server made by New. The zero value is one query actor on free TCP ports
+// of 127.0.0.1, alone in its cluster, stamping Puts with the wall clock.
+type Config struct {
+	// System is the actor system to run the query actors on; the server owns it from then on
+	// and closes it on Close. Nil: New starts one on Addr over Transport with Faults.
+	System *actor.ActorSystem
+	// Addr is the "host:port" of the actor system New starts; default "127.0.0.1:0".
+	Addr string
+	// Faults are the network faults of the actor system New starts (a WAN, in tests).
+	Faults actor.Faults
+	// Transport carries the query RPCs, and the actor messages of the system New starts; it
+	// must be the transport of System if System is set. Default actor.TCPTransport.
+	Transport actor.Transport
+	// QueryActors is the number of query actors; default 1.
+	QueryActors int
+	// QueryPort is the port of the first query actor's RPC server, the others following it;
+	// 0 picks free ports. The query actors listen on the actor system's host.
+	QueryPort int
+	// Remotes are the descs of servers already running, to join.
+	Remotes []string
+	// Clock stamps Puts and paces syncs; default time.Now. Tests inject one to order Puts
+	// without waiting for the next millisecond.
+	Clock func() time.Time
+	// DropAfter is how long another server may acknowledge no batch of Puts before this one
+	// drops it from its cluster and forgets the Puts it owed it; a dropped server is greeted
+	// every few seconds and gets every Put when it answers. Default DefaultDropAfter.
+	DropAfter time.Duration
+	// OnError gets what the server cannot return to anyone, one at a time: a remote server
+	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
+	// and the actor system's other errors. Default: dropped.
+	OnError func(error)
+}
+
 // NewServer starts a server: an ActorSystem on startPort and queryActorCount query actors,
 // actor i answering RPCs on startPort+i (i = 1..queryActorCount). remoteDescs are the descs
-// of servers already running; desc describes this one to servers started later.
+// of servers already running; desc describes this one to servers started later. Its actor
+// system follows actor.SetArtificialLatency.
 func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Server, desc string, err error) {
 	if queryActorCount < 1 {
 		return nil, "", fmt.Errorf("kvstore: need at least one query actor, got %d", queryActorCount)
@@ -64,51 +102,130 @@ func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Se
 	if startPort < 0 || startPort+queryActorCount > 65535 {
 		return nil, "", fmt.Errorf("kvstore: ports %d..%d out of range", startPort, startPort+queryActorCount)
 	}
-	var remotes []serverDesc
-	for _, s := range remoteDescs {
-		d, err := parseDesc(s)
-		if err != nil {
-			return nil, "", err
-		}
-		remotes = append(remotes, d)
+	if _, err := parseDescs(remoteDescs); err != nil {
+		return nil, "", err
 	}
 	system, err := actor.NewActorSystem(startPort)
 	if err != nil {
 		return nil, "", fmt.Errorf("kvstore: %w", err)
 	}
-	s := &Server{system: system, conns: map[net.Conn]bool{}}
+	cfg := Config{System: system, QueryActors: queryActorCount, Remotes: remoteDescs}
+	if startPort != 0 {
+		cfg.QueryPort = startPort + 1
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, s.Desc(), nil
+}
+
+func parseDescs(descs []string) ([]serverDesc, error) {
+	var out []serverDesc
+	for _, s := range descs {
+		d, err := parseDesc(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// New starts a server configured by cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.QueryActors == 0 {
+		cfg.QueryActors = 1
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = actor.TCPTransport{}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.DropAfter <= 0 {
+		cfg.DropAfter = DefaultDropAfter
+	}
+	system := cfg.System
+	closeSystem := func() {
+		if system != nil {
+			system.Close()
+		}
+	}
+	if cfg.QueryActors < 1 {
+		closeSystem()
+		return nil, fmt.Errorf("kvstore: need at least one query actor, got %d", cfg.QueryActors)
+	}
+	if cfg.QueryPort < 0 || cfg.QueryPort+cfg.QueryActors > 65536 {
+		closeSystem()
+		return nil, fmt.Errorf("kvstore: query ports %d..%d out of range", cfg.QueryPort, cfg.QueryPort+cfg.QueryActors-1)
+	}
+	remotes, err := parseDescs(cfg.Remotes)
+	if err != nil {
+		closeSystem()
+		return nil, err
+	}
+	if system == nil {
+		system, err = actor.New(actor.Config{Addr: cfg.Addr, Transport: cfg.Transport, Faults: cfg.Faults})
+		if err != nil {
+			return nil, fmt.Errorf("kvstore: %w", err)
+		}
+	}
+	if cfg.OnError != nil {
+		system.OnError(cfg.OnError)
+	}
+	s := &Server{system: system, conns: map[net.Conn]bool{}, done: make(chan struct{})}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
-	refs := make([]*actor.ActorRef, queryActorCount)
+	clock, dropAfter := cfg.Clock, cfg.DropAfter
+	refs := make([]*actor.ActorRef, cfg.QueryActors)
 	for i := range refs {
-		refs[i] = system.StartActor(newQueryActor)
+		refs[i] = system.StartActor(func(ctx *actor.ActorContext) actor.Actor { return newQueryActor(ctx, clock, dropAfter) })
 		self.Counters = append(self.Counters, refs[i].Counter)
 	}
 	for i, ref := range refs {
 		system.Tell(ref, configMsg{Self: self, Index: i, Remotes: remotes, Join: i == 0})
 	}
 	for i, ref := range refs {
-		// With startPort 0 each query port is picked freely too.
 		port := 0
-		if startPort != 0 {
-			port = startPort + i + 1
+		if cfg.QueryPort != 0 {
+			port = cfg.QueryPort + i
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		ln, err := cfg.Transport.Listen(net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			s.Close()
-			return nil, "", fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
+			return nil, fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
 		}
 		rs := rpc.NewServer()
 		if err := rs.RegisterName("QueryReceiver", &QueryReceiver{system: system, actor: ref}); err != nil {
 			ln.Close()
 			s.Close()
-			return nil, "", fmt.Errorf("kvstore: %w", err)
+			return nil, fmt.Errorf("kvstore: %w", err)
 		}
 		s.listeners = append(s.listeners, ln)
 		s.wg.Go(func() { s.serve(ln, rs) })
 	}
-	return s, self.String(), nil
+	s.desc, s.refs = self.String(), refs
+	s.wg.Go(s.keepalive)
+	return s, nil
+}
+
+// Desc describes this server to servers started later (Config.Remotes, NewServer's remoteDescs).
+func (s *Server) Desc() string { return s.desc }
+
+// idle reports whether every query actor of the server has nothing left to send (node.idle).
+// Tests wait for every server of a cluster to be idle where the sync of past writes must be
+// over: sync is periodic, so there is no one event for "nothing left".
+func (s *Server) idle() bool {
+	for _, ref := range s.refs {
+		reply, answer := s.system.NewChannelRef()
+		s.system.Tell(ref, idleMsg{Reply: reply})
+		if idle, ok := (<-answer).(bool); !ok || !idle {
+			return false
+		}
+	}
+	return true
 }
 
 // QueryAddrs returns the "host:port" of each query actor's RPC server, in order.
@@ -131,6 +248,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.done)
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -140,6 +258,22 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.system.Close()
+}
+
+// keepalive has the first query actor send every other server an empty sync every
+// keepaliveInterval, until Close. A server restarted on its address without descs learns of
+// the cluster from it and asks for the state, also when no one writes.
+func (s *Server) keepalive() {
+	t := time.NewTicker(keepaliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.system.Tell(s.refs[0], keepaliveMsg{})
+		case <-s.done:
+			return
+		}
+	}
 }
 
 func (s *Server) serve(ln net.Listener, rs *rpc.Server) {

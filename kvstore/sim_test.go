@@ -2,6 +2,7 @@ package kvstore
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -27,8 +28,11 @@ type sim struct {
 	winner  map[string]Entry // the newest version each key was ever Put with
 	// drop, if set, decides whether a message between servers is lost, as the actor system
 	// drops what it cannot deliver to an unreachable system.
-	drop    func() bool
-	dropped int
+	drop      func() bool
+	dropped   int
+	reports   []error // what the nodes reported
+	dropAfter int64   // the nodes' dropAfter, ms, if not 0
+	trace     func(from, to string, m any)
 }
 
 type simEvent struct {
@@ -70,15 +74,36 @@ func (s *sim) startServer(n int, join ...int) serverDesc {
 		remotes = append(remotes, s.servers[j])
 	}
 	s.servers = append(s.servers, d)
-	for i := range n {
+	s.boot(d, remotes)
+	return d
+}
+
+// boot starts fresh nodes for every actor of d, configured with remotes.
+func (s *sim) boot(d serverDesc, remotes []serverDesc) {
+	for i := range d.Counters {
 		ref := *d.ref(i)
-		s.nodes[ref] = newNode(&ref, func() int64 { return s.now })
+		nd := newNode(&ref, func() int64 { return s.now })
+		if s.dropAfter > 0 {
+			nd.dropAfter = s.dropAfter
+		}
+		s.nodes[ref] = nd
 		s.started[ref] = s.now
+		for pair := range s.sends {
+			if pair[0] == ref {
+				delete(s.sends, pair)
+			}
+		}
 	}
-	for i := range n {
+	for i := range d.Counters {
 		s.deliver(*d.ref(i), configMsg{Self: d, Index: i, Remotes: remotes, Join: i == 0})
 	}
-	return d
+}
+
+// restartServer replaces the nodes of server srv by empty ones that know no other server, as
+// a kvstored restarted on the same address without DESC arguments. Messages in flight to the
+// old ones reach the new ones.
+func (s *sim) restartServer(srv int) {
+	s.boot(s.servers[srv], nil)
 }
 
 // put makes a client Put on actor i of server srv now.
@@ -95,7 +120,14 @@ func (s *sim) put(srv, i int, key, value string) {
 func (s *sim) deliver(ref actor.ActorRef, msg any) {
 	nd := s.nodes[ref]
 	for _, env := range nd.handle(msg) {
+		if env.Report != nil {
+			s.reports = append(s.reports, env.Report)
+			continue
+		}
 		to := *env.To
+		if s.trace != nil {
+			s.trace(ref.Uid(), to.Uid(), env.Msg)
+		}
 		if _, ok := s.nodes[to]; !ok {
 			continue // a reply to a client
 		}
@@ -155,6 +187,7 @@ func (s *sim) converged() {
 // (actor, target) pair, self timers included, exceeds 10 messages a second, and every actor
 // ends with the newest version of every key.
 func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(40) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
@@ -186,6 +219,7 @@ func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
 // included, while every server takes writes and a server joins: the lost syncs are sent again
 // and every actor still ends with the newest version of every key.
 func TestSimLossyWANConverges(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 2))
@@ -205,6 +239,97 @@ func TestSimLossyWANConverges(t *testing.T) {
 			if s.dropped == 0 {
 				t.Fatal("nothing was dropped")
 			}
+			s.converged()
+		})
+	}
+}
+
+// The WAN between two servers is cut for longer than dropAfter while both take writes: each
+// actor drops the other server (reported) and keeps nothing for it; once the network heals
+// the two find each other again and every actor ends with the newest version of every key.
+func TestSimPartitionDropsAndRejoins(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 3))
+			s := newSim(t, 100)
+			s.dropAfter = 3000
+			cut := func() bool { return s.now >= 500 && s.now < 9000 }
+			s.drop = cut
+			a := s.startServer(1 + rng.IntN(4))
+			b := s.startServer(1+rng.IntN(4), 0)
+			checked := false
+			for now := int64(0); now < 12_000; now += 1 + rng.Int64N(15) {
+				s.runUntil(now)
+				if now >= 8500 && !checked {
+					checked = true
+					// Every actor has dropped the other side, and nothing is kept for it.
+					for ref, nd := range s.nodes {
+						other := b.Addr
+						if ref.Address == b.Addr {
+							other = a.Addr
+						}
+						if _, ok := nd.remotes[other]; ok {
+							t.Errorf("t=%d: %s still has %s in its cluster", s.now, ref.Uid(), other)
+						}
+						if len(nd.unacked) > 0 {
+							t.Errorf("t=%d: %s keeps %d unacknowledged batches", s.now, ref.Uid(), len(nd.unacked))
+						}
+					}
+				}
+				srv := rng.IntN(len(s.servers))
+				s.put(srv, rng.IntN(len(s.servers[srv].Counters)), fmt.Sprint("k", rng.IntN(40)), fmt.Sprint("v", now))
+			}
+			s.runUntil(s.now + 20_000)
+			drops := 0
+			for _, err := range s.reports {
+				if errors.Is(err, ErrServerDropped) {
+					drops++
+				}
+			}
+			if drops < 2 {
+				t.Errorf("%d drops reported, want one per side at least: %v", drops, s.reports)
+			}
+			for _, nd := range s.nodes {
+				if len(nd.dropped) > 0 {
+					t.Errorf("%s still has dropped servers after the heal", nd.uid)
+				}
+			}
+			s.converged()
+		})
+	}
+}
+
+// A server restarts empty on the same address without the cluster's descs: the first sync a
+// peer sends it, a Put's or a keepalive's, makes it greet that peer, whose welcome brings it
+// the whole state.
+func TestSimRestartWithoutDescGetsTheWholeState(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 4))
+			s := newSim(t, 100+rng.Int64N(150))
+			s.startServer(1 + rng.IntN(4))
+			s.startServer(1+rng.IntN(4), 0)
+			s.startServer(1+rng.IntN(4), 1)
+			for now := int64(0); now < 2000; now += 1 + rng.Int64N(15) {
+				s.runUntil(now)
+				srv := rng.IntN(len(s.servers))
+				s.put(srv, rng.IntN(len(s.servers[srv].Counters)), fmt.Sprint("k", rng.IntN(40)), fmt.Sprint("v", now))
+			}
+			s.runUntil(s.now + 10_000) // everything is everywhere, so the restart loses nothing
+			s.restartServer(1)
+			if n := s.nodes[*s.servers[1].ref(0)].replica.Len(); n != 0 {
+				t.Fatalf("the restarted server holds %d keys", n)
+			}
+			if seed%2 == 0 {
+				s.put(0, 0, "after", "restart") // a sync reaches it at once
+			} // else no one writes: a keepalive reaches it
+			s.runUntil(s.now + keepaliveInterval.Milliseconds())
+			for _, d := range s.servers {
+				s.deliver(*d.ref(0), keepaliveMsg{}) // as each server does every keepaliveInterval
+			}
+			s.runUntil(s.now + 10_000)
 			s.converged()
 		})
 	}

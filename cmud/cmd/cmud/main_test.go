@@ -37,6 +37,7 @@ func wantAll(t *testing.T, out string, wants ...string) {
 }
 
 func TestEmbeddedGameFromStdin(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	long := strings.Repeat("mine ", 1<<20) // 5 MB on one line
 	out := runScript(t, "help\n"+long+"\nmine 3\nbuy cpu 2\ninv\nmove bridge\nmap\ndance\nmine -1\nsolve\nquit\nstats\n",
@@ -53,6 +54,7 @@ func TestEmbeddedGameFromStdin(t *testing.T) {
 }
 
 func TestReadLine(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("y", 10_000) // longer than the reader's buffer
 	r := bufio.NewReaderSize(strings.NewReader("one\r\n\n"+long+"\nlast"), 16)
 	want := []string{"one", "", long[:50], "last"}
@@ -67,12 +69,14 @@ func TestReadLine(t *testing.T) {
 }
 
 func TestAsksForANameAndRejectsBadOnes(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	out := runScript(t, "problem\nno/slash\nbob\nstats\n", "-delay", "0")
 	wantAll(t, out, `"problem" is reserved`, "only lower-case letters", "Welcome to CMUD, bob", "bob the Undergraduate", "Goodbye.")
 }
 
 func TestBadFlagsExit2(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/cmud/cmd/cmud")
 	for _, args := range [][]string{{"-nosuch"}, {"extra"}, {"-server", ","}} {
@@ -87,6 +91,7 @@ func TestBadFlagsExit2(t *testing.T) {
 // Two players on two servers of one cluster mine and solve together; one quits and resumes on
 // the other server with the same state; the shared problem's progress is the sum of their work.
 func TestTwoPlayersOnTwoServers(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	a, descA, err := kvstore.NewServer(0, 2, nil)
 	if err != nil {
@@ -134,6 +139,7 @@ func sum(t *testing.T, out, pattern string) int {
 
 // SIGINT in the middle of a session ends it cleanly, with exit status 0.
 func TestInterruptExitsCleanly(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	p := testutil.StartProc(t, testutil.BuildBinary(t, "ds440/cmud/cmd/cmud"), "-name", "sam", "-delay", "0")
 	io.WriteString(p.Stdin, "mine 2\n")
