@@ -81,7 +81,7 @@ func Main(c Command) {
 func (c Command) Exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { c.usage(fs, fs.Output()) }
+	fs.Usage = func() {} // printed below: on stdout for -h, on stderr after a mistake
 	if c.Flags != nil {
 		c.Flags(fs)
 	}
@@ -89,7 +89,8 @@ func (c Command) Exec(ctx context.Context, args []string, stdin io.Reader, stdou
 		c.usage(fs, stdout)
 		return 0
 	} else if err != nil {
-		return 2 // the flag package has printed the reason and the usage
+		c.usage(fs, stderr) // the flag package has printed the reason
+		return 2
 	}
 	if err := c.checkArgs(fs.Args()); err != nil {
 		return c.usageError(fs, stderr, err)
@@ -117,7 +118,7 @@ func (c Command) Exec(ctx context.Context, args []string, stdin io.Reader, stdou
 func (c Command) checkArgs(args []string) error {
 	n, min, max := len(args), c.MinArgs, c.MaxArgs
 	switch {
-	case n < min && min == max:
+	case n != min && min == max && max > 0:
 		return Usagef("expected %s, got %d", count(min, "argument"), n)
 	case n < min:
 		return Usagef("expected at least %s, got %d", count(min, "argument"), n)

@@ -48,7 +48,7 @@ func TestExitStatuses(t *testing.T) {
 		{"help long", []string{"--help"}, ok, 0, "Demo does nothing useful.", ""},
 		{"ok", []string{"a", "1"}, ok, 0, "", ""},
 		{"too few", []string{"a"}, ok, 2, "", "demo: expected 2 arguments, got 1\nusage: demo"},
-		{"too many", []string{"a", "1", "x"}, ok, 2, "", "expected at most 2 arguments, got 3"},
+		{"too many", []string{"a", "1", "x"}, ok, 2, "", "expected 2 arguments, got 3"},
 		{"unknown flag", []string{"-nope", "a", "1"}, ok, 2, "", "flag provided but not defined: -nope"},
 		{"negative duration", []string{"-delay", "-5s", "a", "1"}, ok, 2, "", `invalid value "-5s" for flag -delay: must not be negative`},
 		{"bad duration", []string{"-delay", "soon", "a", "1"}, ok, 2, "", "want a duration such as 250ms"},
@@ -63,6 +63,12 @@ func TestExitStatuses(t *testing.T) {
 			status, stdout, stderr := run(c, tc.args...)
 			if status != tc.status || !strings.Contains(stdout, tc.wantStdout) || !strings.Contains(stderr, tc.wantStderr) {
 				t.Fatalf("status %d, stdout %q, stderr %q; want %d, %q, %q", status, stdout, stderr, tc.status, tc.wantStdout, tc.wantStderr)
+			}
+			if tc.status == 0 && stderr != "" {
+				t.Fatalf("stderr %q on success", stderr)
+			}
+			if tc.status == 2 && strings.Count(stderr, "usage: demo") != 1 {
+				t.Fatalf("usage printed %d times on stderr: %q", strings.Count(stderr, "usage: demo"), stderr)
 			}
 			if tc.status != 1 && strings.Contains(stderr, "goroutine ") {
 				t.Fatalf("stack trace on stderr: %s", stderr)
