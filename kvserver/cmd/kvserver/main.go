@@ -1,7 +1,9 @@
 // Command kvserver serves a key-value store over TCP, speaking the kvserver text protocol and
 // Redis's RESP2 on the same port.
 //
-//	kvserver [-port 9999] [-bind 127.0.0.1] [-v]
+//	kvserver [-port 9999] [-bind 127.0.0.1] [-v] [-aof FILE [-fsync always|everysec]]
+//	kvserver -aof-check FILE     reports the intact records and damage of an append-only log
+//	kvserver -aof-repair FILE    also writes FILE.repaired, a log of its intact records
 //
 // It prints "kvserver listening on HOST:PORT" to stderr once it accepts connections (-port 0
 // picks a free port, so scripts wait for that line) and exits 0 on SIGINT or SIGTERM.
@@ -27,6 +29,11 @@ import (
 // io.Closer is closed after the server.
 var storeFlags func(fs *flag.FlagSet) func(log *slog.Logger) (kvserver.KVStore, error)
 
+// toolFlags, when another file of this program sets it, registers flags that run a one-off
+// task instead of the server, and returns the function that runs it once the flags are parsed:
+// it reports whether a task was asked for and, if so, the exit code.
+var toolFlags func(fs *flag.FlagSet) func(out io.Writer) (code int, ran bool)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -44,6 +51,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if storeFlags != nil {
 		openStore = storeFlags(fs)
 	}
+	var runTool func(io.Writer) (int, bool)
+	if toolFlags != nil {
+		runTool = toolFlags(fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kvserver [flags]\n\nServes a key-value store over TCP (text protocol and Redis RESP2).\n\nflags:")
 		fs.PrintDefaults()
@@ -58,6 +69,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kvserver: bad arguments: port must be 0..65535 and no positional arguments are taken\n")
 		fs.Usage()
 		return 2
+	}
+
+	if runTool != nil {
+		if code, ran := runTool(stderr); ran {
+			return code
+		}
 	}
 
 	level := slog.LevelInfo
