@@ -42,13 +42,21 @@ const (
 // is queued whole if the queue is not full when it is produced, even if its lines take the
 // queue past its length, and discarded whole otherwise: a client that keeps up never receives
 // part of a Get, and the queue holds at most QueueLines entries plus one reply.
+//
+// The queue is also full once buf reaches maxBytes bytes, if limitBytes is set: the client's
+// soft output limit less what is already at its writer (Config.OutputSoftLimit).
 type output struct {
-	buf     []byte
-	entries int  // entries appended to buf
-	room    int  // entries that still fit in the queue; negative after a long reply
-	dropped int  // text lines discarded because the queue was full
-	quit    bool // the client asked to be closed once its replies are written
+	buf        []byte
+	entries    int  // entries appended to buf
+	room       int  // entries that still fit in the queue; negative after a long reply
+	limitBytes bool // maxBytes applies
+	maxBytes   int  // bytes of buf from which the queue is full
+	dropped    int  // text lines discarded because the queue was full
+	quit       bool // the client asked to be closed once its replies are written
 }
+
+// full reports whether the queue has no room for another reply.
+func (o *output) full() bool { return o.room <= 0 || (o.limitBytes && len(o.buf) >= o.maxBytes) }
 
 // db executes requests against a store. It is the server's state machine: no goroutines, no
 // sockets, so every command is tested table-driven; the store loop only feeds it requests.
@@ -75,7 +83,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 		if len(vals) == 0 {
 			return
 		}
-		if out.room <= 0 {
+		if out.full() {
 			out.dropped += len(vals)
 			return
 		}
@@ -90,7 +98,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 		d.store.Update(string(args[0]), args[1], args[2])
 	case opBad, opFatal:
 		out.quit = r.op == opFatal
-		if out.room <= 0 {
+		if out.full() {
 			out.dropped++
 			return
 		}
@@ -105,7 +113,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 // and the server holds the request until the queue drains, because a RESP client cannot be
 // told which reply went missing.
 func (d *db) execRESP(r request, args [][]byte, out *output) bool {
-	if out.room <= 0 {
+	if out.full() {
 		return false
 	}
 	out.entries++

@@ -24,6 +24,7 @@ type client struct {
 	held           []*batch // RESP requests waiting for room in the queue, oldest first
 	pending        []byte   // replies not yet handed to the writer
 	pendingEntries int      // lines or RESP replies in pending
+	atWriter       int      // bytes of the buffer at the writer; 0 when it is idle
 	spareBuf       []byte   // an empty buffer for the next pending
 	sending        bool     // a buffer is at the writer
 	dirty          bool     // in the loop's dirty list
@@ -82,6 +83,7 @@ func (b *batch) recycle() {
 type writerEvent struct {
 	c      *client
 	buf    []byte
+	failed bool // the write failed: the client is gone
 	exited bool
 }
 
@@ -97,7 +99,7 @@ func (s *Server) write(c *client) {
 				hangUp(c) // wakes the reader
 			}
 		}
-		s.events <- writerEvent{c: c, buf: buf}
+		s.events <- writerEvent{c: c, buf: buf, failed: failed}
 	}
 	c.conn.Close()
 	s.events <- writerEvent{c: c, exited: true}

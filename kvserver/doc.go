@@ -30,13 +30,19 @@
 // # Slow readers
 //
 // Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)
-// waiting behind the write in progress, which is not counted, like what the kernel has taken. When a text client's queue is full, further replies to it
+// waiting behind the write in progress, which is not counted, like what the kernel has taken,
+// and a soft limit in bytes on its unsent replies, the write in progress included
+// (Config.OutputSoftLimit, 2 MiB by default, as Redis's client-output-buffer-limit). When a
+// text client's queue is full (500 lines, or the soft limit in bytes), further replies to it
 // are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
 // reply produced while the queue has room is queued whole, even past 500 lines, so a client
 // that keeps up never receives part of a Get. A RESP client cannot be told which reply went
 // missing, so instead of discarding, the server stops executing (and then reading) its
-// requests until it reads its replies: it throttles itself, as a pipelining client should
-// expect, and no reply is lost. Either way no other client waits.
+// requests until it reads its replies (Stats.Throttled): it throttles itself, as a pipelining
+// client should expect, and no reply is lost. Either way no other client waits, and memory
+// stays bounded however many requests a client pipelines. A client whose unsent replies
+// exceed the hard limit (Config.OutputHardLimit, 1 GiB), which only one reply larger than the
+// soft limit can cause, is disconnected (Stats.OverLimit, and CountDropped).
 //
 // # Design
 //
