@@ -2,6 +2,7 @@ package kvserver
 
 import (
 	"strconv"
+	"time"
 )
 
 // op is what a request asks for.
@@ -35,6 +36,7 @@ const (
 	opQuit
 	opCommand
 	opConfig
+	opTyped // a command of typed.go only
 )
 
 // output collects the replies to one client during one round of the store loop, within the
@@ -63,18 +65,26 @@ func (o *output) full() bool { return o.room <= 0 || (o.limitBytes && len(o.buf)
 type db struct {
 	store     KVStore
 	lists     ListStore
-	native    bool      // store is a ListStore itself, so Keys and Clear work
-	committer Committer // the store, if it commits in groups; else nil
+	native    bool             // store is a ListStore itself, so Keys and Clear work
+	committer Committer        // the store, if it commits in groups; else nil
+	typed     typedStore       // the store, if it holds the typed keyspace; else nil
+	now       func() time.Time // for expiry
 }
 
 func newDB(store KVStore) *db {
 	lists, native := listsOf(store)
 	committer, _ := store.(Committer)
-	return &db{store: store, lists: lists, native: native, committer: committer}
+	typed, _ := store.(typedStore)
+	return &db{store: store, lists: lists, native: native, committer: committer, typed: typed, now: time.Now}
 }
+
+func (d *db) nowMillis() int64 { return d.now().UnixMilli() }
 
 // execText executes a text-protocol request with arguments args.
 func (d *db) execText(r request, args [][]byte, out *output) {
+	if d.typed != nil && r.op >= opPut && r.op <= opUpdate {
+		d.entry(args[0]) // an expired key is gone for the text protocol too
+	}
 	switch r.op {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
@@ -119,7 +129,13 @@ func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 	out.entries++
 	out.room--
 	b := out.buf
+	if r.run != nil && d.typed != nil {
+		out.buf = r.run(d, args, b)
+		return true
+	}
 	switch r.op {
+	case opTyped:
+		b = appendError(b, r.reason)
 	case opBad:
 		b = appendError(b, r.reason)
 	case opFatal:

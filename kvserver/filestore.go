@@ -111,7 +111,7 @@ type FileStore struct {
 	size      int64                 // bytes of intact log; every write appends here
 	pending   []byte                // encoded records not yet written
 	grouped   bool                  // Commit has been called: records wait in pending for the next one
-	index     ListStore
+	index     *memoryStore
 	recovery  Recovery
 
 	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
@@ -176,7 +176,7 @@ func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*File
 		interval:  opts.SyncInterval,
 		compactAt: opts.CompactSize,
 	}
-	f.index, _ = listsOf(NewMemoryStore())
+	f.index = newMemoryStore()
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
@@ -299,20 +299,11 @@ func (f *FileStore) open() error {
 }
 
 // apply carries out a record on the in-memory index.
-func (f *FileStore) apply(r record) {
-	switch r.op {
-	case logPut:
-		f.index.Put(r.key, r.a)
-	case logPrepend:
-		f.index.Prepend(r.key, r.a)
-	case logDelete:
-		f.index.Delete(r.key)
-	case logUpdate:
-		f.index.Update(r.key, r.a, r.b)
-	case logClear:
-		f.index.Clear()
-	}
-}
+func (f *FileStore) apply(r record) { f.index.apply(r) }
+
+func (f *FileStore) lookup(key string) *entry        { return f.index.lookup(key) }
+func (f *FileStore) forEach(fn func(string, *entry)) { f.index.forEach(fn) }
+func (f *FileStore) mutate(r record)                 { f.commit(r) }
 
 // commit logs r and applies it to the index. Before the first Commit, r is written (and, under
 // SyncAlways, fsynced) before it is applied; afterwards it is applied at once and written by
@@ -488,7 +479,7 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
-	if f.index.Len(key) > 0 {
+	if f.index.lookup(key) != nil {
 		f.commit(record{op: logDelete, key: key})
 	}
 }

@@ -122,9 +122,11 @@ func parseHeader(buf []byte, pos int) (int64, int, error) {
 // command describes one RESP command: its operation and how many arguments it takes, counting
 // its name (maxArgs -1 means no limit).
 type command struct {
-	op       op
-	min, max int
-	arity    string // the wrong-number-of-arguments reason, computed once
+	op         op
+	min, max   int
+	arity      string    // the wrong-number-of-arguments reason, computed once
+	run        typedFunc // on a store with the typed keyspace, this runs the command instead
+	needsTyped string    // an opTyped command's answer on any other store
 }
 
 // commands maps upper-case command names to their descriptions.
@@ -148,6 +150,15 @@ var commands = func() map[string]command {
 		"COMMAND":  {op: opCommand, min: 1, max: -1},
 		"CONFIG":   {op: opConfig, min: 2, max: -1},
 	}
+	for name, t := range typedCommands {
+		c, ok := m[name]
+		if !ok {
+			c = command{op: opTyped, min: t.min, max: t.max,
+				needsTyped: name + " needs a store that holds typed values (the memory store or a FileStore)"}
+		}
+		c.run = t.run
+		m[name] = c
+	}
 	for name, c := range m {
 		c.arity = "wrong number of arguments for '" + strings.ToLower(name) + "' command"
 		m[name] = c
@@ -156,7 +167,7 @@ var commands = func() map[string]command {
 }()
 
 // longestCommand is the length of the longest name in commands.
-const longestCommand = len("KVUPDATE")
+const longestCommand = len("SISMEMBER")
 
 // classify turns a decoded RESP frame into a request: args[0] is the command name, args[1:] its
 // arguments. Unknown commands and wrong argument counts become opBad requests whose reason
@@ -183,7 +194,10 @@ func classify(args [][]byte, lo int) request {
 	case n < c.min || (c.max >= 0 && n > c.max):
 		r.op, r.reason = opBad, c.arity
 	default:
-		r.op = c.op
+		r.op, r.run = c.op, c.run
+		if c.op == opTyped {
+			r.reason = c.needsTyped
+		}
 	}
 	return r
 }
@@ -201,6 +215,21 @@ func unknownCommand(name []byte) string {
 
 func appendSimple(b []byte, s string) []byte {
 	b = append(b, '+')
+	b = append(b, s...)
+	return append(b, '\r', '\n')
+}
+
+// appendRawError appends an error reply whose message carries its own code ("WRONGTYPE ...").
+func appendRawError(b []byte, msg string) []byte {
+	b = append(b, '-')
+	b = append(b, msg...)
+	return append(b, '\r', '\n')
+}
+
+func appendBulkString(b []byte, s string) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, '\r', '\n')
 	b = append(b, s...)
 	return append(b, '\r', '\n')
 }

@@ -48,7 +48,7 @@ func TestRESPCommands(t *testing.T) {
 		{[]string{"FLUSHALL"}, "+OK"},
 		{[]string{"DBSIZE"}, ":0"},
 		{[]string{"SELECT", "0"}, "+OK"},
-		{[]string{"HGETALL", "h"}, `-ERR unknown command "HGETALL"`},
+		{[]string{"HGETALLX", "h"}, `-ERR unknown command "HGETALLX"`},
 		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command"},
 		{[]string{"LRANGE", "k", "a", "b"}, "-ERR value is not an integer or out of range"},
 		{[]string{"PING"}, "+PONG"}, // still connected after errors
