@@ -152,10 +152,14 @@ func (rd *reader) space() []byte {
 // client is being dropped.
 func (rd *reader) took(n, free int) bool {
 	rd.w += n
-	if rd.w > rd.r {
-		if !rd.detected {
-			rd.detected, rd.resp = true, rd.buf[rd.r] == '*'
+	if rd.w > rd.r && !rd.detected {
+		rd.resp = rd.buf[rd.r] == '*'
+		rd.detected = rd.resp
+		if !rd.resp {
+			rd.resp, rd.detected = isInlineStart(rd.buf[rd.r:rd.w])
 		}
+	}
+	if rd.w > rd.r && rd.detected {
 		var consumed int
 		var ok bool
 		if rd.resp {
@@ -254,11 +258,11 @@ func (rd *reader) parseText(in []byte) (consumed int, ok bool) {
 // the bytes consumed. ok is false after a protocol error or an oversized frame: the client is
 // then being dropped.
 func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
-	const tooLong = "Protocol error: request larger than 1 MiB"
+	const tooLong = "Protocol error: request larger than 513 MiB"
 	// A lone incomplete frame (a large value arriving over several reads) stays in the read
 	// buffer instead of being copied on every read.
 	var err error
-	if rd.probe, _, err = parseRESP(in, rd.probe[:0]); err == errIncomplete {
+	if rd.probe, _, err = parseRequest(in, rd.probe[:0]); err == errIncomplete {
 		if len(in) > maxFrame {
 			rd.fatal(rd.newBatch(), tooLong)
 			return 0, false
@@ -270,7 +274,7 @@ func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 	pos := 0
 	for pos < len(b.data) {
 		lo := len(b.args)
-		args, n, err := parseRESP(b.data[pos:], b.args)
+		args, n, err := parseRequest(b.data[pos:], b.args)
 		if err == errIncomplete {
 			break
 		}

@@ -1,13 +1,21 @@
 package kvserver
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
 )
 
-// maxFrame is the largest RESP request frame: room for a MaxLine value plus its key and headers.
-const maxFrame = MaxLine + 64<<10
+// maxBulk is the longest RESP bulk string a request may hold: Redis's proto-max-bulk-len.
+const maxBulk = 512 << 20
+
+// maxFrame is the largest RESP request frame: one maxBulk value plus its key and headers. It
+// bounds what one client's read buffer may grow to, as Redis's client-query-buffer-limit does.
+const maxFrame = maxBulk + 1<<20
+
+// maxInline is the longest inline command line, as in Redis.
+const maxInline = 64 << 10
 
 // maxArgs bounds the argument count a frame may announce, as Redis does.
 const maxArgs = 1 << 20
@@ -30,7 +38,8 @@ const (
 	errBadLength     = protocolError("invalid length")
 	errNegativeCount = protocolError("invalid multibulk length")
 	errNegativeBulk  = protocolError("invalid bulk length")
-	errBulkTooLong   = protocolError("bulk string longer than 1 MiB")
+	errBulkTooLong   = protocolError("invalid bulk length")
+	errInlineTooLong = protocolError("too big inline request")
 	errTooManyArgs   = protocolError("too many arguments")
 	errMissingCRLF   = protocolError("bulk string not followed by CRLF")
 )
@@ -71,7 +80,7 @@ func parseRESP(buf []byte, args [][]byte) ([][]byte, int, error) {
 			return args[:n0], 0, err
 		case size < 0:
 			return args[:n0], 0, errNegativeBulk
-		case size > MaxLine:
+		case size > maxBulk:
 			return args[:n0], 0, errBulkTooLong
 		}
 		end := start + int(size)
@@ -85,6 +94,63 @@ func parseRESP(buf []byte, args [][]byte) ([][]byte, int, error) {
 		pos = end + 2
 	}
 	return args, pos, nil
+}
+
+// parseRequest decodes the request at the front of buf: a RESP frame if it starts with '*',
+// otherwise an inline command, a line of words separated by spaces (as redis-cli's telnet
+// mode and redis-benchmark's PING_INLINE send). An empty line appends nothing.
+func parseRequest(buf []byte, args [][]byte) ([][]byte, int, error) {
+	if len(buf) > 0 && buf[0] != '*' {
+		return parseInline(buf, args)
+	}
+	return parseRESP(buf, args)
+}
+
+// parseInline decodes one inline command line, appending its words (slices of buf) to args.
+func parseInline(buf []byte, args [][]byte) ([][]byte, int, error) {
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 {
+		if len(buf) > maxInline {
+			return args, 0, errInlineTooLong
+		}
+		return args, 0, errIncomplete
+	}
+	if end > maxInline {
+		return args, 0, errInlineTooLong
+	}
+	for _, w := range bytes.Fields(buf[:end]) {
+		args = append(args, w)
+	}
+	return args, end + 1, nil
+}
+
+// isInlineStart reports whether the first bytes a client sends, which do not start with '*',
+// are a Redis inline command rather than a line of the text protocol, and whether enough has
+// arrived to tell. They are an inline command when their first word, up to a space, tab, CR
+// or LF, is a known command name in any case but the text protocol's own verbs (Put, Get,
+// Delete, Update, exactly so capitalised); a text request always puts ':' right after its verb.
+func isInlineStart(in []byte) (inline, decided bool) {
+	i := bytes.IndexAny(in, " \t\r\n:")
+	if i < 0 {
+		return false, len(in) > longestCommand
+	}
+	word := in[:i]
+	if in[i] == ':' || len(word) > longestCommand {
+		return false, true
+	}
+	switch string(word) {
+	case "Put", "Get", "Delete", "Update":
+		return false, true
+	}
+	var upper [longestCommand]byte
+	for j, c := range word {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		upper[j] = c
+	}
+	_, known := commands[string(upper[:len(word)])]
+	return known, true
 }
 
 // parseHeader reads the decimal integer and "\r\n" starting at buf[pos] and returns the integer
