@@ -244,7 +244,7 @@ func classify(args [][]byte, lo int) request {
 	r := request{lo: int32(lo + 1), hi: int32(len(args))}
 	var upper [longestCommand]byte
 	if len(name) > len(upper) {
-		r.op, r.reason = opBad, unknownCommand(name)
+		r.op, r.reason = opBad, unknownCommand(args[lo:])
 		return r
 	}
 	for i, c := range name {
@@ -256,7 +256,7 @@ func classify(args [][]byte, lo int) request {
 	c, ok := commands[string(upper[:len(name)])]
 	switch {
 	case !ok:
-		r.op, r.reason = opBad, unknownCommand(name)
+		r.op, r.reason = opBad, unknownCommand(args[lo:])
 	case n < c.min || (c.max >= 0 && n > c.max):
 		r.op, r.reason = opBad, c.arity
 	default:
@@ -268,13 +268,28 @@ func classify(args [][]byte, lo int) request {
 	return r
 }
 
-// unknownCommand is the reason for an unknown command name, quoted with anything unprintable
-// (or a quote) escaped so that the reply stays one line.
-func unknownCommand(name []byte) string {
-	if len(name) > 64 {
-		name = name[:64]
+// unknownCommand is the reason for an unknown command, worded as Redis 7 words it, with at
+// most 128 bytes of the name and of the arguments and CR and LF made spaces so that the reply
+// stays one line.
+func unknownCommand(args [][]byte) string {
+	oneLine := func(b []byte, n int) string {
+		if len(b) > n {
+			b = b[:n]
+		}
+		return strings.NewReplacer("\r", " ", "\n", " ").Replace(string(b))
 	}
-	return "unknown command " + strconv.QuoteToASCII(string(name))
+	var sb strings.Builder
+	sb.WriteString("unknown command '" + oneLine(args[0], 128) + "', with args beginning with: ")
+	room := 128
+	for _, a := range args[1:] {
+		if room <= 0 {
+			break
+		}
+		part := "'" + oneLine(a, room) + "' "
+		sb.WriteString(part)
+		room -= len(part)
+	}
+	return sb.String()
 }
 
 // RESP reply encoders.

@@ -48,7 +48,7 @@ func TestRESPCommands(t *testing.T) {
 		{[]string{"FLUSHALL"}, "+OK"},
 		{[]string{"DBSIZE"}, ":0"},
 		{[]string{"SELECT", "0"}, "+OK"},
-		{[]string{"HGETALLX", "h"}, `-ERR unknown command "HGETALLX"`},
+		{[]string{"HGETALLX", "h"}, `-ERR unknown command 'HGETALLX', with args beginning with: 'h' `},
 		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command"},
 		{[]string{"LRANGE", "k", "a", "b"}, "-ERR value is not an integer or out of range"},
 		{[]string{"PING"}, "+PONG"}, // still connected after errors
@@ -209,7 +209,7 @@ func TestInlineCommands(t *testing.T) {
 		}
 	}
 	c.write("NOSUCH x\r\n")
-	if got := c.reply(); got != `-ERR unknown command "NOSUCH"` {
+	if got := c.reply(); got != `-ERR unknown command 'NOSUCH', with args beginning with: 'x' ` {
 		t.Fatalf("unknown inline command: %s", got)
 	}
 	c.write(strings.Repeat("x", maxInline+1))

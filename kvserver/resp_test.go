@@ -117,10 +117,10 @@ func TestClassify(t *testing.T) {
 		{args: []string{"CONFIG", "GET", "save"}, op: opConfig},
 		{args: []string{"COMMAND", "DOCS"}, op: opCommand},
 		{args: []string{"SET", "k", "v", "EX", "10"}, op: opBad, reason: "wrong number of arguments for 'set' command"},
-		{args: []string{"HSETX", "h", "f", "v"}, op: opBad, reason: `unknown command "HSETX"`},
-		{args: []string{"KVUPDATEX"}, op: opBad, reason: `unknown command "KVUPDATEX"`},
-		{args: []string{"a\r\nb"}, op: opBad, reason: `unknown command "a\r\nb"`},
-		{args: []string{""}, op: opBad, reason: `unknown command ""`},
+		{args: []string{"HSETX", "h", "f", "v"}, op: opBad, reason: "unknown command 'HSETX', with args beginning with: 'h' 'f' 'v' "},
+		{args: []string{"KVUPDATEX"}, op: opBad, reason: "unknown command 'KVUPDATEX', with args beginning with: "},
+		{args: []string{"a\r\nb"}, op: opBad, reason: "unknown command 'a  b', with args beginning with: "},
+		{args: []string{""}, op: opBad, reason: "unknown command '', with args beginning with: "},
 	}
 	for _, tt := range tests {
 		args := [][]byte{[]byte("earlier")}
