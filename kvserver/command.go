@@ -150,6 +150,10 @@ func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 	case opEcho:
 		b = appendBulk(b, args[0])
 	case opSet:
+		if len(args) > 2 {
+			b = appendError(b, "SET options need a store that holds typed values (the memory store or a FileStore)")
+			break
+		}
 		key := string(args[0])
 		d.store.Delete(key)
 		d.store.Put(key, args[1])

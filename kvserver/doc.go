@@ -28,7 +28,7 @@
 //
 // Commands: PING, ECHO, SELECT 0, QUIT, COMMAND and CONFIG GET (empty arrays, which is all
 // redis-cli and redis-benchmark need), DBSIZE, FLUSHALL, KVUPDATE key old new (Update);
-// strings SET, GET, INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN, MSET, MGET; keys EXISTS, DEL,
+// strings SET [NX|XX] [GET] [EX s|PX ms|KEEPTTL], GET, INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN, MSET, MGET; keys EXISTS, DEL,
 // KEYS, SCAN (every match in one reply, cursor 0, which SCAN's guarantees allow), TYPE,
 // EXPIRE, PEXPIRE, TTL, PTTL, PERSIST; lists RPUSH (Put), LPUSH, LPOP, RPOP, LRANGE (Get),
 // LLEN; hashes HSET, HMSET, HGET, HDEL, HGETALL, HLEN; sets SADD, SREM, SPOP, SMEMBERS, SCARD,

@@ -43,6 +43,13 @@ var redisScript = []struct {
 	{args: []string{"EXISTS", "a", "b", "nope", "a"}}, {args: []string{"DEL", "a", "nope", "b"}}, {args: []string{"EXISTS", "a"}},
 	{args: []string{"TYPE", "c"}}, {args: []string{"TYPE", "nope"}},
 	{args: []string{"SET", "k"}}, {args: []string{"GET"}}, {args: []string{"INCR"}}, {args: []string{"STRLEN", "a", "b"}},
+	{args: []string{"SET", "o", "1", "NX"}}, {args: []string{"SET", "o", "2", "NX"}}, {args: []string{"SET", "o", "3", "XX", "GET"}},
+	{args: []string{"SET", "o2", "3", "XX"}}, {args: []string{"SET", "o2", "3", "XX", "GET"}}, {args: []string{"SET", "o", "4", "NX", "XX"}},
+	{args: []string{"SET", "o", "5", "EX", "100"}}, {args: []string{"TTL", "o"}}, {args: []string{"SET", "o", "6", "KEEPTTL", "GET"}},
+	{args: []string{"TTL", "o"}}, {args: []string{"SET", "o", "7", "PX", "50000"}}, {args: []string{"TTL", "o"}}, {args: []string{"SET", "o", "8"}},
+	{args: []string{"TTL", "o"}}, {args: []string{"SET", "o", "9", "EX", "0"}}, {args: []string{"SET", "o", "9", "EX", "x"}},
+	{args: []string{"SET", "o", "9", "EX"}}, {args: []string{"SET", "o", "9", "EX", "10", "KEEPTTL"}}, {args: []string{"SET", "o", "9", "BOGUS"}},
+	{args: []string{"RPUSH", "ol", "x"}}, {args: []string{"SET", "ol", "v", "GET"}}, {args: []string{"SET", "ol", "v", "NX", "GET"}},
 	// Expiry.
 	{args: []string{"TTL", "c"}}, {args: []string{"TTL", "nope"}}, {args: []string{"EXPIRE", "c", "100"}},
 	{args: []string{"TTL", "c"}}, {args: []string{"PERSIST", "c"}}, {args: []string{"TTL", "c"}}, {args: []string{"PERSIST", "c"}},

@@ -200,7 +200,7 @@ var commands = func() map[string]command {
 	m := map[string]command{
 		"PING":     {op: opPing, min: 1, max: 2},
 		"ECHO":     {op: opEcho, min: 2, max: 2},
-		"SET":      {op: opSet, min: 3, max: 3},
+		"SET":      {op: opSet, min: 3, max: -1},
 		"GET":      {op: opGetLast, min: 2, max: 2},
 		"RPUSH":    {op: opRPush, min: 3, max: -1},
 		"LPUSH":    {op: opLPush, min: 3, max: -1},

@@ -106,11 +106,12 @@ func TestRESPPipelining(t *testing.T) {
 	}
 }
 
-// A value of 1 MiB arrives over many reads and is stored whole.
+// A value of 3 MiB, past the text protocol's line limit, arrives over many reads and is stored
+// whole: RESP takes values up to 512 MiB, as Redis does.
 func TestRESPLargeValue(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	v := strings.Repeat("0123456789abcdef", MaxLine/16)
+	v := strings.Repeat("0123456789abcdef", 3*MaxLine/16)
 	if got := c.do("SET", "big", v); got != "+OK" {
 		t.Fatalf("SET = %s", got)
 	}

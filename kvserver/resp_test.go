@@ -116,7 +116,7 @@ func TestClassify(t *testing.T) {
 		{args: []string{"KVUPDATE", "k", "a", "b"}, op: opKVUpdate},
 		{args: []string{"CONFIG", "GET", "save"}, op: opConfig},
 		{args: []string{"COMMAND", "DOCS"}, op: opCommand},
-		{args: []string{"SET", "k", "v", "EX", "10"}, op: opBad, reason: "wrong number of arguments for 'set' command"},
+		{args: []string{"SET", "k", "v", "EX", "10"}, op: opSet},
 		{args: []string{"HSETX", "h", "f", "v"}, op: opBad, reason: "unknown command 'HSETX', with args beginning with: 'h' 'f' 'v' "},
 		{args: []string{"KVUPDATEX"}, op: opBad, reason: "unknown command 'KVUPDATEX', with args beginning with: "},
 		{args: []string{"a\r\nb"}, op: opBad, reason: "unknown command 'a  b', with args beginning with: "},

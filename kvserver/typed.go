@@ -154,9 +154,66 @@ func optCount(args [][]byte, i int) (n int, given, ok bool) {
 
 // Strings and keys.
 
+// cmdSet is SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL].
 func cmdSet(d *db, args [][]byte, b []byte) []byte {
+	var nx, xx, get, keepTTL bool
+	var ttl int64 // milliseconds; 0 for none
+	for i := 2; i < len(args); i++ {
+		switch a := args[i]; {
+		case asciiEqualFold(a, "NX") && !xx:
+			nx = true
+		case asciiEqualFold(a, "XX") && !nx:
+			xx = true
+		case asciiEqualFold(a, "GET"):
+			get = true
+		case asciiEqualFold(a, "KEEPTTL") && ttl == 0:
+			keepTTL = true
+		case (asciiEqualFold(a, "EX") || asciiEqualFold(a, "PX")) && ttl == 0 && !keepTTL && i+1 < len(args):
+			n, ok := parseInt(args[i+1])
+			if !ok {
+				return appendError(b, msgNotInt)
+			}
+			unit := int64(1)
+			if asciiEqualFold(a, "EX") {
+				unit = 1000
+			}
+			if n <= 0 || n > math.MaxInt64/unit || d.nowMillis() > math.MaxInt64-n*unit {
+				return appendError(b, strings.Replace(msgExpireTime, "%s", "set", 1))
+			}
+			ttl = n * unit
+			i++
+		default:
+			return appendError(b, msgSyntax)
+		}
+	}
+	e := d.entry(args[0])
+	if get && e != nil && e.kind != kindString {
+		return wrongType(b)
+	}
+	reply := func(b []byte) []byte {
+		switch {
+		case !get:
+			return appendSimple(b, "OK")
+		case e == nil:
+			return appendNil(b)
+		}
+		return appendBulk(b, e.str())
+	}
+	if (nx && e != nil) || (xx && e == nil) {
+		if get {
+			return reply(b)
+		}
+		return appendNil(b)
+	}
+	b = reply(b) // before the write, which replaces e's value
 	d.typed.mutate(record{op: logSet, key: string(args[0]), a: args[1]})
-	return appendSimple(b, "OK")
+	switch {
+	case ttl > 0:
+		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(d.nowMillis() + ttl)})
+	case keepTTL && e != nil && e.expireAt != 0:
+		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(e.expireAt)})
+	}
+	return b
 }
 
 // cmdGet returns a string's value; on a list, as the contract maps GET, its last value.
