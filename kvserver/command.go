@@ -2,6 +2,7 @@ package kvserver
 
 import (
 	"strconv"
+	"time"
 )
 
 // op is what a request asks for.
@@ -35,6 +36,7 @@ const (
 	opQuit
 	opCommand
 	opConfig
+	opTyped // a command of typed.go only
 )
 
 // output collects the replies to one client during one round of the store loop, within the
@@ -42,31 +44,47 @@ const (
 // is queued whole if the queue is not full when it is produced, even if its lines take the
 // queue past its length, and discarded whole otherwise: a client that keeps up never receives
 // part of a Get, and the queue holds at most QueueLines entries plus one reply.
+//
+// The queue is also full once buf reaches maxBytes bytes, if limitBytes is set: the client's
+// soft output limit less what is already at its writer (Config.OutputSoftLimit).
 type output struct {
-	buf     []byte
-	entries int  // entries appended to buf
-	room    int  // entries that still fit in the queue; negative after a long reply
-	dropped int  // text lines discarded because the queue was full
-	quit    bool // the client asked to be closed once its replies are written
+	buf        []byte
+	entries    int  // entries appended to buf
+	room       int  // entries that still fit in the queue; negative after a long reply
+	limitBytes bool // maxBytes applies
+	maxBytes   int  // bytes of buf from which the queue is full
+	dropped    int  // text lines discarded because the queue was full
+	quit       bool // the client asked to be closed once its replies are written
 }
+
+// full reports whether the queue has no room for another reply.
+func (o *output) full() bool { return o.room <= 0 || (o.limitBytes && len(o.buf) >= o.maxBytes) }
 
 // db executes requests against a store. It is the server's state machine: no goroutines, no
 // sockets, so every command is tested table-driven; the store loop only feeds it requests.
 type db struct {
 	store     KVStore
 	lists     ListStore
-	native    bool      // store is a ListStore itself, so Keys and Clear work
-	committer Committer // the store, if it commits in groups; else nil
+	native    bool             // store is a ListStore itself, so Keys and Clear work
+	committer Committer        // the store, if it commits in groups; else nil
+	typed     typedStore       // the store, if it holds the typed keyspace; else nil
+	now       func() time.Time // for expiry
 }
 
 func newDB(store KVStore) *db {
 	lists, native := listsOf(store)
 	committer, _ := store.(Committer)
-	return &db{store: store, lists: lists, native: native, committer: committer}
+	typed, _ := store.(typedStore)
+	return &db{store: store, lists: lists, native: native, committer: committer, typed: typed, now: time.Now}
 }
+
+func (d *db) nowMillis() int64 { return d.now().UnixMilli() }
 
 // execText executes a text-protocol request with arguments args.
 func (d *db) execText(r request, args [][]byte, out *output) {
+	if d.typed != nil && r.op >= opPut && r.op <= opUpdate {
+		d.entry(args[0]) // an expired key is gone for the text protocol too
+	}
 	switch r.op {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
@@ -75,7 +93,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 		if len(vals) == 0 {
 			return
 		}
-		if out.room <= 0 {
+		if out.full() {
 			out.dropped += len(vals)
 			return
 		}
@@ -90,7 +108,7 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 		d.store.Update(string(args[0]), args[1], args[2])
 	case opBad, opFatal:
 		out.quit = r.op == opFatal
-		if out.room <= 0 {
+		if out.full() {
 			out.dropped++
 			return
 		}
@@ -105,13 +123,19 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 // and the server holds the request until the queue drains, because a RESP client cannot be
 // told which reply went missing.
 func (d *db) execRESP(r request, args [][]byte, out *output) bool {
-	if out.room <= 0 {
+	if out.full() {
 		return false
 	}
 	out.entries++
 	out.room--
 	b := out.buf
+	if r.run != nil && d.typed != nil {
+		out.buf = r.run(d, args, b)
+		return true
+	}
 	switch r.op {
+	case opTyped:
+		b = appendError(b, r.reason)
 	case opBad:
 		b = appendError(b, r.reason)
 	case opFatal:
@@ -126,6 +150,10 @@ func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 	case opEcho:
 		b = appendBulk(b, args[0])
 	case opSet:
+		if len(args) > 2 {
+			b = appendError(b, "SET options need a store that holds typed values (the memory store or a FileStore)")
+			break
+		}
 		key := string(args[0])
 		d.store.Delete(key)
 		d.store.Put(key, args[1])

@@ -94,7 +94,7 @@ func TestExecRESP(t *testing.T) {
 		{"dbsize flushall", [][]string{{"SET", "a", "1"}, {"RPUSH", "b", "2"}, {"DBSIZE"}, {"FLUSHALL"}, {"DBSIZE"}}, "+OK\r\n:1\r\n:2\r\n+OK\r\n:0\r\n"},
 		{"select", [][]string{{"SELECT", "0"}, {"SELECT", "1"}}, "+OK\r\n-ERR DB index is out of range\r\n"},
 		{"command config", [][]string{{"COMMAND", "DOCS"}, {"CONFIG", "get", "save"}, {"CONFIG", "SET", "a", "b"}}, "*0\r\n*0\r\n-ERR only CONFIG GET is supported\r\n"},
-		{"unknown", [][]string{{"HSET", "h", "f", "v"}}, "-ERR unknown command \"HSET\"\r\n"},
+		{"unknown", [][]string{{"HSETX", "h", "f", "v"}}, "-ERR unknown command 'HSETX', with args beginning with: 'h' 'f' 'v' \r\n"},
 		{"arity", [][]string{{"GET"}}, "-ERR wrong number of arguments for 'get' command\r\n"},
 	}
 	for _, tt := range tests {

@@ -2,9 +2,11 @@ package kvserver
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -87,7 +89,7 @@ func (f *FileStore) Compact() error {
 	return nil
 }
 
-// writeLive writes the log header and one Put per value the store holds to dst, and returns
+// writeLive writes the log header and the records that rebuild what the store holds to dst, and returns
 // the bytes written. The file offset of dst ends at its end, ready for appending.
 func (f *FileStore) writeLive(dst *os.File) (int64, error) {
 	w := bufio.NewWriterSize(dst, 256<<10)
@@ -113,8 +115,8 @@ func (f *FileStore) writeLive(dst *os.File) (int64, error) {
 			continue
 		}
 		written[rec.key] = true
-		for _, v := range f.index.Get(rec.key) {
-			buf = record{op: logPut, key: rec.key, a: v}.appendTo(buf[:0])
+		for _, r := range liveRecords(rec.key, f.index.lookup(rec.key)) {
+			buf = r.appendTo(buf[:0])
 			if _, err := w.Write(buf); err != nil {
 				return 0, err
 			}
@@ -123,3 +125,42 @@ func (f *FileStore) writeLive(dst *os.File) (int64, error) {
 	}
 	return size, w.Flush()
 }
+
+// liveRecords returns the records that rebuild key's entry e (none if e is nil): one per
+// value of a list, field of a hash or member of a set, and the key's expiry.
+func liveRecords(key string, e *entry) []record {
+	if e == nil {
+		return nil
+	}
+	var out []record
+	switch e.kind {
+	case kindString:
+		out = append(out, record{op: logSet, key: key, a: e.str()})
+	case kindList:
+		for i := range e.len() {
+			out = append(out, record{op: logPut, key: key, a: e.at(i)})
+		}
+	case kindHash:
+		for field, v := range e.hash {
+			out = append(out, record{op: logHSet, key: key, a: []byte(field), b: v})
+		}
+	case kindSet:
+		for m := range e.set {
+			out = append(out, record{op: logSAdd, key: key, a: []byte(m)})
+		}
+	case kindZSet:
+		for _, it := range e.zset.items() {
+			out = append(out, record{op: logZAdd, key: key, a: []byte(it.member), b: float64Bytes(it.score)})
+		}
+	}
+	if e.expireAt != 0 {
+		out = append(out, record{op: logExpireAt, key: key, a: int64Bytes(e.expireAt)})
+	}
+	return out
+}
+
+func float64Bytes(f float64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, math.Float64bits(f))
+}
+
+func int64Bytes(n int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(n)) }

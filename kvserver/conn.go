@@ -24,6 +24,7 @@ type client struct {
 	held           []*batch // RESP requests waiting for room in the queue, oldest first
 	pending        []byte   // replies not yet handed to the writer
 	pendingEntries int      // lines or RESP replies in pending
+	atWriter       int      // bytes of the buffer at the writer; 0 when it is idle
 	spareBuf       []byte   // an empty buffer for the next pending
 	sending        bool     // a buffer is at the writer
 	dirty          bool     // in the loop's dirty list
@@ -82,6 +83,7 @@ func (b *batch) recycle() {
 type writerEvent struct {
 	c      *client
 	buf    []byte
+	failed bool // the write failed: the client is gone
 	exited bool
 }
 
@@ -97,7 +99,7 @@ func (s *Server) write(c *client) {
 				hangUp(c) // wakes the reader
 			}
 		}
-		s.events <- writerEvent{c: c, buf: buf}
+		s.events <- writerEvent{c: c, buf: buf, failed: failed}
 	}
 	c.conn.Close()
 	s.events <- writerEvent{c: c, exited: true}
@@ -150,10 +152,14 @@ func (rd *reader) space() []byte {
 // client is being dropped.
 func (rd *reader) took(n, free int) bool {
 	rd.w += n
-	if rd.w > rd.r {
-		if !rd.detected {
-			rd.detected, rd.resp = true, rd.buf[rd.r] == '*'
+	if rd.w > rd.r && !rd.detected {
+		rd.resp = rd.buf[rd.r] == '*'
+		rd.detected = rd.resp
+		if !rd.resp {
+			rd.resp, rd.detected = isInlineStart(rd.buf[rd.r:rd.w])
 		}
+	}
+	if rd.w > rd.r && rd.detected {
 		var consumed int
 		var ok bool
 		if rd.resp {
@@ -252,11 +258,11 @@ func (rd *reader) parseText(in []byte) (consumed int, ok bool) {
 // the bytes consumed. ok is false after a protocol error or an oversized frame: the client is
 // then being dropped.
 func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
-	const tooLong = "Protocol error: request larger than 1 MiB"
+	const tooLong = "Protocol error: request larger than 513 MiB"
 	// A lone incomplete frame (a large value arriving over several reads) stays in the read
 	// buffer instead of being copied on every read.
 	var err error
-	if rd.probe, _, err = parseRESP(in, rd.probe[:0]); err == errIncomplete {
+	if rd.probe, _, err = parseRequest(in, rd.probe[:0]); err == errIncomplete {
 		if len(in) > maxFrame {
 			rd.fatal(rd.newBatch(), tooLong)
 			return 0, false
@@ -268,7 +274,7 @@ func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 	pos := 0
 	for pos < len(b.data) {
 		lo := len(b.args)
-		args, n, err := parseRESP(b.data[pos:], b.args)
+		args, n, err := parseRequest(b.data[pos:], b.args)
 		if err == errIncomplete {
 			break
 		}

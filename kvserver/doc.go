@@ -18,25 +18,49 @@
 //
 // # Redis protocol
 //
-// A connection whose first byte is '*' speaks RESP2: RPUSH (Put), LRANGE (Get), DEL (Delete),
-// KVUPDATE key old new (Update), SET (replaces the list with one value), GET (the last value),
-// LPUSH, LLEN, EXISTS, DBSIZE, FLUSHALL, PING, ECHO, SELECT 0, QUIT, and COMMAND and CONFIG GET
-// (empty arrays, which is all redis-cli and redis-benchmark need). Anything else gets
-// "-ERR unknown command". Pipelined requests are answered in order. Malformed framing (bad or
-// negative lengths, a missing CRLF, a frame over 1 MiB) gets "-ERR Protocol error: ..." and
-// closes that connection only. LPUSH, LRANGE, DBSIZE and FLUSHALL are fast on a store that
-// implements ListStore, as the memory store does.
+// A connection speaks RESP2 instead of the text protocol when its first byte is '*', or when
+// its first word is a Redis command written inline ("PING\r\n", "set k v\r\n", as
+// redis-benchmark and redis-cli's telnet mode send): the word, up to a space, tab, CR or LF,
+// is a command kvserver knows, in any case except the text protocol's own verbs spelt exactly
+// Put, Get, Delete and Update. A text request always has ':' right after its verb, so no text
+// request is ever taken for an inline command, and a text line that is not a request (no
+// ':') still gets its "ERR" line. A RESP connection may mix inline lines and frames.
+//
+// Commands: PING, ECHO, SELECT 0, QUIT, COMMAND and CONFIG GET (empty arrays, which is all
+// redis-cli and redis-benchmark need), DBSIZE, FLUSHALL, KVUPDATE key old new (Update);
+// strings SET [NX|XX] [GET] [EX s|PX ms|KEEPTTL], GET, INCR, DECR, INCRBY, DECRBY, APPEND, STRLEN, MSET, MGET; keys EXISTS, DEL,
+// KEYS, SCAN (every match in one reply, cursor 0, which SCAN's guarantees allow), TYPE,
+// EXPIRE, PEXPIRE, TTL, PTTL, PERSIST; lists RPUSH (Put), LPUSH, LPOP, RPOP, LRANGE (Get),
+// LLEN; hashes HSET, HMSET, HGET, HDEL, HGETALL, HLEN; sets SADD, SREM, SPOP, SMEMBERS, SCARD,
+// SISMEMBER; sorted sets ZADD, ZPOPMIN, ZRANGE [WITHSCORES], ZSCORE, ZCARD. Replies, errors
+// included (WRONGTYPE, "value is not an integer or out of range", arity), are Redis 7's; a test
+// compares them with redis-server's when it is installed. Values may be up to 512 MiB, as in
+// Redis. Pipelined requests are answered in order. Malformed framing gets "-ERR Protocol
+// error: ..." and closes that connection only.
+//
+// Keys hold one type each. A string is a list of one value, as the KVStore contract maps SET
+// and GET: GET of a list returns its last value, and RPUSH, LPUSH and LRANGE treat a string as
+// a one-value list, where Redis would answer WRONGTYPE; every other mix of types is WRONGTYPE,
+// as in Redis. The memory store and the FileStore hold every type, and the FileStore logs
+// every mutation; on another KVStore the list commands work through its methods and the other
+// types answer an error. Expired keys are removed when touched.
 //
 // # Slow readers
 //
 // Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)
-// waiting behind the write in progress, which is not counted, like what the kernel has taken. When a text client's queue is full, further replies to it
+// waiting behind the write in progress, which is not counted, like what the kernel has taken,
+// and a soft limit in bytes on its unsent replies, the write in progress included
+// (Config.OutputSoftLimit, 2 MiB by default, as Redis's client-output-buffer-limit). When a
+// text client's queue is full (500 lines, or the soft limit in bytes), further replies to it
 // are discarded and their lines counted (Stats.DroppedLines); the client stays connected. A
 // reply produced while the queue has room is queued whole, even past 500 lines, so a client
 // that keeps up never receives part of a Get. A RESP client cannot be told which reply went
 // missing, so instead of discarding, the server stops executing (and then reading) its
-// requests until it reads its replies: it throttles itself, as a pipelining client should
-// expect, and no reply is lost. Either way no other client waits.
+// requests until it reads its replies (Stats.Throttled): it throttles itself, as a pipelining
+// client should expect, and no reply is lost. Either way no other client waits, and memory
+// stays bounded however many requests a client pipelines. A client whose unsent replies
+// exceed the hard limit (Config.OutputHardLimit, 1 GiB), which only one reply larger than the
+// soft limit can cause, is disconnected (Stats.OverLimit, and CountDropped).
 //
 // # Design
 //

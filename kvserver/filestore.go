@@ -76,8 +76,10 @@ type FileStoreOptions struct {
 type Recovery struct {
 	Records int   // records replayed
 	Size    int64 // bytes of log kept, header included
-	Cut     int64 // bytes cut off a damaged or torn tail; 0 if the log was intact
+	Cut     int64 // bytes cut off a torn tail; 0 if the log was intact
 	Reason  error // why the tail was cut (ErrTornRecord, ErrChecksum, ErrBadRecord); nil if not
+	// TornPath names the file that keeps the bytes cut off, beside the log; empty if none.
+	TornPath string
 }
 
 // syncer forces written data to stable storage; *os.File is one.
@@ -87,8 +89,9 @@ type syncer interface{ Sync() error }
 // is appended to the log (and, with SyncAlways, fsynced) before it is applied, so the state in
 // memory is always the replay of the log; once its owner calls Commit, mutations are instead
 // logged once per group, before any of them is acknowledged. Opening the store replays the
-// log; a torn or damaged tail, as a crash in the middle of a write leaves, is cut off at the
-// last intact record rather than refusing to start.
+// log; a torn tail, as a crash in the middle of a write leaves, is cut off at the last intact
+// record (its bytes kept beside the log), while a bad record with intact ones after it makes
+// opening fail with a *DamageError, the file untouched (see CheckLog and RepairLog).
 //
 // Like every KVStore it is used from one goroutine; only its background fsync, which touches
 // nothing but the file, runs beside it. If a write or fsync fails the store keeps serving
@@ -108,7 +111,7 @@ type FileStore struct {
 	size      int64                 // bytes of intact log; every write appends here
 	pending   []byte                // encoded records not yet written
 	grouped   bool                  // Commit has been called: records wait in pending for the next one
-	index     ListStore
+	index     *memoryStore
 	recovery  Recovery
 
 	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
@@ -135,8 +138,9 @@ var (
 )
 
 // NewFileStore opens the log at path, creating it if needed, replays it and returns the store
-// (a *FileStore, to be closed with Close). A torn or damaged tail is cut off at the last
-// intact record; FileStore.Recovery reports what was cut.
+// (a *FileStore, to be closed with Close). A torn tail is cut off at the last intact record
+// and kept beside the log; FileStore.Recovery reports what was cut. A log damaged before its
+// end is not opened: the error is a *DamageError matching ErrLogDamaged.
 func NewFileStore(path string, sync SyncPolicy) (KVStore, error) {
 	f, err := OpenFileStore(path, sync, FileStoreOptions{})
 	if err != nil {
@@ -146,7 +150,8 @@ func NewFileStore(path string, sync SyncPolicy) (KVStore, error) {
 }
 
 // OpenFileStore is NewFileStore with options. It fails if the file cannot be opened or read,
-// is not a kvserver log (ErrNotLog), or is open in another process (ErrLogLocked).
+// is not a kvserver log (ErrNotLog), is damaged before its end (a *DamageError, matching
+// ErrLogDamaged; the file is left as it is), or is open in another process (ErrLogLocked).
 func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*FileStore, error) {
 	if policy != SyncAlways && policy != SyncEverySecond {
 		return nil, fmt.Errorf("kvserver: invalid sync policy %v", policy)
@@ -171,7 +176,7 @@ func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*File
 		interval:  opts.SyncInterval,
 		compactAt: opts.CompactSize,
 	}
-	f.index, _ = listsOf(NewMemoryStore())
+	f.index = newMemoryStore()
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
@@ -245,7 +250,7 @@ func (f *FileStore) open() error {
 			break
 		}
 		if err != nil {
-			if !errors.Is(err, ErrTornRecord) && !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrBadRecord) {
+			if !isRecordErr(err) {
 				return fmt.Errorf("kvserver: read log: %w", err)
 			}
 			f.recovery.Reason = err
@@ -257,15 +262,32 @@ func (f *FileStore) open() error {
 	}
 	f.recovery.Size = good
 	if good < size {
-		f.recovery.Cut = size - good
+		// A bad record: damage if intact records follow it, else a torn tail.
+		next, found, err := resync(f.file, good+1, size)
+		if err != nil {
+			return err
+		}
+		if found {
+			var rep LogReport
+			if err := scanLog(f.file, next, size, &rep, nil); err != nil {
+				return err
+			}
+			return &DamageError{Path: f.path, Offset: good, Reason: damageReason(f.recovery.Reason), Next: next,
+				ValidRecords: rep.Records, ValidBytes: rep.Bytes + int64(rep.Records)*recordHeaderSize}
+		}
+		kept, err := keepTorn(f.file, f.path, good, size)
+		if err != nil {
+			return err
+		}
+		f.recovery.Cut, f.recovery.TornPath = size-good, kept
 		if err := f.file.Truncate(good); err != nil {
-			return fmt.Errorf("kvserver: cut damaged log tail: %w", err)
+			return fmt.Errorf("kvserver: cut torn log tail: %w", err)
 		}
 		if err := f.sync.Sync(); err != nil {
 			return fmt.Errorf("kvserver: sync log: %w", err)
 		}
-		f.log.Warn("kvserver: cut the damaged tail of the log", "path", f.path,
-			"records", f.recovery.Records, "kept_bytes", good, "cut_bytes", f.recovery.Cut, "reason", f.recovery.Reason)
+		f.log.Warn("kvserver: cut the torn tail of the log, keeping its bytes beside it", "path", f.path,
+			"records", f.recovery.Records, "kept_bytes", good, "cut_bytes", f.recovery.Cut, "reason", f.recovery.Reason, "torn_copy", kept)
 	} else {
 		f.log.Info("kvserver: replayed the log", "path", f.path, "records", f.recovery.Records, "bytes", good)
 	}
@@ -277,20 +299,11 @@ func (f *FileStore) open() error {
 }
 
 // apply carries out a record on the in-memory index.
-func (f *FileStore) apply(r record) {
-	switch r.op {
-	case logPut:
-		f.index.Put(r.key, r.a)
-	case logPrepend:
-		f.index.Prepend(r.key, r.a)
-	case logDelete:
-		f.index.Delete(r.key)
-	case logUpdate:
-		f.index.Update(r.key, r.a, r.b)
-	case logClear:
-		f.index.Clear()
-	}
-}
+func (f *FileStore) apply(r record) { f.index.apply(r) }
+
+func (f *FileStore) lookup(key string) *entry        { return f.index.lookup(key) }
+func (f *FileStore) forEach(fn func(string, *entry)) { f.index.forEach(fn) }
+func (f *FileStore) mutate(r record)                 { f.commit(r) }
 
 // commit logs r and applies it to the index. Before the first Commit, r is written (and, under
 // SyncAlways, fsynced) before it is applied; afterwards it is applied at once and written by
@@ -466,7 +479,7 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
-	if f.index.Len(key) > 0 {
+	if f.index.lookup(key) != nil {
 		f.commit(record{op: logDelete, key: key})
 	}
 }

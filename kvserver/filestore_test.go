@@ -217,50 +217,6 @@ func TestFileStoreTornHeader(t *testing.T) {
 	}
 }
 
-func TestFileStoreFlippedBytes(t *testing.T) {
-	muts := []mutation{
-		{"put", "k", "one", ""}, {"put", "j", "two", ""}, {"delete", "j", "", ""},
-		{"put", "j", "three", ""}, {"update", "k", "one", "uno"}, {"clear", "", "", ""},
-		{"put", "k", "four", ""}, {"prepend", "k", "five", ""},
-	}
-	data, ends := writeLog(t, muts)
-	dir := t.TempDir()
-	for pos := range data {
-		for _, mask := range []byte{0x01, 0x80} {
-			bad := bytes.Clone(data)
-			bad[pos] ^= mask
-			path := filepath.Join(dir, fmt.Sprint("flip", pos, "-", mask))
-			if err := os.WriteFile(path, bad, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, err := OpenFileStore(path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
-			if pos < len(logMagic) {
-				if !errors.Is(err, ErrNotLog) {
-					t.Fatalf("flip in the header at %d: err = %v, want ErrNotLog", pos, err)
-				}
-				if after, _ := os.ReadFile(path); !bytes.Equal(after, bad) {
-					t.Fatalf("flip in the header at %d: a file that is not a log was modified", pos)
-				}
-				continue
-			}
-			if err != nil {
-				t.Fatalf("flip at %d: %v", pos, err)
-			}
-			// Every record before the damaged one survives; it and all after it are cut.
-			damaged, start := 0, int64(len(logMagic))
-			for int64(pos) >= ends[damaged] {
-				start = ends[damaged]
-				damaged++
-			}
-			requireSame(t, f, memoryAfter(muts[:damaged]), muts)
-			if r := f.Recovery(); r.Records != damaged || r.Size != start || r.Reason == nil {
-				t.Fatalf("flip at %d (record %d): Recovery() = %+v", pos, damaged, r)
-			}
-			f.Close()
-		}
-	}
-}
-
 func TestFileStoreRefusesForeignFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	content := []byte("my precious notes, not a log\n")

@@ -42,21 +42,32 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type logOp byte
 
 const (
-	logPut     logOp = 1 + iota // key, value
-	logDelete                   // key
-	logUpdate                   // key, old value, new value
-	logPrepend                  // key, value
-	logClear                    // no fields
+	logPut      logOp = 1 + iota // key, value
+	logDelete                    // key
+	logUpdate                    // key, old value, new value
+	logPrepend                   // key, value
+	logClear                     // no fields
+	logSet                       // key, value: the key becomes a string
+	logAppend                    // key, suffix: appended to a string (a missing key becomes one)
+	logLPop                      // key: its list loses its first value
+	logRPop                      // key: its list loses its last value
+	logHSet                      // key, field, value
+	logHDel                      // key, field
+	logSAdd                      // key, member
+	logSRem                      // key, member
+	logZAdd                      // key, member, score (8 bytes: float64 bits, little endian)
+	logZRem                      // key, member
+	logExpireAt                  // key, time (8 bytes: Unix milliseconds, little endian; 0 persists)
 )
 
 // fields returns how many byte-string fields follow o in a payload, or -1 for an unknown op.
 func (o logOp) fields() int {
 	switch o {
-	case logPut, logPrepend:
+	case logPut, logPrepend, logSet, logAppend, logHDel, logSAdd, logSRem, logZRem, logExpireAt:
 		return 2
-	case logDelete:
+	case logDelete, logLPop, logRPop:
 		return 1
-	case logUpdate:
+	case logUpdate, logHSet, logZAdd:
 		return 3
 	case logClear:
 		return 0
@@ -159,6 +170,9 @@ func decodePayload(p []byte) (record, error) {
 		p = p[k+int(l):]
 	}
 	if len(p) != 0 {
+		return record{}, ErrBadRecord
+	}
+	if (r.op == logZAdd && len(fs[2]) != 8) || (r.op == logExpireAt && len(fs[1]) != 8) {
 		return record{}, ErrBadRecord
 	}
 	r.key, r.a, r.b = string(fs[0]), fs[1], fs[2]

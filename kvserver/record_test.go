@@ -62,7 +62,7 @@ func TestDecodeRecordRejects(t *testing.T) {
 		{"payload flipped", flipped(len(good) - 2), ErrChecksum},
 		{"huge length", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, ErrBadRecord},
 		{"empty payload", reseal(), ErrBadRecord},
-		{"unknown op", reseal(9, 1, 'k'), ErrBadRecord},
+		{"unknown op", reseal(99, 1, 'k'), ErrBadRecord},
 		{"op zero", reseal(0), ErrBadRecord},
 		{"field past end", reseal(byte(logDelete), 5, 'k'), ErrBadRecord},
 		{"missing field", reseal(byte(logPut), 1, 'k'), ErrBadRecord},

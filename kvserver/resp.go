@@ -1,13 +1,21 @@
 package kvserver
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
 )
 
-// maxFrame is the largest RESP request frame: room for a MaxLine value plus its key and headers.
-const maxFrame = MaxLine + 64<<10
+// maxBulk is the longest RESP bulk string a request may hold: Redis's proto-max-bulk-len.
+const maxBulk = 512 << 20
+
+// maxFrame is the largest RESP request frame: one maxBulk value plus its key and headers. It
+// bounds what one client's read buffer may grow to, as Redis's client-query-buffer-limit does.
+const maxFrame = maxBulk + 1<<20
+
+// maxInline is the longest inline command line, as in Redis.
+const maxInline = 64 << 10
 
 // maxArgs bounds the argument count a frame may announce, as Redis does.
 const maxArgs = 1 << 20
@@ -30,7 +38,8 @@ const (
 	errBadLength     = protocolError("invalid length")
 	errNegativeCount = protocolError("invalid multibulk length")
 	errNegativeBulk  = protocolError("invalid bulk length")
-	errBulkTooLong   = protocolError("bulk string longer than 1 MiB")
+	errBulkTooLong   = protocolError("invalid bulk length")
+	errInlineTooLong = protocolError("too big inline request")
 	errTooManyArgs   = protocolError("too many arguments")
 	errMissingCRLF   = protocolError("bulk string not followed by CRLF")
 )
@@ -71,7 +80,7 @@ func parseRESP(buf []byte, args [][]byte) ([][]byte, int, error) {
 			return args[:n0], 0, err
 		case size < 0:
 			return args[:n0], 0, errNegativeBulk
-		case size > MaxLine:
+		case size > maxBulk:
 			return args[:n0], 0, errBulkTooLong
 		}
 		end := start + int(size)
@@ -85,6 +94,63 @@ func parseRESP(buf []byte, args [][]byte) ([][]byte, int, error) {
 		pos = end + 2
 	}
 	return args, pos, nil
+}
+
+// parseRequest decodes the request at the front of buf: a RESP frame if it starts with '*',
+// otherwise an inline command, a line of words separated by spaces (as redis-cli's telnet
+// mode and redis-benchmark's PING_INLINE send). An empty line appends nothing.
+func parseRequest(buf []byte, args [][]byte) ([][]byte, int, error) {
+	if len(buf) > 0 && buf[0] != '*' {
+		return parseInline(buf, args)
+	}
+	return parseRESP(buf, args)
+}
+
+// parseInline decodes one inline command line, appending its words (slices of buf) to args.
+func parseInline(buf []byte, args [][]byte) ([][]byte, int, error) {
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 {
+		if len(buf) > maxInline {
+			return args, 0, errInlineTooLong
+		}
+		return args, 0, errIncomplete
+	}
+	if end > maxInline {
+		return args, 0, errInlineTooLong
+	}
+	for _, w := range bytes.Fields(buf[:end]) {
+		args = append(args, w)
+	}
+	return args, end + 1, nil
+}
+
+// isInlineStart reports whether the first bytes a client sends, which do not start with '*',
+// are a Redis inline command rather than a line of the text protocol, and whether enough has
+// arrived to tell. They are an inline command when their first word, up to a space, tab, CR
+// or LF, is a known command name in any case but the text protocol's own verbs (Put, Get,
+// Delete, Update, exactly so capitalised); a text request always puts ':' right after its verb.
+func isInlineStart(in []byte) (inline, decided bool) {
+	i := bytes.IndexAny(in, " \t\r\n:")
+	if i < 0 {
+		return false, len(in) > longestCommand
+	}
+	word := in[:i]
+	if in[i] == ':' || len(word) > longestCommand {
+		return false, true
+	}
+	switch string(word) {
+	case "Put", "Get", "Delete", "Update":
+		return false, true
+	}
+	var upper [longestCommand]byte
+	for j, c := range word {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		upper[j] = c
+	}
+	_, known := commands[string(upper[:len(word)])]
+	return known, true
 }
 
 // parseHeader reads the decimal integer and "\r\n" starting at buf[pos] and returns the integer
@@ -122,9 +188,11 @@ func parseHeader(buf []byte, pos int) (int64, int, error) {
 // command describes one RESP command: its operation and how many arguments it takes, counting
 // its name (maxArgs -1 means no limit).
 type command struct {
-	op       op
-	min, max int
-	arity    string // the wrong-number-of-arguments reason, computed once
+	op         op
+	min, max   int
+	arity      string    // the wrong-number-of-arguments reason, computed once
+	run        typedFunc // on a store with the typed keyspace, this runs the command instead
+	needsTyped string    // an opTyped command's answer on any other store
 }
 
 // commands maps upper-case command names to their descriptions.
@@ -132,7 +200,7 @@ var commands = func() map[string]command {
 	m := map[string]command{
 		"PING":     {op: opPing, min: 1, max: 2},
 		"ECHO":     {op: opEcho, min: 2, max: 2},
-		"SET":      {op: opSet, min: 3, max: 3},
+		"SET":      {op: opSet, min: 3, max: -1},
 		"GET":      {op: opGetLast, min: 2, max: 2},
 		"RPUSH":    {op: opRPush, min: 3, max: -1},
 		"LPUSH":    {op: opLPush, min: 3, max: -1},
@@ -148,6 +216,15 @@ var commands = func() map[string]command {
 		"COMMAND":  {op: opCommand, min: 1, max: -1},
 		"CONFIG":   {op: opConfig, min: 2, max: -1},
 	}
+	for name, t := range typedCommands {
+		c, ok := m[name]
+		if !ok {
+			c = command{op: opTyped, min: t.min, max: t.max,
+				needsTyped: name + " needs a store that holds typed values (the memory store or a FileStore)"}
+		}
+		c.run = t.run
+		m[name] = c
+	}
 	for name, c := range m {
 		c.arity = "wrong number of arguments for '" + strings.ToLower(name) + "' command"
 		m[name] = c
@@ -156,7 +233,7 @@ var commands = func() map[string]command {
 }()
 
 // longestCommand is the length of the longest name in commands.
-const longestCommand = len("KVUPDATE")
+const longestCommand = len("SISMEMBER")
 
 // classify turns a decoded RESP frame into a request: args[0] is the command name, args[1:] its
 // arguments. Unknown commands and wrong argument counts become opBad requests whose reason
@@ -167,7 +244,7 @@ func classify(args [][]byte, lo int) request {
 	r := request{lo: int32(lo + 1), hi: int32(len(args))}
 	var upper [longestCommand]byte
 	if len(name) > len(upper) {
-		r.op, r.reason = opBad, unknownCommand(name)
+		r.op, r.reason = opBad, unknownCommand(args[lo:])
 		return r
 	}
 	for i, c := range name {
@@ -179,28 +256,61 @@ func classify(args [][]byte, lo int) request {
 	c, ok := commands[string(upper[:len(name)])]
 	switch {
 	case !ok:
-		r.op, r.reason = opBad, unknownCommand(name)
+		r.op, r.reason = opBad, unknownCommand(args[lo:])
 	case n < c.min || (c.max >= 0 && n > c.max):
 		r.op, r.reason = opBad, c.arity
 	default:
-		r.op = c.op
+		r.op, r.run = c.op, c.run
+		if c.op == opTyped {
+			r.reason = c.needsTyped
+		}
 	}
 	return r
 }
 
-// unknownCommand is the reason for an unknown command name, quoted with anything unprintable
-// (or a quote) escaped so that the reply stays one line.
-func unknownCommand(name []byte) string {
-	if len(name) > 64 {
-		name = name[:64]
+// unknownCommand is the reason for an unknown command, worded as Redis 7 words it, with at
+// most 128 bytes of the name and of the arguments and CR and LF made spaces so that the reply
+// stays one line.
+func unknownCommand(args [][]byte) string {
+	oneLine := func(b []byte, n int) string {
+		if len(b) > n {
+			b = b[:n]
+		}
+		return strings.NewReplacer("\r", " ", "\n", " ").Replace(string(b))
 	}
-	return "unknown command " + strconv.QuoteToASCII(string(name))
+	var sb strings.Builder
+	sb.WriteString("unknown command '" + oneLine(args[0], 128) + "', with args beginning with: ")
+	room := 128
+	for _, a := range args[1:] {
+		if room <= 0 {
+			break
+		}
+		part := "'" + oneLine(a, room) + "' "
+		sb.WriteString(part)
+		room -= len(part)
+	}
+	return sb.String()
 }
 
 // RESP reply encoders.
 
 func appendSimple(b []byte, s string) []byte {
 	b = append(b, '+')
+	b = append(b, s...)
+	return append(b, '\r', '\n')
+}
+
+// appendRawError appends an error reply whose message carries its own code ("WRONGTYPE ...").
+func appendRawError(b []byte, msg string) []byte {
+	b = append(b, '-')
+	b = append(b, msg...)
+	return append(b, '\r', '\n')
+}
+
+func appendBulkString(b []byte, s string) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, '\r', '\n')
 	b = append(b, s...)
 	return append(b, '\r', '\n')
 }

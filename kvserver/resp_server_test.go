@@ -48,7 +48,7 @@ func TestRESPCommands(t *testing.T) {
 		{[]string{"FLUSHALL"}, "+OK"},
 		{[]string{"DBSIZE"}, ":0"},
 		{[]string{"SELECT", "0"}, "+OK"},
-		{[]string{"HGETALL", "h"}, `-ERR unknown command "HGETALL"`},
+		{[]string{"HGETALLX", "h"}, `-ERR unknown command 'HGETALLX', with args beginning with: 'h' `},
 		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command"},
 		{[]string{"LRANGE", "k", "a", "b"}, "-ERR value is not an integer or out of range"},
 		{[]string{"PING"}, "+PONG"}, // still connected after errors
@@ -106,11 +106,12 @@ func TestRESPPipelining(t *testing.T) {
 	}
 }
 
-// A value of 1 MiB arrives over many reads and is stored whole.
+// A value of 3 MiB, past the text protocol's line limit, arrives over many reads and is stored
+// whole: RESP takes values up to 512 MiB, as Redis does.
 func TestRESPLargeValue(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s)
-	v := strings.Repeat("0123456789abcdef", MaxLine/16)
+	v := strings.Repeat("0123456789abcdef", 3*MaxLine/16)
 	if got := c.do("SET", "big", v); got != "+OK" {
 		t.Fatalf("SET = %s", got)
 	}
@@ -132,20 +133,13 @@ func TestRESPMalformed(t *testing.T) {
 		{"bad bulk length", "*1\r\n$1x\r\nP\r\n"},
 		{"missing CRLF", "*1\r\n$2\r\nPING\r\n"},
 		{"not a bulk", "*1\r\n:1\r\n"},
-		{"inline after a frame", frame("PING") + "PING\r\n"},
-		{"bulk too long", fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", MaxLine+1)},
+		{"bulk too long", fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", maxBulk+1)},
 		{"absurd count", "*99999999999\r\n"},
 	}
 	for i, tc := range cases {
 		c := dial(t, s)
 		c.write(tc.in)
 		got := c.reply()
-		if tc.name == "inline after a frame" {
-			if got != "+PONG" {
-				t.Fatalf("%s: first reply %s", tc.name, got)
-			}
-			got = c.reply()
-		}
 		if !strings.HasPrefix(got, "-ERR Protocol error") {
 			t.Errorf("%s: reply %s, want a protocol error", tc.name, got)
 		}
@@ -197,5 +191,61 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 	slow.expectEOF()
 	if got := fast.do("GET", "after"); got != `"yes"` {
 		t.Fatalf("GET after = %s", got)
+	}
+}
+
+// Inline commands, as redis-benchmark's PING_INLINE and redis-cli's telnet mode send them, are
+// told apart from the text protocol by their first word; they mix with RESP frames.
+func TestInlineCommands(t *testing.T) {
+	s := startServer(t, nil)
+	c := dial(t, s)
+	c.write("PING\r\n")
+	if got := c.reply(); got != "+PONG" {
+		t.Fatalf("inline PING = %s", got)
+	}
+	c.write("set k:1 v1\r\n\r\n" + frame("GET", "k:1") + "  get   k:1 \r\nECHO  a\n")
+	for _, want := range []string{"+OK", `"v1"`, `"v1"`, `"a"`} {
+		if got := c.reply(); got != want {
+			t.Fatalf("reply %s, want %s", got, want)
+		}
+	}
+	c.write("NOSUCH x\r\n")
+	if got := c.reply(); got != `-ERR unknown command 'NOSUCH', with args beginning with: 'x' ` {
+		t.Fatalf("unknown inline command: %s", got)
+	}
+	c.write(strings.Repeat("x", maxInline+1))
+	if got := c.reply(); !strings.HasPrefix(got, "-ERR Protocol error: too big inline request") {
+		t.Fatalf("long inline request: %s", got)
+	}
+
+	// The text protocol is untouched, including its verbs without ':' and a first read that
+	// ends inside the first word.
+	for _, tc := range []struct{ first, rest, want string }{
+		{"Get", "\n", "ERR " + reasonGetArgs},
+		{"Pu", "t:a:b\nGet:a\n", "a:b"},
+		{"Put:GET k", ":v\nGet:GET k\n", "GET k:v"}, // a key with a space is a text key
+		{"PING:x", "\n", "ERR " + reasonVerb},
+	} {
+		d := dial(t, s)
+		d.write(tc.first)
+		d.write(tc.rest)
+		if got := d.line(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("text %q: got %q, want %q", tc.first+tc.rest, got, tc.want)
+		}
+	}
+}
+
+func TestIsInlineStart(t *testing.T) {
+	for _, tc := range []struct {
+		in              string
+		inline, decided bool
+	}{
+		{"PING\r\n", true, true}, {"ping", false, false}, {"ping ", true, true}, {"Get:k", false, true},
+		{"Get\n", false, true}, {"GET k\n", true, true}, {"get k", true, true}, {"Put:x", false, true},
+		{"SISMEMBER", false, false}, {"SISMEMBERS", false, true}, {"NOPE x", false, true}, {"\n", false, true},
+	} {
+		if inline, decided := isInlineStart([]byte(tc.in)); inline != tc.inline || decided != tc.decided {
+			t.Errorf("isInlineStart(%q) = %v, %v; want %v, %v", tc.in, inline, decided, tc.inline, tc.decided)
+		}
 	}
 }

@@ -55,7 +55,7 @@ func TestParseRESP(t *testing.T) {
 		{name: "CR without LF", in: "*1\rx", err: errBadLength},
 		{name: "not a bulk", in: "*1\r\n+PING\r\n", err: errNotBulk},
 		{name: "negative bulk", in: "*1\r\n$-1\r\n", err: errNegativeBulk},
-		{name: "bulk too long", in: fmt.Sprintf("*1\r\n$%d\r\n", MaxLine+1), err: errBulkTooLong},
+		{name: "bulk too long", in: fmt.Sprintf("*1\r\n$%d\r\n", maxBulk+1), err: errBulkTooLong},
 		{name: "bulk length lies", in: "*1\r\n$2\r\nPING\r\n", err: errMissingCRLF},
 		{name: "bad bulk length", in: "*1\r\n$4x\r\nPING\r\n", err: errBadLength},
 	}
@@ -116,11 +116,11 @@ func TestClassify(t *testing.T) {
 		{args: []string{"KVUPDATE", "k", "a", "b"}, op: opKVUpdate},
 		{args: []string{"CONFIG", "GET", "save"}, op: opConfig},
 		{args: []string{"COMMAND", "DOCS"}, op: opCommand},
-		{args: []string{"SET", "k", "v", "EX", "10"}, op: opBad, reason: "wrong number of arguments for 'set' command"},
-		{args: []string{"HSET", "h", "f", "v"}, op: opBad, reason: `unknown command "HSET"`},
-		{args: []string{"KVUPDATEX"}, op: opBad, reason: `unknown command "KVUPDATEX"`},
-		{args: []string{"a\r\nb"}, op: opBad, reason: `unknown command "a\r\nb"`},
-		{args: []string{""}, op: opBad, reason: `unknown command ""`},
+		{args: []string{"SET", "k", "v", "EX", "10"}, op: opSet},
+		{args: []string{"HSETX", "h", "f", "v"}, op: opBad, reason: "unknown command 'HSETX', with args beginning with: 'h' 'f' 'v' "},
+		{args: []string{"KVUPDATEX"}, op: opBad, reason: "unknown command 'KVUPDATEX', with args beginning with: "},
+		{args: []string{"a\r\nb"}, op: opBad, reason: "unknown command 'a  b', with args beginning with: "},
+		{args: []string{""}, op: opBad, reason: "unknown command '', with args beginning with: "},
 	}
 	for _, tt := range tests {
 		args := [][]byte{[]byte("earlier")}
@@ -175,6 +175,32 @@ func FuzzParseRESP(f *testing.F) {
 			if r.op == opBad && (r.reason == "" || strings.ContainsAny(r.reason, "\r\n")) {
 				t.Fatalf("classify(%q) reason %q", args, r.reason)
 			}
+		}
+	})
+}
+
+// FuzzParseRequest checks the inline parser beside the RESP one: no panic, what is consumed
+// is one line whose words are the arguments, and nothing is consumed without a newline.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{"PING\r\n", "set k v\n", "  \r\n", "GET", frame("GET", "k"), "x\ty  z\r\nrest"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		args, n, err := parseRequest(in, nil)
+		if len(in) == 0 || in[0] == '*' || err == errInlineTooLong {
+			return
+		}
+		if err == errIncomplete {
+			if bytes.IndexByte(in, '\n') >= 0 || n != 0 {
+				t.Fatalf("incomplete with a newline in %q", in)
+			}
+			return
+		}
+		if err != nil || n < 1 || in[n-1] != '\n' || bytes.IndexByte(in[:n-1], '\n') >= 0 {
+			t.Fatalf("parseRequest(%q) = %q, %d, %v", in, args, n, err)
+		}
+		if !slices.EqualFunc(args, bytes.Fields(in[:n]), bytes.Equal) {
+			t.Fatalf("words %q of %q", args, in[:n])
 		}
 	})
 }

@@ -33,13 +33,36 @@ type Config struct {
 	// Logger receives connection events at Debug level and accept errors at Warn level; nil
 	// discards them.
 	Logger *slog.Logger
+	// OutputSoftLimit bounds the bytes of replies waiting for one client, as Redis's
+	// client-output-buffer-limit does, so that clients that send faster than they read cannot
+	// exhaust memory. Once a client's unsent replies reach it, the server stops executing (and
+	// so reading) that RESP client's requests until it reads some, and discards further text
+	// replies as when the 500-line queue is full. Zero means DefaultOutputSoftLimit; negative,
+	// no limit.
+	OutputSoftLimit int
+	// OutputHardLimit drops a client whose unsent replies exceed it, which only a single reply
+	// larger than the soft limit can cause (a GET of a huge value to a client not reading).
+	// Zero means DefaultOutputHardLimit; negative, no limit.
+	OutputHardLimit int
 }
+
+// Default output limits per client. The soft limit is above what 500 text lines of up to
+// 4 KiB take and a few times what a pipelining client that reads has in flight beside the
+// kernel's socket buffers, yet small enough that a thousand clients that stop reading hold a
+// few GB at most; the hard limit lets a client read a value of Redis's largest size.
+const (
+	DefaultOutputSoftLimit = 2 << 20
+	DefaultOutputHardLimit = 1 << 30
+)
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
 	Active       int // clients connected now
 	Dropped      int // clients that have disconnected or were dropped since Start
 	DroppedLines int // text reply lines discarded because their client's queue was full
+	OverLimit    int // clients dropped because their unsent replies exceeded OutputHardLimit
+	Throttled    int // RESP clients whose requests wait, unread, until they read their replies
+	OutputBytes  int // bytes of replies built but not yet taken by the clients' sockets, all clients
 }
 
 // roundLimit bounds how many request batches the store loop takes in one round before it sends
@@ -53,6 +76,8 @@ type Server struct {
 	db   *db
 	host string
 	log  *slog.Logger
+
+	softLimit, hardLimit int // bytes of unsent replies per client; negative: none
 
 	startToken chan struct{} // holds a token until Start succeeds or Close takes it
 	closeToken chan struct{} // holds a token until the first Close takes it
@@ -99,6 +124,13 @@ func NewServer(store KVStore, cfg Config) *Server {
 	}
 	if s.host == "" {
 		s.host = "127.0.0.1"
+	}
+	s.softLimit, s.hardLimit = cfg.OutputSoftLimit, cfg.OutputHardLimit
+	if s.softLimit == 0 {
+		s.softLimit = DefaultOutputSoftLimit
+	}
+	if s.hardLimit == 0 {
+		s.hardLimit = DefaultOutputHardLimit
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -235,7 +267,14 @@ func (s *Server) loop() {
 		case ev := <-s.events:
 			s.handleWriter(ev)
 		case reply := <-s.queries:
-			reply <- s.stats
+			st := s.stats
+			for c := range s.clients {
+				if len(c.held) > 0 {
+					st.Throttled++
+				}
+				st.OutputBytes += len(c.pending) + c.atWriter
+			}
+			reply <- st
 		case <-quit:
 			quit = nil
 			s.shutdown()
@@ -287,7 +326,8 @@ func (s *Server) execute(c *client, b *batch) bool {
 	// The queue is what waits behind the write in progress, which, like the kernel's socket
 	// buffer, is not counted: a client that has read its replies never finds its queue full
 	// just because the writer's report of that write has not reached the loop yet.
-	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries}
+	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries,
+		limitBytes: s.softLimit >= 0, maxBytes: s.softLimit - c.atWriter}
 	s.uncommitted = true
 	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
 		r := b.reqs[b.next]
@@ -304,6 +344,13 @@ func (s *Server) execute(c *client, b *batch) bool {
 		s.endOutput(c)
 		return true
 	}
+	if s.hardLimit >= 0 && len(c.pending)+c.atWriter > s.hardLimit {
+		s.stats.OverLimit++
+		s.log.Warn("kvserver: dropping a client whose unsent replies exceed the output limit",
+			"client", c.id, "bytes", len(c.pending)+c.atWriter, "limit", s.hardLimit)
+		s.abort(c)
+		return true
+	}
 	s.markDirty(c)
 	return b.next == len(b.reqs)
 }
@@ -314,6 +361,9 @@ func (s *Server) resume(c *client) {
 	for len(c.held) > 0 && !c.ending {
 		if !s.execute(c, c.held[0]) {
 			return
+		}
+		if c.ending {
+			return // endOutput has recycled every held batch, this one included
 		}
 		c.held[0].recycle()
 		c.held = c.held[1:]
@@ -331,7 +381,10 @@ func (s *Server) handleWriter(ev writerEvent) {
 		s.maybeFinish(c)
 		return
 	}
-	c.sending = false
+	c.sending, c.atWriter = false, 0
+	if ev.failed && !c.ending {
+		s.abort(c)
+	}
 	if cap(ev.buf) <= maxKeptBuffer {
 		c.spareBuf = ev.buf[:0]
 	}
@@ -383,7 +436,7 @@ func (s *Server) flushDirty() {
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
-			c.sending = true
+			c.sending, c.atWriter = true, len(c.pending)
 			c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
 			continue
 		}
@@ -402,8 +455,8 @@ func (s *Server) flushDirty() {
 func (s *Server) writeNow(c *client) {
 	n, err := writeNow(c.raw, c.pending)
 	if err != nil {
-		hangUp(c)
-		n = len(c.pending)
+		s.abort(c) // the client is gone: run none of its requests still waiting
+		return
 	}
 	if n == len(c.pending) {
 		c.pending, c.pendingEntries = c.pending[:0], 0

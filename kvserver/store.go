@@ -40,11 +40,17 @@ type Committer interface {
 // Put, Prepend and Update copy the values they are given. Get returns a fresh slice; Range may
 // return a view of the store's own (so GET and LRANGE do not allocate), which the caller must
 // not modify nor keep past the next mutation. Neither's values may be modified.
-func NewMemoryStore() KVStore { return &memoryStore{lists: make(map[string]*list)} }
+//
+// Beside the lists of the KVStore contract it holds the other Redis types (strings, hashes,
+// sets, sorted sets) that the server's RESP commands use; see keyspace.go.
+func NewMemoryStore() KVStore { return newMemoryStore() }
 
-// memoryStore keeps each key's values as a list that grows at both ends in amortised O(1).
+func newMemoryStore() *memoryStore { return &memoryStore{keys: make(map[string]*entry)} }
+
+// memoryStore keeps each key's value as an entry of one Redis type. The KVStore methods see a
+// string as a list of one value, and other types as no values.
 type memoryStore struct {
-	lists map[string]*list
+	keys map[string]*entry
 }
 
 // list holds values in order: front reversed (the most recent Prepend last), then back.
@@ -63,14 +69,51 @@ func (l *list) at(i int) []byte {
 	return l.back[i-len(l.front)]
 }
 
-// listFor returns key's list, creating an empty one if there is none.
-func (m *memoryStore) listFor(key string) *list {
-	l := m.lists[key]
-	if l == nil {
-		l = &list{}
-		m.lists[key] = l
+// popFront removes and returns the first value of a non-empty list.
+func (l *list) popFront() []byte {
+	if n := len(l.front); n > 0 {
+		v := l.front[n-1]
+		l.front[n-1] = nil
+		l.front = l.front[:n-1]
+		return v
 	}
-	return l
+	v := l.back[0]
+	l.back[0] = nil
+	l.back = l.back[1:]
+	return v
+}
+
+// popBack removes and returns the last value of a non-empty list.
+func (l *list) popBack() []byte {
+	if n := len(l.back); n > 0 {
+		v := l.back[n-1]
+		l.back[n-1] = nil
+		l.back = l.back[:n-1]
+		return v
+	}
+	v := l.front[0]
+	l.front[0] = nil
+	l.front = l.front[1:]
+	return v
+}
+
+// listFor returns key's list, making the key a list if it is missing or of another type.
+func (m *memoryStore) listFor(key string) *list {
+	e := m.keys[key]
+	if e == nil || (e.kind != kindList && e.kind != kindString) {
+		e = &entry{kind: kindList}
+		m.keys[key] = e
+	}
+	e.kind = kindList
+	return &e.list
+}
+
+// listOf returns key's list (a string is a list of one value), or nil.
+func (m *memoryStore) listOf(key string) *list {
+	if e := m.keys[key]; e != nil && (e.kind == kindList || e.kind == kindString) {
+		return &e.list
+	}
+	return nil
 }
 
 func (m *memoryStore) Put(key string, value []byte) {
@@ -84,8 +127,8 @@ func (m *memoryStore) Prepend(key string, value []byte) {
 }
 
 func (m *memoryStore) Get(key string) [][]byte {
-	l := m.lists[key]
-	if l == nil {
+	l := m.listOf(key)
+	if l == nil || l.len() == 0 {
 		return nil
 	}
 	out := make([][]byte, 0, l.len())
@@ -96,7 +139,7 @@ func (m *memoryStore) Get(key string) [][]byte {
 }
 
 func (m *memoryStore) Range(key string, start, stop int) [][]byte {
-	l := m.lists[key]
+	l := m.listOf(key)
 	if l == nil {
 		return nil
 	}
@@ -115,16 +158,16 @@ func (m *memoryStore) Range(key string, start, stop int) [][]byte {
 }
 
 func (m *memoryStore) Len(key string) int {
-	if l := m.lists[key]; l != nil {
+	if l := m.listOf(key); l != nil {
 		return l.len()
 	}
 	return 0
 }
 
-func (m *memoryStore) Delete(key string) { delete(m.lists, key) }
+func (m *memoryStore) Delete(key string) { delete(m.keys, key) }
 
 func (m *memoryStore) Update(key string, oldValue, newValue []byte) {
-	l := m.lists[key]
+	l := m.listOf(key)
 	if l == nil {
 		return
 	}
@@ -141,9 +184,9 @@ func (m *memoryStore) Update(key string, oldValue, newValue []byte) {
 	}
 }
 
-func (m *memoryStore) Keys() int { return len(m.lists) }
+func (m *memoryStore) Keys() int { return len(m.keys) }
 
-func (m *memoryStore) Clear() { clear(m.lists) }
+func (m *memoryStore) Clear() { clear(m.keys) }
 
 // clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
 // that a stored empty value is still a value.

@@ -165,8 +165,8 @@ func chaosClient(s *Server, id int) error {
 	case 1: // a RESP frame cut short
 		f := frame("SET", "chaos", strings.Repeat("v", 500))
 		conn.Write([]byte(f[:rng.IntN(len(f))]))
-	case 2: // a RESP frame, then junk: protocol error
-		conn.Write(append([]byte(frame("PING")), junk...))
+	case 2: // a RESP frame, then a malformed one: protocol error (junk without a '*' would be an inline command awaiting its newline)
+		conn.Write(append([]byte(frame("PING")+"*x"), junk...))
 		readAll(conn)
 	case 3: // a line over the limit
 		conn.Write([]byte("Put:chaos:" + strings.Repeat("x", MaxLine+10) + "\n"))

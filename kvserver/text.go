@@ -36,6 +36,7 @@ const (
 type request struct {
 	op     op
 	reason string
+	run    typedFunc // the command on a typed store (typed.go), if it has one
 	lo, hi int32
 }
 

@@ -5,6 +5,8 @@
 #   1. kvbench -proto redis -compare redis=...: 50 clients without pipelining, then 16-deep
 #      pipelines, each server driven in turn with the same seeded load;
 #   2. redis-benchmark -t set,get against each, without and with -P 16;
+#   3. redis-benchmark with its default test list (PING_INLINE to MSET), each test run against
+#      kvserver and then Redis in turn, one table;
 # and prints kvserver/Redis ratios. Skipped, with a hint, when redis-server is not installed.
 #
 # Environment: BENCH_DURATION (kvbench time per server and load, default 10s),
@@ -88,6 +90,28 @@ for pipeline in 1 16; do
     printf "  %-12s %12.0f %12.0f %12.0f %12.0f %7.2fx %7.2fx\n", "-P " p, ks, rs, kg, rg,
       (rs > 0 ? ks / rs : 0), (rg > 0 ? kg / rg : 0) }'
 done
+echo
+
+# bench HOST PORT TEST: runs one redis-benchmark test and prints "TEST rps" lines.
+bench() {
+  redis-benchmark -h "$1" -p "$2" -n "$requests" -t "$3" -q 2>/dev/null |
+    tr '\r' '\n' | awk -F': ' '/requests per second/ { n = $1; sub(/^ +/, "", n); gsub(/ /, "_", n); split($2, a, " "); print n, a[1] }'
+}
+# The default test list of redis-benchmark 7, one test at a time on each server in turn so that
+# both see the same load on the machine.
+echo "redis-benchmark -n $requests -q, its default tests (requests per second):"
+: >"$work/kv.tests"
+: >"$work/redis.tests"
+for t in ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange mset; do
+  bench 127.0.0.1 "$kport" "$t" >>"$work/kv.tests"
+  bench 127.0.0.1 "$rport" "$t" >>"$work/redis.tests"
+done
+awk 'NR == FNR { r[$1] = $2; next } { printf "  %-40s %12.0f %12.0f %7.2fx\n", $1, $2, r[$1], (r[$1] > 0 ? $2 / r[$1] : 0) }
+  BEGIN { printf "  %-40s %12s %12s %8s\n", "test", "kvserver", "redis", "ratio" }' "$work/redis.tests" "$work/kv.tests"
+if [ "$(wc -l <"$work/kv.tests")" -ne "$(wc -l <"$work/redis.tests")" ]; then
+  echo "bench-redis: kvserver completed $(wc -l <"$work/kv.tests") tests, Redis $(wc -l <"$work/redis.tests")"
+  exit 1
+fi
 echo
 echo "(ratios are kvserver/Redis; above 1 means kvserver is faster. Load generators share the"
 echo " machine's cores with the servers, the same way for both.)"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -10,7 +12,67 @@ import (
 
 // The -aof and -fsync flags make the store durable with kvserver's append-only log, named after
 // Redis's appendonly and appendfsync settings.
-func init() { storeFlags = aofFlags }
+func init() { storeFlags, toolFlags = aofFlags, aofToolFlags }
+
+// aofToolFlags registers -aof-check and -aof-repair, which inspect (and, only when asked,
+// repair) an append-only log that the server refused to open, as redis-check-aof does.
+func aofToolFlags(fs *flag.FlagSet) func(io.Writer) (int, bool) {
+	check := fs.String("aof-check", "", "report the intact records and damaged stretches of the append-only log `file`, without changing it, and exit (1 if damaged)")
+	repair := fs.String("aof-repair", "", "like -aof-check, and write a log of `file`'s intact records to file.repaired (the original is kept)")
+	return func(out io.Writer) (int, bool) {
+		switch {
+		case *repair != "":
+			return aofRepair(out, *repair), true
+		case *check != "":
+			return aofCheck(out, *check), true
+		}
+		return 0, false
+	}
+}
+
+// aofCheck prints what kvserver.CheckLog finds in path; the exit code is 0 for an intact log,
+// 1 for a damaged or unreadable one.
+func aofCheck(out io.Writer, path string) int {
+	rep, err := kvserver.CheckLog(path)
+	if err != nil {
+		fmt.Fprintf(out, "kvserver: %v\n", err)
+		return 1
+	}
+	printReport(out, path, rep)
+	if rep.Intact() {
+		return 0
+	}
+	fmt.Fprintf(out, "kvserver -aof-repair %s writes its intact records to %s.repaired\n", path, path)
+	return 1
+}
+
+// aofRepair writes path.repaired and prints what it kept and left out.
+func aofRepair(out io.Writer, path string) int {
+	dst := path + ".repaired"
+	rep, err := kvserver.RepairLog(path, dst)
+	if err != nil {
+		fmt.Fprintf(out, "kvserver: %v\n", err)
+		return 1
+	}
+	printReport(out, path, rep)
+	fmt.Fprintf(out, "wrote %s: %d intact records; %s is unchanged. Check it, then move it over %s or start with -aof %s\n",
+		dst, rep.Records, path, path, dst)
+	return 0
+}
+
+func printReport(out io.Writer, path string, rep kvserver.LogReport) {
+	fmt.Fprintf(out, "%s: %d bytes, %d intact records (%d bytes of payload)\n", path, rep.Size, rep.Records, rep.Bytes)
+	for _, d := range rep.Damage {
+		fmt.Fprintf(out, "  damaged: offset %d, %d bytes: %v\n", d.Offset, d.Length, d.Reason)
+	}
+	if rep.Tail.Length > 0 {
+		fmt.Fprintf(out, "  torn tail: offset %d, %d bytes: %v (opening the log cuts it and keeps it beside the log)\n",
+			rep.Tail.Offset, rep.Tail.Length, rep.Tail.Reason)
+	}
+	if rep.Intact() {
+		fmt.Fprintln(out, "  intact")
+	}
+}
 
 // aofFlags registers -aof and -fsync on fs and returns the function that opens the chosen store.
 func aofFlags(fs *flag.FlagSet) func(*slog.Logger) (kvserver.KVStore, error) {

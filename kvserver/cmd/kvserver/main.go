@@ -1,7 +1,9 @@
 // Command kvserver serves a key-value store over TCP, speaking the kvserver text protocol and
 // Redis's RESP2 on the same port.
 //
-//	kvserver [-port 9999] [-bind 127.0.0.1] [-v]
+//	kvserver [-port 9999] [-bind 127.0.0.1] [-v] [-aof FILE [-fsync always|everysec]]
+//	kvserver -aof-check FILE     reports the intact records and damage of an append-only log
+//	kvserver -aof-repair FILE    also writes FILE.repaired, a log of its intact records
 //
 // It prints "kvserver listening on HOST:PORT" to stderr once it accepts connections (-port 0
 // picks a free port, so scripts wait for that line) and exits 0 on SIGINT or SIGTERM.
@@ -14,9 +16,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"ds440/kvserver"
 )
@@ -26,6 +33,11 @@ import (
 // flags are parsed; a nil store from it means the default in-memory one. A store that is an
 // io.Closer is closed after the server.
 var storeFlags func(fs *flag.FlagSet) func(log *slog.Logger) (kvserver.KVStore, error)
+
+// toolFlags, when another file of this program sets it, registers flags that run a one-off
+// task instead of the server, and returns the function that runs it once the flags are parsed:
+// it reports whether a task was asked for and, if so, the exit code.
+var toolFlags func(fs *flag.FlagSet) func(out io.Writer) (code int, ran bool)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,9 +52,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	port := fs.Int("port", 9999, "TCP port to listen on (0 picks a free one)")
 	bind := fs.String("bind", "127.0.0.1", "address to listen on (0.0.0.0 serves other machines; there is no authentication)")
 	verbose := fs.Bool("v", false, "log every connection")
+	var cfg kvserver.Config
+	fs.Func("output-soft-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the server stops reading a RESP client and drops text replies; 0 = no limit (default 2m)", sizeFlag(&cfg.OutputSoftLimit))
+	fs.Func("output-hard-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the client is disconnected; 0 = no limit (default 1g)", sizeFlag(&cfg.OutputHardLimit))
 	var openStore func(*slog.Logger) (kvserver.KVStore, error)
 	if storeFlags != nil {
 		openStore = storeFlags(fs)
+	}
+	var runTool func(io.Writer) (int, bool)
+	if toolFlags != nil {
+		runTool = toolFlags(fs)
 	}
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kvserver [flags]\n\nServes a key-value store over TCP (text protocol and Redis RESP2).\n\nflags:")
@@ -58,6 +77,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kvserver: bad arguments: port must be 0..65535 and no positional arguments are taken\n")
 		fs.Usage()
 		return 2
+	}
+
+	if runTool != nil {
+		if code, ran := runTool(stderr); ran {
+			return code
+		}
 	}
 
 	level := slog.LevelInfo
@@ -86,14 +111,74 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 	}()
 
-	srv := kvserver.NewServer(store, kvserver.Config{Host: *bind, Logger: log})
+	cfg.Host, cfg.Logger = *bind, log
+	srv := kvserver.NewServer(store, cfg)
 	if err := srv.Start(*port); err != nil {
 		log.Error("kvserver: cannot start", "err", err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "kvserver listening on %s\n", srv.Addr())
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		releaseMemory(ctx, srv, time.Second)
+	}()
 	<-ctx.Done()
+	<-released
 	log.Info("kvserver: shutting down", "clients", srv.CountActive())
 	srv.Close()
 	return 0
+}
+
+// sizeFlag parses a byte count with an optional k, m or g suffix (powers of 1024, as Redis's
+// configuration reads "8mb") into *dst; 0 is stored as -1, the Config's "no limit".
+func sizeFlag(dst *int) func(string) error {
+	return func(s string) error {
+		t := strings.TrimSuffix(strings.ToLower(s), "b")
+		mult := 1
+		if n := len(t); n > 0 {
+			switch t[n-1] {
+			case 'k':
+				mult, t = 1<<10, t[:n-1]
+			case 'm':
+				mult, t = 1<<20, t[:n-1]
+			case 'g':
+				mult, t = 1<<30, t[:n-1]
+			}
+		}
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 || n > math.MaxInt/mult {
+			return fmt.Errorf("want a byte count such as 65536, 64k, 8m or 1g, not %q", s)
+		}
+		*dst = n * mult
+		if *dst == 0 {
+			*dst = -1
+		}
+		return nil
+	}
+}
+
+// releaseMemory gives the operating system back the memory of reply buffers once they have
+// drained, checking every interval until ctx is done. The Go runtime returns freed memory only
+// after a collection, which an idle server may not run for minutes; so when the bytes of unsent
+// replies have fallen well below their peak since the last release, and that peak was large
+// (clients that pipelined big replies and left, say), it collects and releases at once.
+func releaseMemory(ctx context.Context, srv *kvserver.Server, interval time.Duration) {
+	const worthIt = 8 << 20
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	peak := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			out := srv.Stats().OutputBytes
+			peak = max(peak, out)
+			if peak >= worthIt && out < peak/4 {
+				debug.FreeOSMemory()
+				peak = out
+			}
+		}
+	}
 }

@@ -1,0 +1,834 @@
+package kvserver
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The Redis commands over the typed keyspace (keyspace.go). Each takes the arguments after the
+// command name and appends its reply to b. They run only on a store that holds the typed
+// keyspace (the memory store and the FileStore); on any other KVStore they answer an error,
+// except the list commands of the contract, which command.go builds from KVStore's methods.
+
+// typedFunc is one typed command.
+type typedFunc func(d *db, args [][]byte, b []byte) []byte
+
+// Replies shared by several commands, as Redis words them.
+const (
+	msgWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	msgNotInt     = "value is not an integer or out of range"
+	msgNotFloat   = "value is not a valid float"
+	msgOverflow   = "increment or decrement would overflow"
+	msgSyntax     = "syntax error"
+	msgPositive   = "value is out of range, must be positive"
+	msgBadCursor  = "invalid cursor"
+	msgExpireTime = "invalid expire time in '%s' command"
+)
+
+// typedCommands are the commands that need the typed keyspace, with their arity (command name
+// included; max -1 means no limit) and, for those that must come in pairs, a check.
+var typedCommands = map[string]struct {
+	run      typedFunc
+	min, max int
+}{
+	"SET":       {cmdSet, 3, 3},
+	"GET":       {cmdGet, 2, 2},
+	"INCR":      {cmdIncrBy(1, false), 2, 2},
+	"DECR":      {cmdIncrBy(-1, false), 2, 2},
+	"INCRBY":    {cmdIncrBy(1, true), 3, 3},
+	"DECRBY":    {cmdIncrBy(-1, true), 3, 3},
+	"APPEND":    {cmdAppend, 3, 3},
+	"STRLEN":    {cmdStrlen, 2, 2},
+	"MSET":      {cmdMSet, 3, -1},
+	"MGET":      {cmdMGet, 2, -1},
+	"EXISTS":    {cmdExists, 2, -1},
+	"DEL":       {cmdDel, 2, -1},
+	"KEYS":      {cmdKeys, 2, 2},
+	"SCAN":      {cmdScan, 2, -1},
+	"TYPE":      {cmdType, 2, 2},
+	"EXPIRE":    {cmdExpire(1000, "expire"), 3, 3},
+	"PEXPIRE":   {cmdExpire(1, "pexpire"), 3, 3},
+	"TTL":       {cmdTTL(1000), 2, 2},
+	"PTTL":      {cmdTTL(1), 2, 2},
+	"PERSIST":   {cmdPersist, 2, 2},
+	"RPUSH":     {cmdPush(logPut), 3, -1},
+	"LPUSH":     {cmdPush(logPrepend), 3, -1},
+	"LPOP":      {cmdPop(logLPop), 2, 3},
+	"RPOP":      {cmdPop(logRPop), 2, 3},
+	"LRANGE":    {cmdLRange, 4, 4},
+	"LLEN":      {cmdLLen, 2, 2},
+	"HSET":      {cmdHSet(false), 4, -1},
+	"HMSET":     {cmdHSet(true), 4, -1},
+	"HGET":      {cmdHGet, 3, 3},
+	"HDEL":      {cmdHDel, 3, -1},
+	"HGETALL":   {cmdHGetAll, 2, 2},
+	"HLEN":      {cmdHLen, 2, 2},
+	"SADD":      {cmdSAdd, 3, -1},
+	"SREM":      {cmdSRem, 3, -1},
+	"SPOP":      {cmdSPop, 2, 3},
+	"SMEMBERS":  {cmdSMembers, 2, 2},
+	"SCARD":     {cmdSCard, 2, 2},
+	"SISMEMBER": {cmdSIsMember, 3, 3},
+	"ZADD":      {cmdZAdd, 4, -1},
+	"ZPOPMIN":   {cmdZPopMin, 2, 3},
+	"ZRANGE":    {cmdZRange, 4, 5},
+	"ZSCORE":    {cmdZScore, 3, 3},
+	"ZCARD":     {cmdZCard, 2, 2},
+}
+
+// entry returns key's live entry, or nil. An expired key is deleted first (and the deletion
+// logged), as Redis expires keys lazily when they are touched.
+func (d *db) entry(key []byte) *entry {
+	e := d.typed.lookup(string(key))
+	if e != nil && e.expireAt != 0 && e.expireAt <= d.nowMillis() {
+		d.typed.mutate(record{op: logDelete, key: string(key)})
+		return nil
+	}
+	return e
+}
+
+// expired reports whether e has expired, without deleting it (for scans).
+func (d *db) expired(e *entry) bool { return e.expireAt != 0 && e.expireAt <= d.nowMillis() }
+
+// of returns key's live entry if it is of kind k (ok true), nil if the key is missing (ok
+// true), and ok false if it holds another kind.
+func (d *db) of(key []byte, k kind) (e *entry, ok bool) {
+	e = d.entry(key)
+	if e == nil {
+		return nil, true
+	}
+	return e, e.kind == k
+}
+
+func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
+
+// parseInt parses a decimal integer as strictly as Redis: optional '-', no '+', no spaces,
+// no leading zeros.
+func parseInt(b []byte) (int64, bool) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != string(b) {
+		return 0, false
+	}
+	return n, true
+}
+
+// parseFloat parses a score as Redis does: a decimal or "inf"; NaN is refused.
+func parseFloat(b []byte) (float64, bool) {
+	s := string(b)
+	switch strings.ToLower(s) {
+	case "inf", "+inf", "infinity", "+infinity":
+		return math.Inf(1), true
+	case "-inf", "-infinity":
+		return math.Inf(-1), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || strings.ContainsAny(s, "_xXpP") {
+		return 0, false
+	}
+	return f, true
+}
+
+// formatFloat formats a score as Redis 7 replies with it.
+func formatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'g', 17, 64)
+}
+
+// count parses an optional COUNT argument (args[i], if present).
+func optCount(args [][]byte, i int) (n int, given, ok bool) {
+	if len(args) <= i {
+		return 1, false, true
+	}
+	v, ok := parseInt(args[i])
+	if !ok || v < 0 {
+		return 0, true, false
+	}
+	return int(min(v, math.MaxInt32)), true, true
+}
+
+// Strings and keys.
+
+// cmdSet is SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL].
+func cmdSet(d *db, args [][]byte, b []byte) []byte {
+	var nx, xx, get, keepTTL bool
+	var ttl int64 // milliseconds; 0 for none
+	for i := 2; i < len(args); i++ {
+		switch a := args[i]; {
+		case asciiEqualFold(a, "NX") && !xx:
+			nx = true
+		case asciiEqualFold(a, "XX") && !nx:
+			xx = true
+		case asciiEqualFold(a, "GET"):
+			get = true
+		case asciiEqualFold(a, "KEEPTTL") && ttl == 0:
+			keepTTL = true
+		case (asciiEqualFold(a, "EX") || asciiEqualFold(a, "PX")) && ttl == 0 && !keepTTL && i+1 < len(args):
+			n, ok := parseInt(args[i+1])
+			if !ok {
+				return appendError(b, msgNotInt)
+			}
+			unit := int64(1)
+			if asciiEqualFold(a, "EX") {
+				unit = 1000
+			}
+			if n <= 0 || n > math.MaxInt64/unit || d.nowMillis() > math.MaxInt64-n*unit {
+				return appendError(b, strings.Replace(msgExpireTime, "%s", "set", 1))
+			}
+			ttl = n * unit
+			i++
+		default:
+			return appendError(b, msgSyntax)
+		}
+	}
+	e := d.entry(args[0])
+	if get && e != nil && e.kind != kindString {
+		return wrongType(b)
+	}
+	reply := func(b []byte) []byte {
+		switch {
+		case !get:
+			return appendSimple(b, "OK")
+		case e == nil:
+			return appendNil(b)
+		}
+		return appendBulk(b, e.str())
+	}
+	if (nx && e != nil) || (xx && e == nil) {
+		if get {
+			return reply(b)
+		}
+		return appendNil(b)
+	}
+	b = reply(b) // before the write, which replaces e's value
+	d.typed.mutate(record{op: logSet, key: string(args[0]), a: args[1]})
+	switch {
+	case ttl > 0:
+		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(d.nowMillis() + ttl)})
+	case keepTTL && e != nil && e.expireAt != 0:
+		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(e.expireAt)})
+	}
+	return b
+}
+
+// cmdGet returns a string's value; on a list, as the contract maps GET, its last value.
+func cmdGet(d *db, args [][]byte, b []byte) []byte {
+	e := d.entry(args[0])
+	switch {
+	case e == nil:
+		return appendNil(b)
+	case e.kind != kindString && e.kind != kindList:
+		return wrongType(b)
+	case e.len() == 0:
+		return appendNil(b)
+	}
+	return appendBulk(b, e.str())
+}
+
+func cmdIncrBy(sign int64, explicit bool) typedFunc {
+	return func(d *db, args [][]byte, b []byte) []byte {
+		delta := sign
+		if explicit {
+			n, ok := parseInt(args[1])
+			if !ok || (sign < 0 && n == math.MinInt64) {
+				return appendError(b, msgNotInt)
+			}
+			delta = sign * n
+		}
+		e, ok := d.of(args[0], kindString)
+		if !ok {
+			return wrongType(b)
+		}
+		var cur int64
+		if e != nil {
+			if cur, ok = parseInt(e.str()); !ok {
+				return appendError(b, msgNotInt)
+			}
+		}
+		if (delta > 0 && cur > math.MaxInt64-delta) || (delta < 0 && cur < math.MinInt64-delta) {
+			return appendError(b, msgOverflow)
+		}
+		cur += delta
+		d.setKeepTTL(args[0], e, strconv.AppendInt(nil, cur, 10))
+		return appendInt(b, int(cur))
+	}
+}
+
+// setKeepTTL makes key the string v, keeping the expiry of its previous entry e.
+func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
+	d.typed.mutate(record{op: logSet, key: string(key), a: v})
+	if e != nil && e.expireAt != 0 {
+		d.typed.mutate(record{op: logExpireAt, key: string(key), a: int64Bytes(e.expireAt)})
+	}
+}
+
+func cmdAppend(d *db, args [][]byte, b []byte) []byte {
+	if _, ok := d.of(args[0], kindString); !ok {
+		return wrongType(b)
+	}
+	d.typed.mutate(record{op: logAppend, key: string(args[0]), a: args[1]})
+	return appendInt(b, len(d.typed.lookup(string(args[0])).str()))
+}
+
+func cmdStrlen(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindString)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendInt(b, 0)
+	}
+	return appendInt(b, len(e.str()))
+}
+
+func cmdMSet(d *db, args [][]byte, b []byte) []byte {
+	if len(args)%2 != 0 {
+		return appendError(b, "wrong number of arguments for 'mset' command")
+	}
+	for i := 0; i < len(args); i += 2 {
+		d.typed.mutate(record{op: logSet, key: string(args[i]), a: args[i+1]})
+	}
+	return appendSimple(b, "OK")
+}
+
+func cmdMGet(d *db, args [][]byte, b []byte) []byte {
+	b = appendArrayLen(b, len(args))
+	for _, k := range args {
+		if e := d.entry(k); e != nil && e.kind == kindString {
+			b = appendBulk(b, e.str())
+		} else {
+			b = appendNil(b)
+		}
+	}
+	return b
+}
+
+func cmdExists(d *db, args [][]byte, b []byte) []byte {
+	n := 0
+	for _, k := range args {
+		if d.entry(k) != nil {
+			n++
+		}
+	}
+	return appendInt(b, n)
+}
+
+func cmdDel(d *db, args [][]byte, b []byte) []byte {
+	n := 0
+	for _, k := range args {
+		if d.entry(k) != nil {
+			d.typed.mutate(record{op: logDelete, key: string(k)})
+			n++
+		}
+	}
+	return appendInt(b, n)
+}
+
+// matchingKeys returns the live keys that match pattern and, if typ is not empty, are of that
+// type.
+func (d *db) matchingKeys(pattern, typ string) []string {
+	var keys []string
+	d.typed.forEach(func(k string, e *entry) {
+		if !d.expired(e) && (typ == "" || strings.EqualFold(typ, e.kind.String())) && (pattern == "*" || globMatch(pattern, k)) {
+			keys = append(keys, k)
+		}
+	})
+	return keys
+}
+
+func appendKeys(b []byte, keys []string) []byte {
+	b = appendArrayLen(b, len(keys))
+	for _, k := range keys {
+		b = appendBulkString(b, k)
+	}
+	return b
+}
+
+func cmdKeys(d *db, args [][]byte, b []byte) []byte {
+	return appendKeys(b, d.matchingKeys(string(args[0]), ""))
+}
+
+// cmdScan answers SCAN with every matching key at once and cursor 0, which the command's
+// guarantees allow (COUNT is only a hint): a map has no stable order to resume from.
+func cmdScan(d *db, args [][]byte, b []byte) []byte {
+	if _, err := strconv.ParseUint(string(args[0]), 10, 64); err != nil {
+		return appendError(b, msgBadCursor)
+	}
+	pattern, typ := "*", ""
+	for i := 1; i < len(args); i += 2 {
+		if i+1 == len(args) {
+			return appendError(b, msgSyntax)
+		}
+		switch {
+		case asciiEqualFold(args[i], "MATCH"):
+			pattern = string(args[i+1])
+		case asciiEqualFold(args[i], "COUNT"):
+			if n, ok := parseInt(args[i+1]); !ok {
+				return appendError(b, msgNotInt)
+			} else if n < 1 {
+				return appendError(b, msgSyntax)
+			}
+		case asciiEqualFold(args[i], "TYPE"):
+			typ = string(args[i+1])
+		default:
+			return appendError(b, msgSyntax)
+		}
+	}
+	b = appendArrayLen(b, 2)
+	b = appendBulkString(b, "0")
+	if string(args[0]) != "0" {
+		return appendArrayLen(b, 0)
+	}
+	return appendKeys(b, d.matchingKeys(pattern, typ))
+}
+
+func cmdType(d *db, args [][]byte, b []byte) []byte {
+	if e := d.entry(args[0]); e != nil {
+		return appendSimple(b, e.kind.String())
+	}
+	return appendSimple(b, "none")
+}
+
+func cmdExpire(unit int64, name string) typedFunc {
+	return func(d *db, args [][]byte, b []byte) []byte {
+		n, ok := parseInt(args[1])
+		if !ok {
+			return appendError(b, msgNotInt)
+		}
+		if n > math.MaxInt64/unit || n < math.MinInt64/unit {
+			return appendError(b, strings.Replace(msgExpireTime, "%s", name, 1))
+		}
+		now := d.nowMillis()
+		ms := n * unit
+		if ms > 0 && now > math.MaxInt64-ms {
+			return appendError(b, strings.Replace(msgExpireTime, "%s", name, 1))
+		}
+		if d.entry(args[0]) == nil {
+			return appendInt(b, 0)
+		}
+		if ms <= 0 {
+			d.typed.mutate(record{op: logDelete, key: string(args[0])})
+		} else {
+			d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(now + ms)})
+		}
+		return appendInt(b, 1)
+	}
+}
+
+func cmdTTL(unit int64) typedFunc {
+	return func(d *db, args [][]byte, b []byte) []byte {
+		e := d.entry(args[0])
+		switch {
+		case e == nil:
+			return appendInt(b, -2)
+		case e.expireAt == 0:
+			return appendInt(b, -1)
+		}
+		left := e.expireAt - d.nowMillis()
+		return appendInt(b, int((left+unit/2)/unit))
+	}
+}
+
+func cmdPersist(d *db, args [][]byte, b []byte) []byte {
+	e := d.entry(args[0])
+	if e == nil || e.expireAt == 0 {
+		return appendInt(b, 0)
+	}
+	d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(0)})
+	return appendInt(b, 1)
+}
+
+// Lists. A string counts as a list of one value for RPUSH, LPUSH and LRANGE, as the contract
+// maps them onto KVStore.
+
+func listOrString(e *entry) bool { return e == nil || e.kind == kindList || e.kind == kindString }
+
+func cmdPush(op logOp) typedFunc {
+	return func(d *db, args [][]byte, b []byte) []byte {
+		if !listOrString(d.entry(args[0])) {
+			return wrongType(b)
+		}
+		key := string(args[0])
+		for _, v := range args[1:] {
+			d.typed.mutate(record{op: op, key: key, a: v})
+		}
+		return appendInt(b, d.typed.lookup(key).len())
+	}
+}
+
+func cmdPop(op logOp) typedFunc {
+	return func(d *db, args [][]byte, b []byte) []byte {
+		n, withCount, ok := optCount(args, 1)
+		if !ok {
+			return appendError(b, msgPositive)
+		}
+		e, ok := d.of(args[0], kindList)
+		switch {
+		case !ok:
+			return wrongType(b)
+		case e == nil && withCount:
+			return append(b, "*-1\r\n"...)
+		case e == nil:
+			return appendNil(b)
+		}
+		n = min(n, e.len())
+		if withCount {
+			b = appendArrayLen(b, n)
+		}
+		for range n {
+			var v []byte
+			if op == logLPop {
+				v = e.at(0)
+			} else {
+				v = e.at(e.len() - 1)
+			}
+			b = appendBulk(b, v)
+			d.typed.mutate(record{op: op, key: string(args[0])})
+		}
+		return b
+	}
+}
+
+func cmdLRange(d *db, args [][]byte, b []byte) []byte {
+	start, ok1 := parseInt(args[1])
+	stop, ok2 := parseInt(args[2])
+	if !ok1 || !ok2 {
+		return appendError(b, msgNotInt)
+	}
+	if !listOrString(d.entry(args[0])) {
+		return wrongType(b)
+	}
+	vals := d.typed.Range(string(args[0]), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
+	b = appendArrayLen(b, len(vals))
+	for _, v := range vals {
+		b = appendBulk(b, v)
+	}
+	return b
+}
+
+func cmdLLen(d *db, args [][]byte, b []byte) []byte {
+	e := d.entry(args[0])
+	if !listOrString(e) {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendInt(b, 0)
+	}
+	return appendInt(b, e.len())
+}
+
+// Hashes.
+
+func cmdHSet(ok bool) typedFunc {
+	name := "hset"
+	if ok {
+		name = "hmset"
+	}
+	return func(d *db, args [][]byte, b []byte) []byte {
+		if len(args)%2 != 1 {
+			return appendError(b, "wrong number of arguments for '"+name+"' command")
+		}
+		e, isHash := d.of(args[0], kindHash)
+		if !isHash {
+			return wrongType(b)
+		}
+		added := 0
+		for i := 1; i < len(args); i += 2 {
+			if e == nil || e.hash[string(args[i])] == nil {
+				added++
+			}
+			d.typed.mutate(record{op: logHSet, key: string(args[0]), a: args[i], b: args[i+1]})
+			e = d.typed.lookup(string(args[0]))
+		}
+		if ok {
+			return appendSimple(b, "OK")
+		}
+		return appendInt(b, added)
+	}
+}
+
+func cmdHGet(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindHash)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil || e.hash[string(args[1])] == nil {
+		return appendNil(b)
+	}
+	return appendBulk(b, e.hash[string(args[1])])
+}
+
+func cmdHDel(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindHash)
+	if !ok {
+		return wrongType(b)
+	}
+	n := 0
+	for _, f := range args[1:] {
+		if e != nil && e.hash[string(f)] != nil {
+			d.typed.mutate(record{op: logHDel, key: string(args[0]), a: f})
+			n++
+		}
+	}
+	return appendInt(b, n)
+}
+
+func cmdHGetAll(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindHash)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendArrayLen(b, 0)
+	}
+	b = appendArrayLen(b, 2*len(e.hash))
+	for f, v := range e.hash {
+		b = appendBulkString(b, f)
+		b = appendBulk(b, v)
+	}
+	return b
+}
+
+func cmdHLen(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindHash)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendInt(b, 0)
+	}
+	return appendInt(b, len(e.hash))
+}
+
+// Sets.
+
+func cmdSAdd(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindSet)
+	if !ok {
+		return wrongType(b)
+	}
+	n := 0
+	for _, m := range args[1:] {
+		if e != nil {
+			if _, in := e.set[string(m)]; in {
+				continue
+			}
+		}
+		d.typed.mutate(record{op: logSAdd, key: string(args[0]), a: m})
+		e = d.typed.lookup(string(args[0]))
+		n++
+	}
+	return appendInt(b, n)
+}
+
+func cmdSRem(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindSet)
+	if !ok {
+		return wrongType(b)
+	}
+	n := 0
+	for _, m := range args[1:] {
+		if e == nil {
+			break
+		}
+		if _, in := e.set[string(m)]; in {
+			d.typed.mutate(record{op: logSRem, key: string(args[0]), a: m})
+			n++
+		}
+	}
+	return appendInt(b, n)
+}
+
+// cmdSPop removes members in the map's order, which Go randomises; the log records which.
+func cmdSPop(d *db, args [][]byte, b []byte) []byte {
+	n, withCount, ok := optCount(args, 1)
+	if !ok {
+		return appendError(b, msgPositive)
+	}
+	e, ok := d.of(args[0], kindSet)
+	switch {
+	case !ok:
+		return wrongType(b)
+	case e == nil && withCount:
+		return appendArrayLen(b, 0)
+	case e == nil:
+		return appendNil(b)
+	}
+	var picked []string
+	for m := range e.set {
+		if len(picked) == n {
+			break
+		}
+		picked = append(picked, m)
+	}
+	if withCount {
+		b = appendArrayLen(b, len(picked))
+	}
+	for _, m := range picked {
+		b = appendBulkString(b, m)
+		d.typed.mutate(record{op: logSRem, key: string(args[0]), a: []byte(m)})
+	}
+	return b
+}
+
+func cmdSMembers(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendArrayLen(b, 0)
+	}
+	b = appendArrayLen(b, len(e.set))
+	for m := range e.set {
+		b = appendBulkString(b, m)
+	}
+	return b
+}
+
+func cmdSCard(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendInt(b, 0)
+	}
+	return appendInt(b, len(e.set))
+}
+
+func cmdSIsMember(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e != nil {
+		if _, in := e.set[string(args[1])]; in {
+			return appendInt(b, 1)
+		}
+	}
+	return appendInt(b, 0)
+}
+
+// Sorted sets.
+
+func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
+	pairs := args[1:]
+	if len(pairs)%2 != 0 {
+		return appendError(b, msgSyntax)
+	}
+	scores := make([]float64, len(pairs)/2)
+	for i := range scores {
+		f, ok := parseFloat(pairs[2*i])
+		if !ok {
+			return appendError(b, msgNotFloat)
+		}
+		scores[i] = f
+	}
+	e, ok := d.of(args[0], kindZSet)
+	if !ok {
+		return wrongType(b)
+	}
+	added := 0
+	for i, score := range scores {
+		m := pairs[2*i+1]
+		if e == nil {
+			added++
+		} else if _, in := e.zset.scores[string(m)]; !in {
+			added++
+		}
+		d.typed.mutate(record{op: logZAdd, key: string(args[0]), a: m, b: float64Bytes(score)})
+		e = d.typed.lookup(string(args[0]))
+	}
+	return appendInt(b, added)
+}
+
+func appendScored(b []byte, items []zitem, withScores bool) []byte {
+	per := 1
+	if withScores {
+		per = 2
+	}
+	b = appendArrayLen(b, per*len(items))
+	for _, it := range items {
+		b = appendBulkString(b, it.member)
+		if withScores {
+			b = appendBulkString(b, formatFloat(it.score))
+		}
+	}
+	return b
+}
+
+func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
+	n, _, ok := optCount(args, 1)
+	if !ok {
+		return appendError(b, msgPositive)
+	}
+	e, ok := d.of(args[0], kindZSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendArrayLen(b, 0)
+	}
+	items := e.zset.items()
+	popped := append([]zitem(nil), items[:min(n, len(items))]...)
+	b = appendScored(b, popped, true)
+	for _, it := range popped {
+		d.typed.mutate(record{op: logZRem, key: string(args[0]), a: []byte(it.member)})
+	}
+	return b
+}
+
+func cmdZRange(d *db, args [][]byte, b []byte) []byte {
+	withScores := len(args) == 4
+	if withScores && !asciiEqualFold(args[3], "WITHSCORES") {
+		return appendError(b, msgSyntax)
+	}
+	start, ok1 := parseInt(args[1])
+	stop, ok2 := parseInt(args[2])
+	if !ok1 || !ok2 {
+		return appendError(b, msgNotInt)
+	}
+	e, ok := d.of(args[0], kindZSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendArrayLen(b, 0)
+	}
+	items := e.zset.items()
+	lo, hi, ok := clampRange(len(items), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
+	if !ok {
+		return appendArrayLen(b, 0)
+	}
+	return appendScored(b, items[lo:hi], withScores)
+}
+
+func cmdZScore(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindZSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e != nil {
+		if s, in := e.zset.scores[string(args[1])]; in {
+			return appendBulkString(b, formatFloat(s))
+		}
+	}
+	return appendNil(b)
+}
+
+func cmdZCard(d *db, args [][]byte, b []byte) []byte {
+	e, ok := d.of(args[0], kindZSet)
+	if !ok {
+		return wrongType(b)
+	}
+	if e == nil {
+		return appendInt(b, 0)
+	}
+	return appendInt(b, e.zset.len())
+}
