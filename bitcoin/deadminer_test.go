@@ -29,7 +29,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 
 	const data, upper = "handed on", 49_999 // one chunk: the whole job goes to the first miner
 	cluster := startLSPCluster(t, params, bitcoin.ServerConfig{
-		Scheduler: bitcoin.SchedulerConfig{InitialChunk: upper + 1, MinChunk: 1_000},
+		InitialChunk: upper + 1, MinChunk: 1_000,
 	}, 0)
 	dial := func(seq int) lsp.Client {
 		t.Helper()

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"ds440/bitcoin/internal/sched"
 )
 
 // referenceHash is the definition of Hash written the obvious way, to check the fast paths.
@@ -19,7 +21,7 @@ func referenceHash(msg string, nonce uint64) uint64 {
 func bruteForce(msg string, lower, upper uint64) (hash, nonce uint64) {
 	hash, nonce = math.MaxUint64, lower
 	for n := lower; ; n++ {
-		if h := referenceHash(msg, n); Better(h, n, hash, nonce) {
+		if h := referenceHash(msg, n); sched.Better(h, n, hash, nonce) {
 			hash, nonce = h, n
 		}
 		if n == upper {
@@ -85,24 +87,6 @@ func TestScanStops(t *testing.T) {
 	_, _, ok := Scan("stop", 0, math.MaxUint64, func() bool { calls++; return calls == 3 })
 	if ok || calls != 3 {
 		t.Fatalf("Scan with stop: ok=%v after %d polls, want false after 3", ok, calls)
-	}
-}
-
-func TestBetterBreaksTiesBySmallerNonce(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		h, n, bh, bn uint64
-		want         bool
-	}{
-		{1, 9, 2, 0, true},
-		{2, 0, 1, 9, false},
-		{5, 3, 5, 4, true},
-		{5, 4, 5, 3, false},
-		{5, 4, 5, 4, false},
-	} {
-		if got := Better(tc.h, tc.n, tc.bh, tc.bn); got != tc.want {
-			t.Errorf("Better(%d,%d,%d,%d) = %v, want %v", tc.h, tc.n, tc.bh, tc.bn, got, tc.want)
-		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ds440/bitcoin/internal/sched"
 )
 
 // Conn is one side of a connection to the server: the method set of lsp.Client.
@@ -149,7 +151,7 @@ func ScanParallel(msg string, lower, upper uint64, workers int, stop func() bool
 	hash, nonce, ok = ^uint64(0), ^uint64(0), true
 	for _, p := range parts {
 		ok = ok && p.ok
-		if Better(p.hash, p.nonce, hash, nonce) {
+		if sched.Better(p.hash, p.nonce, hash, nonce) {
 			hash, nonce = p.hash, p.nonce
 		}
 	}

@@ -21,8 +21,8 @@ import (
 func testServer(t *testing.T, cfg ServerConfig) *fakeNet {
 	t.Helper()
 	n := newFakeNet()
-	if cfg.Scheduler.InitialChunk == 0 {
-		cfg.Scheduler = SchedulerConfig{InitialChunk: 2_000, MinChunk: 500, MaxChunk: 20_000, ChunkTarget: 20 * time.Millisecond}
+	if cfg.InitialChunk == 0 {
+		cfg.InitialChunk, cfg.MinChunk, cfg.MaxChunk, cfg.ChunkTarget = 2_000, 500, 20_000, 20*time.Millisecond
 	}
 	cfg.TransportClosed = func(err error) bool { return errors.Is(err, errFakeClosed) }
 	ctx, cancel := context.WithCancel(context.Background())
