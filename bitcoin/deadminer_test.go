@@ -2,11 +2,12 @@ package bitcoin_test
 
 import (
 	"context"
+	"flag"
 	"testing"
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
+	"ds440/bitcoin/internal/lspflag"
 	"ds440/lsp"
 )
 
@@ -16,12 +17,12 @@ import (
 // what is measured is LSP's loss detection.
 func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	t.Parallel()
-	fs := cli.FlagSet("test")
-	lspParams := cli.LSPFlags(fs)
-	if err := fs.Parse(nil); err != nil {
+	var flags lspflag.Flags
+	flags.Register(flag.NewFlagSet("test", flag.ContinueOnError))
+	params, err := flags.Params() // the programs' defaults
+	if err != nil {
 		t.Fatal(err)
 	}
-	params := lspParams() // the programs' defaults
 	detect := time.Duration(params.EpochMillis) * time.Millisecond * time.Duration(params.EpochLimit)
 	if detect > time.Second {
 		t.Fatalf("the programs' defaults notice a dead peer after %v, want at most a second", detect)

@@ -167,6 +167,9 @@ func (s *server) handle(in inbound) {
 		acts, ok = s.sched.AddJob(in.conn, msg.Data, msg.Lower, msg.Upper, now)
 		if ok {
 			s.log.Info("job queued", "client", in.conn, "data", msg.Data, "lower", msg.Lower, "upper", msg.Upper)
+			if total, _ := s.sched.Miners(); total == 0 {
+				s.log.Warn("no miner connected: the job waits until one joins", "client", in.conn, "jobs_waiting", s.sched.Jobs())
+			}
 		}
 	case Result:
 		acts, ok = s.sched.MinerResult(in.conn, msg.Hash, msg.Nonce, now)
