@@ -2,6 +2,7 @@ package bitcoin_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"testing"
 	"time"
@@ -47,7 +48,8 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := bitcoin.Unmarshal(p)
+		var m *bitcoin.Message
+		err = json.Unmarshal(p, &m)
 		if err != nil || m.Type != bitcoin.Request {
 			t.Fatalf("miner got %v, %v; want a Request", m, err)
 		}
@@ -55,7 +57,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}
 
 	dying := dial(100)
-	dying.Write(bitcoin.NewJoin().Marshal())
+	dying.Write(wire(bitcoin.NewJoin()))
 	type result struct {
 		hash, nonce uint64
 		err         error
@@ -70,7 +72,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}()
 	held := request(dying)
 	healthy := dial(300)
-	healthy.Write(bitcoin.NewJoin().Marshal())
+	healthy.Write(wire(bitcoin.NewJoin()))
 
 	killed := time.Now()
 	dying.Close() // LSP has no goodbye: the server only stops hearing from it
@@ -89,7 +91,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}
 
 	hash, nonce, _ := bitcoin.Scan(got.Data, got.Lower, got.Upper, nil)
-	healthy.Write(bitcoin.NewResult(hash, nonce).Marshal())
+	healthy.Write(wire(bitcoin.NewResult(hash, nonce)))
 	select {
 	case r := <-answer:
 		if r.err != nil || r.hash != hash || r.nonce != nonce {
@@ -98,4 +100,13 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("client not answered within 30s of the result")
 	}
+}
+
+// wire is m as it travels: its JSON form in one LSP payload.
+func wire(m *bitcoin.Message) []byte {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -65,7 +65,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 	}()
 	defer func() { stopReport(); <-reportDone }()
 
-	if err := conn.Write(NewJoin().Marshal()); err != nil {
+	if err := conn.Write(NewJoin().marshal()); err != nil {
 		return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 	}
 	for {
@@ -73,7 +73,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 		if err != nil {
 			return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 		}
-		msg, err := Unmarshal(payload)
+		msg, err := unmarshal(payload)
 		if err != nil || msg.Type != Request {
 			log.Warn("ignoring unexpected message from server", "err", err, "msg", msg)
 			continue
@@ -83,7 +83,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 			return nil
 		}
 		hashes.Add(msg.Upper - msg.Lower + 1)
-		if err := conn.Write(NewResult(hash, nonce).Marshal()); err != nil {
+		if err := conn.Write(NewResult(hash, nonce).marshal()); err != nil {
 			return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 		}
 	}
@@ -166,7 +166,7 @@ func Submit(ctx context.Context, conn Conn, data string, lower, upper uint64) (h
 	}
 	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
-	if err := conn.Write(NewRequest(data, lower, upper).Marshal()); err != nil {
+	if err := conn.Write(NewRequest(data, lower, upper).marshal()); err != nil {
 		return 0, 0, submitErr(ctx, err)
 	}
 	for {
@@ -174,7 +174,7 @@ func Submit(ctx context.Context, conn Conn, data string, lower, upper uint64) (h
 		if err != nil {
 			return 0, 0, submitErr(ctx, err)
 		}
-		msg, err := Unmarshal(payload)
+		msg, err := unmarshal(payload)
 		if err != nil || msg.Type != Result {
 			continue // not an answer: a misbehaving server, keep waiting for the real one
 		}

@@ -149,7 +149,7 @@ func (s *server) handle(in inbound) {
 		s.do(acts)
 		return
 	}
-	msg, err := Unmarshal(in.payload)
+	msg, err := unmarshal(in.payload)
 	if err != nil {
 		s.reject(in.conn, "malformed message", err)
 		return
@@ -194,11 +194,11 @@ func (s *server) reject(conn int, why string, err error) {
 // connection is gone; the transport reports it through Read, which is where it is handled.
 func (s *server) do(acts sched.Actions) {
 	for _, a := range acts.Assign {
-		s.t.Write(a.Miner, NewRequest(a.Data, a.Lower, a.Upper).Marshal())
+		s.t.Write(a.Miner, NewRequest(a.Data, a.Lower, a.Upper).marshal())
 	}
 	for _, a := range acts.Answers {
 		s.log.Info("job answered", "client", a.Client, "hash", a.Hash, "nonce", a.Nonce)
-		s.t.Write(a.Client, NewResult(a.Hash, a.Nonce).Marshal())
+		s.t.Write(a.Client, NewResult(a.Hash, a.Nonce).marshal())
 		// The client's exchange is over; the client closes its side once it has read the answer.
 	}
 }
