@@ -36,7 +36,8 @@ type MinerConfig struct {
 // Mine joins the server on conn and answers every Request with the Result of scanning it, until
 // ctx ends (it then closes conn and returns nil) or the server is lost (ErrDisconnected). A chunk
 // is split over the workers, so one miner uses every core. The protocol has no way to take a
-// chunk back, so a chunk that has started is always finished; chunks last about a second.
+// chunk back, so a chunk that has started is finished unless ctx ends; chunks last about a
+// second.
 func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
