@@ -149,6 +149,22 @@ func TestProgramsClientSeesLostServer(t *testing.T) {
 	}
 }
 
+// A client interrupted before its answer exits 1 and says so in one line.
+func TestProgramsClientInterrupted(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	p := c.startClient("impatient", 1<<40) // no miner: no answer is coming
+	c.serverProc.WaitLine(t, "job queued", 30*time.Second)
+	if err := p.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(p.Wait(t, 30*time.Second)); code != 1 {
+		t.Errorf("interrupted client: exit code %d, want 1", code)
+	}
+	p.WaitLine(t, "^client: interrupted before the answer$", time.Second)
+	c.serverProc.WaitLine(t, "client lost, job abandoned", 30*time.Second)
+}
+
 func TestProgramsStopCleanlyOnSIGINT(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t)
