@@ -1,4 +1,5 @@
-// Command miner joins a bitcoin server and mines the chunks it is given, on every core.
+// Command miner joins a bitcoin server and mines the chunks it is given, on every core, until it
+// is interrupted (exit 0) or loses the server (it prints "Disconnected", exit 1).
 //
 //	go run ./bitcoin/cmd/miner [flags] HOST:PORT
 package main
@@ -26,14 +27,14 @@ func main() {
 	cli.Main(cli.Command{
 		Name: "miner",
 		Args: "HOST:PORT",
-		Doc: `Miner joins the bitcoin server at HOST:PORT and mines the chunks it is given until it is
-interrupted (SIGINT or SIGTERM) or loses the server; then it prints "Disconnected" and exits 1.
-Its hash rate is logged on stderr.`,
+		Doc: `Miner joins the bitcoin server at HOST:PORT and mines the chunks it is given, on every core,
+logging its hash rate on stderr. Interrupted (SIGINT or SIGTERM), it leaves the server and
+exits 0; if it loses the server, it prints "Disconnected" and exits 1.`,
 		MinArgs: 1, MaxArgs: 1,
 		Flags: func(fs *flag.FlagSet) {
 			lspFlags.Register(fs)
-			cli.IntVar(fs, &workers, "workers", runtime.GOMAXPROCS(0), "goroutines scanning each chunk")
-			cli.DurationVar(fs, &every, "report", 5*time.Second, "interval of the hash-rate report on stderr")
+			cli.IntVar(fs, &workers, "workers", runtime.GOMAXPROCS(0), "`goroutines` scanning each chunk")
+			cli.DurationVar(fs, &every, "report", 5*time.Second, "`interval` of the hash-rate report on stderr")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			if workers < 1 {

@@ -30,7 +30,7 @@ hash. Jobs wait while no miner is connected. Logs go to stderr.`,
 		MinArgs: 1, MaxArgs: 1,
 		Flags: func(fs *flag.FlagSet) {
 			lspFlags.Register(fs)
-			cli.DurationVar(fs, &every, "progress", 5*time.Second, "interval of the per-job progress log")
+			cli.DurationVar(fs, &every, "progress", 5*time.Second, "`interval` of the per-job progress log")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			port, err := cli.Port("PORT", env.Args[0])

@@ -34,10 +34,10 @@ type Flags struct {
 
 // Register defines the flags on fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
-	cli.DurationVar(fs, &f.epoch, "epoch", DefaultEpoch, "LSP epoch: heartbeat and retransmission interval (whole milliseconds)")
-	cli.IntVar(fs, &f.epochMillis, "epoch-ms", 0, "LSP epoch in milliseconds; overrides -epoch when set (older form)")
-	cli.IntVar(fs, &f.epochLimit, "epoch-limit", DefaultEpochLimit, "LSP epochs of silence before a peer is declared lost")
-	cli.IntVar(fs, &f.window, "window", DefaultWindow, "LSP sliding window size")
+	cli.DurationVar(fs, &f.epoch, "epoch", DefaultEpoch, "LSP epoch, the heartbeat and retransmission `interval` (whole milliseconds)")
+	cli.IntVar(fs, &f.epochMillis, "epoch-ms", 0, "LSP epoch in `milliseconds`; overrides -epoch when set (older form)")
+	cli.IntVar(fs, &f.epochLimit, "epoch-limit", DefaultEpochLimit, "`epochs` of silence before LSP declares a peer lost")
+	cli.IntVar(fs, &f.window, "window", DefaultWindow, "LSP sliding window size, in `messages`")
 }
 
 // Params builds the LSP parameters once the flags are parsed, or returns a usage error
