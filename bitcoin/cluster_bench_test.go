@@ -29,7 +29,7 @@ func BenchmarkClusterScaling(b *testing.B) {
 func clusterRate(b *testing.B, miners int, nonces uint64) float64 {
 	params := &lsp.Params{EpochLimit: 20, EpochMillis: 50, WindowSize: 8, MaxBackOffInterval: 4, MaxUnackedMessages: 8}
 	cluster := startLSPCluster(b, params, bitcoin.ServerConfig{
-		Scheduler: bitcoin.SchedulerConfig{ChunkTarget: 250 * time.Millisecond},
+		ChunkTarget: 250 * time.Millisecond,
 	}, miners)
 	defer cluster.stop()
 	conn, err := cluster.dial(1000)

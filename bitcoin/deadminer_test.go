@@ -2,11 +2,13 @@ package bitcoin_test
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"testing"
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
+	"ds440/bitcoin/internal/lspflag"
 	"ds440/lsp"
 )
 
@@ -16,12 +18,12 @@ import (
 // what is measured is LSP's loss detection.
 func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	t.Parallel()
-	fs := cli.FlagSet("test")
-	lspParams := cli.LSPFlags(fs)
-	if err := fs.Parse(nil); err != nil {
+	var flags lspflag.Flags
+	flags.Register(flag.NewFlagSet("test", flag.ContinueOnError))
+	params, err := flags.Params() // the programs' defaults
+	if err != nil {
 		t.Fatal(err)
 	}
-	params := lspParams() // the programs' defaults
 	detect := time.Duration(params.EpochMillis) * time.Millisecond * time.Duration(params.EpochLimit)
 	if detect > time.Second {
 		t.Fatalf("the programs' defaults notice a dead peer after %v, want at most a second", detect)
@@ -29,7 +31,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 
 	const data, upper = "handed on", 49_999 // one chunk: the whole job goes to the first miner
 	cluster := startLSPCluster(t, params, bitcoin.ServerConfig{
-		Scheduler: bitcoin.SchedulerConfig{InitialChunk: upper + 1, MinChunk: 1_000},
+		InitialChunk: upper + 1, MinChunk: 1_000,
 	}, 0)
 	dial := func(seq int) lsp.Client {
 		t.Helper()
@@ -46,7 +48,8 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := bitcoin.Unmarshal(p)
+		var m *bitcoin.Message
+		err = json.Unmarshal(p, &m)
 		if err != nil || m.Type != bitcoin.Request {
 			t.Fatalf("miner got %v, %v; want a Request", m, err)
 		}
@@ -54,7 +57,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}
 
 	dying := dial(100)
-	dying.Write(bitcoin.NewJoin().Marshal())
+	dying.Write(wire(bitcoin.NewJoin()))
 	type result struct {
 		hash, nonce uint64
 		err         error
@@ -69,7 +72,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}()
 	held := request(dying)
 	healthy := dial(300)
-	healthy.Write(bitcoin.NewJoin().Marshal())
+	healthy.Write(wire(bitcoin.NewJoin()))
 
 	killed := time.Now()
 	dying.Close() // LSP has no goodbye: the server only stops hearing from it
@@ -88,7 +91,7 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	}
 
 	hash, nonce, _ := bitcoin.Scan(got.Data, got.Lower, got.Upper, nil)
-	healthy.Write(bitcoin.NewResult(hash, nonce).Marshal())
+	healthy.Write(wire(bitcoin.NewResult(hash, nonce)))
 	select {
 	case r := <-answer:
 		if r.err != nil || r.hash != hash || r.nonce != nonce {
@@ -97,4 +100,13 @@ func TestLSPDeadMinerChunkHandedOnWithinASecond(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("client not answered within 30s of the result")
 	}
+}
+
+// wire is m as it travels: its JSON form in one LSP payload.
+func wire(m *bitcoin.Message) []byte {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

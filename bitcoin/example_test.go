@@ -1,26 +1,53 @@
 package bitcoin_test
 
 import (
+	"context"
 	"fmt"
-	"time"
+	"sync"
 
 	"ds440/bitcoin"
+	"ds440/lsp"
 )
 
-// A scheduler with one miner and one job: the miner's answer completes the job.
+// A server, one miner and one client in one process, over LSP on loopback: the client's job is
+// answered with the nonce of smallest hash, the same answer a plain Scan of the range gives.
 func Example() {
-	s := bitcoin.NewScheduler(bitcoin.SchedulerConfig{})
-	now := time.Now()
-	s.AddMiner(1, now)
-	acts, _ := s.AddJob(2, "hello", 0, 999, now)
-	a := acts.Assign[0]
-	fmt.Printf("miner %d gets %q [%d, %d]\n", a.Miner, a.Data, a.Lower, a.Upper)
+	srv, err := lsp.NewServer(0, nil) // 0: any free UDP port
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	addr := any(srv).(interface{ Addr() string }).Addr()
 
-	hash, nonce, _ := bitcoin.Scan(a.Data, a.Lower, a.Upper, nil)
-	acts, _ = s.MinerResult(a.Miner, hash, nonce, now.Add(time.Millisecond))
-	ans := acts.Answers[0]
-	fmt.Println("client", ans.Client, "answered:", ans.Hash == bitcoin.Hash("hello", ans.Nonce))
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop() // ends Serve (which closes srv) and Mine (which closes its connection)
+	wg.Go(func() { bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{}) })
+
+	miner, err := lsp.NewClient(addr, 1, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	wg.Go(func() { bitcoin.Mine(ctx, miner, bitcoin.MinerConfig{}) })
+
+	client, err := lsp.NewClient(addr, 1, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	hash, nonce, err := bitcoin.Submit(ctx, client, "hello", 0, 99_999)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("Result", hash, nonce)
+
+	wantHash, wantNonce, _ := bitcoin.Scan("hello", 0, 99_999, nil)
+	fmt.Println("same as a local scan:", hash == wantHash && nonce == wantNonce)
 	// Output:
-	// miner 1 gets "hello" [0, 999]
-	// client 2 answered: true
+	// Result 25970532840265 4361
+	// same as a local scan: true
 }

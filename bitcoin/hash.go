@@ -17,12 +17,6 @@ func Hash(msg string, nonce uint64) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// Better reports whether (hash, nonce) beats (bestHash, bestNonce): a smaller hash wins, and on
-// equal hashes the smaller nonce, so every search has exactly one answer.
-func Better(hash, nonce, bestHash, bestNonce uint64) bool {
-	return hash < bestHash || (hash == bestHash && nonce < bestNonce)
-}
-
 // Scan returns the best (hash, nonce) over the nonces in [lower, upper] of msg. It is the
 // miner's hot loop: the "<msg> " prefix is written once and the decimal nonce is advanced in
 // place, so no iteration formats or allocates. stop, if non-nil, is polled every few thousand

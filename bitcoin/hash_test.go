@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"ds440/bitcoin/internal/sched"
 )
 
 // referenceHash is the definition of Hash written the obvious way, to check the fast paths.
@@ -19,7 +21,7 @@ func referenceHash(msg string, nonce uint64) uint64 {
 func bruteForce(msg string, lower, upper uint64) (hash, nonce uint64) {
 	hash, nonce = math.MaxUint64, lower
 	for n := lower; ; n++ {
-		if h := referenceHash(msg, n); Better(h, n, hash, nonce) {
+		if h := referenceHash(msg, n); sched.Better(h, n, hash, nonce) {
 			hash, nonce = h, n
 		}
 		if n == upper {
@@ -88,30 +90,12 @@ func TestScanStops(t *testing.T) {
 	}
 }
 
-func TestBetterBreaksTiesBySmallerNonce(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		h, n, bh, bn uint64
-		want         bool
-	}{
-		{1, 9, 2, 0, true},
-		{2, 0, 1, 9, false},
-		{5, 3, 5, 4, true},
-		{5, 4, 5, 3, false},
-		{5, 4, 5, 4, false},
-	} {
-		if got := Better(tc.h, tc.n, tc.bh, tc.bn); got != tc.want {
-			t.Errorf("Better(%d,%d,%d,%d) = %v, want %v", tc.h, tc.n, tc.bh, tc.bn, got, tc.want)
-		}
-	}
-}
-
 func TestMessageRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, m := range []*Message{NewJoin(), NewRequest("data with spaces", 3, 99), NewResult(math.MaxUint64, 42)} {
-		got, err := Unmarshal(m.Marshal())
+		got, err := unmarshal(m.marshal())
 		if err != nil {
-			t.Fatalf("Unmarshal(%s): %v", m, err)
+			t.Fatalf("unmarshal(%s): %v", m, err)
 		}
 		if *got != *m {
 			t.Errorf("round trip %s = %s", m, got)
@@ -125,23 +109,23 @@ func TestUnmarshalRejectsBadInput(t *testing.T) {
 		``, `{`, `null x`, `[]`, `{"Type":7}`, `{"Type":-1}`,
 		`{"Type":1,"Data":"x","Lower":5,"Upper":4}`, `{"Type":"Join"}`, `{"Lower":-1}`,
 	} {
-		if m, err := Unmarshal([]byte(payload)); err == nil {
-			t.Errorf("Unmarshal(%q) = %s, want an error", payload, m)
+		if m, err := unmarshal([]byte(payload)); err == nil {
+			t.Errorf("unmarshal(%q) = %s, want an error", payload, m)
 		}
 	}
 }
 
 func FuzzUnmarshal(f *testing.F) {
 	for _, m := range []*Message{NewJoin(), NewRequest("d", 0, 10), NewResult(1, 2)} {
-		f.Add(m.Marshal())
+		f.Add(m.marshal())
 	}
 	f.Add([]byte(`{"Type":1,"Lower":9,"Upper":1}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		m, err := Unmarshal(payload)
+		m, err := unmarshal(payload)
 		if err != nil {
 			return
 		}
-		again, err := Unmarshal(m.Marshal())
+		again, err := unmarshal(m.marshal())
 		if err != nil || *again != *m {
 			t.Fatalf("accepted %q but its re-encoding does not round-trip: %v", payload, err)
 		}

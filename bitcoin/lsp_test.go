@@ -25,7 +25,7 @@ func TestLSPClusterUnderLoss(t *testing.T) {
 
 	params := &lsp.Params{EpochLimit: 20, EpochMillis: 20, WindowSize: 8, MaxBackOffInterval: 2, MaxUnackedMessages: 8}
 	cluster := startLSPCluster(t, params, bitcoin.ServerConfig{
-		Scheduler: bitcoin.SchedulerConfig{InitialChunk: 5_000, MinChunk: 1_000, ChunkTarget: 50 * time.Millisecond},
+		InitialChunk: 5_000, MinChunk: 1_000, ChunkTarget: 50 * time.Millisecond,
 	}, 3)
 
 	var clients sync.WaitGroup

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
+	"ds440/bitcoin/internal/lspflag"
 	"ds440/internal/testutil"
 	"ds440/lsp"
 )
@@ -32,7 +32,7 @@ func startLSPCluster(tb testing.TB, params *lsp.Params, cfg bitcoin.ServerConfig
 	c := &lspCluster{addr: fmt.Sprintf("127.0.0.1:%d", port), params: params}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	cfg.TransportClosed = cli.TransportClosed
+	cfg.TransportClosed = lspflag.TransportClosed
 	wg.Go(func() { c.served = bitcoin.Serve(ctx, srv, cfg) })
 	for i := range n {
 		conn, err := lsp.NewClient(c.addr, 100*i, params)

@@ -25,8 +25,8 @@ type Message struct {
 	Hash, Nonce  uint64 // a Result
 }
 
-// ErrBadMessage is returned by Unmarshal for a payload that is not a valid Message.
-var ErrBadMessage = errors.New("bitcoin: malformed message")
+// errBadMessage is returned by unmarshal for a payload that is not a valid Message.
+var errBadMessage = errors.New("bitcoin: malformed message")
 
 // NewJoin returns the message a miner sends to join the server.
 func NewJoin() *Message { return &Message{Type: Join} }
@@ -55,8 +55,8 @@ func (m *Message) String() string {
 	}
 }
 
-// Marshal encodes m for an LSP payload.
-func (m *Message) Marshal() []byte {
+// marshal encodes m for an LSP payload.
+func (m *Message) marshal() []byte {
 	b, err := json.Marshal(m)
 	if err != nil {
 		// A Message holds only strings and integers, which always encode.
@@ -65,21 +65,21 @@ func (m *Message) Marshal() []byte {
 	return b
 }
 
-// Unmarshal decodes an LSP payload into a Message, rejecting anything that is not one: bad
+// unmarshal decodes an LSP payload into a Message, rejecting anything that is not one: bad
 // JSON, an unknown type, or a Request whose range is empty (Lower > Upper).
-func Unmarshal(payload []byte) (*Message, error) {
+func unmarshal(payload []byte) (*Message, error) {
 	var m Message
 	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadMessage, err)
+		return nil, fmt.Errorf("%w: %v", errBadMessage, err)
 	}
 	switch m.Type {
 	case Join, Result:
 	case Request:
 		if m.Lower > m.Upper {
-			return nil, fmt.Errorf("%w: request range [%d, %d] is empty", ErrBadMessage, m.Lower, m.Upper)
+			return nil, fmt.Errorf("%w: request range [%d, %d] is empty", errBadMessage, m.Lower, m.Upper)
 		}
 	default:
-		return nil, fmt.Errorf("%w: unknown type %d", ErrBadMessage, int(m.Type))
+		return nil, fmt.Errorf("%w: unknown type %d", errBadMessage, int(m.Type))
 	}
 	return &m, nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ds440/bitcoin/internal/sched"
 )
 
 // Conn is one side of a connection to the server: the method set of lsp.Client.
@@ -34,7 +36,8 @@ type MinerConfig struct {
 // Mine joins the server on conn and answers every Request with the Result of scanning it, until
 // ctx ends (it then closes conn and returns nil) or the server is lost (ErrDisconnected). A chunk
 // is split over the workers, so one miner uses every core. The protocol has no way to take a
-// chunk back, so a chunk that has started is always finished; chunks last about a second.
+// chunk back, so a chunk that has started is finished unless ctx ends; chunks last about a
+// second.
 func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -63,7 +66,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 	}()
 	defer func() { stopReport(); <-reportDone }()
 
-	if err := conn.Write(NewJoin().Marshal()); err != nil {
+	if err := conn.Write(NewJoin().marshal()); err != nil {
 		return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 	}
 	for {
@@ -71,7 +74,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 		if err != nil {
 			return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 		}
-		msg, err := Unmarshal(payload)
+		msg, err := unmarshal(payload)
 		if err != nil || msg.Type != Request {
 			log.Warn("ignoring unexpected message from server", "err", err, "msg", msg)
 			continue
@@ -81,7 +84,7 @@ func Mine(ctx context.Context, conn Conn, cfg MinerConfig) error {
 			return nil
 		}
 		hashes.Add(msg.Upper - msg.Lower + 1)
-		if err := conn.Write(NewResult(hash, nonce).Marshal()); err != nil {
+		if err := conn.Write(NewResult(hash, nonce).marshal()); err != nil {
 			return orCanceled(ctx, fmt.Errorf("%w: %v", ErrDisconnected, err))
 		}
 	}
@@ -149,7 +152,7 @@ func ScanParallel(msg string, lower, upper uint64, workers int, stop func() bool
 	hash, nonce, ok = ^uint64(0), ^uint64(0), true
 	for _, p := range parts {
 		ok = ok && p.ok
-		if Better(p.hash, p.nonce, hash, nonce) {
+		if sched.Better(p.hash, p.nonce, hash, nonce) {
 			hash, nonce = p.hash, p.nonce
 		}
 	}
@@ -164,7 +167,7 @@ func Submit(ctx context.Context, conn Conn, data string, lower, upper uint64) (h
 	}
 	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopClose()
-	if err := conn.Write(NewRequest(data, lower, upper).Marshal()); err != nil {
+	if err := conn.Write(NewRequest(data, lower, upper).marshal()); err != nil {
 		return 0, 0, submitErr(ctx, err)
 	}
 	for {
@@ -172,7 +175,7 @@ func Submit(ctx context.Context, conn Conn, data string, lower, upper uint64) (h
 		if err != nil {
 			return 0, 0, submitErr(ctx, err)
 		}
-		msg, err := Unmarshal(payload)
+		msg, err := unmarshal(payload)
 		if err != nil || msg.Type != Result {
 			continue // not an answer: a misbehaving server, keep waiting for the real one
 		}

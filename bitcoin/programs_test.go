@@ -3,8 +3,10 @@ package bitcoin_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +93,10 @@ func TestProgramsJobQueuedBeforeMinerJoins(t *testing.T) {
 	c := startCluster(t)
 	p := c.startClient("patient", 20_000)
 	c.serverProc.WaitLine(t, "job queued", 30*time.Second)
+	// Neither end waits in silence: the server warns that no miner is connected, and the
+	// client says, once, why its answer takes long.
+	c.serverProc.WaitLine(t, "no miner connected: the job waits until one joins", 30*time.Second)
+	p.WaitLine(t, "no answer yet: .*no miner is connected", 30*time.Second)
 	c.startMiner()
 	c.checkAnswer(p, "patient", 20_000, 60*time.Second)
 }
@@ -143,6 +149,22 @@ func TestProgramsClientSeesLostServer(t *testing.T) {
 	}
 }
 
+// A client interrupted before its answer exits 1 and says so in one line.
+func TestProgramsClientInterrupted(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	p := c.startClient("impatient", 1<<40) // no miner: no answer is coming
+	c.serverProc.WaitLine(t, "job queued", 30*time.Second)
+	if err := p.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(p.Wait(t, 30*time.Second)); code != 1 {
+		t.Errorf("interrupted client: exit code %d, want 1", code)
+	}
+	p.WaitLine(t, "^client: interrupted before the answer$", time.Second)
+	c.serverProc.WaitLine(t, "client lost, job abandoned", 30*time.Second)
+}
+
 func TestProgramsStopCleanlyOnSIGINT(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t)
@@ -154,35 +176,68 @@ func TestProgramsStopCleanlyOnSIGINT(t *testing.T) {
 		if err := p.Wait(t, 30*time.Second); err != nil {
 			t.Errorf("%s exited with %v after SIGINT", p.Cmd.Path, err)
 		}
+		if p == m {
+			p.WaitLine(t, "interrupted: left the server", time.Second)
+		} else {
+			p.WaitLine(t, "server stopped", time.Second)
+		}
 		if out := strings.Join(p.Lines(), "\n"); strings.Contains(out, "goroutine ") {
 			t.Errorf("stack trace after SIGINT:\n%s", out)
 		}
 	}
 }
 
+// programs builds the three programs (once per test binary: testutil.Main).
+func programs(t *testing.T) (server, miner, client string) {
+	t.Helper()
+	testutil.SkipIfShort(t)
+	return testutil.BuildBinary(t, "ds440/bitcoin/cmd/server"),
+		testutil.BuildBinary(t, "ds440/bitcoin/cmd/miner"),
+		testutil.BuildBinary(t, "ds440/bitcoin/cmd/client")
+}
+
+func TestProgramsHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	server, miner, client := programs(t)
+	for bin, usage := range map[string]string{
+		server: "usage: server [flags] PORT",
+		miner:  "usage: miner [flags] HOST:PORT",
+		client: "usage: client [flags] HOST:PORT MESSAGE MAXNONCE",
+	} {
+		p := testutil.StartProc(t, bin, "-h")
+		if err := p.Wait(t, 30*time.Second); err != nil {
+			t.Errorf("%s -h: %v, want exit 0", bin, err)
+		}
+		if out := strings.Join(p.Lines(), "\n"); !strings.Contains(out, usage) || !strings.Contains(out, "-epoch-limit") {
+			t.Errorf("%s -h printed:\n%s", bin, out)
+		}
+	}
+}
+
 func TestProgramsRejectBadArguments(t *testing.T) {
 	t.Parallel()
-	testutil.SkipIfShort(t)
-	server := testutil.BuildBinary(t, "ds440/bitcoin/cmd/server")
-	miner := testutil.BuildBinary(t, "ds440/bitcoin/cmd/miner")
-	client := testutil.BuildBinary(t, "ds440/bitcoin/cmd/client")
+	server, miner, client := programs(t)
 	cases := []struct {
 		bin  string
 		args []string
+		want string // the reason, on the line before the usage
 	}{
-		{server, nil},
-		{server, []string{"notaport"}},
-		{server, []string{"70000"}},
-		{server, []string{"1", "2"}},
-		{server, []string{"-nosuchflag", "1"}},
-		{server, []string{"-epoch", "0", "1"}},
-		{server, []string{"-epoch-limit", "0", "1"}},
-		{miner, []string{"-epoch", "500us", "localhost:1"}},
-		{miner, nil},
-		{miner, []string{"-workers", "0", "localhost:1"}},
-		{client, []string{"localhost:1", "msg"}},
-		{client, []string{"localhost:1", "msg", "-5"}},
-		{client, []string{"localhost:1", "msg", "99999999999999999999999"}},
+		{server, nil, "server: expected 1 argument, got 0"},
+		{server, []string{"notaport"}, `server: PORT "notaport" is not a port number (0 to 65535)`},
+		{server, []string{"70000"}, `server: PORT "70000" is not a port number (0 to 65535)`},
+		{server, []string{"1", "2"}, "server: expected at most 1 argument, got 2"},
+		{server, []string{"-nosuchflag", "1"}, "flag provided but not defined: -nosuchflag"},
+		{server, []string{"-epoch", "0", "1"}, "server: the LSP epoch must be at least 1ms"},
+		{server, []string{"-epoch-limit", "0", "1"}, "server: -epoch-limit must be at least 1"},
+		{server, []string{"-progress", "-1s", "1"}, `invalid value "-1s" for flag -progress: must not be negative`},
+		{miner, []string{"-epoch", "500us", "localhost:1"}, "miner: the LSP epoch must be at least 1ms"},
+		{miner, nil, "miner: expected 1 argument, got 0"},
+		{miner, []string{"-workers", "0", "localhost:1"}, "miner: -workers must be at least 1"},
+		{miner, []string{"-workers", "-3", "localhost:1"}, `invalid value "-3" for flag -workers: must not be negative`},
+		{client, []string{"localhost:1", "msg"}, "client: expected 3 arguments, got 2"},
+		{client, []string{"localhost:1", "msg", "-5"}, `client: MAXNONCE "-5" is not a whole number >= 0`},
+		{client, []string{"localhost:1", "msg", "99999999999999999999999"}, `client: MAXNONCE "99999999999999999999999" is too large: at most 18446744073709551615`},
+		{client, []string{"localhost:1", "msg", "12x"}, `client: MAXNONCE "12x" is not a whole number >= 0`},
 	}
 	for _, tc := range cases {
 		p := testutil.StartProc(t, tc.bin, tc.args...)
@@ -190,8 +245,51 @@ func TestProgramsRejectBadArguments(t *testing.T) {
 		if code := exitCode(err); code != 2 {
 			t.Errorf("%s %q: exit code %d, want 2", tc.bin, tc.args, code)
 		}
-		if out := strings.Join(p.Lines(), "\n"); !strings.Contains(out, "usage:") {
-			t.Errorf("%s %q printed no usage:\n%s", tc.bin, tc.args, out)
+		out := strings.Join(p.Lines(), "\n")
+		if !strings.Contains(out, tc.want+"\n") || !strings.Contains(out, "usage:") {
+			t.Errorf("%s %q printed:\n%s\nwant the line %q and the usage", tc.bin, tc.args, out, tc.want)
+		}
+		if strings.Contains(out, "1 arguments") {
+			t.Errorf("%s %q: %q", tc.bin, tc.args, out)
+		}
+	}
+}
+
+// A failure (no server to reach, a port already taken) exits 1 with "Disconnected" where the
+// contract says so and one line of reason on stderr, never a usage or a stack trace.
+func TestProgramsFailureExitsOneWithOneLine(t *testing.T) {
+	t.Parallel()
+	server, miner, client := programs(t)
+	taken, err := net.ListenPacket("udp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.LocalAddr().(*net.UDPAddr).Port)
+	nobody := fmt.Sprintf("127.0.0.1:%d", testutil.FreeUDPPort(t)) // nothing listens there
+	fast := []string{"-epoch", "20ms", "-epoch-limit", "3"}        // give up on connecting quickly
+	cases := []struct {
+		bin   string
+		args  []string
+		lines []string // the whole output, as regular expressions
+	}{
+		{server, []string{port}, []string{"^server: cannot listen on UDP port " + port + ": .+$"}},
+		{miner, append(fast, nobody), []string{"^Disconnected$", "^miner: cannot join server " + nobody + ": .+$"}},
+		{client, append(fast, nobody, "msg", "10"), []string{"^Disconnected$", "^client: cannot reach server " + nobody + ": .+$"}},
+	}
+	for _, tc := range cases {
+		p := testutil.StartProc(t, tc.bin, tc.args...)
+		err := p.Wait(t, 30*time.Second)
+		if code := exitCode(err); code != 1 {
+			t.Errorf("%s %q: exit code %d, want 1", tc.bin, tc.args, code)
+		}
+		lines := p.Lines()
+		ok := len(lines) == len(tc.lines)
+		for i := 0; ok && i < len(lines); i++ {
+			ok = regexp.MustCompile(tc.lines[i]).MatchString(lines[i])
+		}
+		if !ok {
+			t.Errorf("%s %q printed:\n%s\nwant lines matching %q", tc.bin, tc.args, strings.Join(lines, "\n"), tc.lines)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"ds440/bitcoin/internal/sched"
 )
 
 // ServerTransport is what the server needs from the network: the method set of lsp.Server, so
@@ -20,7 +22,15 @@ type ServerTransport interface {
 
 // ServerConfig tunes Serve. The zero value is ready to use.
 type ServerConfig struct {
-	Scheduler SchedulerConfig
+	// ChunkTarget is how long one chunk should take a miner; default 1s. Each miner's chunks are
+	// sized from its measured speed to last about this long: shorter means less work lost with a
+	// dead miner and a quicker turn for small jobs, longer means fewer messages.
+	ChunkTarget time.Duration
+	// InitialChunk is the number of nonces in a new miner's first chunk, before its speed is
+	// known; default 250,000.
+	InitialChunk uint64
+	// MinChunk and MaxChunk bound the size of a chunk in nonces; default 10,000 and 1<<32.
+	MinChunk, MaxChunk uint64
 	// Logger receives per-job progress and connection events; nil discards them.
 	Logger *slog.Logger
 	// ProgressEvery is the interval of the per-job progress log; default 5s.
@@ -48,7 +58,7 @@ type server struct {
 	t     ServerTransport
 	cfg   ServerConfig
 	log   *slog.Logger
-	sched *Scheduler
+	sched *sched.Scheduler
 	// rejected counts connections closed for breaking the protocol, for logs and tests.
 	rejected int
 	// lastHashed and lastLog are the cluster's work at the previous progress log.
@@ -75,7 +85,9 @@ func Serve(ctx context.Context, t ServerTransport, cfg ServerConfig) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{t: t, cfg: cfg, log: log, sched: NewScheduler(cfg.Scheduler), lastLog: cfg.Now()}
+	s := &server{t: t, cfg: cfg, log: log, sched: sched.New(sched.Config{
+		ChunkTarget: cfg.ChunkTarget, InitialChunk: cfg.InitialChunk, MinChunk: cfg.MinChunk, MaxChunk: cfg.MaxChunk,
+	}), lastLog: cfg.Now()}
 
 	incoming := make(chan inbound)
 	readerDone := make(chan struct{})
@@ -137,12 +149,12 @@ func (s *server) handle(in inbound) {
 		s.do(acts)
 		return
 	}
-	msg, err := Unmarshal(in.payload)
+	msg, err := unmarshal(in.payload)
 	if err != nil {
 		s.reject(in.conn, "malformed message", err)
 		return
 	}
-	var acts Actions
+	var acts sched.Actions
 	var ok bool
 	switch msg.Type {
 	case Join:
@@ -155,6 +167,9 @@ func (s *server) handle(in inbound) {
 		acts, ok = s.sched.AddJob(in.conn, msg.Data, msg.Lower, msg.Upper, now)
 		if ok {
 			s.log.Info("job queued", "client", in.conn, "data", msg.Data, "lower", msg.Lower, "upper", msg.Upper)
+			if total, _ := s.sched.Miners(); total == 0 {
+				s.log.Warn("no miner connected: the job waits until one joins", "client", in.conn, "jobs_waiting", s.sched.Jobs())
+			}
 		}
 	case Result:
 		acts, ok = s.sched.MinerResult(in.conn, msg.Hash, msg.Nonce, now)
@@ -177,13 +192,13 @@ func (s *server) reject(conn int, why string, err error) {
 
 // do sends the requests and answers the scheduler asked for. A write error means that
 // connection is gone; the transport reports it through Read, which is where it is handled.
-func (s *server) do(acts Actions) {
+func (s *server) do(acts sched.Actions) {
 	for _, a := range acts.Assign {
-		s.t.Write(a.Miner, NewRequest(a.Data, a.Lower, a.Upper).Marshal())
+		s.t.Write(a.Miner, NewRequest(a.Data, a.Lower, a.Upper).marshal())
 	}
 	for _, a := range acts.Answers {
 		s.log.Info("job answered", "client", a.Client, "hash", a.Hash, "nonce", a.Nonce)
-		s.t.Write(a.Client, NewResult(a.Hash, a.Nonce).Marshal())
+		s.t.Write(a.Client, NewResult(a.Hash, a.Nonce).marshal())
 		// The client's exchange is over; the client closes its side once it has read the answer.
 	}
 }

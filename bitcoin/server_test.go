@@ -21,8 +21,8 @@ import (
 func testServer(t *testing.T, cfg ServerConfig) *fakeNet {
 	t.Helper()
 	n := newFakeNet()
-	if cfg.Scheduler.InitialChunk == 0 {
-		cfg.Scheduler = SchedulerConfig{InitialChunk: 2_000, MinChunk: 500, MaxChunk: 20_000, ChunkTarget: 20 * time.Millisecond}
+	if cfg.InitialChunk == 0 {
+		cfg.InitialChunk, cfg.MinChunk, cfg.MaxChunk, cfg.ChunkTarget = 2_000, 500, 20_000, 20*time.Millisecond
 	}
 	cfg.TransportClosed = func(err error) bool { return errors.Is(err, errFakeClosed) }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,7 +145,7 @@ func TestServeReassignsChunkOfKilledMiner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := testServer(t, ServerConfig{})
 		dying := n.dial()
-		dying.Write(NewJoin().Marshal())
+		dying.Write(NewJoin().marshal())
 		answer := make(chan [2]uint64, 1)
 		go func() {
 			hash, nonce, err := submit(t, n, "reassign", 0, 50_000)
@@ -159,7 +159,7 @@ func TestServeReassignsChunkOfKilledMiner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m, err := Unmarshal(p); err != nil || m.Type != Request || m.Lower != 0 {
+		if m, err := unmarshal(p); err != nil || m.Type != Request || m.Lower != 0 {
 			t.Fatalf("dying miner got %v, %v; want the first chunk", m, err)
 		}
 		dying.Close()
@@ -175,7 +175,7 @@ func TestServeAbandonsJobOfKilledClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := testServer(t, ServerConfig{})
 		quitter := n.dial()
-		quitter.Write(NewRequest("gone", 0, 1<<40).Marshal()) // far too big to ever finish here
+		quitter.Write(NewRequest("gone", 0, 1<<40).marshal()) // far too big to ever finish here
 		startMiner(t, n, 1)
 		startMiner(t, n, 1)
 		hash, nonce, err := submit(t, n, "stays", 0, 20_000)
@@ -201,7 +201,7 @@ func TestServeRejectsBadInput(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := testServer(t, ServerConfig{})
 		miner := n.dial()
-		miner.Write(NewJoin().Marshal())
+		miner.Write(NewJoin().marshal())
 
 		cases := []struct {
 			name    string
@@ -211,9 +211,9 @@ func TestServeRejectsBadInput(t *testing.T) {
 			{"malformed JSON", []byte(`{"Type":`), false},
 			{"unknown type", []byte(`{"Type":7}`), false},
 			{"empty payload", nil, false},
-			{"result from non-miner", NewResult(1, 2).Marshal(), false},
+			{"result from non-miner", NewResult(1, 2).marshal(), false},
 			{"request with lower > upper", []byte(`{"Type":1,"Data":"x","Lower":9,"Upper":3}`), false},
-			{"request from a miner", NewRequest("x", 0, 10).Marshal(), true},
+			{"request from a miner", NewRequest("x", 0, 10).marshal(), true},
 		}
 		var bad []int
 		for _, tc := range cases {

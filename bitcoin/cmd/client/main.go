@@ -6,57 +6,84 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"strconv"
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
+	"ds440/bitcoin/internal/lspflag"
+	"ds440/internal/cli"
 	"ds440/lsp"
 )
 
-func main() {
-	fs := cli.FlagSet("client [flags] HOST:PORT MESSAGE MAXNONCE")
-	params := cli.LSPFlags(fs)
-	verify := fs.Bool("verify", false, "re-check the answer with a local scan of every nonce (slow for big jobs)")
-	args := cli.Parse(fs, os.Args[1:], 3)
-	maxNonce, err := strconv.ParseUint(args[2], 10, 64)
-	if err != nil {
-		cli.Usagef(fs, "bad MAXNONCE %q: want an unsigned integer", args[2])
-	}
-	log := cli.Logger()
-	// Signals are caught from here on, so a SIGINT at any point ends the program cleanly.
-	ctx, stop := cli.SignalContext()
-	defer stop()
+// stillWaiting is how long the client waits for its answer before it says, once, why an answer
+// can take long: the server answers only once miners have scanned the whole range, and a job
+// waits there while no miner is connected. The protocol has no message that says so.
+const stillWaiting = 3 * time.Second
 
-	conn, err := lsp.NewClient(args[0], rand.IntN(1<<16), params())
-	if err != nil {
-		log.Error("cannot reach server", "server", args[0], "err", err)
-		fmt.Println("Disconnected")
-		os.Exit(1)
-	}
-	start := time.Now()
-	hash, nonce, err := bitcoin.Submit(ctx, conn, args[1], 0, maxNonce)
-	switch {
-	case errors.Is(err, bitcoin.ErrDisconnected):
-		fmt.Println("Disconnected")
-		os.Exit(1)
-	case err != nil: // interrupted
-		os.Exit(130)
-	}
-	log.Info("answered", "elapsed", time.Since(start).Round(time.Millisecond), "nonces", maxNonce+1)
-	conn.Close()
-	fmt.Println("Result", hash, nonce)
-	if *verify {
-		wantHash, wantNonce, _ := bitcoin.ScanParallel(args[1], 0, maxNonce, runtime.GOMAXPROCS(0), nil)
-		if wantHash != hash || wantNonce != nonce {
-			fmt.Printf("MISMATCH: a local scan finds Result %d %d\n", wantHash, wantNonce)
-			os.Exit(1)
-		}
-		fmt.Println("Verified by a local scan of", maxNonce+1, "nonces")
-	}
+func main() {
+	var (
+		lspFlags lspflag.Flags
+		verify   bool
+	)
+	cli.Main(cli.Command{
+		Name: "client",
+		Args: "HOST:PORT MESSAGE MAXNONCE",
+		Doc: `Client asks the bitcoin server at HOST:PORT for the nonce in [0, MAXNONCE] with the smallest
+hash of MESSAGE and prints "Result HASH NONCE", or "Disconnected" (exit 1) if the server is lost
+first. The job waits at the server until miners have scanned every nonce.`,
+		MinArgs: 3, MaxArgs: 3,
+		Flags: func(fs *flag.FlagSet) {
+			lspFlags.Register(fs)
+			fs.BoolVar(&verify, "verify", false, "re-check the answer with a local scan of every nonce (slow for big jobs)")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			server, data := env.Args[0], env.Args[1]
+			maxNonce, err := cli.Uint("MAXNONCE", env.Args[2])
+			if err != nil {
+				return err
+			}
+			params, err := lspFlags.Params()
+			if err != nil {
+				return err
+			}
+			conn, err := lsp.NewClient(server, rand.IntN(1<<16), params)
+			if err != nil {
+				fmt.Fprintln(env.Stdout, "Disconnected")
+				return fmt.Errorf("cannot reach server %s: %w", server, err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			env.Log.Info("job sent, waiting for the answer", "server", server, "data", data, "max_nonce", maxNonce)
+			note := time.AfterFunc(stillWaiting, func() {
+				env.Log.Info("no answer yet: the server answers once miners have scanned every nonce, and the job waits there while no miner is connected",
+					"waited", stillWaiting)
+			})
+			hash, nonce, err := bitcoin.Submit(ctx, conn, data, 0, maxNonce)
+			note.Stop()
+			switch {
+			case errors.Is(err, bitcoin.ErrDisconnected):
+				fmt.Fprintln(env.Stdout, "Disconnected")
+				return err
+			case err != nil:
+				return errors.New("interrupted before the answer")
+			}
+			env.Log.Info("answered", "elapsed", time.Since(start).Round(time.Millisecond), "max_nonce", maxNonce)
+			fmt.Fprintln(env.Stdout, "Result", hash, nonce)
+			if !verify {
+				return nil
+			}
+			wantHash, wantNonce, _ := bitcoin.ScanParallel(data, 0, maxNonce, runtime.GOMAXPROCS(0), nil)
+			if wantHash != hash || wantNonce != nonce {
+				fmt.Fprintf(env.Stdout, "MISMATCH: a local scan finds Result %d %d\n", wantHash, wantNonce)
+				return errors.New("the server's answer differs from a local scan")
+			}
+			fmt.Fprintf(env.Stdout, "Verified by a local scan of the nonces 0 to %d\n", maxNonce)
+			return nil
+		},
+	})
 }

@@ -5,40 +5,57 @@
 package main
 
 import (
-	"os"
+	"context"
+	"flag"
+	"fmt"
 	"time"
 
 	"ds440/bitcoin"
-	"ds440/bitcoin/internal/cli"
+	"ds440/bitcoin/internal/lspflag"
+	"ds440/internal/cli"
 	"ds440/lsp"
 )
 
 func main() {
-	fs := cli.FlagSet("server [flags] PORT")
-	params := cli.LSPFlags(fs)
-	every := fs.Duration("progress", 5*time.Second, "interval of the per-job progress log")
-	args := cli.Parse(fs, os.Args[1:], 1)
-	port := cli.Port(fs, args[0])
-	log := cli.Logger()
-	// Signals are caught from here on, so a SIGINT at any point ends the program cleanly.
-	ctx, stop := cli.SignalContext()
-	defer stop()
-
-	p := params()
-	srv, err := lsp.NewServer(port, p)
-	if err != nil {
-		log.Error("cannot start server", "port", port, "err", err)
-		os.Exit(1)
-	}
-	log.Info("server listening", "port", port, "epoch_ms", p.EpochMillis, "epoch_limit", p.EpochLimit)
-	err = bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{
-		Logger:          log,
-		ProgressEvery:   *every,
-		TransportClosed: cli.TransportClosed,
+	var (
+		lspFlags lspflag.Flags
+		every    time.Duration
+	)
+	cli.Main(cli.Command{
+		Name: "server",
+		Args: "PORT",
+		Doc: `Server accepts bitcoin clients and miners on UDP port PORT (0: any free port), splits each
+client's job into chunks over the miners and answers the client with the nonce of smallest
+hash. Jobs wait while no miner is connected. Logs go to stderr.`,
+		MinArgs: 1, MaxArgs: 1,
+		Flags: func(fs *flag.FlagSet) {
+			lspFlags.Register(fs)
+			cli.DurationVar(fs, &every, "progress", 5*time.Second, "`interval` of the per-job progress log")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			port, err := cli.Port("PORT", env.Args[0])
+			if err != nil {
+				return err
+			}
+			params, err := lspFlags.Params()
+			if err != nil {
+				return err
+			}
+			srv, err := lsp.NewServer(port, params)
+			if err != nil {
+				return fmt.Errorf("cannot listen on UDP port %d: %w", port, err)
+			}
+			env.Log.Info("server listening", "port", port, "epoch_ms", params.EpochMillis, "epoch_limit", params.EpochLimit)
+			err = bitcoin.Serve(ctx, srv, bitcoin.ServerConfig{
+				Logger:          env.Log,
+				ProgressEvery:   every,
+				TransportClosed: lspflag.TransportClosed,
+			})
+			if err != nil {
+				return err
+			}
+			env.Log.Info("server stopped")
+			return nil
+		},
 	})
-	if err != nil {
-		log.Error("server stopped", "err", err)
-		os.Exit(1)
-	}
-	log.Info("server stopped")
 }

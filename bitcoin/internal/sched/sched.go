@@ -1,4 +1,8 @@
-package bitcoin
+// Package sched is the bitcoin server's scheduling logic as a pure state machine: events in (a
+// client's request, a miner joining, a result, a lost miner or client), requests and answers out.
+// bitcoin.Serve's event loop feeds it and carries out what it returns. Its tests and the policy
+// simulator (sim_test.go, BenchmarkPolicyFairVsFIFO) drive it without a network or a clock.
+package sched
 
 import (
 	"cmp"
@@ -19,8 +23,8 @@ const (
 	PolicyFIFO
 )
 
-// SchedulerConfig tunes a Scheduler. The zero value of a field means its default.
-type SchedulerConfig struct {
+// Config tunes a Scheduler. The zero value of a field means its default.
+type Config struct {
 	Policy         Policy
 	ChunkTarget    time.Duration // how long one chunk should take a miner; default 1s
 	InitialChunk   uint64        // nonces in a new miner's first chunk, before its speed is known; default 250,000
@@ -29,7 +33,7 @@ type SchedulerConfig struct {
 	FairShareEvery int           // PolicyFair: every n-th assignment goes to the oldest job; default 4
 }
 
-func (c SchedulerConfig) withDefaults() SchedulerConfig {
+func (c Config) withDefaults() Config {
 	if c.ChunkTarget <= 0 {
 		c.ChunkTarget = time.Second
 	}
@@ -118,7 +122,7 @@ type miner struct {
 // come back. A job is answered once all of its nonces are covered by results, with the minimum
 // hash (ties to the smaller nonce).
 type Scheduler struct {
-	cfg     SchedulerConfig
+	cfg     Config
 	jobs    map[int]*job   // by client
 	miners  map[int]*miner // by miner id
 	nextSeq uint64
@@ -130,8 +134,8 @@ type Scheduler struct {
 // also for jobs since answered or abandoned: the cluster's work, for hash-rate logs.
 func (s *Scheduler) Hashed() uint64 { return s.hashed }
 
-// NewScheduler returns an empty scheduler.
-func NewScheduler(cfg SchedulerConfig) *Scheduler {
+// New returns an empty scheduler.
+func New(cfg Config) *Scheduler {
 	return &Scheduler{cfg: cfg.withDefaults(), jobs: map[int]*job{}, miners: map[int]*miner{}}
 }
 
@@ -379,6 +383,12 @@ func sumSizes(rs []nonceRange) uint64 {
 		total = satAdd(total, r.size())
 	}
 	return total
+}
+
+// Better reports whether (hash, nonce) beats (bestHash, bestNonce): a smaller hash wins, and on
+// equal hashes the smaller nonce, so every search has exactly one answer.
+func Better(hash, nonce, bestHash, bestNonce uint64) bool {
+	return hash < bestHash || (hash == bestHash && nonce < bestNonce)
 }
 
 func satAdd(a, b uint64) uint64 {

@@ -1,8 +1,11 @@
-package bitcoin
+package sched
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -12,12 +15,24 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
 // smallChunks makes every chunk 10 nonces so tests can reason about exact ranges.
-var smallChunks = SchedulerConfig{InitialChunk: 10, MinChunk: 10, MaxChunk: 10}
+var smallChunks = Config{InitialChunk: 10, MinChunk: 10, MaxChunk: 10}
 
 // mine answers an assignment the way a correct miner does.
-func mine(a Assignment) (hash, nonce uint64) {
-	h, n, _ := Scan(a.Data, a.Lower, a.Upper, nil)
-	return h, n
+func mine(a Assignment) (hash, nonce uint64) { return bruteForce(a.Data, a.Lower, a.Upper) }
+
+// bruteForce is the specification of a job's answer, by the definition of bitcoin.Hash (this
+// package cannot import bitcoin, which imports it).
+func bruteForce(msg string, lower, upper uint64) (hash, nonce uint64) {
+	hash, nonce = math.MaxUint64, math.MaxUint64
+	for n := lower; ; n++ {
+		sum := sha256.Sum256([]byte(msg + " " + strconv.FormatUint(n, 10)))
+		if h := binary.BigEndian.Uint64(sum[:8]); Better(h, n, hash, nonce) {
+			hash, nonce = h, n
+		}
+		if n == upper {
+			return hash, nonce
+		}
+	}
 }
 
 // drive runs the scheduler with miners that answer in assignment order, and returns the answers.
@@ -58,7 +73,7 @@ func TestSchedulerSplitsAndMergesToMinimum(t *testing.T) {
 		{"top of uint64", 2, "f", math.MaxUint64 - 40, math.MaxUint64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := NewScheduler(smallChunks)
+			s := New(smallChunks)
 			var pending []Assignment
 			for m := 0; m < tc.miners; m++ {
 				acts, _ := s.AddMiner(100+m, t0)
@@ -98,7 +113,7 @@ func TestSchedulerSplitsAndMergesToMinimum(t *testing.T) {
 
 func TestSchedulerTiesGoToSmallerNonce(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
 	acts, _ := s.AddJob(1, "tie", 0, 19, t0)
@@ -116,7 +131,7 @@ func TestSchedulerTiesGoToSmallerNonce(t *testing.T) {
 
 func TestSchedulerNoMinersThenLateJoin(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	acts, ok := s.AddJob(1, "wait", 0, 29, t0)
 	if !ok || len(acts.Assign) != 0 {
 		t.Fatalf("with no miners: ok=%v assign=%v", ok, acts.Assign)
@@ -134,7 +149,7 @@ func TestSchedulerNoMinersThenLateJoin(t *testing.T) {
 
 func TestSchedulerReassignsLostMinersChunk(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
 	acts, _ := s.AddJob(1, "lost", 0, 29, t0)
@@ -164,7 +179,7 @@ func TestSchedulerReassignsLostMinersChunk(t *testing.T) {
 
 func TestSchedulerAbandonsLostClientsJob(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	s.AddMiner(10, t0)
 	s.AddMiner(11, t0)
 	a1, _ := s.AddJob(1, "gone", 0, 99, t0)
@@ -197,7 +212,7 @@ func TestSchedulerAbandonsLostClientsJob(t *testing.T) {
 
 func TestSchedulerRejectsBadEvents(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	if _, ok := s.AddJob(1, "x", 5, 4, t0); ok {
 		t.Error("empty range accepted")
 	}
@@ -226,7 +241,7 @@ func TestSchedulerRejectsBadEvents(t *testing.T) {
 
 func TestSchedulerResultOutsideChunkIsRedone(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	s.AddMiner(10, t0)
 	acts, _ := s.AddJob(1, "liar", 0, 9, t0)
 	again, _ := s.MinerResult(10, 0, 500, at(1)) // a nonce it was never given
@@ -237,8 +252,8 @@ func TestSchedulerResultOutsideChunkIsRedone(t *testing.T) {
 
 func TestSchedulerAdaptsChunkSizeToMinerSpeed(t *testing.T) {
 	t.Parallel()
-	cfg := SchedulerConfig{ChunkTarget: time.Second, InitialChunk: 1000, MinChunk: 100, MaxChunk: 1 << 40}
-	s := NewScheduler(cfg)
+	cfg := Config{ChunkTarget: time.Second, InitialChunk: 1000, MinChunk: 100, MaxChunk: 1 << 40}
+	s := New(cfg)
 	s.AddMiner(1, t0)
 	s.AddMiner(2, t0)
 	acts, _ := s.AddJob(7, "speed", 0, math.MaxUint64, t0)
@@ -263,14 +278,14 @@ func TestSchedulerAdaptsChunkSizeToMinerSpeed(t *testing.T) {
 		t.Errorf("slow miner's smoothed chunk %d, want 30000", got)
 	}
 	// Clamped at both ends.
-	crawl := NewScheduler(cfg)
+	crawl := New(cfg)
 	crawl.AddMiner(5, t0)
 	start, _ := crawl.AddJob(8, "clamp", 0, math.MaxUint64, t0)
 	low, _ := crawl.MinerResult(5, 1, start.Assign[0].Lower, at(100_000)) // 10 nonces/s
 	if got := size(low.Assign[0]); got != 100 {
 		t.Errorf("very slow miner's chunk %d, want MinChunk 100", got)
 	}
-	burst := NewScheduler(SchedulerConfig{ChunkTarget: time.Second, InitialChunk: 1000, MinChunk: 100, MaxChunk: 5000})
+	burst := New(Config{ChunkTarget: time.Second, InitialChunk: 1000, MinChunk: 100, MaxChunk: 5000})
 	burst.AddMiner(7, t0)
 	b, _ := burst.AddJob(9, "clamp", 0, math.MaxUint64, t0)
 	big, _ := burst.MinerResult(7, 1, b.Assign[0].Lower, at(1)) // 1M nonces/s
@@ -285,7 +300,7 @@ func TestSchedulerSmallJobOvertakesHugeOne(t *testing.T) {
 		policy    Policy
 		wantQuick bool
 	}{{PolicyFair, true}, {PolicyFIFO, false}} {
-		s := NewScheduler(SchedulerConfig{Policy: tc.policy, InitialChunk: 10, MinChunk: 10, MaxChunk: 10})
+		s := New(Config{Policy: tc.policy, InitialChunk: 10, MinChunk: 10, MaxChunk: 10})
 		s.AddMiner(101, t0)
 		acts, _ := s.AddJob(1, "huge", 0, 100_000, t0)
 		s.AddJob(2, "small", 0, 29, t0)
@@ -308,7 +323,7 @@ func TestSchedulerSmallJobOvertakesHugeOne(t *testing.T) {
 
 func TestSchedulerHugeJobIsNotStarved(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(smallChunks)
+	s := New(smallChunks)
 	s.AddMiner(101, t0)
 	acts, _ := s.AddJob(1, "huge", 0, 1<<40, t0)
 	pending := acts.Assign
@@ -334,7 +349,7 @@ func TestSchedulerManyClientsRandomEvents(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 20; round++ {
-		s := NewScheduler(SchedulerConfig{InitialChunk: 7, MinChunk: 7, MaxChunk: 50})
+		s := New(Config{InitialChunk: 7, MinChunk: 7, MaxChunk: 50})
 		type want struct{ hash, nonce uint64 }
 		expected := map[int]want{}
 		abandoned := map[int]bool{}
@@ -417,7 +432,7 @@ func TestSchedulerManyClientsRandomEvents(t *testing.T) {
 // Hashed counts every result's chunk, including work for a job that was abandoned meanwhile.
 func TestSchedulerCountsHashedWork(t *testing.T) {
 	t.Parallel()
-	s := NewScheduler(SchedulerConfig{InitialChunk: 100, MinChunk: 100, MaxChunk: 100})
+	s := New(Config{InitialChunk: 100, MinChunk: 100, MaxChunk: 100})
 	now := time.Now()
 	s.AddMiner(1, now)
 	s.AddMiner(2, now)
@@ -427,5 +442,23 @@ func TestSchedulerCountsHashedWork(t *testing.T) {
 	s.MinerResult(2, 7, 150, now.Add(time.Millisecond))
 	if got := s.Hashed(); got != 200 {
 		t.Errorf("Hashed = %d, want 200", got)
+	}
+}
+
+func TestBetterBreaksTiesBySmallerNonce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		h, n, bh, bn uint64
+		want         bool
+	}{
+		{1, 9, 2, 0, true},
+		{2, 0, 1, 9, false},
+		{5, 3, 5, 4, true},
+		{5, 4, 5, 3, false},
+		{5, 4, 5, 4, false},
+	} {
+		if got := Better(tc.h, tc.n, tc.bh, tc.bn); got != tc.want {
+			t.Errorf("Better(%d,%d,%d,%d) = %v, want %v", tc.h, tc.n, tc.bh, tc.bn, got, tc.want)
+		}
 	}
 }
