@@ -225,7 +225,7 @@ func TestProgramsRejectBadArguments(t *testing.T) {
 		{server, nil, "server: expected 1 argument, got 0"},
 		{server, []string{"notaport"}, `server: PORT "notaport" is not a port number (0 to 65535)`},
 		{server, []string{"70000"}, `server: PORT "70000" is not a port number (0 to 65535)`},
-		{server, []string{"1", "2"}, "server: expected at most 1 argument, got 2"},
+		{server, []string{"1", "2"}, "server: expected 1 argument, got 2"},
 		{server, []string{"-nosuchflag", "1"}, "flag provided but not defined: -nosuchflag"},
 		{server, []string{"-epoch", "0", "1"}, "server: the LSP epoch must be at least 1ms"},
 		{server, []string{"-epoch-limit", "0", "1"}, "server: -epoch-limit must be at least 1"},
