@@ -113,7 +113,11 @@ func TestConnSending(t *testing.T) {
 			{ack(10), "", ""}, // the connect
 			{ack(11), "D12", ""},
 			{ack(11), "", ""},
-			{recv(NewAck(2, 12)), "", ""}, // another connection's
+			{recv(NewAck(2, 12)), "", ""},  // another connection's
+			{ack(0), "", ""},               // a heartbeat acks nothing
+			{recvData(12, "p"), "A12", ""}, // the peer's seq 12, buffered: its Ack is ours to send
+			{recvData(11, "q"), "A11", "q p"},
+			{tick, "D12", ""}, // the peer's data acked nothing of ours
 			{ack(12), "", ""},
 		}},
 		{"retransmit every epoch without backoff", params(2, 2, 0, 10), []step{
@@ -182,33 +186,33 @@ func TestConnReceiving(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"in order, acked cumulatively", []step{
-			{recvData(11, "a"), "K11", "a"},
-			{recvData(12, "b"), "K12", "b"},
+		{"in order, each acked by its own Ack", []step{
+			{recvData(11, "a"), "A11", "a"},
+			{recvData(12, "b"), "A12", "b"},
 		}},
 		{"reordered", []step{
 			{recvData(13, "c"), "A13", ""},
 			{recvData(12, "b"), "A12", ""},
-			{recvData(11, "a"), "K13", "a b c"},
-			{recvData(14, "d"), "K14", "d"},
+			{recvData(11, "a"), "A11", "a b c"},
+			{recvData(14, "d"), "A14", "d"},
 		}},
 		{"duplicates are re-acked, not delivered", []step{
-			{recvData(11, "a"), "K11", "a"},
-			{recvData(11, "a"), "K11", ""},
+			{recvData(11, "a"), "A11", "a"},
+			{recvData(11, "a"), "A11", ""},
 			{recvData(13, "c"), "A13", ""},
 			{recvData(13, "c"), "A13", ""},
-			{recvData(12, "b"), "K13", "b c"},
-			{recvData(12, "b"), "K13", ""},
+			{recvData(12, "b"), "A12", "b c"},
+			{recvData(12, "b"), "A12", ""},
 		}},
 		{"empty payload", []step{
-			{recvData(11, ""), "K11", ""},
-			{recvData(12, "x"), "K12", "x"},
+			{recvData(11, ""), "A11", ""},
+			{recvData(12, "x"), "A12", "x"},
 		}},
 		{"damaged datagrams are dropped unacked", []step{
 			{recv(corrupt), "", ""},
 			{recv(short), "", ""},
 			{recv(NewData(1, 11, -1, nil, 0)), "", ""},
-			{recv(long), "K11", "hello"},
+			{recv(long), "A11", "hello"},
 		}},
 		{"other connections are ignored", []step{
 			{recv(&Message{Type: MsgData, ConnID: 2, SeqNum: 11, Payload: []byte{}}), "", ""},
@@ -219,7 +223,7 @@ func TestConnReceiving(t *testing.T) {
 			{recvData(11+reorderLimit-1, "edge"), fmt.Sprint("A", 11+reorderLimit-1), ""},
 			{recvData(10, "before the first"), "", ""},
 			{recvData(-5, "negative"), "", ""},
-			{recvData(11, "a"), "K11", "a"},
+			{recvData(11, "a"), "A11", "a"},
 		}},
 		{"duplicate connect is re-acked", []step{
 			{recv(NewConnect(9)), "", ""}, // another request; the server loop never routes one here
@@ -497,22 +501,23 @@ func TestSendWindowLongQueue(t *testing.T) {
 	}
 }
 
-// TestAcksCoalesce feeds several messages before taking the outbox, as the loops do with a
-// burst: one CAck covers the in-order ones and only uncovered buffered ones get an Ack.
-func TestAcksCoalesce(t *testing.T) {
+// TestAcksNotCoalesced feeds several messages before taking the outbox, as the loops do with
+// a burst: each one, duplicates included, still gets its own Ack, in arrival order, and no
+// CAck is ever sent.
+func TestAcksNotCoalesced(t *testing.T) {
 	c := established(params(8, 8, 0, 5))
 	for _, seq := range []int{12, 11, 13, 15, 12, 17} {
 		c.receive(data(seq, fmt.Sprint(seq)))
 	}
-	if got := fmtOut(c.outbox()); got != "K13 A15 A17" {
-		t.Fatalf("outbox %q, want %q", got, "K13 A15 A17")
+	if got, want := fmtOut(c.outbox()), "A12 A11 A13 A15 A12 A17"; got != want {
+		t.Fatalf("outbox %q, want %q", got, want)
 	}
 	if got := fmtDeliveries(c.deliveries()); got != "11 12 13" {
 		t.Fatalf("delivered %q", got)
 	}
 	c.receive(data(14, "14"))
 	c.receive(data(16, "16"))
-	if got := fmtOut(c.outbox()); got != "K17" {
-		t.Fatalf("outbox %q, want K17", got)
+	if got, want := fmtOut(c.outbox()), "A14 A16"; got != want {
+		t.Fatalf("outbox %q, want %q", got, want)
 	}
 }

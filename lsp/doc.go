@@ -7,11 +7,11 @@
 // A client opens a connection by sending Connect(initialSeqNum) once per epoch until the server
 // answers Ack(connID, initialSeqNum). Each side then numbers its data messages from
 // initialSeqNum+1. Every data message carries its Size and a 16-bit one's-complement
-// checksum (CalculateChecksum); the receiver drops one that is shorter than Size or fails the
-// checksum, cuts one that is longer, acks every intact one (again, if it is a duplicate) and
-// delivers each exactly once, in order. In-order messages are acked with a CAck of everything
-// delivered so far, which also covers earlier messages whose acks were lost, and a burst of
-// datagrams handled together gets one CAck; a message buffered after a gap gets its own Ack.
+// checksum (CalculateChecksum, the course's definition bit for bit); the receiver drops one
+// that is shorter than Size or fails the checksum, cuts one that is longer, answers every
+// intact one at once with its own Ack(connID, seq) (again, if it is a duplicate) and delivers
+// each exactly once, in order. A sender counts a message acked when its Ack arrives, or a
+// CAck covering it (ds440 sends none, but understands a peer's).
 // On the wire a message is the encoding/json form of Message.
 //
 // A sender keeps at most MaxUnackedMessages sent-but-unacked messages and sends seq s only if

@@ -290,11 +290,10 @@ func isType(t lsp.MsgType) func(lsp.Message) bool {
 	return func(m lsp.Message) bool { return m.Type == t && (t != lsp.MsgAck || m.SeqNum != 0) }
 }
 
-// acks matches an acknowledgement of data message seq: Ack(seq) or a CAck covering it.
+// acks matches the acknowledgement of data message seq: its own Ack(seq), as the contract
+// requires (ds440 never sends CAcks).
 func acks(seq int) func(lsp.Message) bool {
-	return func(m lsp.Message) bool {
-		return (m.Type == lsp.MsgAck && m.SeqNum == seq) || (m.Type == lsp.MsgCAck && m.SeqNum >= seq)
-	}
+	return func(m lsp.Message) bool { return m.Type == lsp.MsgAck && m.SeqNum == seq }
 }
 
 func data(connID, seq int, payload string) *lsp.Message {
