@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"ds440/lsp/lspnet"
@@ -27,6 +28,12 @@ type Client interface {
 // until the server acks it. It returns ErrNoServer after EpochLimit epochs of silence. A nil
 // params means NewParams().
 func NewClient(hostport string, initialSeqNum int, params *Params) (Client, error) {
+	return NewClientWith(hostport, initialSeqNum, params)
+}
+
+// NewClientWith is NewClient with options: a logger, or the network to dial on.
+func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...Option) (Client, error) {
+	o := newOptions(opts)
 	p, err := params.validate()
 	if err != nil {
 		return nil, err
@@ -38,13 +45,14 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("lsp: resolve %q: %w", hostport, err)
 	}
-	udp, err := lspnet.DialUDP("udp", nil, raddr)
+	udp, err := o.dial("udp", nil, raddr)
 	if err != nil {
 		return nil, fmt.Errorf("lsp: dial %s: %w", hostport, err)
 	}
-	growBuffers(udp)
+	growBuffers(udp, o.log)
 	c := &client{
 		udp:       udp,
+		log:       o.log,
 		params:    p,
 		core:      newClientConn(initialSeqNum, p),
 		packets:   make(chan packet, recycled),
@@ -62,12 +70,12 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	}
 	go func() {
 		defer close(c.readerEnd)
-		readPackets(udp, false, c.packets, c.free, c.stop)
+		readPackets(udp, o.log, false, c.packets, c.free, c.stop)
 	}()
 	go c.loop()
 	select {
 	case <-c.connected:
-		log().Debug("lsp: connected", "server", hostport, "conn", c.connID)
+		c.log.Debug("lsp: connected", "server", hostport, "conn", c.connID)
 		return c, nil
 	case <-c.lostCh:
 		c.Close()
@@ -79,6 +87,7 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 // the socket's write side; the other goroutines talk to it through channels.
 type client struct {
 	udp    *lspnet.UDPConn
+	log    *slog.Logger
 	params Params
 	connID int // written by loop before connected is closed, read-only after
 
@@ -281,7 +290,7 @@ func (c *client) send(wbuf *[]byte) {
 	for _, m := range c.core.outbox() {
 		*wbuf = m.AppendMarshal((*wbuf)[:0])
 		if _, err := c.udp.Write(*wbuf); err != nil {
-			log().Debug("lsp: socket write", "err", err)
+			c.log.Debug("lsp: socket write", "err", err)
 		}
 	}
 }

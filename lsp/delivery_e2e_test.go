@@ -22,17 +22,17 @@ type network struct {
 	perClient int // messages per client in each direction
 }
 
-func (n network) apply() {
-	lspnet.ResetDropPercent()
+func (n network) apply(nw *lspnet.Network) {
+	nw.ResetFaults()
 	// Loss is applied once per datagram: client-to-server on the client's writes,
 	// server-to-client on the client's reads, so both controls get exercised.
-	lspnet.SetClientWriteDropPercent(n.drop)
-	lspnet.SetClientReadDropPercent(n.drop)
-	lspnet.SetDelayMessagePercent(n.delay)
-	lspnet.SetMaxDelayMillis(40)
-	lspnet.SetMsgShorteningPercent(n.damage)
-	lspnet.SetMsgLengtheningPercent(n.damage)
-	lspnet.SetMsgCorruptingPercent(n.damage)
+	nw.SetClientWriteDropPercent(n.drop)
+	nw.SetClientReadDropPercent(n.drop)
+	nw.SetDelayMessagePercent(n.delay)
+	nw.SetMaxDelayMillis(40)
+	nw.SetMsgShorteningPercent(n.damage)
+	nw.SetMsgLengtheningPercent(n.damage)
+	nw.SetMsgCorruptingPercent(n.damage)
 }
 
 // streams makes the payloads one test sends: for each client, the messages up and the
@@ -84,126 +84,126 @@ func TestManyClientsSoak(t *testing.T) {
 
 // exchange runs one delivery test on network n with params p.
 func exchange(t *testing.T, n network, p *lsp.Params) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	start := time.Now()
-	mon := lspnet.Watch(lspnet.Limits{WindowSize: p.WindowSize, MaxUnackedMessages: p.MaxUnackedMessages})
-	monitoring := true
-	stopMonitor := func() lspnet.Report {
-		monitoring = false
-		return mon.Stop()
-	}
-	t.Cleanup(func() {
-		if monitoring {
-			mon.Stop()
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		start := time.Now()
+		mon := nw.Watch(lspnet.Limits{WindowSize: p.WindowSize, MaxUnackedMessages: p.MaxUnackedMessages})
+		monitoring := true
+		stopMonitor := func() lspnet.Report {
+			monitoring = false
+			return mon.Stop()
+		}
+		t.Cleanup(func() {
+			if monitoring {
+				mon.Stop()
+			}
+		})
+		s, addr := startServer(t, nw, p)
+		up, down := streams(uint64(n.drop)+1, n.clients, n.perClient)
+
+		clients := make([]lsp.Client, n.clients)
+		index := make(map[int]int) // connID -> client
+		for i := range clients {
+			clients[i] = dial(t, nw, addr, i*1_000_000, p) // distinct ISNs, far apart
+			index[clients[i].ConnID()] = i
+		}
+		n.apply(nw) // after the handshakes, which have their own tests
+
+		errs := make(chan error, 2*n.clients+1)
+		// The server's reader checks every client's stream as it arrives.
+		go func() {
+			next := make([]int, n.clients)
+			for left := n.clients * n.perClient; left > 0; left-- {
+				id, payload, err := s.Read()
+				if err != nil {
+					errs <- fmt.Errorf("server Read: conn %d: %w", id, err)
+					return
+				}
+				i, ok := index[id]
+				switch {
+				case !ok:
+					errs <- fmt.Errorf("server read from unknown conn %d", id)
+					return
+				case next[i] >= n.perClient:
+					errs <- fmt.Errorf("client %d: extra message after %d", i, n.perClient)
+					return
+				case !bytes.Equal(payload, up[i][next[i]]):
+					errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, next[i], len(payload), len(up[i][next[i]]), where(up[i], payload))
+					return
+				}
+				next[i]++
+			}
+			errs <- nil
+		}()
+		for i, c := range clients {
+			go func() { // each client's reader
+				for k, want := range down[i] {
+					got, err := c.Read()
+					if err != nil {
+						errs <- fmt.Errorf("client %d Read %d: %w", i, k, err)
+						return
+					}
+					if !bytes.Equal(got, want) {
+						errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, k, len(got), len(want), where(down[i], got))
+						return
+					}
+				}
+				errs <- nil
+			}()
+			go func() { // each client's writer, interleaved with the server writing to it
+				for k := range n.perClient {
+					if err := c.Write(up[i][k]); err != nil {
+						errs <- fmt.Errorf("client %d Write %d: %w", i, k, err)
+						return
+					}
+					if err := s.Write(c.ConnID(), down[i][k]); err != nil {
+						errs <- fmt.Errorf("server Write to %d, %d: %w", c.ConnID(), k, err)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		// Generous: at least 90 s, and 20 ms a message for the big soak runs.
+		limit := max(90*time.Second, time.Duration(2*n.clients*n.perClient)*20*time.Millisecond)
+		deadline := time.After(limit)
+		for range 2*n.clients + 1 {
+			select {
+			case err := <-errs:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-deadline:
+				t.Fatalf("exchange did not finish within %v", limit)
+			}
+		}
+		elapsed := time.Since(start)
+		for i, c := range clients {
+			if err := c.Close(); err != nil {
+				t.Errorf("client %d Close: %v", i, err)
+			}
+		}
+		// Nothing more may be delivered: the server sees only the closed connections.
+		nw.ResetDropPercent()
+		for range n.clients {
+			_, payload, err := s.Read()
+			if err == nil {
+				t.Fatalf("server read an extra %d-byte message", len(payload))
+			}
+		}
+		r := stopMonitor()
+		total := 2 * n.clients * n.perClient
+		t.Logf("%s: %d messages in %v (%.0f msg/s); monitor: %d flows, %d sent, %d resent, max %d in flight",
+			n.name, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), r.Flows, r.Sent, r.Resent, r.MaxInFlight)
+		if len(r.Violations) > 0 {
+			t.Fatalf("senders broke their limits on the wire:\n%v", r.Violations)
+		}
+		if r.Sent != total {
+			t.Errorf("monitor saw %d first sends, want %d", r.Sent, total)
+		}
+		if n.drop > 0 && r.Resent == 0 {
+			t.Errorf("no retransmissions at %d%% loss", n.drop)
 		}
 	})
-	s, addr := startServer(t, p)
-	up, down := streams(uint64(n.drop)+1, n.clients, n.perClient)
-
-	clients := make([]lsp.Client, n.clients)
-	index := make(map[int]int) // connID -> client
-	for i := range clients {
-		clients[i] = dial(t, addr, i*1_000_000, p) // distinct ISNs, far apart
-		index[clients[i].ConnID()] = i
-	}
-	n.apply() // after the handshakes, which have their own tests
-
-	errs := make(chan error, 2*n.clients+1)
-	// The server's reader checks every client's stream as it arrives.
-	go func() {
-		next := make([]int, n.clients)
-		for left := n.clients * n.perClient; left > 0; left-- {
-			id, payload, err := s.Read()
-			if err != nil {
-				errs <- fmt.Errorf("server Read: conn %d: %w", id, err)
-				return
-			}
-			i, ok := index[id]
-			switch {
-			case !ok:
-				errs <- fmt.Errorf("server read from unknown conn %d", id)
-				return
-			case next[i] >= n.perClient:
-				errs <- fmt.Errorf("client %d: extra message after %d", i, n.perClient)
-				return
-			case !bytes.Equal(payload, up[i][next[i]]):
-				errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, next[i], len(payload), len(up[i][next[i]]), where(up[i], payload))
-				return
-			}
-			next[i]++
-		}
-		errs <- nil
-	}()
-	for i, c := range clients {
-		go func() { // each client's reader
-			for k, want := range down[i] {
-				got, err := c.Read()
-				if err != nil {
-					errs <- fmt.Errorf("client %d Read %d: %w", i, k, err)
-					return
-				}
-				if !bytes.Equal(got, want) {
-					errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, k, len(got), len(want), where(down[i], got))
-					return
-				}
-			}
-			errs <- nil
-		}()
-		go func() { // each client's writer, interleaved with the server writing to it
-			for k := range n.perClient {
-				if err := c.Write(up[i][k]); err != nil {
-					errs <- fmt.Errorf("client %d Write %d: %w", i, k, err)
-					return
-				}
-				if err := s.Write(c.ConnID(), down[i][k]); err != nil {
-					errs <- fmt.Errorf("server Write to %d, %d: %w", c.ConnID(), k, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	// Generous: at least 90 s, and 20 ms a message for the big soak runs.
-	limit := max(90*time.Second, time.Duration(2*n.clients*n.perClient)*20*time.Millisecond)
-	deadline := time.After(limit)
-	for range 2*n.clients + 1 {
-		select {
-		case err := <-errs:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-deadline:
-			t.Fatalf("exchange did not finish within %v", limit)
-		}
-	}
-	elapsed := time.Since(start)
-	for i, c := range clients {
-		if err := c.Close(); err != nil {
-			t.Errorf("client %d Close: %v", i, err)
-		}
-	}
-	// Nothing more may be delivered: the server sees only the closed connections.
-	lspnet.ResetDropPercent()
-	for range n.clients {
-		_, payload, err := s.Read()
-		if err == nil {
-			t.Fatalf("server read an extra %d-byte message", len(payload))
-		}
-	}
-	r := stopMonitor()
-	total := 2 * n.clients * n.perClient
-	t.Logf("%s: %d messages in %v (%.0f msg/s); monitor: %d flows, %d sent, %d resent, max %d in flight",
-		n.name, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), r.Flows, r.Sent, r.Resent, r.MaxInFlight)
-	if len(r.Violations) > 0 {
-		t.Fatalf("senders broke their limits on the wire:\n%v", r.Violations)
-	}
-	if r.Sent != total {
-		t.Errorf("monitor saw %d first sends, want %d", r.Sent, total)
-	}
-	if n.drop > 0 && r.Resent == 0 {
-		t.Errorf("no retransmissions at %d%% loss", n.drop)
-	}
 }
 
 // where describes a wrong payload: a duplicate or misordered message of the stream, or junk.

@@ -31,8 +31,10 @@
 // ticker and API calls on channels. Nothing is shared and no mutex is used; no goroutine or
 // timer is started per message or per connection, and the loop never waits on a peer, so one
 // slow or dead client cannot hold up the others. Message encoding and decoding reuse buffers
-// and do not allocate. The network is reached only through package lspnet, whose fault
-// controls the tests use to drop, delay, truncate, pad and corrupt datagrams.
+// and do not allocate. The network is reached only through package lspnet's contract names,
+// whose fault controls the tests use to drop, delay, truncate, pad and corrupt datagrams.
 //
-// Logging goes to a log/slog logger set with SetLogger and is silent by default.
+// Each endpoint logs to the log/slog logger given by WithLogger and is silent by default;
+// WithDial and WithListen put it on a network of the caller's choice, such as a test's own
+// lspnet.Network with its own faults.
 package lsp

@@ -4,26 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync/atomic"
 
 	"ds440/lsp/lspnet"
 )
-
-// logger receives the package's log records; it discards them unless SetLogger is called.
-var logger atomic.Pointer[slog.Logger]
-
-func init() { logger.Store(slog.New(slog.DiscardHandler)) }
-
-// SetLogger sends the package's log records (connections opened and lost, socket errors) to l.
-// A nil l silences them again.
-func SetLogger(l *slog.Logger) {
-	if l == nil {
-		l = slog.New(slog.DiscardHandler)
-	}
-	logger.Store(l)
-}
-
-func log() *slog.Logger { return logger.Load() }
 
 // socketBuffer is the send and receive buffer size LSP asks for. A server with many clients
 // each keeping a full window in flight receives bursts far beyond the system default
@@ -33,15 +16,15 @@ const socketBuffer = 4 << 20
 
 // growBuffers enlarges udp's socket buffers when the lspnet in use can (the contract does not
 // require it, so it is optional), logging rather than failing if the system refuses.
-func growBuffers(udp *lspnet.UDPConn) {
+func growBuffers(udp *lspnet.UDPConn, log *slog.Logger) {
 	if b, ok := any(udp).(interface{ SetReadBuffer(int) error }); ok {
 		if err := b.SetReadBuffer(socketBuffer); err != nil {
-			log().Debug("lsp: socket read buffer", "err", err)
+			log.Debug("lsp: socket read buffer", "err", err)
 		}
 	}
 	if b, ok := any(udp).(interface{ SetWriteBuffer(int) error }); ok {
 		if err := b.SetWriteBuffer(socketBuffer); err != nil {
-			log().Debug("lsp: socket write buffer", "err", err)
+			log.Debug("lsp: socket write buffer", "err", err)
 		}
 	}
 }
@@ -60,7 +43,7 @@ const recycled = 256
 // datagram into a recycled Message (decoding here, off the event loop, uses the second core)
 // and hands it over; garbage is dropped at once. It returns when stop is closed, which the loop
 // does just before closing the socket.
-func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
+func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
 	buf := make([]byte, MaxDatagram)
 	var m *Message // kept across a dropped datagram
 	for {
@@ -83,12 +66,12 @@ func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free
 			if errors.Is(err, net.ErrClosed) {
 				// Closed under us: stop rather than spin. With nothing more heard, the
 				// loop declares the connection lost after EpochLimit epochs.
-				log().Debug("lsp: socket closed", "err", err)
+				log.Debug("lsp: socket closed", "err", err)
 				return
 			}
 			// A connected UDP socket reports an ICMP "port unreachable" for an earlier
 			// write as a read error; the protocol's own timeouts deal with that.
-			log().Debug("lsp: socket read", "err", err)
+			log.Debug("lsp: socket read", "err", err)
 			continue
 		}
 		if m == nil {
@@ -99,7 +82,7 @@ func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free
 			}
 		}
 		if err := Unmarshal(buf[:n], m); err != nil {
-			log().Debug("lsp: dropped datagram", "err", err)
+			log.Debug("lsp: dropped datagram", "err", err)
 			continue
 		}
 		select {

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -33,6 +34,12 @@ type Server interface {
 //
 //	addr := s.(interface{ Addr() string }).Addr()
 func NewServer(port int, params *Params) (Server, error) {
+	return NewServerWith(port, params)
+}
+
+// NewServerWith is NewServer with options: a logger, or the network to listen on.
+func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
+	o := newOptions(opts)
 	p, err := params.validate()
 	if err != nil {
 		return nil, err
@@ -44,12 +51,13 @@ func NewServer(port int, params *Params) (Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lsp: resolve port %d: %w", port, err)
 	}
-	udp, err := lspnet.ListenUDP("udp", laddr)
+	udp, err := o.listen("udp", laddr)
 	if err != nil {
 		return nil, fmt.Errorf("lsp: listen on port %d: %w", port, err)
 	}
-	growBuffers(udp)
+	growBuffers(udp, o.log)
 	s := &server{
+		log:        o.log,
 		addr:       boundAddr(udp, port),
 		udp:        udp,
 		params:     p,
@@ -67,7 +75,7 @@ func NewServer(port int, params *Params) (Server, error) {
 	}
 	go func() {
 		defer close(s.readerEnd)
-		readPackets(udp, true, s.packets, s.free, s.stop)
+		readPackets(udp, o.log, true, s.packets, s.free, s.stop)
 	}()
 	go s.loop()
 	return s, nil
@@ -110,6 +118,7 @@ type readResult struct {
 // connection maps, the read queue and the socket's write side.
 type server struct {
 	udp    *lspnet.UDPConn
+	log    *slog.Logger
 	addr   string
 	params Params
 
@@ -301,7 +310,7 @@ func (s *server) receive(pkt packet) {
 			sc = &serverConn{conn: newServerConn(s.lastID, m.SeqNum, s.params), addr: pkt.addr, key: key}
 			s.conns[sc.id] = sc
 			s.byClient[key] = sc
-			log().Debug("lsp: accepted", "client", key.addr, "conn", sc.id)
+			s.log.Debug("lsp: accepted", "client", key.addr, "conn", sc.id)
 		} else {
 			sc.receive(m)
 		}
@@ -356,7 +365,7 @@ func (s *server) settle(sc *serverConn, wbuf *[]byte) {
 	for _, m := range sc.outbox() {
 		*wbuf = m.AppendMarshal((*wbuf)[:0])
 		if _, err := s.udp.WriteToUDP(*wbuf, sc.addr); err != nil {
-			log().Debug("lsp: socket write", "client", sc.key.addr, "err", err)
+			s.log.Debug("lsp: socket write", "client", sc.key.addr, "err", err)
 		}
 	}
 	switch {
@@ -367,7 +376,7 @@ func (s *server) settle(sc *serverConn, wbuf *[]byte) {
 		if s.closing && !sc.snd.idle() {
 			s.closeErr = ErrConnLost
 		}
-		log().Debug("lsp: lost", "client", sc.key.addr, "conn", sc.id)
+		s.log.Debug("lsp: lost", "client", sc.key.addr, "conn", sc.id)
 		s.forget(sc)
 	case sc.done():
 		s.forget(sc)
