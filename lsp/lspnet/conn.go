@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -56,12 +57,21 @@ type UDPConn struct {
 	local  string       // cached for the tap
 	remote string
 	closed atomic.Bool
+
+	raw syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
+	v4  bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
 }
 
 func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
 	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String()}
 	if raddr != nil {
 		u.remote = raddr.String()
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		u.raw, _ = sc.SyscallConn()
+	}
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		u.v4 = la.IP.To4() != nil
 	}
 	return u
 }
