@@ -175,8 +175,8 @@ func (c *client) Close() error {
 func (c *client) loop() {
 	ticker := time.NewTicker(time.Duration(c.params.EpochMillis) * time.Millisecond)
 	defer ticker.Stop()
+	w := newWriter(c.udp, c.log)
 	var (
-		wbuf     []byte       // reused encoding buffer
 		waiters  []chan error // Close calls waiting for the flush
 		writes   = c.writes
 		ticks    = ticker.C
@@ -184,7 +184,7 @@ func (c *client) loop() {
 		drained  bool
 		isClosed bool
 	)
-	c.send(&wbuf)
+	w.send(c.core.outbox(), nil)
 	for {
 		var reads chan []byte
 		var head []byte
@@ -215,7 +215,7 @@ func (c *client) loop() {
 		// Hand payloads to Read before the socket writes, so a reader runs alongside them.
 		c.queue = append(c.queue, c.core.deliveries()...)
 		c.queue = pushReads(c.reads, c.queue)
-		c.send(&wbuf)
+		w.send(c.core.outbox(), nil)
 		if c.connID == 0 && !c.core.connecting && !c.core.lost {
 			c.connID = c.core.id
 			close(c.connected)
@@ -280,17 +280,6 @@ func (c *client) receiveQueued() {
 			recycle(c.free, pkt.msg)
 		default:
 			return
-		}
-	}
-}
-
-// send writes the conn's outbox to the socket. A failed write is the same as a lost datagram,
-// which the protocol recovers from, so it is only logged.
-func (c *client) send(wbuf *[]byte) {
-	for _, m := range c.core.outbox() {
-		*wbuf = m.AppendMarshal((*wbuf)[:0])
-		if _, err := c.udp.Write(*wbuf); err != nil {
-			c.log.Debug("lsp: socket write", "err", err)
 		}
 	}
 }

@@ -212,10 +212,8 @@ func (s *server) Close() error {
 func (s *server) loop() {
 	ticker := time.NewTicker(time.Duration(s.params.EpochMillis) * time.Millisecond)
 	defer ticker.Stop()
-	var (
-		wbuf    []byte
-		waiters []chan error
-	)
+	w := newWriter(s.udp, s.log)
+	var waiters []chan error
 	for {
 		var reads chan readResult
 		var head readResult
@@ -224,20 +222,20 @@ func (s *server) loop() {
 		}
 		select {
 		case pkt := <-s.packets:
-			s.receiveBurst(pkt, &wbuf)
+			s.receiveBurst(pkt, w)
 		case <-ticker.C:
 			for _, sc := range s.conns {
 				sc.tick()
-				s.settle(sc, &wbuf)
+				s.settle(sc, w)
 			}
-		case w := <-s.writes:
-			sc, err := s.write(w)
-			w.reply <- err // before the socket writes: the caller need not wait for them
+		case req := <-s.writes:
+			sc, err := s.write(req)
+			req.reply <- err // before the socket writes: the caller need not wait for them
 			if sc != nil {
-				s.settle(sc, &wbuf)
+				s.settle(sc, w)
 			}
 		case req := <-s.closeConns:
-			req.reply <- s.closeConn(req.connID, &wbuf)
+			req.reply <- s.closeConn(req.connID, w)
 		case reads <- head:
 			s.queue[0] = readResult{}
 			s.queue = s.queue[1:]
@@ -247,7 +245,7 @@ func (s *server) loop() {
 				s.closing = true
 				for _, sc := range s.conns {
 					sc.close()
-					s.settle(sc, &wbuf)
+					s.settle(sc, w)
 				}
 			}
 		}
@@ -267,7 +265,7 @@ func (s *server) loop() {
 // receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
 // event, then settles each connection they touched once, so that a burst from one client is
 // answered with one cumulative ack.
-func (s *server) receiveBurst(pkt packet, wbuf *[]byte) {
+func (s *server) receiveBurst(pkt packet, w *writer) {
 	s.receive(pkt)
 	recycle(s.free, pkt.msg)
 drain:
@@ -283,7 +281,7 @@ drain:
 	for i, sc := range s.touched {
 		sc.touched = false
 		s.touched[i] = nil
-		s.settle(sc, wbuf)
+		s.settle(sc, w)
 	}
 	s.touched = s.touched[:0]
 }
@@ -338,13 +336,13 @@ func (s *server) write(w serverWrite) (*serverConn, error) {
 	return nil, ErrUnknownConn
 }
 
-func (s *server) closeConn(id int, wbuf *[]byte) error {
+func (s *server) closeConn(id int, w *writer) error {
 	sc, ok := s.conns[id]
 	switch {
 	case ok:
 		sc.closed = true
 		sc.close()
-		s.settle(sc, wbuf)
+		s.settle(sc, w)
 		return nil
 	case id > 0 && id <= s.lastID:
 		return nil // already closed or lost
@@ -354,7 +352,7 @@ func (s *server) closeConn(id int, wbuf *[]byte) error {
 
 // settle carries out what the last event on sc asked for: send its datagrams, queue its
 // deliveries, and forget it once it is lost or closed and flushed.
-func (s *server) settle(sc *serverConn, wbuf *[]byte) {
+func (s *server) settle(sc *serverConn, w *writer) {
 	// Hand payloads to Read before the socket writes, so a reader runs alongside them.
 	for _, p := range sc.deliveries() {
 		if !sc.closed {
@@ -362,12 +360,7 @@ func (s *server) settle(sc *serverConn, wbuf *[]byte) {
 		}
 	}
 	s.queue = pushReads(s.reads, s.queue)
-	for _, m := range sc.outbox() {
-		*wbuf = m.AppendMarshal((*wbuf)[:0])
-		if _, err := s.udp.WriteToUDP(*wbuf, sc.addr); err != nil {
-			s.log.Debug("lsp: socket write", "client", sc.key.addr, "err", err)
-		}
-	}
+	w.send(sc.outbox(), sc.addr)
 	switch {
 	case sc.lost:
 		if !sc.closed {
