@@ -136,7 +136,16 @@ func (c *conn) receive(m *Message) {
 	case MsgData:
 		c.receiveData(m)
 	case MsgAck:
-		if m.SeqNum != 0 && c.snd.ack(m.SeqNum) {
+		if m.SeqNum == 0 {
+			return // a heartbeat
+		}
+		n := len(c.out)
+		var newly bool
+		if c.out, newly = c.snd.ack(c.id, m.SeqNum, c.out); newly {
+			if resent := len(c.out) - n; resent > 0 {
+				c.stats.Retransmitted += resent
+				c.sentThisEpoch = true
+			}
 			c.fill()
 		}
 	case MsgCAck:

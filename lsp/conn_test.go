@@ -120,6 +120,19 @@ func TestConnSending(t *testing.T) {
 			{tick, "D12", ""}, // the peer's data acked nothing of ours
 			{ack(12), "", ""},
 		}},
+		{"three later acks resend a message at once, once", params(8, 8, 0, 5), []step{
+			{write("a"), "D11", ""},
+			{write("b"), "D12", ""},
+			{write("c"), "D13", ""},
+			{write("d"), "D14", ""},
+			{write("e"), "D15", ""},
+			{ack(12), "", ""},
+			{ack(13), "", ""},
+			{ack(14), "D11", ""},
+			{ack(15), "", ""},
+			{tick, "D11", ""}, // the epoch's resend; acks overtaking it count afresh
+			{ack(11), "", ""},
+		}},
 		{"retransmit every epoch without backoff", params(2, 2, 0, 10), []step{
 			{write("a"), "D11", ""},
 			{tick, "D11", ""},
@@ -489,7 +502,7 @@ func TestSendWindowLongQueue(t *testing.T) {
 			if out[i].SeqNum >= next+4 || out[i].Payload[0] != byte(out[i].SeqNum-1) {
 				t.Fatalf("sent %v with base %d", &out[i], next)
 			}
-			w.ack(out[i].SeqNum)
+			w.ack(1, out[i].SeqNum, nil)
 		}
 		next += len(out)
 		if w.base != next || w.queued() != n-next+1 {

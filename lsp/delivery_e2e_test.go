@@ -79,6 +79,14 @@ func TestExactlyOnceInOrder(t *testing.T) {
 	}
 }
 
+// TestExactlyOnceRealUDP is one exchange over the operating system's UDP sockets, in real
+// time, with the test's own faults: the path through recvmmsg and sendmmsg on Linux.
+func TestExactlyOnceRealUDP(t *testing.T) {
+	t.Parallel()
+	n := network{name: "udp-drop20", drop: 20, delay: 10, damage: 2, clients: 2, perClient: 300}
+	exchangeOn(t, lspnet.NewNetwork(), n, params(20, 100, 16, 16, 2))
+}
+
 // TestManyClientsSoak is the same exchange with many more clients and messages.
 func TestManyClientsSoak(t *testing.T) {
 	testutil.RequireSoak(t)
@@ -87,126 +95,129 @@ func TestManyClientsSoak(t *testing.T) {
 
 // exchange runs one delivery test on network n with params p.
 func exchange(t *testing.T, n network, p *lsp.Params) {
-	bubble(t, func(t *testing.T, nw *lspnet.Network) {
-		start := time.Now()
-		mon := nw.Watch(lspnet.Limits{WindowSize: p.WindowSize, MaxUnackedMessages: p.MaxUnackedMessages})
-		monitoring := true
-		stopMonitor := func() lspnet.Report {
-			monitoring = false
-			return mon.Stop()
+	bubble(t, func(t *testing.T, nw *lspnet.Network) { exchangeOn(t, nw, n, p) })
+}
+
+// exchangeOn runs one delivery test on network n, whose faults nw carries, with params p.
+func exchangeOn(t *testing.T, nw *lspnet.Network, n network, p *lsp.Params) {
+	start := time.Now()
+	mon := nw.Watch(lspnet.Limits{WindowSize: p.WindowSize, MaxUnackedMessages: p.MaxUnackedMessages})
+	monitoring := true
+	stopMonitor := func() lspnet.Report {
+		monitoring = false
+		return mon.Stop()
+	}
+	t.Cleanup(func() {
+		if monitoring {
+			mon.Stop()
 		}
-		t.Cleanup(func() {
-			if monitoring {
-				mon.Stop()
+	})
+	s, addr := startServer(t, nw, p)
+	up, down := streams(uint64(n.drop)+1, n.clients, n.perClient)
+
+	clients := make([]lsp.Client, n.clients)
+	index := make(map[int]int) // connID -> client
+	for i := range clients {
+		clients[i] = dial(t, nw, addr, i*1_000_000, p) // distinct ISNs, far apart
+		index[clients[i].ConnID()] = i
+	}
+	n.apply(nw) // after the handshakes, which have their own tests
+
+	errs := make(chan error, 2*n.clients+1)
+	// The server's reader checks every client's stream as it arrives.
+	go func() {
+		next := make([]int, n.clients)
+		for left := n.clients * n.perClient; left > 0; left-- {
+			id, payload, err := s.Read()
+			if err != nil {
+				errs <- fmt.Errorf("server Read: conn %d: %w", id, err)
+				return
 			}
-		})
-		s, addr := startServer(t, nw, p)
-		up, down := streams(uint64(n.drop)+1, n.clients, n.perClient)
-
-		clients := make([]lsp.Client, n.clients)
-		index := make(map[int]int) // connID -> client
-		for i := range clients {
-			clients[i] = dial(t, nw, addr, i*1_000_000, p) // distinct ISNs, far apart
-			index[clients[i].ConnID()] = i
+			i, ok := index[id]
+			switch {
+			case !ok:
+				errs <- fmt.Errorf("server read from unknown conn %d", id)
+				return
+			case next[i] >= n.perClient:
+				errs <- fmt.Errorf("client %d: extra message after %d", i, n.perClient)
+				return
+			case !bytes.Equal(payload, up[i][next[i]]):
+				errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, next[i], len(payload), len(up[i][next[i]]), where(up[i], payload))
+				return
+			}
+			next[i]++
 		}
-		n.apply(nw) // after the handshakes, which have their own tests
-
-		errs := make(chan error, 2*n.clients+1)
-		// The server's reader checks every client's stream as it arrives.
-		go func() {
-			next := make([]int, n.clients)
-			for left := n.clients * n.perClient; left > 0; left-- {
-				id, payload, err := s.Read()
+		errs <- nil
+	}()
+	for i, c := range clients {
+		go func() { // each client's reader
+			for k, want := range down[i] {
+				got, err := c.Read()
 				if err != nil {
-					errs <- fmt.Errorf("server Read: conn %d: %w", id, err)
+					errs <- fmt.Errorf("client %d Read %d: %w", i, k, err)
 					return
 				}
-				i, ok := index[id]
-				switch {
-				case !ok:
-					errs <- fmt.Errorf("server read from unknown conn %d", id)
-					return
-				case next[i] >= n.perClient:
-					errs <- fmt.Errorf("client %d: extra message after %d", i, n.perClient)
-					return
-				case !bytes.Equal(payload, up[i][next[i]]):
-					errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, next[i], len(payload), len(up[i][next[i]]), where(up[i], payload))
+				if !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, k, len(got), len(want), where(down[i], got))
 					return
 				}
-				next[i]++
 			}
 			errs <- nil
 		}()
-		for i, c := range clients {
-			go func() { // each client's reader
-				for k, want := range down[i] {
-					got, err := c.Read()
-					if err != nil {
-						errs <- fmt.Errorf("client %d Read %d: %w", i, k, err)
-						return
-					}
-					if !bytes.Equal(got, want) {
-						errs <- fmt.Errorf("client %d: message %d: got %d bytes, want %d bytes %s", i, k, len(got), len(want), where(down[i], got))
-						return
-					}
+		go func() { // each client's writer, interleaved with the server writing to it
+			for k := range n.perClient {
+				if err := c.Write(up[i][k]); err != nil {
+					errs <- fmt.Errorf("client %d Write %d: %w", i, k, err)
+					return
 				}
-				errs <- nil
-			}()
-			go func() { // each client's writer, interleaved with the server writing to it
-				for k := range n.perClient {
-					if err := c.Write(up[i][k]); err != nil {
-						errs <- fmt.Errorf("client %d Write %d: %w", i, k, err)
-						return
-					}
-					if err := s.Write(c.ConnID(), down[i][k]); err != nil {
-						errs <- fmt.Errorf("server Write to %d, %d: %w", c.ConnID(), k, err)
-						return
-					}
+				if err := s.Write(c.ConnID(), down[i][k]); err != nil {
+					errs <- fmt.Errorf("server Write to %d, %d: %w", c.ConnID(), k, err)
+					return
 				}
-				errs <- nil
-			}()
-		}
-		// Generous: at least 90 s, and 20 ms a message for the big soak runs.
-		limit := max(90*time.Second, time.Duration(2*n.clients*n.perClient)*20*time.Millisecond)
-		deadline := time.After(limit)
-		for range 2*n.clients + 1 {
-			select {
-			case err := <-errs:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-deadline:
-				t.Fatalf("exchange did not finish within %v", limit)
 			}
-		}
-		elapsed := time.Since(start)
-		for i, c := range clients {
-			if err := c.Close(); err != nil {
-				t.Errorf("client %d Close: %v", i, err)
+			errs <- nil
+		}()
+	}
+	// Generous: at least 90 s, and 20 ms a message for the big soak runs.
+	limit := max(90*time.Second, time.Duration(2*n.clients*n.perClient)*20*time.Millisecond)
+	deadline := time.After(limit)
+	for range 2*n.clients + 1 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
 			}
+		case <-deadline:
+			t.Fatalf("exchange did not finish within %v", limit)
 		}
-		// Nothing more may be delivered: the server sees only the closed connections.
-		nw.ResetDropPercent()
-		for range n.clients {
-			_, payload, err := s.Read()
-			if err == nil {
-				t.Fatalf("server read an extra %d-byte message", len(payload))
-			}
+	}
+	elapsed := time.Since(start)
+	for i, c := range clients {
+		if err := c.Close(); err != nil {
+			t.Errorf("client %d Close: %v", i, err)
 		}
-		r := stopMonitor()
-		total := 2 * n.clients * n.perClient
-		t.Logf("%s: %d messages in %v (%.0f msg/s); monitor: %d flows, %d sent, %d resent, max %d in flight",
-			n.name, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), r.Flows, r.Sent, r.Resent, r.MaxInFlight)
-		if len(r.Violations) > 0 {
-			t.Fatalf("senders broke their limits on the wire:\n%v", r.Violations)
+	}
+	// Nothing more may be delivered: the server sees only the closed connections.
+	nw.ResetDropPercent()
+	for range n.clients {
+		_, payload, err := s.Read()
+		if err == nil {
+			t.Fatalf("server read an extra %d-byte message", len(payload))
 		}
-		if r.Sent != total {
-			t.Errorf("monitor saw %d first sends, want %d", r.Sent, total)
-		}
-		if n.drop > 0 && r.Resent == 0 {
-			t.Errorf("no retransmissions at %d%% loss", n.drop)
-		}
-	})
+	}
+	r := stopMonitor()
+	total := 2 * n.clients * n.perClient
+	t.Logf("%s: %d messages in %v (%.0f msg/s); monitor: %d flows, %d sent, %d resent, max %d in flight",
+		n.name, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), r.Flows, r.Sent, r.Resent, r.MaxInFlight)
+	if len(r.Violations) > 0 {
+		t.Fatalf("senders broke their limits on the wire:\n%v", r.Violations)
+	}
+	if r.Sent != total {
+		t.Errorf("monitor saw %d first sends, want %d", r.Sent, total)
+	}
+	if n.drop > 0 && r.Resent == 0 {
+		t.Errorf("no retransmissions at %d%% loss", n.drop)
+	}
 }
 
 // where describes a wrong payload: a duplicate or misordered message of the stream, or junk.

@@ -8,7 +8,14 @@ type outMsg struct {
 	acked    bool
 	skip     int // epochs still to let pass before the next retransmission
 	interval int // epochs to let pass after the next retransmission
+	passed   int // acks of later messages since this one was last sent
 }
+
+// fastResend is how many acks of later messages make a sender resend a message at once rather
+// than at the next epoch boundary: with every message acked on its own, acks overtaking a
+// message mean it (or its ack) was lost. Three, TCP's duplicate-ack threshold, so that mere
+// reordering rarely triggers it; a message is resent this way at most once per epoch resend.
+const fastResend = 3
 
 // sendWindow numbers outgoing messages and decides when each is sent and resent. Messages are
 // first sent in sequence order, so the sent ones are always a prefix of the queue.
@@ -72,26 +79,42 @@ func (w *sendWindow) tick(connID int, out []Message) []Message {
 			m.skip--
 			continue
 		}
-		out = append(out, Message{
-			Type: MsgData, ConnID: connID, SeqNum: w.base + i,
-			Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
-		})
+		out = append(out, w.resend(connID, i))
 		m.interval = min(max(2*m.interval, 1), w.maxBackoff)
 		m.skip = m.interval
 	}
 	return out
 }
 
-// ack marks message seq acked and reports whether it was sent and not acked before.
-func (w *sendWindow) ack(seq int) bool {
+// resend returns message base+i for sending again.
+func (w *sendWindow) resend(connID, i int) Message {
+	m := w.at(i)
+	m.passed = 0
+	return Message{
+		Type: MsgData, ConnID: connID, SeqNum: w.base + i,
+		Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
+	}
+}
+
+// ack marks message seq acked and reports whether it was sent and not acked before. Earlier
+// messages still unacked that this makes fastResend acks overtaken are appended to out.
+func (w *sendWindow) ack(connID, seq int, out []Message) ([]Message, bool) {
 	i := seq - w.base
 	if i < 0 || i >= w.nsent || w.at(i).acked {
-		return false
+		return out, false
 	}
 	w.at(i).acked = true
 	w.unacked--
+	for j := range i {
+		if m := w.at(j); !m.acked {
+			if m.passed++; m.passed == fastResend {
+				out = append(out, w.resend(connID, j))
+				m.passed = fastResend // not again until it is resent at an epoch
+			}
+		}
+	}
 	w.advance()
-	return true
+	return out, true
 }
 
 // cack marks every sent message up to seq acked and reports how many were newly acked.
