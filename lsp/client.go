@@ -200,6 +200,17 @@ func (c *client) loop() {
 			c.core.tick()
 		case p := <-writes:
 			c.core.write(p)
+			// Writes already waiting join this event, so that what they let through the
+			// window leaves in one batch.
+		more:
+			for range burst {
+				select {
+				case p := <-writes:
+					c.core.write(p)
+				default:
+					break more
+				}
+			}
 		case reads <- head:
 			c.queue[0] = nil
 			c.queue = c.queue[1:]

@@ -229,11 +229,7 @@ func (s *server) loop() {
 				s.settle(sc, w)
 			}
 		case req := <-s.writes:
-			sc, err := s.write(req)
-			req.reply <- err // before the socket writes: the caller need not wait for them
-			if sc != nil {
-				s.settle(sc, w)
-			}
+			s.writeBurst(req, w)
 		case req := <-s.closeConns:
 			req.reply <- s.closeConn(req.connID, w)
 		case reads <- head:
@@ -278,12 +274,40 @@ drain:
 			break drain
 		}
 	}
+	s.settleTouched(w)
+}
+
+// settleTouched settles every connection touched since the last call.
+func (s *server) settleTouched(w *writer) {
 	for i, sc := range s.touched {
 		sc.touched = false
 		s.touched[i] = nil
 		s.settle(sc, w)
 	}
 	s.touched = s.touched[:0]
+}
+
+// writeBurst handles req and the writes already queued behind it (up to burst) as one event,
+// then settles each connection they reached once, so that what they let through the window
+// leaves in one batch.
+func (s *server) writeBurst(req serverWrite, w *writer) {
+	for i := 0; ; i++ {
+		sc, err := s.write(req)
+		req.reply <- err // before the socket writes: the caller need not wait for them
+		if sc != nil {
+			s.touch(sc)
+		}
+		if i == burst {
+			break
+		}
+		select {
+		case req = <-s.writes:
+			continue
+		default:
+		}
+		break
+	}
+	s.settleTouched(w)
 }
 
 // touch marks sc as needing settle at the end of the current burst.
