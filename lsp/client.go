@@ -278,8 +278,9 @@ push:
 	return queue[n:]
 }
 
-// burst bounds how many queued datagrams a loop handles as one event. Handling a burst
-// together lets the conn answer it with one cumulative ack instead of one ack per message.
+// burst bounds how many queued datagrams (or writes) a loop handles as one event. Handling a
+// burst together sends what it produces (one Ack per data message, the data the acks let
+// through the window) in one batch.
 const burst = 64
 
 // receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.

@@ -259,8 +259,8 @@ func (s *server) loop() {
 }
 
 // receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
-// event, then settles each connection they touched once, so that a burst from one client is
-// answered with one cumulative ack.
+// event, then settles each connection they touched once, so that what a burst from one client
+// produces leaves in one batch.
 func (s *server) receiveBurst(pkt packet, w *writer) {
 	s.receive(pkt)
 	recycle(s.free, pkt.msg)
