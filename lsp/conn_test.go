@@ -69,6 +69,7 @@ func established(p Params) *conn {
 }
 
 func TestConnSending(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		p     Params
@@ -152,6 +153,7 @@ func TestConnSending(t *testing.T) {
 // TestConnBackoffSchedule checks a never-acked message is resent after letting 0, 1, 2, 4, ...
 // epochs pass, capped at MaxBackOffInterval, with heartbeats in the epochs between.
 func TestConnBackoffSchedule(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		backoff int
 		resends []int // epoch boundaries at which the message is resent
@@ -189,6 +191,7 @@ func TestConnBackoffSchedule(t *testing.T) {
 }
 
 func TestConnReceiving(t *testing.T) {
+	t.Parallel()
 	corrupt := data(11, "hello")
 	corrupt.Payload = []byte("jello")
 	short := data(11, "hello")
@@ -249,6 +252,7 @@ func TestConnReceiving(t *testing.T) {
 }
 
 func TestConnCounts(t *testing.T) {
+	t.Parallel()
 	c := established(params(1, 1, 0, 5))
 	bad := data(11, "x")
 	bad.Checksum++
@@ -262,6 +266,7 @@ func TestConnCounts(t *testing.T) {
 }
 
 func TestHeartbeatsAndLoss(t *testing.T) {
+	t.Parallel()
 	c := established(params(1, 1, 0, 3))
 	run(t, c, []step{
 		{tick, "", ""},   // the Ack accepting the connection went out in this epoch
@@ -281,6 +286,7 @@ func TestHeartbeatsAndLoss(t *testing.T) {
 }
 
 func TestClientHandshake(t *testing.T) {
+	t.Parallel()
 	p := params(1, 1, 0, 3)
 	c := newClientConn(10, p)
 	run(t, c, []step{
@@ -311,6 +317,7 @@ func TestClientHandshake(t *testing.T) {
 }
 
 func TestServerConnAcksConnect(t *testing.T) {
+	t.Parallel()
 	c := newServerConn(3, 0, params(1, 1, 0, 5))
 	if got := fmtOut(c.outbox()); got != "A0" {
 		t.Fatalf("outbox %q", got) // an Ack of initial sequence number 0, which the client awaits
@@ -321,6 +328,7 @@ func TestServerConnAcksConnect(t *testing.T) {
 }
 
 func TestConnClose(t *testing.T) {
+	t.Parallel()
 	c := established(params(2, 2, 0, 5))
 	c.write([]byte("a"))
 	c.write([]byte("b"))
@@ -342,6 +350,7 @@ func TestConnClose(t *testing.T) {
 // TestConnPairRandomNetwork runs two conns against each other over a network that drops,
 // duplicates and reorders at random, and checks the invariants the protocol promises.
 func TestConnPairRandomNetwork(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(40) {
 		checkPair(t, seed, 0.3, 0.2, 200)
 	}
@@ -489,6 +498,7 @@ func BenchmarkConnRoundTrip(b *testing.B) {
 // TestSendWindowLongQueue drains a long queue through a small window, acking out of order,
 // which exercises moving the front of the queue and compacting its storage.
 func TestSendWindowLongQueue(t *testing.T) {
+	t.Parallel()
 	w := newSendWindow(1, params(4, 4, 0, 5))
 	const n = 1000
 	for i := range n {
@@ -518,6 +528,7 @@ func TestSendWindowLongQueue(t *testing.T) {
 // a burst: each one, duplicates included, still gets its own Ack, in arrival order, and no
 // CAck is ever sent.
 func TestAcksNotCoalesced(t *testing.T) {
+	t.Parallel()
 	c := established(params(8, 8, 0, 5))
 	for _, seq := range []int{12, 11, 13, 15, 12, 17} {
 		c.receive(data(seq, fmt.Sprint(seq)))

@@ -25,6 +25,7 @@ import (
 const wait = 60 * time.Second
 
 func TestParseArgs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args string
 		ok   bool
@@ -202,6 +203,7 @@ func (s *syncBuffer) String() string {
 
 // TestProgram runs lspcat as two real processes, then checks usage errors and signals.
 func TestProgram(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
 
