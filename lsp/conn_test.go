@@ -121,7 +121,7 @@ func TestConnSending(t *testing.T) {
 			{tick, "D12", ""}, // the peer's data acked nothing of ours
 			{ack(12), "", ""},
 		}},
-		{"three later acks resend a message at once, once", params(8, 8, 0, 5), []step{
+		{"three acks of later sends resend a message at once", params(8, 8, 0, 5), []step{
 			{write("a"), "D11", ""},
 			{write("b"), "D12", ""},
 			{write("c"), "D13", ""},
@@ -131,7 +131,13 @@ func TestConnSending(t *testing.T) {
 			{ack(13), "", ""},
 			{ack(14), "D11", ""},
 			{ack(15), "", ""},
-			{tick, "D11", ""}, // the epoch's resend; acks overtaking it count afresh
+			{tick, "D11", ""}, // the epoch's resend; only acks of later sends count now
+			{write("f"), "D16", ""},
+			{write("g"), "D17", ""},
+			{write("h"), "D18", ""},
+			{ack(16), "", ""},
+			{ack(17), "", ""},
+			{ack(18), "D11", ""},
 			{ack(11), "", ""},
 		}},
 		{"retransmit every epoch without backoff", params(2, 2, 0, 10), []step{

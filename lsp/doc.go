@@ -18,8 +18,8 @@
 // s < oldest unacked + WindowSize. At each epoch boundary it resends every unacked message
 // whose backoff expired: resent at the first boundary after being sent, then after letting 1,
 // 2, 4, ... epochs pass, capped at MaxBackOffInterval. Since every message is acked on its own,
-// a message overtaken by the acks of three later ones was lost (or its ack was): it is resent
-// at once, once, rather than at the next epoch boundary. A side that sent nothing during an
+// a message overtaken by the acks of three messages sent after it was lost (or its ack was):
+// it is resent at once rather than at the next epoch boundary. A side that sent nothing during an
 // epoch sends a heartbeat Ack(connID, 0); one that heard nothing for EpochLimit epochs
 // declares the connection lost.
 //

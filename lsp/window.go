@@ -8,13 +8,15 @@ type outMsg struct {
 	acked    bool
 	skip     int // epochs still to let pass before the next retransmission
 	interval int // epochs to let pass after the next retransmission
-	passed   int // acks of later messages since this one was last sent
+	stamp    int // sendWindow.sends when this message was last sent
+	passed   int // acks of messages sent after this one's last send
 }
 
-// fastResend is how many acks of later messages make a sender resend a message at once rather
-// than at the next epoch boundary: with every message acked on its own, acks overtaking a
-// message mean it (or its ack) was lost. Three, TCP's duplicate-ack threshold, so that mere
-// reordering rarely triggers it; a message is resent this way at most once per epoch resend.
+// fastResend is how many acks of messages sent after a message make a sender resend it at
+// once rather than at the next epoch boundary: with every message acked on its own, acks
+// overtaking a message mean it (or its ack) was lost. Three, TCP's duplicate-ack threshold,
+// so that mere reordering rarely triggers it. Only acks of messages sent after the resend
+// count towards the next one, so a message is resent this way at most about once a round trip.
 const fastResend = 3
 
 // sendWindow numbers outgoing messages and decides when each is sent and resent. Messages are
@@ -32,6 +34,7 @@ type sendWindow struct {
 	base    int // sequence number of q[head], the oldest unacked message
 	nsent   int // q[head:head+nsent] have been sent
 	unacked int // sent but not acked
+	sends   int // transmissions so far, first sends and resends: the order of sends
 }
 
 func newSendWindow(firstSeq int, p Params) sendWindow {
@@ -58,7 +61,8 @@ func (w *sendWindow) fill(connID int, out []Message) []Message {
 		m := w.at(w.nsent)
 		seq := w.base + w.nsent
 		msg := newData(connID, seq, m.payload)
-		m.checksum, m.sent, m.skip, m.interval = msg.Checksum, true, 0, 0
+		w.sends++
+		m.checksum, m.sent, m.skip, m.interval, m.stamp = msg.Checksum, true, 0, 0, w.sends
 		out = append(out, msg)
 		w.nsent++
 		w.unacked++
@@ -89,27 +93,29 @@ func (w *sendWindow) tick(connID int, out []Message) []Message {
 // resend returns message base+i for sending again.
 func (w *sendWindow) resend(connID, i int) Message {
 	m := w.at(i)
-	m.passed = 0
+	w.sends++
+	m.stamp, m.passed = w.sends, 0
 	return Message{
 		Type: MsgData, ConnID: connID, SeqNum: w.base + i,
 		Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
 	}
 }
 
-// ack marks message seq acked and reports whether it was sent and not acked before. Earlier
-// messages still unacked that this makes fastResend acks overtaken are appended to out.
+// ack marks message seq acked and reports whether it was sent and not acked before. Messages
+// still unacked that were sent before it and have now been overtaken by fastResend acks are
+// resent: appended to out.
 func (w *sendWindow) ack(connID, seq int, out []Message) ([]Message, bool) {
 	i := seq - w.base
 	if i < 0 || i >= w.nsent || w.at(i).acked {
 		return out, false
 	}
-	w.at(i).acked = true
+	acked := w.at(i)
+	acked.acked = true
 	w.unacked--
-	for j := range i {
-		if m := w.at(j); !m.acked {
+	for j := range w.nsent {
+		if m := w.at(j); !m.acked && m.stamp < acked.stamp {
 			if m.passed++; m.passed == fastResend {
 				out = append(out, w.resend(connID, j))
-				m.passed = fastResend // not again until it is resent at an epoch
 			}
 		}
 	}
