@@ -67,7 +67,7 @@ func TestTransfer(t *testing.T) {
 		in[i] = byte(rand.Uint32())
 	}
 	port := testutil.FreeUDPPort(t)
-	args := "-drop 10 -epoch-ms 20 -epoch-limit 10 -window 16"
+	args := "-drop 10 -epoch-ms 20 -epoch-limit 50 -window 16"
 	lcfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s -l %d", args, port)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -207,9 +207,11 @@ func TestProgram(t *testing.T) {
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
 
-	recv := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "-l", "0")
+	// Generous silence limits: race-checked processes on a loaded machine can stall for a
+	// few hundred milliseconds, and with the end-of-stream convention nobody waits them out.
+	recv := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "100", "-l", "0")
 	port := recv.WaitLine(t, `msg=listening port=(\d+)`, wait)[1]
-	send := testutil.StartProc(t, bin, "-drop", "20", "-epoch-ms", "20", "127.0.0.1:"+port)
+	send := testutil.StartProc(t, bin, "-drop", "20", "-epoch-ms", "20", "-epoch-limit", "100", "127.0.0.1:"+port)
 	io.WriteString(send.Stdin, "hello over LSP\n")
 	send.Stdin.Close()
 	if err := send.Wait(t, wait); err != nil {
@@ -231,7 +233,7 @@ func TestProgram(t *testing.T) {
 	}
 
 	// A sender killed mid-transfer: the receiver exits 1 and does not claim success.
-	recv = testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "-l", "0")
+	recv = testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "50", "-l", "0")
 	port = recv.WaitLine(t, `msg=listening port=(\d+)`, wait)[1]
 	send = testutil.StartProc(t, bin, "-epoch-ms", "20", "127.0.0.1:"+port)
 	io.WriteString(send.Stdin, "partial\n") // stdin stays open: no end of stream
@@ -281,14 +283,14 @@ func TestKilledSenderIsLost(t *testing.T) {
 	testutil.SkipIfShort(t)
 	testutil.CheckGoroutines(t)
 	bin := testutil.BuildBinary(t, "ds440/lsp/cmd/lspcat")
-	p := &lsp.Params{EpochMillis: 20, EpochLimit: 10, WindowSize: 4, MaxUnackedMessages: 4, MaxBackOffInterval: 2}
+	p := &lsp.Params{EpochMillis: 20, EpochLimit: 50, WindowSize: 4, MaxUnackedMessages: 4, MaxBackOffInterval: 2}
 	s, err := lsp.NewServer(0, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
-	proc := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "10", "127.0.0.1:"+port)
+	proc := testutil.StartProc(t, bin, "-epoch-ms", "20", "-epoch-limit", "50", "127.0.0.1:"+port)
 	io.WriteString(proc.Stdin, "alive\n") // stdin stays open: the sender stays connected
 	id, payload, err := s.Read()
 	if err != nil || string(payload) != "alive\n" {
