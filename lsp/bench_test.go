@@ -25,17 +25,18 @@ func benchParams(window int) *lsp.Params {
 	return params(50, 20, window, window, 2)
 }
 
-// lspPair starts a server with conns clients connected to it.
-func lspPair(b *testing.B, p *lsp.Params, conns int) (lsp.Server, []lsp.Client) {
+// lspPair starts a server with conns clients connected to it, on the operating system's UDP
+// under faults of the benchmark's own (nw).
+func lspPair(b *testing.B, nw *lspnet.Network, p *lsp.Params, conns int) (lsp.Server, []lsp.Client) {
 	b.Helper()
-	s, err := lsp.NewServer(0, p)
+	s, err := lsp.NewServerWith(0, p, lsp.WithListen(nw.ListenUDP))
 	if err != nil {
 		b.Fatal(err)
 	}
 	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
 	var cs []lsp.Client
 	for i := range conns {
-		c, err := lsp.NewClient("127.0.0.1:"+port, i, p)
+		c, err := lsp.NewClientWith("127.0.0.1:"+port, i, p, lsp.WithDial(nw.DialUDP))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -52,8 +53,8 @@ func lspPair(b *testing.B, p *lsp.Params, conns int) (lsp.Server, []lsp.Client) 
 
 // lspThroughput sends n messages of size bytes from the clients to the server, split evenly,
 // and returns messages/s from the first write to the last read.
-func lspThroughput(b *testing.B, p *lsp.Params, conns, size, n int) float64 {
-	s, cs := lspPair(b, p, conns)
+func lspThroughput(b *testing.B, nw *lspnet.Network, p *lsp.Params, conns, size, n int) float64 {
+	s, cs := lspPair(b, nw, p, conns)
 	payload := make([]byte, size)
 	per := max(n/conns, 1)
 	// Write never blocks, so without credit the writers would queue all n messages in
@@ -172,7 +173,7 @@ func BenchmarkThroughput(b *testing.B) {
 				b.Run(fmt.Sprintf("size=%d/conns=%d/window=%d", size, conns, window), func(b *testing.B) {
 					b.ReportAllocs()
 					tcp := tcpThroughput(b, conns, size, b.N)
-					ours := lspThroughput(b, benchParams(window), conns, size, b.N)
+					ours := lspThroughput(b, lspnet.NewNetwork(), benchParams(window), conns, size, b.N)
 					b.ReportMetric(ours, "lsp-msg/s")
 					b.ReportMetric(tcp, "tcp-msg/s")
 					b.ReportMetric(ours/tcp, "x-tcp")
@@ -239,7 +240,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // lspRoundTrips times n echoes of a size-byte payload over LSP at window 1, the server echoing
 // what it reads.
 func lspRoundTrips(b *testing.B, size, n int) []time.Duration {
-	s, cs := lspPair(b, benchParams(1), 1)
+	s, cs := lspPair(b, lspnet.NewNetwork(), benchParams(1), 1)
 	go func() {
 		for {
 			id, p, err := s.Read()
@@ -267,11 +268,11 @@ func lspRoundTrips(b *testing.B, size, n int) []time.Duration {
 func BenchmarkLossy(b *testing.B) {
 	for _, drop := range []int{0, 10, 30} {
 		b.Run("drop="+strconv.Itoa(drop), func(b *testing.B) {
-			defer lspnet.ResetDropPercent()
 			p := params(10, 100, 64, 64, 2)
-			lspnet.SetClientWriteDropPercent(drop)
-			lspnet.SetClientReadDropPercent(drop)
-			b.ReportMetric(lspThroughput(b, p, 1, 1024, b.N), "lsp-msg/s")
+			nw := lspnet.NewNetwork()
+			nw.SetClientWriteDropPercent(drop)
+			nw.SetClientReadDropPercent(drop)
+			b.ReportMetric(lspThroughput(b, nw, p, 1, 1024, b.N), "lsp-msg/s")
 		})
 	}
 }
@@ -383,7 +384,7 @@ func BenchmarkThroughputFloor(b *testing.B) {
 	data := lsp.NewData(1, 1, size, payload, lsp.CalculateChecksum(1, 1, size, payload)).Marshal()
 	udp := udpThroughput(b, b.N, data, window)
 	tcp := tcpThroughput(b, 1, size, b.N)
-	ours := lspThroughput(b, benchParams(window), 1, size, b.N)
+	ours := lspThroughput(b, lspnet.NewNetwork(), benchParams(window), 1, size, b.N)
 	b.ReportMetric(udp, "udp-msg/s")
 	b.ReportMetric(tcp, "tcp-msg/s")
 	b.ReportMetric(ours, "lsp-msg/s")

@@ -1,62 +1,69 @@
 package lsp
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
 
-// refChecksum is the contract's definition written out word by word, the oracle for the fast
+// refChecksum is the contract's definition written out step by step, the oracle for the fast
 // CalculateChecksum.
 func refChecksum(connID, seqNum, size int, payload []byte) uint16 {
 	var sum uint32
-	add := func(w uint16) {
-		sum += uint32(w)
-		sum = (sum & 0xffff) + (sum >> 16)
-	}
 	for _, v := range []int{connID, seqNum, size} {
 		u := uint32(v)
-		add(uint16(u >> 16))
-		add(uint16(u))
+		sum += uint32(uint16(u&0xffff + u>>16)) // one addition, its carry dropped
 	}
 	for i := 0; i < len(payload); i += 2 {
-		w := uint16(payload[i]) << 8
+		w := uint32(payload[i]) // the low byte
 		if i+1 < len(payload) {
-			w |= uint16(payload[i+1])
+			w |= uint32(payload[i+1]) << 8
 		}
-		add(w)
+		sum += w
 	}
-	return uint16(sum)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
 }
 
-func TestChecksumKnownValues(t *testing.T) {
+// TestChecksumVectors checks every vector of the contract, and a few more edges.
+func TestChecksumVectors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
-		name              string
 		connID, seq, size int
-		payload           []byte
+		payload           string
 		want              uint16
 	}{
-		{"all zero", 0, 0, 0, nil, 0},
-		{"header words", 1, 2, 3, nil, 6},
-		{"high words count", 0x10000, 0x20000, 0, nil, 3},
-		{"one byte is a high byte", 0, 0, 1, []byte{0xab}, 0xab01},
-		{"two bytes big-endian", 0, 0, 2, []byte{0x12, 0x34}, 0x1236},
-		{"carry folds back", 0, 0, 4, []byte{0xff, 0xff, 0x00, 0x02}, 0x0006},
-		{"negative as 32-bit", -1, 0, 0, nil, 0xffff},
-		{"odd tail", 5, 6, 3, []byte{1, 2, 3}, 5 + 6 + 3 + 0x0102 + 0x0300},
+		// The contract's vectors.
+		{1, 1, 5, "hello", 0x2db5},
+		{0, 0, 0, "", 0xffff},
+		{7, 42, 3, "abc", 0x9d07},
+		{65535, 65537, 4, "\xff\xff\xff\xff", 0xfff9},
+		{123456, 99, 1, "z", 0x1ce0},
+		{1 << 20, 3, 0, "", 0xffec},
+		{0x80008000, 0, 0, "", 0xffff},
+		// An odd last byte is a low byte; two bytes are one little-endian word.
+		{0, 0, 0, "\xab", ^uint16(0x00ab)},
+		{0, 0, 0, "\x12\x34", ^uint16(0x3412)},
+		// A sum that folds to 0xffff complements to 0.
+		{0, 0, 0, "\xff\xff", 0},
+		// Negative fields are 32-bit unsigned values: 0xffff + 0xffff, carry dropped, is 0xfffe.
+		{-1, 0, 0, "", 0x0001},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := CalculateChecksum(tt.connID, tt.seq, tt.size, tt.payload); got != tt.want {
-				t.Errorf("CalculateChecksum = %#04x, want %#04x", got, tt.want)
-			}
-			if got := refChecksum(tt.connID, tt.seq, tt.size, tt.payload); got != tt.want {
-				t.Errorf("reference = %#04x, want %#04x (the table is wrong)", got, tt.want)
-			}
-		})
+		got := CalculateChecksum(tt.connID, tt.seq, tt.size, []byte(tt.payload))
+		if got != tt.want {
+			t.Errorf("CalculateChecksum(%d, %d, %d, %q) = %#04x, want %#04x", tt.connID, tt.seq, tt.size, tt.payload, got, tt.want)
+		}
+		if ref := refChecksum(tt.connID, tt.seq, tt.size, []byte(tt.payload)); ref != tt.want {
+			t.Errorf("reference(%d, %d, %d, %q) = %#04x, want %#04x (the oracle is wrong)", tt.connID, tt.seq, tt.size, tt.payload, ref, tt.want)
+		}
 	}
 }
 
 func TestChecksumMatchesReference(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
 		p := make([]byte, r.IntN(200))
@@ -71,13 +78,71 @@ func TestChecksumMatchesReference(t *testing.T) {
 			t.Fatalf("CalculateChecksum(%d,%d,%d,%x) = %#04x, reference %#04x", c, s, n, p, got, want)
 		}
 	}
-	allOnes := make([]byte, 4096)
-	for i := range allOnes {
-		allOnes[i] = 0xff
+	// Around the longest payload the 64-bit path takes, and beyond it, where the definition's
+	// 32-bit sum wraps.
+	for _, n := range []int{maxFastPayload - 1, maxFastPayload, maxFastPayload + 1, 1 << 18} {
+		p := bytes.Repeat([]byte{0xff}, n)
+		if got, want := CalculateChecksum(-1, -1, -1, p), refChecksum(-1, -1, -1, p); got != want {
+			t.Fatalf("%d bytes of 0xff: %#04x, reference %#04x", n, got, want)
+		}
 	}
-	if got, want := CalculateChecksum(-1, -1, -1, allOnes), refChecksum(-1, -1, -1, allOnes); got != want {
-		t.Fatalf("all ones: %#04x, reference %#04x", got, want)
+}
+
+// TestChecksumCatchesCorruptByte changes every byte of the covered fields of a data datagram
+// (the values of ConnID, SeqNum, Size, Checksum and Payload as they are on the wire) to every
+// other value, and checks that the receiver never accepts a message that differs from the one
+// sent: the datagram no longer decodes, or names another connection, or fails the Size or
+// checksum check, or still decodes to exactly the original message.
+func TestChecksumCatchesCorruptByte(t *testing.T) {
+	t.Parallel()
+	msgs := []Message{
+		newData(1, 1, []byte("hello")),
+		newData(7, 42, []byte("abc")),
+		newData(3, 9, []byte{}),
+		newData(12, 65530, []byte("\x00\xff\x01\xfe odd")),
+		newData(123456, 99, []byte("z")),
 	}
+	for _, orig := range msgs {
+		wire := orig.Marshal()
+		fieldStart := bytes.Index(wire, []byte(`,"ConnID":`)) // everything after Type
+		var caught, same int
+		for i := fieldStart; i < len(wire); i++ {
+			if isKeyByte(wire, i) {
+				continue
+			}
+			for v := range 256 {
+				if byte(v) == wire[i] {
+					continue
+				}
+				bad := bytes.Clone(wire)
+				bad[i] = byte(v)
+				var m Message
+				switch {
+				case Unmarshal(bad, &m) != nil, m.Type != MsgData, m.ConnID != orig.ConnID, !m.checkData():
+					caught++
+				case m.SeqNum == orig.SeqNum && m.Size == orig.Size && bytes.Equal(m.Payload, orig.Payload):
+					same++ // e.g. unused bits of the last base64 character
+				default:
+					t.Fatalf("%v: byte %d changed to %q gives %v, accepted", &orig, i, byte(v), &m)
+				}
+			}
+		}
+		if caught == 0 {
+			t.Fatalf("%v: nothing tried", &orig)
+		}
+	}
+}
+
+// isKeyByte reports whether wire[i] lies inside a quoted key (the keys are not covered by the
+// checksum: a changed key makes a field missing, which is a different property).
+func isKeyByte(wire []byte, i int) bool {
+	for _, key := range []string{`"ConnID"`, `"SeqNum"`, `"Size"`, `"Checksum"`, `"Payload"`} {
+		j := bytes.Index(wire, []byte(key))
+		if i >= j && i < j+len(key) {
+			return true
+		}
+	}
+	return false
 }
 
 func FuzzChecksum(f *testing.F) {

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"ds440/lsp/lspnet"
@@ -27,6 +28,12 @@ type Client interface {
 // until the server acks it. It returns ErrNoServer after EpochLimit epochs of silence. A nil
 // params means NewParams().
 func NewClient(hostport string, initialSeqNum int, params *Params) (Client, error) {
+	return NewClientWith(hostport, initialSeqNum, params)
+}
+
+// NewClientWith is NewClient with options: a logger, or the network to dial on.
+func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...Option) (Client, error) {
+	o := newOptions(opts)
 	p, err := params.validate()
 	if err != nil {
 		return nil, err
@@ -38,13 +45,14 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("lsp: resolve %q: %w", hostport, err)
 	}
-	udp, err := lspnet.DialUDP("udp", nil, raddr)
+	udp, err := o.dial("udp", nil, raddr)
 	if err != nil {
 		return nil, fmt.Errorf("lsp: dial %s: %w", hostport, err)
 	}
-	growBuffers(udp)
+	growBuffers(udp, o.log)
 	c := &client{
 		udp:       udp,
+		log:       o.log,
 		params:    p,
 		core:      newClientConn(initialSeqNum, p),
 		packets:   make(chan packet, recycled),
@@ -62,12 +70,12 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 	}
 	go func() {
 		defer close(c.readerEnd)
-		readPackets(udp, false, c.packets, c.free, c.stop)
+		readPackets(udp, o.log, false, c.packets, c.free, c.stop)
 	}()
 	go c.loop()
 	select {
 	case <-c.connected:
-		log().Debug("lsp: connected", "server", hostport, "conn", c.connID)
+		c.log.Debug("lsp: connected", "server", hostport, "conn", c.connID)
 		return c, nil
 	case <-c.lostCh:
 		c.Close()
@@ -79,6 +87,7 @@ func NewClient(hostport string, initialSeqNum int, params *Params) (Client, erro
 // the socket's write side; the other goroutines talk to it through channels.
 type client struct {
 	udp    *lspnet.UDPConn
+	log    *slog.Logger
 	params Params
 	connID int // written by loop before connected is closed, read-only after
 
@@ -166,8 +175,8 @@ func (c *client) Close() error {
 func (c *client) loop() {
 	ticker := time.NewTicker(time.Duration(c.params.EpochMillis) * time.Millisecond)
 	defer ticker.Stop()
+	w := newWriter(c.udp, c.log)
 	var (
-		wbuf     []byte       // reused encoding buffer
 		waiters  []chan error // Close calls waiting for the flush
 		writes   = c.writes
 		ticks    = ticker.C
@@ -175,7 +184,7 @@ func (c *client) loop() {
 		drained  bool
 		isClosed bool
 	)
-	c.send(&wbuf)
+	w.send(c.core.outbox(), nil)
 	for {
 		var reads chan []byte
 		var head []byte
@@ -191,6 +200,17 @@ func (c *client) loop() {
 			c.core.tick()
 		case p := <-writes:
 			c.core.write(p)
+			// Writes already waiting join this event, so that what they let through the
+			// window leaves in one batch.
+		more:
+			for range burst {
+				select {
+				case p := <-writes:
+					c.core.write(p)
+				default:
+					break more
+				}
+			}
 		case reads <- head:
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
@@ -206,7 +226,7 @@ func (c *client) loop() {
 		// Hand payloads to Read before the socket writes, so a reader runs alongside them.
 		c.queue = append(c.queue, c.core.deliveries()...)
 		c.queue = pushReads(c.reads, c.queue)
-		c.send(&wbuf)
+		w.send(c.core.outbox(), nil)
 		if c.connID == 0 && !c.core.connecting && !c.core.lost {
 			c.connID = c.core.id
 			close(c.connected)
@@ -258,8 +278,9 @@ push:
 	return queue[n:]
 }
 
-// burst bounds how many queued datagrams a loop handles as one event. Handling a burst
-// together lets the conn answer it with one cumulative ack instead of one ack per message.
+// burst bounds how many queued datagrams (or writes) a loop handles as one event. Handling a
+// burst together sends what it produces (one Ack per data message, the data the acks let
+// through the window) in one batch.
 const burst = 64
 
 // receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.
@@ -271,17 +292,6 @@ func (c *client) receiveQueued() {
 			recycle(c.free, pkt.msg)
 		default:
 			return
-		}
-	}
-}
-
-// send writes the conn's outbox to the socket. A failed write is the same as a lost datagram,
-// which the protocol recovers from, so it is only logged.
-func (c *client) send(wbuf *[]byte) {
-	for _, m := range c.core.outbox() {
-		*wbuf = m.AppendMarshal((*wbuf)[:0])
-		if _, err := c.udp.Write(*wbuf); err != nil {
-			log().Debug("lsp: socket write", "err", err)
 		}
 	}
 }

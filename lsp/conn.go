@@ -23,8 +23,6 @@ type conn struct {
 	sentThisEpoch bool // something was sent since the last epoch boundary
 
 	out       []Message // datagrams to send, taken by outbox
-	ackCum    bool      // an in-order message arrived since the last outbox: CAck(next-1) is owed
-	acks      []int     // sequence numbers of buffered messages owed an Ack
 	delivered [][]byte  // payloads delivered in order, taken by deliveries
 	stats     connStats
 }
@@ -63,21 +61,7 @@ func (c *conn) send(m Message) {
 
 // outbox returns the datagrams to send and empties it. The slice is reused by the next event,
 // so the caller sends them before feeding the next one.
-//
-// Acks are settled here rather than per message: a caller that feeds several received
-// messages before taking the outbox (the loops drain what the socket has queued) sends one
-// CAck for all the in-order ones, plus an Ack for each buffered one the CAck does not cover.
 func (c *conn) outbox() []Message {
-	if c.ackCum {
-		c.out = append(c.out, Message{Type: MsgCAck, ConnID: c.id, SeqNum: c.rcv.next - 1})
-		c.ackCum = false
-	}
-	for _, seq := range c.acks {
-		if seq >= c.rcv.next {
-			c.out = append(c.out, Message{Type: MsgAck, ConnID: c.id, SeqNum: seq})
-		}
-	}
-	c.acks = c.acks[:0]
 	out := c.out
 	c.out = c.out[:0]
 	return out
@@ -152,7 +136,16 @@ func (c *conn) receive(m *Message) {
 	case MsgData:
 		c.receiveData(m)
 	case MsgAck:
-		if m.SeqNum != 0 && c.snd.ack(m.SeqNum) {
+		if m.SeqNum == 0 {
+			return // a heartbeat
+		}
+		n := len(c.out)
+		var newly bool
+		if c.out, newly = c.snd.ack(c.id, m.SeqNum, c.out); newly {
+			if resent := len(c.out) - n; resent > 0 {
+				c.stats.Retransmitted += resent
+				c.sentThisEpoch = true
+			}
 			c.fill()
 		}
 	case MsgCAck:
@@ -180,14 +173,10 @@ func (c *conn) receiveData(m *Message) {
 		c.stats.Received++
 		c.stats.Delivered += len(c.delivered) - n
 	}
-	// A message now behind the delivery point is acked cumulatively: the CAck also covers
-	// earlier messages whose own acks were lost, sparing their retransmission.
-	if m.SeqNum < c.rcv.next {
-		c.ackCum = true
-	} else {
-		c.acks = append(c.acks, m.SeqNum)
-	}
-	c.sentThisEpoch = true
+	// Every intact message, a duplicate too (its first ack may have been lost), gets its own
+	// Ack at once. A CAck would free the sender of messages a course-conformant peer still
+	// counts as unacked, so none is sent; received CAcks are still honoured.
+	c.send(Message{Type: MsgAck, ConnID: c.id, SeqNum: m.SeqNum})
 }
 
 // tick handles an epoch boundary: count the silence, resend what is due, keep the peer
@@ -199,7 +188,7 @@ func (c *conn) tick() {
 	c.silent++
 	if c.silent >= c.p.EpochLimit {
 		c.lost = true
-		c.out, c.acks, c.ackCum = c.out[:0], c.acks[:0], false
+		c.out = c.out[:0]
 		return
 	}
 	if c.connecting {

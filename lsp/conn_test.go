@@ -69,6 +69,7 @@ func established(p Params) *conn {
 }
 
 func TestConnSending(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		p     Params
@@ -113,8 +114,31 @@ func TestConnSending(t *testing.T) {
 			{ack(10), "", ""}, // the connect
 			{ack(11), "D12", ""},
 			{ack(11), "", ""},
-			{recv(NewAck(2, 12)), "", ""}, // another connection's
+			{recv(NewAck(2, 12)), "", ""},  // another connection's
+			{ack(0), "", ""},               // a heartbeat acks nothing
+			{recvData(12, "p"), "A12", ""}, // the peer's seq 12, buffered: its Ack is ours to send
+			{recvData(11, "q"), "A11", "q p"},
+			{tick, "D12", ""}, // the peer's data acked nothing of ours
 			{ack(12), "", ""},
+		}},
+		{"three acks of later sends resend a message at once", params(8, 8, 0, 5), []step{
+			{write("a"), "D11", ""},
+			{write("b"), "D12", ""},
+			{write("c"), "D13", ""},
+			{write("d"), "D14", ""},
+			{write("e"), "D15", ""},
+			{ack(12), "", ""},
+			{ack(13), "", ""},
+			{ack(14), "D11", ""},
+			{ack(15), "", ""},
+			{tick, "D11", ""}, // the epoch's resend; only acks of later sends count now
+			{write("f"), "D16", ""},
+			{write("g"), "D17", ""},
+			{write("h"), "D18", ""},
+			{ack(16), "", ""},
+			{ack(17), "", ""},
+			{ack(18), "D11", ""},
+			{ack(11), "", ""},
 		}},
 		{"retransmit every epoch without backoff", params(2, 2, 0, 10), []step{
 			{write("a"), "D11", ""},
@@ -135,6 +159,7 @@ func TestConnSending(t *testing.T) {
 // TestConnBackoffSchedule checks a never-acked message is resent after letting 0, 1, 2, 4, ...
 // epochs pass, capped at MaxBackOffInterval, with heartbeats in the epochs between.
 func TestConnBackoffSchedule(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		backoff int
 		resends []int // epoch boundaries at which the message is resent
@@ -172,6 +197,7 @@ func TestConnBackoffSchedule(t *testing.T) {
 }
 
 func TestConnReceiving(t *testing.T) {
+	t.Parallel()
 	corrupt := data(11, "hello")
 	corrupt.Payload = []byte("jello")
 	short := data(11, "hello")
@@ -182,33 +208,33 @@ func TestConnReceiving(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"in order, acked cumulatively", []step{
-			{recvData(11, "a"), "K11", "a"},
-			{recvData(12, "b"), "K12", "b"},
+		{"in order, each acked by its own Ack", []step{
+			{recvData(11, "a"), "A11", "a"},
+			{recvData(12, "b"), "A12", "b"},
 		}},
 		{"reordered", []step{
 			{recvData(13, "c"), "A13", ""},
 			{recvData(12, "b"), "A12", ""},
-			{recvData(11, "a"), "K13", "a b c"},
-			{recvData(14, "d"), "K14", "d"},
+			{recvData(11, "a"), "A11", "a b c"},
+			{recvData(14, "d"), "A14", "d"},
 		}},
 		{"duplicates are re-acked, not delivered", []step{
-			{recvData(11, "a"), "K11", "a"},
-			{recvData(11, "a"), "K11", ""},
+			{recvData(11, "a"), "A11", "a"},
+			{recvData(11, "a"), "A11", ""},
 			{recvData(13, "c"), "A13", ""},
 			{recvData(13, "c"), "A13", ""},
-			{recvData(12, "b"), "K13", "b c"},
-			{recvData(12, "b"), "K13", ""},
+			{recvData(12, "b"), "A12", "b c"},
+			{recvData(12, "b"), "A12", ""},
 		}},
 		{"empty payload", []step{
-			{recvData(11, ""), "K11", ""},
-			{recvData(12, "x"), "K12", "x"},
+			{recvData(11, ""), "A11", ""},
+			{recvData(12, "x"), "A12", "x"},
 		}},
 		{"damaged datagrams are dropped unacked", []step{
 			{recv(corrupt), "", ""},
 			{recv(short), "", ""},
 			{recv(NewData(1, 11, -1, nil, 0)), "", ""},
-			{recv(long), "K11", "hello"},
+			{recv(long), "A11", "hello"},
 		}},
 		{"other connections are ignored", []step{
 			{recv(&Message{Type: MsgData, ConnID: 2, SeqNum: 11, Payload: []byte{}}), "", ""},
@@ -219,7 +245,7 @@ func TestConnReceiving(t *testing.T) {
 			{recvData(11+reorderLimit-1, "edge"), fmt.Sprint("A", 11+reorderLimit-1), ""},
 			{recvData(10, "before the first"), "", ""},
 			{recvData(-5, "negative"), "", ""},
-			{recvData(11, "a"), "K11", "a"},
+			{recvData(11, "a"), "A11", "a"},
 		}},
 		{"duplicate connect is re-acked", []step{
 			{recv(NewConnect(9)), "", ""}, // another request; the server loop never routes one here
@@ -232,6 +258,7 @@ func TestConnReceiving(t *testing.T) {
 }
 
 func TestConnCounts(t *testing.T) {
+	t.Parallel()
 	c := established(params(1, 1, 0, 5))
 	bad := data(11, "x")
 	bad.Checksum++
@@ -245,6 +272,7 @@ func TestConnCounts(t *testing.T) {
 }
 
 func TestHeartbeatsAndLoss(t *testing.T) {
+	t.Parallel()
 	c := established(params(1, 1, 0, 3))
 	run(t, c, []step{
 		{tick, "", ""},   // the Ack accepting the connection went out in this epoch
@@ -264,6 +292,7 @@ func TestHeartbeatsAndLoss(t *testing.T) {
 }
 
 func TestClientHandshake(t *testing.T) {
+	t.Parallel()
 	p := params(1, 1, 0, 3)
 	c := newClientConn(10, p)
 	run(t, c, []step{
@@ -294,6 +323,7 @@ func TestClientHandshake(t *testing.T) {
 }
 
 func TestServerConnAcksConnect(t *testing.T) {
+	t.Parallel()
 	c := newServerConn(3, 0, params(1, 1, 0, 5))
 	if got := fmtOut(c.outbox()); got != "A0" {
 		t.Fatalf("outbox %q", got) // an Ack of initial sequence number 0, which the client awaits
@@ -304,6 +334,7 @@ func TestServerConnAcksConnect(t *testing.T) {
 }
 
 func TestConnClose(t *testing.T) {
+	t.Parallel()
 	c := established(params(2, 2, 0, 5))
 	c.write([]byte("a"))
 	c.write([]byte("b"))
@@ -325,6 +356,7 @@ func TestConnClose(t *testing.T) {
 // TestConnPairRandomNetwork runs two conns against each other over a network that drops,
 // duplicates and reorders at random, and checks the invariants the protocol promises.
 func TestConnPairRandomNetwork(t *testing.T) {
+	t.Parallel()
 	for seed := range uint64(40) {
 		checkPair(t, seed, 0.3, 0.2, 200)
 	}
@@ -472,6 +504,7 @@ func BenchmarkConnRoundTrip(b *testing.B) {
 // TestSendWindowLongQueue drains a long queue through a small window, acking out of order,
 // which exercises moving the front of the queue and compacting its storage.
 func TestSendWindowLongQueue(t *testing.T) {
+	t.Parallel()
 	w := newSendWindow(1, params(4, 4, 0, 5))
 	const n = 1000
 	for i := range n {
@@ -485,7 +518,7 @@ func TestSendWindowLongQueue(t *testing.T) {
 			if out[i].SeqNum >= next+4 || out[i].Payload[0] != byte(out[i].SeqNum-1) {
 				t.Fatalf("sent %v with base %d", &out[i], next)
 			}
-			w.ack(out[i].SeqNum)
+			w.ack(1, out[i].SeqNum, nil)
 		}
 		next += len(out)
 		if w.base != next || w.queued() != n-next+1 {
@@ -497,22 +530,24 @@ func TestSendWindowLongQueue(t *testing.T) {
 	}
 }
 
-// TestAcksCoalesce feeds several messages before taking the outbox, as the loops do with a
-// burst: one CAck covers the in-order ones and only uncovered buffered ones get an Ack.
-func TestAcksCoalesce(t *testing.T) {
+// TestAcksNotCoalesced feeds several messages before taking the outbox, as the loops do with
+// a burst: each one, duplicates included, still gets its own Ack, in arrival order, and no
+// CAck is ever sent.
+func TestAcksNotCoalesced(t *testing.T) {
+	t.Parallel()
 	c := established(params(8, 8, 0, 5))
 	for _, seq := range []int{12, 11, 13, 15, 12, 17} {
 		c.receive(data(seq, fmt.Sprint(seq)))
 	}
-	if got := fmtOut(c.outbox()); got != "K13 A15 A17" {
-		t.Fatalf("outbox %q, want %q", got, "K13 A15 A17")
+	if got, want := fmtOut(c.outbox()), "A12 A11 A13 A15 A12 A17"; got != want {
+		t.Fatalf("outbox %q, want %q", got, want)
 	}
 	if got := fmtDeliveries(c.deliveries()); got != "11 12 13" {
 		t.Fatalf("delivered %q", got)
 	}
 	c.receive(data(14, "14"))
 	c.receive(data(16, "16"))
-	if got := fmtOut(c.outbox()); got != "K17" {
-		t.Fatalf("outbox %q, want K17", got)
+	if got, want := fmtOut(c.outbox()), "A14 A16"; got != want {
+		t.Fatalf("outbox %q, want %q", got, want)
 	}
 }

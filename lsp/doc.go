@@ -7,17 +7,19 @@
 // A client opens a connection by sending Connect(initialSeqNum) once per epoch until the server
 // answers Ack(connID, initialSeqNum). Each side then numbers its data messages from
 // initialSeqNum+1. Every data message carries its Size and a 16-bit one's-complement
-// checksum (CalculateChecksum); the receiver drops one that is shorter than Size or fails the
-// checksum, cuts one that is longer, acks every intact one (again, if it is a duplicate) and
-// delivers each exactly once, in order. In-order messages are acked with a CAck of everything
-// delivered so far, which also covers earlier messages whose acks were lost, and a burst of
-// datagrams handled together gets one CAck; a message buffered after a gap gets its own Ack.
+// checksum (CalculateChecksum, the course's definition bit for bit); the receiver drops one
+// that is shorter than Size or fails the checksum, cuts one that is longer, answers every
+// intact one at once with its own Ack(connID, seq) (again, if it is a duplicate) and delivers
+// each exactly once, in order. A sender counts a message acked when its Ack arrives, or a
+// CAck covering it (ds440 sends none, but understands a peer's).
 // On the wire a message is the encoding/json form of Message.
 //
 // A sender keeps at most MaxUnackedMessages sent-but-unacked messages and sends seq s only if
 // s < oldest unacked + WindowSize. At each epoch boundary it resends every unacked message
 // whose backoff expired: resent at the first boundary after being sent, then after letting 1,
-// 2, 4, ... epochs pass, capped at MaxBackOffInterval. A side that sent nothing during an
+// 2, 4, ... epochs pass, capped at MaxBackOffInterval. Since every message is acked on its own,
+// a message overtaken by the acks of three messages sent after it was lost (or its ack was):
+// it is resent at once rather than at the next epoch boundary. A side that sent nothing during an
 // epoch sends a heartbeat Ack(connID, 0); one that heard nothing for EpochLimit epochs
 // declares the connection lost.
 //
@@ -31,8 +33,10 @@
 // ticker and API calls on channels. Nothing is shared and no mutex is used; no goroutine or
 // timer is started per message or per connection, and the loop never waits on a peer, so one
 // slow or dead client cannot hold up the others. Message encoding and decoding reuse buffers
-// and do not allocate. The network is reached only through package lspnet, whose fault
-// controls the tests use to drop, delay, truncate, pad and corrupt datagrams.
+// and do not allocate. The network is reached only through package lspnet's contract names,
+// whose fault controls the tests use to drop, delay, truncate, pad and corrupt datagrams.
 //
-// Logging goes to a log/slog logger set with SetLogger and is silent by default.
+// Each endpoint logs to the log/slog logger given by WithLogger and is silent by default;
+// WithDial and WithListen put it on a network of the caller's choice, such as a test's own
+// lspnet.Network with its own faults.
 package lsp

@@ -1,8 +1,8 @@
 package lsp_test
 
-// End-to-end tests of the real Client and Server over loopback UDP, with faults injected by
-// lspnet and the wire observed through its tap. The fault controls are process-wide, so none
-// of these tests runs in parallel.
+// End-to-end tests of the real Client and Server, each test on an in-memory lspnet network of
+// its own under testing/synctest, with faults injected by that network's controls and the
+// wire observed through its tap. Each test owns its network, so they all run in parallel.
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/internal/testutil"
@@ -34,43 +35,33 @@ func epochs(p *lsp.Params, n int) time.Duration {
 	return time.Duration(n*p.EpochMillis) * time.Millisecond
 }
 
-// faulty resets the network to perfect now and when the test ends.
-func faulty(t *testing.T) {
-	t.Helper()
-	lspnet.ResetDropPercent()
-	t.Cleanup(lspnet.ResetDropPercent)
+// bubble runs test in parallel with the others, under testing/synctest, on a fresh in-memory
+// network with faults of its own: epochs cost no real time, nothing depends on the machine's
+// load, and synctest fails a test that leaves a goroutine blocked (a leak).
+func bubble(t *testing.T, test func(t *testing.T, nw *lspnet.Network)) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) { test(t, lspnet.NewMemNetwork()) })
 }
 
-// startServer starts a server on a free port and returns it with the address clients dial.
-// Close is left to the test, or to a cleanup that bounds it.
-func startServer(t *testing.T, p *lsp.Params) (lsp.Server, string) {
+// startServer starts a server on a free port of nw and returns it with the address clients
+// dial. Close is left to the test, or to a cleanup that bounds it.
+func startServer(t *testing.T, nw *lspnet.Network, p *lsp.Params) (lsp.Server, string) {
 	t.Helper()
-	port := 0
-	s, err := lsp.NewServer(port, p)
+	s, err := lsp.NewServerWith(0, p, lsp.WithListen(nw.ListenUDP))
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	a, ok := s.(interface{ Addr() string })
-	if !ok {
-		s.Close()
-		port = testutil.FreeUDPPort(t)
-		if s, err = lsp.NewServer(port, p); err != nil {
-			t.Fatalf("NewServer(%d): %v", port, err)
-		}
-	} else {
-		_, ps, err := lspnet.SplitHostPort(a.Addr())
-		if err != nil {
-			t.Fatalf("server address %q: %v", a.Addr(), err)
-		}
-		port, _ = strconv.Atoi(ps)
+	_, port, err := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeWithin(t, "Server.Close", s.Close) })
-	return s, lspnet.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return s, lspnet.JoinHostPort("127.0.0.1", port)
 }
 
-func dial(t *testing.T, hostport string, isn int, p *lsp.Params) lsp.Client {
+func dial(t *testing.T, nw *lspnet.Network, hostport string, isn int, p *lsp.Params) lsp.Client {
 	t.Helper()
-	c, err := lsp.NewClient(hostport, isn, p)
+	c, err := lsp.NewClientWith(hostport, isn, p, lsp.WithDial(nw.DialUDP))
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -83,14 +74,14 @@ func closeWithin(t *testing.T, what string, close func() error) {
 	testutil.Within(t, wait, what, func() { close() })
 }
 
-// count installs a tap counting, for each match, the datagrams it is true for, and removes
-// the tap when the test ends. There is one tap per process, so call it once per test.
-func count(t *testing.T, matches ...func(lspnet.Datagram, lspnet.Frame) bool) []*atomic.Int64 {
+// count installs a tap on nw counting, for each match, the datagrams it is true for, and
+// removes the tap when the test ends. There is one tap per network, so call it once per test.
+func count(t *testing.T, nw *lspnet.Network, matches ...func(lspnet.Datagram, lspnet.Frame) bool) []*atomic.Int64 {
 	ns := make([]*atomic.Int64, len(matches))
 	for i := range ns {
 		ns[i] = new(atomic.Int64)
 	}
-	t.Cleanup(lspnet.SetTap(func(d lspnet.Datagram) {
+	t.Cleanup(nw.SetTap(func(d lspnet.Datagram) {
 		f, err := lspnet.ParseFrame(d.Data)
 		if err != nil {
 			return
@@ -158,10 +149,10 @@ type dialed struct {
 
 // dialAsync runs NewClient in the background, for tests that act on the network while it
 // connects.
-func dialAsync(addr string, isn int, p *lsp.Params) <-chan dialed {
+func dialAsync(nw *lspnet.Network, addr string, isn int, p *lsp.Params) <-chan dialed {
 	done := make(chan dialed, 1)
 	go func() {
-		c, err := lsp.NewClient(addr, isn, p)
+		c, err := lsp.NewClientWith(addr, isn, p, lsp.WithDial(nw.DialUDP))
 		done <- dialed{c, err}
 	}()
 	return done
@@ -190,53 +181,53 @@ func firstWrite(t *testing.T, s lsp.Server, c lsp.Client) {
 }
 
 func TestHandshakeLostConnect(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(20, 20, 1, 1, 0)
-	s, addr := startServer(t, p)
-	lostConnects := count(t, func(d lspnet.Datagram, f lspnet.Frame) bool {
-		return d.Side == lspnet.Client && d.Op == lspnet.Write && d.Dropped && f.Type == lspnet.TypeConnect
-	})[0]
-	lspnet.SetClientWriteDropPercent(100)
-	done := dialAsync(addr, 100, p)
-	testutil.Eventually(t, wait, func() bool { return lostConnects.Load() >= 3 }, "3 Connects lost")
-	lspnet.ResetDropPercent()
-	firstWrite(t, s, awaitDial(t, done))
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(20, 20, 1, 1, 0)
+		s, addr := startServer(t, nw, p)
+		lostConnects := count(t, nw, func(d lspnet.Datagram, f lspnet.Frame) bool {
+			return d.Side == lspnet.Client && d.Op == lspnet.Write && d.Dropped && f.Type == lspnet.TypeConnect
+		})[0]
+		nw.SetClientWriteDropPercent(100)
+		done := dialAsync(nw, addr, 100, p)
+		testutil.Eventually(t, wait, func() bool { return lostConnects.Load() >= 3 }, "3 Connects lost")
+		nw.ResetDropPercent()
+		firstWrite(t, s, awaitDial(t, done))
+	})
 }
 
 func TestHandshakeLostAck(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(20, 20, 1, 1, 0)
-	s, addr := startServer(t, p)
-	var acks, lostAcks atomic.Int64
-	ackIDs := make(chan int, 1000)
-	t.Cleanup(lspnet.SetTap(func(d lspnet.Datagram) {
-		f, err := lspnet.ParseFrame(d.Data)
-		if err != nil || d.Side != lspnet.Server || d.Op != lspnet.Write || f.Type != lspnet.TypeAck || f.SeqNum != 100 {
-			return
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(20, 20, 1, 1, 0)
+		s, addr := startServer(t, nw, p)
+		var acks, lostAcks atomic.Int64
+		ackIDs := make(chan int, 1000)
+		t.Cleanup(nw.SetTap(func(d lspnet.Datagram) {
+			f, err := lspnet.ParseFrame(d.Data)
+			if err != nil || d.Side != lspnet.Server || d.Op != lspnet.Write || f.Type != lspnet.TypeAck || f.SeqNum != 100 {
+				return
+			}
+			acks.Add(1)
+			if d.Dropped {
+				lostAcks.Add(1)
+			}
+			select {
+			case ackIDs <- f.ConnID:
+			default:
+			}
+		}))
+		nw.SetServerWriteDropPercent(100)
+		done := dialAsync(nw, addr, 100, p)
+		testutil.Eventually(t, wait, func() bool { return lostAcks.Load() >= 3 }, "3 Acks of Connect lost")
+		nw.ResetDropPercent()
+		c := awaitDial(t, done)
+		// Every Connect was answered for the same connection: the resends made no new one.
+		for range acks.Load() {
+			if id := <-ackIDs; id != c.ConnID() {
+				t.Fatalf("server acked a Connect as conn %d, client has %d", id, c.ConnID())
+			}
 		}
-		acks.Add(1)
-		if d.Dropped {
-			lostAcks.Add(1)
-		}
-		select {
-		case ackIDs <- f.ConnID:
-		default:
-		}
-	}))
-	lspnet.SetServerWriteDropPercent(100)
-	done := dialAsync(addr, 100, p)
-	testutil.Eventually(t, wait, func() bool { return lostAcks.Load() >= 3 }, "3 Acks of Connect lost")
-	lspnet.ResetDropPercent()
-	c := awaitDial(t, done)
-	// Every Connect was answered for the same connection: the resends made no new one.
-	for range acks.Load() {
-		if id := <-ackIDs; id != c.ConnID() {
-			t.Fatalf("server acked a Connect as conn %d, client has %d", id, c.ConnID())
-		}
-	}
-	firstWrite(t, s, c)
+		firstWrite(t, s, c)
+	})
 }
 
 // rawPeer is a socket speaking LSP by hand, to send what a real peer never would.
@@ -246,13 +237,13 @@ type rawPeer struct {
 	buf  []byte
 }
 
-func dialRaw(t *testing.T, addr string) *rawPeer {
+func dialRaw(t *testing.T, nw *lspnet.Network, addr string) *rawPeer {
 	t.Helper()
 	ra, err := lspnet.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := lspnet.DialUDP("udp", nil, ra)
+	c, err := nw.DialUDP("udp", nil, ra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +281,10 @@ func isType(t lsp.MsgType) func(lsp.Message) bool {
 	return func(m lsp.Message) bool { return m.Type == t && (t != lsp.MsgAck || m.SeqNum != 0) }
 }
 
-// acks matches an acknowledgement of data message seq: Ack(seq) or a CAck covering it.
+// acks matches the acknowledgement of data message seq: its own Ack(seq), as the contract
+// requires (ds440 never sends CAcks).
 func acks(seq int) func(lsp.Message) bool {
-	return func(m lsp.Message) bool {
-		return (m.Type == lsp.MsgAck && m.SeqNum == seq) || (m.Type == lsp.MsgCAck && m.SeqNum >= seq)
-	}
+	return func(m lsp.Message) bool { return m.Type == lsp.MsgAck && m.SeqNum == seq }
 }
 
 func data(connID, seq int, payload string) *lsp.Message {
@@ -305,73 +295,79 @@ func data(connID, seq int, payload string) *lsp.Message {
 // TestDuplicateConnect checks that one client address and initial sequence number make one
 // connection however often its Connect arrives, while another address gets its own.
 func TestDuplicateConnect(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(50, 20, 1, 1, 0)
-	s, addr := startServer(t, p)
-	reads := serverReads(s)
-	a := dialRaw(t, addr)
-	var id int
-	for i := range 3 {
-		a.send(lsp.NewConnect(7))
-		ack := a.next(isType(lsp.MsgAck))
-		if ack.SeqNum != 7 || ack.ConnID == 0 || (i > 0 && ack.ConnID != id) {
-			t.Fatalf("Connect %d acked as %v; first was conn %d", i, &ack, id)
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(50, 20, 1, 1, 0)
+		s, addr := startServer(t, nw, p)
+		reads := serverReads(s)
+		a := dialRaw(t, nw, addr)
+		var id int
+		for i := range 3 {
+			a.send(lsp.NewConnect(7))
+			ack := a.next(isType(lsp.MsgAck))
+			if ack.SeqNum != 7 || ack.ConnID == 0 || (i > 0 && ack.ConnID != id) {
+				t.Fatalf("Connect %d acked as %v; first was conn %d", i, &ack, id)
+			}
+			id = ack.ConnID
 		}
-		id = ack.ConnID
-	}
-	b := dialRaw(t, addr)
-	b.send(lsp.NewConnect(7))
-	if ack := b.next(isType(lsp.MsgAck)); ack.ConnID == id || ack.SeqNum != 7 {
-		t.Fatalf("a second client got %v, the same connection as the first (%d)", &ack, id)
-	}
-	a.send(data(id, 8, "one"))
-	if r := expectPayload(t, reads, "one"); r.id != id {
-		t.Fatalf("data arrived as conn %d, want %d", r.id, id)
-	}
-	a.next(acks(8))
-	a.send(lsp.NewConnect(7)) // a late duplicate of the Connect after data: still the same
-	if ack := a.next(isType(lsp.MsgAck)); ack.ConnID != id || ack.SeqNum != 7 {
-		t.Fatalf("late duplicate Connect acked as %v", &ack)
-	}
-	a.send(data(id, 9, "two"))
-	expectPayload(t, reads, "two")
+		b := dialRaw(t, nw, addr)
+		b.send(lsp.NewConnect(7))
+		if ack := b.next(isType(lsp.MsgAck)); ack.ConnID == id || ack.SeqNum != 7 {
+			t.Fatalf("a second client got %v, the same connection as the first (%d)", &ack, id)
+		}
+		a.send(data(id, 8, "one"))
+		if r := expectPayload(t, reads, "one"); r.id != id {
+			t.Fatalf("data arrived as conn %d, want %d", r.id, id)
+		}
+		a.next(acks(8))
+		a.send(lsp.NewConnect(7)) // a late duplicate of the Connect after data: still the same
+		if ack := a.next(isType(lsp.MsgAck)); ack.ConnID != id || ack.SeqNum != 7 {
+			t.Fatalf("late duplicate Connect acked as %v", &ack)
+		}
+		a.send(data(id, 9, "two"))
+		expectPayload(t, reads, "two")
+	})
 }
 
 // TestNewClientNoServer checks that NewClient gives up after EpochLimit epochs of silence,
 // having sent a Connect every epoch.
 func TestNewClientNoServer(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(20, 5, 1, 1, 0)
-	// A socket that reads and never answers: a dead server, without ICMP errors.
-	la, _ := lspnet.ResolveUDPAddr("udp", "127.0.0.1:0")
-	silent, err := lspnet.ListenUDP("udp", la)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	connects := count(t, func(d lspnet.Datagram, f lspnet.Frame) bool {
-		return d.Side == lspnet.Client && d.Op == lspnet.Write && f.Type == lspnet.TypeConnect
-	})[0]
-	start := time.Now()
-	var c lsp.Client
-	testutil.Within(t, wait, "NewClient", func() { c, err = lsp.NewClient(silent.LocalAddr().String(), 0, p) })
-	elapsed := time.Since(start)
-	if err == nil {
-		c.Close()
-		t.Fatal("NewClient succeeded with no server")
-	}
-	if !errors.Is(err, lsp.ErrNoServer) {
-		t.Errorf("NewClient: %v, want ErrNoServer", err)
-	}
-	if elapsed < epochs(p, p.EpochLimit-1) {
-		t.Errorf("NewClient gave up after %v, before %d epochs", elapsed, p.EpochLimit)
-	}
-	if n := connects.Load(); n < int64(p.EpochLimit-1) || n > int64(p.EpochLimit+1) {
-		t.Errorf("%d Connects sent, want one per epoch for %d epochs", n, p.EpochLimit)
-	}
-	if _, err := lsp.NewClient("127.0.0.1:not-a-port", 0, p); err == nil {
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(20, 5, 1, 1, 0)
+		// A socket that reads and never answers: a dead server, without ICMP errors.
+		la, _ := lspnet.ResolveUDPAddr("udp", "127.0.0.1:0")
+		silent, err := nw.ListenUDP("udp", la)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		connects := count(t, nw, func(d lspnet.Datagram, f lspnet.Frame) bool {
+			return d.Side == lspnet.Client && d.Op == lspnet.Write && f.Type == lspnet.TypeConnect
+		})[0]
+		start := time.Now()
+		var c lsp.Client
+		testutil.Within(t, wait, "NewClient", func() { c, err = lsp.NewClientWith(silent.LocalAddr().String(), 0, p, lsp.WithDial(nw.DialUDP)) })
+		elapsed := time.Since(start)
+		if err == nil {
+			c.Close()
+			t.Fatal("NewClient succeeded with no server")
+		}
+		if !errors.Is(err, lsp.ErrNoServer) {
+			t.Errorf("NewClient: %v, want ErrNoServer", err)
+		}
+		if elapsed < epochs(p, p.EpochLimit-1) {
+			t.Errorf("NewClient gave up after %v, before %d epochs", elapsed, p.EpochLimit)
+		}
+		if n := connects.Load(); n < int64(p.EpochLimit-1) || n > int64(p.EpochLimit+1) {
+			t.Errorf("%d Connects sent, want one per epoch for %d epochs", n, p.EpochLimit)
+		}
+	})
+}
+
+// TestNewClientBadAddress is outside any synctest bubble: resolving a named port may consult
+// the system's resolver, which waits on the runtime's own channels.
+func TestNewClientBadAddress(t *testing.T) {
+	t.Parallel()
+	if _, err := lsp.NewClientWith("127.0.0.1:not-a-port", 0, nil, lsp.WithDial(lspnet.NewMemNetwork().DialUDP)); err == nil {
 		t.Error("NewClient with a bad address succeeded")
 	}
 }
@@ -379,213 +375,213 @@ func TestNewClientNoServer(t *testing.T) {
 // TestHeartbeatsKeepIdleAlive leaves a connection idle for many times EpochLimit epochs: the
 // heartbeats alone must keep both ends from declaring it lost.
 func TestHeartbeatsKeepIdleAlive(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(20, 4, 1, 1, 0)
-	s, addr := startServer(t, p)
-	sreads := serverReads(s)
-	c := dial(t, addr, 0, p)
-	creads := clientReads(c)
-	beats := func(side lspnet.Side) func(lspnet.Datagram, lspnet.Frame) bool {
-		return func(d lspnet.Datagram, f lspnet.Frame) bool {
-			return d.Side == side && d.Op == lspnet.Write && f.IsHeartbeat()
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(20, 4, 1, 1, 0)
+		s, addr := startServer(t, nw, p)
+		sreads := serverReads(s)
+		c := dial(t, nw, addr, 0, p)
+		creads := clientReads(c)
+		beats := func(side lspnet.Side) func(lspnet.Datagram, lspnet.Frame) bool {
+			return func(d lspnet.Datagram, f lspnet.Frame) bool {
+				return d.Side == side && d.Op == lspnet.Write && f.IsHeartbeat()
+			}
 		}
-	}
-	n := count(t, beats(lspnet.Client), beats(lspnet.Server))
-	cb, sbeats := n[0], n[1]
-	const idle = 40 // epochs, 10 times EpochLimit
-	if !testutil.WaitUntil(wait, func() bool { return cb.Load() >= idle && sbeats.Load() >= idle }) {
-		t.Fatalf("%d client and %d server heartbeats, want %d each", cb.Load(), sbeats.Load(), idle)
-	}
-	select {
-	case r := <-sreads:
-		t.Fatalf("server read %v from an idle connection", r)
-	case r := <-creads:
-		t.Fatalf("client read %v from an idle connection", r)
-	default:
-	}
-	if err := c.Write([]byte("still here")); err != nil {
-		t.Fatal(err)
-	}
-	expectPayload(t, sreads, "still here")
-	s.Write(c.ConnID(), []byte("me too"))
-	expectPayload(t, creads, "me too")
+		n := count(t, nw, beats(lspnet.Client), beats(lspnet.Server))
+		cb, sbeats := n[0], n[1]
+		const idle = 40 // epochs, 10 times EpochLimit
+		if !testutil.WaitUntil(wait, func() bool { return cb.Load() >= idle && sbeats.Load() >= idle }) {
+			t.Fatalf("%d client and %d server heartbeats, want %d each", cb.Load(), sbeats.Load(), idle)
+		}
+		select {
+		case r := <-sreads:
+			t.Fatalf("server read %v from an idle connection", r)
+		case r := <-creads:
+			t.Fatalf("client read %v from an idle connection", r)
+		default:
+		}
+		if err := c.Write([]byte("still here")); err != nil {
+			t.Fatal(err)
+		}
+		expectPayload(t, sreads, "still here")
+		s.Write(c.ConnID(), []byte("me too"))
+		expectPayload(t, creads, "me too")
+	})
 }
 
 // TestSilentPeerLost cuts a connection in both directions: both ends must declare it lost
 // within a few EpochLimits, the server naming the connection.
 func TestSilentPeerLost(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(10, 5, 4, 4, 1)
-	s, addr := startServer(t, p)
-	sreads := serverReads(s)
-	c := dial(t, addr, 0, p)
-	creads := clientReads(c)
-	c.Write([]byte("hello"))
-	expectPayload(t, sreads, "hello")
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(10, 5, 4, 4, 1)
+		s, addr := startServer(t, nw, p)
+		sreads := serverReads(s)
+		c := dial(t, nw, addr, 0, p)
+		creads := clientReads(c)
+		c.Write([]byte("hello"))
+		expectPayload(t, sreads, "hello")
 
-	lspnet.SetClientReadDropPercent(100)
-	lspnet.SetServerReadDropPercent(100)
-	start := time.Now()
-	c.Write([]byte("into the void")) // pending data must not keep the connection alive
-	r := testutil.Recv(t, sreads, wait)
-	if r.err == nil || r.id != c.ConnID() || r.payload != nil {
-		t.Fatalf("server read (%d, %q, %v), want conn %d lost", r.id, r.payload, r.err, c.ConnID())
-	}
-	if !errors.Is(r.err, lsp.ErrConnLost) {
-		t.Errorf("server's error %v, want ErrConnLost", r.err)
-	}
-	cr := testutil.Recv(t, creads, wait)
-	if cr.err == nil {
-		t.Fatalf("client read %q from a lost connection", cr.payload)
-	}
-	if elapsed := time.Since(start); elapsed < epochs(p, p.EpochLimit-1) {
-		t.Errorf("declared lost after %v, under %d epochs", elapsed, p.EpochLimit)
-	}
-	if err := c.Write([]byte("x")); err == nil {
-		t.Error("Write on a lost connection succeeded")
-	}
-	if err := s.Write(c.ConnID(), []byte("x")); err == nil {
-		t.Error("Server.Write to a lost connection succeeded")
-	}
-	lspnet.ResetDropPercent()
-	if err := c.Close(); err == nil {
-		t.Error("Close of a lost connection with unacked data returned nil")
-	}
+		nw.SetClientReadDropPercent(100)
+		nw.SetServerReadDropPercent(100)
+		start := time.Now()
+		c.Write([]byte("into the void")) // pending data must not keep the connection alive
+		r := testutil.Recv(t, sreads, wait)
+		if r.err == nil || r.id != c.ConnID() || r.payload != nil {
+			t.Fatalf("server read (%d, %q, %v), want conn %d lost", r.id, r.payload, r.err, c.ConnID())
+		}
+		if !errors.Is(r.err, lsp.ErrConnLost) {
+			t.Errorf("server's error %v, want ErrConnLost", r.err)
+		}
+		cr := testutil.Recv(t, creads, wait)
+		if cr.err == nil {
+			t.Fatalf("client read %q from a lost connection", cr.payload)
+		}
+		if elapsed := time.Since(start); elapsed < epochs(p, p.EpochLimit-1) {
+			t.Errorf("declared lost after %v, under %d epochs", elapsed, p.EpochLimit)
+		}
+		if err := c.Write([]byte("x")); err == nil {
+			t.Error("Write on a lost connection succeeded")
+		}
+		if err := s.Write(c.ConnID(), []byte("x")); err == nil {
+			t.Error("Server.Write to a lost connection succeeded")
+		}
+		nw.ResetDropPercent()
+		if err := c.Close(); err == nil {
+			t.Error("Close of a lost connection with unacked data returned nil")
+		}
+	})
 }
 
 // TestCloseWaitsForAcks writes through a lossy window of 1, closes, and checks that once Close
 // returns the server already holds every message: Close waited for every ack.
 func TestCloseWaitsForAcks(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(10, 50, 1, 1, 1)
-	s, addr := startServer(t, p)
-	c := dial(t, addr, 0, p)
-	lspnet.SetClientWriteDropPercent(20)
-	lspnet.SetClientReadDropPercent(20)
-	const n = 100
-	for i := range n {
-		if err := c.Write([]byte(strconv.Itoa(i))); err != nil {
-			t.Fatal(err)
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(10, 50, 1, 1, 1)
+		s, addr := startServer(t, nw, p)
+		c := dial(t, nw, addr, 0, p)
+		nw.SetClientWriteDropPercent(20)
+		nw.SetClientReadDropPercent(20)
+		const n = 100
+		for i := range n {
+			if err := c.Write([]byte(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := c.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if err := c.Write([]byte("late")); err == nil {
-		t.Error("Write after Close succeeded")
-	}
-	if _, err := c.Read(); err == nil {
-		t.Error("Read after Close succeeded")
-	}
-	// Everything was acked, so the server has it all without any more network.
-	lspnet.SetServerReadDropPercent(100)
-	reads := serverReads(s)
-	for i := range n {
-		expectPayload(t, reads, strconv.Itoa(i))
-	}
+		if err := c.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if err := c.Write([]byte("late")); err == nil {
+			t.Error("Write after Close succeeded")
+		}
+		if _, err := c.Read(); err == nil {
+			t.Error("Read after Close succeeded")
+		}
+		// Everything was acked, so the server has it all without any more network.
+		nw.SetServerReadDropPercent(100)
+		reads := serverReads(s)
+		for i := range n {
+			expectPayload(t, reads, strconv.Itoa(i))
+		}
+	})
 }
 
 // TestCloseReturnsWhenPeerLost closes a client whose server has gone silent with data pending:
 // Close must give up once the connection is lost.
 func TestCloseReturnsWhenPeerLost(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(10, 5, 1, 1, 0)
-	_, addr := startServer(t, p)
-	c := dial(t, addr, 0, p)
-	lspnet.SetClientReadDropPercent(100)
-	lspnet.SetClientWriteDropPercent(100)
-	c.Write([]byte("never acked"))
-	var err error
-	testutil.Within(t, wait, "Close with a silent server", func() { err = c.Close() })
-	if !errors.Is(err, lsp.ErrConnLost) {
-		t.Fatalf("Close: %v, want ErrConnLost", err)
-	}
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(10, 5, 1, 1, 0)
+		_, addr := startServer(t, nw, p)
+		c := dial(t, nw, addr, 0, p)
+		nw.SetClientReadDropPercent(100)
+		nw.SetClientWriteDropPercent(100)
+		c.Write([]byte("never acked"))
+		var err error
+		testutil.Within(t, wait, "Close with a silent server", func() { err = c.Close() })
+		if !errors.Is(err, lsp.ErrConnLost) {
+			t.Fatalf("Close: %v, want ErrConnLost", err)
+		}
+	})
 }
 
 // TestServerCloseConn checks that CloseConn returns at once, that what was written before it is
 // still delivered, and that it and Close are safe to repeat.
 func TestServerCloseConn(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(10, 50, 1, 1, 1)
-	s, addr := startServer(t, p)
-	c := dial(t, addr, 0, p)
-	creads := clientReads(c)
-	lspnet.SetServerWriteDropPercent(20)
-	const n = 50
-	id := c.ConnID()
-	for i := range n {
-		if err := s.Write(id, []byte(strconv.Itoa(i))); err != nil {
-			t.Fatal(err)
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(10, 50, 1, 1, 1)
+		s, addr := startServer(t, nw, p)
+		c := dial(t, nw, addr, 0, p)
+		creads := clientReads(c)
+		nw.SetServerWriteDropPercent(20)
+		const n = 50
+		id := c.ConnID()
+		for i := range n {
+			if err := s.Write(id, []byte(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	// With a window of 1 and loss, delivering n messages takes many epochs; CloseConn must
-	// not wait for them.
-	testutil.Within(t, epochs(p, n/2)+time.Second, "CloseConn", func() {
+		// With a window of 1 and loss, delivering n messages takes many epochs; CloseConn must
+		// not wait for them.
+		testutil.Within(t, epochs(p, n/2)+time.Second, "CloseConn", func() {
+			if err := s.CloseConn(id); err != nil {
+				t.Errorf("CloseConn: %v", err)
+			}
+		})
 		if err := s.CloseConn(id); err != nil {
-			t.Errorf("CloseConn: %v", err)
+			t.Errorf("second CloseConn: %v", err)
+		}
+		if err := s.Write(id, []byte("late")); err == nil {
+			t.Error("Write after CloseConn succeeded")
+		}
+		if err := s.CloseConn(12345); err == nil {
+			t.Error("CloseConn of an unknown connection succeeded")
+		}
+		for i := range n {
+			expectPayload(t, creads, strconv.Itoa(i))
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if _, _, err := s.Read(); err == nil {
+			t.Error("Read after Close succeeded")
+		}
+		if err := s.Write(id, []byte("x")); err == nil {
+			t.Error("Write after Close succeeded")
 		}
 	})
-	if err := s.CloseConn(id); err != nil {
-		t.Errorf("second CloseConn: %v", err)
-	}
-	if err := s.Write(id, []byte("late")); err == nil {
-		t.Error("Write after CloseConn succeeded")
-	}
-	if err := s.CloseConn(12345); err == nil {
-		t.Error("CloseConn of an unknown connection succeeded")
-	}
-	for i := range n {
-		expectPayload(t, creads, strconv.Itoa(i))
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	if _, _, err := s.Read(); err == nil {
-		t.Error("Read after Close succeeded")
-	}
-	if err := s.Write(id, []byte("x")); err == nil {
-		t.Error("Write after Close succeeded")
-	}
 }
 
 // TestServerCloseWaitsForAllClients writes to several clients through loss, closes the server
 // and checks every client then receives everything: Close waited for every ack.
 func TestServerCloseWaitsForAllClients(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	faulty(t)
-	p := params(10, 50, 2, 2, 1)
-	s, addr := startServer(t, p)
-	const clients, n = 4, 30
-	var reads []<-chan readResult
-	var ids []int
-	for i := range clients {
-		c := dial(t, addr, i*1000, p)
-		reads = append(reads, clientReads(c))
-		ids = append(ids, c.ConnID())
-	}
-	lspnet.SetServerWriteDropPercent(20)
-	for i := range n {
-		for _, id := range ids {
-			s.Write(id, []byte(fmt.Sprint(id, ":", i)))
+	bubble(t, func(t *testing.T, nw *lspnet.Network) {
+		p := params(10, 50, 2, 2, 1)
+		s, addr := startServer(t, nw, p)
+		const clients, n = 4, 30
+		var reads []<-chan readResult
+		var ids []int
+		for i := range clients {
+			c := dial(t, nw, addr, i*1000, p)
+			reads = append(reads, clientReads(c))
+			ids = append(ids, c.ConnID())
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	for k, id := range ids {
+		nw.SetServerWriteDropPercent(20)
 		for i := range n {
-			expectPayload(t, reads[k], fmt.Sprint(id, ":", i))
+			for _, id := range ids {
+				s.Write(id, []byte(fmt.Sprint(id, ":", i)))
+			}
 		}
-	}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		for k, id := range ids {
+			for i := range n {
+				expectPayload(t, reads[k], fmt.Sprint(id, ":", i))
+			}
+		}
+	})
 }

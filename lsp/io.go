@@ -4,26 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync/atomic"
 
 	"ds440/lsp/lspnet"
 )
-
-// logger receives the package's log records; it discards them unless SetLogger is called.
-var logger atomic.Pointer[slog.Logger]
-
-func init() { logger.Store(slog.New(slog.DiscardHandler)) }
-
-// SetLogger sends the package's log records (connections opened and lost, socket errors) to l.
-// A nil l silences them again.
-func SetLogger(l *slog.Logger) {
-	if l == nil {
-		l = slog.New(slog.DiscardHandler)
-	}
-	logger.Store(l)
-}
-
-func log() *slog.Logger { return logger.Load() }
 
 // socketBuffer is the send and receive buffer size LSP asks for. A server with many clients
 // each keeping a full window in flight receives bursts far beyond the system default
@@ -33,15 +16,15 @@ const socketBuffer = 4 << 20
 
 // growBuffers enlarges udp's socket buffers when the lspnet in use can (the contract does not
 // require it, so it is optional), logging rather than failing if the system refuses.
-func growBuffers(udp *lspnet.UDPConn) {
+func growBuffers(udp *lspnet.UDPConn, log *slog.Logger) {
 	if b, ok := any(udp).(interface{ SetReadBuffer(int) error }); ok {
 		if err := b.SetReadBuffer(socketBuffer); err != nil {
-			log().Debug("lsp: socket read buffer", "err", err)
+			log.Debug("lsp: socket read buffer", "err", err)
 		}
 	}
 	if b, ok := any(udp).(interface{ SetWriteBuffer(int) error }); ok {
 		if err := b.SetWriteBuffer(socketBuffer); err != nil {
-			log().Debug("lsp: socket write buffer", "err", err)
+			log.Debug("lsp: socket write buffer", "err", err)
 		}
 	}
 }
@@ -56,23 +39,44 @@ type packet struct {
 // heartbeats cost no allocation.
 const recycled = 256
 
+// batchConn is the batched datagram I/O a socket may offer beside the contract's surface.
+// lspnet's UDPConn has it (recvmmsg and sendmmsg on Linux); an lspnet without it, such as a
+// course's instrumented one, gets the one-datagram-per-call path.
+type batchConn interface {
+	ReadBatch(bufs [][]byte, ns []int, addrs []*lspnet.UDPAddr) (int, error)
+	WriteBatch(bufs [][]byte, addrs []*lspnet.UDPAddr) (int, error)
+}
+
+// readBatch is how many datagrams the reader asks for per system call. Each buffer can hold
+// the largest datagram; the memory is only touched as datagrams arrive.
+const readBatch = 16
+
 // readPackets is the one goroutine per endpoint that blocks on the socket. It decodes each
 // datagram into a recycled Message (decoding here, off the event loop, uses the second core)
 // and hands it over; garbage is dropped at once. It returns when stop is closed, which the loop
 // does just before closing the socket.
-func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
-	buf := make([]byte, MaxDatagram)
+func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
+	bc, batched := any(udp).(batchConn)
+	n := 1
+	if batched {
+		n = readBatch
+	}
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = make([]byte, MaxDatagram)
+	}
+	ns, addrs := make([]int, n), make([]*lspnet.UDPAddr, n)
 	var m *Message // kept across a dropped datagram
 	for {
-		var (
-			n    int
-			addr *lspnet.UDPAddr
-			err  error
-		)
-		if withAddr {
-			n, addr, err = udp.ReadFromUDP(buf)
+		var err error
+		if batched {
+			n, err = bc.ReadBatch(bufs, ns, addrs)
+		} else if withAddr {
+			n = 1
+			ns[0], addrs[0], err = udp.ReadFromUDP(bufs[0])
 		} else {
-			n, err = udp.Read(buf)
+			n = 1
+			ns[0], err = udp.Read(bufs[0])
 		}
 		if err != nil {
 			select {
@@ -83,31 +87,95 @@ func readPackets(udp *lspnet.UDPConn, withAddr bool, packets chan<- packet, free
 			if errors.Is(err, net.ErrClosed) {
 				// Closed under us: stop rather than spin. With nothing more heard, the
 				// loop declares the connection lost after EpochLimit epochs.
-				log().Debug("lsp: socket closed", "err", err)
+				log.Debug("lsp: socket closed", "err", err)
 				return
 			}
 			// A connected UDP socket reports an ICMP "port unreachable" for an earlier
 			// write as a read error; the protocol's own timeouts deal with that.
-			log().Debug("lsp: socket read", "err", err)
+			log.Debug("lsp: socket read", "err", err)
 			continue
 		}
-		if m == nil {
+		for i := range n {
+			if m == nil {
+				select {
+				case m = <-free:
+				default:
+					m = new(Message)
+				}
+			}
+			if err := Unmarshal(bufs[i][:ns[i]], m); err != nil {
+				log.Debug("lsp: dropped datagram", "err", err)
+				continue
+			}
+			var from *lspnet.UDPAddr
+			if withAddr {
+				from = addrs[i]
+			}
 			select {
-			case m = <-free:
-			default:
-				m = new(Message)
+			case packets <- packet{msg: m, addr: from}:
+				m = nil
+			case <-stop:
+				return
 			}
 		}
-		if err := Unmarshal(buf[:n], m); err != nil {
-			log().Debug("lsp: dropped datagram", "err", err)
-			continue
+	}
+}
+
+// writer encodes an endpoint's datagrams into reused buffers and sends them, all of one event
+// in one batch when the socket offers batched I/O. Only the endpoint's loop uses it.
+type writer struct {
+	udp   *lspnet.UDPConn
+	batch batchConn // nil: one system call per datagram
+	log   *slog.Logger
+	bufs  [][]byte
+	addrs []*lspnet.UDPAddr
+}
+
+func newWriter(udp *lspnet.UDPConn, log *slog.Logger) *writer {
+	w := &writer{udp: udp, log: log, bufs: make([][]byte, 1)}
+	w.batch, _ = any(udp).(batchConn)
+	return w
+}
+
+// send writes msgs to the dialed peer (to == nil) or to to. A failed write is the same as a
+// lost datagram, which the protocol recovers from, so it is only logged.
+func (w *writer) send(msgs []Message, to *lspnet.UDPAddr) {
+	if len(msgs) == 0 {
+		return
+	}
+	if w.batch == nil || len(msgs) == 1 {
+		for i := range msgs {
+			w.bufs[0] = msgs[i].AppendMarshal(w.bufs[0][:0])
+			var err error
+			if to == nil {
+				_, err = w.udp.Write(w.bufs[0])
+			} else {
+				_, err = w.udp.WriteToUDP(w.bufs[0], to)
+			}
+			if err != nil {
+				w.log.Debug("lsp: socket write", "to", to, "err", err)
+			}
 		}
-		select {
-		case packets <- packet{msg: m, addr: addr}:
-			m = nil
-		case <-stop:
-			return
+		return
+	}
+	for len(w.bufs) < len(msgs) {
+		w.bufs = append(w.bufs, nil)
+	}
+	for i := range msgs {
+		w.bufs[i] = msgs[i].AppendMarshal(w.bufs[i][:0])
+	}
+	var addrs []*lspnet.UDPAddr
+	if to != nil {
+		for len(w.addrs) < len(msgs) {
+			w.addrs = append(w.addrs, nil)
 		}
+		for i := range msgs {
+			w.addrs[i] = to
+		}
+		addrs = w.addrs[:len(msgs)]
+	}
+	if _, err := w.batch.WriteBatch(w.bufs[:len(msgs)], addrs); err != nil {
+		w.log.Debug("lsp: socket write", "to", to, "err", err)
 	}
 }
 

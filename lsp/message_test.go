@@ -11,6 +11,7 @@ import (
 )
 
 func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
 	msgs := []*Message{
 		NewConnect(0),
 		NewConnect(1 << 40),
@@ -36,6 +37,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestUnmarshal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -93,6 +95,7 @@ func sameMessage(a, b *Message) bool {
 }
 
 func TestCheckData(t *testing.T) {
+	t.Parallel()
 	good := func(payload string, size int) *Message {
 		return NewData(1, 2, size, []byte(payload), CalculateChecksum(1, 2, size, []byte(payload)[:min(size, len(payload))]))
 	}
@@ -123,6 +126,7 @@ func TestCheckData(t *testing.T) {
 }
 
 func TestMessageString(t *testing.T) {
+	t.Parallel()
 	for _, m := range []*Message{NewConnect(1), NewData(1, 2, 2, []byte("hi"), 3), NewAck(1, 0), NewCAck(1, 5), {Type: 9}} {
 		if s := m.String(); s == "" || !strings.HasPrefix(s, "[") {
 			t.Errorf("String() = %q", s)

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -33,6 +34,12 @@ type Server interface {
 //
 //	addr := s.(interface{ Addr() string }).Addr()
 func NewServer(port int, params *Params) (Server, error) {
+	return NewServerWith(port, params)
+}
+
+// NewServerWith is NewServer with options: a logger, or the network to listen on.
+func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
+	o := newOptions(opts)
 	p, err := params.validate()
 	if err != nil {
 		return nil, err
@@ -44,12 +51,13 @@ func NewServer(port int, params *Params) (Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lsp: resolve port %d: %w", port, err)
 	}
-	udp, err := lspnet.ListenUDP("udp", laddr)
+	udp, err := o.listen("udp", laddr)
 	if err != nil {
 		return nil, fmt.Errorf("lsp: listen on port %d: %w", port, err)
 	}
-	growBuffers(udp)
+	growBuffers(udp, o.log)
 	s := &server{
+		log:        o.log,
 		addr:       boundAddr(udp, port),
 		udp:        udp,
 		params:     p,
@@ -67,7 +75,7 @@ func NewServer(port int, params *Params) (Server, error) {
 	}
 	go func() {
 		defer close(s.readerEnd)
-		readPackets(udp, true, s.packets, s.free, s.stop)
+		readPackets(udp, o.log, true, s.packets, s.free, s.stop)
 	}()
 	go s.loop()
 	return s, nil
@@ -110,6 +118,7 @@ type readResult struct {
 // connection maps, the read queue and the socket's write side.
 type server struct {
 	udp    *lspnet.UDPConn
+	log    *slog.Logger
 	addr   string
 	params Params
 
@@ -203,10 +212,8 @@ func (s *server) Close() error {
 func (s *server) loop() {
 	ticker := time.NewTicker(time.Duration(s.params.EpochMillis) * time.Millisecond)
 	defer ticker.Stop()
-	var (
-		wbuf    []byte
-		waiters []chan error
-	)
+	w := newWriter(s.udp, s.log)
+	var waiters []chan error
 	for {
 		var reads chan readResult
 		var head readResult
@@ -215,20 +222,16 @@ func (s *server) loop() {
 		}
 		select {
 		case pkt := <-s.packets:
-			s.receiveBurst(pkt, &wbuf)
+			s.receiveBurst(pkt, w)
 		case <-ticker.C:
 			for _, sc := range s.conns {
 				sc.tick()
-				s.settle(sc, &wbuf)
+				s.settle(sc, w)
 			}
-		case w := <-s.writes:
-			sc, err := s.write(w)
-			w.reply <- err // before the socket writes: the caller need not wait for them
-			if sc != nil {
-				s.settle(sc, &wbuf)
-			}
+		case req := <-s.writes:
+			s.writeBurst(req, w)
 		case req := <-s.closeConns:
-			req.reply <- s.closeConn(req.connID, &wbuf)
+			req.reply <- s.closeConn(req.connID, w)
 		case reads <- head:
 			s.queue[0] = readResult{}
 			s.queue = s.queue[1:]
@@ -238,7 +241,7 @@ func (s *server) loop() {
 				s.closing = true
 				for _, sc := range s.conns {
 					sc.close()
-					s.settle(sc, &wbuf)
+					s.settle(sc, w)
 				}
 			}
 		}
@@ -256,9 +259,9 @@ func (s *server) loop() {
 }
 
 // receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
-// event, then settles each connection they touched once, so that a burst from one client is
-// answered with one cumulative ack.
-func (s *server) receiveBurst(pkt packet, wbuf *[]byte) {
+// event, then settles each connection they touched once, so that what a burst from one client
+// produces leaves in one batch.
+func (s *server) receiveBurst(pkt packet, w *writer) {
 	s.receive(pkt)
 	recycle(s.free, pkt.msg)
 drain:
@@ -271,12 +274,40 @@ drain:
 			break drain
 		}
 	}
+	s.settleTouched(w)
+}
+
+// settleTouched settles every connection touched since the last call.
+func (s *server) settleTouched(w *writer) {
 	for i, sc := range s.touched {
 		sc.touched = false
 		s.touched[i] = nil
-		s.settle(sc, wbuf)
+		s.settle(sc, w)
 	}
 	s.touched = s.touched[:0]
+}
+
+// writeBurst handles req and the writes already queued behind it (up to burst) as one event,
+// then settles each connection they reached once, so that what they let through the window
+// leaves in one batch.
+func (s *server) writeBurst(req serverWrite, w *writer) {
+	for i := 0; ; i++ {
+		sc, err := s.write(req)
+		req.reply <- err // before the socket writes: the caller need not wait for them
+		if sc != nil {
+			s.touch(sc)
+		}
+		if i == burst {
+			break
+		}
+		select {
+		case req = <-s.writes:
+			continue
+		default:
+		}
+		break
+	}
+	s.settleTouched(w)
 }
 
 // touch marks sc as needing settle at the end of the current burst.
@@ -301,7 +332,7 @@ func (s *server) receive(pkt packet) {
 			sc = &serverConn{conn: newServerConn(s.lastID, m.SeqNum, s.params), addr: pkt.addr, key: key}
 			s.conns[sc.id] = sc
 			s.byClient[key] = sc
-			log().Debug("lsp: accepted", "client", key.addr, "conn", sc.id)
+			s.log.Debug("lsp: accepted", "client", key.addr, "conn", sc.id)
 		} else {
 			sc.receive(m)
 		}
@@ -329,13 +360,13 @@ func (s *server) write(w serverWrite) (*serverConn, error) {
 	return nil, ErrUnknownConn
 }
 
-func (s *server) closeConn(id int, wbuf *[]byte) error {
+func (s *server) closeConn(id int, w *writer) error {
 	sc, ok := s.conns[id]
 	switch {
 	case ok:
 		sc.closed = true
 		sc.close()
-		s.settle(sc, wbuf)
+		s.settle(sc, w)
 		return nil
 	case id > 0 && id <= s.lastID:
 		return nil // already closed or lost
@@ -345,7 +376,7 @@ func (s *server) closeConn(id int, wbuf *[]byte) error {
 
 // settle carries out what the last event on sc asked for: send its datagrams, queue its
 // deliveries, and forget it once it is lost or closed and flushed.
-func (s *server) settle(sc *serverConn, wbuf *[]byte) {
+func (s *server) settle(sc *serverConn, w *writer) {
 	// Hand payloads to Read before the socket writes, so a reader runs alongside them.
 	for _, p := range sc.deliveries() {
 		if !sc.closed {
@@ -353,12 +384,7 @@ func (s *server) settle(sc *serverConn, wbuf *[]byte) {
 		}
 	}
 	s.queue = pushReads(s.reads, s.queue)
-	for _, m := range sc.outbox() {
-		*wbuf = m.AppendMarshal((*wbuf)[:0])
-		if _, err := s.udp.WriteToUDP(*wbuf, sc.addr); err != nil {
-			log().Debug("lsp: socket write", "client", sc.key.addr, "err", err)
-		}
-	}
+	w.send(sc.outbox(), sc.addr)
 	switch {
 	case sc.lost:
 		if !sc.closed {
@@ -367,7 +393,7 @@ func (s *server) settle(sc *serverConn, wbuf *[]byte) {
 		if s.closing && !sc.snd.idle() {
 			s.closeErr = ErrConnLost
 		}
-		log().Debug("lsp: lost", "client", sc.key.addr, "conn", sc.id)
+		s.log.Debug("lsp: lost", "client", sc.key.addr, "conn", sc.id)
 		s.forget(sc)
 	case sc.done():
 		s.forget(sc)

@@ -8,7 +8,16 @@ type outMsg struct {
 	acked    bool
 	skip     int // epochs still to let pass before the next retransmission
 	interval int // epochs to let pass after the next retransmission
+	stamp    int // sendWindow.sends when this message was last sent
+	passed   int // acks of messages sent after this one's last send
 }
+
+// fastResend is how many acks of messages sent after a message make a sender resend it at
+// once rather than at the next epoch boundary: with every message acked on its own, acks
+// overtaking a message mean it (or its ack) was lost. Three, TCP's duplicate-ack threshold,
+// so that mere reordering rarely triggers it. Only acks of messages sent after the resend
+// count towards the next one, so a message is resent this way at most about once a round trip.
+const fastResend = 3
 
 // sendWindow numbers outgoing messages and decides when each is sent and resent. Messages are
 // first sent in sequence order, so the sent ones are always a prefix of the queue.
@@ -25,6 +34,7 @@ type sendWindow struct {
 	base    int // sequence number of q[head], the oldest unacked message
 	nsent   int // q[head:head+nsent] have been sent
 	unacked int // sent but not acked
+	sends   int // transmissions so far, first sends and resends: the order of sends
 }
 
 func newSendWindow(firstSeq int, p Params) sendWindow {
@@ -51,7 +61,8 @@ func (w *sendWindow) fill(connID int, out []Message) []Message {
 		m := w.at(w.nsent)
 		seq := w.base + w.nsent
 		msg := newData(connID, seq, m.payload)
-		m.checksum, m.sent, m.skip, m.interval = msg.Checksum, true, 0, 0
+		w.sends++
+		m.checksum, m.sent, m.skip, m.interval, m.stamp = msg.Checksum, true, 0, 0, w.sends
 		out = append(out, msg)
 		w.nsent++
 		w.unacked++
@@ -72,26 +83,44 @@ func (w *sendWindow) tick(connID int, out []Message) []Message {
 			m.skip--
 			continue
 		}
-		out = append(out, Message{
-			Type: MsgData, ConnID: connID, SeqNum: w.base + i,
-			Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
-		})
+		out = append(out, w.resend(connID, i))
 		m.interval = min(max(2*m.interval, 1), w.maxBackoff)
 		m.skip = m.interval
 	}
 	return out
 }
 
-// ack marks message seq acked and reports whether it was sent and not acked before.
-func (w *sendWindow) ack(seq int) bool {
+// resend returns message base+i for sending again.
+func (w *sendWindow) resend(connID, i int) Message {
+	m := w.at(i)
+	w.sends++
+	m.stamp, m.passed = w.sends, 0
+	return Message{
+		Type: MsgData, ConnID: connID, SeqNum: w.base + i,
+		Size: len(m.payload), Payload: m.payload, Checksum: m.checksum,
+	}
+}
+
+// ack marks message seq acked and reports whether it was sent and not acked before. Messages
+// still unacked that were sent before it and have now been overtaken by fastResend acks are
+// resent: appended to out.
+func (w *sendWindow) ack(connID, seq int, out []Message) ([]Message, bool) {
 	i := seq - w.base
 	if i < 0 || i >= w.nsent || w.at(i).acked {
-		return false
+		return out, false
 	}
-	w.at(i).acked = true
+	acked := w.at(i)
+	acked.acked = true
 	w.unacked--
+	for j := range w.nsent {
+		if m := w.at(j); !m.acked && m.stamp < acked.stamp {
+			if m.passed++; m.passed == fastResend {
+				out = append(out, w.resend(connID, j))
+			}
+		}
+	}
 	w.advance()
-	return true
+	return out, true
 }
 
 // cack marks every sent message up to seq acked and reports how many were newly acked.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -32,48 +33,54 @@ func (s Side) String() string {
 // address.
 var ErrNoPeer = errors.New("lspnet: no destination address")
 
-// UDPConn is a UDP socket whose traffic passes through the process-wide fault controls and
-// the tap. It wraps *net.UDPConn and is safe for concurrent use, like the socket it wraps.
+// packetConn is what a UDPConn needs from the socket under it: *net.UDPConn, or a memConn.
+type packetConn interface {
+	Read(b []byte) (int, error)
+	ReadFromUDP(b []byte) (int, *net.UDPAddr, error)
+	Write(b []byte) (int, error)
+	WriteToUDP(b []byte, addr *net.UDPAddr) (int, error)
+	Close() error
+	LocalAddr() net.Addr
+	SetReadDeadline(t time.Time) error
+	SetReadBuffer(bytes int) error
+	SetWriteBuffer(bytes int) error
+}
+
+// UDPConn is a UDP socket whose traffic passes through the fault controls and the tap of the
+// Network that opened it. It wraps *net.UDPConn (or an in-memory socket) and is safe for
+// concurrent use, like the socket it wraps.
 type UDPConn struct {
-	conn   *net.UDPConn
+	conn   packetConn
+	faults *Faults
 	side   Side
 	raddr  *net.UDPAddr // the peer of a dialed socket; nil for a listening one
 	local  string       // cached for the tap
 	remote string
 	closed atomic.Bool
+
+	raw syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
+	v4  bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
 }
 
-// ListenUDP opens a socket at laddr for a server; its traffic is subject to the server-side
-// drop controls. A nil laddr or port 0 picks a free port.
-func ListenUDP(network string, laddr *UDPAddr) (*UDPConn, error) {
-	c, err := net.ListenUDP(network, unwrap(laddr))
-	if err != nil {
-		return nil, err
-	}
-	return newConn(c, Server, nil), nil
-}
-
-// DialUDP opens a socket connected to raddr for a client; its traffic is subject to the
-// client-side drop controls. laddr may be nil.
-func DialUDP(network string, laddr, raddr *UDPAddr) (*UDPConn, error) {
-	c, err := net.DialUDP(network, unwrap(laddr), unwrap(raddr))
-	if err != nil {
-		return nil, err
-	}
-	ra, _ := c.RemoteAddr().(*net.UDPAddr)
-	return newConn(c, Client, ra), nil
-}
-
-func newConn(c *net.UDPConn, side Side, raddr *net.UDPAddr) *UDPConn {
-	u := &UDPConn{conn: c, side: side, raddr: raddr, local: c.LocalAddr().String()}
+func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
+	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String()}
 	if raddr != nil {
 		u.remote = raddr.String()
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		u.raw, _ = sc.SyscallConn()
+	}
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		u.v4 = la.IP.To4() != nil
 	}
 	return u
 }
 
 // Side reports whether the socket is a client's or a server's.
 func (c *UDPConn) Side() Side { return c.side }
+
+// Faults returns the fault set the socket obeys: its Network's.
+func (c *UDPConn) Faults() *Faults { return c.faults }
 
 // LocalAddr returns the socket's own address.
 func (c *UDPConn) LocalAddr() *UDPAddr {
@@ -109,7 +116,7 @@ func (c *UDPConn) ReadFromUDP(b []byte) (n int, addr *UDPAddr, err error) {
 			return n, nil, err
 		}
 		remote := ""
-		if tapping() {
+		if c.faults.observing() {
 			remote = a.String()
 		}
 		if !c.dropRead(b[:n], remote) {
@@ -120,19 +127,20 @@ func (c *UDPConn) ReadFromUDP(b []byte) (n int, addr *UDPAddr, err error) {
 
 // dropRead decides the fate of a datagram just read and shows it to the tap.
 func (c *UDPConn) dropRead(b []byte, remote string) bool {
+	f := c.faults
 	drop := false
-	if active.Load() {
-		p := &clientReadDrop
+	if f.active.Load() {
+		p := &f.clientReadDrop
 		if c.side == Server {
-			p = &serverReadDrop
+			p = &f.serverReadDrop
 		}
 		drop = chance(p)
 	}
-	if tapping() {
-		tap(Datagram{Side: c.side, Op: Read, Local: c.local, Remote: remote, Data: b, Dropped: drop})
+	if f.observing() {
+		f.observe(Datagram{Side: c.side, Op: Read, Local: c.local, Remote: remote, Data: b, Dropped: drop})
 	}
 	if drop {
-		debugf("%s %s: dropped read of %d bytes from %s", c.side, c.local, len(b), remote)
+		f.debug("dropped read", "side", c.side, "local", c.local, "bytes", len(b), "from", remote)
 	}
 	return drop
 }
@@ -152,40 +160,37 @@ func (c *UDPConn) WriteToUDP(b []byte, addr *UDPAddr) (int, error) {
 		return 0, ErrNoPeer
 	}
 	remote := ""
-	if tapping() {
+	if c.faults.observing() {
 		remote = addr.addr.String()
 	}
 	return c.write(b, addr.addr, remote)
 }
 
 func (c *UDPConn) write(b []byte, to *net.UDPAddr, remote string) (int, error) {
-	if !active.Load() {
-		if tapping() {
-			tap(Datagram{Side: c.side, Op: Write, Local: c.local, Remote: remote, Data: b})
+	f := c.faults
+	if !f.active.Load() {
+		if f.observing() {
+			f.observe(Datagram{Side: c.side, Op: Write, Local: c.local, Remote: remote, Data: b})
 		}
 		return c.send(b, to)
 	}
-	p := &clientWriteDrop
+	p := &f.clientWriteDrop
 	if c.side == Server {
-		p = &serverWriteDrop
+		p = &f.serverWriteDrop
 	}
 	drop := chance(p)
 	out := b
-	if !drop {
-		out = mangle(b)
-	}
 	var delay time.Duration
-	if !drop && chance(&delayPercent) {
-		if ms := maxDelayMillis.Load(); ms > 0 {
-			delay = time.Duration(randN(int(ms)*1000)+1) * time.Microsecond
-		}
+	if !drop {
+		out = f.mangle(b)
+		delay = f.delay()
 	}
-	if tapping() {
-		tap(Datagram{Side: c.side, Op: Write, Local: c.local, Remote: remote, Data: out, Dropped: drop, Delay: delay})
+	if f.observing() {
+		f.observe(Datagram{Side: c.side, Op: Write, Local: c.local, Remote: remote, Data: out, Dropped: drop, Delay: delay})
 	}
 	switch {
 	case drop:
-		debugf("%s %s: dropped write of %d bytes to %s", c.side, c.local, len(b), to)
+		f.debug("dropped write", "side", c.side, "local", c.local, "bytes", len(b), "to", to)
 		return len(b), nil
 	case delay > 0:
 		out = append([]byte(nil), out...) // the caller may reuse b at once

@@ -1,18 +1,24 @@
 // Package lspnet is the only way package lsp reaches the network: drop-in wrappers for the
-// parts of net that LSP uses (UDP sockets and addresses), plus fault controls that make every
-// socket of the process lose, delay, reorder and damage datagrams, and a tap that lets tests
-// see every datagram on the wire.
+// parts of net that LSP uses (UDP sockets and addresses), plus fault controls that make
+// sockets lose, delay, reorder and damage datagrams, a tap that lets tests see every datagram
+// on the wire, and sniff counters.
 //
-// Sockets opened with ListenUDP are the server side and sockets from DialUDP the client side;
-// the drop controls act per side and direction (SetClientReadDropPercent and so on). The
-// damage controls act on written LSP data messages: SetMsgShorteningPercent cuts payloads
-// short of their Size, SetMsgLengtheningPercent pads them past it, SetMsgCorruptingPercent
-// flips a payload bit under an unchanged checksum. SetDelayMessagePercent with
-// SetMaxDelayMillis holds datagrams back so that they arrive late and out of order.
+// Faults belong to a Network. NewNetwork opens the operating system's UDP sockets under a
+// fault set of its own; NewMemNetwork opens in-memory sockets that only reach each other and
+// block only on channels, so that code over them runs under testing/synctest. A test that opens
+// its sockets from its own Network (and hands its DialUDP or ListenUDP to lsp through lsp's
+// options) owns its faults and runs in parallel with others.
 //
-// The controls are process-wide, so tests that set them must not run in parallel with other
-// network tests of their package, and should call ResetDropPercent in a Cleanup. With every
-// control at zero and no tap, a datagram costs two atomic loads on top of the system call.
+// The package-level functions are the course's names with the course's meaning, acting on the
+// process-wide default set that the package-level ListenUDP and DialUDP use: drop controls per
+// side and direction (SetClientReadDropPercent and so on, SetReadDropPercent and
+// SetWriteDropPercent for both sides), damage to written LSP data messages
+// (SetMsgShorteningPercent cuts payloads short of their Size, SetMsgLengtheningPercent pads
+// them past it, SetMsgCorrupted and SetMsgCorruptingPercent flip a payload bit under an
+// unchanged checksum), SetDelayMessagePercent (a fixed 500 ms, or random up to
+// SetMaxDelayMillis), ResetDropPercent (the drop rates only) and ResetFaults (everything),
+// StartSniff and StopSniff. With every control at zero and no tap or sniffer, a datagram costs
+// two atomic loads on top of the system call.
 //
 // For tests, SetTap shows every datagram written or read (after the controls decided its
 // fate), ParseFrame decodes one, and Watch runs a Monitor that checks from the wire alone that

@@ -61,8 +61,9 @@ func (f Frame) String() string {
 // Only data messages with a payload are touched: the controls model damage to the payload
 // that the receiver's Size and checksum checks must catch. It returns b itself when nothing
 // was done, and never modifies b, which the caller still owns.
-func mangle(b []byte) []byte {
-	shorten, lengthen, corrupt := chance(&shortenPercent), chance(&lengthenPercent), chance(&corruptPercent)
+func (fs *Faults) mangle(b []byte) []byte {
+	shorten, lengthen := chance(&fs.shortenPercent), chance(&fs.lengthenPercent)
+	corrupt := fs.corruptAll.Load() || chance(&fs.corruptPercent)
 	if !shorten && !lengthen && !corrupt {
 		return b
 	}
@@ -90,7 +91,7 @@ func mangle(b []byte) []byte {
 	if err != nil {
 		return b
 	}
-	debugf("mangled %v (shorten=%v lengthen=%v corrupt=%v)", f, shorten, lengthen, corrupt)
+	fs.debug("mangled", "frame", f, "shorten", shorten, "lengthen", lengthen, "corrupt", corrupt)
 	return out
 }
 

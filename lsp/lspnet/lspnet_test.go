@@ -16,26 +16,31 @@ import (
 
 const wait = 10 * time.Second
 
-// pair opens a server socket and a client socket dialed to it, and resets the process-wide
-// controls when the test ends.
-func pair(t *testing.T) (srv, cli *UDPConn) {
+// pair opens a network of the test's own, a server socket on it and a client socket dialed
+// to it.
+func pair(t *testing.T) (n *Network, srv, cli *UDPConn) {
 	t.Helper()
-	t.Cleanup(ResetDropPercent)
+	return pairOn(t, NewNetwork())
+}
+
+// pairOn is pair on network n.
+func pairOn(t *testing.T, n *Network) (_ *Network, srv, cli *UDPConn) {
+	t.Helper()
 	laddr, err := ResolveUDPAddr("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err = ListenUDP("udp", laddr)
+	srv, err = n.ListenUDP("udp", laddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	cli, err = DialUDP("udp", nil, srv.LocalAddr())
+	cli, err = n.DialUDP("udp", nil, srv.LocalAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return srv, cli
+	return n, srv, cli
 }
 
 // readFrom reads one datagram from a server socket, failing the test after wait.
@@ -62,7 +67,8 @@ func read(t *testing.T, c *UDPConn) []byte {
 }
 
 func TestRoundTrip(t *testing.T) {
-	srv, cli := pair(t)
+	t.Parallel()
+	_, srv, cli := pair(t)
 	if srv.Side() != Server || cli.Side() != Client {
 		t.Fatalf("sides %v %v", srv.Side(), cli.Side())
 	}
@@ -85,7 +91,8 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	srv, _ := pair(t)
+	t.Parallel()
+	_, srv, _ := pair(t)
 	if _, err := srv.Write([]byte("x")); !errors.Is(err, ErrNoPeer) {
 		t.Errorf("Write on a listening socket: %v, want ErrNoPeer", err)
 	}
@@ -108,7 +115,8 @@ func TestBadArguments(t *testing.T) {
 }
 
 func TestCloseUnblocksRead(t *testing.T) {
-	srv, _ := pair(t)
+	t.Parallel()
+	_, srv, _ := pair(t)
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := srv.ReadFromUDP(make([]byte, 10))
@@ -123,9 +131,11 @@ func TestCloseUnblocksRead(t *testing.T) {
 // TestWriteDrop checks each side's write control: dropped datagrams never arrive, and the
 // first one to arrive is the one written after the control was cleared.
 func TestWriteDrop(t *testing.T) {
+	t.Parallel()
 	for _, side := range []Side{Client, Server} {
 		t.Run(side.String(), func(t *testing.T) {
-			srv, cli := pair(t)
+			t.Parallel()
+			n, srv, cli := pair(t)
 			cli.Write([]byte("hello")) // lets the server learn the client's address
 			_, caddr := readFrom(t, srv)
 			send := func(b string) {
@@ -142,9 +152,9 @@ func TestWriteDrop(t *testing.T) {
 				}
 				return string(read(t, cli))
 			}
-			set := SetClientWriteDropPercent
+			set := n.SetClientWriteDropPercent
 			if side == Server {
-				set = SetServerWriteDropPercent
+				set = n.SetServerWriteDropPercent
 			}
 			set(100)
 			for i := range 10 {
@@ -169,13 +179,15 @@ func TestWriteDrop(t *testing.T) {
 // TestReadDrop checks each side's read control: the datagram arrives at the socket (the tap
 // sees it) but the reader never gets it.
 func TestReadDrop(t *testing.T) {
+	t.Parallel()
 	for _, side := range []Side{Client, Server} {
 		t.Run(side.String(), func(t *testing.T) {
-			srv, cli := pair(t)
+			t.Parallel()
+			n, srv, cli := pair(t)
 			cli.Write([]byte("hello"))
 			_, caddr := readFrom(t, srv)
 			var dropped atomic.Int32
-			t.Cleanup(SetTap(func(d Datagram) {
+			t.Cleanup(n.SetTap(func(d Datagram) {
 				if d.Op == Read && d.Dropped && d.Side == side {
 					dropped.Add(1)
 				}
@@ -201,15 +213,15 @@ func TestReadDrop(t *testing.T) {
 				}
 			}
 			if side == Client {
-				SetClientReadDropPercent(100)
+				n.SetClientReadDropPercent(100)
 			} else {
-				SetServerReadDropPercent(100)
+				n.SetServerReadDropPercent(100)
 			}
 			send("a")
 			send("b")
 			testutil.Eventually(t, wait, func() bool { return dropped.Load() == 2 }, "tap saw %d dropped reads, want 2", dropped.Load())
 			testutil.NoRecv(t, got, 20*time.Millisecond)
-			ResetDropPercent()
+			n.ResetDropPercent()
 			send("c")
 			if s := testutil.Recv(t, got, wait); s != "c" {
 				t.Fatalf("reader got %q, want c", s)
@@ -220,9 +232,10 @@ func TestReadDrop(t *testing.T) {
 
 // TestDropRate checks that a percentage is a probability per datagram.
 func TestDropRate(t *testing.T) {
-	srv, cli := pair(t)
+	t.Parallel()
+	n, srv, cli := pair(t)
 	var dropped, total atomic.Int32
-	t.Cleanup(SetTap(func(d Datagram) {
+	t.Cleanup(n.SetTap(func(d Datagram) {
 		if d.Op == Write {
 			total.Add(1)
 			if d.Dropped {
@@ -231,16 +244,16 @@ func TestDropRate(t *testing.T) {
 		}
 	}))
 	_ = srv
-	SetClientWriteDropPercent(30)
-	SetClientWriteDropPercent(300) // clamped to 100
-	SetClientWriteDropPercent(30)
-	const n = 4000
-	for range n {
+	n.SetClientWriteDropPercent(30)
+	n.SetClientWriteDropPercent(300) // clamped to 100
+	n.SetClientWriteDropPercent(30)
+	const count = 4000
+	for range count {
 		cli.Write([]byte("x"))
 	}
 	// Binomial(4000, 0.3): mean 1200, standard deviation 29; 7 deviations either side.
-	if d := dropped.Load(); total.Load() != n || d < 1000 || d > 1400 {
-		t.Fatalf("dropped %d of %d, want about 1200 of %d", d, total.Load(), n)
+	if d := dropped.Load(); total.Load() != count || d < 1000 || d > 1400 {
+		t.Fatalf("dropped %d of %d, want about 1200 of %d", d, total.Load(), count)
 	}
 }
 
@@ -250,25 +263,26 @@ func dataFrame(payload string) []byte {
 }
 
 func TestDamage(t *testing.T) {
+	t.Parallel()
 	const payload = "the quick brown fox jumps over the lazy dog"
 	cases := []struct {
 		name  string
-		set   func(int)
+		set   func(*Faults, int)
 		check func(f Frame) error
 	}{
-		{"shorten", SetMsgShorteningPercent, func(f Frame) error {
+		{"shorten", (*Faults).SetMsgShorteningPercent, func(f Frame) error {
 			if len(f.Payload) >= f.Size || !bytes.HasPrefix([]byte(payload), f.Payload) {
 				return fmt.Errorf("payload %q not a proper prefix", f.Payload)
 			}
 			return nil
 		}},
-		{"lengthen", SetMsgLengtheningPercent, func(f Frame) error {
+		{"lengthen", (*Faults).SetMsgLengtheningPercent, func(f Frame) error {
 			if len(f.Payload) <= f.Size || !bytes.HasPrefix(f.Payload, []byte(payload)) {
 				return fmt.Errorf("payload %q not the original plus junk", f.Payload)
 			}
 			return nil
 		}},
-		{"corrupt", SetMsgCorruptingPercent, func(f Frame) error {
+		{"corrupt", (*Faults).SetMsgCorruptingPercent, func(f Frame) error {
 			diff := 0
 			for i := range f.Payload {
 				b := f.Payload[i] ^ payload[i]
@@ -284,8 +298,9 @@ func TestDamage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, cli := pair(t)
-			tc.set(100)
+			t.Parallel()
+			n, srv, cli := pair(t)
+			tc.set(n.Faults, 100)
 			sent := dataFrame(payload)
 			orig := slices.Clone(sent)
 			cli.Write(sent)
@@ -320,9 +335,10 @@ func TestDamage(t *testing.T) {
 
 // TestDelayReorders checks that delayed datagrams all arrive, the delayed ones after the others.
 func TestDelayReorders(t *testing.T) {
-	srv, cli := pair(t)
+	t.Parallel()
+	n, srv, cli := pair(t)
 	var delayed atomic.Int32
-	t.Cleanup(SetTap(func(d Datagram) {
+	t.Cleanup(n.SetTap(func(d Datagram) {
 		if d.Op == Write && d.Delay > 0 {
 			delayed.Add(1)
 			if d.Delay > 30*time.Millisecond {
@@ -331,21 +347,21 @@ func TestDelayReorders(t *testing.T) {
 		}
 	}))
 	srv.SetReadBuffer(1 << 20) // room for the whole burst
-	SetDelayMessagePercent(50)
-	SetMaxDelayMillis(30)
-	const n = 100
+	n.SetDelayMessagePercent(50)
+	n.SetMaxDelayMillis(30)
+	const count = 100
 	buf := make([]byte, 8)
-	for i := range n {
+	for i := range count {
 		buf[0], buf[1] = byte(i), byte(i>>8)
 		cli.Write(buf[:2]) // reusing buf checks that delayed writes keep their own copy
 	}
 	var got []int
-	for range n {
+	for range count {
 		b, _ := readFrom(t, srv)
 		got = append(got, int(b[0])|int(b[1])<<8)
 	}
-	if d := delayed.Load(); d < n/4 || d > 3*n/4 {
-		t.Errorf("%d of %d delayed, want about half", d, n)
+	if d := delayed.Load(); d < count/4 || d > 3*count/4 {
+		t.Errorf("%d of %d delayed, want about half", d, count)
 	}
 	if slices.IsSorted(got) {
 		t.Errorf("delays did not reorder anything")
@@ -360,35 +376,52 @@ func TestDelayReorders(t *testing.T) {
 
 // TestDelayedAfterClose checks that a socket closed with writes held back sends none of them.
 func TestDelayedAfterClose(t *testing.T) {
-	srv, cli := pair(t)
-	SetDelayMessagePercent(100)
-	SetMaxDelayMillis(20)
+	t.Parallel()
+	n, srv, cli := pair(t)
+	n.SetDelayMessagePercent(100)
+	n.SetMaxDelayMillis(20)
 	cli.Write([]byte("late"))
 	cli.Close()
 	// Nothing may arrive within the longest delay and a generous margin.
 	srv.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	n, _, err := srv.ReadFromUDP(make([]byte, 10))
+	got, _, err := srv.ReadFromUDP(make([]byte, 10))
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("read %d bytes (err %v) from a socket closed before its delayed write", n, err)
+		t.Fatalf("read %d bytes (err %v) from a socket closed before its delayed write", got, err)
 	}
 }
 
-func TestResetIsCheap(t *testing.T) {
-	t.Cleanup(ResetDropPercent)
-	SetMsgCorruptingPercent(5)
-	SetMaxDelayMillis(10)
-	if !active.Load() {
-		t.Fatal("a set control left the fast path on")
+// TestResets checks the course's meaning of ResetDropPercent (the four drop rates only) and
+// that ResetFaults clears every control, putting a socket back on the fast path.
+func TestResets(t *testing.T) {
+	t.Parallel()
+	f := new(Faults)
+	f.SetDropPercent(10)
+	f.SetMsgCorruptingPercent(5)
+	f.SetMaxDelayMillis(10)
+	f.ResetDropPercent()
+	if !f.active.Load() || f.corruptPercent.Load() != 5 || f.maxDelayMillis.Load() != 10 {
+		t.Fatal("ResetDropPercent cleared more than the drop rates")
 	}
-	ResetDropPercent()
-	if active.Load() || maxDelayMillis.Load() != 0 {
-		t.Fatal("ResetDropPercent left a control set")
+	for _, q := range []*atomic.Int32{&f.clientReadDrop, &f.clientWriteDrop, &f.serverReadDrop, &f.serverWriteDrop} {
+		if q.Load() != 0 {
+			t.Fatal("ResetDropPercent left a drop rate set")
+		}
+	}
+	f.SetMsgCorrupted(true)
+	f.ResetFaults()
+	if f.active.Load() || f.maxDelayMillis.Load() != 0 || f.corruptAll.Load() {
+		t.Fatal("ResetFaults left a control set")
+	}
+	f.SetMsgCorrupted(true)
+	if !f.active.Load() {
+		t.Fatal("SetMsgCorrupted(true) left the fast path on")
 	}
 }
 
 // TestConcurrentControls changes controls while sockets write and read; run with -race.
 func TestConcurrentControls(t *testing.T) {
-	srv, cli := pair(t)
+	t.Parallel()
+	n, srv, cli := pair(t)
 	done := make(chan struct{}, 1)
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -402,11 +435,11 @@ func TestConcurrentControls(t *testing.T) {
 		}
 	}()
 	for i := range 500 {
-		SetDropPercent(i % 50)
-		SetMsgCorruptingPercent(i % 7)
+		n.SetDropPercent(i % 50)
+		n.SetMsgCorruptingPercent(i % 7)
 		cli.Write(dataFrame("payload"))
 	}
-	ResetDropPercent()
+	n.ResetDropPercent()
 	// The burst may have overflowed the socket's buffer, so repeat the end marker until read.
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -424,6 +457,7 @@ func TestConcurrentControls(t *testing.T) {
 }
 
 func TestFrame(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want string
@@ -455,12 +489,12 @@ func FuzzMangle(f *testing.F) {
 	f.Add([]byte(`{"Type":1,"Payload":"AAAA"}`))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		t.Cleanup(ResetDropPercent)
-		SetMsgShorteningPercent(50)
-		SetMsgLengtheningPercent(50)
-		SetMsgCorruptingPercent(50)
+		fs := new(Faults)
+		fs.SetMsgShorteningPercent(50)
+		fs.SetMsgLengtheningPercent(50)
+		fs.SetMsgCorruptingPercent(50)
 		orig := slices.Clone(b)
-		out := mangle(b)
+		out := fs.mangle(b)
 		if !bytes.Equal(b, orig) {
 			t.Fatal("input modified")
 		}
@@ -474,14 +508,14 @@ func FuzzMangle(f *testing.F) {
 func BenchmarkWriteRead(b *testing.B) {
 	for _, faults := range []bool{false, true} {
 		b.Run(fmt.Sprintf("faults=%v", faults), func(b *testing.B) {
+			n := NewNetwork()
 			laddr, _ := ResolveUDPAddr("udp", "127.0.0.1:0")
-			srv, _ := ListenUDP("udp", laddr)
+			srv, _ := n.ListenUDP("udp", laddr)
 			defer srv.Close()
-			cli, _ := DialUDP("udp", nil, srv.LocalAddr())
+			cli, _ := n.DialUDP("udp", nil, srv.LocalAddr())
 			defer cli.Close()
-			defer ResetDropPercent()
 			if faults {
-				SetMsgCorruptingPercent(1) // turns on the slow path, rarely acts
+				n.SetMsgCorruptingPercent(1) // turns on the slow path, rarely acts
 			}
 			msg := dataFrame("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
 			buf := make([]byte, 2048)
@@ -496,6 +530,7 @@ func BenchmarkWriteRead(b *testing.B) {
 }
 
 func TestParseHeader(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		string(dataFrame("hello")),
 		`{"Type":2,"ConnID":3,"SeqNum":0,"Size":0,"Checksum":0,"Payload":null}`,

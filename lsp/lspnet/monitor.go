@@ -60,10 +60,12 @@ func (f *flow) isAcked(seq int) bool { return seq <= f.cum || f.acked[seq] }
 
 // Watch starts a Monitor holding senders to lim and installs its tap. Call Stop to remove
 // the tap and get the report.
-func Watch(lim Limits) *Monitor {
+func Watch(lim Limits) *Monitor { return watch(defaultFaults, lim) }
+
+func watch(fs *Faults, lim Limits) *Monitor {
 	m := &Monitor{lim: lim, frames: make(chan tapped, 1024), stop: make(chan struct{}), done: make(chan Report, 1)}
 	go m.run()
-	m.restore = SetTap(func(d Datagram) {
+	m.restore = fs.SetTap(func(d Datagram) {
 		if d.Dropped && d.Op == Read {
 			return // the sender never saw it
 		}

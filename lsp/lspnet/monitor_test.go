@@ -14,9 +14,10 @@ func frame(typ, seq int) []byte {
 }
 
 func TestMonitor(t *testing.T) {
+	// Not parallel: CheckGoroutines counts the whole process's goroutines.
 	testutil.CheckGoroutines(t)
-	srv, cli := pair(t)
-	m := Watch(Limits{WindowSize: 3, MaxUnackedMessages: 2})
+	n, srv, cli := pair(t)
+	m := n.Watch(Limits{WindowSize: 3, MaxUnackedMessages: 2})
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {

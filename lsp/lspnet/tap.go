@@ -1,9 +1,6 @@
 package lspnet
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // Op says whether a tapped datagram was being written or read.
 type Op uint8
@@ -36,28 +33,34 @@ type Datagram struct {
 	Delay   time.Duration // how long the delay control holds a write back
 }
 
-// Tap is called for every datagram any socket of the process writes or reads, on the
-// goroutine doing the I/O, before the datagram is sent or handed to the reader. A tap that
-// blocks stalls that socket.
+// Tap is called for every datagram a socket of its Network writes or reads, on the goroutine
+// doing the I/O, before the datagram is sent or handed to the reader. A tap that blocks stalls
+// that socket.
 type Tap func(Datagram)
 
-var currentTap atomic.Pointer[Tap]
-
-// SetTap installs t as the process's tap (nil removes it) and returns a function that puts
-// back the tap that was there before, for a test's Cleanup.
-func SetTap(t Tap) (restore func()) {
+// SetTap installs t as the tap of f's sockets (nil removes it) and returns a function that
+// puts back the tap that was there before, for a test's Cleanup.
+func (f *Faults) SetTap(t Tap) (restore func()) {
 	var p *Tap
 	if t != nil {
 		p = &t
 	}
-	old := currentTap.Swap(p)
-	return func() { currentTap.Store(old) }
+	old := f.tap.Swap(p)
+	return func() { f.tap.Store(old) }
 }
 
-func tapping() bool { return currentTap.Load() != nil }
+// SetTap is Faults.SetTap on the default network.
+func SetTap(t Tap) (restore func()) { return defaultFaults.SetTap(t) }
 
-func tap(d Datagram) {
-	if t := currentTap.Load(); t != nil {
+// observing reports whether a datagram must be shown to the tap or counted by the sniffer.
+func (f *Faults) observing() bool { return f.tap.Load() != nil || f.sniffing.Load() }
+
+// observe shows d to the tap and the sniffer.
+func (f *Faults) observe(d Datagram) {
+	if t := f.tap.Load(); t != nil {
 		(*t)(d)
+	}
+	if f.sniffing.Load() {
+		f.sniff.count(d)
 	}
 }

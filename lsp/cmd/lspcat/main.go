@@ -2,13 +2,20 @@
 // the network.
 //
 //	lspcat [flags] -l PORT        receive: accept one client, print what it sends to stdout
-//	lspcat [flags] HOST:PORT      send: read stdin, send it, exit once everything is acked
+//	lspcat [flags] HOST:PORT      send: read stdin, send it, exit once the receiver has it all
 //
-// The sender cuts stdin into messages of at most 1,000 bytes. The receiver exits when its
-// client's connection ends (LSP has no goodbye: a finished sender falls silent and the
-// receiver declares it gone after EpochLimit epochs). Both report the bytes moved and the
-// rate on stderr. -drop N makes this process lose N percent of the datagrams it sends and N
-// percent of those it receives, through lspnet, to see LSP recover.
+// The sender cuts stdin into messages of 1 to 1,000 bytes and, at the end of stdin, sends an
+// empty message: the end of the stream. The receiver, on reading it, writes everything to
+// stdout and answers with an empty message of its own; the sender exits once that answer
+// arrives, and the receiver once its answer is acked (or after a few epochs). So both exit as
+// soon as the transfer is done, without waiting out EpochLimit epochs of silence.
+//
+// Exit status 0 means the whole stream arrived: the receiver read the end of the stream and
+// wrote everything to stdout; the sender saw the receiver's answer. Anything else (the peer
+// lost before the end of the stream, a signal, a write error) exits 1, and the receiver still
+// writes to stdout everything it received before exiting, signals included; usage errors exit
+// 2. Both report the bytes moved and the rate on stderr. -drop N makes this process lose N
+// percent of the datagrams it sends and N percent of those it receives, to see LSP recover.
 package main
 
 import (
@@ -44,16 +51,27 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := parseArgs(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		os.Exit(exitComplete)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lspcat:", err)
-		os.Exit(2)
+		os.Exit(exitUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, cfg, os.Stdin, os.Stdout, log))
 }
+
+const usage = `usage:
+  lspcat [flags] -l PORT    receive one client's stream and print it to stdout
+  lspcat [flags] HOST:PORT  send stdin to a receiver
+End of stream: after stdin's end the sender sends an empty message; the receiver, once it
+has written everything to stdout, answers with an empty message. Both exit as soon as the
+transfer is done: status 0 if the whole stream arrived, 1 if not (peer lost before the end of
+the stream, a signal, an I/O error; a receiver still writes out everything it received),
+2 for bad usage.
+flags:
+`
 
 // parseArgs reads the command line, printing usage to stderr on a mistake; errors are usage
 // errors (exit 2).
@@ -61,7 +79,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("lspcat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage:\n  lspcat [flags] -l PORT    receive and print to stdout\n  lspcat [flags] HOST:PORT  send stdin\nflags:\n")
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	var cfg config
@@ -100,39 +118,51 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// run does the work and returns the exit status. A signal ends it with status 0.
+// Exit statuses.
+const (
+	exitComplete   = 0 // the whole stream arrived
+	exitIncomplete = 1 // it did not, or an error
+	exitUsage      = 2
+)
+
+// lingerEpochs bounds how long a receiver that has the whole stream waits for its answer to
+// be acked: the sender exits once it has the answer, so a lost ack is never repaired.
+const lingerEpochs = 4
+
+// drainQuiet is how long an interrupted receiver keeps reading, once its socket hears nothing
+// more, for payloads LSP had already acked: they are queued in memory and come out at once.
+const drainQuiet = 100 * time.Millisecond
+
+// run does the work and returns the exit status.
 func run(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer, log *slog.Logger) int {
-	if cfg.drop > 0 {
-		lspnet.SetClientReadDropPercent(cfg.drop)
-		lspnet.SetClientWriteDropPercent(cfg.drop)
-		lspnet.SetServerReadDropPercent(cfg.drop)
-		lspnet.SetServerWriteDropPercent(cfg.drop)
-	}
-	done := make(chan int, 1)
+	// The faults are this process's own network's, not process-wide settings.
+	nw := lspnet.NewNetwork()
+	nw.SetDropPercent(cfg.drop)
 	if cfg.listen {
-		s, err := lsp.NewServer(cfg.port, &cfg.params)
+		s, err := lsp.NewServerWith(cfg.port, &cfg.params, lsp.WithListen(nw.ListenUDP))
 		if err != nil {
 			log.Error("listen", "err", err)
-			return 1
+			return exitIncomplete
 		}
 		log.Info("listening", "port", portOf(s, cfg.port), "params", cfg.params.String(), "drop", cfg.drop)
-		go func() { done <- receive(s, stdout, log) }()
-	} else {
-		c, err := lsp.NewClient(cfg.hostport, 0, &cfg.params)
-		if err != nil {
-			log.Error("connect", "to", cfg.hostport, "err", err)
-			return 1
-		}
-		log.Info("connected", "to", cfg.hostport, "conn", c.ConnID(), "params", cfg.params.String(), "drop", cfg.drop)
-		go func() { done <- send(c, stdin, log) }()
+		r := &receiver{s: s, nw: nw, out: bufio.NewWriterSize(stdout, 64<<10), log: log, epoch: time.Duration(cfg.params.EpochMillis) * time.Millisecond}
+		return r.run(ctx)
 	}
+	c, err := lsp.NewClientWith(cfg.hostport, 0, &cfg.params, lsp.WithDial(nw.DialUDP))
+	if err != nil {
+		log.Error("connect", "to", cfg.hostport, "err", err)
+		return exitIncomplete
+	}
+	log.Info("connected", "to", cfg.hostport, "conn", c.ConnID(), "params", cfg.params.String(), "drop", cfg.drop)
+	done := make(chan int, 1)
+	go func() { done <- send(c, stdin, log) }()
 	select {
 	case status := <-done:
 		return status
 	case <-ctx.Done():
 		// Closing could wait for acks that never come; a user who interrupts wants out now.
-		log.Info("interrupted")
-		return 0
+		log.Info("interrupted before the end of the stream")
+		return exitIncomplete
 	}
 }
 
@@ -146,55 +176,168 @@ func portOf(s lsp.Server, asked int) string {
 	return strconv.Itoa(asked)
 }
 
-// receive prints what the first client sends until its connection ends. Other clients are
+type readResult struct {
+	id      int
+	payload []byte
+	err     error
+}
+
+// receiver prints what the first client sends until the end of its stream. Other clients are
 // turned away.
-func receive(s lsp.Server, stdout io.Writer, log *slog.Logger) int {
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	var (
-		client   int
-		bytes    int64
-		msgs     int
-		first    time.Time
-		last     time.Time
-		writeErr error
-	)
-	for {
-		id, payload, err := s.Read()
-		switch {
-		case err != nil && (client == 0 || id == client):
-			if ferr := out.Flush(); writeErr == nil {
-				writeErr = ferr
+type receiver struct {
+	s     lsp.Server
+	nw    *lspnet.Network
+	out   *bufio.Writer
+	log   *slog.Logger
+	epoch time.Duration
+
+	client      int
+	bytes       int64
+	msgs        int
+	first, last time.Time
+	writeErr    error
+	abandoned   bool // linger gave up waiting for Close
+}
+
+func (r *receiver) run(ctx context.Context) int {
+	reads := make(chan readResult)
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() { // owned by run, which closes the server and then waits for it
+		defer close(readerDone)
+		for {
+			id, p, err := r.s.Read()
+			if errors.Is(err, lsp.ErrClosed) {
+				return
 			}
-			elapsed := last.Sub(first)
-			log.Info("connection ended", "conn", client, "reason", err, "bytes", bytes, "messages", msgs,
-				"seconds", fmt.Sprintf("%.2f", elapsed.Seconds()), "rate", rate(bytes, elapsed))
-			s.Close()
-			if writeErr != nil {
-				log.Error("stdout", "err", writeErr)
-				return 1
+			select {
+			case reads <- readResult{id, p, err}:
+			case <-stop:
+				return
 			}
-			return 0
-		case err != nil:
-			continue // some other client we turned away
-		case client == 0:
-			client, first = id, time.Now()
-			log.Info("accepted", "conn", id)
-		case id != client:
-			log.Info("turning away a second client", "conn", id)
-			s.CloseConn(id)
-			continue
 		}
-		bytes += int64(len(payload))
-		msgs++
-		last = time.Now()
-		if _, err := out.Write(payload); err != nil && writeErr == nil {
-			writeErr = err
+	}()
+	defer func() {
+		close(stop)
+		if r.abandoned {
+			return // Close is still waiting out the sender; the process is about to exit
+		}
+		r.s.Close()
+		<-readerDone
+	}()
+	for {
+		select {
+		case res := <-reads:
+			if status, end := r.handle(res); end {
+				return status
+			}
+		case <-ctx.Done():
+			return r.interrupted(reads)
 		}
 	}
 }
 
-// send sends stdin in messages of at most chunk bytes, then closes, which waits for the acks.
+// handle takes one Read result and reports whether the run is over, with its status.
+func (r *receiver) handle(res readResult) (int, bool) {
+	switch {
+	case res.err != nil && (r.client == 0 || res.id == r.client):
+		r.log.Error("connection ended before the end of the stream", "conn", r.client, "reason", res.err)
+		r.flush()
+		r.report("transfer incomplete")
+		return exitIncomplete, true
+	case res.err != nil:
+		return 0, false // some other client we turned away
+	case r.client == 0:
+		r.client, r.first = res.id, time.Now()
+		r.log.Info("accepted", "conn", res.id)
+	case res.id != r.client:
+		r.log.Info("turning away a second client", "conn", res.id)
+		r.s.CloseConn(res.id)
+		return 0, false
+	}
+	if len(res.payload) == 0 { // the end of the stream
+		if !r.flush() {
+			return exitIncomplete, true
+		}
+		r.s.Write(r.client, nil) // the answer: everything is on stdout
+		r.s.CloseConn(r.client)
+		r.report("transfer complete")
+		r.linger()
+		return exitComplete, true
+	}
+	r.bytes += int64(len(res.payload))
+	r.msgs++
+	r.last = time.Now()
+	if _, err := r.out.Write(res.payload); err != nil && r.writeErr == nil {
+		r.writeErr = err
+	}
+	return 0, false
+}
+
+// interrupted handles a signal: the socket stops hearing the network, so that LSP acks
+// nothing more, and every payload it already acked is read and written out before exiting.
+func (r *receiver) interrupted(reads <-chan readResult) int {
+	r.nw.SetReadDropPercent(100)
+	quiet := time.NewTimer(drainQuiet)
+	defer quiet.Stop()
+drain:
+	for {
+		select {
+		case res := <-reads:
+			if status, end := r.handle(res); end {
+				return status
+			}
+			quiet.Reset(drainQuiet)
+		case <-quiet.C:
+			break drain
+		}
+	}
+	r.log.Info("interrupted before the end of the stream")
+	r.flush()
+	r.report("transfer incomplete")
+	return exitIncomplete
+}
+
+// linger waits a few epochs for the answer to the end of the stream to be acked, so that the
+// sender can exit 0; the stream is complete whether or not it is.
+func (r *receiver) linger() {
+	closed := make(chan struct{})
+	go func() {
+		r.s.Close()
+		close(closed)
+	}()
+	t := time.NewTimer(lingerEpochs * r.epoch)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		r.log.Info("the sender did not ack the answer to the end of the stream; exiting anyway")
+		r.abandoned = true
+	}
+}
+
+// flush writes out what is buffered and reports whether all of stdout was written.
+func (r *receiver) flush() bool {
+	if err := r.out.Flush(); r.writeErr == nil {
+		r.writeErr = err
+	}
+	if r.writeErr != nil {
+		r.log.Error("stdout", "err", r.writeErr)
+		return false
+	}
+	return true
+}
+
+func (r *receiver) report(msg string) {
+	elapsed := r.last.Sub(r.first)
+	r.log.Info(msg, "conn", r.client, "bytes", r.bytes, "messages", r.msgs,
+		"seconds", fmt.Sprintf("%.2f", elapsed.Seconds()), "rate", rate(r.bytes, elapsed))
+}
+
+// send sends stdin in messages of 1 to chunk bytes, then the end of the stream, and waits for
+// the receiver's answer to it.
 func send(c lsp.Client, stdin io.Reader, log *slog.Logger) int {
+	defer c.Close()
 	start := time.Now()
 	buf := make([]byte, chunk)
 	var bytes int64
@@ -204,8 +347,7 @@ func send(c lsp.Client, stdin io.Reader, log *slog.Logger) int {
 		if n > 0 {
 			if werr := c.Write(buf[:n]); werr != nil {
 				log.Error("send", "err", werr)
-				c.Close()
-				return 1
+				return exitIncomplete
 			}
 			bytes += int64(n)
 			msgs++
@@ -215,18 +357,26 @@ func send(c lsp.Client, stdin io.Reader, log *slog.Logger) int {
 		}
 		if err != nil {
 			log.Error("stdin", "err", err)
-			c.Close()
-			return 1
+			return exitIncomplete
 		}
 	}
-	if err := c.Close(); err != nil {
-		log.Error("close: not everything was acknowledged", "err", err)
-		return 1
+	if err := c.Write(nil); err != nil {
+		log.Error("send the end of the stream", "err", err)
+		return exitIncomplete
+	}
+	answer, err := c.Read()
+	switch {
+	case err != nil:
+		log.Error("the receiver did not confirm the end of the stream", "err", err)
+		return exitIncomplete
+	case len(answer) != 0:
+		log.Error("the receiver answered with data, not the end of the stream", "bytes", len(answer))
+		return exitIncomplete
 	}
 	elapsed := time.Since(start)
 	log.Info("sent and acknowledged", "bytes", bytes, "messages", msgs,
 		"seconds", fmt.Sprintf("%.2f", elapsed.Seconds()), "rate", rate(bytes, elapsed))
-	return 0
+	return exitComplete
 }
 
 func rate(bytes int64, d time.Duration) string {

@@ -1,0 +1,191 @@
+//go:build linux && (amd64 || arm64)
+
+package lspnet
+
+import (
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// mmsghdr is struct mmsghdr of <sys/socket.h> on 64-bit Linux: a msghdr and the length the
+// kernel moved, padded to 8 bytes.
+type mmsghdr struct {
+	hdr syscall.Msghdr
+	n   uint32
+	_   [4]byte
+}
+
+// batchState is the memory one recvmmsg or sendmmsg call points the kernel at.
+type batchState struct {
+	hdrs  [MaxBatch]mmsghdr
+	iovs  [MaxBatch]syscall.Iovec
+	names [MaxBatch]syscall.RawSockaddrInet6 // room for an IPv4 or IPv6 address
+}
+
+// readBatch reads up to len(bufs) datagrams with one recvmmsg, waiting in the runtime's
+// poller until at least one is there.
+func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+	if c.raw == nil || len(bufs) == 0 {
+		return c.readOne(bufs, ns, addrs)
+	}
+	var st batchState
+	for i, b := range bufs {
+		if len(b) > 0 {
+			st.iovs[i].Base = &b[0]
+		}
+		st.iovs[i].SetLen(len(b))
+		h := &st.hdrs[i].hdr
+		h.Iov, h.Iovlen = &st.iovs[i], 1
+		if c.raddr == nil {
+			h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[i])), uint32(unsafe.Sizeof(st.names[i]))
+		}
+	}
+	var n int
+	var errno syscall.Errno
+	err := c.raw.Read(func(fd uintptr) bool {
+		r, _, e := syscall.Syscall6(sysRecvmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(len(bufs)), 0, 0, 0)
+		if e == syscall.EAGAIN || e == syscall.EINTR {
+			return false
+		}
+		n, errno = int(r), e
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if errno != 0 {
+		// A dialed socket reports an ICMP error for an earlier write here, as Read does.
+		return 0, &net.OpError{Op: "read", Net: "udp", Err: errno}
+	}
+	for i := range n {
+		ns[i] = int(st.hdrs[i].n)
+		if c.raddr != nil {
+			addrs[i] = &UDPAddr{addr: c.raddr}
+		} else {
+			addrs[i] = &UDPAddr{addr: sockaddrToUDP(&st.names[i])}
+		}
+	}
+	return n, nil
+}
+
+// writeBatch sends the datagrams with as few sendmmsg calls as the kernel takes them in.
+func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
+	if c.raw == nil {
+		return c.writeEach(bufs, addrs)
+	}
+	var lastErr error
+	sent := 0
+	for len(bufs) > 0 {
+		chunk := bufs[:min(len(bufs), MaxBatch)]
+		var st batchState
+		k := 0 // datagrams in this call
+		for i, b := range chunk {
+			h := &st.hdrs[k].hdr
+			if c.raddr == nil {
+				if addrs == nil || addrs[i] == nil || addrs[i].addr == nil {
+					lastErr = ErrNoPeer
+					continue
+				}
+				nl, ok := udpToSockaddr(addrs[i].addr, c.v4, &st.names[k])
+				if !ok {
+					lastErr = ErrNoPeer
+					continue
+				}
+				h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[k])), nl
+			}
+			if len(b) > 0 {
+				st.iovs[k].Base = &b[0]
+			}
+			st.iovs[k].SetLen(len(b))
+			h.Iov, h.Iovlen = &st.iovs[k], 1
+			k++
+		}
+		for off := 0; off < k; {
+			var r int
+			var errno syscall.Errno
+			err := c.raw.Write(func(fd uintptr) bool {
+				n, _, e := syscall.Syscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[off])), uintptr(k-off), 0, 0, 0)
+				if e == syscall.EAGAIN || e == syscall.EINTR {
+					return false
+				}
+				r, errno = int(n), e
+				return true
+			})
+			switch {
+			case err != nil:
+				return sent, err
+			case errno != 0:
+				// The first datagram of the call was refused: it is lost; go on after it.
+				lastErr = &net.OpError{Op: "write", Net: "udp", Err: errno}
+				off++
+			default:
+				sent += r
+				off += r
+			}
+		}
+		if addrs != nil {
+			addrs = addrs[len(chunk):]
+		}
+		bufs = bufs[len(chunk):]
+	}
+	return sent, lastErr
+}
+
+// sockaddrToUDP decodes the sender's address the kernel wrote.
+func sockaddrToUDP(sa *syscall.RawSockaddrInet6) *net.UDPAddr {
+	port := func(p *uint16) int {
+		b := (*[2]byte)(unsafe.Pointer(p))
+		return int(b[0])<<8 | int(b[1])
+	}
+	switch sa.Family {
+	case syscall.AF_INET:
+		sa4 := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return &net.UDPAddr{IP: net.IPv4(sa4.Addr[0], sa4.Addr[1], sa4.Addr[2], sa4.Addr[3]), Port: port(&sa4.Port)}
+	case syscall.AF_INET6:
+		ip := make(net.IP, net.IPv6len)
+		copy(ip, sa.Addr[:])
+		a := &net.UDPAddr{IP: ip, Port: port(&sa.Port)}
+		if sa.Scope_id != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	}
+	return &net.UDPAddr{}
+}
+
+// udpToSockaddr encodes a for the kernel into sa, as the socket's family requires: an IPv4
+// socket takes a sockaddr_in; an IPv6 one (the usual listening socket, dual-stack) takes IPv4
+// addresses in their IPv4-mapped form.
+func udpToSockaddr(a *net.UDPAddr, v4 bool, sa *syscall.RawSockaddrInet6) (uint32, bool) {
+	setPort := func(p *uint16, port int) {
+		b := (*[2]byte)(unsafe.Pointer(p))
+		b[0], b[1] = byte(port>>8), byte(port)
+	}
+	if v4 {
+		ip4 := a.IP.To4()
+		if ip4 == nil {
+			return 0, false
+		}
+		sa4 := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
+		sa4.Family = syscall.AF_INET
+		setPort(&sa4.Port, a.Port)
+		copy(sa4.Addr[:], ip4)
+		return uint32(unsafe.Sizeof(*sa4)), true
+	}
+	ip16 := a.IP.To16()
+	if ip16 == nil {
+		return 0, false
+	}
+	sa.Family = syscall.AF_INET6
+	setPort(&sa.Port, a.Port)
+	copy(sa.Addr[:], ip16)
+	if a.Zone != "" {
+		if ifi, err := net.InterfaceByName(a.Zone); err == nil {
+			sa.Scope_id = uint32(ifi.Index)
+		}
+	}
+	return uint32(unsafe.Sizeof(*sa)), true
+}

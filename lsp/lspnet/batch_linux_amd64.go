@@ -1,0 +1,3 @@
+package lspnet
+
+const sysRecvmmsg, sysSendmmsg = 299, 307

@@ -1,0 +1,177 @@
+package lspnet
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// readBatchAll reads batches from c until want datagrams arrived, returning them in order.
+func readBatchAll(t *testing.T, c *UDPConn, want int) ([][]byte, []*UDPAddr) {
+	t.Helper()
+	bufs := make([][]byte, MaxBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, 1<<16) // room for any datagram: a shorter buffer truncates
+	}
+	ns, addrs := make([]int, MaxBatch), make([]*UDPAddr, MaxBatch)
+	var got [][]byte
+	var from []*UDPAddr
+	c.SetReadDeadline(time.Now().Add(wait))
+	for len(got) < want {
+		n, err := c.ReadBatch(bufs, ns, addrs)
+		if err != nil {
+			t.Fatalf("ReadBatch after %d of %d: %v", len(got), want, err)
+		}
+		for i := range n {
+			got = append(got, bytes.Clone(bufs[i][:ns[i]]))
+			from = append(from, addrs[i])
+		}
+	}
+	return got, from
+}
+
+// TestBatch sends batches both ways between a dialed socket and a listening one, IPv4-only
+// and dual-stack, in memory too, and checks every datagram arrives intact, in order, from
+// the right address.
+func TestBatch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, listen string
+		mem          bool
+	}{{"ipv4", "127.0.0.1:0", false}, {"dual-stack", ":0", false}, {"memory", "", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := NewNetwork()
+			if tc.mem {
+				n = NewMemNetwork()
+			}
+			var laddr *UDPAddr
+			if tc.listen != "" {
+				laddr, _ = ResolveUDPAddr("udp", tc.listen)
+			}
+			srv, err := n.ListenUDP("udp", laddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			srv.SetReadBuffer(1 << 20)
+			raddr, _ := ResolveUDPAddr("udp", fmt.Sprintf("127.0.0.1:%d", srv.LocalAddr().Port()))
+			cli, err := n.DialUDP("udp", nil, raddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			cli.SetReadBuffer(1 << 20)
+			const count = 150 // more than MaxBatch: WriteBatch splits it
+			var up [][]byte
+			for i := range count {
+				up = append(up, fmt.Appendf(nil, "up %d %s", i, bytes.Repeat([]byte{'x'}, i)))
+			}
+			if sent, err := cli.WriteBatch(up, nil); sent != count || err != nil {
+				t.Fatalf("WriteBatch = %d, %v", sent, err)
+			}
+			got, from := readBatchAll(t, srv, count)
+			for i := range got {
+				if !bytes.Equal(got[i], up[i]) || from[i].Port() != cli.LocalAddr().Port() {
+					t.Fatalf("datagram %d: %q from %v, want %q from port %d", i, got[i], from[i], up[i], cli.LocalAddr().Port())
+				}
+			}
+			down := [][]byte{[]byte("one"), {}, []byte("three")}
+			to := []*UDPAddr{from[0], from[0], from[0]}
+			if sent, err := srv.WriteBatch(down, to); sent != len(down) || err != nil {
+				t.Fatalf("server WriteBatch = %d, %v", sent, err)
+			}
+			got, _ = readBatchAll(t, cli, len(down))
+			for i := range got {
+				if !bytes.Equal(got[i], down[i]) {
+					t.Fatalf("client datagram %d: %q, want %q", i, got[i], down[i])
+				}
+			}
+			if sent, err := srv.WriteBatch(down[:1], nil); sent != 0 || err == nil {
+				t.Fatalf("WriteBatch with no address = %d, %v; want an error", sent, err)
+			}
+		})
+	}
+}
+
+// TestBatchFaults checks the fault controls and the sniffer act on every datagram of a batch.
+func TestBatchFaults(t *testing.T) {
+	t.Parallel()
+	n, srv, cli := pair(t)
+	n.StartSniff()
+	n.SetClientWriteDropPercent(100)
+	batch := [][]byte{dataFrame("a"), dataFrame("b"), dataFrame("c")}
+	if sent, err := cli.WriteBatch(batch, nil); sent != 3 || err != nil {
+		t.Fatalf("dropped WriteBatch = %d, %v; want it to look sent", sent, err)
+	}
+	n.SetClientWriteDropPercent(0)
+	n.SetServerReadDropPercent(100)
+	// Every datagram read is dropped, so ReadBatch blocks; once the tap has seen the three
+	// dropped, the deadline is moved to now to end it.
+	dropped := 0
+	t.Cleanup(n.SetTap(func(d Datagram) {
+		if d.Op == Read && d.Dropped {
+			if dropped++; dropped == len(batch) {
+				srv.SetReadDeadline(time.Now())
+			}
+		}
+	}))
+	srv.SetReadDeadline(time.Now().Add(wait))
+	cli.WriteBatch(batch, nil)
+	bufs, ns, addrs := [][]byte{make([]byte, 100)}, []int{0}, []*UDPAddr{nil}
+	if k, err := srv.ReadBatch(bufs, ns, addrs); k != 0 || err == nil {
+		t.Fatalf("ReadBatch with every read dropped = %d, %v", k, err)
+	}
+	if s := n.StopSniff(); s.NumSentData != 6 || s.NumDroppedData != 6 {
+		t.Fatalf("sniffed %+v, want 6 data sent and 6 dropped", s)
+	}
+}
+
+// FuzzBatch sends arbitrary datagrams (the input cut at each 0xff byte) in one WriteBatch and
+// checks ReadBatch returns exactly them, in order.
+func FuzzBatch(f *testing.F) {
+	f.Add([]byte("hello\xffworld\xff\xff"))
+	f.Add(dataFrame("x"))
+	f.Add([]byte{})
+	n, srv, cli := pairOnF(f)
+	_ = n
+	f.Fuzz(func(t *testing.T, in []byte) {
+		parts := bytes.Split(in, []byte{0xff})
+		if len(parts) > MaxBatch {
+			parts = parts[:MaxBatch]
+		}
+		for _, p := range parts {
+			if len(p) > 60000 {
+				t.Skip("a datagram longer than UDP carries")
+			}
+		}
+		if sent, err := cli.WriteBatch(parts, nil); sent != len(parts) || err != nil {
+			t.Fatalf("WriteBatch = %d, %v", sent, err)
+		}
+		got, _ := readBatchAll(t, srv, len(parts))
+		for i := range parts {
+			if !bytes.Equal(got[i], parts[i]) {
+				t.Fatalf("datagram %d: %q, want %q", i, got[i], parts[i])
+			}
+		}
+	})
+}
+
+// pairOnF is pair for a fuzz target, whose sockets serve every input.
+func pairOnF(f *testing.F) (*Network, *UDPConn, *UDPConn) {
+	n := NewNetwork()
+	laddr, _ := ResolveUDPAddr("udp", "127.0.0.1:0")
+	srv, err := n.ListenUDP("udp", laddr)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { srv.Close() })
+	srv.SetReadBuffer(1 << 20)
+	cli, err := n.DialUDP("udp", nil, srv.LocalAddr())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { cli.Close() })
+	return n, srv, cli
+}

@@ -1,0 +1,166 @@
+package lspnet
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// memQueue is how many datagrams an in-memory socket holds unread before it loses more, like
+// a socket's receive buffer.
+const memQueue = 4096
+
+// memNet is the switch of an in-memory network: sockets by port.
+type memNet struct {
+	mu    sync.Mutex
+	ports map[int]*memConn
+	next  int
+}
+
+func newMemNet() *memNet { return &memNet{ports: make(map[int]*memConn), next: 40000} }
+
+var memIP = net.IPv4(127, 0, 0, 1)
+
+// listen opens a socket at laddr (any port if nil or 0), connected to peer if peer is not nil.
+func (n *memNet) listen(laddr, peer *net.UDPAddr) (*memConn, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	port := 0
+	if laddr != nil {
+		port = laddr.Port
+	}
+	if port == 0 {
+		for n.ports[n.next] != nil || n.next == 0 {
+			n.next = (n.next + 1) % 65536
+		}
+		port = n.next
+		n.next = (n.next + 1) % 65536
+	}
+	if n.ports[port] != nil {
+		return nil, fmt.Errorf("lspnet: listen on in-memory port %d: %w", port, errAddrInUse)
+	}
+	c := &memConn{
+		net:  n,
+		addr: &net.UDPAddr{IP: memIP, Port: port},
+		in:   make(chan memDatagram, memQueue),
+		done: make(chan struct{}),
+	}
+	if peer != nil {
+		c.peer = &net.UDPAddr{IP: memIP, Port: peer.Port}
+	}
+	n.ports[port] = c
+	return c, nil
+}
+
+var errAddrInUse = errors.New("address already in use")
+
+func (n *memNet) deliver(from *net.UDPAddr, to *net.UDPAddr, b []byte) {
+	n.mu.Lock()
+	dst := n.ports[to.Port]
+	n.mu.Unlock()
+	if dst == nil {
+		return
+	}
+	select {
+	case dst.in <- memDatagram{from: from, data: append([]byte(nil), b...)}:
+	case <-dst.done:
+	default: // queue full: lost
+	}
+}
+
+type memDatagram struct {
+	from *net.UDPAddr
+	data []byte
+}
+
+// memConn is one in-memory socket. It implements packetConn.
+type memConn struct {
+	net  *memNet
+	addr *net.UDPAddr
+	peer *net.UDPAddr // a dialed socket's peer; it reads only from there
+	in   chan memDatagram
+	done chan struct{}
+	once sync.Once
+
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+func (c *memConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) {
+	c.mu.Lock()
+	deadline := c.deadline
+	c.mu.Unlock()
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
+	for {
+		select {
+		case d := <-c.in:
+			if c.peer != nil && d.from.Port != c.peer.Port {
+				continue // a connected socket hears only its peer
+			}
+			return copy(b, d.data), d.from, nil
+		case <-c.done:
+			return 0, nil, c.opErr("read", net.ErrClosed)
+		case <-expired:
+			return 0, nil, c.opErr("read", os.ErrDeadlineExceeded)
+		}
+	}
+}
+
+func (c *memConn) Read(b []byte) (int, error) {
+	n, _, err := c.ReadFromUDP(b)
+	return n, err
+}
+
+func (c *memConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
+	select {
+	case <-c.done:
+		return 0, c.opErr("write", net.ErrClosed)
+	default:
+	}
+	c.net.deliver(c.addr, addr, b)
+	return len(b), nil
+}
+
+func (c *memConn) Write(b []byte) (int, error) {
+	if c.peer == nil {
+		return 0, ErrNoPeer
+	}
+	return c.WriteToUDP(b, c.peer)
+}
+
+// Close frees the port; it returns net.ErrClosed the second time, as a socket does.
+func (c *memConn) Close() error {
+	err := c.opErr("close", net.ErrClosed)
+	c.once.Do(func() {
+		err = nil
+		close(c.done)
+		c.net.mu.Lock()
+		delete(c.net.ports, c.addr.Port)
+		c.net.mu.Unlock()
+	})
+	return err
+}
+
+func (c *memConn) opErr(op string, err error) error {
+	return &net.OpError{Op: op, Net: "udp", Addr: c.addr, Err: err}
+}
+
+func (c *memConn) LocalAddr() net.Addr { return c.addr }
+
+func (c *memConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *memConn) SetReadBuffer(int) error  { return nil }
+func (c *memConn) SetWriteBuffer(int) error { return nil }
