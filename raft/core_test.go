@@ -35,6 +35,7 @@ func entries(terms ...int) []Entry {
 }
 
 func TestRequestVoteRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		term      int
@@ -73,6 +74,7 @@ func TestRequestVoteRules(t *testing.T) {
 }
 
 func TestAppendEntriesRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		log        []int
@@ -116,6 +118,7 @@ func TestAppendEntriesRules(t *testing.T) {
 }
 
 func TestAppendEntriesBehindSnapshot(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 2, 1, 1, 2, 2)
 	c.commit, c.applied = 3, 3
 	c.compact(3, []byte("s"))
@@ -131,6 +134,7 @@ func TestAppendEntriesBehindSnapshot(t *testing.T) {
 }
 
 func TestElectionTimeoutAndVotes(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 1, 1)
 	for range 2 * c.cfg.electionTicks {
 		if c.role == Candidate {
@@ -168,6 +172,7 @@ func TestElectionTimeoutAndVotes(t *testing.T) {
 }
 
 func TestVoteReplyStaleOrHigherTerm(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 5, 1)
 	c.campaign()
 	old := c.outbox()[0]
@@ -192,6 +197,7 @@ func leaderCore(n, term int, log ...int) *core {
 }
 
 func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(5, 3, 1, 2, 2)
 	out := c.outbox()
 	// Two followers acknowledge index 3 (term 2): with the leader that is a majority, but an
@@ -219,6 +225,7 @@ func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
 }
 
 func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 2)
 	idx, _, _ := c.propose("x")
 	c.match[1] = idx
@@ -233,6 +240,7 @@ func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
 }
 
 func TestBacktrackingHint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		leaderLog []int
@@ -259,6 +267,7 @@ func TestBacktrackingHint(t *testing.T) {
 }
 
 func TestStaleRepliesIgnored(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 4, 1, 2, 3)
 	first := c.outbox()[0]
 	c.onAppendReply(first, &AppendEntriesReply{Term: 4, ConflictIndex: 2})
@@ -288,6 +297,7 @@ func TestStaleRepliesIgnored(t *testing.T) {
 }
 
 func TestOneReplicatingMessageInFlight(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2) // heartbeat every 3 ticks
 	if hb := c.outbox(); len(hb) != 1 || c.inflight[1] != 0 {
 		t.Fatalf("the first heartbeat is empty and takes no slot: %+v", hb)
@@ -321,6 +331,7 @@ func TestOneReplicatingMessageInFlight(t *testing.T) {
 }
 
 func TestCommitNewsTakesNoSlot(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 2)
 	c.outbox()
 	c.propose("a")
@@ -348,6 +359,7 @@ func TestCommitNewsTakesNoSlot(t *testing.T) {
 }
 
 func TestZeroReplyIsNotAReply(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 4, 1, 2, 3)
 	m := c.outbox()[0]
 	c.onAppendReply(m, &AppendEntriesReply{})
@@ -363,6 +375,7 @@ func TestZeroReplyIsNotAReply(t *testing.T) {
 }
 
 func TestBatchingAfterReply(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2)
 	first := c.outbox()[0]
 	for i := range 250 {
@@ -385,6 +398,7 @@ func TestBatchingAfterReply(t *testing.T) {
 }
 
 func TestUnreachablePausesUntilHeartbeat(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2)
 	c.propose("a")
 	c.markPersisted()
@@ -402,6 +416,7 @@ func TestUnreachablePausesUntilHeartbeat(t *testing.T) {
 }
 
 func TestSnapshotCompactAndInstall(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 3, 1, 1, 2, 3)
 	c.commit = 3
 	if c.compact(2, []byte("s2")) {
@@ -447,6 +462,7 @@ func TestSnapshotCompactAndInstall(t *testing.T) {
 }
 
 func TestApplyInOrderExactlyOnce(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 1, 0, 1, 1, 1, 1)
 	c.commit = 2
 	a := c.takeApply()
@@ -458,6 +474,7 @@ func TestApplyInOrderExactlyOnce(t *testing.T) {
 }
 
 func TestSingleServerCommitsAlone(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 1, 0)
 	for c.role != Leader {
 		c.tick()
@@ -470,6 +487,7 @@ func TestSingleServerCommitsAlone(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 5, 1, 4, 5)
 	c.votedFor = 2
 	c.commit, c.applied = 2, 2
