@@ -327,6 +327,61 @@ func TestLongReorderingDelaysReplies(t *testing.T) {
 	})
 }
 
+// TestDelaysOnTheFakeClock checks the network's delays to the millisecond, which only a fake
+// clock allows: a reliable call takes no time, a call to an unreachable server fails within
+// its limit (and sometimes close to it), and every held-back reply waits at least the minimum.
+func TestDelaysOnTheFakeClock(t *testing.T) {
+	simulate(t, func(t *testing.T) {
+		net, end, _ := setup(t)
+		took := func(e *ClientEnd) (time.Duration, bool) {
+			start := time.Now()
+			ok := e.Call("Echo.Echo", &EchoArgs{}, &EchoReply{})
+			return time.Since(start), ok
+		}
+		if d, ok := took(end); !ok || d != 0 {
+			t.Fatalf("a reliable call took %v (ok %v), want no time at all", d, ok)
+		}
+		dead := net.MakeEnd("dead")
+		for _, long := range []bool{false, true} {
+			net.LongDelays(long)
+			limit := maxDeadDelay
+			if long {
+				limit = maxLongDeadDelay
+			}
+			var longest time.Duration
+			for range 50 {
+				d, ok := took(dead)
+				if ok || d >= limit {
+					t.Fatalf("long delays %v: a call to an unreachable server took %v (ok %v), limit %v", long, d, ok, limit)
+				}
+				longest = max(longest, d)
+			}
+			if longest < limit/2 {
+				t.Fatalf("long delays %v: 50 failed calls all took under %v", long, longest)
+			}
+		}
+		net.LongReordering(true)
+		held := 0
+		for range 50 {
+			d, ok := took(end)
+			if !ok {
+				t.Fatal("a reordered call was lost on a reliable network")
+			}
+			if d != 0 {
+				held++
+				if d < minReorderDelay || d > minReorderDelay+maxReorderExtra {
+					t.Fatalf("a held-back reply took %v, outside [%v, %v]", d, minReorderDelay, minReorderDelay+maxReorderExtra)
+				}
+			}
+		}
+		// Each reply is held back with probability 2/3: fewer than 15 of 50 is about 7 sigma out.
+		if held < 15 || held == 50 {
+			t.Fatalf("%d of 50 replies held back, want about 33", held)
+		}
+		noWarnings(t, net)
+	})
+}
+
 func TestWarnings(t *testing.T) {
 	simulate(t, func(t *testing.T) {
 		type lower struct {
