@@ -1,6 +1,7 @@
 package labrpc
 
 import (
+	"context"
 	"encoding/gob"
 	"strings"
 	"sync"
@@ -379,6 +380,41 @@ func TestDelaysOnTheFakeClock(t *testing.T) {
 			t.Fatalf("%d of 50 replies held back, want about 33", held)
 		}
 		noWarnings(t, net)
+	})
+}
+
+// TestCallContextGivesUp checks that CallContext returns false as soon as its context ends,
+// whether the call waits out an unreachable server's delay or a handler that has not returned,
+// and that the network's count still includes it.
+func TestCallContextGivesUp(t *testing.T) {
+	simulate(t, func(t *testing.T) {
+		net, end, echo := setup(t)
+		echo.entered = make(chan struct{}, 1)
+		net.LongDelays(true)
+		dead := net.MakeEnd("dead")
+		for _, tc := range []struct {
+			name string
+			end  *ClientEnd
+			meth string
+		}{{"unreachable", dead, "Echo.Echo"}, {"handler running", end, "Echo.Block"}} {
+			ctx, cancel := context.WithCancel(context.Background())
+			result := make(chan bool)
+			start := time.Now()
+			go func() { result <- tc.end.CallContext(ctx, tc.meth, &EchoArgs{}, &EchoReply{}) }()
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			cancel()
+			if testutil.Recv(t, result, time.Second) {
+				t.Fatalf("%s: an abandoned call succeeded", tc.name)
+			}
+			if d := time.Since(start); d != time.Millisecond {
+				t.Fatalf("%s: the call returned %v after it started, want at its cancellation (1ms)", tc.name, d)
+			}
+		}
+		close(echo.release)
+		if got := net.GetTotalCount(); got != 2 {
+			t.Fatalf("GetTotalCount = %d, want 2", got)
+		}
 	})
 }
 
