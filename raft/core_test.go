@@ -161,8 +161,8 @@ func TestElectionTimeoutAndVotes(t *testing.T) {
 		t.Fatal("a refusal made a leader")
 	}
 	c.onVoteReply(out[1], &RequestVoteReply{Term: 2, VoteGranted: true})
-	if c.role != Leader || c.next[1] != 2 || c.match[1] != 0 {
-		t.Fatalf("majority: role %v next %v match %v", c.role, c.next, c.match)
+	if c.role != Leader || c.prs[1].next != 2 || c.prs[1].match != 0 {
+		t.Fatalf("majority: role %v progress %+v", c.role, c.prs[1])
 	}
 	// Immediately assert leadership with heartbeats.
 	hb := c.outbox()
@@ -205,19 +205,19 @@ func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
 	for _, m := range out[:2] {
 		c.onAppendReply(m, &AppendEntriesReply{Term: 3, Success: true})
 	}
-	c.match[1], c.match[2] = 3, 3
+	c.prs[1].match, c.prs[2].match = 3, 3
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatalf("committed %d from an older term", c.commit)
 	}
 	idx, _, _ := c.propose("x")
 	c.markPersisted()
-	c.match[1] = idx
+	c.prs[1].match = idx
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatal("committed without a majority")
 	}
-	c.match[2] = idx
+	c.prs[2].match = idx
 	c.maybeCommit()
 	if c.commit != idx {
 		t.Fatalf("commit %d, want %d (and everything before it)", c.commit, idx)
@@ -228,7 +228,7 @@ func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
 	t.Parallel()
 	c := leaderCore(3, 2)
 	idx, _, _ := c.propose("x")
-	c.match[1] = idx
+	c.prs[1].match = idx
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatal("leader counted an unpersisted entry")
@@ -236,6 +236,46 @@ func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
 	c.markPersisted()
 	if c.commit != idx {
 		t.Fatalf("commit %d after persisting", c.commit)
+	}
+}
+
+// TestReadyAdvance walks one command through the core's boundary: the leader's ready carries the
+// state to save and the entry for each follower; its own copy counts toward a majority only
+// after advance; once committed, the next ready carries it to apply, and then nothing is left.
+func TestReadyAdvance(t *testing.T) {
+	t.Parallel()
+	c := leaderCore(3, 2)
+	if rd, ok, _ := c.ready(nil); !ok || rd.state != nil || len(rd.messages) != 2 {
+		t.Fatalf("a new leader's first ready: %+v %v, want two heartbeats and no state", rd, ok)
+	}
+	idx, _, _ := c.propose("x")
+	rd, ok, err := c.ready(nil)
+	if err != nil || !ok || rd.state == nil || len(rd.messages) != 2 || len(rd.committed) != 0 {
+		t.Fatalf("ready after Start: %+v %v %v", rd, ok, err)
+	}
+	if st, err := decodeState(rd.state); err != nil || st.Term != 2 || len(st.Entries) != 1 {
+		t.Fatalf("state to save: %+v %v", st, err)
+	}
+	for _, m := range rd.messages {
+		if len(m.appendArgs.Entries) != 1 {
+			t.Fatalf("message to %d carries %d entries", m.to, len(m.appendArgs.Entries))
+		}
+	}
+	c.onAppendReply(rd.messages[0], &AppendEntriesReply{Term: 2, Success: true})
+	if c.commit != 0 {
+		t.Fatal("committed before the leader's own copy was saved")
+	}
+	c.advance(rd)
+	if c.commit != idx {
+		t.Fatalf("commit %d after advance, want %d", c.commit, idx)
+	}
+	rd, ok, _ = c.ready(nil)
+	if !ok || rd.state != nil || len(rd.committed) != 1 || rd.committed[0].Command != "x" {
+		t.Fatalf("ready after commit: %+v %v", rd, ok)
+	}
+	c.advance(rd)
+	if rd, ok, _ := c.ready(nil); ok {
+		t.Fatalf("a ready with nothing to do: %+v", rd)
 	}
 }
 
@@ -259,8 +299,8 @@ func TestBacktrackingHint(t *testing.T) {
 			r := tt.reply
 			r.Term = 4
 			c.onAppendReply(m, &r)
-			if c.next[1] != tt.next {
-				t.Fatalf("next %d, want %d", c.next[1], tt.next)
+			if c.prs[1].next != tt.next {
+				t.Fatalf("next %d, want %d", c.prs[1].next, tt.next)
 			}
 		})
 	}
@@ -271,27 +311,27 @@ func TestStaleRepliesIgnored(t *testing.T) {
 	c := leaderCore(3, 4, 1, 2, 3)
 	first := c.outbox()[0]
 	c.onAppendReply(first, &AppendEntriesReply{Term: 4, ConflictIndex: 2})
-	if c.next[1] != 2 {
-		t.Fatalf("next %d", c.next[1])
+	if c.prs[1].next != 2 {
+		t.Fatalf("next %d", c.prs[1].next)
 	}
 	// A duplicate of the same rejection arrives late: next has moved, so it changes nothing.
 	c.onAppendReply(first, &AppendEntriesReply{Term: 4, ConflictIndex: 1})
-	if c.next[1] != 2 {
-		t.Fatalf("stale rejection moved next to %d", c.next[1])
+	if c.prs[1].next != 2 {
+		t.Fatalf("stale rejection moved next to %d", c.prs[1].next)
 	}
 	m := c.outbox()[0]
 	c.onAppendReply(m, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[1] != 3 || c.next[1] != 4 {
-		t.Fatalf("match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 3 || c.prs[1].next != 4 {
+		t.Fatalf("match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 	// A late success for a shorter prefix never lowers match.
 	c.onAppendReply(message{to: 1, appendArgs: &AppendEntriesArgs{Term: 4, PrevLogIndex: 0, Entries: entries(1)}}, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[1] != 3 || c.next[1] != 4 {
-		t.Fatalf("after late success: match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 3 || c.prs[1].next != 4 {
+		t.Fatalf("after late success: match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 	// A reply from an earlier term of ours is ignored.
 	c.onAppendReply(message{to: 2, appendArgs: &AppendEntriesArgs{Term: 3, PrevLogIndex: 3}}, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[2] != 0 {
+	if c.prs[2].match != 0 {
 		t.Fatal("reply of an old term counted")
 	}
 }
@@ -299,14 +339,14 @@ func TestStaleRepliesIgnored(t *testing.T) {
 func TestOneReplicatingMessageInFlight(t *testing.T) {
 	t.Parallel()
 	c := leaderCore(2, 2) // heartbeat every 3 ticks
-	if hb := c.outbox(); len(hb) != 1 || c.inflight[1] != 0 {
+	if hb := c.outbox(); len(hb) != 1 || c.prs[1].inflight != 0 {
 		t.Fatalf("the first heartbeat is empty and takes no slot: %+v", hb)
 	}
 	c.tick()
 	c.tick()
 	c.propose("a")
 	c.markPersisted()
-	if out := c.outbox(); len(out) != 1 || len(out[0].appendArgs.Entries) != 1 || c.inflight[1] == 0 {
+	if out := c.outbox(); len(out) != 1 || len(out[0].appendArgs.Entries) != 1 || c.prs[1].inflight == 0 {
 		t.Fatalf("entries go at once and take the slot: %+v", out)
 	}
 	c.propose("b")
@@ -347,7 +387,7 @@ func TestCommitNewsTakesNoSlot(t *testing.T) {
 	c.tick()
 	news := c.outbox()
 	// Peer 1 answered and learns the commit; peer 2 still holds its batch.
-	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.inflight[1] != 0 {
+	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.prs[1].inflight != 0 {
 		t.Fatalf("commit news %+v", news)
 	}
 	// A new command goes to peer 1 at once, not after the commit news returns.
@@ -363,13 +403,13 @@ func TestZeroReplyIsNotAReply(t *testing.T) {
 	c := leaderCore(3, 4, 1, 2, 3)
 	m := c.outbox()[0]
 	c.onAppendReply(m, &AppendEntriesReply{})
-	if c.next[1] != 4 || c.inflight[1] != 0 {
-		t.Fatalf("a zero reply moved next to %d (inflight %d)", c.next[1], c.inflight[1])
+	if c.prs[1].next != 4 || c.prs[1].inflight != 0 {
+		t.Fatalf("a zero reply moved next to %d (inflight %d)", c.prs[1].next, c.prs[1].inflight)
 	}
 	c.campaign()
 	v := c.outbox()[0]
 	c.onVoteReply(v, &RequestVoteReply{VoteGranted: true})
-	if c.votes[v.to] {
+	if c.prs[v.to].voteGranted {
 		t.Fatal("a zero reply counted as a vote")
 	}
 }
@@ -430,15 +470,15 @@ func TestSnapshotCompactAndInstall(t *testing.T) {
 		t.Fatal("compacted backwards")
 	}
 	// A follower far behind gets the snapshot.
-	c.next[1] = 1
-	c.inflight[1] = 0
+	c.prs[1].next = 1
+	c.prs[1].inflight = 0
 	m := c.outbox()[0]
 	if m.snap == nil || m.snap.LastIncludedIndex != 2 || string(m.snap.Data) != "s2" {
 		t.Fatalf("want InstallSnapshot, got %+v", m)
 	}
 	c.onSnapshotReply(m, &InstallSnapshotReply{Term: 3})
-	if c.match[1] != 2 || c.next[1] != 3 {
-		t.Fatalf("after snapshot: match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 2 || c.prs[1].next != 3 {
+		t.Fatalf("after snapshot: match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 
 	f := testCore(1, 2, 1, 1, 1, 1, 1, 1) // follower: its entry 2 (term 1) matches the snapshot

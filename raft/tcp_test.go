@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -42,6 +43,15 @@ type countingPeer struct {
 
 func (p countingPeer) Call(m string, args, reply any) bool {
 	p.n.Add(1)
+	return p.Peer.Call(m, args, reply)
+}
+
+// CallContext keeps the wrapped peer's ability to abandon calls.
+func (p countingPeer) CallContext(ctx context.Context, m string, args, reply any) bool {
+	p.n.Add(1)
+	if cp, ok := p.Peer.(contextPeer); ok {
+		return cp.CallContext(ctx, m, args, reply)
+	}
 	return p.Peer.Call(m, args, reply)
 }
 
@@ -257,6 +267,16 @@ func TestTCPPeerUnreachableIsBounded(t *testing.T) {
 	if q.Call(methodRequestVote, &RequestVoteArgs{}, &RequestVoteReply{}) {
 		t.Error("a call after Close succeeded")
 	}
+	// A call abandoned through its context returns then, long before the peer's timeout.
+	r := NewTCPPeer(ln.Addr().String(), time.Hour)
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	testutil.Within(t, 10*time.Second, "an abandoned call to a mute server", func() {
+		if r.CallContext(ctx, methodRequestVote, &RequestVoteArgs{}, &RequestVoteReply{}) {
+			t.Error("an abandoned call succeeded")
+		}
+	})
 }
 
 func TestTCPServerKilledRaftAndClose(t *testing.T) {
