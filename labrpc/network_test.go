@@ -401,7 +401,7 @@ func TestCallContextGivesUp(t *testing.T) {
 			result := make(chan bool)
 			start := time.Now()
 			go func() { result <- tc.end.CallContext(ctx, tc.meth, &EchoArgs{}, &EchoReply{}) }()
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // fake time: the call is under way when the bubble next blocks
 			synctest.Wait()
 			cancel()
 			if testutil.Recv(t, result, time.Second) {

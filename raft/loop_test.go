@@ -45,7 +45,7 @@ func TestSendersAreBoundedAndKillEndsCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 		const period = 100 * DefaultElectionTimeout
-		time.Sleep(period) // about 60 elections, each a vote request per peer
+		runFor(period) // about 60 elections, each a vote request per peer
 		start := time.Now()
 		rf.Kill()
 		if d := time.Since(start); d != 0 {
