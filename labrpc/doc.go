@@ -16,7 +16,8 @@
 //   - LongDelays(true) makes calls to unreachable servers take up to 7 s to fail.
 //
 // A Call never hangs: it returns true with the reply filled in, or false when the message was
-// lost, after a delay like a real timeout. GetCount, GetTotalCount and GetTotalBytes let tests
+// lost, after a delay like a real timeout. CallContext also gives up as soon as its context
+// ends, so a caller shutting down need not wait out those delays. GetCount, GetTotalCount and GetTotalBytes let tests
 // bound the traffic a protocol generates.
 //
 // The network also checks how services use the wire. Struct fields with lower-case names are

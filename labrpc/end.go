@@ -1,6 +1,7 @@
 package labrpc
 
 import (
+	"context"
 	"fmt"
 )
 
@@ -23,6 +24,13 @@ type handlerResult struct {
 // pointer to a zero value of the handler's reply type. Call always returns: a lost message
 // reports false after a delay (up to 100 ms, or 7 s with long delays), never hangs.
 func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
+	return e.CallContext(context.Background(), svcMeth, args, reply)
+}
+
+// CallContext is Call that gives up as soon as ctx is done, reporting false: the caller stops
+// waiting, as a real client closing its end of a connection would. A request already delivered
+// may still run its handler.
+func (e *ClientEnd) CallContext(ctx context.Context, svcMeth string, args any, reply any) bool {
 	if e == nil || e.net == nil {
 		return false
 	}
@@ -50,17 +58,17 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 	if rs == nil {
 		delay := n.faults.unreachableDelay(n.rng)
 		n.mu.Unlock()
-		n.sleep(delay)
+		n.sleep(ctx, delay)
 		return false
 	}
 	ft := n.faults.decide(n.rng)
 	n.mu.Unlock()
 
-	if !n.sleep(ft.requestDelay) || ft.dropRequest {
+	if !n.sleep(ctx, ft.requestDelay) || ft.dropRequest {
 		return false
 	}
-	resp, ok := e.deliver(servername, rs, svcMeth, req)
-	if !ok || ft.dropReply || !n.sleep(ft.replyDelay) {
+	resp, ok := e.deliver(ctx, servername, rs, svcMeth, req)
+	if !ok || ft.dropReply || !n.sleep(ctx, ft.replyDelay) {
 		return false
 	}
 	if err := resp.receive(reply); err != nil {
@@ -71,9 +79,9 @@ func (e *ClientEnd) Call(svcMeth string, args any, reply any) bool {
 }
 
 // deliver runs the handler on rs and waits for its encoded reply. The reply is lost if the end
-// is cut off or the server killed or replaced before the handler returns, or the network is
-// cleaned up.
-func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req *stream) (*stream, bool) {
+// is cut off or the server killed or replaced before the handler returns, the network is
+// cleaned up, or ctx is done.
+func (e *ClientEnd) deliver(ctx context.Context, servername any, rs *Server, svcMeth string, req *stream) (*stream, bool) {
 	n := e.net
 	n.mu.Lock()
 	if n.closed {
@@ -116,6 +124,8 @@ func (e *ClientEnd) deliver(servername any, rs *Server, svcMeth string, req *str
 				return nil, false
 			}
 		case <-n.done:
+			return nil, false
+		case <-ctx.Done():
 			return nil, false
 		}
 	}

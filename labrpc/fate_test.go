@@ -6,6 +6,7 @@ import (
 )
 
 func TestFateReliableIsUntouched(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		if ft := (faults{reliable: true}).decide(r); ft != (fate{}) {
@@ -15,6 +16,7 @@ func TestFateReliableIsUntouched(t *testing.T) {
 }
 
 func TestFateOdds(t *testing.T) {
+	t.Parallel()
 	const n = 100_000
 	tests := []struct {
 		name                                 string
@@ -64,6 +66,7 @@ func TestFateOdds(t *testing.T) {
 }
 
 func TestUnreachableDelay(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 6))
 	var longest [2]int64
 	for range 10_000 {

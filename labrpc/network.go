@@ -1,6 +1,7 @@
 package labrpc
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -276,11 +277,13 @@ func (n *Network) route(endname any) (servername any, rs *Server) {
 	return servername, n.servers[servername]
 }
 
-// sleep waits d, returning false early if the network is cleaned up meanwhile.
-func (n *Network) sleep(d time.Duration) bool {
+// sleep waits d, returning false early if the network is cleaned up or ctx is done meanwhile.
+func (n *Network) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		select {
 		case <-n.done:
+			return false
+		case <-ctx.Done():
 			return false
 		default:
 			return true
@@ -292,6 +295,8 @@ func (n *Network) sleep(d time.Duration) bool {
 	case <-timer.C:
 		return true
 	case <-n.done:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 }

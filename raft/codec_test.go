@@ -35,6 +35,7 @@ func codecCases() []any {
 func zeroOf(v any) any { return reflect.New(reflect.TypeOf(v).Elem()).Interface() }
 
 func TestCodecRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, want := range codecCases() {
 		data, err := appendBody(nil, want)
 		if err != nil {
@@ -59,6 +60,7 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestCodecRejectsWrongKindAndUnknownTypes(t *testing.T) {
+	t.Parallel()
 	data, _ := appendBody(nil, &RequestVoteReply{Term: 1})
 	if err := decodeBody(data, &AppendEntriesReply{}); !errors.Is(err, ErrBadFrame) {
 		t.Fatalf("a RequestVoteReply decoded as an AppendEntriesReply: %v", err)
@@ -86,6 +88,7 @@ func (pipeConn) Close() error { return nil }
 // TestCodecFramesBothWays runs requests and responses through the client and server codecs
 // back to back on one stream, as net/rpc uses them.
 func TestCodecFramesBothWays(t *testing.T) {
+	t.Parallel()
 	var wire bytes.Buffer
 	client := newClientCodec(pipeConn{&wire, &wire}).(clientCodec)
 	server := newServerCodec(pipeConn{&wire, &wire}).(serverCodec)
@@ -224,6 +227,7 @@ func FuzzServerCodec(f *testing.F) {
 }
 
 func TestInvalidRPCArguments(t *testing.T) {
+	t.Parallel()
 	const peers, me = 3, 0
 	ok := []interface{ validate(int, int) error }{
 		&RequestVoteArgs{Term: 3, CandidateID: 1, LastLogIndex: 9, LastLogTerm: 3},

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"ds440/internal/testutil"
@@ -103,12 +104,30 @@ type serviceSnapshot struct {
 	Commands []any // Commands[k] is the command at index k+1
 }
 
+// simulate runs body, a test on the simulated network, in its own testing/synctest bubble and
+// in parallel with the other tests. In the bubble the peers' timers, labrpc's delays and the
+// harness's waits all run on a fake clock that moves only when every goroutine of the bubble is
+// blocked: a 5-second scenario costs only the CPU the cluster uses, and a loaded machine cannot
+// make a peer miss a heartbeat. When body returns (and its cleanups have torn the cluster
+// down), synctest.Test waits for every goroutine the test started and fails the test if one is
+// stuck, so no goroutine can outlive the cluster.
+func simulate(t *testing.T, body func(t *testing.T)) {
+	t.Parallel()
+	synctest.Test(t, body)
+}
+
+// runFor lets the simulated cluster run for d of the bubble's fake time: a step of the
+// scenario ("let the peers time out"), not a synchronisation. It must be called inside
+// simulate.
+func runFor(d time.Duration) {
+	time.Sleep(d)
+}
+
 // makeConfig starts n connected peers. With unreliable set the network loses and delays
 // messages; with snapshots set the service snapshots every snapshotInterval commands. The
-// cluster is torn down when the test ends, and the test fails if any goroutine outlives it.
+// cluster is torn down when the test ends. Call it inside simulate.
 func makeConfig(t *testing.T, n int, unreliable, snapshots bool) *config {
 	t.Helper()
-	testutil.CheckGoroutines(t)
 	cfg := &config{
 		t:           t,
 		net:         labrpc.MakeNetwork(),
@@ -629,7 +648,7 @@ func (cfg *config) wait(index, n, startTerm int) any {
 		if time.Now().After(deadline) {
 			cfg.t.Fatalf("only %d peers applied index %d within %v; wanted %d", nd, index, waitDeadline, n)
 		}
-		time.Sleep(10 * time.Millisecond)
+		runFor(10 * time.Millisecond)
 	}
 }
 
@@ -659,7 +678,7 @@ func (cfg *config) tryOne(cmd any, expected int, retry bool) (int, error) {
 			}
 		}
 		if index == -1 {
-			time.Sleep(20 * time.Millisecond)
+			runFor(20 * time.Millisecond)
 			continue
 		}
 		// A leader took the command; wait for agreement, or until another command is
@@ -673,7 +692,7 @@ func (cfg *config) tryOne(cmd any, expected int, retry bool) (int, error) {
 			if nd > 0 && got != cmd {
 				break // lost: the index holds another command
 			}
-			time.Sleep(10 * time.Millisecond)
+			runFor(10 * time.Millisecond)
 		}
 		if !retry {
 			return -1, fmt.Errorf("one(%v): the leader took it at index %d but %d peers did not "+
@@ -758,8 +777,8 @@ func randString(n int) string {
 	return b.String()
 }
 
-// randomSleep sleeps a random time below d: the tests' way of letting the cluster reach a
+// randomSleep lets the cluster run a random time below d: the tests' way of letting it reach a
 // random point in its protocol before the next failure, not a synchronization.
 func randomSleep(d time.Duration) {
-	time.Sleep(rand.N(d))
+	runFor(rand.N(d))
 }

@@ -51,10 +51,24 @@ type message struct {
 	snap       *InstallSnapshotArgs
 }
 
+// progress is what the core tracks about one other peer: as a leader, how far the peer's log
+// matches and what is on its way to it (etcd's tracker.Progress); as a candidate, its vote.
+type progress struct {
+	next, match int    // next index to send; highest index known to be replicated there
+	sentCommit  int    // last LeaderCommit sent, to push commits promptly
+	inflight    uint64 // seq of the one outstanding replicating message, 0 if none
+	sentAt      int    // tick at which inflight was sent
+	heartbeat   bool   // a heartbeat is due regardless of inflight
+	paused      bool   // the last send failed: wait for the next heartbeat before retrying
+
+	voteGranted bool // candidate: the peer granted its vote this term
+	voteDue     bool // candidate: the vote request is still to be sent
+}
+
 // core is Raft's deterministic state machine: Figure 2 and snapshots, with no goroutines,
-// clocks or I/O. The loop feeds it ticks, incoming RPCs, replies and API calls, then carries out
-// what it asks for: persist (dirty), send (outbox) and apply (takeApply). Every message and
-// reply must leave only after the state it reflects has been persisted.
+// clocks or I/O. The loop feeds it ticks, incoming RPCs, replies and API calls, then takes a
+// ready, carries it out (persist, then send, then apply) and acknowledges it with advance.
+// Every message and reply must leave only after the state it reflects has been persisted.
 type core struct {
 	cfg coreConfig
 
@@ -77,37 +91,20 @@ type core struct {
 	heartbeatElapsed                 int
 	now                              int // ticks since start
 
-	// Candidate state.
-	votes   []bool
-	voteDue []bool
-
-	// Leader state, reinitialised on election.
-	next, match []int
-	sentCommit  []int    // last LeaderCommit sent to each peer, to push commits promptly
-	inflight    []uint64 // seq of the one outstanding replicating message per peer, 0 if none
-	sentAt      []int    // tick at which inflight was sent
-	heartbeat   []bool   // a heartbeat is due regardless of inflight
-	newsDue     bool     // a tick passed: tell idle followers about a higher commit index
-	paused      []bool   // the last send failed: wait for the next heartbeat before retrying
-	seq         uint64
+	// Per-peer state: the candidate's votes and the leader's replication progress, reset on
+	// each campaign and election. prs[me] is unused.
+	prs     []progress
+	newsDue bool // a tick passed: tell idle followers about a higher commit index
+	seq     uint64
 }
 
 func newCore(cfg coreConfig) *core {
-	n := cfg.peers
 	c := &core{
-		cfg:        cfg,
-		votedFor:   none,
-		log:        newLog(),
-		leader:     none,
-		votes:      make([]bool, n),
-		voteDue:    make([]bool, n),
-		next:       make([]int, n),
-		match:      make([]int, n),
-		sentCommit: make([]int, n),
-		inflight:   make([]uint64, n),
-		sentAt:     make([]int, n),
-		heartbeat:  make([]bool, n),
-		paused:     make([]bool, n),
+		cfg:      cfg,
+		votedFor: none,
+		log:      newLog(),
+		leader:   none,
+		prs:      make([]progress, cfg.peers),
 	}
 	c.resetElectionTimer()
 	return c
@@ -131,6 +128,48 @@ func (c *core) state() persistentState {
 		SnapIndex: c.log.snapIndex(),
 		SnapTerm:  c.log.snapTerm(),
 		Entries:   c.log.entries[1:],
+	}
+}
+
+// ready is what the core asks of the loop after a step, in etcd's Ready/Advance style. The loop
+// carries it out in order: save state together with snapshot (when state is set), then send
+// messages, then deliver committed on the apply channel; and it calls advance once the save is
+// done, before the next step. A reply to an incoming RPC is held back until then too.
+type ready struct {
+	state     []byte // encoded persistent state to save, nil when it has not changed
+	snapshot  []byte // the snapshot to save with state
+	messages  []message
+	committed []ApplyMsg // committed commands and installed snapshots, in log order
+}
+
+// ready returns what the loop should do now, or false if nothing. The state is encoded by
+// appending to buf, which the caller may reuse once the save is done. Taking a ready hands the
+// messages and committed entries over (their in-flight slots and the applied index are
+// marked); the state counts as durable only once advance is called.
+func (c *core) ready(buf []byte) (ready, bool, error) {
+	var rd ready
+	if c.dirty {
+		data, err := appendLogState(buf, c.term, c.votedFor, &c.log)
+		if err != nil {
+			return ready{}, false, err
+		}
+		rd.state, rd.snapshot = data, c.snapshot
+	}
+	rd.messages = c.outbox()
+	if c.hasApply() {
+		rd.committed = c.takeApply()
+	}
+	if rd.state == nil && len(rd.messages) == 0 && len(rd.committed) == 0 {
+		return ready{}, false, nil
+	}
+	return rd, true, nil
+}
+
+// advance acknowledges that rd's state has been saved: the leader may now count its own copy
+// of the log toward a majority, which can commit more (so another ready may follow).
+func (c *core) advance(rd ready) {
+	if rd.state != nil {
+		c.markPersisted()
 	}
 }
 
@@ -158,15 +197,15 @@ func (c *core) tick() {
 		c.heartbeatElapsed++
 		if c.heartbeatElapsed >= c.cfg.heartbeatTicks {
 			c.heartbeatElapsed = 0
-			for p := range c.heartbeat {
-				c.heartbeat[p] = p != c.cfg.me
-				c.paused[p] = false
+			for p := range c.prs {
+				c.prs[p].heartbeat = p != c.cfg.me
+				c.prs[p].paused = false
 				// A message outstanding for a whole heartbeat interval is presumed lost (a
 				// call to an unreachable peer may take far longer to fail): free its slot so
 				// this heartbeat carries entries and a returning follower catches up at once.
 				// A late reply is still harmless; progress only moves forward.
-				if c.inflight[p] != 0 && c.now-c.sentAt[p] >= c.cfg.heartbeatTicks {
-					c.inflight[p] = 0
+				if c.prs[p].inflight != 0 && c.now-c.prs[p].sentAt >= c.cfg.heartbeatTicks {
+					c.prs[p].inflight = 0
 				}
 			}
 		}
@@ -197,17 +236,17 @@ func (c *core) campaign() {
 	c.role = Candidate
 	c.leader = none
 	c.resetElectionTimer()
-	for p := range c.votes {
-		c.votes[p] = p == c.cfg.me
-		c.voteDue[p] = p != c.cfg.me
+	for p := range c.prs {
+		c.prs[p].voteGranted = p == c.cfg.me
+		c.prs[p].voteDue = p != c.cfg.me
 	}
 	c.countVotes()
 }
 
 func (c *core) countVotes() {
 	granted := 0
-	for _, v := range c.votes {
-		if v {
+	for _, pr := range c.prs {
+		if pr.voteGranted {
 			granted++
 		}
 	}
@@ -220,14 +259,14 @@ func (c *core) becomeLeader() {
 	c.role = Leader
 	c.leader = c.cfg.me
 	c.heartbeatElapsed = 0
-	for p := range c.next {
-		c.next[p] = c.log.lastIndex() + 1
-		c.match[p] = 0
-		c.sentCommit[p] = 0
-		c.inflight[p] = 0
-		c.heartbeat[p] = p != c.cfg.me
-		c.paused[p] = false
-		c.voteDue[p] = false
+	for p := range c.prs {
+		c.prs[p].next = c.log.lastIndex() + 1
+		c.prs[p].match = 0
+		c.prs[p].sentCommit = 0
+		c.prs[p].inflight = 0
+		c.prs[p].heartbeat = p != c.cfg.me
+		c.prs[p].paused = false
+		c.prs[p].voteDue = false
 	}
 }
 
@@ -353,8 +392,8 @@ func (c *core) outbox() []message {
 		}
 		switch c.role {
 		case Candidate:
-			if c.voteDue[p] {
-				c.voteDue[p] = false
+			if c.prs[p].voteDue {
+				c.prs[p].voteDue = false
 				out = append(out, message{to: p, vote: &RequestVoteArgs{
 					Term: c.term, CandidateID: c.cfg.me,
 					LastLogIndex: c.log.lastIndex(), LastLogTerm: c.log.lastTerm(),
@@ -376,11 +415,11 @@ func (c *core) outbox() []message {
 // waits for the next tick: under load the next batch carries it anyway, and sending it on
 // every commit would double the RPCs.
 func (c *core) replicate(p int) (message, bool) {
-	idle := c.inflight[p] == 0 && !c.paused[p]
-	hb := c.heartbeat[p]
-	needsSnap := c.next[p] <= c.log.snapIndex()
-	hasEntries := c.next[p] <= c.log.lastIndex()
-	commitNews := c.sentCommit[p] < c.commit
+	idle := c.prs[p].inflight == 0 && !c.prs[p].paused
+	hb := c.prs[p].heartbeat
+	needsSnap := c.prs[p].next <= c.log.snapIndex()
+	hasEntries := c.prs[p].next <= c.log.lastIndex()
+	commitNews := c.prs[p].sentCommit < c.commit
 	var m message
 	switch {
 	case needsSnap && idle:
@@ -394,7 +433,7 @@ func (c *core) replicate(p int) (message, bool) {
 		// how long it may.
 		return message{}, false
 	case (idle && hasEntries) || (idle && commitNews && c.newsDue) || hb:
-		prev := c.next[p] - 1
+		prev := c.prs[p].next - 1
 		m.appendArgs = &AppendEntriesArgs{
 			Term: c.term, LeaderID: c.cfg.me,
 			PrevLogIndex: prev, PrevLogTerm: c.log.term(prev),
@@ -404,11 +443,11 @@ func (c *core) replicate(p int) (message, bool) {
 			last := min(c.log.lastIndex(), prev+c.cfg.maxBatch)
 			m.appendArgs.Entries = c.log.slice(prev+1, last)
 		}
-		c.sentCommit[p] = c.commit
+		c.prs[p].sentCommit = c.commit
 	default:
 		return message{}, false
 	}
-	c.heartbeat[p] = false
+	c.prs[p].heartbeat = false
 	c.seq++
 	m.to, m.seq = p, c.seq
 	if m.snap != nil || len(m.appendArgs.Entries) > 0 {
@@ -418,22 +457,38 @@ func (c *core) replicate(p int) (message, bool) {
 }
 
 func (c *core) take(p int, seq uint64) {
-	c.inflight[p] = seq
-	c.sentAt[p] = c.now
+	c.prs[p].inflight = seq
+	c.prs[p].sentAt = c.now
 }
 
 // release frees the in-flight slot m took, if it still holds it.
 func (c *core) release(m message) {
-	if c.inflight[m.to] == m.seq {
-		c.inflight[m.to] = 0
+	if c.prs[m.to].inflight == m.seq {
+		c.prs[m.to].inflight = 0
+	}
+}
+
+// onReply steps the core with the outcome of message m: reply is what came back, if ok.
+func (c *core) onReply(m message, ok bool, reply any) {
+	if !ok {
+		c.onUnreachable(m)
+		return
+	}
+	switch r := reply.(type) {
+	case *RequestVoteReply:
+		c.onVoteReply(m, r)
+	case *AppendEntriesReply:
+		c.onAppendReply(m, r)
+	case *InstallSnapshotReply:
+		c.onSnapshotReply(m, r)
 	}
 }
 
 // onUnreachable handles a message that got no reply: retry at the next heartbeat.
 func (c *core) onUnreachable(m message) {
-	if c.inflight[m.to] == m.seq {
-		c.inflight[m.to] = 0
-		c.paused[m.to] = true
+	if c.prs[m.to].inflight == m.seq {
+		c.prs[m.to].inflight = 0
+		c.prs[m.to].paused = true
 	}
 }
 
@@ -449,7 +504,7 @@ func (c *core) onVoteReply(m message, r *RequestVoteReply) {
 	if c.role != Candidate || m.vote.Term != c.term || !r.VoteGranted {
 		return
 	}
-	c.votes[m.to] = true
+	c.prs[m.to].voteGranted = true
 	c.countVotes()
 }
 
@@ -469,14 +524,14 @@ func (c *core) onAppendReply(m message, r *AppendEntriesReply) {
 		return
 	}
 	if r.Success {
-		if n := args.PrevLogIndex + len(args.Entries); n > c.match[p] {
-			c.match[p] = n
+		if n := args.PrevLogIndex + len(args.Entries); n > c.prs[p].match {
+			c.prs[p].match = n
 			c.maybeCommit()
 		}
-		c.next[p] = max(c.next[p], c.match[p]+1)
+		c.prs[p].next = max(c.prs[p].next, c.prs[p].match+1)
 		return
 	}
-	if args.PrevLogIndex != c.next[p]-1 {
+	if args.PrevLogIndex != c.prs[p].next-1 {
 		return // a stale rejection: next has moved since
 	}
 	next := r.ConflictIndex
@@ -486,7 +541,7 @@ func (c *core) onAppendReply(m message, r *AppendEntriesReply) {
 		}
 	}
 	// Never back up past what the follower is known to hold, nor beyond our own log.
-	c.next[p] = min(max(next, c.match[p]+1, 1), c.log.lastIndex()+1)
+	c.prs[p].next = min(max(next, c.prs[p].match+1, 1), c.log.lastIndex()+1)
 }
 
 // onSnapshotReply records a follower's progress after InstallSnapshot.
@@ -504,8 +559,8 @@ func (c *core) onSnapshotReply(m message, r *InstallSnapshotReply) {
 		return
 	}
 	p := m.to
-	c.match[p] = max(c.match[p], m.snap.LastIncludedIndex)
-	c.next[p] = max(c.next[p], c.match[p]+1)
+	c.prs[p].match = max(c.prs[p].match, m.snap.LastIncludedIndex)
+	c.prs[p].next = max(c.prs[p].next, c.prs[p].match+1)
 	c.maybeCommit()
 }
 
@@ -513,7 +568,8 @@ func (c *core) onSnapshotReply(m message, r *InstallSnapshotReply) {
 // an entry of the current term (§5.4.2, Figure 8): earlier terms commit indirectly.
 func (c *core) maybeCommit() {
 	matches := make([]int, 0, c.cfg.peers)
-	for p, m := range c.match {
+	for p, pr := range c.prs {
+		m := pr.match
 		if p == c.cfg.me {
 			m = min(c.selfMatch, c.log.lastIndex())
 		}

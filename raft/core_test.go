@@ -35,6 +35,7 @@ func entries(terms ...int) []Entry {
 }
 
 func TestRequestVoteRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		term      int
@@ -73,6 +74,7 @@ func TestRequestVoteRules(t *testing.T) {
 }
 
 func TestAppendEntriesRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		log        []int
@@ -116,6 +118,7 @@ func TestAppendEntriesRules(t *testing.T) {
 }
 
 func TestAppendEntriesBehindSnapshot(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 2, 1, 1, 2, 2)
 	c.commit, c.applied = 3, 3
 	c.compact(3, []byte("s"))
@@ -131,6 +134,7 @@ func TestAppendEntriesBehindSnapshot(t *testing.T) {
 }
 
 func TestElectionTimeoutAndVotes(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 1, 1)
 	for range 2 * c.cfg.electionTicks {
 		if c.role == Candidate {
@@ -157,8 +161,8 @@ func TestElectionTimeoutAndVotes(t *testing.T) {
 		t.Fatal("a refusal made a leader")
 	}
 	c.onVoteReply(out[1], &RequestVoteReply{Term: 2, VoteGranted: true})
-	if c.role != Leader || c.next[1] != 2 || c.match[1] != 0 {
-		t.Fatalf("majority: role %v next %v match %v", c.role, c.next, c.match)
+	if c.role != Leader || c.prs[1].next != 2 || c.prs[1].match != 0 {
+		t.Fatalf("majority: role %v progress %+v", c.role, c.prs[1])
 	}
 	// Immediately assert leadership with heartbeats.
 	hb := c.outbox()
@@ -168,6 +172,7 @@ func TestElectionTimeoutAndVotes(t *testing.T) {
 }
 
 func TestVoteReplyStaleOrHigherTerm(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 5, 1)
 	c.campaign()
 	old := c.outbox()[0]
@@ -192,6 +197,7 @@ func leaderCore(n, term int, log ...int) *core {
 }
 
 func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(5, 3, 1, 2, 2)
 	out := c.outbox()
 	// Two followers acknowledge index 3 (term 2): with the leader that is a majority, but an
@@ -199,19 +205,19 @@ func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
 	for _, m := range out[:2] {
 		c.onAppendReply(m, &AppendEntriesReply{Term: 3, Success: true})
 	}
-	c.match[1], c.match[2] = 3, 3
+	c.prs[1].match, c.prs[2].match = 3, 3
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatalf("committed %d from an older term", c.commit)
 	}
 	idx, _, _ := c.propose("x")
 	c.markPersisted()
-	c.match[1] = idx
+	c.prs[1].match = idx
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatal("committed without a majority")
 	}
-	c.match[2] = idx
+	c.prs[2].match = idx
 	c.maybeCommit()
 	if c.commit != idx {
 		t.Fatalf("commit %d, want %d (and everything before it)", c.commit, idx)
@@ -219,9 +225,10 @@ func TestCommitOnlyCurrentTermByMajority(t *testing.T) {
 }
 
 func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 2)
 	idx, _, _ := c.propose("x")
-	c.match[1] = idx
+	c.prs[1].match = idx
 	c.maybeCommit()
 	if c.commit != 0 {
 		t.Fatal("leader counted an unpersisted entry")
@@ -232,7 +239,48 @@ func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
 	}
 }
 
+// TestReadyAdvance walks one command through the core's boundary: the leader's ready carries the
+// state to save and the entry for each follower; its own copy counts toward a majority only
+// after advance; once committed, the next ready carries it to apply, and then nothing is left.
+func TestReadyAdvance(t *testing.T) {
+	t.Parallel()
+	c := leaderCore(3, 2)
+	if rd, ok, _ := c.ready(nil); !ok || rd.state != nil || len(rd.messages) != 2 {
+		t.Fatalf("a new leader's first ready: %+v %v, want two heartbeats and no state", rd, ok)
+	}
+	idx, _, _ := c.propose("x")
+	rd, ok, err := c.ready(nil)
+	if err != nil || !ok || rd.state == nil || len(rd.messages) != 2 || len(rd.committed) != 0 {
+		t.Fatalf("ready after Start: %+v %v %v", rd, ok, err)
+	}
+	if st, err := decodeState(rd.state); err != nil || st.Term != 2 || len(st.Entries) != 1 {
+		t.Fatalf("state to save: %+v %v", st, err)
+	}
+	for _, m := range rd.messages {
+		if len(m.appendArgs.Entries) != 1 {
+			t.Fatalf("message to %d carries %d entries", m.to, len(m.appendArgs.Entries))
+		}
+	}
+	c.onAppendReply(rd.messages[0], &AppendEntriesReply{Term: 2, Success: true})
+	if c.commit != 0 {
+		t.Fatal("committed before the leader's own copy was saved")
+	}
+	c.advance(rd)
+	if c.commit != idx {
+		t.Fatalf("commit %d after advance, want %d", c.commit, idx)
+	}
+	rd, ok, _ = c.ready(nil)
+	if !ok || rd.state != nil || len(rd.committed) != 1 || rd.committed[0].Command != "x" {
+		t.Fatalf("ready after commit: %+v %v", rd, ok)
+	}
+	c.advance(rd)
+	if rd, ok, _ := c.ready(nil); ok {
+		t.Fatalf("a ready with nothing to do: %+v", rd)
+	}
+}
+
 func TestBacktrackingHint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		leaderLog []int
@@ -251,52 +299,54 @@ func TestBacktrackingHint(t *testing.T) {
 			r := tt.reply
 			r.Term = 4
 			c.onAppendReply(m, &r)
-			if c.next[1] != tt.next {
-				t.Fatalf("next %d, want %d", c.next[1], tt.next)
+			if c.prs[1].next != tt.next {
+				t.Fatalf("next %d, want %d", c.prs[1].next, tt.next)
 			}
 		})
 	}
 }
 
 func TestStaleRepliesIgnored(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 4, 1, 2, 3)
 	first := c.outbox()[0]
 	c.onAppendReply(first, &AppendEntriesReply{Term: 4, ConflictIndex: 2})
-	if c.next[1] != 2 {
-		t.Fatalf("next %d", c.next[1])
+	if c.prs[1].next != 2 {
+		t.Fatalf("next %d", c.prs[1].next)
 	}
 	// A duplicate of the same rejection arrives late: next has moved, so it changes nothing.
 	c.onAppendReply(first, &AppendEntriesReply{Term: 4, ConflictIndex: 1})
-	if c.next[1] != 2 {
-		t.Fatalf("stale rejection moved next to %d", c.next[1])
+	if c.prs[1].next != 2 {
+		t.Fatalf("stale rejection moved next to %d", c.prs[1].next)
 	}
 	m := c.outbox()[0]
 	c.onAppendReply(m, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[1] != 3 || c.next[1] != 4 {
-		t.Fatalf("match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 3 || c.prs[1].next != 4 {
+		t.Fatalf("match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 	// A late success for a shorter prefix never lowers match.
 	c.onAppendReply(message{to: 1, appendArgs: &AppendEntriesArgs{Term: 4, PrevLogIndex: 0, Entries: entries(1)}}, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[1] != 3 || c.next[1] != 4 {
-		t.Fatalf("after late success: match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 3 || c.prs[1].next != 4 {
+		t.Fatalf("after late success: match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 	// A reply from an earlier term of ours is ignored.
 	c.onAppendReply(message{to: 2, appendArgs: &AppendEntriesArgs{Term: 3, PrevLogIndex: 3}}, &AppendEntriesReply{Term: 4, Success: true})
-	if c.match[2] != 0 {
+	if c.prs[2].match != 0 {
 		t.Fatal("reply of an old term counted")
 	}
 }
 
 func TestOneReplicatingMessageInFlight(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2) // heartbeat every 3 ticks
-	if hb := c.outbox(); len(hb) != 1 || c.inflight[1] != 0 {
+	if hb := c.outbox(); len(hb) != 1 || c.prs[1].inflight != 0 {
 		t.Fatalf("the first heartbeat is empty and takes no slot: %+v", hb)
 	}
 	c.tick()
 	c.tick()
 	c.propose("a")
 	c.markPersisted()
-	if out := c.outbox(); len(out) != 1 || len(out[0].appendArgs.Entries) != 1 || c.inflight[1] == 0 {
+	if out := c.outbox(); len(out) != 1 || len(out[0].appendArgs.Entries) != 1 || c.prs[1].inflight == 0 {
 		t.Fatalf("entries go at once and take the slot: %+v", out)
 	}
 	c.propose("b")
@@ -321,6 +371,7 @@ func TestOneReplicatingMessageInFlight(t *testing.T) {
 }
 
 func TestCommitNewsTakesNoSlot(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 2)
 	c.outbox()
 	c.propose("a")
@@ -336,7 +387,7 @@ func TestCommitNewsTakesNoSlot(t *testing.T) {
 	c.tick()
 	news := c.outbox()
 	// Peer 1 answered and learns the commit; peer 2 still holds its batch.
-	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.inflight[1] != 0 {
+	if len(news) != 1 || news[0].to != 1 || news[0].appendArgs.LeaderCommit != 1 || len(news[0].appendArgs.Entries) != 0 || c.prs[1].inflight != 0 {
 		t.Fatalf("commit news %+v", news)
 	}
 	// A new command goes to peer 1 at once, not after the commit news returns.
@@ -348,21 +399,23 @@ func TestCommitNewsTakesNoSlot(t *testing.T) {
 }
 
 func TestZeroReplyIsNotAReply(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(3, 4, 1, 2, 3)
 	m := c.outbox()[0]
 	c.onAppendReply(m, &AppendEntriesReply{})
-	if c.next[1] != 4 || c.inflight[1] != 0 {
-		t.Fatalf("a zero reply moved next to %d (inflight %d)", c.next[1], c.inflight[1])
+	if c.prs[1].next != 4 || c.prs[1].inflight != 0 {
+		t.Fatalf("a zero reply moved next to %d (inflight %d)", c.prs[1].next, c.prs[1].inflight)
 	}
 	c.campaign()
 	v := c.outbox()[0]
 	c.onVoteReply(v, &RequestVoteReply{VoteGranted: true})
-	if c.votes[v.to] {
+	if c.prs[v.to].voteGranted {
 		t.Fatal("a zero reply counted as a vote")
 	}
 }
 
 func TestBatchingAfterReply(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2)
 	first := c.outbox()[0]
 	for i := range 250 {
@@ -385,6 +438,7 @@ func TestBatchingAfterReply(t *testing.T) {
 }
 
 func TestUnreachablePausesUntilHeartbeat(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 2)
 	c.propose("a")
 	c.markPersisted()
@@ -402,6 +456,7 @@ func TestUnreachablePausesUntilHeartbeat(t *testing.T) {
 }
 
 func TestSnapshotCompactAndInstall(t *testing.T) {
+	t.Parallel()
 	c := leaderCore(2, 3, 1, 1, 2, 3)
 	c.commit = 3
 	if c.compact(2, []byte("s2")) {
@@ -415,15 +470,15 @@ func TestSnapshotCompactAndInstall(t *testing.T) {
 		t.Fatal("compacted backwards")
 	}
 	// A follower far behind gets the snapshot.
-	c.next[1] = 1
-	c.inflight[1] = 0
+	c.prs[1].next = 1
+	c.prs[1].inflight = 0
 	m := c.outbox()[0]
 	if m.snap == nil || m.snap.LastIncludedIndex != 2 || string(m.snap.Data) != "s2" {
 		t.Fatalf("want InstallSnapshot, got %+v", m)
 	}
 	c.onSnapshotReply(m, &InstallSnapshotReply{Term: 3})
-	if c.match[1] != 2 || c.next[1] != 3 {
-		t.Fatalf("after snapshot: match %d next %d", c.match[1], c.next[1])
+	if c.prs[1].match != 2 || c.prs[1].next != 3 {
+		t.Fatalf("after snapshot: match %d next %d", c.prs[1].match, c.prs[1].next)
 	}
 
 	f := testCore(1, 2, 1, 1, 1, 1, 1, 1) // follower: its entry 2 (term 1) matches the snapshot
@@ -447,6 +502,7 @@ func TestSnapshotCompactAndInstall(t *testing.T) {
 }
 
 func TestApplyInOrderExactlyOnce(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 1, 0, 1, 1, 1, 1)
 	c.commit = 2
 	a := c.takeApply()
@@ -458,6 +514,7 @@ func TestApplyInOrderExactlyOnce(t *testing.T) {
 }
 
 func TestSingleServerCommitsAlone(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 1, 0)
 	for c.role != Leader {
 		c.tick()
@@ -470,6 +527,7 @@ func TestSingleServerCommitsAlone(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
+	t.Parallel()
 	c := testCore(0, 3, 5, 1, 4, 5)
 	c.votedFor = 2
 	c.commit, c.applied = 2, 2

@@ -9,11 +9,14 @@
 // The protocol is a deterministic state machine, core, in plain types: persistent state
 // (term, vote, log with a snapshot offset), volatile state (role, commit and apply indexes,
 // per-peer progress) and methods that step it on a tick, an incoming RPC, a reply, or an API
-// call. It has no goroutines, clocks or I/O, so each Figure 2 rule is tested table-driven. The
-// loop around it (Raft) owns a mutex, a ticker, one applier goroutine and a goroutine per RPC in
-// flight; after every step it persists the state if it changed, sends what the core asks for and
-// wakes the applier. Because the persist comes first, every message and reply that leaves
-// reflects durable state.
+// call. It has no goroutines, clocks or I/O, so each Figure 2 rule is tested table-driven. After
+// every step the loop around it (Raft) takes a ready from the core, as in etcd's Ready/Advance:
+// the state to save with the snapshot, the messages to send and the committed entries to
+// apply. It saves, acknowledges with advance, then queues the messages for a fixed pool of
+// sender goroutines per peer and the entries for one applier goroutine. Because the save comes
+// first, every message and reply that leaves reflects durable state. Kill waits for the clock,
+// the senders and the applier; a Peer with a CallContext method (labrpc's ClientEnd, TCPPeer)
+// lets it end calls in flight at once.
 //
 // Replication keeps at most one message carrying entries in flight per follower; whatever
 // accumulates meanwhile goes in the next one, so load turns into bigger batches, not more RPCs.

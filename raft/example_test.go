@@ -44,7 +44,7 @@ func Example() {
 				break
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // real time: an Example runs outside a synctest bubble, so it polls for the leader
 	}
 	for i := range n {
 		select {

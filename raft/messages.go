@@ -30,7 +30,9 @@ func checkHeader(sender, term, index, logTerm, peers, me int) error {
 
 // Peer is how a Raft server reaches another; *labrpc.ClientEnd is one, a net/rpc client
 // (TCPPeer) another. Call sends an RPC and reports false if no reply arrived; it must return
-// within a bounded time.
+// within a bounded time. A Peer that also has a method
+// CallContext(ctx context.Context, svcMeth string, args, reply any) bool, returning false once
+// ctx is done, lets Raft abandon calls: Kill then does not wait for them.
 type Peer interface {
 	Call(svcMeth string, args any, reply any) bool
 }

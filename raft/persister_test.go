@@ -36,6 +36,7 @@ func persisterContract(t *testing.T, p Persister) {
 }
 
 func TestMemoryPersister(t *testing.T) {
+	t.Parallel()
 	p := NewMemoryPersister()
 	persisterContract(t, p)
 	c := p.Copy()
@@ -50,6 +51,7 @@ func TestMemoryPersister(t *testing.T) {
 }
 
 func TestFilePersisterContractAndReopen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p, err := NewFilePersister(dir)
 	if err != nil {
@@ -82,6 +84,7 @@ func TestFilePersisterContractAndReopen(t *testing.T) {
 }
 
 func TestFilePersisterBadDir(t *testing.T) {
+	t.Parallel()
 	if _, err := NewFilePersister(""); err == nil {
 		t.Fatal("empty dir accepted")
 	}
@@ -98,6 +101,7 @@ var errCrash = errors.New("simulated crash")
 // written, written but not renamed, renamed but the directory not synced) and checks that a
 // reopen sees either the old pair or the new pair, never a mix.
 func TestFilePersisterCrashAtEveryStep(t *testing.T) {
+	t.Parallel()
 	oldState, oldSnap := []byte("old-state"), []byte("old-snap")
 	newState, newSnap := []byte("new-state"), []byte("new-snap-longer")
 	for step := 0; ; step++ {
@@ -165,6 +169,7 @@ func mustReadDir(t *testing.T, dir string) []string {
 // TestFilePersisterTornOrCorrupt damages the newest generation in several ways; the reopen
 // falls back to the previous good state and snapshot.
 func TestFilePersisterTornOrCorrupt(t *testing.T) {
+	t.Parallel()
 	damages := map[string]func(path string) error{
 		"truncated to zero":  func(p string) error { return os.Truncate(p, 0) },
 		"torn in the header": func(p string) error { return os.Truncate(p, 10) },
@@ -221,6 +226,7 @@ func TestFilePersisterTornOrCorrupt(t *testing.T) {
 
 // TestRaftStopsWhenPersistenceFails: a server that cannot persist must stop answering.
 func TestRaftStopsWhenPersistenceFails(t *testing.T) {
+	t.Parallel()
 	p, err := NewFilePersister(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +243,7 @@ func TestRaftStopsWhenPersistenceFails(t *testing.T) {
 }
 
 func TestMakeRejectsBadArguments(t *testing.T) {
+	t.Parallel()
 	ch := make(chan ApplyMsg)
 	for name, rf := range map[string]*Raft{
 		"no peers":      Make(nil, 0, NewMemoryPersister(), ch),

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -38,9 +39,12 @@ type Config struct {
 	Logger            *slog.Logger  // nil: silent
 }
 
-// Raft is one server of a Raft cluster: the deterministic core behind a mutex, one goroutine
-// for the clock, a goroutine per RPC in flight, and one that applies committed entries (unless
-// the RPC goroutine whose reply committed them is already at it).
+// Raft is one server of a Raft cluster: the deterministic core behind a mutex and a fixed set
+// of goroutines around it that Kill waits for: a clock, a pool of senders per peer and an
+// applier. Whoever steps the core (the clock, a sender with a reply, an RPC handler, Start or
+// Snapshot) then carries out the core's ready while still holding the mutex: save the state,
+// queue the messages for the senders, queue the committed entries for delivery. The applier
+// delivers them, or the sender whose reply committed them, if no one else is delivering.
 type Raft struct {
 	mu        sync.Mutex
 	c         *core
@@ -50,13 +54,17 @@ type Raft struct {
 	applyCh   chan<- ApplyMsg
 	log       *slog.Logger
 
-	kick      chan struct{} // Start asks the loop to replicate; capacity 1 so Starts coalesce
-	applyKick chan struct{} // commit advanced; capacity 1
+	senders   []*sender     // per peer; nil at me
+	applyQ    []ApplyMsg    // guarded by mu: committed, to be delivered in order
+	applying  bool          // guarded by mu: a goroutine has claimed the delivery of applyQ
+	kick      chan struct{} // Start asks the clock to replicate; capacity 1 so Starts coalesce
+	applyKick chan struct{} // applyQ has grown; capacity 1
 	done      chan struct{} // closed by Kill or by a persistence failure
+	cancel    context.CancelFunc
+	ctx       context.Context // done with done: ends the senders' calls
 	stopOnce  sync.Once
-	wg        sync.WaitGroup // the loop, the applier and an RPC goroutine while it delivers
+	wg        sync.WaitGroup // the clock, the senders and the applier
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
-	applying  bool           // guarded by mu: a goroutine is delivering on applyCh
 	copying   bool           // persister is a copyingPersister, so saves may reuse stateBuf
 	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
 	failure   error
@@ -73,8 +81,8 @@ type Raft struct {
 func Make(peers []Peer, me int, persister Persister, applyCh chan ApplyMsg) *Raft {
 	rf, err := New(Config{Peers: peers, Me: me, Persister: persister, ApplyCh: applyCh})
 	if err != nil {
-		rf = &Raft{done: make(chan struct{}), stopped: true, failure: err, log: discard}
-		rf.stopOnce.Do(func() { close(rf.done) })
+		rf = &Raft{done: make(chan struct{}), stopped: true, failure: err, log: discard, cancel: func() {}}
+		rf.stop()
 		rf.c = newCore(coreConfig{peers: 1, electionTicks: 1, heartbeatTicks: 1, maxBatch: 1, rng: rand.New(rand.NewPCG(1, 1))})
 	}
 	return rf
@@ -136,20 +144,33 @@ func New(cfg Config) (*Raft, error) {
 		persister: cfg.Persister,
 		applyCh:   cfg.ApplyCh,
 		log:       cfg.Logger.With("raft", cfg.Me),
+		senders:   make([]*sender, len(cfg.Peers)),
 		kick:      make(chan struct{}, 1),
 		applyKick: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		lastTerm:  c.term,
 	}
+	rf.ctx, rf.cancel = context.WithCancel(context.Background())
 	_, rf.copying = cfg.Persister.(copyingPersister)
+	for p, peer := range cfg.Peers {
+		if p == cfg.Me {
+			continue
+		}
+		s := newSender(peer)
+		rf.senders[p] = s
+		for range sendersPerPeer {
+			rf.wg.Add(1)
+			go rf.sendLoop(s.newCaller(rf.ctx))
+		}
+	}
 	rf.wg.Add(2)
 	go rf.run(cfg.Tick)
 	go rf.applier()
 	return rf, nil
 }
 
-// run is the clock: it ticks the core and sends whatever the core then wants sent, and it
-// turns Start's kicks into one batched replication round.
+// run is the clock: it ticks the core, and it turns Start's kicks into one batched
+// replication round.
 func (rf *Raft) run(tick time.Duration) {
 	defer rf.wg.Done()
 	ticker := time.NewTicker(tick)
@@ -175,45 +196,60 @@ func (rf *Raft) run(tick time.Duration) {
 	}
 }
 
-// flushLocked carries out what the core asks for after a step: persist, then send, then wake
-// the applier. Persisting first is what lets every message and reply stand for durable state.
-func (rf *Raft) flushLocked() {
-	if !rf.persistLocked() {
-		return
-	}
-	for _, m := range rf.c.outbox() {
-		go rf.send(m)
-	}
-	rf.afterStepLocked()
-}
-
-// persistLocked saves the state if it changed. On failure the server stops (fail-stop): it can
-// no longer promise what it replies.
-func (rf *Raft) persistLocked() bool {
-	if !rf.c.dirty {
-		return true
-	}
-	// A persister that copies the state lets every save reuse one buffer; any other keeps what
-	// it is given, so it gets a fresh slice each time.
-	var buf []byte
-	if rf.copying {
-		buf = rf.stateBuf[:0]
-	}
-	data, err := appendLogState(buf, rf.c.term, rf.c.votedFor, &rf.c.log)
-	if err == nil {
+// flushLocked carries out what the core asks for after a step, ready by ready: save, then
+// queue the messages, then queue the committed entries. Saving first is what lets every
+// message and reply stand for durable state. It reports false if the save failed, which stops
+// the server (fail-stop: it can no longer promise what it replies).
+func (rf *Raft) flushLocked() bool {
+	for {
+		// A persister that copies the state lets every save reuse one buffer; any other keeps
+		// what it is given, so it gets a fresh slice each time.
+		var buf []byte
 		if rf.copying {
-			rf.stateBuf = data
+			buf = rf.stateBuf[:0]
 		}
-		rf.persister.Save(data, rf.c.snapshot)
-		if f, ok := rf.persister.(interface{ Err() error }); ok {
-			err = f.Err()
+		rd, ok, err := rf.c.ready(buf)
+		if err != nil {
+			rf.failLocked(err)
+			return false
+		}
+		if !ok {
+			break
+		}
+		if rd.state != nil {
+			if rf.copying {
+				rf.stateBuf = rd.state
+			}
+			rf.persister.Save(rd.state, rd.snapshot)
+			if f, ok := rf.persister.(interface{ Err() error }); ok {
+				if err := f.Err(); err != nil {
+					rf.failLocked(err)
+					return false
+				}
+			}
+			rf.c.advance(rd)
+		}
+		for _, m := range rd.messages {
+			rf.dispatchLocked(m)
+		}
+		if len(rd.committed) > 0 {
+			if len(rf.applyQ) == 0 {
+				rf.applyQ = rd.committed // the usual case: no copy
+			} else {
+				rf.applyQ = append(rf.applyQ, rd.committed...)
+			}
+			if !rf.applying {
+				select {
+				case rf.applyKick <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
-	if err != nil {
-		rf.failLocked(err)
-		return false
+	if c := rf.c; c.role != rf.lastRole || c.term != rf.lastTerm {
+		rf.log.Info("raft: role", "role", c.role, "term", c.term, "leader", c.leader)
+		rf.lastRole, rf.lastTerm = c.role, c.term
 	}
-	rf.c.markPersisted()
 	return true
 }
 
@@ -221,82 +257,72 @@ func (rf *Raft) failLocked(err error) {
 	rf.log.Error("raft: stopping: cannot persist", "err", err)
 	rf.stopped = true
 	rf.failure = err
-	rf.stopOnce.Do(func() { close(rf.done) })
+	rf.stop()
 }
 
-// afterStepLocked wakes the applier if there is something to apply and logs role changes.
-func (rf *Raft) afterStepLocked() {
-	c := rf.c
-	if c.hasApply() && !rf.applying {
+// stop closes done and ends the senders' calls in flight, once.
+func (rf *Raft) stop() {
+	rf.stopOnce.Do(func() {
+		close(rf.done)
+		rf.cancel()
+	})
+}
+
+// dispatchLocked queues m for its peer's senders. If they are all busy and the queue is full,
+// the peer is slow or unreachable: the oldest queued message counts as lost (the core retries
+// at the next heartbeat) and the oldest call in flight is abandoned, so the newest messages go
+// out first once the peer answers again.
+func (rf *Raft) dispatchLocked(m message) {
+	s := rf.senders[m.to]
+	select {
+	case s.queue <- m:
+		return
+	default:
+	}
+	select {
+	case old := <-s.queue:
+		rf.c.onUnreachable(old)
+	default:
+	}
+	s.abandonOldest()
+	select {
+	case s.queue <- m:
+	default:
+		rf.c.onUnreachable(m)
+	}
+}
+
+// sendLoop is one of a peer's senders: it makes the queued calls one at a time and steps the
+// core with each outcome.
+func (rf *Raft) sendLoop(w *caller) {
+	defer rf.wg.Done()
+	for {
 		select {
-		case rf.applyKick <- struct{}{}:
-		default:
+		case <-rf.done:
+			return
+		case m := <-w.s.queue:
+			ok, reply := w.call(m)
+			rf.mu.Lock()
+			claimed := false
+			if !rf.stopped {
+				rf.c.onReply(m, ok, reply)
+				// A reply that commits usually finds no one delivering: this sender then
+				// delivers itself, and claims it before flushing so that the applier is not
+				// woken, sparing a wake-up on the commit path.
+				if !rf.applying && rf.c.hasApply() {
+					rf.applying, claimed = true, true
+				}
+				rf.flushLocked()
+			}
+			rf.mu.Unlock()
+			if claimed {
+				rf.deliverClaimed()
+			}
 		}
 	}
-	if c.role != rf.lastRole || c.term != rf.lastTerm {
-		rf.log.Info("raft: role", "role", c.role, "term", c.term, "leader", c.leader)
-		rf.lastRole, rf.lastTerm = c.role, c.term
-	}
 }
 
-// send makes one RPC and steps the core with the outcome.
-func (rf *Raft) send(m message) {
-	peer := rf.peers[m.to]
-	var ok bool
-	var reply any
-	switch {
-	case m.vote != nil:
-		r := &RequestVoteReply{}
-		ok, reply = peer.Call(methodRequestVote, m.vote, r), r
-	case m.appendArgs != nil:
-		r := &AppendEntriesReply{}
-		ok, reply = peer.Call(methodAppendEntries, m.appendArgs, r), r
-	case m.snap != nil:
-		r := &InstallSnapshotReply{}
-		ok, reply = peer.Call(methodInstallSnapshot, m.snap, r), r
-	}
-	rf.mu.Lock()
-	if rf.stopped {
-		rf.mu.Unlock()
-		return
-	}
-	if !ok {
-		rf.c.onUnreachable(m)
-		rf.mu.Unlock()
-		return
-	}
-	switch r := reply.(type) {
-	case *RequestVoteReply:
-		rf.c.onVoteReply(m, r)
-	case *AppendEntriesReply:
-		rf.c.onAppendReply(m, r)
-	case *InstallSnapshotReply:
-		rf.c.onSnapshotReply(m, r)
-	}
-	// A reply that advanced the commit index usually finds no one delivering: this goroutine
-	// has nothing left to do, so it claims the delivery (flushLocked then leaves the applier
-	// asleep) and delivers itself, sparing a wake-up.
-	claim := !rf.applying && rf.c.hasApply()
-	if claim {
-		rf.applying = true
-	}
-	rf.flushLocked()
-	if !claim {
-		rf.mu.Unlock()
-		return
-	}
-	if rf.stopped {
-		rf.applying = false
-		rf.mu.Unlock()
-		return
-	}
-	rf.wg.Add(1)
-	defer rf.wg.Done()
-	rf.deliver(rf.c.takeApply())
-}
-
-// applier delivers committed entries and snapshots on applyCh when woken, unless another
-// goroutine is already delivering; it never holds the lock while it waits for the service.
+// applier delivers what flushLocked queued on applyCh when woken, unless a sender already is.
 func (rf *Raft) applier() {
 	defer rf.wg.Done()
 	for {
@@ -306,39 +332,46 @@ func (rf *Raft) applier() {
 		case <-rf.applyKick:
 		}
 		rf.mu.Lock()
-		if rf.stopped || rf.applying {
-			rf.mu.Unlock()
-			continue
+		claimed := !rf.stopped && rf.claimApplyLocked()
+		rf.mu.Unlock()
+		if claimed {
+			rf.deliverClaimed()
 		}
-		rf.applying = true
-		rf.deliver(rf.c.takeApply())
 	}
 }
 
-// deliver sends msgs, and whatever commits meanwhile, on applyCh. It is called with mu held by
-// the goroutine that set applying, releases mu while it waits for the service, and clears
-// applying and unlocks once nothing is left; only that goroutine delivers, so order holds.
-func (rf *Raft) deliver(msgs []ApplyMsg) {
-	for len(msgs) > 0 {
+// claimApplyLocked makes the caller the one goroutine delivering on applyCh, if there is
+// something to deliver and no one else is; only the claimant delivers, so order holds.
+func (rf *Raft) claimApplyLocked() bool {
+	if rf.applying || len(rf.applyQ) == 0 {
+		return false
+	}
+	rf.applying = true
+	return true
+}
+
+// deliverClaimed delivers the apply queue on applyCh, and whatever joins it meanwhile, then
+// gives the claim up. It never holds the mutex while it waits for the service, which may call
+// Snapshot or Start meanwhile.
+func (rf *Raft) deliverClaimed() {
+	for {
+		rf.mu.Lock()
+		msgs := rf.applyQ
+		if len(msgs) == 0 || rf.stopped {
+			rf.applying = false
+			rf.mu.Unlock()
+			return
+		}
+		rf.applyQ = nil
 		rf.mu.Unlock()
 		for _, m := range msgs {
 			select {
 			case rf.applyCh <- m:
 			case <-rf.done:
-				rf.mu.Lock()
-				rf.applying = false
-				rf.mu.Unlock()
-				return
+				return // stopped: no one delivers any more, so the claim need not be given up
 			}
 		}
-		rf.mu.Lock()
-		msgs = nil
-		if !rf.stopped {
-			msgs = rf.c.takeApply()
-		}
 	}
-	rf.applying = false
-	rf.mu.Unlock()
 }
 
 // GetState returns the current term and whether this server believes it is the leader.
@@ -409,17 +442,17 @@ func (rf *Raft) Snapshot(index int, snapshot []byte) {
 	if rf.stopped || !rf.c.compact(index, data) {
 		return
 	}
-	rf.persistLocked()
+	rf.flushLocked()
 }
 
-// Kill stops the server. It returns once the clock and whoever delivers on applyCh have exited,
-// so nothing is delivered after it; an RPC still inside Peer.Call finishes on its own and then
-// changes nothing. Kill is idempotent.
+// Kill stops the server. It returns once every goroutine of the server has exited, so nothing
+// is delivered or sent after it. Calls in flight end at once on a Peer with CallContext;
+// otherwise Kill waits for them, which the Peer bounds. Kill is idempotent.
 func (rf *Raft) Kill() {
 	rf.mu.Lock()
 	rf.stopped = true
 	rf.mu.Unlock()
-	rf.stopOnce.Do(func() { close(rf.done) })
+	rf.stop()
 	rf.wg.Wait()
 }
 
@@ -506,10 +539,9 @@ func handle[A rpcArgs, R any](rf *Raft, step func(*core, A) R, args A, reply *R)
 		return ErrKilled
 	}
 	r := step(rf.c, args)
-	if !rf.persistLocked() {
+	if !rf.flushLocked() {
 		return ErrKilled
 	}
-	rf.afterStepLocked()
 	*reply = r
 	return nil
 }

@@ -84,94 +84,110 @@ func snapCommon(t *testing.T, name string, f snapFaults) {
 }
 
 func TestSnapshotBasic3D(t *testing.T) {
-	snapCommon(t, "3D snapshots basic", snapFaults{})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D snapshots basic", snapFaults{})
+	})
 }
 
 func TestSnapshotInstall3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (disconnect)", snapFaults{disconnect: true})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D install snapshots (disconnect)", snapFaults{disconnect: true})
+	})
 }
 
 func TestSnapshotInstallUnreliable3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (disconnect+unreliable)", snapFaults{disconnect: true, unreliable: true})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D install snapshots (disconnect+unreliable)", snapFaults{disconnect: true, unreliable: true})
+	})
 }
 
 func TestSnapshotInstallCrash3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (crash)", snapFaults{crash: true})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D install snapshots (crash)", snapFaults{crash: true})
+	})
 }
 
 func TestSnapshotInstallUnCrash3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (unreliable+crash)", snapFaults{crash: true, unreliable: true})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D install snapshots (unreliable+crash)", snapFaults{crash: true, unreliable: true})
+	})
 }
 
 // TestSnapshotInstallReorder3D has InstallSnapshot and AppendEntries replies arrive long after
 // newer ones while followers are cut off: a leader must not move a follower back or count stale
 // progress.
 func TestSnapshotInstallReorder3D(t *testing.T) {
-	snapCommon(t, "3D install snapshots (disconnect+unreliable+reordering)",
-		snapFaults{disconnect: true, unreliable: true, reorder: true})
+	simulate(t, func(t *testing.T) {
+		snapCommon(t, "3D install snapshots (disconnect+unreliable+reordering)",
+			snapFaults{disconnect: true, unreliable: true, reorder: true})
+	})
 }
 
 // TestSnapshotAllCrash3D crashes every peer after snapshots and checks that they come back with
 // their state and keep going from where they were.
 func TestSnapshotAllCrash3D(t *testing.T) {
-	const servers = 3
-	cfg := makeConfig(t, servers, false, true)
-	cfg.begin("3D crash and restart all servers")
+	simulate(t, func(t *testing.T) {
+		const servers = 3
+		cfg := makeConfig(t, servers, false, true)
+		cfg.begin("3D crash and restart all servers")
 
-	cfg.one(randCmd(), servers, true)
-	for range iterations(5, 10) {
-		// Perhaps enough entries for a snapshot.
-		for range snapshotInterval/2 + rand.IntN(snapshotInterval) {
-			cfg.one(randCmd(), servers, true)
-		}
-		index1 := cfg.one(randCmd(), servers, true)
+		cfg.one(randCmd(), servers, true)
+		for range iterations(5, 10) {
+			// Perhaps enough entries for a snapshot.
+			for range snapshotInterval/2 + rand.IntN(snapshotInterval) {
+				cfg.one(randCmd(), servers, true)
+			}
+			index1 := cfg.one(randCmd(), servers, true)
 
-		for i := range servers {
-			cfg.crash1(i)
-		}
-		for i := range servers {
-			cfg.start1(i)
-			cfg.connect(i)
-		}
+			for i := range servers {
+				cfg.crash1(i)
+			}
+			for i := range servers {
+				cfg.start1(i)
+				cfg.connect(i)
+			}
 
-		if index2 := cfg.one(randCmd(), servers, true); index2 < index1+1 {
-			t.Fatalf("the log index went down from %d to %d across a restart", index1, index2)
+			if index2 := cfg.one(randCmd(), servers, true); index2 < index1+1 {
+				t.Fatalf("the log index went down from %d to %d across a restart", index1, index2)
+			}
 		}
-	}
-	cfg.end()
+		cfg.end()
+	})
 }
 
 // TestSnapshotInit3D checks that a peer restarted from a snapshot persists correctly again:
 // state written after a restart must not lose the snapshot.
 func TestSnapshotInit3D(t *testing.T) {
-	const servers = 3
-	cfg := makeConfig(t, servers, false, true)
-	cfg.begin("3D snapshot initialization after crash")
+	simulate(t, func(t *testing.T) {
+		const servers = 3
+		cfg := makeConfig(t, servers, false, true)
+		cfg.begin("3D snapshot initialization after crash")
 
-	cfg.one(randCmd(), servers, true)
-
-	// Enough entries for a snapshot.
-	for range snapshotInterval + 1 {
 		cfg.one(randCmd(), servers, true)
-	}
 
-	crashAll := func() {
-		for i := range servers {
-			cfg.crash1(i)
+		// Enough entries for a snapshot.
+		for range snapshotInterval + 1 {
+			cfg.one(randCmd(), servers, true)
 		}
-		for i := range servers {
-			cfg.start1(i)
-			cfg.connect(i)
+
+		crashAll := func() {
+			for i := range servers {
+				cfg.crash1(i)
+			}
+			for i := range servers {
+				cfg.start1(i)
+				cfg.connect(i)
+			}
 		}
-	}
-	crashAll()
+		crashAll()
 
-	// One entry, so something is persisted again after the restart.
-	cfg.one(randCmd(), servers, true)
+		// One entry, so something is persisted again after the restart.
+		cfg.one(randCmd(), servers, true)
 
-	crashAll()
+		crashAll()
 
-	// Another entry, to trip a restart that lost the snapshot.
-	cfg.one(randCmd(), servers, true)
-	cfg.end()
+		// Another entry, to trip a restart that lost the snapshot.
+		cfg.one(randCmd(), servers, true)
+		cfg.end()
+	})
 }

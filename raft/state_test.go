@@ -18,6 +18,7 @@ type testOp struct {
 func init() { gob.Register(testOp{}) }
 
 func TestStateEncodingRoundTrip(t *testing.T) {
+	t.Parallel()
 	st := persistentState{Term: 7, VotedFor: none, SnapIndex: 3, SnapTerm: 2, Entries: []Entry{
 		{Term: 2, Command: 42}, {Term: 3, Command: "hello"}, {Term: 3, Command: []byte{1, 2}},
 		{Term: 5, Command: testOp{"k", -1}}, {Term: 7, Command: nil}, {Term: 7, Command: -1 << 40},
@@ -41,6 +42,7 @@ func TestStateEncodingRoundTrip(t *testing.T) {
 }
 
 func TestUnencodableCommandRefused(t *testing.T) {
+	t.Parallel()
 	type unregistered struct{ X int }
 	if err := checkCommand(unregistered{1}); err == nil {
 		t.Fatal("an unregistered command type was accepted")
@@ -80,6 +82,7 @@ func FuzzDecodeState(f *testing.F) {
 // resets, saving at random moments, and checks every save against a fresh encoding of the same
 // state: the incremental cache must never leave a stale or missing entry behind.
 func TestLogEncodingCache(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 200 {
 		l := newLog()

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -42,6 +43,15 @@ type countingPeer struct {
 
 func (p countingPeer) Call(m string, args, reply any) bool {
 	p.n.Add(1)
+	return p.Peer.Call(m, args, reply)
+}
+
+// CallContext keeps the wrapped peer's ability to abandon calls.
+func (p countingPeer) CallContext(ctx context.Context, m string, args, reply any) bool {
+	p.n.Add(1)
+	if cp, ok := p.Peer.(contextPeer); ok {
+		return cp.CallContext(ctx, m, args, reply)
+	}
 	return p.Peer.Call(m, args, reply)
 }
 
@@ -257,6 +267,16 @@ func TestTCPPeerUnreachableIsBounded(t *testing.T) {
 	if q.Call(methodRequestVote, &RequestVoteArgs{}, &RequestVoteReply{}) {
 		t.Error("a call after Close succeeded")
 	}
+	// A call abandoned through its context returns then, long before the peer's timeout.
+	r := NewTCPPeer(ln.Addr().String(), time.Hour)
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	testutil.Within(t, 10*time.Second, "an abandoned call to a mute server", func() {
+		if r.CallContext(ctx, methodRequestVote, &RequestVoteArgs{}, &RequestVoteReply{}) {
+			t.Error("an abandoned call succeeded")
+		}
+	})
 }
 
 func TestTCPServerKilledRaftAndClose(t *testing.T) {
@@ -301,41 +321,46 @@ func TestTCPServerKilledRaftAndClose(t *testing.T) {
 // whichever goroutine is delivering blocks on it; Kill must still return at once and leave no
 // goroutine behind, and nothing may be delivered after it.
 func TestKillWithStalledService(t *testing.T) {
-	for _, transport := range []string{"labrpc", "tcp"} {
-		t.Run(transport, func(t *testing.T) {
-			testutil.CheckGoroutines(t)
-			c := newCluster(t, 3, transport, 0, func(int) Persister { return NewMemoryPersister() })
-			l := c.leader(10 * time.Second)
-			nd := c.nodes[l]
-			stuck, release := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			hook := func(ApplyMsg) {
-				once.Do(func() { close(stuck) })
-				<-release
-			}
-			nd.onApply.Store(&hook)
-			defer close(release)
-			want := cap(nd.applyCh) + 100
-			for i := range want {
-				if _, _, ok := nd.rf.Start(i); !ok {
-					t.Fatal("lost leadership")
-				}
-			}
-			<-stuck
-			testutil.Eventually(t, 10*time.Second, func() bool {
-				return nd.rf.Status().CommitIndex >= want && len(nd.applyCh) == cap(nd.applyCh)
-			}, "the leader did not commit and fill its apply channel")
-			killed := make(chan struct{})
-			go func() { c.kill(l); close(killed) }()
-			select {
-			case <-killed:
-			case <-time.After(5 * time.Second):
-				c.stopped = true // the cluster cannot be torn down past a hung Kill
-				t.Fatal("Kill hung behind a stalled service")
-			}
-			if n := len(nd.applyCh); n != cap(nd.applyCh) {
-				t.Fatalf("apply channel changed to %d after Kill", n)
-			}
-		})
+	t.Run("tcp", func(t *testing.T) {
+		testutil.CheckGoroutines(t)
+		killWithStalledService(t, "tcp")
+	})
+	t.Run("labrpc", func(t *testing.T) {
+		simulate(t, func(t *testing.T) { killWithStalledService(t, "labrpc") })
+	})
+}
+
+func killWithStalledService(t *testing.T, transport string) {
+	c := newCluster(t, 3, transport, 0, func(int) Persister { return NewMemoryPersister() })
+	l := c.leader(10 * time.Second)
+	nd := c.nodes[l]
+	stuck, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func(ApplyMsg) {
+		once.Do(func() { close(stuck) })
+		<-release
+	}
+	nd.onApply.Store(&hook)
+	defer close(release)
+	want := cap(nd.applyCh) + 100
+	for i := range want {
+		if _, _, ok := nd.rf.Start(i); !ok {
+			t.Fatal("lost leadership")
+		}
+	}
+	<-stuck
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return nd.rf.Status().CommitIndex >= want && len(nd.applyCh) == cap(nd.applyCh)
+	}, "the leader did not commit and fill its apply channel")
+	killed := make(chan struct{})
+	go func() { c.kill(l); close(killed) }()
+	select {
+	case <-killed:
+	case <-time.After(5 * time.Second):
+		c.stopped = true // the cluster cannot be torn down past a hung Kill
+		t.Fatal("Kill hung behind a stalled service")
+	}
+	if n := len(nd.applyCh); n != cap(nd.applyCh) {
+		t.Fatalf("apply channel changed to %d after Kill", n)
 	}
 }

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/rpc"
@@ -53,8 +54,13 @@ func NewTCPPeer(addr string, timeout time.Duration) *TCPPeer {
 
 // Call sends an RPC and waits for its reply; false on any failure or after the timeout.
 func (p *TCPPeer) Call(svcMeth string, args any, reply any) bool {
+	return p.CallContext(context.Background(), svcMeth, args, reply)
+}
+
+// CallContext is Call that also gives up, reporting false, as soon as ctx is done.
+func (p *TCPPeer) CallContext(ctx context.Context, svcMeth string, args any, reply any) bool {
 	deadline := time.Now().Add(p.timeout)
-	c := p.connect(deadline)
+	c := p.connect(ctx, deadline)
 	if c == nil {
 		return false
 	}
@@ -76,10 +82,12 @@ func (p *TCPPeer) Call(svcMeth string, args any, reply any) bool {
 		// one with a request stuck in it.
 		p.drop(c)
 		return false
+	case <-ctx.Done():
+		return false // the call stays pending in net/rpc until its reply or the connection ends
 	}
 }
 
-func (p *TCPPeer) connect(deadline time.Time) *rpc.Client {
+func (p *TCPPeer) connect(ctx context.Context, deadline time.Time) *rpc.Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -88,7 +96,8 @@ func (p *TCPPeer) connect(deadline time.Time) *rpc.Client {
 	if p.client != nil {
 		return p.client
 	}
-	conn, err := net.DialTimeout("tcp", p.addr, time.Until(deadline))
+	d := net.Dialer{Deadline: deadline}
+	conn, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil
 	}
