@@ -20,7 +20,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -race -timeout 18m $(TESTFLAGS) $(PKGS)
+	$(GO) test -race -timeout 5m $(TESTFLAGS) $(PKGS)
 
 ## demo: the project tour; starts everything it needs on loopback and stops it again.
 demo:
@@ -46,10 +46,10 @@ plots:
 fuzz:
 	@FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
-## soak: long stress runs kept out of `make test`.
+## soak: long stress runs kept out of `make test`, then every test SOAK_COUNT (20) times over.
 soak:
 	DS440_SOAK=1 $(GO) test -race -timeout 120m $(PKGS)
-	@if [ -d raft ]; then $(GO) test -race -timeout 180m -count=$(SOAK_COUNT) ./raft/; fi
+	$(GO) test -race -timeout 180m -count=$(SOAK_COUNT) $(PKGS)
 
 build:
 	$(GO) build ./...
