@@ -100,7 +100,8 @@ func runRaftnode(ctx context.Context, r *run) (string, error) {
 	// The nemesis: a fault, a while under it, then healing and a quieter while, over and over.
 	faults := 0
 	deadline := time.Now().Add(r.duration)
-	period := max(r.duration/40, 500*time.Millisecond)
+	// A fault every few seconds whatever the length of the run (a short run gets shorter ones).
+	period := min(max(r.duration/40, 500*time.Millisecond), 3*time.Second)
 	killed := map[int]bool{}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		desc := nemesis(r.rng, network, procs, killed)
