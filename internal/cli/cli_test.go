@@ -55,6 +55,10 @@ func TestExitStatuses(t *testing.T) {
 		{"negative int", []string{"-n", "-5", "a", "1"}, ok, 2, "", `invalid value "-5" for flag -n: must not be negative`},
 		{"usage error from Run", []string{"a", "1"}, func(context.Context, *Env) error { return Usagef("bad MAXNONCE") }, 2, "", "demo: bad MAXNONCE\nusage: demo"},
 		{"failure", []string{"a", "1"}, func(context.Context, *Env) error { return errors.New("server unreachable") }, 1, "", "demo: server unreachable\n"},
+		{"status of its own", []string{"a", "1"}, func(context.Context, *Env) error { return &StatusError{Status: 3} }, 3, "", ""},
+		{"status with a reason", []string{"a", "1"}, func(context.Context, *Env) error {
+			return fmt.Errorf("lookup: %w", &StatusError{Status: 4, Err: errors.New("key absent")})
+		}, 4, "", "demo: key absent\n"},
 		{"wrapped usage error", []string{"a", "1"}, func(context.Context, *Env) error { return fmt.Errorf("parsing: %w", Usagef("x")) }, 2, "", "usage: demo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +67,12 @@ func TestExitStatuses(t *testing.T) {
 			status, stdout, stderr := run(c, tc.args...)
 			if status != tc.status || !strings.Contains(stdout, tc.wantStdout) || !strings.Contains(stderr, tc.wantStderr) {
 				t.Fatalf("status %d, stdout %q, stderr %q; want %d, %q, %q", status, stdout, stderr, tc.status, tc.wantStdout, tc.wantStderr)
+			}
+			if tc.status == 0 && stderr != "" {
+				t.Fatalf("stderr %q, want nothing", stderr)
+			}
+			if tc.status == 2 && strings.Count(stderr, "usage: demo") != 1 {
+				t.Fatalf("stderr %q, want the usage once", stderr)
 			}
 			if tc.status != 1 && strings.Contains(stderr, "goroutine ") {
 				t.Fatalf("stack trace on stderr: %s", stderr)
