@@ -187,4 +187,3 @@ func pingPong(sys *actor.ActorSystem, checker actor.ActorRef, rounds int) ([]tim
 	slices.Sort(rtts)
 	return rtts, nil
 }
-
