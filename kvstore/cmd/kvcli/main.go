@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -67,15 +68,22 @@ func run(ctx context.Context, env *cli.Env) error {
 		}
 		return err
 	}
-	// Stdin: go on after a bad line, and exit with the worst status met.
+	// Stdin: go on after a bad line, and exit with the worst status met. Lines are read on
+	// their own goroutine so that SIGINT ends a kvcli waiting for its terminal.
 	var failed, malformed, absent bool
-	sc := bufio.NewScanner(env.Stdin)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		if ctx.Err() != nil {
+	lines, readErr := readLines(env.Stdin)
+	for n := 1; ; n++ {
+		var line string
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-ctx.Done():
 			return nil
 		}
-		args := splitLine(strings.TrimSuffix(sc.Text(), "\r"))
+		if !ok {
+			break
+		}
+		args := splitLine(strings.TrimSuffix(line, "\r"))
 		if len(args) == 0 {
 			continue
 		}
@@ -95,7 +103,7 @@ func run(ctx context.Context, env *cli.Env) error {
 			fmt.Fprintf(env.Stderr, "kvcli: line %d: %v\n", n, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := <-readErr; err != nil {
 		return fmt.Errorf("reading stdin: %w", err)
 	}
 	switch {
@@ -107,6 +115,22 @@ func run(ctx context.Context, env *cli.Env) error {
 		return &cli.StatusError{Status: statusAbsent}
 	}
 	return nil
+}
+
+// readLines sends the lines of r on lines, closed at the end of r; then the read error, if
+// any, on errc.
+func readLines(r io.Reader) (lines <-chan string, errc <-chan error) {
+	out, errs := make(chan string), make(chan error, 1)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 16<<20)
+		for sc.Scan() {
+			out <- sc.Text()
+		}
+		errs <- sc.Err()
+	}()
+	return out, errs
 }
 
 // splitLine splits a stdin line into a command and its arguments: fields separated by spaces

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"ds440/kvstore"
 )
@@ -81,5 +83,27 @@ func TestSplitLine(t *testing.T) {
 		if got := splitLine(tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("splitLine(%q) = %q, want %q", tc.line, got, tc.want)
 		}
+	}
+}
+
+// SIGINT ends a kvcli waiting for its next line on stdin, with status 0.
+func TestInterruptWhileReading(t *testing.T) {
+	t.Parallel()
+	stdin, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		done <- program().Exec(ctx, []string{"127.0.0.1:1"}, stdin, &out, &errOut)
+	}()
+	cancel()
+	select {
+	case status := <-done:
+		if status != 0 {
+			t.Fatalf("status %d, want 0", status)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("kvcli did not end after its context")
 	}
 }
