@@ -28,6 +28,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"-delay", "soon"}, 2, "want a duration such as 250ms"},
 		{[]string{"extra"}, 2, `unexpected arguments ["extra"]`},
 		{[]string{"-server", " , "}, 2, "cmud: -server needs at least one HOST:PORT\nusage: cmud"},
+		{[]string{"-server", "127.0.0.1:1", "-data", "w.json"}, 2, "cmud: -data keeps the world of the in-process server"},
 	} {
 		status, stdout, stderr := execCmud(strings.NewReader(""), tc.args...)
 		if status != tc.status || !strings.Contains(stderr, tc.stderr) || status == 0 && !strings.Contains(stdout, "-data") {

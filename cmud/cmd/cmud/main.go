@@ -48,6 +48,7 @@ func defaultData() string {
 func program() cli.Command {
 	var (
 		servers, name, data string
+		dataSet             bool
 		delay               time.Duration
 	)
 	return cli.Command{
@@ -61,7 +62,11 @@ loaded from the -data file at the start and saved to it at the end ("" keeps not
 		Flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&servers, "server", "", "query actor addresses of a running kvstore cluster (default: a server inside this process)")
 			fs.StringVar(&name, "name", "", "your player's name (default: asked for)")
-			fs.StringVar(&data, "data", defaultData(), "file that keeps the in-process world between games (not with -server)")
+			data = defaultData()
+			fs.Func("data", fmt.Sprintf("`FILE` that keeps the in-process world between games; \"\" keeps nothing (default %q)", data), func(v string) error {
+				data, dataSet = v, true
+				return nil
+			})
 			cli.DurationVar(fs, &delay, "delay", 150*time.Millisecond, "average pause per mining or solving round")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
@@ -74,6 +79,9 @@ loaded from the -data file at the start and saved to it at the end ("" keeps not
 			}
 			if !embedded && len(router.addrs) == 0 {
 				return cli.Usagef("-server needs at least one HOST:PORT")
+			}
+			if !embedded && dataSet {
+				return cli.Usagef("-data keeps the world of the in-process server; with -server the cluster keeps it")
 			}
 			if embedded {
 				server, err := kvstore.New(kvstore.Config{})
