@@ -115,8 +115,9 @@ func TestActorbenchUsage(t *testing.T) {
 		if err := p.Wait(t, procWait); !errors.As(err, &exit) || exit.ExitCode() != 2 {
 			t.Errorf("actorbench %v: %v, want exit status 2", args, err)
 		}
-		if lines := p.Lines(); len(lines) == 0 || !strings.HasPrefix(lines[0], "usage:") && !strings.Contains(lines[0], "flag provided but not defined") {
-			t.Errorf("actorbench %v printed %q, want the usage", args, lines)
+		// The reason first, then the usage.
+		if lines := p.Lines(); len(lines) < 2 || !strings.HasPrefix(lines[0], "actorbench: ") && !strings.Contains(lines[0], "flag provided but not defined") || !strings.HasPrefix(lines[1], "usage: actorbench") {
+			t.Errorf("actorbench %v printed %q, want the reason and the usage", args, lines)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package actor
 
 import (
+	"context"
 	"fmt"
-	"time"
+	"log/slog"
+	"net"
 
 	"ds440/actor/internal/wire"
 )
@@ -33,34 +35,20 @@ func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
 	return nil
 }
 
-// acceptLoop serves each connection from another system on its own goroutine until Close.
-func (s *ActorSystem) acceptLoop() {
-	pause := backoff{min: 5 * time.Millisecond, max: time.Second}
-	for {
-		conn, err := s.listener.Accept()
-		if err != nil {
-			pause.fail()
-			select {
-			case <-s.done:
-				return
-			case <-time.After(pause.delay(0) + time.Millisecond):
-				continue // out of file descriptors or the like: wait for some to free up
-			}
-		}
-		pause.reset()
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			conn.Close()
-			return
-		}
-		s.inbound[conn] = struct{}{}
-		s.wg.Go(func() {
-			s.rpcServer.ServeConn(conn)
-			s.mu.Lock()
-			delete(s.inbound, conn)
-			s.mu.Unlock()
-		})
-		s.mu.Unlock()
-	}
+// serveConn serves the calls of one connection from another system, until it closes.
+func (s *ActorSystem) serveConn(conn net.Conn) { s.rpcServer.ServeConn(conn) }
+
+// systemLog hands records to the system's logger as it is when they are logged, so that
+// SetLogger after the start also reaches the accept loop.
+type systemLog struct{ s *ActorSystem }
+
+func (h systemLog) handler() slog.Handler { return h.s.logger.Load().Handler() }
+
+func (h systemLog) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.handler().Enabled(ctx, l)
 }
+func (h systemLog) Handle(ctx context.Context, r slog.Record) error {
+	return h.handler().Handle(ctx, r)
+}
+func (h systemLog) WithAttrs(attrs []slog.Attr) slog.Handler { return h.handler().WithAttrs(attrs) }
+func (h systemLog) WithGroup(name string) slog.Handler       { return h.handler().WithGroup(name) }

@@ -10,13 +10,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ds440/internal/tcpserve"
 )
 
 // ActorSystem runs actors and carries their messages, locally and to other systems over
 // net/rpc. All its methods are safe for concurrent use.
 type ActorSystem struct {
 	addr      string
-	listener  net.Listener
+	server    *tcpserve.Server // serves rpcServer to other systems
 	rpcServer *rpc.Server
 
 	// targets maps a counter to its *actorCell (positive) or *channelRef (negative).
@@ -42,7 +44,6 @@ type ActorSystem struct {
 	mu       sync.Mutex // guards the fields below and the decision to start goroutines
 	closed   bool
 	contexts []*ActorContext
-	inbound  map[net.Conn]struct{}
 	timers   map[*time.Timer]struct{}
 	chanRefs map[*channelRef]struct{}
 	wg       sync.WaitGroup
@@ -110,13 +111,11 @@ func start(cfg Config, faults func() Faults) (*ActorSystem, error) {
 	}
 	s := &ActorSystem{
 		addr:      net.JoinHostPort(host, port),
-		listener:  ln,
 		rpcServer: rpc.NewServer(),
 		transport: cfg.Transport,
 		faults:    faults,
 		errs:      NewMailbox(),
 		done:      make(chan struct{}),
-		inbound:   make(map[net.Conn]struct{}),
 		timers:    make(map[*time.Timer]struct{}),
 		chanRefs:  make(map[*channelRef]struct{}),
 	}
@@ -126,7 +125,7 @@ func start(cfg Config, faults func() Faults) (*ActorSystem, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.SetLogger(cfg.Logger)
-	s.wg.Go(s.acceptLoop)
+	s.server = tcpserve.Start(ln, s.serveConn, slog.New(systemLog{s}))
 	s.wg.Go(s.reportLoop)
 	return s, nil
 }
@@ -248,10 +247,6 @@ func (s *ActorSystem) Close() {
 	s.isClosed.Store(true)
 	close(s.done)
 	s.cancel()
-	s.listener.Close()
-	for c := range s.inbound {
-		c.Close()
-	}
 	for t := range s.timers {
 		t.Stop()
 	}
@@ -261,6 +256,7 @@ func (s *ActorSystem) Close() {
 	}
 	clear(s.chanRefs)
 	s.mu.Unlock()
+	s.server.Close() // waits for the connections' handlers, which may take s.mu
 
 	s.targets.Range(func(_, v any) bool {
 		if cell, ok := v.(*actorCell); ok {

@@ -237,7 +237,7 @@ func (s *Session) buy(p *Player, args []string) (Result, error) {
 		return hint("The shop has no %q. Type shop to see what it sells.", args[0]), nil
 	}
 	if h.Level > p.Level {
-		return hint("The shop sells %s from %s up; you are a %s.", h.Name, h.Level, p.Level), nil
+		return hint("The shop sells %s from %s up; you are %s.", h.Name, h.Level, withArticle(p.Level.String())), nil
 	}
 	units, bad := count(args, 1, MaxBuyUnits, "The number of units")
 	if bad != nil {
@@ -312,4 +312,12 @@ func plural(n int64) string {
 		return ""
 	}
 	return "s"
+}
+
+// withArticle puts "a" or "an" before a level's name: "an Undergraduate", "a PhD".
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("AEIOU", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }

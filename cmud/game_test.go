@@ -383,3 +383,14 @@ func TestDelayComesFromConfig(t *testing.T) {
 		t.Errorf("slept %v, want %v", slept, want)
 	}
 }
+
+func TestShopHintAgreesWithTheLevel(t *testing.T) {
+	t.Parallel()
+	s := join(t, newGame(t, NewMemoryStore(), "a"), "uma")
+	exec(t, s, "buy gpu", "you are an Undergraduate.")
+	for level, want := range map[string]string{"Masters": "a Masters", "PhD": "a PhD", "PostDoc": "a PostDoc", "Professor": "a Professor"} {
+		if got := withArticle(level); got != want {
+			t.Errorf("withArticle(%q) = %q, want %q", level, got, want)
+		}
+	}
+}

@@ -45,16 +45,20 @@ func TestProgramsTwoServers(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, func() bool {
 		return cli(baseB+2, "", "get", "city") == "Pittsburgh, PA\n"
 	}, "the put on server A readable on server B")
-	if out := cli(baseB+1, "", "get", "nowhere"); out != "(absent)\n" {
-		t.Errorf("get absent printed %q", out)
+	absent := exec.Command(kvcli, fmt.Sprintf("127.0.0.1:%d", baseB+1), "get", "nowhere")
+	var stdout, stderr strings.Builder
+	absent.Stdout, absent.Stderr = &stdout, &stderr
+	absent.Run()
+	if code := absent.ProcessState.ExitCode(); code != 3 || stdout.Len() != 0 || stderr.String() != "kvcli: nowhere is absent\n" {
+		t.Errorf("get absent: exit %d, stdout %q, stderr %q; want 3, nothing and the key", code, stdout.String(), stderr.String())
 	}
 
 	for _, args := range [][]string{{}, {"127.0.0.1:1", "frobnicate"}, {"127.0.0.1:1", "get"}} {
 		cmd := exec.Command(kvcli, args...)
 		cmd.Stdin = strings.NewReader("")
 		err := cmd.Run()
-		if code := cmd.ProcessState.ExitCode(); err == nil || (len(args) == 0 && code != 2) {
-			t.Errorf("kvcli %q: exit %d, want failure (2 for usage)", args, code)
+		if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 {
+			t.Errorf("kvcli %q: exit %d, want 2 (usage)", args, code)
 		}
 	}
 	bad := testutil.StartProc(t, kvstored, "-actors", "0")

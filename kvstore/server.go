@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ds440/actor"
+	"ds440/internal/tcpserve"
 )
 
 // RPC types, served under the net/rpc service name "QueryReceiver".
@@ -45,17 +46,14 @@ const queryTimeout = 10 * time.Second
 // Server is one kvstore server: an actor system with query actors, each serving RPCs on its own
 // port.
 type Server struct {
-	system    *actor.ActorSystem
-	desc      string
-	refs      []*actor.ActorRef // the query actors
-	listeners []net.Listener
-	wg        sync.WaitGroup
+	system  *actor.ActorSystem
+	desc    string
+	refs    []*actor.ActorRef  // the query actors
+	queries []*tcpserve.Server // each query actor's RPC server, in order
+	wg      sync.WaitGroup
 
-	done chan struct{} // closed by Close: stops keepalive
-
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	closed bool
+	done      chan struct{} // closed by Close: stops keepalive
+	closeOnce sync.Once
 }
 
 // Config configures a server made by New. The zero value is one query actor on free TCP ports
@@ -174,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OnError != nil {
 		system.OnError(cfg.OnError)
 	}
-	s := &Server{system: system, conns: map[net.Conn]bool{}, done: make(chan struct{})}
+	s := &Server{system: system, done: make(chan struct{})}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
@@ -203,8 +201,7 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("kvstore: %w", err)
 		}
-		s.listeners = append(s.listeners, ln)
-		s.wg.Go(func() { s.serve(ln, rs) })
+		s.queries = append(s.queries, tcpserve.Start(ln, func(c net.Conn) { rs.ServeConn(c) }, nil))
 	}
 	s.desc, s.refs = self.String(), refs
 	s.wg.Go(s.keepalive)
@@ -230,9 +227,9 @@ func (s *Server) idle() bool {
 
 // QueryAddrs returns the "host:port" of each query actor's RPC server, in order.
 func (s *Server) QueryAddrs() []string {
-	addrs := make([]string, len(s.listeners))
-	for i, ln := range s.listeners {
-		addrs[i] = ln.Addr().String()
+	addrs := make([]string, len(s.queries))
+	for i, q := range s.queries {
+		addrs[i] = q.Addr().String()
 	}
 	return addrs
 }
@@ -242,22 +239,14 @@ func (s *Server) ActorSystem() *actor.ActorSystem { return s.system }
 
 // Close stops the RPC servers and the actor system. It is safe to call more than once.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	close(s.done)
-	for _, ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	s.system.Close()
+	s.closeOnce.Do(func() {
+		close(s.done)
+		for _, q := range s.queries {
+			q.Close()
+		}
+		s.wg.Wait()
+		s.system.Close()
+	})
 }
 
 // keepalive has the first query actor send every other server an empty sync every
@@ -273,29 +262,6 @@ func (s *Server) keepalive() {
 		case <-s.done:
 			return
 		}
-	}
-}
-
-func (s *Server) serve(ln net.Listener, rs *rpc.Server) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			conn.Close()
-			return
-		}
-		s.conns[conn] = true
-		s.mu.Unlock()
-		s.wg.Go(func() {
-			rs.ServeConn(conn)
-			s.mu.Lock()
-			delete(s.conns, conn)
-			s.mu.Unlock()
-		})
 	}
 }
 

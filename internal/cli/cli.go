@@ -4,7 +4,7 @@
 //   - `-h` prints the usage on stdout and exits 0;
 //   - a bad flag or argument prints the reason and the usage on stderr and exits 2;
 //   - a failure the program reports exits 1 with one line "NAME: error" on stderr (never a Go
-//     stack trace);
+//     stack trace); a *StatusError chooses its own status;
 //   - SIGINT and SIGTERM cancel the context the program runs with; a program that then returns
 //     nil exits 0, and a second signal ends the process at once (exit 1);
 //   - logs go to stderr through the Env's slog.Logger.
@@ -43,7 +43,8 @@ type Command struct {
 	// Flags registers the program's flags on fs. May be nil.
 	Flags func(fs *flag.FlagSet)
 	// Run does the work once the arguments are parsed. ctx ends on SIGINT or SIGTERM. A
-	// *UsageError (see Usagef) exits 2 with the usage; any other error exits 1.
+	// *StatusError exits with its status; a *UsageError (see Usagef) exits 2 with the usage;
+	// any other error exits 1.
 	Run func(ctx context.Context, env *Env) error
 }
 
@@ -64,6 +65,22 @@ func (e *UsageError) Error() string { return e.msg }
 func Usagef(format string, args ...any) error {
 	return &UsageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// StatusError ends a program with an exit status of its own, for programs whose statuses carry
+// an answer (as grep's 1 says "no match"). Err, if not nil, is printed as a failure is.
+type StatusError struct {
+	Status int
+	Err    error
+}
+
+func (e *StatusError) Error() string {
+	if e.Err == nil {
+		return "exit status " + strconv.Itoa(e.Status)
+	}
+	return e.Err.Error()
+}
+
+func (e *StatusError) Unwrap() error { return e.Err }
 
 // Main runs c as the process's program with os.Args, the standard streams and the process's
 // signals, and exits with its status.
@@ -104,9 +121,15 @@ func (c Command) Exec(ctx context.Context, args []string, stdin io.Reader, stdou
 	}
 	err := c.Run(ctx, env)
 	var usage *UsageError
+	var status *StatusError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &status):
+		if status.Err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", c.Name, status.Err)
+		}
+		return status.Status
 	case errors.As(err, &usage):
 		return c.usageError(fs, stderr, err)
 	default:

@@ -55,6 +55,10 @@ func TestExitStatuses(t *testing.T) {
 		{"negative int", []string{"-n", "-5", "a", "1"}, ok, 2, "", `invalid value "-5" for flag -n: must not be negative`},
 		{"usage error from Run", []string{"a", "1"}, func(context.Context, *Env) error { return Usagef("bad MAXNONCE") }, 2, "", "demo: bad MAXNONCE\nusage: demo"},
 		{"failure", []string{"a", "1"}, func(context.Context, *Env) error { return errors.New("server unreachable") }, 1, "", "demo: server unreachable\n"},
+		{"status of its own", []string{"a", "1"}, func(context.Context, *Env) error { return &StatusError{Status: 3} }, 3, "", ""},
+		{"status with a reason", []string{"a", "1"}, func(context.Context, *Env) error {
+			return fmt.Errorf("lookup: %w", &StatusError{Status: 4, Err: errors.New("key absent")})
+		}, 4, "", "demo: key absent\n"},
 		{"wrapped usage error", []string{"a", "1"}, func(context.Context, *Env) error { return fmt.Errorf("parsing: %w", Usagef("x")) }, 2, "", "usage: demo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,53 +9,85 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
+	"io"
+	"net"
 	"slices"
-	"syscall"
 	"time"
 
 	"ds440/actor"
 	"ds440/actor/internal/actorbench"
+	"ds440/internal/cli"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
+func main() { cli.Main(program()) }
+
+type options struct {
+	serve       bool
+	port        int
+	connect     string
+	n, rounds   int
+	timeout     time.Duration
+	dialTimeout time.Duration
 }
 
-func run(args []string) int {
-	fs := flag.NewFlagSet("actorbench", flag.ContinueOnError)
-	serve := fs.Bool("serve", false, "serve a checker actor until SIGINT/SIGTERM")
-	port := fs.Int("port", 0, "port of this process's actor system (0: any free one)")
-	connect := fs.String("connect", "", "address (host:port) of an actorbench -serve")
-	n := fs.Int("n", 1000000, "messages per stream")
-	rounds := fs.Int("pings", 2000, "round trips for the latency figure")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up on a stream after this long")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: actorbench -serve [-port P]\n       actorbench -connect HOST:PORT [-n N] [-pings R] [-port P]\n")
-		fs.PrintDefaults()
+func program() cli.Command {
+	var o options
+	return cli.Command{
+		Name: "actorbench",
+		Doc: `Actorbench measures the actor system. Start a checker with -serve, then point a driver
+at the address it prints with -connect HOST:PORT: the driver streams -n messages to a local
+checker and to the remote one, times -pings round trips, and exits 1 if a stream is lost,
+incomplete or out of order.`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&o.serve, "serve", false, "serve a checker actor until SIGINT/SIGTERM")
+			cli.IntVar(fs, &o.port, "port", 0, "port of this process's actor system (0: any free one)")
+			fs.StringVar(&o.connect, "connect", "", "address (host:port) of an actorbench -serve")
+			cli.IntVar(fs, &o.n, "n", 1000000, "messages per stream (at least 1)")
+			cli.IntVar(fs, &o.rounds, "pings", 2000, "round trips for the latency figure (at least 1)")
+			cli.DurationVar(fs, &o.timeout, "timeout", 5*time.Minute, "give up on a stream after this long")
+			cli.DurationVar(fs, &o.dialTimeout, "dial-timeout", 5*time.Second, "give up on reaching -connect's address after this long")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			return run(ctx, o, env)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+}
+
+func (o *options) check() error {
+	switch {
+	case o.serve == (o.connect != ""):
+		return cli.Usagef("give either -serve or -connect HOST:PORT")
+	case o.port > 65535:
+		return cli.Usagef("-port %d is not a port number (0 to 65535)", o.port)
+	case o.n < 1:
+		return cli.Usagef("-n must be at least 1")
+	case o.rounds < 1:
+		return cli.Usagef("-pings must be at least 1")
+	case o.timeout == 0 || o.dialTimeout == 0:
+		return cli.Usagef("-timeout and -dial-timeout must be positive")
+	}
+	if o.connect != "" {
+		if _, _, err := net.SplitHostPort(o.connect); err != nil {
+			return cli.Usagef("-connect %q is not HOST:PORT: %v", o.connect, err)
 		}
-		return 2
 	}
-	if fs.NArg() > 0 || *serve == (*connect != "") || *n < 1 || *rounds < 1 {
-		fs.Usage()
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	sys, err := actor.NewActorSystem(*port)
+	return nil
+}
+
+func run(ctx context.Context, o options, env *cli.Env) error {
+	sys, err := actor.NewActorSystem(o.port)
 	if err != nil {
-		log.Error("starting the actor system", "err", err)
-		return 1
+		return fmt.Errorf("starting the actor system: %w", err)
 	}
 	defer sys.Close()
+	log := env.Log
 	sys.SetLogger(log)
 	sys.OnError(func(err error) {
 		if !errors.Is(err, actor.ErrRemoteUnreachable) { // the system's logger has said so
@@ -63,56 +95,76 @@ func run(args []string) int {
 		}
 	})
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	if *serve {
+	if o.serve {
 		checker := sys.StartActor(actorbench.NewChecker)
-		fmt.Printf("actorbench: serving on %s (checker %s)\n", sys.Addr(), checker.Uid())
-		<-sigs
-		return 0
+		fmt.Fprintf(env.Stdout, "actorbench: serving on %s (checker %s)\n", sys.Addr(), checker.Uid())
+		<-ctx.Done()
+		return nil
 	}
-	code := make(chan int, 1)
-	go func() { code <- drive(sys, *connect, *n, *rounds, *timeout, log) }()
+	// The actor system redials an unreachable peer with back-off for as long as messages wait;
+	// one dial first turns a wrong or dead address into an error at once.
+	var d net.Dialer
+	dialCtx, cancel := context.WithTimeout(ctx, o.dialTimeout)
+	conn, err := d.DialContext(dialCtx, "tcp", o.connect)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("cannot reach %s: %w", o.connect, err)
+	}
+	conn.Close()
+
+	done := make(chan error, 1)
+	go func() { done <- drive(sys, o, env.Stdout) }()
 	select {
-	case c := <-code:
-		return c
-	case <-sigs:
-		return 0
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		sys.Close() // ends the drive's waits
+		<-done
+		return nil
 	}
 }
 
-func drive(sys *actor.ActorSystem, peer string, n, rounds int, timeout time.Duration, log *slog.Logger) int {
-	stream := func(where string, to actor.ActorRef) bool {
-		r, d, err := actorbench.Stream(sys, to, where, n, timeout)
+func drive(sys *actor.ActorSystem, o options, out io.Writer) error {
+	var wrong []string
+	stream := func(where string, to actor.ActorRef) error {
+		r, d, err := actorbench.Stream(sys, to, where, o.n, o.timeout)
 		if err != nil {
-			log.Error("stream failed", "where", where, "err", err)
-			return false
+			return fmt.Errorf("%s stream: %w", where, err)
 		}
-		order, ok := "in order", r.Count == n && r.OutOfOrder == 0
-		if !ok {
+		order := "in order"
+		if r.Count != o.n || r.OutOfOrder != 0 {
 			order = fmt.Sprintf("WRONG: %d received, %d out of order", r.Count, r.OutOfOrder)
+			wrong = append(wrong, where)
 		}
-		fmt.Printf("%-6s %9d messages in %8.3fs = %10.0f msgs/s, %s\n", where+":", n, d.Seconds(), float64(n)/d.Seconds(), order)
-		return ok
+		fmt.Fprintf(out, "%-6s %9d messages in %8.3fs = %10.0f msgs/s, %s\n", where+":", o.n, d.Seconds(), float64(o.n)/d.Seconds(), order)
+		return nil
 	}
-	ok := stream("local", *sys.StartActor(actorbench.NewChecker))
-	if !stream("remote", actor.ActorRef{Address: peer, Counter: 1}) {
-		return 1
+	if err := stream("local", *sys.StartActor(actorbench.NewChecker)); err != nil {
+		return err
+	}
+	checker := actor.ActorRef{Address: o.connect, Counter: 1}
+	if err := stream("remote", checker); err != nil {
+		return err
+	}
+	if len(wrong) > 0 && wrong[len(wrong)-1] == "remote" {
+		return fmt.Errorf("the remote stream arrived incomplete or out of order")
 	}
 
-	rtts, err := pingPong(sys, actor.ActorRef{Address: peer, Counter: 1}, rounds)
+	rtts, err := pingPong(sys, checker, o.rounds)
 	if err != nil {
-		log.Error("round trips failed", "err", err)
-		return 1
+		return fmt.Errorf("round trips: %w", err)
 	}
-	fmt.Printf("remote round trip over %d pings: p50 %v, p99 %v\n", rounds, rtts[len(rtts)/2], rtts[len(rtts)*99/100])
+	fmt.Fprintf(out, "remote round trip over %d pings: p50 %v, p99 %v\n", o.rounds, rtts[len(rtts)/2], rtts[len(rtts)*99/100])
 	st := sys.Stats()
-	fmt.Printf("stats: %d messages sent (%d bytes), %d bytes received from the peer, %d undelivered\n",
+	fmt.Fprintf(out, "stats: %d messages sent (%d bytes), %d bytes received from the peer, %d undelivered\n",
 		st.MessagesSent, st.BytesSent, st.RemoteBytesReceived, st.MessagesUndelivered)
-	if !ok {
-		return 1
+	if len(wrong) > 0 {
+		return fmt.Errorf("the %s stream arrived incomplete or out of order", wrong[0])
 	}
-	return 0
+	return nil
 }
 
 // pingPong times round trips to the checker: a Report and its Result.
@@ -123,7 +175,10 @@ func pingPong(sys *actor.ActorSystem, checker actor.ActorRef, rounds int) ([]tim
 		start := time.Now()
 		sys.Tell(&checker, actorbench.Report{ReplyTo: *reply, Stream: "ping"})
 		select {
-		case <-answer:
+		case _, ok := <-answer:
+			if !ok {
+				return nil, actor.ErrClosed
+			}
 			rtts = append(rtts, time.Since(start))
 		case <-time.After(10 * time.Second):
 			return nil, errors.New("no answer within 10s")

@@ -1,26 +1,27 @@
-// Command cmud plays CMUD. With no flags it runs a kvstore server inside the process, so one
-// player can play at once; -server joins a running kvstore cluster so many players share the
-// world. Commands are read line by line from stdin, so a game can be scripted.
+// Command cmud plays CMUD. With no -server it runs a kvstore server inside the process, so one
+// player can play at once, and keeps that world in a file (-data) between games; -server joins
+// a running kvstore cluster so many players share the world. Commands are read line by line
+// from stdin, so a game can be scripted.
 //
-//	go run ./cmud/cmd/cmud [-name NAME] [-server HOST:PORT[,HOST:PORT...]]
+//	go run ./cmud/cmd/cmud [-name NAME] [-server HOST:PORT[,HOST:PORT...] | -data FILE] [-delay D]
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"ds440/cmud"
+	"ds440/internal/cli"
 	"ds440/kvstore"
 )
 
@@ -32,62 +33,161 @@ type roundRobin struct {
 
 func (r *roundRobin) NextAddr() string { return r.addrs[(r.next.Add(1)-1)%uint64(len(r.addrs))] }
 
-func main() {
-	fs := flag.NewFlagSet("cmud", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cmud [-name NAME] [-server HOST:PORT[,HOST:PORT...]] [-delay D]")
-		fs.PrintDefaults()
-	}
-	servers := fs.String("server", "", "query actor addresses of a running kvstore cluster (default: a server inside this process)")
-	name := fs.String("name", "", "your player's name (default: asked for)")
-	delay := fs.Duration("delay", 150*time.Millisecond, "average pause per mining or solving round")
-	if err := fs.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	} else if err != nil {
-		os.Exit(2)
-	}
-	if fs.NArg() != 0 || *delay < 0 {
-		fmt.Fprintln(fs.Output(), "cmud: unexpected arguments")
-		fs.Usage()
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+func main() { cli.Main(program()) }
 
-	router := &roundRobin{}
-	if *servers == "" {
-		server, _, err := kvstore.NewServer(0, 1, nil)
-		if err != nil {
-			log.Error("cannot start the embedded kvstore server", "err", err)
-			os.Exit(1)
-		}
-		defer server.Close()
-		router.addrs = server.QueryAddrs()
-	} else {
-		for _, a := range strings.Split(*servers, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				router.addrs = append(router.addrs, a)
+// defaultData is where the embedded world is kept unless -data says otherwise: the user's
+// configuration directory, or nowhere if there is none.
+func defaultData() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ds440", "cmud-world.json")
+}
+
+func program() cli.Command {
+	var (
+		servers, name, data string
+		dataSet             bool
+		delay               time.Duration
+	)
+	return cli.Command{
+		Name: "cmud",
+		Doc: `Cmud plays CMUD, a text game whose whole state lives in kvstore. Commands are read line
+by line from stdin (type help in the game); the prompt is shown only when stdin is a terminal.
+
+With no -server, the world is a kvstore server inside this process, for one player at a time,
+loaded from the -data file at the start and saved to it at the end ("" keeps nothing).
+-server joins a running kvstore cluster, which keeps the world for every player.`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&servers, "server", "", "query actor addresses of a running kvstore cluster (default: a server inside this process)")
+			fs.StringVar(&name, "name", "", "your player's name (default: asked for)")
+			data = defaultData()
+			fs.Func("data", fmt.Sprintf("`FILE` that keeps the in-process world between games; \"\" keeps nothing (default %q)", data), func(v string) error {
+				data, dataSet = v, true
+				return nil
+			})
+			cli.DurationVar(fs, &delay, "delay", 150*time.Millisecond, "average pause per mining or solving round")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			router := &roundRobin{}
+			embedded := servers == ""
+			for _, a := range strings.Split(servers, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					router.addrs = append(router.addrs, a)
+				}
 			}
-		}
-		if len(router.addrs) == 0 {
-			fmt.Fprintln(fs.Output(), "cmud: -server needs at least one HOST:PORT")
-			os.Exit(2)
-		}
-	}
-	store := kvstore.NewClient(router)
-	defer store.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := play(ctx, cmud.New(store, cmud.Config{RoundDelay: *delay}), *name, os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "cmud:", err)
-		os.Exit(1)
+			if !embedded && len(router.addrs) == 0 {
+				return cli.Usagef("-server needs at least one HOST:PORT")
+			}
+			if !embedded && dataSet {
+				return cli.Usagef("-data keeps the world of the in-process server; with -server the cluster keeps it")
+			}
+			if embedded {
+				server, err := kvstore.New(kvstore.Config{})
+				if err != nil {
+					return fmt.Errorf("cannot start the embedded kvstore server: %w", err)
+				}
+				defer server.Close()
+				router.addrs = server.QueryAddrs()
+			}
+			store := kvstore.NewClient(router)
+			defer store.Close()
+			if embedded && data != "" {
+				if err := load(store, data); err != nil {
+					return err
+				}
+			}
+			err := play(ctx, cmud.New(store, cmud.Config{RoundDelay: delay}), name, env.Stdin, env.Stdout)
+			if embedded && data != "" {
+				if serr := save(store, data); serr != nil && err == nil {
+					err = serr
+				}
+			}
+			return err
+		},
 	}
 }
 
+// load puts every key of the world file into store; a missing file is a new world.
+func load(store *kvstore.Client, file string) error {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("cannot load the world: %w", err)
+	}
+	var world map[string]string
+	if err := json.Unmarshal(b, &world); err != nil {
+		return fmt.Errorf("cannot load the world from %s: %w", file, err)
+	}
+	for k, v := range world {
+		if err := store.Put(k, v); err != nil {
+			return fmt.Errorf("cannot load the world: %w", err)
+		}
+	}
+	return nil
+}
+
+// save writes every key of store to the world file, atomically: a crash leaves the old file
+// or the new one, never half of one.
+func save(store *kvstore.Client, file string) error {
+	world, err := store.List("")
+	if err == nil {
+		err = writeAtomic(file, world)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot save the world to %s: %w", file, err)
+	}
+	return nil
+}
+
+func writeAtomic(file string, world map[string]string) error {
+	b, err := json.Marshal(world)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// isTerminal reports whether r is an interactive terminal: a character device other than
+// /dev/null (which is one too, and reads as an empty script).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(fi, null)
+}
+
 // play runs one player's session: lines in, the game's answers out, until quit, EOF or ctx.
-func play(ctx context.Context, game *cmud.Game, name string, in *os.File, out io.Writer) error {
-	fi, _ := in.Stat()
-	terminal := fi != nil && fi.Mode()&os.ModeCharDevice != 0
+func play(ctx context.Context, game *cmud.Game, name string, in io.Reader, out io.Writer) error {
+	terminal := isTerminal(in)
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -145,7 +245,10 @@ func play(ctx context.Context, game *cmud.Game, name string, in *os.File, out io
 		prompt("> ")
 		l, ok := next()
 		if !ok {
-			fmt.Fprintln(out, "\nGoodbye.")
+			if terminal {
+				fmt.Fprintln(out) // end the prompt's line
+			}
+			fmt.Fprintln(out, "Goodbye.")
 			return nil
 		}
 		text, quit := s.Exec(l)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +19,9 @@ import (
 // runScript runs the cmud binary with args and the given stdin, and returns its output.
 func runScript(t *testing.T, script string, args ...string) string {
 	t.Helper()
+	if !slices.Contains(args, "-server") && !slices.Contains(args, "-data") {
+		args = append(args, "-data", "") // a new world, not the user's
+	}
 	p := testutil.StartProc(t, testutil.BuildBinary(t, "ds440/cmud/cmd/cmud"), args...)
 	io.WriteString(p.Stdin, script)
 	p.Stdin.Close()
@@ -141,7 +145,7 @@ func sum(t *testing.T, out, pattern string) int {
 func TestInterruptExitsCleanly(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
-	p := testutil.StartProc(t, testutil.BuildBinary(t, "ds440/cmud/cmd/cmud"), "-name", "sam", "-delay", "0")
+	p := testutil.StartProc(t, testutil.BuildBinary(t, "ds440/cmud/cmd/cmud"), "-name", "sam", "-delay", "0", "-data", "")
 	io.WriteString(p.Stdin, "mine 2\n")
 	p.WaitLine(t, "earn 2 coins", 30*time.Second)
 	p.Signal(os.Interrupt)

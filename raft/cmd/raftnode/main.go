@@ -32,23 +32,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"ds440/internal/cli"
 	"ds440/raft"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
-}
+func main() { cli.Main(program()) }
 
 type options struct {
 	id            int
@@ -63,54 +57,64 @@ type options struct {
 	commitTimeout time.Duration
 }
 
-func parseFlags(args []string) (options, error) {
-	fs := flag.NewFlagSet("raftnode", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+// program is raftnode's program: its flags fill an options, which run checks and serves.
+func program() cli.Command {
 	var o options
 	var peers, clients string
-	fs.IntVar(&o.id, "id", -1, "this server's index in -peers")
-	fs.StringVar(&peers, "peers", "", "comma-separated Raft addresses (host:port) of all servers, in id order")
-	fs.StringVar(&o.dataDir, "data", "", "directory for the durable Raft state and snapshots")
-	fs.StringVar(&o.httpAddr, "http", "", "client HTTP address (default: this server's entry in -clients, else 127.0.0.1:0)")
-	fs.StringVar(&clients, "clients", "", "comma-separated HTTP addresses of all servers, in id order (to refer clients to the leader)")
-	fs.Int64Var(&o.maxValue, "max-value", 1<<20, "largest value a PUT accepts, in bytes")
-	fs.DurationVar(&o.commitTimeout, "commit-timeout", 5*time.Second, "how long a write or consistent read waits to be applied before answering 504")
-	fs.IntVar(&o.snapshotEvery, "snapshot-every", 1000, "take a snapshot after this many applied commands (0: never)")
-	fs.DurationVar(&o.election, "election-timeout", raft.DefaultElectionTimeout, "minimum election timeout")
-	fs.DurationVar(&o.heartbeat, "heartbeat", raft.DefaultHeartbeatInterval, "heartbeat interval")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: raftnode -id N -peers host:port,host:port,... -data DIR [-http host:port] [-clients host:port,...]")
-		fs.PrintDefaults()
+	return cli.Command{
+		Name: "raftnode",
+		Doc: `Raftnode runs one server of a replicated key/value store on Raft; -peers lists every
+server's Raft address in id order, its own included. Example:
+
+  raftnode -id 0 -peers 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002 -data /tmp/n0 -http 127.0.0.1:8000
+
+The HTTP API (PUT/GET /kv/{key}, GET /status) is described in the package documentation
+(go doc ds440/raft/cmd/raftnode).`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&o.id, "id", -1, "this server's index in -peers (required)")
+			fs.StringVar(&peers, "peers", "", "comma-separated Raft addresses (host:port) of all servers, in id order (required)")
+			fs.StringVar(&o.dataDir, "data", "", "directory for the durable Raft state and snapshots (required)")
+			fs.StringVar(&o.httpAddr, "http", "", "client HTTP address (default: this server's entry in -clients, else 127.0.0.1:0)")
+			fs.StringVar(&clients, "clients", "", "comma-separated HTTP addresses of all servers, in id order (to refer clients to the leader)")
+			fs.Int64Var(&o.maxValue, "max-value", 1<<20, "largest value a PUT accepts, in bytes")
+			cli.DurationVar(fs, &o.commitTimeout, "commit-timeout", 5*time.Second, "how long a write or consistent read waits to be applied before answering 504")
+			cli.IntVar(fs, &o.snapshotEvery, "snapshot-every", 1000, "take a snapshot after this many applied commands (0: never)")
+			cli.DurationVar(fs, &o.election, "election-timeout", raft.DefaultElectionTimeout, "minimum election timeout")
+			cli.DurationVar(fs, &o.heartbeat, "heartbeat", raft.DefaultHeartbeatInterval, "heartbeat interval")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			if peers != "" {
+				o.peers = strings.Split(peers, ",")
+			}
+			if clients != "" {
+				o.clients = strings.Split(clients, ",")
+			}
+			if err := o.check(); err != nil {
+				return err
+			}
+			return run(ctx, o, env)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if peers != "" {
-		o.peers = strings.Split(peers, ",")
-	}
-	if clients != "" {
-		o.clients = strings.Split(clients, ",")
-	}
+}
+
+// check reports the first option that is missing or wrong as a usage error, and fills in the
+// HTTP address from -clients.
+func (o *options) check() error {
 	switch {
 	case len(o.peers) == 0:
-		return o, errors.New("-peers is required")
+		return cli.Usagef("-peers is required")
 	case o.id < 0 || o.id >= len(o.peers):
-		return o, fmt.Errorf("-id must be in [0, %d)", len(o.peers))
+		return cli.Usagef("-id must be in [0, %d)", len(o.peers))
 	case o.dataDir == "":
-		return o, errors.New("-data is required")
-	case o.snapshotEvery < 0:
-		return o, errors.New("-snapshot-every must not be negative")
+		return cli.Usagef("-data is required")
 	case o.heartbeat <= 0 || o.election <= o.heartbeat:
-		return o, errors.New("need 0 < -heartbeat < -election-timeout")
+		return cli.Usagef("need 0 < -heartbeat < -election-timeout")
 	case len(o.clients) > 0 && len(o.clients) != len(o.peers):
-		return o, fmt.Errorf("-clients has %d addresses, -peers %d", len(o.clients), len(o.peers))
+		return cli.Usagef("-clients has %d addresses, -peers %d", len(o.clients), len(o.peers))
 	case o.maxValue <= 0:
-		return o, errors.New("-max-value must be positive")
+		return cli.Usagef("-max-value must be positive")
 	case o.commitTimeout <= 0:
-		return o, errors.New("-commit-timeout must be positive")
+		return cli.Usagef("-commit-timeout must be positive")
 	}
 	if o.httpAddr == "" {
 		o.httpAddr = "127.0.0.1:0"
@@ -120,30 +124,18 @@ func parseFlags(args []string) (options, error) {
 	}
 	for _, p := range append(append([]string(nil), o.peers...), o.clients...) {
 		if _, _, err := net.SplitHostPort(p); err != nil {
-			return o, fmt.Errorf("bad address %q: %v", p, err)
+			return cli.Usagef("bad address %q: %v", p, err)
 		}
 	}
-	return o, nil
+	return nil
 }
 
-func run(args []string) int {
-	o, err := parseFlags(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "raftnode: %v\n", err)
-		fmt.Fprintln(os.Stderr, "usage: raftnode -id N -peers host:port,host:port,... -data DIR [-http host:port] [-clients host:port,...]")
-		return 2
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", o.id)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// run serves until ctx ends (exit 0) or the node fails (exit 1).
+func run(ctx context.Context, o options, env *cli.Env) error {
+	logger := env.Log.With("node", o.id)
 	n, err := startNode(o, logger)
 	if err != nil {
-		logger.Error("raftnode: start", "err", err)
-		return 1
+		return fmt.Errorf("start: %w", err)
 	}
 	// A Raft that cannot persist stops itself; the process then exits so a supervisor can act.
 	check := time.NewTicker(500 * time.Millisecond)
@@ -153,16 +145,14 @@ func run(args []string) int {
 		case <-ctx.Done():
 			logger.Info("raftnode: shutting down")
 			n.Close()
-			return 0
+			return nil
 		case err := <-n.failed:
-			logger.Error("raftnode: stopped", "err", err)
 			n.Close()
-			return 1
+			return fmt.Errorf("stopped: %w", err)
 		case <-check.C:
 			if err := n.rf.Err(); err != nil {
-				logger.Error("raftnode: raft stopped", "err", err)
 				n.Close()
-				return 1
+				return fmt.Errorf("raft stopped: %w", err)
 			}
 		}
 	}
