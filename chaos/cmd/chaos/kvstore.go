@@ -107,7 +107,8 @@ func runKVStore(ctx context.Context, r *run) (string, error) {
 		}
 		converge = append(converge, took)
 		mu.Lock()
-		last, err = checkKV(puts, reads, state, cl.kills, r.opts.kvstoreBroken == "first-wins")
+		last, err = checkKV(puts, reads, state, kvRules{
+			kills: cl.kills, pauses: cl.pauses, crashLossOK: r.opts.kvstoreCrashLoss, firstWins: r.opts.kvstoreBroken == "first-wins"})
 		mu.Unlock()
 		if err != nil {
 			return "", fmt.Errorf("cycle %d: %w", n, err)
@@ -148,14 +149,15 @@ type kvNode struct {
 type kvCluster struct {
 	r     *run
 	nodes []*kvNode
-	// kills[i] are the times server i was killed, to tell a Put lost with its server from
-	// one lost otherwise.
-	kills map[int][]time.Time
-	polls []*kvstore.Client // one per query actor of every server, in order
+	// kills[i] and pauses[i] are the times server i was killed and paused, to tell a Put
+	// lost with its server from one lost otherwise.
+	kills, pauses map[int][]time.Time
+	polls         []*kvstore.Client // one per query actor of every server, in order
+	calls         sync.WaitGroup    // polls that outlived their timeout; close waits for them
 }
 
 func (c *kvCluster) start(ctx context.Context) error {
-	c.kills = map[int][]time.Time{}
+	c.kills, c.pauses = map[int][]time.Time{}, map[int][]time.Time{}
 	for i := range kvServers {
 		port, err := freePortRange(kvActors + 1)
 		if err != nil {
@@ -256,11 +258,13 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 		return fmt.Sprintf("SIGKILL %d until the heal", i), nil
 	case 3:
 		n.proc.Pause()
+		c.pauses[i] = append(c.pauses[i], time.Now())
 		sleep(ctx, outage)
 		n.proc.Resume()
 		return fmt.Sprintf("SIGSTOP %d for %v", i, outage.Round(time.Millisecond)), nil
 	default:
 		n.proc.Pause()
+		c.pauses[i] = append(c.pauses[i], time.Now())
 		return fmt.Sprintf("SIGSTOP %d until the heal", i), nil
 	}
 }
@@ -298,7 +302,7 @@ func (c *kvCluster) converge(ctx context.Context, healed time.Time) (map[string]
 		states := make([]map[string]kvstore.Entry, len(c.polls))
 		var wg sync.WaitGroup
 		for i, p := range c.polls {
-			wg.Go(func() { states[i] = listWithin(p, time.Second) })
+			wg.Go(func() { states[i] = c.listWithin(p, time.Second) })
 		}
 		wg.Wait()
 		at := time.Now()
@@ -325,15 +329,15 @@ func (c *kvCluster) converge(ctx context.Context, healed time.Time) (map[string]
 
 // listWithin lists p's replica, or returns nil if it fails or takes longer than d (a paused
 // server answers nothing; the call returns when it is resumed or the client closed).
-func listWithin(p *kvstore.Client, d time.Duration) map[string]kvstore.Entry {
+func (c *kvCluster) listWithin(p *kvstore.Client, d time.Duration) map[string]kvstore.Entry {
 	done := make(chan map[string]kvstore.Entry, 1)
-	go func() {
+	c.calls.Go(func() {
 		m, err := p.ListStamped("")
 		if err != nil {
 			m = nil
 		}
 		done <- m
-	}()
+	})
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -365,6 +369,7 @@ func (c *kvCluster) close() {
 	for _, n := range c.nodes {
 		n.proc.Kill()
 	}
+	c.calls.Wait()
 }
 
 // fixedAddr is a QueryRouter that always answers one address.
@@ -440,21 +445,55 @@ type kvCheck struct {
 	once           int // of them, keys written once (kvOncePrefix)
 	wonUnknown     int // keys whose final value is a Put with an unknown outcome
 	overwritten    int // acknowledged Puts beaten by a later-stamped one
+	crashLost      int // acknowledged Puts lost with their server's SIGKILL (kvRules.crashLossOK)
 	reads          int // values read, each one some client wrote
 }
 
 func (k kvCheck) String() string {
-	return fmt.Sprintf("%d acknowledged Puts: %d final winners (%d on keys written once), %d lost only to a later stamp, 0 lost otherwise "+
-		"(%d keys won by a Put with an unknown outcome, of %d such Puts); %d values read, all written by a client",
-		k.acked, k.won, k.once, k.overwritten, k.wonUnknown, k.unknown, k.reads)
+	return fmt.Sprintf("%d acknowledged Puts: %d final winners (%d on keys written once), %d lost only to a later stamp, "+
+		"%d lost with their server's SIGKILL, 0 lost otherwise (%d keys won by a Put with an unknown outcome, of %d such Puts); "+
+		"%d values read, all written by a client",
+		k.acked, k.won, k.once, k.overwritten, k.crashLost, k.wonUnknown, k.unknown, k.reads)
+}
+
+// kvRules are what checkKV needs besides the history: the faults, and what to accept.
+type kvRules struct {
+	kills, pauses map[int][]time.Time // when each server was killed, paused
+	// crashLossOK accepts the loss of an acknowledged Put whose server was SIGKILLed before it
+	// could pass the Put on: within crashWindow of the Put, or after a pause that began after
+	// it. kvstored keeps Puts in memory only and acknowledges a Put before sending it on.
+	crashLossOK bool
+	firstWins   bool // check against a wrong rule (the smallest stamp wins), to see the checker fail
+}
+
+// crashWindow is how soon after a Put its server must be killed for the loss of the Put to be
+// put down to the kill: well over the 150 ms a query actor batches Puts for.
+const crashWindow = time.Second
+
+// crashed returns why the Put p may have died with its server, or "" if no kill explains it.
+func (k kvRules) crashed(p kvPut) string {
+	for _, at := range k.kills[p.Server] {
+		if !at.After(p.Invoked) {
+			continue
+		}
+		if at.Sub(p.Invoked) <= crashWindow {
+			return fmt.Sprintf("its server %d was SIGKILLed %v after it was sent", p.Server, at.Sub(p.Invoked).Round(time.Millisecond))
+		}
+		for _, paused := range k.pauses[p.Server] {
+			if paused.After(p.Invoked) && paused.Before(at) {
+				return fmt.Sprintf("its server %d was paused %v after it was sent, then SIGKILLed", p.Server, paused.Sub(p.Invoked).Round(time.Millisecond))
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 // checkKV checks the converged state against every Put made: each key's final value was Put by
 // a client, with the stamp that Put was acknowledged with; no acknowledged Put is lost except
-// to a Put with a larger (time, uid) stamp, which is the last-writer-wins rule; and every
-// value read was written by a client. firstWins checks against a wrong rule (the smallest
-// stamp wins), to show the checker failing.
-func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, kills map[int][]time.Time, firstWins bool) (kvCheck, error) {
+// to a Put with a larger (time, uid) stamp, which is the last-writer-wins rule (or, if
+// rules.crashLossOK, with its server's SIGKILL); and every value read was written by a client.
+func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, rules kvRules) (kvCheck, error) {
 	var res kvCheck
 	byValue := map[[2]string]kvPut{}
 	for _, p := range puts {
@@ -481,7 +520,7 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, kills
 			res.wonUnknown++
 		}
 	}
-	if firstWins {
+	if rules.firstWins {
 		first := map[string]kvPut{}
 		for _, p := range puts {
 			if f, ok := first[p.Key]; p.Acked && (!ok || p.Stamp.Compare(f.Stamp) < 0) {
@@ -502,12 +541,13 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, kills
 		e, ok := final[p.Key]
 		switch c := e.Stamp.Compare(p.Stamp); {
 		case !ok || c < 0:
-			why := "its server was never killed after it"
-			for _, at := range kills[p.Server] {
-				if at.After(p.Invoked) {
-					why = fmt.Sprintf("its server %d was SIGKILLed %v after it was sent (kvstored keeps its state in memory only)", p.Server, at.Sub(p.Invoked).Round(time.Millisecond))
-					break
-				}
+			why := rules.crashed(p)
+			if why != "" && rules.crashLossOK {
+				res.crashLost++
+				continue
+			}
+			if why == "" {
+				why = "no SIGKILL of its server explains it"
 			}
 			lost = append(lost, fmt.Sprintf("key %q: acknowledged Put %q stamped %+v is lost, final %+v; %s", p.Key, p.Value, p.Stamp, e, why))
 		case c == 0 && e.Value != p.Value:
