@@ -106,6 +106,9 @@ func runKVStore(ctx context.Context, r *run) (string, error) {
 			return "", fmt.Errorf("cycle %d: %w (faults: %s)", n, err, strings.Join(faults, "; "))
 		}
 		converge = append(converge, took)
+		if r.opts.kvstoreBroken == "drop-key" {
+			dropOneKey(state)
+		}
 		mu.Lock()
 		last, err = checkKV(puts, reads, state, kvRules{
 			kills: cl.kills, pauses: cl.pauses, crashLossOK: r.opts.kvstoreCrashLoss, firstWins: r.opts.kvstoreBroken == "first-wins"})
@@ -135,6 +138,20 @@ func distribution(ds []time.Duration, target time.Duration) string {
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	return fmt.Sprintf("%d heals min %s median %s max %s (%d over %v)",
 		len(s), ms(s[0]), ms(s[len(s)/2]), ms(s[len(s)-1]), over, target)
+}
+
+// dropOneKey removes the first key written once from a converged state, as a store that lost
+// a Put would: -kvstore-broken=drop-key, to see the loss check fail on a real history.
+func dropOneKey(state map[string]kvstore.Entry) {
+	var keys []string
+	for k := range state {
+		if strings.HasPrefix(k, kvOncePrefix) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		delete(state, slices.Min(keys))
+	}
 }
 
 // kvNode is one kvstored of the cluster.

@@ -32,8 +32,16 @@ func TestShortRun(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	var out, errOut bytes.Buffer
-	if status := command().Exec(context.Background(), []string{"-systems", "nope"}, nil, &out, &errOut); status != 2 || !strings.Contains(errOut.String(), `unknown system "nope"`) {
-		t.Fatalf("status %d, stderr %q", status, errOut.String())
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"-systems", "nope"}, `unknown system "nope"`},
+		{[]string{"-systems", "kvstore", "-kvstore-broken", "nope"}, `unknown -kvstore-broken "nope"`},
+	} {
+		var out, errOut bytes.Buffer
+		if status := command().Exec(context.Background(), tc.args, nil, &out, &errOut); status != 2 || !strings.Contains(errOut.String(), tc.err) {
+			t.Errorf("%v: status %d, stderr %q", tc.args, status, errOut.String())
+		}
 	}
 }
