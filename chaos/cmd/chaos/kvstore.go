@@ -239,7 +239,8 @@ func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 // fault strikes once and describes what it did ("" if nothing): kill a server (and restart
 // it soon after, with or without the descs, or leave it dead until the heal), or pause it
 // (and resume it soon after, or leave it paused until the heal). At least one server is
-// left up; with -kvstore-overlap=false a fault strikes only while every server is up.
+// left up; with -kvstore-overlap=false a fault strikes only while every server is up, and with
+// -kvstore-kills=false it only pauses.
 func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	var up []int
 	for i, n := range c.nodes {
@@ -254,7 +255,11 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	i := up[rng.IntN(len(up))]
 	n := c.nodes[i]
 	outage := c.r.jitter(time.Second)
-	switch rng.IntN(5) {
+	kind := rng.IntN(5)
+	if !c.r.opts.kvstoreKills {
+		kind = 3 + rng.IntN(2)
+	}
+	switch kind {
 	case 0, 1:
 		n.proc.Kill()
 		c.kills[i] = append(c.kills[i], time.Now())

@@ -46,6 +46,7 @@ type options struct {
 	kvstoreBroken        string        // a deliberately broken check: "first-wins", "drop-key" or "no-resume"
 	kvstoreOverlap       bool          // a kvstored may be killed or paused while another is down
 	kvstoreCrashLoss     bool          // accept an acknowledged Put lost with its kvstored's SIGKILL
+	kvstoreKills         bool          // the nemesis kills kvstored servers, not only pauses them
 }
 
 // run is what a system's driver gets: where to work, how long, its randomness and options.
@@ -92,6 +93,7 @@ $CHAOS_TIME if set, else 10m.`,
 			cli.DurationVar(fs, &opts.kvstoreDropAfter, "kvstore-drop-after", 0, "kvstored -drop-after (0: its default)")
 			cli.DurationVar(fs, &opts.kvstoreConvergeLimit, "kvstore-converge-limit", 15*time.Second, "kvstore fails if its replicas still differ this long after a heal")
 			fs.BoolVar(&opts.kvstoreOverlap, "kvstore-overlap", true, "let kvstore faults overlap (a server killed while another is paused)")
+			fs.BoolVar(&opts.kvstoreKills, "kvstore-kills", true, "let the kvstore nemesis SIGKILL and restart servers (false: pauses only)")
 			fs.BoolVar(&opts.kvstoreCrashLoss, "kvstore-crash-loss", false, "accept an acknowledged kvstore Put lost with its server's SIGKILL (kvstored keeps Puts in memory and acknowledges before passing them on)")
 			fs.StringVar(&opts.kvstoreBroken, "kvstore-broken", "", `break the kvstore check on purpose, to see it fail: "first-wins" (checks against the wrong rule), "drop-key" (removes a key from the converged state) or "no-resume" (leaves a server paused at the heal)`)
 			fs.BoolVar(&opts.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
