@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kvserver with an append-only log: writes survive SIGKILL, a torn tail is cut at the last
-# intact record, and kvbench measures what durability costs against the in-memory store.
+# intact record (its bytes kept beside the log), damage inside the log stops the server instead
+# of deleting what follows, and kvbench measures what durability costs against memory.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 bin="${DS440_DEMO_BIN:-$(mktemp -d)}"
@@ -79,8 +80,8 @@ echo
 echo "A crash in the middle of a write leaves half a record at the end of the log:"
 printf '\x40\x00\x00\x00\x12\x34' >>"$aof"
 start third -aof "$aof" -fsync always
-grep -q 'cut the damaged tail' "$dir/third.log" || fail "the torn tail was not reported"
-sed -n 's/.*cut the damaged tail.* records=\([0-9]*\) .*cut_bytes=\([0-9]*\) reason="\([^"]*\)".*/    on restart: \3; cut \2 bytes, kept \1 records/p' "$dir/third.log"
+grep -q 'cut the torn tail' "$dir/third.log" || fail "the torn tail was not reported"
+sed -n 's/.*cut the torn tail.* records=\([0-9]*\) .*cut_bytes=\([0-9]*\) reason="\([^"]*\)" torn_copy=\([^ ]*\).*/    on restart: \3; cut \2 bytes, kept \1 records; the cut bytes are kept in \4/p' "$dir/third.log"
 connect
 got=$(resp LRANGE fruit 0 -1)
 echo "    LRANGE fruit 0 -1 -> $got (every intact record kept)"
@@ -88,6 +89,16 @@ echo "    LRANGE fruit 0 -1 -> $got (every intact record kept)"
 exec 4>&-
 kill -INT "$pid"
 waitexit 10 "$pid" "kvserver's shutdown" || fail "kvserver exited with status $? after SIGINT"
+
+echo
+echo "Damage inside the log is not a torn tail: one flipped byte in the first record, and"
+echo "kvserver refuses to start rather than drop the intact records after it:"
+cp "$aof" "$dir/damaged.log"
+printf '\xff' | dd of="$dir/damaged.log" bs=1 seek=20 conv=notrunc status=none
+if "$bin/kvserver" -port 0 -aof "$dir/damaged.log" 2>"$dir/damaged.err"; then fail "kvserver started on a damaged log"; fi
+sed 's/^/    /' "$dir/damaged.err" | head -2
+"$bin/kvserver" -aof-check "$dir/damaged.log" 2>&1 | sed 's/^/    -aof-check: /' | head -3 || true
+cmp -s "$aof" "$dir/damaged.log" && fail "the damaged copy equals the original"
 
 echo
 echo "What durability costs: kvbench drives a log-backed kvserver (fsync everysec) and an"
