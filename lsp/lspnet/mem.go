@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,55 +16,56 @@ const memQueue = 4096
 
 // memNet is the switch of an in-memory network: sockets by port.
 type memNet struct {
-	mu    sync.Mutex
-	ports map[int]*memConn
-	next  int
+	ports sync.Map     // int -> *memConn
+	next  atomic.Int32 // the last port handed out for port 0
 }
 
-func newMemNet() *memNet { return &memNet{ports: make(map[int]*memConn), next: 40000} }
+func newMemNet() *memNet {
+	n := &memNet{}
+	n.next.Store(39999)
+	return n
+}
 
 var memIP = net.IPv4(127, 0, 0, 1)
 
 // listen opens a socket at laddr (any port if nil or 0), connected to peer if peer is not nil.
 func (n *memNet) listen(laddr, peer *net.UDPAddr) (*memConn, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	port := 0
-	if laddr != nil {
-		port = laddr.Port
-	}
-	if port == 0 {
-		for n.ports[n.next] != nil || n.next == 0 {
-			n.next = (n.next + 1) % 65536
-		}
-		port = n.next
-		n.next = (n.next + 1) % 65536
-	}
-	if n.ports[port] != nil {
-		return nil, fmt.Errorf("lspnet: listen on in-memory port %d: %w", port, errAddrInUse)
-	}
 	c := &memConn{
 		net:  n,
-		addr: &net.UDPAddr{IP: memIP, Port: port},
 		in:   make(chan memDatagram, memQueue),
 		done: make(chan struct{}),
 	}
 	if peer != nil {
 		c.peer = &net.UDPAddr{IP: memIP, Port: peer.Port}
 	}
-	n.ports[port] = c
-	return c, nil
+	if laddr != nil && laddr.Port != 0 {
+		if _, taken := n.ports.LoadOrStore(laddr.Port, c); taken {
+			return nil, fmt.Errorf("lspnet: listen on in-memory port %d: %w", laddr.Port, errAddrInUse)
+		}
+		c.addr = &net.UDPAddr{IP: memIP, Port: laddr.Port}
+		return c, nil
+	}
+	for range 65535 {
+		port := int(n.next.Add(1)) % 65536
+		if port == 0 {
+			continue
+		}
+		if _, taken := n.ports.LoadOrStore(port, c); !taken {
+			c.addr = &net.UDPAddr{IP: memIP, Port: port}
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("lspnet: listen on an in-memory port: %w", errAddrInUse)
 }
 
 var errAddrInUse = errors.New("address already in use")
 
 func (n *memNet) deliver(from *net.UDPAddr, to *net.UDPAddr, b []byte) {
-	n.mu.Lock()
-	dst := n.ports[to.Port]
-	n.mu.Unlock()
-	if dst == nil {
+	v, ok := n.ports.Load(to.Port)
+	if !ok {
 		return
 	}
+	dst := v.(*memConn)
 	select {
 	case dst.in <- memDatagram{from: from, data: append([]byte(nil), b...)}:
 	case <-dst.done:
@@ -85,17 +87,13 @@ type memConn struct {
 	done chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex
-	deadline time.Time
+	deadline atomic.Int64 // read deadline in Unix nanoseconds; 0: none
 }
 
 func (c *memConn) ReadFromUDP(b []byte) (int, *net.UDPAddr, error) {
-	c.mu.Lock()
-	deadline := c.deadline
-	c.mu.Unlock()
 	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		t := time.NewTimer(time.Until(deadline))
+	if deadline := c.deadline.Load(); deadline != 0 {
+		t := time.NewTimer(time.Until(time.Unix(0, deadline)))
 		defer t.Stop()
 		expired = t.C
 	}
@@ -142,9 +140,7 @@ func (c *memConn) Close() error {
 	c.once.Do(func() {
 		err = nil
 		close(c.done)
-		c.net.mu.Lock()
-		delete(c.net.ports, c.addr.Port)
-		c.net.mu.Unlock()
+		c.net.ports.CompareAndDelete(c.addr.Port, c)
 	})
 	return err
 }
@@ -156,9 +152,11 @@ func (c *memConn) opErr(op string, err error) error {
 func (c *memConn) LocalAddr() net.Addr { return c.addr }
 
 func (c *memConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
+	if t.IsZero() {
+		c.deadline.Store(0)
+	} else {
+		c.deadline.Store(t.UnixNano())
+	}
 	return nil
 }
 

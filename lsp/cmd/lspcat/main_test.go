@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -97,13 +96,13 @@ func TestTransfer(t *testing.T) {
 
 // startReceiver runs a receiver in this process with params, returning its port, its exit
 // status when it comes, its stdout and its log.
-func startReceiver(t *testing.T, ctx context.Context, args string) (port string, status <-chan int, out *bytes.Buffer, log *syncBuffer) {
+func startReceiver(t *testing.T, ctx context.Context, args string) (port string, status <-chan int, out *bytes.Buffer, log *testutil.Buffer) {
 	t.Helper()
 	cfg, err := parseArgs(strings.Fields(args+" -l 0"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, log = new(bytes.Buffer), new(syncBuffer)
+	out, log = new(bytes.Buffer), new(testutil.Buffer)
 	logger := slog.New(slog.NewTextHandler(log, nil))
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, cfg, nil, out, logger) }()
@@ -181,24 +180,6 @@ func TestInterruptFlushes(t *testing.T) {
 	if l := log.String(); !strings.Contains(l, "interrupted before the end of the stream") {
 		t.Fatalf("log does not mention the interruption:\n%s", l)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestProgram runs lspcat as two real processes, then checks usage errors and signals.
