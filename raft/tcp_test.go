@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"ds440/internal/tcpserve/tcpservetest"
 	"ds440/internal/testutil"
 	"ds440/labrpc"
 )
@@ -362,5 +363,33 @@ func killWithStalledService(t *testing.T, transport string) {
 	}
 	if n := len(nd.applyCh); n != cap(nd.applyCh) {
 		t.Fatalf("apply channel changed to %d after Kill", n)
+	}
+}
+
+// TestTCPServerSurvivesAcceptErrors: Accept failing for a while (out of file descriptors) is
+// retried after a back-off, not the end of the service, as it was before the server used
+// tcpserve.
+func TestTCPServerSurvivesAcceptErrors(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := New(Config{Peers: []Peer{nil, nil, nil}, Me: 0, Persister: NewMemoryPersister(),
+		ApplyCh: make(chan ApplyMsg, 1), ElectionTimeout: time.Hour, HeartbeatInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Kill()
+	srv, err := ServeTCP(tcpservetest.Wrap(ln, 5), rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	p := NewTCPPeer(srv.Addr().String(), 10*time.Second)
+	defer p.Close()
+	var reply RequestVoteReply
+	if !p.Call(methodRequestVote, &RequestVoteArgs{Term: 1, CandidateID: 1}, &reply) || !reply.VoteGranted {
+		t.Fatalf("no vote over TCP after five failed Accepts: %+v", reply)
 	}
 }

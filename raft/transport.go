@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ds440/internal/tcpserve"
 )
 
 // DefaultCallTimeout bounds one RPC over TCP, dial included.
@@ -144,70 +146,23 @@ func (s *rpcService) InstallSnapshot(args *InstallSnapshotArgs, reply *InstallSn
 
 // TCPServer serves one Raft's RPCs over net/rpc on a listener.
 type TCPServer struct {
-	ln  net.Listener
-	srv *rpc.Server
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	srv *tcpserve.Server
 }
 
-// ServeTCP serves rf's RPC handlers on ln until Close. The server owns ln.
+// ServeTCP serves rf's RPC handlers on ln until Close. The server owns ln. A failing Accept
+// (out of file descriptors, say) is retried after a back-off, not the end of the service.
 func ServeTCP(ln net.Listener, rf *Raft) (*TCPServer, error) {
-	srv := rpc.NewServer()
-	if err := srv.RegisterName("Raft", &rpcService{rf}); err != nil {
+	rs := rpc.NewServer()
+	if err := rs.RegisterName("Raft", &rpcService{rf}); err != nil {
 		return nil, err
 	}
-	s := &TCPServer{ln: ln, srv: srv, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
+	serve := func(conn net.Conn) { rs.ServeCodec(newServerCodec(conn)) }
+	return &TCPServer{srv: tcpserve.Start(ln, serve, rf.log)}, nil
 }
 
 // Addr returns the listening address.
-func (s *TCPServer) Addr() net.Addr { return s.ln.Addr() }
-
-func (s *TCPServer) accept() {
-	defer s.wg.Done()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			return // closed
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			conn.Close()
-			return
-		}
-		s.conns[conn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.srv.ServeCodec(newServerCodec(conn))
-			s.mu.Lock()
-			delete(s.conns, conn)
-			s.mu.Unlock()
-		}()
-	}
-}
+func (s *TCPServer) Addr() net.Addr { return s.srv.Addr() }
 
 // Close stops accepting, closes every connection and waits for the serving goroutines. It is
 // idempotent.
-func (s *TCPServer) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	err := s.ln.Close()
-	s.wg.Wait()
-	return err
-}
+func (s *TCPServer) Close() error { return s.srv.Close() }
