@@ -7,7 +7,8 @@ import (
 	"net"
 	"runtime"
 	"strconv"
-	"time"
+
+	"ds440/internal/tcpserve"
 )
 
 // KeyValueServer serves a KVStore to many TCP clients at once.
@@ -221,31 +222,13 @@ func (s *Server) Close() {
 // its goroutines start so that the loop hears of a client before any of its requests.
 func (s *Server) accept() {
 	var nextID uint64
-	backoff := 5 * time.Millisecond
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			// Out of file descriptors or similar: wait rather than spin, and retry.
-			s.log.Warn("kvserver: accept", "err", err, "retry_in", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-s.quit:
-				t.Stop()
-			}
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 5 * time.Millisecond
+	tcpserve.Accept(s.ln, s.quit, s.log, func(conn net.Conn) {
 		nextID++
 		c := newClient(nextID, conn)
 		s.inbox <- &batch{kind: batchJoin, c: c}
 		go s.read(c)
 		go s.write(c)
-	}
+	})
 	s.inbox <- &batch{kind: batchAcceptDone}
 }
 
