@@ -260,3 +260,14 @@ func (n *nonNegInt) Set(s string) error {
 	*n = nonNegInt(v)
 	return nil
 }
+
+// Capture runs c in process as Exec does, reading stdin from r (nil: empty), and returns the
+// exit status and everything c wrote to stdout and stderr. Programs' tests use it.
+func (c Command) Capture(ctx context.Context, r io.Reader, args ...string) (status int, stdout, stderr string) {
+	if r == nil {
+		r = strings.NewReader("")
+	}
+	var out, errOut strings.Builder
+	status = c.Exec(ctx, args, r, &out, &errOut)
+	return status, out.String(), errOut.String()
+}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -28,9 +27,7 @@ func demo(run func(ctx context.Context, env *Env) error) (Command, *time.Duratio
 }
 
 func run(c Command, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = c.Exec(context.Background(), args, strings.NewReader(""), &out, &errOut)
-	return status, out.String(), errOut.String()
+	return c.Capture(context.Background(), nil, args...)
 }
 
 func TestExitStatuses(t *testing.T) {

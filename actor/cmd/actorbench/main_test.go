@@ -10,9 +10,7 @@ import (
 )
 
 func execActorbench(ctx context.Context, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = program().Exec(ctx, args, strings.NewReader(""), &out, &errOut)
-	return status, out.String(), errOut.String()
+	return program().Capture(ctx, nil, args...)
 }
 
 func TestCommandLine(t *testing.T) {

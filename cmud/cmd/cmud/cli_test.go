@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -11,9 +10,7 @@ import (
 )
 
 func execCmud(stdin io.Reader, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = program().Exec(context.Background(), args, stdin, &out, &errOut)
-	return status, out.String(), errOut.String()
+	return program().Capture(context.Background(), stdin, args...)
 }
 
 func TestCommandLine(t *testing.T) {

@@ -13,9 +13,7 @@ import (
 )
 
 func kvcli(stdin string, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = program().Exec(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
-	return status, out.String(), errOut.String()
+	return program().Capture(context.Background(), strings.NewReader(stdin), args...)
 }
 
 func TestCommands(t *testing.T) {

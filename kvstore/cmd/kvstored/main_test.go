@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"strings"
@@ -9,9 +8,7 @@ import (
 )
 
 func kvstored(ctx context.Context, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = program().Exec(ctx, args, strings.NewReader(""), &out, &errOut)
-	return status, out.String(), errOut.String()
+	return program().Capture(ctx, nil, args...)
 }
 
 func TestCommandLine(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -10,9 +9,7 @@ import (
 
 // execRaftnode runs raftnode in process with args and returns its exit status and output.
 func execRaftnode(ctx context.Context, args ...string) (status int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	status = program().Exec(ctx, args, strings.NewReader(""), &out, &errOut)
-	return status, out.String(), errOut.String()
+	return program().Capture(ctx, nil, args...)
 }
 
 func TestCommandLine(t *testing.T) {
