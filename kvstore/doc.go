@@ -31,12 +31,25 @@
 // (ErrServerDropped, through Config.OnError) and says hello to it every few seconds. When it
 // answers, the two exchange their whole state and it is part of the cluster again.
 //
+// # Anti-entropy
+//
+// Only a writer's server sends its Puts to the others, so a server killed after some servers
+// acknowledged a Put and before the rest did would leave them different for good. Each replica
+// therefore keeps a digest: the XOR of a hash of every (key, version), split in 64 buckets by
+// key, updated in O(1) per change. Every server's first actor sends the first actor of every
+// other one its digest every 500 ms (Config.KeepaliveInterval; a keepalive, riding on the sync
+// cadence). A receiver whose digest differs twice in a row while neither replica changed
+// in between (so not a Put still on its way) answers with its 64 bucket digests; the first
+// side sends its versions in the buckets that differ and names them, and the other sends
+// back what it holds newer there. Replicas that agree cost a few bytes a keepalive; the rest
+// grows only with the buckets that differ.
+//
 // A server restarted on the same address without descs starts empty and alone. The syncs its
-// peers keep sending carry their server's desc, and every server's first actor sends the
-// others an empty one every 10 s (a keepalive), so also an idle cluster reaches it; an actor
-// still not knowing the sender after ackTimeout says hello to it, and the welcome brings it
-// the whole state. A desc that does not
-// answer a hello within ackTimeout is reported (ErrUnreachable), and greeted again.
+// peers keep sending carry their server's desc, and the keepalives reach it also in an idle
+// cluster: a keepalive from a server it does not know makes it say hello at once (an ordinary
+// sync, after ackTimeout, since a joining server's first syncs may overtake its hello), and
+// the welcome brings it the whole state. A desc that does not answer a hello within
+// ackTimeout is reported (ErrUnreachable), and greeted again.
 //
 // A server that starts with the descs of running servers sends a hello to the first actor of
 // each, again every 2 s until it is answered; that actor answers with its whole replica and

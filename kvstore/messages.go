@@ -52,7 +52,8 @@ type configMsg struct {
 type tickMsg struct{}
 
 // keepaliveMsg is told by the server to its first actor every keepaliveInterval: time to send
-// every other server an empty sync, so a server restarted without descs learns of the cluster.
+// every other server its digest (digestPart), so replicas that missed a Put find out and a
+// server restarted without descs learns of the cluster.
 type keepaliveMsg struct{}
 
 // localSync carries versions to another actor of the same server.
@@ -69,6 +70,19 @@ type remoteSync struct {
 	Server  serverDesc      // the sender's server, for a receiver that does not know it
 	Seq     int64
 	Acks    []int64
+	Digest  *digestPart // anti-entropy, only between the first actors of two servers
+}
+
+// digestPart is a step of anti-entropy between the first actors of two servers, riding on a
+// remoteSync. Every keepaliveInterval each sends the other its replica's digest (Sum only);
+// a receiver whose digest differs answers with its bucket digests (Buckets); the first side
+// sends, in the same sync, its versions in the buckets that differ, and names them (Want);
+// the other merges them and sends back what it holds newer in those buckets. Replicas that
+// agree cost a few bytes a keepalive; the rest grows only with the buckets that differ.
+type digestPart struct {
+	Sum     uint64
+	Buckets []uint64
+	Want    []int
 }
 
 // helloMsg introduces a starting server to a running one.

@@ -27,10 +27,14 @@ const (
 	// rejoinInterval is how often an actor says hello to a server it dropped, so that the two
 	// find each other again once the network heals: one small message per dropped server.
 	rejoinInterval = 5 * time.Second
-	// keepaliveInterval is how often a server has its first actor send an empty sync to the
-	// first actor of every other server, so that one restarted empty on its address without
-	// descs learns of the cluster (and asks for the state) even when no one writes.
-	keepaliveInterval = 10 * time.Second
+	// keepaliveInterval is how often a server has its first actor send its replica's digest
+	// to the first actor of every other server (anti-entropy, see digestPart), so that a Put
+	// that reached some servers only (its writer died before the others acknowledged it)
+	// still reaches every one, and one restarted empty on its address without descs learns
+	// of the cluster (and asks for the state) even when no one writes. One small message a
+	// second per pair of servers; it rides on the sync cadence, so the rate limit holds.
+	// Config.KeepaliveInterval overrides it.
+	keepaliveInterval = 500 * time.Millisecond
 )
 
 // Problems the query actors report through Config.OnError, wrapped with the server's address.
@@ -79,6 +83,19 @@ type remoteLink struct {
 	// failingSince is when the oldest batch sent to the server and not acknowledged since
 	// was sent, if one has timed out; 0 while the server acknowledges.
 	failingSince int64
+	// Anti-entropy steps to send with the next sync (see digestPart): this replica's digest,
+	// its bucket digests, or the buckets that differ.
+	sendSum, sendBuckets bool
+	want                 []int
+	// theirSum and mySum are the server's digest and this replica's when its last digest
+	// came, both 0 if they agreed: two digests in a row that differ while neither side
+	// changed in between show replicas that differ for good, not a Put still on its way.
+	theirSum, mySum uint64
+}
+
+// hasNews reports whether the server has a sync waiting.
+func (l *remoteLink) hasNews() bool {
+	return len(l.pending) > 0 || l.sendSum || l.sendBuckets || l.want != nil
 }
 
 // sentBatch is a batch of Puts sent to another server and not yet acknowledged.
@@ -173,14 +190,18 @@ func (n *node) handle(msg any) []envelope {
 				delete(n.unacked, s)
 			}
 		}
-		n.noteStranger(m.Server)
+		if m.Digest != nil {
+			out = n.antiEntropy(m)
+		} else {
+			n.noteStranger(m.Server)
+		}
 	case configMsg:
 		out = n.configure(m)
 	case tickMsg:
 		n.timerArmed = false
 	case keepaliveMsg:
 		for _, l := range n.remotes {
-			out = append(out, envelope{To: l.desc.ref(0), Msg: remoteSync{From: n.selfRef, Server: n.self}})
+			l.sendSum = true
 		}
 	case helloMsg:
 		out = n.hello(m)
@@ -222,6 +243,51 @@ func (n *node) handle(msg any) []envelope {
 		return nil
 	}
 	return append(out, n.flush()...)
+}
+
+// antiEntropy takes a step of anti-entropy another server's first actor sent with its sync
+// (see digestPart), whose Entries are already merged. A digest that differs from this
+// replica's starts an exchange only if the one before it differed too and neither replica
+// changed since: while Puts are on their way replicas differ for a moment, and comparing
+// buckets then would cost bytes that grow with the store for nothing. A sync with a digest comes only from a
+// server of the cluster that has been running for a while, never from one joining, so a
+// sender not known here is greeted at once: it restarted without descs, or dropped this one.
+func (n *node) antiEntropy(m remoteSync) []envelope {
+	l := n.remotes[m.Server.Addr]
+	if l == nil {
+		return n.greetUnknown(m.Server)
+	}
+	d := m.Digest
+	switch {
+	case len(d.Want) > 0:
+		// The sender sent its versions in the buckets that differ: send back what is newer here.
+		for k, e := range n.replica.inBuckets(d.Want) {
+			if got, ok := m.Entries[k]; !ok || Merge(got, e) != got {
+				l.pending.Add(k, e)
+			}
+		}
+	case len(d.Buckets) == digestBuckets:
+		var diff []int
+		for b, sum := range d.Buckets {
+			if sum != n.replica.buckets[b] {
+				diff = append(diff, b)
+			}
+		}
+		if len(diff) > 0 {
+			for k, e := range n.replica.inBuckets(diff) {
+				l.pending.Add(k, e)
+			}
+			l.want = diff
+		}
+	case d.Sum == n.replica.sum:
+		l.theirSum, l.mySum = 0, 0
+	case d.Sum == l.theirSum && n.replica.sum == l.mySum:
+		l.sendBuckets = true
+		l.theirSum, l.mySum = 0, 0
+	default:
+		l.theirSum, l.mySum = d.Sum, n.replica.sum
+	}
+	return nil
 }
 
 // applyForLocals merges versions that came from another server and passes the news on to
@@ -382,7 +448,7 @@ func (n *node) hasNews() bool {
 		return true
 	}
 	for _, l := range n.remotes {
-		if len(l.pending) > 0 {
+		if l.hasNews() {
 			return true
 		}
 	}
@@ -480,14 +546,24 @@ func (n *node) sync(now int64) []envelope {
 		return msgs[ref]
 	}
 	for addr, l := range n.remotes {
-		if len(l.pending) == 0 {
+		if !l.hasNews() {
 			continue
 		}
-		n.seq++
 		m := at(*l.desc.ref(n.index % len(l.desc.Counters)))
-		m.Entries, m.Seq = l.pending, n.seq
-		n.unacked[n.seq] = sentBatch{addr: addr, at: now, entries: l.pending}
-		l.pending = Delta{}
+		if len(l.pending) > 0 {
+			n.seq++
+			m.Entries, m.Seq = l.pending, n.seq
+			n.unacked[n.seq] = sentBatch{addr: addr, at: now, entries: l.pending}
+			l.pending = Delta{}
+		}
+		if l.sendSum || l.sendBuckets || l.want != nil {
+			d := &digestPart{Sum: n.replica.sum, Want: l.want}
+			if l.sendBuckets {
+				d.Buckets = append([]uint64(nil), n.replica.buckets[:]...)
+			}
+			m.Digest = d
+			l.sendSum, l.sendBuckets, l.want = false, false, nil
+		}
 	}
 	for ref, seqs := range n.acks {
 		at(ref).Acks = seqs

@@ -49,6 +49,10 @@ func TestRemoteSync(t *testing.T) {
 			inBubble(t, func(t *testing.T) {
 				c := newRemoteCluster(t)
 				c.viaLast = shape.servers == 4 // the bigger clusters find their members through welcomes
+				// No digest keepalives in the windows remoteSize measures: they cost the same
+				// whatever the Puts and the store (TestDigestCostIsConstant), and would only blur
+				// what a Put costs.
+				c.keepalive = time.Hour
 				for range shape.servers {
 					cs := c.clients(c.start(shape.actors))
 					c.per = append(c.per, cs)
@@ -296,6 +300,38 @@ func TestJoinOverWANLosesNoPut(t *testing.T) {
 					return true
 				}, "every actor holds the 20 old keys and the %d written during the joins", len(want))
 			}
+		}
+	})
+}
+
+// Anti-entropy in steady state: the digests servers exchange cost the same with 1,000 keys in
+// the store as with one, and replicas that agree exchange nothing more.
+func TestDigestCostIsConstant(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		c := newRemoteCluster(t)
+		c.viaLast = true
+		var cs []*Client
+		for range 3 {
+			cs = append(cs, c.clients(c.start(2))...)
+		}
+		quiet := func() int32 {
+			c.settle()
+			time.Sleep(keepaliveInterval / 2) // the bubble's clock: measure from between two ticks
+			before := c.remoteBytes()
+			time.Sleep(10 * keepaliveInterval) // the bubble's clock: ten rounds of digests
+			return c.remoteBytes() - before
+		}
+		mustPut(t, cs[0], "one", "v")
+		waitVisible(t, cs, "one", "v", 2*time.Second)
+		small := quiet()
+		for i := range 1000 {
+			mustPut(t, cs[i%len(cs)], fmt.Sprint("filler", i), "some filler value")
+		}
+		waitVisible(t, cs, "filler999", "some filler value", 2*time.Second)
+		big := quiet()
+		t.Logf("10 rounds of digests between 3 servers: %d bytes with 1 key, %d with 1001", small, big)
+		if small <= 0 || big > small+small/10 {
+			t.Errorf("10 rounds of digests cost %d bytes with 1 key, %d with 1001", small, big)
 		}
 	})
 }

@@ -52,8 +52,9 @@ type Server struct {
 	queries []*tcpserve.Server // each query actor's RPC server, in order
 	wg      sync.WaitGroup
 
-	done      chan struct{} // closed by Close: stops keepalive
-	closeOnce sync.Once
+	done           chan struct{} // closed by Close: stops keepalive
+	keepaliveEvery time.Duration // Config.KeepaliveInterval
+	closeOnce      sync.Once
 }
 
 // Config configures a server made by New. The zero value is one query actor on free TCP ports
@@ -83,6 +84,12 @@ type Config struct {
 	// drops it from its cluster and forgets the Puts it owed it; a dropped server is greeted
 	// every few seconds and gets every Put when it answers. Default DefaultDropAfter.
 	DropAfter time.Duration
+	// KeepaliveInterval is how often the server's first query actor sends every other
+	// server its replica's digest, so replicas that differ (a Put whose writer died before
+	// every server had it) find out and exchange what they lack, and a server restarted
+	// without descs learns of the cluster. Shorter heals faster and costs one small message
+	// per pair of servers per interval. Default 500 ms.
+	KeepaliveInterval time.Duration
 	// OnError gets what the server cannot return to anyone, one at a time: a remote server
 	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
 	// and the actor system's other errors. Default: dropped.
@@ -141,6 +148,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.KeepaliveInterval <= 0 {
+		cfg.KeepaliveInterval = keepaliveInterval
+	}
 	if cfg.DropAfter <= 0 {
 		cfg.DropAfter = DefaultDropAfter
 	}
@@ -172,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OnError != nil {
 		system.OnError(cfg.OnError)
 	}
-	s := &Server{system: system, done: make(chan struct{})}
+	s := &Server{system: system, done: make(chan struct{}), keepaliveEvery: cfg.KeepaliveInterval}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
@@ -249,11 +259,11 @@ func (s *Server) Close() {
 	})
 }
 
-// keepalive has the first query actor send every other server an empty sync every
-// keepaliveInterval, until Close. A server restarted on its address without descs learns of
+// keepalive has the first query actor send every other server its digest every
+// Config.KeepaliveInterval, until Close. A server restarted on its address without descs learns of
 // the cluster from it and asks for the state, also when no one writes.
 func (s *Server) keepalive() {
-	t := time.NewTicker(keepaliveInterval)
+	t := time.NewTicker(s.keepaliveEvery)
 	defer t.Stop()
 	for {
 		select {

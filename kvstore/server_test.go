@@ -45,6 +45,7 @@ type testCluster struct {
 	idleBytes int32
 	dropAfter time.Duration // Config.DropAfter of the servers started
 	onError   func(error)   // Config.OnError of the servers started
+	keepalive time.Duration // Config.KeepaliveInterval of the servers started
 }
 
 // testClock is the servers' clock: the bubble's time, moved ahead by advance so that a Put is
@@ -80,7 +81,7 @@ func (c *testCluster) start(n int) *Server {
 		descs = descs[len(descs)-1:]
 	}
 	s, err := New(Config{Transport: c.network, Faults: c.faults, QueryActors: n, Remotes: descs, Clock: c.clock.now,
-		DropAfter: c.dropAfter, OnError: c.onError})
+		DropAfter: c.dropAfter, OnError: c.onError, KeepaliveInterval: c.keepalive})
 	if err != nil {
 		c.t.Fatal(err)
 	}
