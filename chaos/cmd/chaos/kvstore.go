@@ -197,7 +197,12 @@ func (c *kvCluster) start(ctx context.Context) error {
 		if err := c.launch(ctx, i, true); err != nil {
 			return err
 		}
-		if !strings.Contains(n.proc.Tail(4096), n.desc) {
+		// The desc is printed once the server is up, which may be just after its ports listen.
+		printed := func() bool { return strings.Contains(n.proc.Tail(4096), n.desc) }
+		for deadline := time.Now().Add(10 * time.Second); !printed() && time.Now().Before(deadline); {
+			sleep(ctx, 10*time.Millisecond)
+		}
+		if !printed() {
 			return fmt.Errorf("kvstored %d does not print the desc %s:\n%s", i, n.desc, n.proc.Tail(2000))
 		}
 	}
