@@ -14,58 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  echo "bench-redis: redis-server and redis-benchmark are not installed; skipping."
-  echo "  Debian/Ubuntu: sudo apt-get install -y redis-server    macOS: brew install redis"
-  exit 0
-fi
+source scripts/servers.bash
+need_redis bench-redis
 
 duration=${BENCH_DURATION:-10s}
 requests=${BENCH_REQUESTS:-200000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 echo "building kvserver and kvbench..."
-go build -o "$work/kvserver" ./kvserver/cmd/kvserver
 go build -o "$work/kvbench" ./kvserver/cmd/kvbench
-
-# wait_for FILE PATTERN: waits up to 10 s for a line matching PATTERN in FILE.
-wait_for() {
-  for _ in $(seq 100); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# Redis cannot pick a free port itself, so try random high ports until one binds.
-rport=""
-for _ in $(seq 20); do
-  port=$((20000 + RANDOM % 30000))
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-    >"$work/redis.log" 2>&1 &
-  pid=$!
-  if wait_for "$work/redis.log" "Ready to accept connections"; then
-    pids+=("$pid") rport=$port
-    break
-  fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-done
-[ -n "$rport" ] || { echo "bench-redis: redis-server did not start:"; cat "$work/redis.log"; exit 1; }
-
-"$work/kvserver" -port 0 2>"$work/kvserver.log" &
-pids+=("$!")
-wait_for "$work/kvserver.log" "^kvserver listening on " ||
-  { echo "bench-redis: kvserver did not start:"; cat "$work/kvserver.log"; exit 1; }
-kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$work/kvserver.log")
-kport=${kaddr##*:}
+start_redis
+start_kvserver
 
 echo "$(redis-server --version | cut -d' ' -f1-3) on 127.0.0.1:$rport, kvserver on $kaddr, $(nproc) cores"
 echo

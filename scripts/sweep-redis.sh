@@ -6,33 +6,12 @@
 # Environment: CLIENTS (default "1 10 50 200 1000"), REQUESTS per run (default 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  echo "sweep-redis: redis-server and redis-benchmark are not installed; skipping." >&2
-  exit 0
-fi
+source scripts/servers.bash
+need_redis sweep-redis
 clients=${CLIENTS:-1 10 50 200 1000}
 requests=${REQUESTS:-100000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-source scripts/demo/lib.bash
-
-go build -o "$work/kvserver" ./kvserver/cmd/kvserver
-"$work/kvserver" -port 0 2>"$work/kvserver.log" &
-pids+=("$!")
-kvup() { grep -q '^kvserver listening on ' "$work/kvserver.log"; }
-waitfor 10 "kvserver listening" kvup
-kport=$(sed -n 's/^kvserver listening on .*:\([0-9]*\)$/\1/p' "$work/kvserver.log")
-rport=$((kport + 1))
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --maxclients 10100 >"$work/redis.log" 2>&1 &
-pids+=("$!")
-redisup() { grep -q 'Ready to accept connections' "$work/redis.log"; }
-waitfor 10 "redis-server ready" redisup
+start_redis --maxclients 10100
+start_kvserver
 
 # rps PORT CLIENTS: GET requests per second.
 rps() {

@@ -1,0 +1,58 @@
+# Helpers sourced by the scripts that run kvserver beside a real Redis (bench-redis.sh,
+# sweep-redis.sh): a work directory whose servers are stopped on exit, and the two servers
+# started on free loopback ports.
+source "$(dirname "${BASH_SOURCE[0]}")/demo/lib.bash"
+
+# need_redis NAME: exits 0 with a hint when redis-server or redis-benchmark is missing.
+need_redis() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    echo "$1: redis-server and redis-benchmark are not installed; skipping." >&2
+    echo "  Debian/Ubuntu: sudo apt-get install -y redis-server    macOS: brew install redis" >&2
+    exit 0
+  fi
+}
+
+# Every server started here is recorded in pids, stopped and waited for on exit, and the work
+# directory removed.
+work=$(mktemp -d)
+pids=()
+stop_servers() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_servers EXIT
+
+# start_redis ARGS...: starts redis-server (no persistence, plus ARGS) and sets rport. Redis
+# cannot pick a free port itself, so random high ports are tried until one binds.
+start_redis() {
+  local port pid
+  ready() { grep -q 'Ready to accept connections' "$work/redis.log"; }
+  for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 30000))
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no "$@" \
+      >"$work/redis.log" 2>&1 &
+    pid=$!
+    if waitfor 10 "redis-server on port $port" ready >/dev/null; then
+      pids+=("$pid") rport=$port
+      return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "redis-server did not start:" >&2
+  cat "$work/redis.log" >&2
+  exit 1
+}
+
+# start_kvserver ARGS...: builds and starts an in-memory kvserver on a free port; sets kaddr
+# and kport.
+start_kvserver() {
+  go build -o "$work/kvserver" ./kvserver/cmd/kvserver
+  "$work/kvserver" -port 0 "$@" 2>"$work/kvserver.log" &
+  pids+=("$!")
+  listening() { grep -q '^kvserver listening on ' "$work/kvserver.log"; }
+  waitfor 10 "kvserver listening" listening || { cat "$work/kvserver.log" >&2; exit 1; }
+  kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$work/kvserver.log")
+  kport=${kaddr##*:}
+}
