@@ -21,6 +21,7 @@ const (
 
 var levelNames = [...]string{"Undergraduate", "Masters", "PhD", "PostDoc", "Professor", "Retired"}
 
+// String returns the level's title, such as "PhD".
 func (l Level) String() string {
 	if l < 0 || int(l) >= len(levelNames) {
 		return "Level(" + strconv.Itoa(int(l)) + ")"
@@ -75,6 +76,7 @@ const StartPlace Place = "gates5"
 // places in map order.
 var places = []Place{"fence", "bridge", "gates1", "gates2", "gates3", "gates4", "gates5", "gates6", "gates7", "gates8", "gates9"}
 
+// String returns the place as players see it.
 func (p Place) String() string {
 	switch {
 	case p == "fence":

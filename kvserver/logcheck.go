@@ -44,6 +44,7 @@ type DamageError struct {
 	ValidBytes   int64 // their size in bytes
 }
 
+// Error says where the log is damaged, why, and how much intact data follows.
 func (e *DamageError) Error() string {
 	return fmt.Sprintf("kvserver: log %s damaged at offset %d (%v); %d intact records (%d bytes) follow from offset %d; "+
 		"refusing to start rather than cut them: inspect with kvserver -aof-check, write a repaired copy with -aof-repair",

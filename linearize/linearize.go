@@ -76,6 +76,7 @@ const (
 	NotLinearizable
 )
 
+// String returns "linearizable", "not linearizable" or "unknown".
 func (v Verdict) String() string {
 	switch v {
 	case Linearizable:

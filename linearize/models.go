@@ -15,6 +15,7 @@ const (
 	CompareAndSet                   // output: whether the value was swapped
 )
 
+// String returns "read", "write" or "cas", as the timeline labels operations.
 func (k OpKind) String() string {
 	switch k {
 	case Read:

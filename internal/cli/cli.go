@@ -59,6 +59,7 @@ type Env struct {
 // UsageError is a mistake in the command line: the program prints it with its usage and exits 2.
 type UsageError struct{ msg string }
 
+// Error returns the reason, as printed before the usage.
 func (e *UsageError) Error() string { return e.msg }
 
 // Usagef returns a *UsageError with the formatted message.
@@ -73,6 +74,7 @@ type StatusError struct {
 	Err    error
 }
 
+// Error returns the wrapped error's message, or "exit status N" if there is none.
 func (e *StatusError) Error() string {
 	if e.Err == nil {
 		return "exit status " + strconv.Itoa(e.Status)
@@ -80,6 +82,7 @@ func (e *StatusError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the wrapped error, for errors.Is and errors.As.
 func (e *StatusError) Unwrap() error { return e.Err }
 
 // Main runs c as the process's program with os.Args, the standard streams and the process's
