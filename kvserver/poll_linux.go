@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
@@ -23,6 +24,11 @@ import (
 // (the kernel buffer is drained; new data brings a new edge) and skips it while the client is
 // throttled. A peer's shutdown (EPOLLRDHUP) makes it read on to the end of the stream, which
 // a short read would otherwise hide.
+//
+// The loop never blocks in a system call: every epoll_wait, read and write is non-blocking
+// and made as a raw system call, so the runtime never hands the loop's thread off. When there
+// is nothing to do the loop parks in the Go scheduler, waiting for the epoll descriptor itself
+// to become readable through the runtime's poller, as any goroutine waits on a socket.
 //
 // Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
 // set; the loop drains both each round.
@@ -41,7 +47,9 @@ const (
 // poller is the event loop's kernel state. Only wake is called from other goroutines.
 type poller struct {
 	epfd     int
-	lfd      int // the listening socket; -1 once closed
+	epFile   *os.File        // epfd, for waiting in the runtime's poller
+	epRC     syscall.RawConn // epFile's
+	lfd      int             // the listening socket; -1 once closed
 	wakeR    *os.File
 	wakeW    *os.File
 	wakeFD   int
@@ -82,6 +90,13 @@ func newPoller(ln net.Listener) (*poller, error) {
 	if p.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
 		return fail("epoll_create", err)
 	}
+	if err := syscall.SetNonblock(p.epfd, true); err != nil {
+		return fail("epoll", err)
+	}
+	p.epFile = os.NewFile(uintptr(p.epfd), "epoll") // now closes epfd
+	if p.epRC, err = p.epFile.SyscallConn(); err != nil {
+		return fail("epoll", err)
+	}
 	if p.wakeR, p.wakeW, err = os.Pipe(); err != nil {
 		return fail("pipe", err)
 	}
@@ -119,10 +134,12 @@ func (p *poller) wake() {
 // close releases the kernel objects; the loop's last act.
 func (p *poller) close() {
 	p.closeListener()
-	if p.epfd >= 0 {
+	if p.epFile != nil {
+		p.epFile.Close()
+	} else if p.epfd >= 0 {
 		syscall.Close(p.epfd)
-		p.epfd = -1
 	}
+	p.epfd = -1
 	if p.wakeR != nil {
 		p.wakeR.Close()
 	}
@@ -151,15 +168,8 @@ func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
 	for !(s.closing && len(s.clients) == 0) {
-		timeout := -1
-		switch {
-		case len(p.ready) > 0:
-			timeout = 0
-		case !p.resumeAt.IsZero():
-			timeout = max(0, int(time.Until(p.resumeAt).Milliseconds())+1)
-		}
-		n, err := syscall.EpollWait(p.epfd, p.events, timeout)
-		if err != nil && err != syscall.EINTR {
+		n, err := p.wait()
+		if err != nil {
 			s.log.Error("kvserver: epoll_wait failed; closing", "err", err)
 			if !s.closing {
 				s.shutdown()
@@ -199,10 +209,69 @@ func (s *Server) pollLoop() {
 	close(s.done)
 }
 
+// wait returns the next events: at once if there are clients left to read, else once there are
+// some or accepting is due to resume.
+func (p *poller) wait() (int, error) {
+	n, err := epollNow(p.epfd, p.events)
+	if n != 0 || err != nil || len(p.ready) > 0 {
+		return n, err
+	}
+	if !p.resumeAt.IsZero() {
+		p.epFile.SetReadDeadline(p.resumeAt)
+		defer p.epFile.SetReadDeadline(time.Time{})
+	}
+	rerr := p.epRC.Read(func(uintptr) bool {
+		n, err = epollNow(p.epfd, p.events)
+		return n != 0 || err != nil
+	})
+	if err == nil && rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+		err = rerr
+	}
+	return n, err
+}
+
+// epollNow is epoll_wait without waiting.
+func epollNow(epfd int, events []syscall.EpollEvent) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}
+
+// rawRead and rawWrite are read and write on a non-blocking descriptor, which never wait, made
+// without telling the runtime (see pollLoop).
+func rawRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
 func (p *poller) drainWake() {
 	var buf [64]byte
 	for {
-		n, err := syscall.Read(p.wakeFD, buf[:])
+		n, err := rawRead(p.wakeFD, buf[:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -313,7 +382,7 @@ func (s *Server) readPolled(c *client) {
 		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0
 	}
 	buf := rd.space()
-	n, err := syscall.Read(c.fd, buf)
+	n, err := rawRead(c.fd, buf)
 	switch {
 	case err == syscall.EINTR:
 	case err == syscall.EAGAIN:
@@ -370,7 +439,7 @@ func (s *Server) closePolled(c *client) {
 func writeFD(fd int, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		m, err := syscall.Write(fd, b[n:])
+		m, err := rawWrite(fd, b[n:])
 		if m > 0 {
 			n += m
 		}
