@@ -212,10 +212,11 @@ func (s *Server) pollLoop() {
 // wait returns the next events: at once if there are clients left to read, else once there are
 // some or accepting is due to resume.
 func (p *poller) wait() (int, error) {
-	n, err := epollNow(p.epfd, p.events)
-	if n != 0 || err != nil || len(p.ready) > 0 {
-		return n, err
+	if len(p.ready) > 0 {
+		return epollNow(p.epfd, p.events)
 	}
+	var n int
+	var err error
 	if !p.resumeAt.IsZero() {
 		p.epFile.SetReadDeadline(p.resumeAt)
 		defer p.epFile.SetReadDeadline(time.Time{})
