@@ -12,14 +12,27 @@ const (
 	maxKeptBuffer = 64 << 10 // reply buffers larger than this are left to the GC, not reused
 )
 
-// client is one connection. id, conn and the channels are set at creation and never change;
-// the other fields belong to the loop goroutine.
+// client is one connection. id, conn, remote and the channels are set at creation and never
+// change; the other fields belong to the loop goroutine. On the event loop (polled) the client
+// has no goroutines and no net.Conn: the loop reads and writes its socket fd itself, and
+// inflight plays the writer's part.
 type client struct {
 	id      uint64
-	conn    net.Conn
+	conn    net.Conn        // nil when polled
+	remote  net.Addr        // for logs
 	raw     syscall.RawConn // for the loop's non-blocking writes; nil if the platform has none
 	out     chan []byte     // loop to writer: reply bytes, at most one buffer at a time
 	batches chan *batch     // loop back to reader: request batches to fill, see credits
+
+	polled   bool    // served by the event loop (poll_linux.go)
+	fd       int     // the socket, when polled
+	rd       *reader // the read state, when polled
+	inflight []byte  // when polled: replies the socket did not take, written on EPOLLOUT
+	sent     int     // bytes of inflight written
+	readable bool    // when polled: the socket may hold data (or the end of the stream)
+	queued   bool    // when polled: in the loop's list of clients to read
+	peerDone bool    // when polled: the peer has shut down its side; read until EOF
+	stopRead bool    // when polled: never read again
 
 	held           []*batch // RESP requests waiting for room in the queue, oldest first
 	pending        []byte   // replies not yet handed to the writer
@@ -40,11 +53,31 @@ type client struct {
 const credits = 2
 
 func newClient(id uint64, conn net.Conn) *client {
-	c := &client{id: id, conn: conn, raw: rawConn(conn), out: make(chan []byte, 1), batches: make(chan *batch, credits)}
+	c := &client{id: id, conn: conn, remote: conn.RemoteAddr(), raw: rawConn(conn), out: make(chan []byte, 1), batches: make(chan *batch, credits)}
+	c.fillCredits()
+	return c
+}
+
+// fillCredits gives a new client its request batches.
+func (c *client) fillCredits() {
 	for range credits {
 		c.batches <- &batch{kind: batchRequests, c: c}
 	}
-	return c
+}
+
+// awaitWritable keeps c's pending replies, which its socket did not take, for EPOLLOUT.
+func (s *Server) awaitWritable(c *client) {
+	c.inflight, c.sent = c.pending, 0
+	c.sending, c.atWriter = true, len(c.pending)
+	c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
+}
+
+// stopPolled drops c's inflight replies and stops reading it: abort's hang-up on the event loop.
+func (c *client) stopPolled() {
+	c.stopRead, c.readable = true, false
+	if c.sending {
+		c.sending, c.atWriter, c.inflight, c.sent = false, 0, nil, 0
+	}
 }
 
 type batchKind uint8
@@ -213,6 +246,10 @@ func (rd *reader) newBatch() *batch {
 func (rd *reader) send(b *batch) {
 	if len(b.reqs) == 0 {
 		b.recycle()
+		return
+	}
+	if rd.c.polled { // this is the loop itself
+		rd.s.handleBatch(b)
 		return
 	}
 	rd.s.inbox <- b

@@ -64,18 +64,28 @@
 //
 // # Design
 //
-// One loop goroutine owns the store and all bookkeeping; it never blocks on a client. Each
-// client has a reader goroutine, which parses every complete request one read delivers and
-// sends them to the loop as one batch, and a writer goroutine for replies the socket cannot
-// take at once. The loop takes many batches per wake-up, executes them (db, a plain state
-// machine with no goroutines) and appends each client's replies to a buffer; at the end of the
-// round it writes each buffer itself with a non-blocking write, as Redis does, and hands only
-// a remainder to the client's writer, so replies to a pipelining client are
-// coalesced into few writes. A store that implements Committer (a log that fsyncs, say) is
-// committed once per round, before that round's replies go out: group commit, so durability
-// costs one fsync per round rather than one per write. Each reader may have at most two
-// batches at the loop; this bounds what a flooding client can queue and is how a RESP client
-// is throttled. On unix a reader that has drained its socket waits for the poller before it
+// One loop goroutine owns the store and all bookkeeping; it never blocks on a client. On Linux
+// it is an event loop, as Redis's: it owns every socket, non-blocking, in one epoll set, and
+// each round reads every ready socket once, parses and executes the complete requests it read
+// (db, a plain state machine with no goroutines), appending each client's replies to a buffer,
+// and at the end of the round writes each buffer with one write. A client whose socket does
+// not take all of it keeps the rest until epoll reports the socket writable. When there is
+// nothing to do the loop waits for the epoll descriptor in the runtime's poller; Close and
+// Stats reach it through channels and a wake-up pipe. Config.PortableLoop, and every other
+// platform, takes the portable path instead: each client has a reader goroutine, which parses
+// every complete request one read delivers and sends them to the loop as one batch, and a
+// writer goroutine for replies the socket cannot take at once; the loop takes many batches
+// per wake-up and writes replies itself with non-blocking writes where the platform allows.
+// Both paths share the parsers, the execution, the output accounting and the tests.
+//
+// A store that implements Committer (a log that fsyncs, say) is committed once per round,
+// before that round's replies go out: group commit, so durability costs one fsync per round
+// rather than one per write. A client may have at most two request batches at the loop; this
+// bounds what a flooding client can queue and is how a RESP client is throttled (on the event
+// loop, a throttled client's socket is simply not read). When a text request produces no
+// reply the server acknowledges it at once (TCP_QUICKACK on Linux), so that a client with
+// Nagle's algorithm on does not hold its next request back for the delayed ACK. On the
+// portable path on unix a reader that has drained its socket waits for the poller before it
 // reads again rather than trying a read that finds nothing, so a request costs one read; the
 // loop therefore hangs a connection up (shutdown) instead of closing it, since closing waits
 // for a reader that is handing over a batch. There is no mutex: goroutines, channels and

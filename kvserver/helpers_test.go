@@ -3,9 +3,12 @@ package kvserver
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +21,27 @@ import (
 // instead of hanging it.
 const ioTimeout = 20 * time.Second
 
+var loopFlag = flag.String("kvserver.loop", "both", "the server path the tests run on: event, portable or both (one after the other)")
+
+// testPortable makes the servers of startServer and startWith take the portable path.
+var testPortable bool
+
+// TestMain runs the suite on the event loop and then on the portable path, so that both
+// behave the same (on platforms without the event loop, both runs take the portable path).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := 0
+	if *loopFlag != "portable" {
+		code = m.Run()
+	}
+	if code == 0 && *loopFlag != "event" && runtime.GOOS == "linux" {
+		fmt.Println("kvserver: the same tests on the portable path (Config.PortableLoop)")
+		testPortable = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
+
 // startServer starts a server on a free port with store (nil: a memory store) and closes it
 // when the test ends.
 func startServer(tb testing.TB, store KVStore) *Server {
@@ -25,7 +49,7 @@ func startServer(tb testing.TB, store KVStore) *Server {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	s := NewServer(store, Config{})
+	s := NewServer(store, Config{PortableLoop: testPortable})
 	if err := s.Start(0); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 func startWith(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
+	cfg.PortableLoop = cfg.PortableLoop || testPortable
 	s := NewServer(NewMemoryStore(), cfg)
 	if err := s.Start(0); err != nil {
 		tb.Fatalf("Start: %v", err)

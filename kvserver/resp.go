@@ -328,9 +328,13 @@ func appendInt(b []byte, n int) []byte {
 }
 
 func appendBulk(b []byte, v []byte) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(len(v)), 10)
-	b = append(b, '\r', '\n')
+	if n := len(v); n < 10 { // the common short value, without strconv
+		b = append(b, '$', byte('0'+n), '\r', '\n')
+	} else {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '\r', '\n')
+	}
 	b = append(b, v...)
 	return append(b, '\r', '\n')
 }

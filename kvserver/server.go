@@ -45,6 +45,11 @@ type Config struct {
 	// larger than the soft limit can cause (a GET of a huge value to a client not reading).
 	// Zero means DefaultOutputHardLimit; negative, no limit.
 	OutputHardLimit int
+	// PortableLoop serves every client with a reader and a writer goroutine, the path of
+	// platforms without epoll, instead of Linux's event loop, where the loop goroutine reads
+	// and writes the sockets itself. Both behave the same; the event loop costs less per
+	// request.
+	PortableLoop bool
 }
 
 // Default output limits per client. The soft limit is above what 500 text lines of up to
@@ -79,6 +84,7 @@ type Server struct {
 	log  *slog.Logger
 
 	softLimit, hardLimit int // bytes of unsent replies per client; negative: none
+	portable             bool
 
 	startToken chan struct{} // holds a token until Start succeeds or Close takes it
 	closeToken chan struct{} // holds a token until the first Close takes it
@@ -86,8 +92,9 @@ type Server struct {
 	quit       chan struct{} // closed by Close
 	done       chan struct{} // closed when every goroutine of the server has exited
 
-	ln   net.Listener // set by Start before running is closed
+	ln   net.Listener // set by Start before running is closed; nil when ep serves the port
 	addr net.Addr
+	ep   *poller // the event loop's epoll set, set by Start before running is closed; nil on the portable path
 
 	inbox   chan *batch      // acceptor and readers to loop, in order per client
 	events  chan writerEvent // writers to loop
@@ -120,13 +127,14 @@ func NewServer(store KVStore, cfg Config) *Server {
 		done:       make(chan struct{}),
 		inbox:      make(chan *batch, 1024),
 		events:     make(chan writerEvent, 1024),
-		queries:    make(chan chan Stats),
+		queries:    make(chan chan Stats, 16),
 		clients:    make(map[*client]struct{}),
 	}
 	if s.host == "" {
 		s.host = "127.0.0.1"
 	}
 	s.softLimit, s.hardLimit = cfg.OutputSoftLimit, cfg.OutputHardLimit
+	s.portable = cfg.PortableLoop
 	if s.softLimit == 0 {
 		s.softLimit = DefaultOutputSoftLimit
 	}
@@ -161,8 +169,23 @@ func (s *Server) Start(port int) error {
 		return fmt.Errorf("kvserver: listen: %w", err)
 	}
 	s.ln, s.addr = ln, ln.Addr()
-	go s.loop()
-	go s.accept()
+	if !s.portable {
+		ep, err := newPoller(ln)
+		switch {
+		case err == nil:
+			s.ep, s.ln = ep, nil
+		case !errors.Is(err, errNoPoller):
+			ln.Close()
+			s.startToken <- struct{}{}
+			return fmt.Errorf("kvserver: %w", err)
+		}
+	}
+	if s.ep != nil {
+		go s.pollLoop()
+	} else {
+		go s.loop()
+		go s.accept()
+	}
 	close(s.running)
 	return nil
 }
@@ -193,7 +216,15 @@ func (s *Server) Stats() Stats {
 	reply := make(chan Stats, 1)
 	select {
 	case s.queries <- reply:
-		return <-reply
+		if s.ep != nil {
+			s.ep.wake()
+		}
+	case <-s.done:
+		return s.final
+	}
+	select {
+	case st := <-reply:
+		return st
 	case <-s.done:
 		return s.final
 	}
@@ -214,6 +245,9 @@ func (s *Server) Close() {
 		close(s.done)
 	case <-s.running:
 		close(s.quit)
+		if s.ep != nil {
+			s.ep.wake()
+		}
 		<-s.done
 	}
 }
@@ -250,14 +284,7 @@ func (s *Server) loop() {
 		case ev := <-s.events:
 			s.handleWriter(ev)
 		case reply := <-s.queries:
-			st := s.stats
-			for c := range s.clients {
-				if len(c.held) > 0 {
-					st.Throttled++
-				}
-				st.OutputBytes += len(c.pending) + c.atWriter
-			}
-			reply <- st
+			reply <- s.snapshot()
 		case <-quit:
 			quit = nil
 			s.shutdown()
@@ -269,6 +296,18 @@ func (s *Server) loop() {
 	close(s.done)
 }
 
+// snapshot returns the counters now.
+func (s *Server) snapshot() Stats {
+	st := s.stats
+	for c := range s.clients {
+		if len(c.held) > 0 {
+			st.Throttled++
+		}
+		st.OutputBytes += len(c.pending) + c.atWriter
+	}
+	return st
+}
+
 // handleBatch handles one message from the acceptor or a reader.
 func (s *Server) handleBatch(b *batch) {
 	c := b.c
@@ -276,7 +315,7 @@ func (s *Server) handleBatch(b *batch) {
 	case batchJoin:
 		s.clients[c] = struct{}{}
 		s.stats.Active++
-		s.log.Debug("kvserver: client connected", "client", c.id, "remote", c.conn.RemoteAddr())
+		s.log.Debug("kvserver: client connected", "client", c.id, "remote", c.remote)
 		if s.closing {
 			s.abort(c)
 		}
@@ -311,6 +350,7 @@ func (s *Server) execute(c *client, b *batch) bool {
 	// just because the writer's report of that write has not reached the loop yet.
 	out := output{buf: c.pending, entries: c.pendingEntries, room: QueueLines - c.pendingEntries,
 		limitBytes: s.softLimit >= 0, maxBytes: s.softLimit - c.atWriter}
+	queued := len(c.pending)
 	s.uncommitted = true
 	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
 		r := b.reqs[b.next]
@@ -323,6 +363,11 @@ func (s *Server) execute(c *client, b *batch) bool {
 	}
 	c.pending, c.pendingEntries = out.buf, out.entries
 	s.stats.DroppedLines += out.dropped
+	if !b.resp && len(out.buf) == queued && !out.quit {
+		// No reply will carry the acknowledgement of these requests: send it now, or a client
+		// with Nagle's algorithm on holds its next request back for the delayed ACK (40 ms).
+		quickAck(c)
+	}
 	if out.quit {
 		s.endOutput(c)
 		return true
@@ -353,6 +398,9 @@ func (s *Server) resume(c *client) {
 	}
 	if c.readerDone && !c.ending {
 		s.endOutput(c)
+	}
+	if c.polled && len(c.held) == 0 {
+		s.ep.queue(c) // read it again if reading waited for room
 	}
 }
 
@@ -414,8 +462,12 @@ func (s *Server) flushDirty() {
 		if c.outClosed || c.sending {
 			continue
 		}
-		if len(c.pending) > 0 && c.raw != nil {
+		if len(c.pending) > 0 && (c.raw != nil || c.polled) {
 			s.writeNow(c)
+		}
+		if len(c.pending) > 0 && c.polled {
+			s.awaitWritable(c)
+			continue
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
@@ -424,7 +476,11 @@ func (s *Server) flushDirty() {
 			continue
 		}
 		if c.ending {
-			close(c.out)
+			if c.polled {
+				s.closePolled(c)
+			} else {
+				close(c.out)
+			}
 			c.outClosed = true
 			continue
 		}
@@ -436,7 +492,13 @@ func (s *Server) flushDirty() {
 // the rest pending. A write error means the client is gone: its replies are discarded and its
 // connection hung up, which ends its reader and so the client.
 func (s *Server) writeNow(c *client) {
-	n, err := writeNow(c.raw, c.pending)
+	var n int
+	var err error
+	if c.polled {
+		n, err = writeFD(c.fd, c.pending)
+	} else {
+		n, err = writeNow(c.raw, c.pending)
+	}
 	if err != nil {
 		s.abort(c) // the client is gone: run none of its requests still waiting
 		return
@@ -463,7 +525,11 @@ func (s *Server) endOutput(c *client) {
 // wakes its reader and writer.
 func (s *Server) abort(c *client) {
 	c.pending, c.pendingEntries = nil, 0
-	hangUp(c)
+	if c.polled {
+		c.stopPolled()
+	} else {
+		hangUp(c)
+	}
 	s.endOutput(c)
 }
 
@@ -481,7 +547,11 @@ func (s *Server) maybeFinish(c *client) {
 // shutdown starts closing: no more connections, every client dropped.
 func (s *Server) shutdown() {
 	s.closing = true
-	s.ln.Close()
+	if s.ep != nil {
+		s.ep.closeListener()
+	} else {
+		s.ln.Close()
+	}
 	for c := range s.clients {
 		s.abort(c)
 	}

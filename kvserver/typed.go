@@ -500,13 +500,22 @@ func cmdLRange(d *db, args [][]byte, b []byte) []byte {
 	if !ok1 || !ok2 {
 		return appendError(b, msgNotInt)
 	}
-	if !listOrString(d.entry(args[0])) {
+	e := d.entry(args[0])
+	if !listOrString(e) {
 		return wrongType(b)
 	}
-	vals := d.typed.Range(string(args[0]), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
-	b = appendArrayLen(b, len(vals))
-	for _, v := range vals {
-		b = appendBulk(b, v)
+	// Encoded straight from the list: a long range would otherwise cost a slice of it per
+	// request, and the collector's work on every one.
+	lo, hi, ok := 0, 0, false
+	if e != nil {
+		lo, hi, ok = clampRange(e.len(), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
+	}
+	if !ok {
+		return appendArrayLen(b, 0)
+	}
+	b = appendArrayLen(b, hi-lo)
+	for i := lo; i < hi; i++ {
+		b = appendBulk(b, e.at(i))
 	}
 	return b
 }

@@ -23,7 +23,7 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-# start_redis ARGS...: starts redis-server (no persistence, plus ARGS) and sets rport. Redis
+# start_redis ARGS...: starts redis-server (no persistence, plus ARGS) and sets rport and rpid. Redis
 # cannot pick a free port itself, so random high ports are tried until one binds.
 start_redis() {
   local port pid
@@ -34,7 +34,7 @@ start_redis() {
       >"$work/redis.log" 2>&1 &
     pid=$!
     if waitfor 10 "redis-server on port $port" ready >/dev/null; then
-      pids+=("$pid") rport=$port
+      pids+=("$pid") rport=$port rpid=$pid
       return 0
     fi
     kill "$pid" 2>/dev/null || true
@@ -45,12 +45,13 @@ start_redis() {
   exit 1
 }
 
-# start_kvserver ARGS...: builds and starts an in-memory kvserver on a free port; sets kaddr
-# and kport.
+# start_kvserver ARGS...: builds and starts an in-memory kvserver on a free port; sets kaddr,
+# kport and kpid.
 start_kvserver() {
   go build -o "$work/kvserver" ./kvserver/cmd/kvserver
   "$work/kvserver" -port 0 "$@" 2>"$work/kvserver.log" &
-  pids+=("$!")
+  kpid=$!
+  pids+=("$kpid")
   listening() { grep -q '^kvserver listening on ' "$work/kvserver.log"; }
   waitfor 10 "kvserver listening" listening || { cat "$work/kvserver.log" >&2; exit 1; }
   kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$work/kvserver.log")

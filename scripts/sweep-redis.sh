@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # kvserver beside Redis by number of clients (the data of docs/plots/kvserver-redis.tsv):
-# redis-benchmark -t get -c N against each server in turn, for N in $CLIENTS, and prints the
-# TSV that `make plots` draws. Skipped, with a hint, when redis-server is not installed.
+# redis-benchmark -t get -c N against kvserver, Redis, kvserver, Redis (ABAB), for N in
+# $CLIENTS, and prints the TSV, each server's mean of its two runs, that `make plots` draws.
+# Skipped, with a hint, when redis-server is not installed.
 #
-# Environment: CLIENTS (default "1 10 50 200 1000"), REQUESTS per run (default 100000).
+# Environment: CLIENTS (default "1 10 50 200 1000"), REQUESTS per run (default 100000),
+# KVSERVER_FLAGS (extra kvserver flags, e.g. -portable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/servers.bash
@@ -11,19 +13,21 @@ need_redis sweep-redis
 clients=${CLIENTS:-1 10 50 200 1000}
 requests=${REQUESTS:-100000}
 start_redis --maxclients 10100
-start_kvserver
+# shellcheck disable=SC2086
+start_kvserver ${KVSERVER_FLAGS:-}
 
 # rps PORT CLIENTS: GET requests per second.
 rps() {
-  redis-benchmark -p "$1" -c "$2" -n "$requests" -t get -q 2>/dev/null | tr '\r' '\n' |
-    awk '/requests per second/ { print $2 }' | tail -1
+  redis-benchmark -p "$1" -c "$2" -n "$requests" -t get --csv 2>/dev/null | tr -d '"' |
+    awk -F, '$1 == "GET" { print $2 }'
 }
 echo "# title: kvserver beside Redis 7 by clients (redis-benchmark -t get, no pipelining)"
 echo "# x: clients"
 echo "# y: requests/s"
 echo "# logx"
-echo "# command: bash scripts/sweep-redis.sh   (each count run against kvserver, then Redis)"
+echo "# command: bash scripts/sweep-redis.sh   (each count run kvserver, Redis, kvserver, Redis; means; $(nproc) cores, shared)"
 printf 'clients\tkvserver\tRedis %s\n' "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 for c in $clients; do
-  printf '%s\t%s\t%s\n' "$c" "$(rps "$kport" "$c")" "$(rps "$rport" "$c")"
+  k1=$(rps "$kport" "$c") r1=$(rps "$rport" "$c") k2=$(rps "$kport" "$c") r2=$(rps "$rport" "$c")
+  awk -v c="$c" -v k1="$k1" -v k2="$k2" -v r1="$r1" -v r2="$r2" 'BEGIN { printf "%s\t%.0f\t%.0f\n", c, (k1 + k2) / 2, (r1 + r2) / 2 }'
 done

@@ -218,3 +218,25 @@ func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
 	total.elapsed = time.Since(start)
 	return total, nil
 }
+
+// holdIdle opens n connections to addr that send nothing, as the quiet clients of a busy
+// server do; the caller closes them with closeAll.
+func holdIdle(ctx context.Context, addr string, n int) ([]net.Conn, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	held := make([]net.Conn, 0, n)
+	for range n {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			closeAll(held)
+			return nil, err
+		}
+		held = append(held, c)
+	}
+	return held, nil
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}

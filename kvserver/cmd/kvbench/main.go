@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	valueSize := fs.Int("value-size", 16, "bytes per value")
 	rounds := fs.Int("rounds", 1, "alternate the servers this many times, each run lasting duration/rounds")
 	seed := fs.Uint64("seed", 1, "seed of the workload; the same seed gives every server the same requests")
+	idle := fs.Int("idle", 0, "idle connections held open to each server while it is driven (a server with many quiet clients)")
 	var compare targetsFlag
 	fs.Var(&compare, "compare", "also drive `NAME=HOST:PORT` with the same load and print the ratio (repeatable)")
 	fs.Usage = func() {
@@ -98,8 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
 		problems = append(problems, "-addr must be host:port")
 	}
-	if *clients < 1 || *pipeline < 1 || *keys < 1 || *valueSize < 0 || *rounds < 1 {
-		problems = append(problems, "-clients, -pipeline, -keys and -rounds must be at least 1, -value-size at least 0")
+	if *clients < 1 || *pipeline < 1 || *keys < 1 || *valueSize < 0 || *rounds < 1 || *idle < 0 {
+		problems = append(problems, "-clients, -pipeline, -keys and -rounds must be at least 1, -value-size and -idle at least 0")
 	}
 	if !(*getFrac >= 0 && *getFrac <= 1) {
 		problems = append(problems, "-get must be between 0 and 1")
@@ -123,6 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *rounds > 1 {
 		fmt.Fprintf(stdout, " in %d rounds", *rounds)
 	}
+	if *idle > 0 {
+		fmt.Fprintf(stdout, ", %d idle connections open", *idle)
+	}
 	fmt.Fprintln(stdout)
 
 	for _, t := range targets {
@@ -142,7 +146,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if round%2 == 1 {
 				i = len(targets) - 1 - j // ABBA order, so neither server always goes first
 			}
+			held, err := holdIdle(ctx, targets[i].addr, *idle)
+			if err != nil {
+				fmt.Fprintf(stderr, "kvbench: %s (%s): opening idle connections: %v\n", targets[i].name, targets[i].addr, err)
+				return 1
+			}
 			res, err := runTarget(ctx, targets[i].addr, cfg)
+			closeAll(held)
 			if err != nil && ctx.Err() != nil {
 				break
 			}

@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	var cfg kvserver.Config
 	fs.Func("output-soft-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the server stops reading a RESP client and drops text replies; 0 = no limit (default 2m)", sizeFlag(&cfg.OutputSoftLimit))
 	fs.Func("output-hard-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the client is disconnected; 0 = no limit (default 1g)", sizeFlag(&cfg.OutputHardLimit))
+	fs.BoolVar(&cfg.PortableLoop, "portable", false, "serve each client with its own goroutines (the path of platforms without epoll) instead of Linux's event loop")
 	var openStore func(*slog.Logger) (kvserver.KVStore, error)
 	if storeFlags != nil {
 		openStore = storeFlags(fs)

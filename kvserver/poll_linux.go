@@ -1,0 +1,473 @@
+//go:build linux
+
+package kvserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
+// epoll set, as Redis does: each round it waits in epoll_wait, accepts, reads every ready
+// socket once, parses and executes what it read at once, commits, and writes each client's
+// replies with one write. A client whose socket does not take all of its replies keeps the
+// rest (inflight) until epoll reports the socket writable. There are no per-client goroutines:
+// a busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
+//
+// Sockets are registered once, edge-triggered, for input and output together, so the loop
+// never changes the set: it remembers that a socket is readable until a read comes back short
+// (the kernel buffer is drained; new data brings a new edge) and skips it while the client is
+// throttled. A peer's shutdown (EPOLLRDHUP) makes it read on to the end of the stream, which
+// a short read would otherwise hide.
+//
+// The loop never blocks in a system call: every epoll_wait, read and write is non-blocking
+// and made as a raw system call, so the runtime never hands the loop's thread off. When there
+// is nothing to do the loop parks in the Go scheduler, waiting for the epoll descriptor itself
+// to become readable through the runtime's poller, as any goroutine waits on a socket.
+//
+// Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
+// set; the loop drains both each round.
+
+// errNoPoller means the platform has no event loop: the server takes the portable path.
+var errNoPoller = errors.New("no event loop on this platform")
+
+const (
+	etFlag       = 1 << 31 // EPOLLET; syscall's constant is negative
+	clientEvents = syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | etFlag
+	hangEvents   = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+	pollEvents   = 256 // events taken per epoll_wait
+	acceptBatch  = 256 // connections accepted per round, so that a flood of them cannot starve clients
+)
+
+// poller is the event loop's kernel state. Only wake is called from other goroutines.
+type poller struct {
+	epfd     int
+	epFile   *os.File        // epfd, for waiting in the runtime's poller
+	epRC     syscall.RawConn // epFile's
+	lfd      int             // the listening socket; -1 once closed
+	wakeR    *os.File
+	wakeW    *os.File
+	wakeFD   int
+	wakeRC   syscall.RawConn // wakeW's, so that a wake racing with the loop's exit is harmless
+	events   []syscall.EpollEvent
+	byFD     []*client
+	ready    []*client // clients to read this round
+	spare    []*client
+	scratch  []byte // the read buffer of every client that has no partial request buffered
+	nextID   uint64
+	backoff  time.Duration // after a failed accept
+	resumeAt time.Time     // when accepting resumes after a failure; zero while accepting
+}
+
+// newPoller takes over ln's socket for the event loop and closes ln.
+func newPoller(ln net.Listener) (*poller, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, errNoPoller
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	p := &poller{lfd: -1, epfd: -1, events: make([]syscall.EpollEvent, pollEvents), scratch: make([]byte, maxReadBuf)}
+	var derr error
+	if err := rc.Control(func(fd uintptr) { p.lfd, derr = syscall.Dup(int(fd)) }); err != nil || derr != nil {
+		return nil, fmt.Errorf("dup listener: %w", errors.Join(err, derr))
+	}
+	fail := func(what string, err error) (*poller, error) {
+		p.close()
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	syscall.CloseOnExec(p.lfd)
+	if err := syscall.SetNonblock(p.lfd, true); err != nil {
+		return fail("listener", err)
+	}
+	if p.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
+		return fail("epoll_create", err)
+	}
+	if err := syscall.SetNonblock(p.epfd, true); err != nil {
+		return fail("epoll", err)
+	}
+	p.epFile = os.NewFile(uintptr(p.epfd), "epoll") // now closes epfd
+	if p.epRC, err = p.epFile.SyscallConn(); err != nil {
+		return fail("epoll", err)
+	}
+	if p.wakeR, p.wakeW, err = os.Pipe(); err != nil {
+		return fail("pipe", err)
+	}
+	if p.wakeRC, err = p.wakeW.SyscallConn(); err != nil {
+		return fail("pipe", err)
+	}
+	wrc, err := p.wakeR.SyscallConn()
+	if err != nil {
+		return fail("pipe", err)
+	}
+	wrc.Control(func(fd uintptr) {
+		p.wakeFD = int(fd)
+		err = syscall.SetNonblock(p.wakeFD, true)
+	})
+	if err != nil {
+		return fail("pipe", err)
+	}
+	for _, fd := range []int{p.lfd, p.wakeFD} {
+		if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}); err != nil {
+			return fail("epoll_ctl", err)
+		}
+	}
+	ln.Close() // the dup keeps the socket listening
+	return p, nil
+}
+
+// wake makes the loop's epoll_wait return. Safe from any goroutine, even after the loop exits.
+func (p *poller) wake() {
+	p.wakeRC.Write(func(fd uintptr) bool {
+		syscall.Write(int(fd), []byte{1}) // a full pipe wakes the loop as well
+		return true
+	})
+}
+
+// close releases the kernel objects; the loop's last act.
+func (p *poller) close() {
+	p.closeListener()
+	if p.epFile != nil {
+		p.epFile.Close()
+	} else if p.epfd >= 0 {
+		syscall.Close(p.epfd)
+	}
+	p.epfd = -1
+	if p.wakeR != nil {
+		p.wakeR.Close()
+	}
+	if p.wakeW != nil {
+		p.wakeW.Close()
+	}
+}
+
+func (p *poller) closeListener() {
+	if p.lfd >= 0 {
+		syscall.Close(p.lfd)
+		p.lfd = -1
+	}
+}
+
+// queue puts c in the list of clients to read if its socket may hold data.
+func (p *poller) queue(c *client) {
+	if c.readable && !c.queued && !c.stopRead {
+		c.queued = true
+		p.ready = append(p.ready, c)
+	}
+}
+
+// pollLoop is the loop goroutine of the event loop: the counterpart of loop and accept.
+func (s *Server) pollLoop() {
+	p := s.ep
+	quit := s.quit
+	for !(s.closing && len(s.clients) == 0) {
+		n, err := p.wait()
+		if err != nil {
+			s.log.Error("kvserver: epoll_wait failed; closing", "err", err)
+			if !s.closing {
+				s.shutdown()
+			}
+		}
+		for _, ev := range p.events[:max(n, 0)] {
+			switch fd := int(ev.Fd); {
+			case fd == p.lfd:
+				s.acceptPolled()
+			case fd == p.wakeFD:
+				p.drainWake()
+			case fd < len(p.byFD) && p.byFD[fd] != nil:
+				s.pollEvent(p.byFD[fd], ev.Events)
+			}
+		}
+		if !p.resumeAt.IsZero() && !time.Now().Before(p.resumeAt) {
+			p.resumeAccept()
+		}
+	channels:
+		for {
+			select {
+			case reply := <-s.queries:
+				reply <- s.snapshot()
+			case <-quit:
+				quit = nil
+				s.shutdown()
+			default:
+				break channels
+			}
+		}
+		s.readReady()
+		s.commit()
+		s.flushDirty()
+	}
+	p.close()
+	s.final = s.stats
+	close(s.done)
+}
+
+// wait returns the next events: at once if there are clients left to read, else once there are
+// some or accepting is due to resume.
+func (p *poller) wait() (int, error) {
+	if len(p.ready) > 0 {
+		return epollNow(p.epfd, p.events)
+	}
+	var n int
+	var err error
+	if !p.resumeAt.IsZero() {
+		p.epFile.SetReadDeadline(p.resumeAt)
+		defer p.epFile.SetReadDeadline(time.Time{})
+	}
+	rerr := p.epRC.Read(func(uintptr) bool {
+		n, err = epollNow(p.epfd, p.events)
+		return n != 0 || err != nil
+	})
+	if err == nil && rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+		err = rerr
+	}
+	return n, err
+}
+
+// epollNow is epoll_wait without waiting.
+func epollNow(epfd int, events []syscall.EpollEvent) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}
+
+// rawRead and rawWrite are read and write on a non-blocking descriptor, which never wait, made
+// without telling the runtime (see pollLoop).
+func rawRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
+func (p *poller) drainWake() {
+	var buf [64]byte
+	for {
+		n, err := rawRead(p.wakeFD, buf[:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// acceptPolled accepts the connections waiting on the listening socket.
+func (s *Server) acceptPolled() {
+	p := s.ep
+	for range acceptBatch {
+		if p.lfd < 0 {
+			return
+		}
+		fd, sa, err := syscall.Accept4(p.lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		case syscall.EAGAIN:
+			p.backoff = 0
+			return
+		default:
+			// Out of descriptors, say: stop listening for a while rather than spin on a
+			// listening socket that stays readable.
+			p.backoff = min(max(2*p.backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("kvserver: accept failed; retrying", "addr", s.addr.String(), "err", err, "retry_in", p.backoff)
+			syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, p.lfd, nil)
+			p.resumeAt = time.Now().Add(p.backoff)
+			return
+		}
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+		p.nextID++
+		c := &client{id: p.nextID, remote: sockaddrToTCP(sa), batches: make(chan *batch, credits), polled: true, fd: fd}
+		c.fillCredits()
+		c.rd = &reader{s: s, c: c}
+		if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: clientEvents, Fd: int32(fd)}); err != nil {
+			s.log.Warn("kvserver: epoll_ctl failed; closing the connection", "err", err)
+			syscall.Close(fd)
+			continue
+		}
+		for fd >= len(p.byFD) {
+			p.byFD = append(p.byFD, make([]*client, len(p.byFD)+64)...)
+		}
+		p.byFD[fd] = c
+		s.handleBatch(&batch{kind: batchJoin, c: c})
+	}
+}
+
+func (p *poller) resumeAccept() {
+	p.resumeAt = time.Time{}
+	if p.lfd >= 0 {
+		syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, p.lfd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.lfd)})
+	}
+}
+
+func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}
+
+// pollEvent notes what epoll reported for c's socket, and writes its inflight replies if it
+// can take them.
+func (s *Server) pollEvent(c *client, events uint32) {
+	if events&hangEvents != 0 {
+		c.peerDone = true
+	}
+	if events&(syscall.EPOLLIN|hangEvents) != 0 && !c.stopRead {
+		c.readable = true
+		if len(c.held) == 0 {
+			s.ep.queue(c)
+		}
+	}
+	if events&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 && c.sending {
+		s.sendInflight(c)
+	}
+}
+
+// readReady reads once from every client in the ready list; those whose read filled the
+// buffer stay in it for the next round, so one client cannot starve the others.
+func (s *Server) readReady() {
+	p := s.ep
+	ready := p.ready
+	p.ready, p.spare = p.spare[:0], nil
+	for i, c := range ready {
+		ready[i] = nil
+		c.queued = false
+		if c.stopRead || !c.readable || len(c.held) > 0 {
+			continue // throttled clients are queued again by resume
+		}
+		s.readPolled(c)
+		p.queue(c)
+	}
+	p.spare = ready[:0]
+}
+
+// readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
+func (s *Server) readPolled(c *client) {
+	rd := c.rd
+	if rd.r == rd.w { // nothing buffered: read into the loop's buffer
+		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0
+	}
+	buf := rd.space()
+	n, err := rawRead(c.fd, buf)
+	switch {
+	case err == syscall.EINTR:
+	case err == syscall.EAGAIN:
+		c.readable = false
+	case err != nil || n == 0: // failed or finished
+		s.readerLeft(c)
+	case !rd.took(n, len(buf)):
+		s.readerLeft(c)
+	case n < len(buf) && !c.peerDone:
+		c.readable = false // drained: the next data brings a new edge
+	}
+	switch {
+	case rd.r == rd.w:
+		rd.buf, rd.r, rd.w = nil, 0, 0
+	case len(rd.buf) > 0 && &rd.buf[0] == &s.ep.scratch[0]:
+		// Keep a partial request in a buffer of the client's own.
+		own := make([]byte, max(readBufSize, 2*(rd.w-rd.r)))
+		rd.buf, rd.w, rd.r = own, copy(own, rd.buf[rd.r:rd.w]), 0
+	}
+}
+
+// readerLeft ends reading from c, as a reader goroutine's exit does on the portable path.
+func (s *Server) readerLeft(c *client) {
+	c.stopRead, c.readable = true, false
+	if !c.readerDone {
+		s.handleBatch(&batch{kind: batchLeave, c: c})
+	}
+}
+
+// sendInflight writes what c's socket takes of its inflight replies; once they are all gone,
+// c is back to writing at the end of each round.
+func (s *Server) sendInflight(c *client) {
+	n, err := writeFD(c.fd, c.inflight[c.sent:])
+	c.sent += n
+	c.atWriter = len(c.inflight) - c.sent
+	if err == nil && c.atWriter > 0 {
+		return
+	}
+	buf := c.inflight
+	c.inflight, c.sent = nil, 0
+	s.handleWriter(writerEvent{c: c, buf: buf, failed: err != nil})
+}
+
+// closePolled closes c's socket, which also takes it out of the epoll set, and forgets c.
+func (s *Server) closePolled(c *client) {
+	c.stopRead, c.readable = true, false
+	s.ep.byFD[c.fd] = nil
+	syscall.Close(c.fd)
+	c.readerDone, c.writerDone = true, true
+	s.maybeFinish(c)
+}
+
+// writeFD writes as much of b as the non-blocking socket fd takes.
+func writeFD(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := rawWrite(fd, b[n:])
+		if m > 0 {
+			n += m
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return n, nil
+		case err != nil:
+			return n, err
+		case m <= 0:
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// quickAck makes the kernel acknowledge what c sent now rather than after the delayed-ACK
+// timer.
+func quickAck(c *client) {
+	if c.polled {
+		syscall.SetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+		return
+	}
+	if c.raw != nil {
+		c.raw.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+		})
+	}
+}
