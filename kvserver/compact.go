@@ -26,37 +26,37 @@ const catchUpOnOwner = 256 << 10
 // mutation; after it the new one does; a crash in between leaves one or the other, whole.
 
 // rewriteJob is a rewrite in progress. Its goroutine sends the result of each phase on done;
-// busy says one is running.
+// busy says one is running, err is the result of the last one.
 type rewriteJob struct {
 	rw      *durable.Rewrite
 	done    chan error
 	busy    bool
+	err     error
 	started time.Time
 }
 
 // run starts phase on a goroutine of the job's own.
 func (j *rewriteJob) run(phase func() error) {
-	j.busy = true
+	j.busy, j.err = true, nil
 	go func() { j.done <- phase() }()
 }
 
-// wait waits for the running phase, if any, and returns its result.
+// wait waits for the running phase, if any, and returns the result of the last one.
 func (j *rewriteJob) wait() error {
-	if !j.busy {
-		return nil
+	if j.busy {
+		j.err, j.busy = <-j.done, false
 	}
-	j.busy = false
-	return <-j.done
+	return j.err
 }
 
-// poll returns the result of the running phase if it has ended.
+// poll returns the result of the last phase if it has ended.
 func (j *rewriteJob) poll() (error, bool) {
 	if !j.busy {
-		return nil, true
+		return j.err, true
 	}
 	select {
 	case err := <-j.done:
-		j.busy = false
+		j.err, j.busy = err, false
 		return err, true
 	default:
 		return nil, false
