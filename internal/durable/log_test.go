@@ -385,6 +385,9 @@ func TestReplaceRetriesDirSync(t *testing.T) {
 	if err := l.Replace(rw); err != nil {
 		t.Fatalf("Replace = %v; the rename was done", err)
 	}
+	if err := rw.Release(); err != nil || rw.Release() != nil {
+		t.Fatalf("Release = %v", err)
+	}
 	l.Append([]byte("new"))
 	if err := l.Commit(); err == nil {
 		t.Fatal("Commit succeeded while the rename is not durable")

@@ -15,7 +15,8 @@ import (
 //     (Append), and copies the records committed since (CatchUp), as often as it likes;
 //     meanwhile the owner keeps appending to and committing the log.
 //  3. The owner calls Replace, which copies what is still missing, fsyncs the new file and
-//     renames it over the log; or Abort.
+//     renames it over the log; or Abort. After Replace, Release closes the old file, on any
+//     goroutine (it can be slow).
 //
 // So the owner pays only for the records committed since the last CatchUp, like Redis's
 // rewrite buffer. A crash at any point leaves either the old log or the new one, complete:
@@ -32,6 +33,7 @@ type Rewrite struct {
 	base   int64
 	copied int64 // the log is copied up to here
 	done   bool
+	old    File // the file Replace took out of service, until Release
 }
 
 // BeginRewrite creates path.rewrite and returns the rewrite that will fill it.
@@ -152,7 +154,19 @@ func (l *Log) Replace(rw *Rewrite) error {
 	if l.bg != nil {
 		l.bg = startSyncLoop(l.file, l.opts.Interval)
 	}
-	// The old file is fsynced and no longer named: failing to close it cannot lose anything.
-	_ = old.Close()
+	rw.old = old
 	return nil
+}
+
+// Release closes the log file that Replace took out of service. The file system frees the old
+// log's blocks then, which takes time in proportion to its size, so Release may be called on
+// any goroutine, once Replace has returned; the old file is fsynced and no longer named, so a
+// failure to close it loses nothing. It does nothing if Replace did not replace.
+func (rw *Rewrite) Release() error {
+	old := rw.old
+	rw.old = nil
+	if old == nil {
+		return nil
+	}
+	return old.Close()
 }
