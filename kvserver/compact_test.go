@@ -136,6 +136,9 @@ func BenchmarkFileStoreCompact(b *testing.B) {
 				f.Put(key, value)
 			}
 		}
+		if err := f.Commit(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	fill()
 	logBytes := f.log.Size()

@@ -33,6 +33,7 @@ type Rewrite struct {
 	base   int64
 	copied int64 // the log is copied up to here
 	done   bool
+	synced bool // nothing written since the last fsync
 	old    File // the file Replace took out of service, until Release
 }
 
@@ -85,6 +86,7 @@ func (rw *Rewrite) flush() error {
 	if len(rw.buf) == 0 {
 		return nil
 	}
+	rw.synced = false
 	n, err := rw.file.WriteAt(rw.buf, rw.size)
 	rw.size += int64(n)
 	rw.buf = rw.buf[:0]
@@ -104,15 +106,20 @@ func (rw *Rewrite) CatchUp(to int64) error {
 		return err
 	}
 	if to > rw.copied {
+		rw.synced = false
 		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to); err != nil {
 			return fmt.Errorf("durable: rewrite: %w", err)
 		}
 		rw.size += to - rw.copied
 		rw.copied = to
 	}
+	if rw.synced {
+		return nil
+	}
 	if err := rw.file.Sync(); err != nil {
 		return fmt.Errorf("durable: rewrite: fsync: %w", err)
 	}
+	rw.synced = true
 	return nil
 }
 
