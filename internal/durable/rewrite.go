@@ -177,3 +177,23 @@ func (rw *Rewrite) Release() error {
 	}
 	return old.Close()
 }
+
+// ReplaceAll replaces the log's committed records with payloads, atomically: a crash at any
+// point leaves either the old records or the new ones, whole. It is Rewrite done on the
+// owner's goroutine, for logs small enough to rewrite in place of a Commit (a raft log after a
+// snapshot, say). Records appended and not yet committed stay pending.
+func (l *Log) ReplaceAll(payloads iter.Seq[[]byte]) error {
+	rw, err := l.BeginRewrite()
+	if err != nil {
+		return err
+	}
+	for p := range payloads {
+		if err := rw.Append(p); err != nil {
+			return errors.Join(err, rw.Abort())
+		}
+	}
+	if err := l.Replace(rw); err != nil {
+		return err
+	}
+	return rw.Release()
+}
