@@ -162,13 +162,15 @@ func (l *Log) Replace(rw *Rewrite) error {
 		l.bg = startSyncLoop(l.file, l.opts.Interval)
 	}
 	rw.old = old
+	l.replaced = rw
 	return nil
 }
 
 // Release closes the log file that Replace took out of service. The file system frees the old
 // log's blocks then, which takes time in proportion to its size, so Release may be called on
 // any goroutine, once Replace has returned; the old file is fsynced and no longer named, so a
-// failure to close it loses nothing. It does nothing if Replace did not replace.
+// failure to close it loses nothing. It does nothing if Replace did not replace, or if it was
+// called before; if it is never called, the log's Close closes the file of the last Replace.
 func (rw *Rewrite) Release() error {
 	old := rw.old
 	rw.old = nil
