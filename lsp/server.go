@@ -340,7 +340,9 @@ func (s *server) receive(pkt packet) {
 		return
 	}
 	sc, ok := s.conns[m.ConnID]
-	if !ok || sc.key.addr != pkt.addr.String() {
+	// The socket hands out one *UDPAddr per sender where it can, so comparing pointers
+	// spares formatting the address for nearly every datagram.
+	if !ok || (sc.addr != pkt.addr && sc.key.addr != pkt.addr.String()) {
 		return // a stray datagram: a forgotten connection, or not from that connection's client
 	}
 	sc.receive(m)

@@ -16,11 +16,52 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// batchState is the memory one recvmmsg or sendmmsg call points the kernel at.
+// batchState is the memory one recvmmsg or sendmmsg call points the kernel at. A socket
+// keeps one for reading and one for writing (see getState), so a call allocates nothing.
 type batchState struct {
 	hdrs  [MaxBatch]mmsghdr
 	iovs  [MaxBatch]syscall.Iovec
 	names [MaxBatch]syscall.RawSockaddrInet6 // room for an IPv4 or IPv6 address
+
+	// senders maps the raw addresses datagrams came from to the UDPAddr handed out for each,
+	// so that a peer that keeps sending costs no allocation and is the same *UDPAddr every
+	// time. Read side only; bounded by maxSenders.
+	senders map[syscall.RawSockaddrInet6]*UDPAddr
+}
+
+// maxSenders bounds batchState.senders: past it the cache starts again, so a flood from
+// ever-new addresses cannot grow it.
+const maxSenders = 1024
+
+// getState takes the socket's batchState from pool, or makes one if a concurrent call holds
+// it. putState gives it back.
+func getState(pool chan *batchState) *batchState {
+	select {
+	case st := <-pool:
+		return st
+	default:
+		return new(batchState)
+	}
+}
+
+func putState(pool chan *batchState, st *batchState) {
+	select {
+	case pool <- st:
+	default:
+	}
+}
+
+// sender returns the UDPAddr for the raw address sa, from the cache when it has been seen.
+func (st *batchState) sender(sa *syscall.RawSockaddrInet6) *UDPAddr {
+	if a, ok := st.senders[*sa]; ok {
+		return a
+	}
+	if st.senders == nil || len(st.senders) >= maxSenders {
+		st.senders = make(map[syscall.RawSockaddrInet6]*UDPAddr)
+	}
+	a := &UDPAddr{addr: sockaddrToUDP(sa)}
+	st.senders[*sa] = a
+	return a
 }
 
 // readBatch reads up to len(bufs) datagrams with one recvmmsg, waiting in the runtime's
@@ -29,15 +70,20 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 	if c.raw == nil || len(bufs) == 0 {
 		return c.readOne(bufs, ns, addrs)
 	}
-	var st batchState
+	st := getState(c.rstate)
+	defer putState(c.rstate, st)
+	bufs = bufs[:min(len(bufs), MaxBatch)]
 	for i, b := range bufs {
+		st.iovs[i] = syscall.Iovec{}
 		if len(b) > 0 {
 			st.iovs[i].Base = &b[0]
 		}
 		st.iovs[i].SetLen(len(b))
 		h := &st.hdrs[i].hdr
-		h.Iov, h.Iovlen = &st.iovs[i], 1
+		*h = syscall.Msghdr{Iov: &st.iovs[i], Iovlen: 1}
 		if c.raddr == nil {
+			// Zeroed, so that an IPv4 sender leaves the same bytes each time (the cache key).
+			st.names[i] = syscall.RawSockaddrInet6{}
 			h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[i])), uint32(unsafe.Sizeof(st.names[i]))
 		}
 	}
@@ -61,9 +107,9 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 	for i := range n {
 		ns[i] = int(st.hdrs[i].n)
 		if c.raddr != nil {
-			addrs[i] = &UDPAddr{addr: c.raddr}
+			addrs[i] = c.peer
 		} else {
-			addrs[i] = &UDPAddr{addr: sockaddrToUDP(&st.names[i])}
+			addrs[i] = st.sender(&st.names[i])
 		}
 	}
 	return n, nil
@@ -74,14 +120,17 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	if c.raw == nil {
 		return c.writeEach(bufs, addrs)
 	}
+	st := getState(c.wstate)
+	defer putState(c.wstate, st)
 	var lastErr error
 	sent := 0
 	for len(bufs) > 0 {
 		chunk := bufs[:min(len(bufs), MaxBatch)]
-		var st batchState
 		k := 0 // datagrams in this call
 		for i, b := range chunk {
 			h := &st.hdrs[k].hdr
+			*h = syscall.Msghdr{}
+			st.iovs[k] = syscall.Iovec{}
 			if c.raddr == nil {
 				if addrs == nil || addrs[i] == nil || addrs[i].addr == nil {
 					lastErr = ErrNoPeer

@@ -2,6 +2,9 @@
 
 package lspnet
 
+// batchState is the memory of a batched call; the portable path needs none.
+type batchState struct{}
+
 func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
 	return c.readOne(bufs, ns, addrs)
 }

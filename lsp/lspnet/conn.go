@@ -58,14 +58,19 @@ type UDPConn struct {
 	remote string
 	closed atomic.Bool
 
-	raw syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
-	v4  bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
+	raw  syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
+	v4   bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
+	peer *UDPAddr        // raddr as handed to callers, made once
+
+	rstate, wstate chan *batchState // the batched calls' memory, one of each kept for reuse
 }
 
 func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
-	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String()}
+	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String(),
+		rstate: make(chan *batchState, 1), wstate: make(chan *batchState, 1)}
 	if raddr != nil {
 		u.remote = raddr.String()
+		u.peer = &UDPAddr{addr: raddr}
 	}
 	if sc, ok := c.(syscall.Conn); ok {
 		u.raw, _ = sc.SyscallConn()
