@@ -22,6 +22,9 @@ type batchState struct {
 	hdrs  [MaxBatch]mmsghdr
 	iovs  [MaxBatch]syscall.Iovec
 	names [MaxBatch]syscall.RawSockaddrInet6 // room for an IPv4 or IPv6 address
+	ctrl  [MaxBatch][3]uint64                // a UDP_SEGMENT cmsg (CmsgSpace(2) bytes), aligned
+	first [MaxBatch]int                      // write side: message k's first datagram
+	segs  [MaxBatch]int                      // write side: how many datagrams message k carries
 
 	// senders maps the raw addresses datagrams came from to the UDPAddr handed out for each,
 	// so that a peer that keeps sending costs no allocation and is the same *UDPAddr every
@@ -115,7 +118,20 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 	return n, nil
 }
 
-// writeBatch sends the datagrams with as few sendmmsg calls as the kernel takes them in.
+// UDP generic segmentation offload (GSO), from <linux/udp.h>: one sendmsg carries many
+// datagrams of one size (the last may be shorter) to one address, and the kernel cuts them
+// apart as late as it can (on loopback, not at all when the receiver takes them whole). The
+// wire is unchanged: each datagram is still its own datagram.
+const (
+	solUDP     = 17  // SOL_UDP
+	udpSegment = 103 // UDP_SEGMENT: the cmsg giving the segment size
+
+	gsoMaxSegs  = 64    // segments per send; the kernel takes up to 64 (older) or 128
+	gsoMaxBytes = 65000 // bytes per send: within a UDP datagram's 16-bit length
+)
+
+// writeBatch sends the datagrams with as few sendmmsg calls as the kernel takes them in, each
+// run of datagrams to one address that GSO can carry as one message.
 func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	if c.raw == nil {
 		return c.writeEach(bufs, addrs)
@@ -126,29 +142,49 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	sent := 0
 	for len(bufs) > 0 {
 		chunk := bufs[:min(len(bufs), MaxBatch)]
-		k := 0 // datagrams in this call
-		for i, b := range chunk {
-			h := &st.hdrs[k].hdr
-			*h = syscall.Msghdr{}
-			st.iovs[k] = syscall.Iovec{}
+		k := 0 // messages (msghdrs) in this call
+		for i := 0; i < len(chunk); {
+			var to *UDPAddr
 			if c.raddr == nil {
 				if addrs == nil || addrs[i] == nil || addrs[i].addr == nil {
 					lastErr = ErrNoPeer
+					i++
 					continue
 				}
-				nl, ok := udpToSockaddr(addrs[i].addr, c.v4, &st.names[k])
+				to = addrs[i]
+			}
+			segs := c.gsoRun(chunk[i:], addrs, i, to)
+			h := &st.hdrs[k].hdr
+			*h = syscall.Msghdr{}
+			if to != nil {
+				nl, ok := udpToSockaddr(to.addr, c.v4, &st.names[k])
 				if !ok {
 					lastErr = ErrNoPeer
+					i++
 					continue
 				}
 				h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[k])), nl
 			}
-			if len(b) > 0 {
-				st.iovs[k].Base = &b[0]
+			for j, b := range chunk[i : i+segs] {
+				iov := &st.iovs[i+j]
+				*iov = syscall.Iovec{}
+				if len(b) > 0 {
+					iov.Base = &b[0]
+				}
+				iov.SetLen(len(b))
 			}
-			st.iovs[k].SetLen(len(b))
-			h.Iov, h.Iovlen = &st.iovs[k], 1
+			h.Iov, h.Iovlen = &st.iovs[i], uint64(segs)
+			if segs > 1 {
+				cm := (*syscall.Cmsghdr)(unsafe.Pointer(&st.ctrl[k]))
+				cm.Level, cm.Type = solUDP, udpSegment
+				cm.SetLen(syscall.CmsgLen(2))
+				*(*uint16)(unsafe.Add(unsafe.Pointer(&st.ctrl[k]), syscall.CmsgLen(0))) = uint16(len(chunk[i]))
+				h.Control = (*byte)(unsafe.Pointer(&st.ctrl[k]))
+				h.SetControllen(syscall.CmsgSpace(2))
+			}
+			st.first[k], st.segs[k] = i, segs
 			k++
+			i += segs
 		}
 		for off := 0; off < k; {
 			var r int
@@ -164,12 +200,30 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 			switch {
 			case err != nil:
 				return sent, err
+			case errno != 0 && st.segs[off] > 1:
+				// The kernel refused the segmented send (no GSO, or a segment too large for
+				// the route): stop using GSO for datagrams this large and send these one by
+				// one.
+				c.gsoRefused(len(chunk[st.first[off]]), errno)
+				first, segs := st.first[off], st.segs[off]
+				var sub []*UDPAddr
+				if addrs != nil {
+					sub = addrs[first : first+segs]
+				}
+				n, err := c.writeBatch(chunk[first:first+segs], sub)
+				sent += n
+				if err != nil {
+					lastErr = err
+				}
+				off++
 			case errno != 0:
 				// The first datagram of the call was refused: it is lost; go on after it.
 				lastErr = &net.OpError{Op: "write", Net: "udp", Err: errno}
 				off++
 			default:
-				sent += r
+				for _, segs := range st.segs[off : off+r] {
+					sent += segs
+				}
 				off += r
 			}
 		}
@@ -179,6 +233,46 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 		bufs = bufs[len(chunk):]
 	}
 	return sent, lastErr
+}
+
+// gsoRun returns how many datagrams from the front of bufs (bufs[0] is datagram at of the
+// batch, going to to) one GSO send can carry: a run of datagrams of bufs[0]'s size to the
+// same address, and possibly one shorter to end it, within the kernel's limits. 1 means a
+// plain send.
+func (c *UDPConn) gsoRun(bufs [][]byte, addrs []*UDPAddr, at int, to *UDPAddr) int {
+	size := len(bufs[0])
+	if lim := c.gsoLimit.Load(); size == 0 || (lim != 0 && int64(size) >= lim) {
+		return 1
+	}
+	segs, total := 1, size
+	for j := 1; j < len(bufs) && segs < gsoMaxSegs; j++ {
+		n := len(bufs[j])
+		if n == 0 || n > size || total+n > gsoMaxBytes || (to != nil && addrs[at+j] != to) {
+			break
+		}
+		segs++
+		total += n
+		if n < size {
+			break
+		}
+	}
+	return segs
+}
+
+// gsoRefused records that a GSO send of size-byte segments failed with errno: a segment
+// larger than the route's MTU (EINVAL, EMSGSIZE) stops GSO for that size and larger; any other
+// refusal (a kernel or device without it) stops GSO on the socket.
+func (c *UDPConn) gsoRefused(size int, errno syscall.Errno) {
+	limit := int64(1)
+	if errno == syscall.EINVAL || errno == syscall.EMSGSIZE {
+		limit = int64(size)
+	}
+	for {
+		cur := c.gsoLimit.Load()
+		if cur != 0 && cur <= limit || c.gsoLimit.CompareAndSwap(cur, limit) {
+			return
+		}
+	}
 }
 
 // sockaddrToUDP decodes the sender's address the kernel wrote.

@@ -63,6 +63,7 @@ type UDPConn struct {
 	peer *UDPAddr        // raddr as handed to callers, made once
 
 	rstate, wstate chan *batchState // the batched calls' memory, one of each kept for reuse
+	gsoLimit       atomic.Int64     // GSO only for datagrams shorter than this; 0 = any
 }
 
 func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
