@@ -47,6 +47,12 @@ type batchConn interface {
 	WriteBatch(bufs [][]byte, addrs []*lspnet.UDPAddr) (int, error)
 }
 
+// groConn is a socket that can take runs of datagrams joined (UDP GRO) and hand them to
+// ReadBatch cut apart again; lspnet's UDPConn can on Linux.
+type groConn interface {
+	EnableGRO() bool
+}
+
 // readBatch is how many datagrams the reader asks for per system call. Each buffer can hold
 // the largest datagram; the memory is only touched as datagrams arrive.
 const readBatch = 16
@@ -60,6 +66,11 @@ func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets c
 	n := 1
 	if batched {
 		n = readBatch
+		// Runs of datagrams joined by the kernel, which ReadBatch cuts apart: only this
+		// goroutine reads the socket, and only with ReadBatch, as GRO requires.
+		if g, ok := any(udp).(groConn); ok {
+			g.EnableGRO()
+		}
 	}
 	bufs := make([][]byte, n)
 	for i := range bufs {

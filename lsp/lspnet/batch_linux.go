@@ -22,7 +22,7 @@ type batchState struct {
 	hdrs  [MaxBatch]mmsghdr
 	iovs  [MaxBatch]syscall.Iovec
 	names [MaxBatch]syscall.RawSockaddrInet6 // room for an IPv4 or IPv6 address
-	ctrl  [MaxBatch][3]uint64                // a UDP_SEGMENT cmsg (CmsgSpace(2) bytes), aligned
+	ctrl  [MaxBatch][3]uint64                // a UDP_SEGMENT or UDP_GRO cmsg (CmsgSpace(4) bytes), aligned
 	first [MaxBatch]int                      // write side: message k's first datagram
 	segs  [MaxBatch]int                      // write side: how many datagrams message k carries
 
@@ -30,6 +30,8 @@ type batchState struct {
 	// so that a peer that keeps sending costs no allocation and is the same *UDPAddr every
 	// time. Read side only; bounded by maxSenders.
 	senders map[syscall.RawSockaddrInet6]*UDPAddr
+
+	runs *runs // a GRO socket's read side, made on its first read
 }
 
 // maxSenders bounds batchState.senders: past it the cache starts again, so a flood from
@@ -75,7 +77,21 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 	}
 	st := getState(c.rstate)
 	defer putState(c.rstate, st)
+	if c.gro.Load() {
+		return c.readRuns(st, bufs, ns, addrs)
+	}
 	bufs = bufs[:min(len(bufs), MaxBatch)]
+	n, err := c.recvmmsg(st, bufs, false)
+	for i := range n {
+		ns[i] = int(st.hdrs[i].n)
+		addrs[i] = c.from(st, i)
+	}
+	return n, err
+}
+
+// recvmmsg receives up to len(bufs) messages into bufs with one system call, with room for a
+// UDP_GRO control message beside each if gro.
+func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro bool) (int, error) {
 	for i, b := range bufs {
 		st.iovs[i] = syscall.Iovec{}
 		if len(b) > 0 {
@@ -88,6 +104,11 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 			// Zeroed, so that an IPv4 sender leaves the same bytes each time (the cache key).
 			st.names[i] = syscall.RawSockaddrInet6{}
 			h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[i])), uint32(unsafe.Sizeof(st.names[i]))
+		}
+		if gro {
+			st.ctrl[i] = [3]uint64{}
+			h.Control = (*byte)(unsafe.Pointer(&st.ctrl[i]))
+			h.SetControllen(syscall.CmsgSpace(4))
 		}
 	}
 	var n int
@@ -107,15 +128,106 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 		// A dialed socket reports an ICMP error for an earlier write here, as Read does.
 		return 0, &net.OpError{Op: "read", Net: "udp", Err: errno}
 	}
-	for i := range n {
-		ns[i] = int(st.hdrs[i].n)
-		if c.raddr != nil {
-			addrs[i] = c.peer
-		} else {
-			addrs[i] = st.sender(&st.names[i])
+	return n, nil
+}
+
+// from returns the sender of message i of the last recvmmsg.
+func (c *UDPConn) from(st *batchState, i int) *UDPAddr {
+	if c.raddr != nil {
+		return c.peer
+	}
+	return st.sender(&st.names[i])
+}
+
+// UDP generic receive offload (GRO), from <linux/udp.h>: the kernel hands over a run of
+// datagrams of one size from one sender as one message, with their size in a control message
+// (on loopback, a GSO send arrives that way without ever being cut apart).
+const (
+	udpGRO = 104 // UDP_GRO: the socket option, and the cmsg giving the datagrams' size
+
+	groBufs   = 4       // messages one GRO read takes
+	groBufLen = 1 << 16 // room for any run the kernel joins: at most 64 KB
+)
+
+// runs is what a GRO socket's reads keep between calls: the buffers the kernel fills and the
+// datagrams cut from them that a caller has not taken yet.
+type runs struct {
+	bufs [groBufs][]byte
+	left [][]byte // datagrams received and not yet returned, views into bufs
+	from []*UDPAddr
+}
+
+// EnableGRO asks the kernel to hand this socket runs of datagrams joined (UDP_GRO), which
+// ReadBatch cuts apart again: fewer, larger messages for the kernel to queue and copy. It
+// reports whether GRO is on. Read and ReadFromUDP would see a run as one datagram, so a
+// socket with GRO on is to be read with ReadBatch only. ReadBatch calls on one socket from
+// several goroutines at once may then lose datagrams, as the network may.
+func (c *UDPConn) EnableGRO() bool {
+	if c.raw == nil {
+		return false
+	}
+	var serr error
+	if err := c.raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), solUDP, udpGRO, 1)
+	}); err != nil || serr != nil {
+		return false
+	}
+	c.gro.Store(true)
+	return true
+}
+
+// readRuns is readBatch on a GRO socket: it receives up to groBufs messages, cuts each into
+// its datagrams, and copies as many as bufs holds into it (a shorter buffer truncates, as a
+// read does), keeping the rest for the next call.
+func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+	r := st.runs
+	if r == nil {
+		r = new(runs)
+		for i := range r.bufs {
+			r.bufs[i] = make([]byte, groBufLen)
+		}
+		st.runs = r
+	}
+	if len(r.left) == 0 {
+		r.left, r.from = r.left[:0], r.from[:0]
+		n, err := c.recvmmsg(st, r.bufs[:], true)
+		if err != nil {
+			return 0, err
+		}
+		for i := range n {
+			b := r.bufs[i][:st.hdrs[i].n]
+			size := groSize(&st.hdrs[i].hdr, &st.ctrl[i])
+			from := c.from(st, i)
+			if size <= 0 || size >= len(b) {
+				r.left, r.from = append(r.left, b), append(r.from, from)
+				continue
+			}
+			for off := 0; off < len(b); off += size {
+				r.left, r.from = append(r.left, b[off:min(off+size, len(b))]), append(r.from, from)
+			}
 		}
 	}
-	return n, nil
+	k := min(len(bufs), len(r.left))
+	for i := range k {
+		ns[i] = copy(bufs[i], r.left[i])
+		addrs[i] = r.from[i]
+		r.from[i] = nil
+	}
+	r.left, r.from = r.left[k:], r.from[k:]
+	return k, nil
+}
+
+// groSize returns the datagram size of a joined run from a message's UDP_GRO control message,
+// or 0 if it has none (a single datagram).
+func groSize(h *syscall.Msghdr, ctrl *[3]uint64) int {
+	if h.Controllen < uint64(syscall.CmsgLen(4)) {
+		return 0
+	}
+	cm := (*syscall.Cmsghdr)(unsafe.Pointer(ctrl))
+	if cm.Level != solUDP || cm.Type != udpGRO || cm.Len < uint64(syscall.CmsgLen(4)) {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(ctrl), syscall.CmsgLen(0))))
 }
 
 // UDP generic segmentation offload (GSO), from <linux/udp.h>: one sendmsg carries many

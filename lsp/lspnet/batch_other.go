@@ -12,3 +12,6 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	return c.writeEach(bufs, addrs)
 }
+
+// EnableGRO reports false: this platform's path has no UDP GRO.
+func (c *UDPConn) EnableGRO() bool { return false }

@@ -64,6 +64,7 @@ type UDPConn struct {
 
 	rstate, wstate chan *batchState // the batched calls' memory, one of each kept for reuse
 	gsoLimit       atomic.Int64     // GSO only for datagrams shorter than this; 0 = any
+	gro            atomic.Bool      // EnableGRO turned UDP_GRO on
 }
 
 func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
