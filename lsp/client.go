@@ -70,7 +70,7 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 	}
 	go func() {
 		defer close(c.readerEnd)
-		readPackets(udp, o.log, false, c.packets, c.free, c.stop)
+		readPackets(udp, o.log, false, runsExpected(p), c.packets, c.free, c.stop)
 	}()
 	go c.loop()
 	select {

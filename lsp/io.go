@@ -47,6 +47,11 @@ type batchConn interface {
 	WriteBatch(bufs [][]byte, addrs []*lspnet.UDPAddr) (int, error)
 }
 
+// runsExpected reports whether an endpoint with params p should ask its socket for GRO: only
+// a window that lets several messages be in flight makes runs of datagrams to join, and a
+// socket with GRO on was measured slower for one message at a time.
+func runsExpected(p Params) bool { return p.WindowSize > 1 && p.MaxUnackedMessages > 1 }
+
 // groConn is a socket that can take runs of datagrams joined (UDP GRO) and hand them to
 // ReadBatch cut apart again; lspnet's UDPConn can on Linux.
 type groConn interface {
@@ -57,18 +62,18 @@ type groConn interface {
 // the largest datagram; the memory is only touched as datagrams arrive.
 const readBatch = 16
 
-// readPackets is the one goroutine per endpoint that blocks on the socket. It decodes each
-// datagram into a recycled Message (decoding here, off the event loop, uses the second core)
-// and hands it over; garbage is dropped at once. It returns when stop is closed, which the loop
-// does just before closing the socket.
-func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
+// readPackets is the one goroutine per endpoint that blocks on the socket, with GRO on if gro
+// and the socket has it. It decodes each datagram into a recycled Message (decoding here, off
+// the event loop, uses the second core) and hands it over; garbage is dropped at once. It
+// returns when stop is closed, which the loop does just before closing the socket.
+func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr, gro bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
 	bc, batched := any(udp).(batchConn)
 	n := 1
 	if batched {
 		n = readBatch
 		// Runs of datagrams joined by the kernel, which ReadBatch cuts apart: only this
 		// goroutine reads the socket, and only with ReadBatch, as GRO requires.
-		if g, ok := any(udp).(groConn); ok {
+		if g, ok := any(udp).(groConn); ok && gro {
 			g.EnableGRO()
 		}
 	}

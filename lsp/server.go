@@ -75,7 +75,7 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 	}
 	go func() {
 		defer close(s.readerEnd)
-		readPackets(udp, o.log, true, s.packets, s.free, s.stop)
+		readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
 	}()
 	go s.loop()
 	return s, nil
