@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"ds440/lsp/lspnet"
@@ -202,15 +203,7 @@ func (c *client) loop() {
 			c.core.write(p)
 			// Writes already waiting join this event, so that what they let through the
 			// window leaves in one batch.
-		more:
-			for range burst {
-				select {
-				case p := <-writes:
-					c.core.write(p)
-				default:
-					break more
-				}
-			}
+			c.writeQueued(writes)
 		case reads <- head:
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
@@ -223,9 +216,14 @@ func (c *client) loop() {
 				c.core.close()
 			}
 		}
-		// Hand payloads to Read before the socket writes, so a reader runs alongside them.
-		c.queue = append(c.queue, c.core.deliveries()...)
-		c.queue = pushReads(c.reads, c.queue)
+		// Hand payloads to Read before the socket writes. If any were delivered, let a
+		// reader run first: an answer it writes at once joins the acks in one batch.
+		if d := c.core.deliveries(); len(d) > 0 {
+			c.queue = append(c.queue, d...)
+			c.queue = pushReads(c.reads, c.queue)
+			runtime.Gosched()
+			c.writeQueued(writes)
+		}
 		w.send(c.core.outbox(), nil)
 		if c.connID == 0 && !c.core.connecting && !c.core.lost {
 			c.connID = c.core.id
@@ -282,6 +280,18 @@ push:
 // burst together sends what it produces (one Ack per data message, the data the acks let
 // through the window) in one batch.
 const burst = 64
+
+// writeQueued feeds the conn the writes already waiting, up to burst, without blocking.
+func (c *client) writeQueued(writes <-chan []byte) {
+	for range burst {
+		select {
+		case p := <-writes:
+			c.core.write(p)
+		default:
+			return
+		}
+	}
+}
 
 // receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.
 func (c *client) receiveQueued() {

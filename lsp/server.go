@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -277,14 +278,41 @@ drain:
 	s.settleTouched(w)
 }
 
-// settleTouched settles every connection touched since the last call.
+// settleTouched settles every connection touched since the last call. If any delivered
+// payloads, a reader is let run before the socket writes: an answer it writes at once joins
+// the acks in one batch.
 func (s *server) settleTouched(w *writer) {
+	delivered := false
+	for _, sc := range s.touched {
+		delivered = s.deliver(sc) || delivered
+	}
+	if delivered {
+		runtime.Gosched()
+		s.writeQueued()
+	}
 	for i, sc := range s.touched {
 		sc.touched = false
 		s.touched[i] = nil
 		s.settle(sc, w)
 	}
 	s.touched = s.touched[:0]
+}
+
+// writeQueued handles the writes already waiting, up to burst, without blocking, touching the
+// connections they reach.
+func (s *server) writeQueued() {
+	for range burst {
+		select {
+		case req := <-s.writes:
+			sc, err := s.write(req)
+			req.reply <- err
+			if sc != nil {
+				s.touch(sc)
+			}
+		default:
+			return
+		}
+	}
 }
 
 // writeBurst handles req and the writes already queued behind it (up to burst) as one event,
@@ -380,12 +408,7 @@ func (s *server) closeConn(id int, w *writer) error {
 // deliveries, and forget it once it is lost or closed and flushed.
 func (s *server) settle(sc *serverConn, w *writer) {
 	// Hand payloads to Read before the socket writes, so a reader runs alongside them.
-	for _, p := range sc.deliveries() {
-		if !sc.closed {
-			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
-		}
-	}
-	s.queue = pushReads(s.reads, s.queue)
+	s.deliver(sc)
 	w.send(sc.outbox(), sc.addr)
 	switch {
 	case sc.lost:
@@ -400,6 +423,21 @@ func (s *server) settle(sc *serverConn, w *writer) {
 	case sc.done():
 		s.forget(sc)
 	}
+}
+
+// deliver queues sc's deliveries for Read and reports whether there were any.
+func (s *server) deliver(sc *serverConn) bool {
+	d := sc.deliveries()
+	if len(d) == 0 {
+		return false
+	}
+	if !sc.closed {
+		for _, p := range d {
+			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
+		}
+		s.queue = pushReads(s.reads, s.queue)
+	}
+	return true
 }
 
 func (s *server) forget(sc *serverConn) {
