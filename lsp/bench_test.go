@@ -242,42 +242,14 @@ func percentiles(ds []time.Duration) (p50, p99 float64) {
 	return at(0.50), at(0.99)
 }
 
-// BenchmarkRoundTrip compares the round-trip latency of one message echoed by the server.
+// BenchmarkRoundTrip compares the round-trip latency of one message echoed by the server,
+// TCP and LSP taking turns (see takeTurns).
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-			n := b.N
-			// TCP
-			servers, clients := tcpPair(b, 1)
-			go func() {
-				r := bufio.NewReader(servers[0])
-				buf := make([]byte, 4+size)
-				for {
-					m, err := tcpRead(r, buf)
-					if err != nil {
-						return
-					}
-					frame := tcpFrame(len(m))
-					if tcpWrite(servers[0], frame) != nil {
-						return
-					}
-				}
-			}()
-			frame := tcpFrame(size)
-			r := bufio.NewReader(clients[0])
-			buf := make([]byte, 4+size)
-			tcpRTT := make([]time.Duration, n)
-			for i := range n {
-				t0 := time.Now()
-				tcpWrite(clients[0], frame)
-				if _, err := tcpRead(r, buf); err != nil {
-					b.Fatal(err)
-				}
-				tcpRTT[i] = time.Since(t0)
-			}
-			lspRTT := lspRoundTrips(b, size, n)
-			t50, t99 := percentiles(tcpRTT)
-			l50, l99 := percentiles(lspRTT)
+			rtts := echoTurns(b.N, tcpEchoes(b, size), lspEchoes(b, size))
+			t50, t99 := percentiles(rtts[0])
+			l50, l99 := percentiles(rtts[1])
 			b.ReportMetric(l50, "lsp-p50-µs")
 			b.ReportMetric(l99, "lsp-p99-µs")
 			b.ReportMetric(t50, "tcp-p50-µs")
@@ -287,9 +259,63 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 }
 
-// lspRoundTrips times n echoes of a size-byte payload over LSP at window 1, the server echoing
-// what it reads.
-func lspRoundTrips(b *testing.B, size, n int) []time.Duration {
+// echoes times one echo per element of rtt, over a connection set up beforehand.
+type echoes func(rtt []time.Duration)
+
+// echoTurns times n echoes on each of es, in rounds taking turns as takeTurns does, and
+// returns each one's round-trip times.
+func echoTurns(n int, es ...echoes) [][]time.Duration {
+	const rounds = 20
+	chunk := max(n/rounds, 1)
+	rtts := make([][]time.Duration, len(es))
+	for i := range rtts {
+		rtts[i] = make([]time.Duration, n)
+	}
+	for r, done := 0, 0; done < n; r++ {
+		k := min(chunk, n-done)
+		for i := range es {
+			j := (i + r) % len(es)
+			es[j](rtts[j][done : done+k])
+		}
+		done += k
+	}
+	return rtts
+}
+
+// tcpEchoes echoes size-byte frames over a loopback TCP connection.
+func tcpEchoes(b *testing.B, size int) echoes {
+	servers, clients := tcpPair(b, 1)
+	go func() {
+		r := bufio.NewReader(servers[0])
+		buf := make([]byte, 4+size)
+		for {
+			m, err := tcpRead(r, buf)
+			if err != nil {
+				return
+			}
+			if tcpWrite(servers[0], tcpFrame(len(m))) != nil {
+				return
+			}
+		}
+	}()
+	frame := tcpFrame(size)
+	r := bufio.NewReader(clients[0])
+	buf := make([]byte, 4+size)
+	return func(rtt []time.Duration) {
+		for i := range rtt {
+			t0 := time.Now()
+			tcpWrite(clients[0], frame)
+			if _, err := tcpRead(r, buf); err != nil {
+				b.Fatal(err)
+			}
+			rtt[i] = time.Since(t0)
+		}
+	}
+}
+
+// lspEchoes echoes size-byte payloads over LSP at window 1, the server writing back what it
+// reads.
+func lspEchoes(b *testing.B, size int) echoes {
 	s, cs := lspPair(b, lspnet.NewNetwork(), benchParams(1), 1)
 	go func() {
 		for {
@@ -301,16 +327,16 @@ func lspRoundTrips(b *testing.B, size, n int) []time.Duration {
 		}
 	}()
 	payload := make([]byte, size)
-	rtt := make([]time.Duration, n)
-	for i := range rtt {
-		t0 := time.Now()
-		cs[0].Write(payload)
-		if _, err := cs[0].Read(); err != nil {
-			b.Fatal(err)
+	return func(rtt []time.Duration) {
+		for i := range rtt {
+			t0 := time.Now()
+			cs[0].Write(payload)
+			if _, err := cs[0].Read(); err != nil {
+				b.Fatal(err)
+			}
+			rtt[i] = time.Since(t0)
 		}
-		rtt[i] = time.Since(t0)
 	}
-	return rtt
 }
 
 // BenchmarkLossy measures LSP throughput of 1 KB messages, window 64, with loss in both
@@ -331,20 +357,18 @@ func BenchmarkLossy(b *testing.B) {
 // echo at window 1 on loopback: the four datagrams LSP exchanges (data, its ack, the echoed
 // data, its ack), already encoded, over raw UDP sockets with one goroutine per end and no
 // event loop, decoding or state. Beside it, the same with only the two data datagrams (the
-// cost with piggybacked acks, as TCP has). lsp-p50-µs is the full LSP stack in the same run,
-// and x-floor its ratio to the four-datagram floor.
+// cost with piggybacked acks, as TCP has). lsp-p50-µs is the full LSP stack, the three taking
+// turns (see takeTurns), and x-floor its ratio to the four-datagram floor.
 func BenchmarkRoundTripFloor(b *testing.B) {
 	for _, size := range []int{64, 1024} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			payload := make([]byte, size)
 			data := lsp.NewData(1, 1, size, payload, lsp.CalculateChecksum(1, 1, size, payload)).Marshal()
 			ack := lsp.NewCAck(1, 1).Marshal()
-			four := udpRoundTrips(b, b.N, data, ack)
-			two := udpRoundTrips(b, b.N, data, nil)
-			rtt := lspRoundTrips(b, size, b.N)
-			f50, _ := percentiles(four)
-			t50, _ := percentiles(two)
-			l50, _ := percentiles(rtt)
+			rtts := echoTurns(b.N, udpEchoes(b, b.N, data, ack), udpEchoes(b, b.N, data, nil), lspEchoes(b, size))
+			f50, _ := percentiles(rtts[0])
+			t50, _ := percentiles(rtts[1])
+			l50, _ := percentiles(rtts[2])
 			b.ReportMetric(f50, "udp4-p50-µs")
 			b.ReportMetric(t50, "udp2-p50-µs")
 			b.ReportMetric(l50, "lsp-p50-µs")
@@ -375,11 +399,12 @@ func udpPair(b *testing.B, n int) (srv, cli *net.UDPConn) {
 	return srv, cli
 }
 
-// udpRoundTrips times n echoes of data over raw loopback UDP. With a non-nil ack, each data
-// datagram is answered with ack before anything else, as LSP does: the client's time stops
-// when the echo arrives (after the server's ack), and it acks the echo before the next send.
-func udpRoundTrips(b *testing.B, n int, data, ack []byte) []time.Duration {
-	srv, cli := udpPair(b, n)
+// udpEchoes echoes data over raw loopback UDP; total is how many echoes all its runs make
+// together, which bounds how long a read may wait. With a non-nil ack, each data datagram is
+// answered with ack before anything else, as LSP does: the client's time stops when the echo
+// arrives (after the server's ack), and it acks the echo before the next send.
+func udpEchoes(b *testing.B, total int, data, ack []byte) echoes {
+	srv, cli := udpPair(b, total)
 	go func() {
 		buf := make([]byte, lsp.MaxDatagram)
 		for {
@@ -399,28 +424,28 @@ func udpRoundTrips(b *testing.B, n int, data, ack []byte) []time.Duration {
 		}
 	}()
 	buf := make([]byte, lsp.MaxDatagram)
-	rtt := make([]time.Duration, n)
-	for i := range rtt {
-		t0 := time.Now()
-		if _, err := cli.Write(data); err != nil {
-			b.Fatal(err)
-		}
-		if ack != nil {
+	return func(rtt []time.Duration) {
+		for i := range rtt {
+			t0 := time.Now()
+			if _, err := cli.Write(data); err != nil {
+				b.Fatal(err)
+			}
+			if ack != nil {
+				if _, err := cli.Read(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
 			if _, err := cli.Read(buf); err != nil {
 				b.Fatal(err)
 			}
-		}
-		if _, err := cli.Read(buf); err != nil {
-			b.Fatal(err)
-		}
-		rtt[i] = time.Since(t0)
-		if ack != nil {
-			if _, err := cli.Write(ack); err != nil {
-				b.Fatal(err)
+			rtt[i] = time.Since(t0)
+			if ack != nil {
+				if _, err := cli.Write(ack); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	}
-	return rtt
 }
 
 // BenchmarkThroughputFloor measures the one-way rate of already-encoded 1 KB LSP data
