@@ -174,7 +174,7 @@ func (c *client) Close() error {
 // loop is the only goroutine that touches the connection's state. Each select case is one
 // event; after any event the conn's outbox is sent and its deliveries queued.
 func (c *client) loop() {
-	ticker := time.NewTicker(time.Duration(c.params.EpochMillis) * time.Millisecond)
+	ticker := time.NewTicker(c.params.epoch())
 	defer ticker.Stop()
 	w := newWriter(c.udp, c.log)
 	var (

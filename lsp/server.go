@@ -211,7 +211,7 @@ func (s *server) Close() error {
 // loop is the only goroutine that touches the server's state. Each select case is one event.
 // Nothing in it waits on a client, so one slow or dead client cannot hold up the others.
 func (s *server) loop() {
-	ticker := time.NewTicker(time.Duration(s.params.EpochMillis) * time.Millisecond)
+	ticker := time.NewTicker(s.params.epoch())
 	defer ticker.Stop()
 	w := newWriter(s.udp, s.log)
 	var waiters []chan error
