@@ -56,8 +56,8 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 		log:       o.log,
 		params:    p,
 		core:      newClientConn(initialSeqNum, p),
-		packets:   make(chan packet, recycled),
-		free:      make(chan *Message, recycled),
+		packets:   make(chan *packets, recycled),
+		free:      make(chan *packets, recycled),
 		writes:    make(chan []byte),
 		reads:     make(chan []byte, readAhead),
 		closeReqs: make(chan chan error),
@@ -95,8 +95,8 @@ type client struct {
 	core  *conn    // owned by loop
 	queue [][]byte // delivered payloads not yet Read; owned by loop
 
-	packets   chan packet     // datagrams from the reader
-	free      chan *Message   // decoded Messages back to the reader for reuse
+	packets   chan *packets   // datagrams from the reader
+	free      chan *packets   // back to the reader for reuse
 	writes    chan []byte     // Write -> loop
 	reads     chan []byte     // loop -> Read
 	closeReqs chan chan error // Close -> loop
@@ -193,9 +193,8 @@ func (c *client) loop() {
 			reads, head = c.reads, c.queue[0]
 		}
 		select {
-		case pkt := <-c.packets:
-			c.core.receive(pkt.msg)
-			recycle(c.free, pkt.msg)
+		case b := <-c.packets:
+			c.receive(b)
 			c.receiveQueued()
 		case <-ticks:
 			c.core.tick()
@@ -293,13 +292,21 @@ func (c *client) writeQueued(writes <-chan []byte) {
 	}
 }
 
-// receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.
+// receive feeds the conn the datagrams of b and gives b back to the reader.
+func (c *client) receive(b *packets) {
+	for _, pkt := range b.pkts {
+		c.core.receive(pkt.msg)
+	}
+	recycle(c.free, b)
+}
+
+// receiveQueued feeds the conn the datagrams already waiting, up to about burst, without
+// blocking.
 func (c *client) receiveQueued() {
-	for range burst {
+	for range burst / readBatch {
 		select {
-		case pkt := <-c.packets:
-			c.core.receive(pkt.msg)
-			recycle(c.free, pkt.msg)
+		case b := <-c.packets:
+			c.receive(b)
 		default:
 			return
 		}

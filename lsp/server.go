@@ -64,8 +64,8 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 		params:     p,
 		conns:      make(map[int]*serverConn),
 		byClient:   make(map[clientKey]*serverConn),
-		packets:    make(chan packet, recycled),
-		free:       make(chan *Message, recycled),
+		packets:    make(chan *packets, recycled),
+		free:       make(chan *packets, recycled),
 		writes:     make(chan serverWrite),
 		closeConns: make(chan serverCloseConn),
 		reads:      make(chan readResult, readAhead),
@@ -130,8 +130,8 @@ type server struct {
 	touched  []*serverConn             // connections the current burst of datagrams reached
 	queue    []readResult              // results not yet Read; owned by loop
 
-	packets    chan packet
-	free       chan *Message
+	packets    chan *packets
+	free       chan *packets
 	writes     chan serverWrite
 	closeConns chan serverCloseConn
 	reads      chan readResult
@@ -222,8 +222,8 @@ func (s *server) loop() {
 			reads, head = s.reads, s.queue[0]
 		}
 		select {
-		case pkt := <-s.packets:
-			s.receiveBurst(pkt, w)
+		case b := <-s.packets:
+			s.receiveBurst(b, w)
 		case <-ticker.C:
 			for _, sc := range s.conns {
 				sc.tick()
@@ -259,23 +259,29 @@ func (s *server) loop() {
 	}
 }
 
-// receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
-// event, then settles each connection they touched once, so that what a burst from one client
-// produces leaves in one batch.
-func (s *server) receiveBurst(pkt packet, w *writer) {
-	s.receive(pkt)
-	recycle(s.free, pkt.msg)
+// receiveBurst handles the datagrams of b and those already queued behind them (up to about
+// burst) as one event, then settles each connection they touched once, so that what a burst
+// from one client produces leaves in one batch.
+func (s *server) receiveBurst(b *packets, w *writer) {
+	s.receiveAll(b)
 drain:
-	for range burst {
+	for range burst / readBatch {
 		select {
-		case pkt := <-s.packets:
-			s.receive(pkt)
-			recycle(s.free, pkt.msg)
+		case b := <-s.packets:
+			s.receiveAll(b)
 		default:
 			break drain
 		}
 	}
 	s.settleTouched(w)
+}
+
+// receiveAll routes the datagrams of b and gives b back to the reader.
+func (s *server) receiveAll(b *packets) {
+	for _, pkt := range b.pkts {
+		s.receive(pkt)
+	}
+	recycle(s.free, b)
 }
 
 // settleTouched settles every connection touched since the last call. If any delivered
