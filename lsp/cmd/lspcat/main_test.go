@@ -159,7 +159,9 @@ func writeAll(t *testing.T, port string, data []byte) {
 // out everything it received and exit 1, reporting the transfer incomplete.
 func TestSenderVanishes(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	port, status, out, log := startReceiver(t, context.Background(), "-epoch-ms 20 -epoch-limit 5")
+	// 25 epochs of silence (0.5 s) before the vanished sender is given up: enough that a load
+	// spike on a shared machine does not pass for it during the transfer.
+	port, status, out, log := startReceiver(t, context.Background(), "-epoch-ms 20 -epoch-limit 25")
 	data := stream(100_000)
 	writeAll(t, port, data)
 	if s := testutil.Recv(t, status, wait); s != 1 {
