@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"ds440/lsp/lspnet"
@@ -55,8 +56,8 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 		log:       o.log,
 		params:    p,
 		core:      newClientConn(initialSeqNum, p),
-		packets:   make(chan packet, recycled),
-		free:      make(chan *Message, recycled),
+		packets:   make(chan *packets, recycled),
+		free:      make(chan *packets, recycled),
 		writes:    make(chan []byte),
 		reads:     make(chan []byte, readAhead),
 		closeReqs: make(chan chan error),
@@ -70,7 +71,7 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 	}
 	go func() {
 		defer close(c.readerEnd)
-		readPackets(udp, o.log, false, c.packets, c.free, c.stop)
+		readPackets(udp, o.log, false, runsExpected(p), c.packets, c.free, c.stop)
 	}()
 	go c.loop()
 	select {
@@ -94,8 +95,8 @@ type client struct {
 	core  *conn    // owned by loop
 	queue [][]byte // delivered payloads not yet Read; owned by loop
 
-	packets   chan packet     // datagrams from the reader
-	free      chan *Message   // decoded Messages back to the reader for reuse
+	packets   chan *packets   // datagrams from the reader
+	free      chan *packets   // back to the reader for reuse
 	writes    chan []byte     // Write -> loop
 	reads     chan []byte     // loop -> Read
 	closeReqs chan chan error // Close -> loop
@@ -173,7 +174,7 @@ func (c *client) Close() error {
 // loop is the only goroutine that touches the connection's state. Each select case is one
 // event; after any event the conn's outbox is sent and its deliveries queued.
 func (c *client) loop() {
-	ticker := time.NewTicker(time.Duration(c.params.EpochMillis) * time.Millisecond)
+	ticker := time.NewTicker(c.params.epoch())
 	defer ticker.Stop()
 	w := newWriter(c.udp, c.log)
 	var (
@@ -192,9 +193,8 @@ func (c *client) loop() {
 			reads, head = c.reads, c.queue[0]
 		}
 		select {
-		case pkt := <-c.packets:
-			c.core.receive(pkt.msg)
-			recycle(c.free, pkt.msg)
+		case b := <-c.packets:
+			c.receive(b)
 			c.receiveQueued()
 		case <-ticks:
 			c.core.tick()
@@ -202,15 +202,7 @@ func (c *client) loop() {
 			c.core.write(p)
 			// Writes already waiting join this event, so that what they let through the
 			// window leaves in one batch.
-		more:
-			for range burst {
-				select {
-				case p := <-writes:
-					c.core.write(p)
-				default:
-					break more
-				}
-			}
+			c.writeQueued(writes)
 		case reads <- head:
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
@@ -223,9 +215,14 @@ func (c *client) loop() {
 				c.core.close()
 			}
 		}
-		// Hand payloads to Read before the socket writes, so a reader runs alongside them.
-		c.queue = append(c.queue, c.core.deliveries()...)
-		c.queue = pushReads(c.reads, c.queue)
+		// Hand payloads to Read before the socket writes. If any were delivered, let a
+		// reader run first: an answer it writes at once joins the acks in one batch.
+		if d := c.core.deliveries(); len(d) > 0 {
+			c.queue = append(c.queue, d...)
+			c.queue = pushReads(c.reads, c.queue)
+			runtime.Gosched()
+			c.writeQueued(writes)
+		}
 		w.send(c.core.outbox(), nil)
 		if c.connID == 0 && !c.core.connecting && !c.core.lost {
 			c.connID = c.core.id
@@ -283,13 +280,33 @@ push:
 // through the window) in one batch.
 const burst = 64
 
-// receiveQueued feeds the conn the datagrams already waiting, up to burst, without blocking.
-func (c *client) receiveQueued() {
+// writeQueued feeds the conn the writes already waiting, up to burst, without blocking.
+func (c *client) writeQueued(writes <-chan []byte) {
 	for range burst {
 		select {
-		case pkt := <-c.packets:
-			c.core.receive(pkt.msg)
-			recycle(c.free, pkt.msg)
+		case p := <-writes:
+			c.core.write(p)
+		default:
+			return
+		}
+	}
+}
+
+// receive feeds the conn the datagrams of b and gives b back to the reader.
+func (c *client) receive(b *packets) {
+	for _, pkt := range b.pkts {
+		c.core.receive(pkt.msg)
+	}
+	recycle(c.free, b)
+}
+
+// receiveQueued feeds the conn the datagrams already waiting, up to about burst, without
+// blocking.
+func (c *client) receiveQueued() {
+	for range burst / readBatch {
+		select {
+		case b := <-c.packets:
+			c.receive(b)
 		default:
 			return
 		}

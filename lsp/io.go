@@ -35,9 +35,16 @@ type packet struct {
 	addr *lspnet.UDPAddr
 }
 
-// recycled is how many decoded Messages an endpoint keeps for reuse, so that acks and
-// heartbeats cost no allocation.
-const recycled = 256
+// packets is what one read of the socket brought, decoded: the reader hands it to the loop
+// in one channel operation, and the loop hands it back for reuse, so that acks and heartbeats
+// cost no allocation and a busy socket few hand-offs.
+type packets struct {
+	pkts []packet // pkts[i].msg points into msgs
+	msgs [readBatch]Message
+}
+
+// recycled is how many packets an endpoint keeps for reuse; as many may wait for its loop.
+const recycled = 16
 
 // batchConn is the batched datagram I/O a socket may offer beside the contract's surface.
 // lspnet's UDPConn has it (recvmmsg and sendmmsg on Linux); an lspnet without it, such as a
@@ -47,26 +54,42 @@ type batchConn interface {
 	WriteBatch(bufs [][]byte, addrs []*lspnet.UDPAddr) (int, error)
 }
 
+// runsExpected reports whether an endpoint with params p should ask its socket for GRO: only
+// a window that lets several messages be in flight makes runs of datagrams to join, and a
+// socket with GRO on was measured slower for one message at a time.
+func runsExpected(p Params) bool { return p.WindowSize > 1 && p.MaxUnackedMessages > 1 }
+
+// groConn is a socket that can take runs of datagrams joined (UDP GRO) and hand them to
+// ReadBatch cut apart again; lspnet's UDPConn can on Linux.
+type groConn interface {
+	EnableGRO() bool
+}
+
 // readBatch is how many datagrams the reader asks for per system call. Each buffer can hold
 // the largest datagram; the memory is only touched as datagrams arrive.
 const readBatch = 16
 
-// readPackets is the one goroutine per endpoint that blocks on the socket. It decodes each
-// datagram into a recycled Message (decoding here, off the event loop, uses the second core)
-// and hands it over; garbage is dropped at once. It returns when stop is closed, which the loop
-// does just before closing the socket.
-func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets chan<- packet, free <-chan *Message, stop <-chan struct{}) {
+// readPackets is the one goroutine per endpoint that blocks on the socket, with GRO on if gro
+// and the socket has it. It decodes each datagram into a recycled Message (decoding here, off
+// the event loop, uses the second core) and hands it over; garbage is dropped at once. It
+// returns when stop is closed, which the loop does just before closing the socket.
+func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr, gro bool, out chan<- *packets, free <-chan *packets, stop <-chan struct{}) {
 	bc, batched := any(udp).(batchConn)
 	n := 1
 	if batched {
 		n = readBatch
+		// Runs of datagrams joined by the kernel, which ReadBatch cuts apart: only this
+		// goroutine reads the socket, and only with ReadBatch, as GRO requires.
+		if g, ok := any(udp).(groConn); ok && gro {
+			g.EnableGRO()
+		}
 	}
 	bufs := make([][]byte, n)
 	for i := range bufs {
 		bufs[i] = make([]byte, MaxDatagram)
 	}
 	ns, addrs := make([]int, n), make([]*lspnet.UDPAddr, n)
-	var m *Message // kept across a dropped datagram
+	var b *packets // kept across a read with nothing valid in it
 	for {
 		var err error
 		if batched {
@@ -95,14 +118,16 @@ func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets c
 			log.Debug("lsp: socket read", "err", err)
 			continue
 		}
-		for i := range n {
-			if m == nil {
-				select {
-				case m = <-free:
-				default:
-					m = new(Message)
-				}
+		if b == nil {
+			select {
+			case b = <-free:
+			default:
+				b = new(packets)
 			}
+		}
+		b.pkts = b.pkts[:0]
+		for i := range n {
+			m := &b.msgs[len(b.pkts)]
 			if err := Unmarshal(bufs[i][:ns[i]], m); err != nil {
 				log.Debug("lsp: dropped datagram", "err", err)
 				continue
@@ -111,12 +136,16 @@ func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, packets c
 			if withAddr {
 				from = addrs[i]
 			}
-			select {
-			case packets <- packet{msg: m, addr: from}:
-				m = nil
-			case <-stop:
-				return
-			}
+			b.pkts = append(b.pkts, packet{msg: m, addr: from})
+		}
+		if len(b.pkts) == 0 {
+			continue // garbage only
+		}
+		select {
+		case out <- b:
+			b = nil
+		case <-stop:
+			return
 		}
 	}
 }
@@ -179,14 +208,16 @@ func (w *writer) send(msgs []Message, to *lspnet.UDPAddr) {
 	}
 }
 
-// recycle offers a handled Message back to the reader. A data message's payload may now be
-// held by the connection (buffered or delivered), so its storage is never reused.
-func recycle(free chan<- *Message, m *Message) {
-	if m.Type == MsgData {
-		m.Payload = nil
+// recycle offers handled packets back to the reader. A data message's payload may now be held
+// by the connection (buffered or delivered), so its storage is never reused.
+func recycle(free chan<- *packets, b *packets) {
+	for _, p := range b.pkts {
+		if p.msg.Type == MsgData {
+			p.msg.Payload = nil
+		}
 	}
 	select {
-	case free <- m:
+	case free <- b:
 	default:
 	}
 }

@@ -3,6 +3,7 @@ package lsp
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -175,6 +176,24 @@ func TestNewClientWithoutServer(t *testing.T) {
 	})
 }
 
+// TestEpochDuration checks that Params.Epoch, when set, is the epoch and EpochMillis is
+// ignored: a client with no server gives up after exactly EpochLimit epochs of 2.5 ms.
+func TestEpochDuration(t *testing.T) {
+	bubble(t, func(t *testing.T, n *lspnet.Network) {
+		p := &Params{EpochLimit: 4, EpochMillis: 1000, Epoch: 2500 * time.Microsecond, WindowSize: 1, MaxUnackedMessages: 1}
+		start := time.Now()
+		if _, err := NewClientWith("127.0.0.1:9", 0, p, WithDial(n.DialUDP)); !errors.Is(err, ErrNoServer) {
+			t.Fatalf("NewClient with no server: %v; want ErrNoServer", err)
+		}
+		if el := time.Since(start); el != 10*time.Millisecond {
+			t.Fatalf("gave up after %v, want 4 epochs of 2.5 ms", el)
+		}
+		if got := p.String(); !strings.Contains(got, "Epoch: 2.5ms") {
+			t.Errorf("String() = %q, want the Epoch shown", got)
+		}
+	})
+}
+
 func TestBadArguments(t *testing.T) {
 	t.Parallel()
 	for _, p := range []*Params{
@@ -183,6 +202,7 @@ func TestBadArguments(t *testing.T) {
 		{EpochLimit: 1, EpochMillis: 1, WindowSize: 0, MaxUnackedMessages: 1},
 		{EpochLimit: 1, EpochMillis: 1, WindowSize: 1, MaxUnackedMessages: 0},
 		{EpochLimit: 1, EpochMillis: 1, WindowSize: 1, MaxUnackedMessages: 1, MaxBackOffInterval: -1},
+		{EpochLimit: 1, EpochMillis: 1, WindowSize: 1, MaxUnackedMessages: 1, Epoch: -time.Millisecond},
 	} {
 		if _, err := NewServer(0, p); !errors.Is(err, ErrBadParams) {
 			t.Errorf("NewServer(%v) error %v, want ErrBadParams", p, err)

@@ -114,7 +114,7 @@ func (m *Message) AppendMarshal(dst []byte) []byte {
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, m.Payload)
+		dst = appendBase64(dst, m.Payload)
 		dst = append(dst, '"')
 	}
 	return append(dst, '}')

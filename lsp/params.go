@@ -3,6 +3,7 @@ package lsp
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Params tunes a connection. Both ends of a connection should use the same values.
@@ -12,6 +13,19 @@ type Params struct {
 	WindowSize         int // a message with seq s may be sent only if s < oldest unacked seq + WindowSize
 	MaxBackOffInterval int // cap, in epochs, on the gap between two retransmissions of one message
 	MaxUnackedMessages int // at most this many sent-but-unacked messages at once
+
+	// Epoch is the length of an epoch as a Duration, for epochs that are not a whole number
+	// of milliseconds and for callers that keep times as Durations. When it is non-zero it is
+	// used and EpochMillis is ignored; EpochMillis stays for the course's API.
+	Epoch time.Duration
+}
+
+// epoch returns the length of an epoch of validated params.
+func (p *Params) epoch() time.Duration {
+	if p.Epoch > 0 {
+		return p.Epoch
+	}
+	return time.Duration(p.EpochMillis) * time.Millisecond
 }
 
 // Defaults used by NewParams.
@@ -36,8 +50,12 @@ func NewParams() *Params {
 
 // String renders the parameters for logs.
 func (p *Params) String() string {
-	return fmt.Sprintf("[EpochLimit: %d, EpochMillis: %d, WindowSize: %d, MaxBackOffInterval: %d, MaxUnackedMessages: %d]",
-		p.EpochLimit, p.EpochMillis, p.WindowSize, p.MaxBackOffInterval, p.MaxUnackedMessages)
+	epoch := fmt.Sprintf("EpochMillis: %d", p.EpochMillis)
+	if p.Epoch != 0 {
+		epoch = fmt.Sprintf("Epoch: %v", p.Epoch)
+	}
+	return fmt.Sprintf("[EpochLimit: %d, %s, WindowSize: %d, MaxBackOffInterval: %d, MaxUnackedMessages: %d]",
+		p.EpochLimit, epoch, p.WindowSize, p.MaxBackOffInterval, p.MaxUnackedMessages)
 }
 
 // ErrBadParams reports parameters no connection can run with.
@@ -52,7 +70,9 @@ func (p *Params) validate() (Params, error) {
 	switch {
 	case p.EpochLimit < 1:
 		return Params{}, fmt.Errorf("%w: EpochLimit %d < 1", ErrBadParams, p.EpochLimit)
-	case p.EpochMillis < 1:
+	case p.Epoch < 0:
+		return Params{}, fmt.Errorf("%w: Epoch %v < 0", ErrBadParams, p.Epoch)
+	case p.Epoch == 0 && p.EpochMillis < 1:
 		return Params{}, fmt.Errorf("%w: EpochMillis %d < 1", ErrBadParams, p.EpochMillis)
 	case p.WindowSize < 1:
 		return Params{}, fmt.Errorf("%w: WindowSize %d < 1", ErrBadParams, p.WindowSize)

@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -63,8 +64,8 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 		params:     p,
 		conns:      make(map[int]*serverConn),
 		byClient:   make(map[clientKey]*serverConn),
-		packets:    make(chan packet, recycled),
-		free:       make(chan *Message, recycled),
+		packets:    make(chan *packets, recycled),
+		free:       make(chan *packets, recycled),
 		writes:     make(chan serverWrite),
 		closeConns: make(chan serverCloseConn),
 		reads:      make(chan readResult, readAhead),
@@ -75,7 +76,7 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 	}
 	go func() {
 		defer close(s.readerEnd)
-		readPackets(udp, o.log, true, s.packets, s.free, s.stop)
+		readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
 	}()
 	go s.loop()
 	return s, nil
@@ -129,8 +130,8 @@ type server struct {
 	touched  []*serverConn             // connections the current burst of datagrams reached
 	queue    []readResult              // results not yet Read; owned by loop
 
-	packets    chan packet
-	free       chan *Message
+	packets    chan *packets
+	free       chan *packets
 	writes     chan serverWrite
 	closeConns chan serverCloseConn
 	reads      chan readResult
@@ -210,7 +211,7 @@ func (s *server) Close() error {
 // loop is the only goroutine that touches the server's state. Each select case is one event.
 // Nothing in it waits on a client, so one slow or dead client cannot hold up the others.
 func (s *server) loop() {
-	ticker := time.NewTicker(time.Duration(s.params.EpochMillis) * time.Millisecond)
+	ticker := time.NewTicker(s.params.epoch())
 	defer ticker.Stop()
 	w := newWriter(s.udp, s.log)
 	var waiters []chan error
@@ -221,8 +222,8 @@ func (s *server) loop() {
 			reads, head = s.reads, s.queue[0]
 		}
 		select {
-		case pkt := <-s.packets:
-			s.receiveBurst(pkt, w)
+		case b := <-s.packets:
+			s.receiveBurst(b, w)
 		case <-ticker.C:
 			for _, sc := range s.conns {
 				sc.tick()
@@ -258,18 +259,16 @@ func (s *server) loop() {
 	}
 }
 
-// receiveBurst handles pkt and the datagrams already queued behind it (up to burst) as one
-// event, then settles each connection they touched once, so that what a burst from one client
-// produces leaves in one batch.
-func (s *server) receiveBurst(pkt packet, w *writer) {
-	s.receive(pkt)
-	recycle(s.free, pkt.msg)
+// receiveBurst handles the datagrams of b and those already queued behind them (up to about
+// burst) as one event, then settles each connection they touched once, so that what a burst
+// from one client produces leaves in one batch.
+func (s *server) receiveBurst(b *packets, w *writer) {
+	s.receiveAll(b)
 drain:
-	for range burst {
+	for range burst / readBatch {
 		select {
-		case pkt := <-s.packets:
-			s.receive(pkt)
-			recycle(s.free, pkt.msg)
+		case b := <-s.packets:
+			s.receiveAll(b)
 		default:
 			break drain
 		}
@@ -277,14 +276,49 @@ drain:
 	s.settleTouched(w)
 }
 
-// settleTouched settles every connection touched since the last call.
+// receiveAll routes the datagrams of b and gives b back to the reader.
+func (s *server) receiveAll(b *packets) {
+	for _, pkt := range b.pkts {
+		s.receive(pkt)
+	}
+	recycle(s.free, b)
+}
+
+// settleTouched settles every connection touched since the last call. If any delivered
+// payloads, a reader is let run before the socket writes: an answer it writes at once joins
+// the acks in one batch.
 func (s *server) settleTouched(w *writer) {
+	delivered := false
+	for _, sc := range s.touched {
+		delivered = s.deliver(sc) || delivered
+	}
+	if delivered {
+		runtime.Gosched()
+		s.writeQueued()
+	}
 	for i, sc := range s.touched {
 		sc.touched = false
 		s.touched[i] = nil
 		s.settle(sc, w)
 	}
 	s.touched = s.touched[:0]
+}
+
+// writeQueued handles the writes already waiting, up to burst, without blocking, touching the
+// connections they reach.
+func (s *server) writeQueued() {
+	for range burst {
+		select {
+		case req := <-s.writes:
+			sc, err := s.write(req)
+			req.reply <- err
+			if sc != nil {
+				s.touch(sc)
+			}
+		default:
+			return
+		}
+	}
 }
 
 // writeBurst handles req and the writes already queued behind it (up to burst) as one event,
@@ -340,7 +374,9 @@ func (s *server) receive(pkt packet) {
 		return
 	}
 	sc, ok := s.conns[m.ConnID]
-	if !ok || sc.key.addr != pkt.addr.String() {
+	// The socket hands out one *UDPAddr per sender where it can, so comparing pointers
+	// spares formatting the address for nearly every datagram.
+	if !ok || (sc.addr != pkt.addr && sc.key.addr != pkt.addr.String()) {
 		return // a stray datagram: a forgotten connection, or not from that connection's client
 	}
 	sc.receive(m)
@@ -378,12 +414,7 @@ func (s *server) closeConn(id int, w *writer) error {
 // deliveries, and forget it once it is lost or closed and flushed.
 func (s *server) settle(sc *serverConn, w *writer) {
 	// Hand payloads to Read before the socket writes, so a reader runs alongside them.
-	for _, p := range sc.deliveries() {
-		if !sc.closed {
-			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
-		}
-	}
-	s.queue = pushReads(s.reads, s.queue)
+	s.deliver(sc)
 	w.send(sc.outbox(), sc.addr)
 	switch {
 	case sc.lost:
@@ -398,6 +429,21 @@ func (s *server) settle(sc *serverConn, w *writer) {
 	case sc.done():
 		s.forget(sc)
 	}
+}
+
+// deliver queues sc's deliveries for Read and reports whether there were any.
+func (s *server) deliver(sc *serverConn) bool {
+	d := sc.deliveries()
+	if len(d) == 0 {
+		return false
+	}
+	if !sc.closed {
+		for _, p := range d {
+			s.queue = append(s.queue, readResult{connID: sc.id, payload: p})
+		}
+		s.queue = pushReads(s.reads, s.queue)
+	}
+	return true
 }
 
 func (s *server) forget(sc *serverConn) {

@@ -64,23 +64,41 @@ func (c *UDPConn) WriteBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	if !f.active.Load() && !f.observing() {
 		return c.writeBatch(bufs, addrs)
 	}
-	// The slow path: the controls decide each datagram's fate one by one.
+	// The controls decide each datagram's fate one by one; those to send now still go in
+	// one batch.
 	var err error
 	sent := 0
+	keep, keepTo := make([][]byte, 0, len(bufs)), []*UDPAddr(nil)
 	for i, b := range bufs {
-		var werr error
+		var to *net.UDPAddr
+		remote := c.remote
 		if c.raddr != nil {
-			_, werr = c.Write(b)
+			to = c.raddr
 		} else {
-			_, werr = c.WriteToUDP(b, addrs[i])
+			if addrs == nil || addrs[i] == nil || addrs[i].addr == nil {
+				err = ErrNoPeer
+				continue
+			}
+			to = addrs[i].addr
+			if f.observing() {
+				remote = to.String()
+			}
 		}
-		if werr != nil {
-			err = werr
+		out, now := c.fate(b, to, remote)
+		if !now {
+			sent++ // lost or held back by the controls: the network's doing, not the sender's
 			continue
 		}
-		sent++
+		keep = append(keep, out)
+		if c.raddr == nil {
+			keepTo = append(keepTo, addrs[i])
+		}
 	}
-	return sent, err
+	n, werr := c.writeBatch(keep, keepTo)
+	if werr != nil {
+		err = werr
+	}
+	return sent + n, err
 }
 
 // writeEach is the portable WriteBatch: one system call per datagram.

@@ -16,11 +16,57 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// batchState is the memory one recvmmsg or sendmmsg call points the kernel at.
+// batchState is the memory one recvmmsg or sendmmsg call points the kernel at. A socket
+// keeps one for reading and one for writing (see getState), so a call allocates nothing.
 type batchState struct {
 	hdrs  [MaxBatch]mmsghdr
 	iovs  [MaxBatch]syscall.Iovec
 	names [MaxBatch]syscall.RawSockaddrInet6 // room for an IPv4 or IPv6 address
+	ctrl  [MaxBatch][3]uint64                // a UDP_SEGMENT or UDP_GRO cmsg (CmsgSpace(4) bytes), aligned
+	first [MaxBatch]int                      // write side: message k's first datagram
+	segs  [MaxBatch]int                      // write side: how many datagrams message k carries
+
+	// senders maps the raw addresses datagrams came from to the UDPAddr handed out for each,
+	// so that a peer that keeps sending costs no allocation and is the same *UDPAddr every
+	// time. Read side only; bounded by maxSenders.
+	senders map[syscall.RawSockaddrInet6]*UDPAddr
+
+	runs *runs // a GRO socket's read side, made on its first read
+}
+
+// maxSenders bounds batchState.senders: past it the cache starts again, so a flood from
+// ever-new addresses cannot grow it.
+const maxSenders = 1024
+
+// getState takes the socket's batchState from pool, or makes one if a concurrent call holds
+// it. putState gives it back.
+func getState(pool chan *batchState) *batchState {
+	select {
+	case st := <-pool:
+		return st
+	default:
+		return new(batchState)
+	}
+}
+
+func putState(pool chan *batchState, st *batchState) {
+	select {
+	case pool <- st:
+	default:
+	}
+}
+
+// sender returns the UDPAddr for the raw address sa, from the cache when it has been seen.
+func (st *batchState) sender(sa *syscall.RawSockaddrInet6) *UDPAddr {
+	if a, ok := st.senders[*sa]; ok {
+		return a
+	}
+	if st.senders == nil || len(st.senders) >= maxSenders {
+		st.senders = make(map[syscall.RawSockaddrInet6]*UDPAddr)
+	}
+	a := &UDPAddr{addr: sockaddrToUDP(sa)}
+	st.senders[*sa] = a
+	return a
 }
 
 // readBatch reads up to len(bufs) datagrams with one recvmmsg, waiting in the runtime's
@@ -29,16 +75,40 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 	if c.raw == nil || len(bufs) == 0 {
 		return c.readOne(bufs, ns, addrs)
 	}
-	var st batchState
+	st := getState(c.rstate)
+	defer putState(c.rstate, st)
+	if c.gro.Load() {
+		return c.readRuns(st, bufs, ns, addrs)
+	}
+	bufs = bufs[:min(len(bufs), MaxBatch)]
+	n, err := c.recvmmsg(st, bufs, false)
+	for i := range n {
+		ns[i] = int(st.hdrs[i].n)
+		addrs[i] = c.from(st, i)
+	}
+	return n, err
+}
+
+// recvmmsg receives up to len(bufs) messages into bufs with one system call, with room for a
+// UDP_GRO control message beside each if gro.
+func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro bool) (int, error) {
 	for i, b := range bufs {
+		st.iovs[i] = syscall.Iovec{}
 		if len(b) > 0 {
 			st.iovs[i].Base = &b[0]
 		}
 		st.iovs[i].SetLen(len(b))
 		h := &st.hdrs[i].hdr
-		h.Iov, h.Iovlen = &st.iovs[i], 1
+		*h = syscall.Msghdr{Iov: &st.iovs[i], Iovlen: 1}
 		if c.raddr == nil {
+			// Zeroed, so that an IPv4 sender leaves the same bytes each time (the cache key).
+			st.names[i] = syscall.RawSockaddrInet6{}
 			h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[i])), uint32(unsafe.Sizeof(st.names[i]))
+		}
+		if gro {
+			st.ctrl[i] = [3]uint64{}
+			h.Control = (*byte)(unsafe.Pointer(&st.ctrl[i]))
+			h.SetControllen(syscall.CmsgSpace(4))
 		}
 	}
 	var n int
@@ -58,48 +128,175 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 		// A dialed socket reports an ICMP error for an earlier write here, as Read does.
 		return 0, &net.OpError{Op: "read", Net: "udp", Err: errno}
 	}
-	for i := range n {
-		ns[i] = int(st.hdrs[i].n)
-		if c.raddr != nil {
-			addrs[i] = &UDPAddr{addr: c.raddr}
-		} else {
-			addrs[i] = &UDPAddr{addr: sockaddrToUDP(&st.names[i])}
-		}
-	}
 	return n, nil
 }
 
-// writeBatch sends the datagrams with as few sendmmsg calls as the kernel takes them in.
+// from returns the sender of message i of the last recvmmsg.
+func (c *UDPConn) from(st *batchState, i int) *UDPAddr {
+	if c.raddr != nil {
+		return c.peer
+	}
+	return st.sender(&st.names[i])
+}
+
+// UDP generic receive offload (GRO), from <linux/udp.h>: the kernel hands over a run of
+// datagrams of one size from one sender as one message, with their size in a control message
+// (on loopback, a GSO send arrives that way without ever being cut apart).
+const (
+	udpGRO = 104 // UDP_GRO: the socket option, and the cmsg giving the datagrams' size
+
+	groBufs   = 4       // messages one GRO read takes
+	groBufLen = 1 << 16 // room for any run the kernel joins: at most 64 KB
+)
+
+// runs is what a GRO socket's reads keep between calls: the buffers the kernel fills and the
+// datagrams cut from them that a caller has not taken yet.
+type runs struct {
+	bufs [groBufs][]byte
+	left [][]byte // datagrams received and not yet returned, views into bufs
+	from []*UDPAddr
+}
+
+// EnableGRO asks the kernel to hand this socket runs of datagrams joined (UDP_GRO), which
+// ReadBatch cuts apart again: fewer, larger messages for the kernel to queue and copy. It
+// reports whether GRO is on. Read and ReadFromUDP would see a run as one datagram, so a
+// socket with GRO on is to be read with ReadBatch only. ReadBatch calls on one socket from
+// several goroutines at once may then lose datagrams, as the network may.
+func (c *UDPConn) EnableGRO() bool {
+	if c.raw == nil {
+		return false
+	}
+	var serr error
+	if err := c.raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), solUDP, udpGRO, 1)
+	}); err != nil || serr != nil {
+		return false
+	}
+	c.gro.Store(true)
+	return true
+}
+
+// readRuns is readBatch on a GRO socket: it receives up to groBufs messages, cuts each into
+// its datagrams, and copies as many as bufs holds into it (a shorter buffer truncates, as a
+// read does), keeping the rest for the next call.
+func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+	r := st.runs
+	if r == nil {
+		r = new(runs)
+		for i := range r.bufs {
+			r.bufs[i] = make([]byte, groBufLen)
+		}
+		st.runs = r
+	}
+	if len(r.left) == 0 {
+		r.left, r.from = r.left[:0], r.from[:0]
+		n, err := c.recvmmsg(st, r.bufs[:], true)
+		if err != nil {
+			return 0, err
+		}
+		for i := range n {
+			b := r.bufs[i][:st.hdrs[i].n]
+			size := groSize(&st.hdrs[i].hdr, &st.ctrl[i])
+			from := c.from(st, i)
+			if size <= 0 || size >= len(b) {
+				r.left, r.from = append(r.left, b), append(r.from, from)
+				continue
+			}
+			for off := 0; off < len(b); off += size {
+				r.left, r.from = append(r.left, b[off:min(off+size, len(b))]), append(r.from, from)
+			}
+		}
+	}
+	k := min(len(bufs), len(r.left))
+	for i := range k {
+		ns[i] = copy(bufs[i], r.left[i])
+		addrs[i] = r.from[i]
+		r.from[i] = nil
+	}
+	r.left, r.from = r.left[k:], r.from[k:]
+	return k, nil
+}
+
+// groSize returns the datagram size of a joined run from a message's UDP_GRO control message,
+// or 0 if it has none (a single datagram).
+func groSize(h *syscall.Msghdr, ctrl *[3]uint64) int {
+	if h.Controllen < uint64(syscall.CmsgLen(4)) {
+		return 0
+	}
+	cm := (*syscall.Cmsghdr)(unsafe.Pointer(ctrl))
+	if cm.Level != solUDP || cm.Type != udpGRO || cm.Len < uint64(syscall.CmsgLen(4)) {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(ctrl), syscall.CmsgLen(0))))
+}
+
+// UDP generic segmentation offload (GSO), from <linux/udp.h>: one sendmsg carries many
+// datagrams of one size (the last may be shorter) to one address, and the kernel cuts them
+// apart as late as it can (on loopback, not at all when the receiver takes them whole). The
+// wire is unchanged: each datagram is still its own datagram.
+const (
+	solUDP     = 17  // SOL_UDP
+	udpSegment = 103 // UDP_SEGMENT: the cmsg giving the segment size
+
+	gsoMaxSegs  = 64    // segments per send; the kernel takes up to 64 (older) or 128
+	gsoMaxBytes = 65000 // bytes per send: within a UDP datagram's 16-bit length
+)
+
+// writeBatch sends the datagrams with as few sendmmsg calls as the kernel takes them in, each
+// run of datagrams to one address that GSO can carry as one message.
 func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	if c.raw == nil {
 		return c.writeEach(bufs, addrs)
 	}
+	st := getState(c.wstate)
+	defer putState(c.wstate, st)
 	var lastErr error
 	sent := 0
 	for len(bufs) > 0 {
 		chunk := bufs[:min(len(bufs), MaxBatch)]
-		var st batchState
-		k := 0 // datagrams in this call
-		for i, b := range chunk {
-			h := &st.hdrs[k].hdr
+		k := 0 // messages (msghdrs) in this call
+		for i := 0; i < len(chunk); {
+			var to *UDPAddr
 			if c.raddr == nil {
 				if addrs == nil || addrs[i] == nil || addrs[i].addr == nil {
 					lastErr = ErrNoPeer
+					i++
 					continue
 				}
-				nl, ok := udpToSockaddr(addrs[i].addr, c.v4, &st.names[k])
+				to = addrs[i]
+			}
+			segs := c.gsoRun(chunk[i:], addrs, i, to)
+			h := &st.hdrs[k].hdr
+			*h = syscall.Msghdr{}
+			if to != nil {
+				nl, ok := udpToSockaddr(to.addr, c.v4, &st.names[k])
 				if !ok {
 					lastErr = ErrNoPeer
+					i++
 					continue
 				}
 				h.Name, h.Namelen = (*byte)(unsafe.Pointer(&st.names[k])), nl
 			}
-			if len(b) > 0 {
-				st.iovs[k].Base = &b[0]
+			for j, b := range chunk[i : i+segs] {
+				iov := &st.iovs[i+j]
+				*iov = syscall.Iovec{}
+				if len(b) > 0 {
+					iov.Base = &b[0]
+				}
+				iov.SetLen(len(b))
 			}
-			st.iovs[k].SetLen(len(b))
-			h.Iov, h.Iovlen = &st.iovs[k], 1
+			h.Iov, h.Iovlen = &st.iovs[i], uint64(segs)
+			if segs > 1 {
+				cm := (*syscall.Cmsghdr)(unsafe.Pointer(&st.ctrl[k]))
+				cm.Level, cm.Type = solUDP, udpSegment
+				cm.SetLen(syscall.CmsgLen(2))
+				*(*uint16)(unsafe.Add(unsafe.Pointer(&st.ctrl[k]), syscall.CmsgLen(0))) = uint16(len(chunk[i]))
+				h.Control = (*byte)(unsafe.Pointer(&st.ctrl[k]))
+				h.SetControllen(syscall.CmsgSpace(2))
+			}
+			st.first[k], st.segs[k] = i, segs
 			k++
+			i += segs
 		}
 		for off := 0; off < k; {
 			var r int
@@ -115,12 +312,30 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 			switch {
 			case err != nil:
 				return sent, err
+			case errno != 0 && st.segs[off] > 1:
+				// The kernel refused the segmented send (no GSO, or a segment too large for
+				// the route): stop using GSO for datagrams this large and send these one by
+				// one.
+				c.gsoRefused(len(chunk[st.first[off]]), errno)
+				first, segs := st.first[off], st.segs[off]
+				var sub []*UDPAddr
+				if addrs != nil {
+					sub = addrs[first : first+segs]
+				}
+				n, err := c.writeBatch(chunk[first:first+segs], sub)
+				sent += n
+				if err != nil {
+					lastErr = err
+				}
+				off++
 			case errno != 0:
 				// The first datagram of the call was refused: it is lost; go on after it.
 				lastErr = &net.OpError{Op: "write", Net: "udp", Err: errno}
 				off++
 			default:
-				sent += r
+				for _, segs := range st.segs[off : off+r] {
+					sent += segs
+				}
 				off += r
 			}
 		}
@@ -130,6 +345,46 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 		bufs = bufs[len(chunk):]
 	}
 	return sent, lastErr
+}
+
+// gsoRun returns how many datagrams from the front of bufs (bufs[0] is datagram at of the
+// batch, going to to) one GSO send can carry: a run of datagrams of bufs[0]'s size to the
+// same address, and possibly one shorter to end it, within the kernel's limits. 1 means a
+// plain send.
+func (c *UDPConn) gsoRun(bufs [][]byte, addrs []*UDPAddr, at int, to *UDPAddr) int {
+	size := len(bufs[0])
+	if lim := c.gsoLimit.Load(); size == 0 || (lim != 0 && int64(size) >= lim) {
+		return 1
+	}
+	segs, total := 1, size
+	for j := 1; j < len(bufs) && segs < gsoMaxSegs; j++ {
+		n := len(bufs[j])
+		if n == 0 || n > size || total+n > gsoMaxBytes || (to != nil && addrs[at+j] != to) {
+			break
+		}
+		segs++
+		total += n
+		if n < size {
+			break
+		}
+	}
+	return segs
+}
+
+// gsoRefused records that a GSO send of size-byte segments failed with errno: a segment
+// larger than the route's MTU (EINVAL, EMSGSIZE) stops GSO for that size and larger; any other
+// refusal (a kernel or device without it) stops GSO on the socket.
+func (c *UDPConn) gsoRefused(size int, errno syscall.Errno) {
+	limit := int64(1)
+	if errno == syscall.EINVAL || errno == syscall.EMSGSIZE {
+		limit = int64(size)
+	}
+	for {
+		cur := c.gsoLimit.Load()
+		if cur != 0 && cur <= limit || c.gsoLimit.CompareAndSwap(cur, limit) {
+			return
+		}
+	}
 }
 
 // sockaddrToUDP decodes the sender's address the kernel wrote.

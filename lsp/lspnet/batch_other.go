@@ -2,6 +2,9 @@
 
 package lspnet
 
+// batchState is the memory of a batched call; the portable path needs none.
+type batchState struct{}
+
 func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
 	return c.readOne(bufs, ns, addrs)
 }
@@ -9,3 +12,6 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	return c.writeEach(bufs, addrs)
 }
+
+// EnableGRO reports false: this platform's path has no UDP GRO.
+func (c *UDPConn) EnableGRO() bool { return false }

@@ -129,14 +129,21 @@ func TestBatchFaults(t *testing.T) {
 }
 
 // FuzzBatch sends arbitrary datagrams (the input cut at each 0xff byte) in one WriteBatch and
-// checks ReadBatch returns exactly them, in order.
+// checks ReadBatch returns exactly them, in order, on a socket read plainly and on one with
+// GRO on where the platform has it.
 func FuzzBatch(f *testing.F) {
-	f.Add([]byte("hello\xffworld\xff\xff"))
-	f.Add(dataFrame("x"))
-	f.Add([]byte{})
-	n, srv, cli := pairOnF(f)
-	_ = n
-	f.Fuzz(func(t *testing.T, in []byte) {
+	f.Add([]byte("hello\xffworld\xff\xff"), false)
+	f.Add(dataFrame("x"), true)
+	f.Add([]byte("aaaa\xffbbbb\xffcccc\xffdd\xffeeee"), true)
+	f.Add([]byte{}, false)
+	_, srv, cli := pairOnF(f)
+	_, groSrv, groCli := pairOnF(f)
+	groSrv.EnableGRO()
+	f.Fuzz(func(t *testing.T, in []byte, gro bool) {
+		srv, cli := srv, cli
+		if gro {
+			srv, cli = groSrv, groCli
+		}
 		parts := bytes.Split(in, []byte{0xff})
 		if len(parts) > MaxBatch {
 			parts = parts[:MaxBatch]

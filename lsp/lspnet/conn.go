@@ -58,14 +58,21 @@ type UDPConn struct {
 	remote string
 	closed atomic.Bool
 
-	raw syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
-	v4  bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
+	raw  syscall.RawConn // the OS socket, for batched I/O; nil for an in-memory one
+	v4   bool            // an IPv4 (not dual-stack) socket, which takes only IPv4 addresses
+	peer *UDPAddr        // raddr as handed to callers, made once
+
+	rstate, wstate chan *batchState // the batched calls' memory, one of each kept for reuse
+	gsoLimit       atomic.Int64     // GSO only for datagrams shorter than this; 0 = any
+	gro            atomic.Bool      // EnableGRO turned UDP_GRO on
 }
 
 func newConn(c packetConn, f *Faults, side Side, raddr *net.UDPAddr) *UDPConn {
-	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String()}
+	u := &UDPConn{conn: c, faults: f, side: side, raddr: raddr, local: c.LocalAddr().String(),
+		rstate: make(chan *batchState, 1), wstate: make(chan *batchState, 1)}
 	if raddr != nil {
 		u.remote = raddr.String()
+		u.peer = &UDPAddr{addr: raddr}
 	}
 	if sc, ok := c.(syscall.Conn); ok {
 		u.raw, _ = sc.SyscallConn()
@@ -167,12 +174,26 @@ func (c *UDPConn) WriteToUDP(b []byte, addr *UDPAddr) (int, error) {
 }
 
 func (c *UDPConn) write(b []byte, to *net.UDPAddr, remote string) (int, error) {
+	out, now := c.fate(b, to, remote)
+	if !now {
+		return len(b), nil
+	}
+	if _, err := c.send(out, to); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// fate applies the fault controls and the tap to a datagram about to be written to to, and
+// returns what to send now (b, or a mangled copy) and whether to: a dropped datagram is not
+// sent, a delayed one is sent later on its own.
+func (c *UDPConn) fate(b []byte, to *net.UDPAddr, remote string) ([]byte, bool) {
 	f := c.faults
 	if !f.active.Load() {
 		if f.observing() {
 			f.observe(Datagram{Side: c.side, Op: Write, Local: c.local, Remote: remote, Data: b})
 		}
-		return c.send(b, to)
+		return b, true
 	}
 	p := &f.clientWriteDrop
 	if c.side == Server {
@@ -191,7 +212,7 @@ func (c *UDPConn) write(b []byte, to *net.UDPAddr, remote string) (int, error) {
 	switch {
 	case drop:
 		f.debug("dropped write", "side", c.side, "local", c.local, "bytes", len(b), "to", to)
-		return len(b), nil
+		return nil, false
 	case delay > 0:
 		out = append([]byte(nil), out...) // the caller may reuse b at once
 		time.AfterFunc(delay, func() {
@@ -199,12 +220,9 @@ func (c *UDPConn) write(b []byte, to *net.UDPAddr, remote string) (int, error) {
 				c.send(out, to)
 			}
 		})
-		return len(b), nil
+		return nil, false
 	}
-	if _, err := c.send(out, to); err != nil {
-		return 0, err
-	}
-	return len(b), nil
+	return out, true
 }
 
 func (c *UDPConn) send(b []byte, to *net.UDPAddr) (int, error) {

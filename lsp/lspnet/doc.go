@@ -20,6 +20,12 @@
 // StartSniff and StopSniff. With every control at zero and no tap or sniffer, a datagram costs
 // two atomic loads on top of the system call.
 //
+// Beside the course's surface, a UDPConn moves many datagrams per system call: ReadBatch and
+// WriteBatch (recvmmsg and sendmmsg on Linux, one datagram per call elsewhere). WriteBatch sends
+// each run of equal-sized datagrams to one address as one UDP GSO message, and a socket on
+// which EnableGRO was called takes such runs whole and has ReadBatch cut them apart. Each
+// datagram stays its own on the wire, and the fault controls still act on each one.
+//
 // For tests, SetTap shows every datagram written or read (after the controls decided its
 // fate), ParseFrame decodes one, and Watch runs a Monitor that checks from the wire alone that
 // no sender exceeds its window or its cap on unacked messages.

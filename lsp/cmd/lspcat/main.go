@@ -26,12 +26,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
+	"ds440/internal/cli"
 	"ds440/lsp"
 	"ds440/lsp/lspnet"
 )
@@ -47,75 +45,75 @@ type config struct {
 	drop     int
 }
 
-func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := parseArgs(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(exitComplete)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "lspcat:", err)
-		os.Exit(exitUsage)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, cfg, os.Stdin, os.Stdout, log))
-}
+func main() { cli.Main(program()) }
 
-const usage = `usage:
-  lspcat [flags] -l PORT    receive one client's stream and print it to stdout
-  lspcat [flags] HOST:PORT  send stdin to a receiver
+const doc = `Receive one client's stream and print it to stdout (-l PORT), or send stdin to a
+receiver (HOST:PORT).
+
 End of stream: after stdin's end the sender sends an empty message; the receiver, once it
 has written everything to stdout, answers with an empty message. Both exit as soon as the
 transfer is done: status 0 if the whole stream arrived, 1 if not (peer lost before the end of
 the stream, a signal, an I/O error; a receiver still writes out everything it received),
-2 for bad usage.
-flags:
-`
+2 for bad usage.`
 
-// parseArgs reads the command line, printing usage to stderr on a mistake; errors are usage
-// errors (exit 2).
-func parseArgs(args []string, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("lspcat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
+// program is lspcat as a command: its flags fill a config, checked with its one argument.
+func program() cli.Command {
 	var cfg config
-	fs.BoolVar(&cfg.listen, "l", false, "listen on PORT (0 picks a free one) and print what one client sends")
-	fs.IntVar(&cfg.drop, "drop", 0, "percent of datagrams this process loses in each direction (0-100)")
-	fs.IntVar(&cfg.params.WindowSize, "window", 64, "LSP window size; the unacked cap is the same")
-	fs.IntVar(&cfg.params.EpochMillis, "epoch-ms", 50, "LSP epoch length in milliseconds")
-	fs.IntVar(&cfg.params.EpochLimit, "epoch-limit", 20, "epochs of silence before the peer is declared lost")
-	fs.IntVar(&cfg.params.MaxBackOffInterval, "backoff", 4, "cap, in epochs, between retransmissions of a message")
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
+	return cli.Command{
+		Name:    "lspcat",
+		Args:    "-l PORT | HOST:PORT",
+		Doc:     doc,
+		MinArgs: 1,
+		MaxArgs: 1,
+		Flags:   cfg.flags,
+		Run: func(ctx context.Context, env *cli.Env) error {
+			if err := cfg.check(env.Args); err != nil {
+				return err
+			}
+			if status := run(ctx, cfg, env.Stdin, env.Stdout, env.Log); status != exitComplete {
+				return &cli.StatusError{Status: status}
+			}
+			return nil
+		},
 	}
+}
+
+// flags registers lspcat's flags on fs, to fill cfg.
+func (cfg *config) flags(fs *flag.FlagSet) {
+	fs.BoolVar(&cfg.listen, "l", false, "listen on PORT (0 picks a free one) and print what one client sends")
+	cli.IntVar(fs, &cfg.drop, "drop", 0, "percent of datagrams this process loses in each direction (0-100)")
+	cli.IntVar(fs, &cfg.params.WindowSize, "window", 64, "LSP window size; the unacked cap is the same")
+	cli.IntVar(fs, &cfg.params.EpochMillis, "epoch-ms", 50, "LSP epoch length in milliseconds")
+	cli.IntVar(fs, &cfg.params.EpochLimit, "epoch-limit", 20, "epochs of silence before the peer is declared lost")
+	cli.IntVar(fs, &cfg.params.MaxBackOffInterval, "backoff", 4, "cap, in epochs, between retransmissions of a message")
+}
+
+// check completes cfg from the command's one argument, a port to listen on or the address to
+// send to, and checks the flags; its errors are usage errors (exit 2).
+func (cfg *config) check(args []string) error {
 	cfg.params.MaxUnackedMessages = cfg.params.WindowSize
 	switch {
-	case fs.NArg() != 1:
-		fs.Usage()
-		return cfg, errors.New("want exactly one of -l PORT or HOST:PORT")
-	case cfg.drop < 0 || cfg.drop > 100:
-		return cfg, fmt.Errorf("-drop %d: want a percentage 0-100", cfg.drop)
-	case cfg.params.WindowSize < 1 || cfg.params.EpochMillis < 1 || cfg.params.EpochLimit < 1 || cfg.params.MaxBackOffInterval < 0:
-		return cfg, errors.New("-window, -epoch-ms and -epoch-limit must be positive, -backoff not negative")
+	case len(args) != 1:
+		return cli.Usagef("want exactly one of -l PORT or HOST:PORT")
+	case cfg.drop > 100:
+		return cli.Usagef("-drop %d: want a percentage 0-100", cfg.drop)
+	case cfg.params.WindowSize < 1 || cfg.params.EpochMillis < 1 || cfg.params.EpochLimit < 1:
+		return cli.Usagef("-window, -epoch-ms and -epoch-limit must be positive")
 	}
-	arg := fs.Arg(0)
+	arg := args[0]
 	if cfg.listen {
-		p, err := strconv.Atoi(arg)
-		if err != nil || p < 0 || p > 65535 {
-			return cfg, fmt.Errorf("bad port %q", arg)
+		p, err := cli.Port("port", arg)
+		if err != nil {
+			return err
 		}
 		cfg.port = p
-		return cfg, nil
+		return nil
 	}
 	if _, _, err := lspnet.SplitHostPort(arg); err != nil {
-		return cfg, fmt.Errorf("bad address %q: want HOST:PORT", arg)
+		return cli.Usagef("bad address %q: want HOST:PORT", arg)
 	}
 	cfg.hostport = arg
-	return cfg, nil
+	return nil
 }
 
 // Exit statuses.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,15 +47,27 @@ func TestParseArgs(t *testing.T) {
 		{"-backoff -1 a:1", false},
 		{"-bogus a:1", false},
 	} {
-		cfg, err := parseArgs(strings.Fields(tc.args), io.Discard)
+		cfg, err := parseArgs(strings.Fields(tc.args))
 		if (err == nil) != tc.ok {
 			t.Errorf("parseArgs(%q) = %+v, %v; want ok=%v", tc.args, cfg, err, tc.ok)
 		}
 	}
-	cfg, _ := parseArgs(strings.Fields("-window 8 a:1"), io.Discard)
+	cfg, _ := parseArgs(strings.Fields("-window 8 a:1"))
 	if cfg.params.MaxUnackedMessages != 8 {
 		t.Errorf("unacked cap %d, want the window", cfg.params.MaxUnackedMessages)
 	}
+}
+
+// parseArgs parses args as lspcat does, without running it.
+func parseArgs(args []string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("lspcat", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.check(fs.Args())
 }
 
 // TestTransfer moves random bytes from a sender to a receiver, both in this process, through
@@ -67,11 +80,11 @@ func TestTransfer(t *testing.T) {
 	}
 	port := testutil.FreeUDPPort(t)
 	args := "-drop 10 -epoch-ms 20 -epoch-limit 50 -window 16"
-	lcfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s -l %d", args, port)), io.Discard)
+	lcfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s -l %d", args, port)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	scfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s 127.0.0.1:%d", args, port)), io.Discard)
+	scfg, err := parseArgs(strings.Fields(fmt.Sprintf("%s 127.0.0.1:%d", args, port)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +111,7 @@ func TestTransfer(t *testing.T) {
 // status when it comes, its stdout and its log.
 func startReceiver(t *testing.T, ctx context.Context, args string) (port string, status <-chan int, out *bytes.Buffer, log *testutil.Buffer) {
 	t.Helper()
-	cfg, err := parseArgs(strings.Fields(args+" -l 0"), io.Discard)
+	cfg, err := parseArgs(strings.Fields(args + " -l 0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +159,9 @@ func writeAll(t *testing.T, port string, data []byte) {
 // out everything it received and exit 1, reporting the transfer incomplete.
 func TestSenderVanishes(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	port, status, out, log := startReceiver(t, context.Background(), "-epoch-ms 20 -epoch-limit 5")
+	// 25 epochs of silence (0.5 s) before the vanished sender is given up: enough that a load
+	// spike on a shared machine does not pass for it during the transfer.
+	port, status, out, log := startReceiver(t, context.Background(), "-epoch-ms 20 -epoch-limit 25")
 	data := stream(100_000)
 	writeAll(t, port, data)
 	if s := testutil.Recv(t, status, wait); s != 1 {
