@@ -50,6 +50,7 @@ type FilePersister struct {
 	snapGen  uint64 // generation of the snapshot file holding snapshot, 0 if none
 	kept     []uint64
 	err      error
+	img      image // the state as Raft's Storage sees it
 
 	// fault, if set, is called before each step of a save; an error aborts the save there, as a
 	// crash would. Tests use it to crash at every point.
@@ -173,7 +174,36 @@ func (p *FilePersister) Save(raftstate, snapshot []byte) {
 	}
 }
 
-func (p *FilePersister) copiesState() {}
+// Load returns the saved state (Storage).
+func (p *FilePersister) Load() (Saved, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.img.setRaw(clone(p.state), p.snapshot)
+	if len(p.state) == 0 && len(p.snapshot) == 0 {
+		p.img = image{}
+	}
+	return p.img.load()
+}
+
+// Store makes u durable (Storage); after a failure it refuses every later update.
+func (p *FilePersister) Store(u Update) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	if err := p.img.apply(&u, nil); err != nil {
+		return err
+	}
+	state, err := p.img.encode()
+	if err == nil {
+		err = p.save(state, p.img.st.Snapshot.Data)
+	}
+	if err != nil {
+		p.err = fmt.Errorf("%w: %v", ErrPersisterFailed, err)
+	}
+	return p.err
+}
 
 func (p *FilePersister) save(state, snap []byte) error {
 	snapGen := p.snapGen
