@@ -1,0 +1,160 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+)
+
+// Rewrite builds a replacement for a Log beside it (in path.rewrite), so that a log of many
+// superseded records can shrink to one record per live item without stopping its owner:
+//
+//  1. The owner calls BeginRewrite; the rewrite's Base is the log's committed size then.
+//  2. Another goroutine reads the records before Base (Records), writes the state they build
+//     (Append), and copies the records committed since (CatchUp), as often as it likes;
+//     meanwhile the owner keeps appending to and committing the log.
+//  3. The owner calls Replace, which copies what is still missing, fsyncs the new file and
+//     renames it over the log; or Abort.
+//
+// So the owner pays only for the records committed since the last CatchUp, like Redis's
+// rewrite buffer. A crash at any point leaves either the old log or the new one, complete:
+// until the rename the old log holds every committed record. Only one goroutine may use a
+// Rewrite at a time, and the owner must not call Replace or Abort (nor Close the log) while
+// another goroutine still uses it.
+type Rewrite struct {
+	log    *Log
+	src    File // the log's file when the rewrite began
+	path   string
+	file   File
+	size   int64 // bytes written to file
+	buf    []byte
+	base   int64
+	copied int64 // the log is copied up to here
+	done   bool
+}
+
+// BeginRewrite creates path.rewrite and returns the rewrite that will fill it.
+func (l *Log) BeginRewrite() (*Rewrite, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	path := l.rewritePath()
+	f, err := l.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("durable: begin rewrite: %w", err)
+	}
+	if err := f.Lock(); err != nil { // locked before the rename, so the new log is never unlocked
+		f.Close()
+		l.fs.Remove(path)
+		return nil, err
+	}
+	return &Rewrite{log: l, src: l.file, path: path, file: f, buf: []byte(l.opts.Magic), base: l.size, copied: l.size}, nil
+}
+
+// Base returns the log's committed size when the rewrite began.
+func (rw *Rewrite) Base() int64 { return rw.base }
+
+// Copied returns the offset up to which the log's records are in the rewrite: Base until the
+// first CatchUp.
+func (rw *Rewrite) Copied() int64 { return rw.copied }
+
+// Records returns the log's records before Base, in order; see Log.Records.
+func (rw *Rewrite) Records() iter.Seq2[[]byte, error] {
+	return records(rw.src, int64(len(rw.log.opts.Magic)), rw.base, rw.log.opts)
+}
+
+// Append adds a record to the new log. It must come before the first CatchUp.
+func (rw *Rewrite) Append(payload []byte) error {
+	if rw.done || rw.copied != rw.base {
+		return errors.New("durable: rewrite append after catch-up or end")
+	}
+	if len(payload) > rw.log.opts.MaxRecord {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(payload), rw.log.opts.MaxRecord)
+	}
+	rw.buf = AppendRecord(rw.buf, payload)
+	if len(rw.buf) >= 256<<10 {
+		return rw.flush()
+	}
+	return nil
+}
+
+func (rw *Rewrite) flush() error {
+	if len(rw.buf) == 0 {
+		return nil
+	}
+	n, err := rw.file.WriteAt(rw.buf, rw.size)
+	rw.size += int64(n)
+	rw.buf = rw.buf[:0]
+	if err != nil {
+		return fmt.Errorf("durable: rewrite: %w", err)
+	}
+	return nil
+}
+
+// CatchUp copies the log's committed records from Copied up to the offset to (which the owner
+// read from Log.Size) into the new log, and fsyncs it.
+func (rw *Rewrite) CatchUp(to int64) error {
+	if rw.done {
+		return errors.New("durable: rewrite already ended")
+	}
+	if err := rw.flush(); err != nil {
+		return err
+	}
+	if to > rw.copied {
+		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to); err != nil {
+			return fmt.Errorf("durable: rewrite: %w", err)
+		}
+		rw.size += to - rw.copied
+		rw.copied = to
+	}
+	if err := rw.file.Sync(); err != nil {
+		return fmt.Errorf("durable: rewrite: fsync: %w", err)
+	}
+	return nil
+}
+
+// Abort ends the rewrite and removes its file; the log is as it was.
+func (rw *Rewrite) Abort() error {
+	if rw.done {
+		return nil
+	}
+	rw.done = true
+	return errors.Join(rw.file.Close(), rw.log.fs.Remove(rw.path))
+}
+
+// Replace copies into rw the records committed since its last CatchUp, fsyncs it and renames
+// it over the log, which from then on appends to it. Records appended and not yet committed
+// stay pending and go to the new file. If Replace fails before the rename, the rewrite is
+// aborted and the log is as it was. If only the directory fsync after the rename fails, the
+// new file is the log and the next Commit retries that fsync before writing anything.
+func (l *Log) Replace(rw *Rewrite) error {
+	if l.closed {
+		return ErrClosed
+	}
+	if rw.log != l || rw.done || rw.src != l.file {
+		return errors.New("durable: replace with a rewrite of another log or one already ended")
+	}
+	if err := rw.CatchUp(l.size); err != nil {
+		return errors.Join(err, rw.Abort())
+	}
+	if err := l.fs.Rename(rw.path, l.path); err != nil {
+		return errors.Join(fmt.Errorf("durable: rewrite: %w", err), rw.Abort())
+	}
+	rw.done = true
+	if l.bg != nil {
+		l.bg.stop()
+	}
+	old := l.file
+	l.file, l.size, l.dirtyTail = rw.file, rw.size, false
+	l.needDirSync = true
+	if l.bg != nil {
+		l.bg = startSyncLoop(l.file, l.opts.Interval)
+	}
+	// The old file is fsynced and no longer named: failing to close it cannot lose anything.
+	_ = old.Close()
+	if err := l.fs.SyncDir(dirOf(l.path)); err == nil {
+		l.needDirSync = false
+	}
+	return nil
+}
