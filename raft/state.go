@@ -142,8 +142,8 @@ func appendEntry(dst []byte, e Entry) ([]byte, error) {
 }
 
 // readEntries reads count entries (appendEntry's encoding) whose terms must not decrease, lie
-// in [minTerm, maxTerm], and appends them to dst.
-func readEntries(r *wireReader, dst []Entry, count, minTerm, maxTerm int) []Entry {
+// in [minTerm, maxTerm], and appends them to dst, calling each (if set) after each entry.
+func readEntries(r *wireReader, dst []Entry, count, minTerm, maxTerm int, each func()) []Entry {
 	if count > len(r.b) { // every entry takes at least one byte
 		r.fail("impossible entry count")
 		return dst
@@ -166,6 +166,9 @@ func readEntries(r *wireReader, dst []Entry, count, minTerm, maxTerm int) []Entr
 		}
 		dst = append(dst, Entry{Term: term, Command: cmd})
 		minTerm = term
+		if each != nil {
+			each()
+		}
 	}
 	return dst
 }
@@ -208,7 +211,7 @@ func decodeState(data []byte) (Saved, error) {
 	case st.Snapshot.Term > st.Term:
 		r.fail("impossible header")
 	default:
-		st.Entries = readEntries(&r, nil, count, st.Snapshot.Term, st.Term)
+		st.Entries = readEntries(&r, nil, count, st.Snapshot.Term, st.Term, nil)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")
