@@ -79,6 +79,7 @@ type core struct {
 	snapshot  []byte
 	dirty     bool // persistent state changed since the last markPersisted
 	snapDirty bool // the snapshot changed since then
+	voteDirty bool // the term or vote changed since then
 
 	// Volatile state.
 	role      Role
@@ -128,8 +129,12 @@ func (c *core) restore(st Saved) {
 // on the apply channel; and it calls advance once the update is stored, before the next step. A
 // reply to an incoming RPC is held back until then too.
 type ready struct {
-	update    *Update // the change to the persistent state, nil if none
-	messages  []message
+	update   *Update // the change to the persistent state, nil if none
+	messages []message
+	// sendFirst says the messages may leave before update is stored: a leader whose term and
+	// vote are durable sends its new entries while it stores its own copy (Raft thesis
+	// §10.2.1), since it counts that copy toward a majority only after advance.
+	sendFirst bool
 	committed []ApplyMsg // committed commands and installed snapshots, in log order
 }
 
@@ -150,6 +155,7 @@ func (c *core) ready() (ready, bool) {
 		rd.update = u
 	}
 	rd.messages = c.outbox()
+	rd.sendFirst = c.role == Leader && !c.voteDirty && !c.snapDirty
 	if c.hasApply() {
 		rd.committed = c.takeApply()
 	}
@@ -169,7 +175,7 @@ func (c *core) advance(rd ready) {
 
 // markPersisted tells the core that its current state is durable.
 func (c *core) markPersisted() {
-	c.dirty, c.snapDirty = false, false
+	c.dirty, c.snapDirty, c.voteDirty = false, false, false
 	c.log.stabilize()
 	c.selfMatch = c.log.lastIndex()
 	if c.role == Leader {
@@ -217,7 +223,7 @@ func (c *core) becomeFollower(term, leader int) {
 	if term > c.term {
 		c.term = term
 		c.votedFor = none
-		c.dirty = true
+		c.dirty, c.voteDirty = true, true
 	}
 	c.role = Follower
 	c.leader = leader
@@ -227,7 +233,7 @@ func (c *core) becomeFollower(term, leader int) {
 func (c *core) campaign() {
 	c.term++
 	c.votedFor = c.cfg.me
-	c.dirty = true
+	c.dirty, c.voteDirty = true, true
 	c.role = Candidate
 	c.leader = none
 	c.resetElectionTimer()
@@ -286,7 +292,7 @@ func (c *core) handleRequestVote(args *RequestVoteArgs) RequestVoteReply {
 	canVote := c.votedFor == none || c.votedFor == args.CandidateID
 	if canVote && c.log.upToDate(args.LastLogIndex, args.LastLogTerm) {
 		c.votedFor = args.CandidateID
-		c.dirty = true
+		c.dirty, c.voteDirty = true, true
 		c.resetElectionTimer()
 		return RequestVoteReply{Term: c.term, VoteGranted: true}
 	}

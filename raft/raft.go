@@ -208,14 +208,17 @@ func (rf *Raft) run(tick time.Duration) {
 }
 
 // flushLocked carries out what the core asks for after a step, ready by ready: store, then
-// queue the messages, then queue the committed entries. Storing first is what lets every
-// message and reply stand for durable state. It reports false if the store failed, which stops
+// queue the messages (a leader's may go first: ready.sendFirst), then queue the committed
+// entries. Storing first is what lets every message and reply stand for durable state. It reports false if the store failed, which stops
 // the server (fail-stop: it can no longer promise what it replies).
 func (rf *Raft) flushLocked() bool {
 	for {
 		rd, ok := rf.c.ready()
 		if !ok {
 			break
+		}
+		if rd.sendFirst {
+			rf.dispatchAllLocked(rd.messages)
 		}
 		if rd.update != nil {
 			if err := rf.storage.Store(*rd.update); err != nil {
@@ -224,8 +227,8 @@ func (rf *Raft) flushLocked() bool {
 			}
 			rf.c.advance(rd)
 		}
-		for _, m := range rd.messages {
-			rf.dispatchLocked(m)
+		if !rd.sendFirst {
+			rf.dispatchAllLocked(rd.messages)
 		}
 		if len(rd.committed) > 0 {
 			if len(rf.applyQ) == 0 {
@@ -262,6 +265,12 @@ func (rf *Raft) stop() {
 		close(rf.done)
 		rf.cancel()
 	})
+}
+
+func (rf *Raft) dispatchAllLocked(ms []message) {
+	for _, m := range ms {
+		rf.dispatchLocked(m)
+	}
 }
 
 // dispatchLocked queues m for its peer's senders. If they are all busy and the queue is full,
