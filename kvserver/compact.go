@@ -1,129 +1,185 @@
 package kvserver
 
 import (
-	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
+	"time"
+
+	"ds440/internal/durable"
 )
 
 // defaultCompactSize is the log size from which a FileStore rewrites its log by default.
 const defaultCompactSize = 64 << 20
 
-// rewritePath is where a rewrite builds the new log before renaming it over the old one.
-func (f *FileStore) rewritePath() string { return f.path + ".rewrite" }
+// catchUpOnOwner is the most log a rewrite leaves for the store's owner to copy when it
+// renames the new log into place; more is copied by the rewrite's goroutine first.
+const catchUpOnOwner = 256 << 10
 
-// maybeCompact rewrites the log when it has grown past the threshold. A failed rewrite is not
-// a failure of the store: the old log is intact and still appended to, and the next attempt
-// waits until the log has doubled again.
-func (f *FileStore) maybeCompact() {
-	if f.compactAt < 0 || f.size < f.compactAt || f.size < 2*f.compactBase {
-		return
+// A log rewrite runs beside the store, like Redis's BGREWRITEAOF, so the store's owner never
+// waits for it. Its goroutine replays the log up to where it stood when the rewrite began into
+// a memory store of its own and writes one record per live value to the new log (the
+// snapshot); the records committed meanwhile are already in the old log, so the goroutine then
+// copies them over as well (the rewrite buffer is the old log itself). When what is left to
+// copy is small, the owner, at a Commit, copies the rest, fsyncs, and renames the new log over
+// the old one (durable.Log.Replace). Until that rename the old log holds every committed
+// mutation; after it the new one does; a crash in between leaves one or the other, whole.
+
+// rewriteJob is a rewrite in progress. Its goroutine sends the result of each phase on done;
+// busy says one is running, err is the result of the last one.
+type rewriteJob struct {
+	rw      *durable.Rewrite
+	done    chan error
+	busy    bool
+	err     error
+	started time.Time
+}
+
+// run starts phase on a goroutine of the job's own.
+func (j *rewriteJob) run(phase func() error) {
+	j.busy, j.err = true, nil
+	go func() { j.done <- phase() }()
+}
+
+// wait waits for the running phase, if any, and returns the result of the last one.
+func (j *rewriteJob) wait() error {
+	if j.busy {
+		j.err, j.busy = <-j.done, false
 	}
-	if err := f.Compact(); err != nil {
-		f.compactBase = f.size
-		f.log.Warn("kvserver: log rewrite failed; the log keeps growing", "path", f.path, "err", err)
+	return j.err
+}
+
+// poll returns the result of the last phase if it has ended.
+func (j *rewriteJob) poll() (error, bool) {
+	if !j.busy {
+		return j.err, true
+	}
+	select {
+	case err := <-j.done:
+		j.err, j.busy = err, false
+		return err, true
+	default:
+		return nil, false
 	}
 }
 
-// Compact rewrites the log to hold one Put per value the store holds now, so that a log of
-// many overwritten and deleted values shrinks to the size of the data and replays as fast.
-// The new log is written beside the old one, fsynced, and renamed over it, so a crash at any
-// point leaves one complete log. The store does this by itself when the log has reached
-// FileStoreOptions.CompactSize and doubled since the last rewrite; it blocks the store's owner
-// for the time it takes to read the old log and write the new one.
-//
-// Live keys are found by reading the old log, where every key that holds a value was put, so
-// the rewrite needs no list of keys and no copy of the data. Mutations awaiting Commit are
-// written first.
-func (f *FileStore) Compact() error {
-	if f.err != nil {
-		return f.err
+// stepRewrite moves the log rewrite on, without waiting for it: it starts one when the log has
+// grown enough, hands the next catch-up to the goroutine, or finishes the rewrite.
+func (f *FileStore) stepRewrite() {
+	j := f.rewrite
+	if j == nil {
+		size := f.log.Size()
+		if f.compactAt >= 0 && size >= f.compactAt && size >= 2*f.compactBase {
+			if err := f.startRewrite(); err != nil {
+				f.rewriteFailed(err)
+			}
+		}
+		return
 	}
-	if err := f.flush(); err != nil {
-		return err
-	}
-	tmpPath := f.rewritePath()
-	tmp, err := os.OpenFile(tmpPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("kvserver: rewrite log: %w", err)
-	}
-	unlock, err := lockFile(tmp) // locked before the rename, so the new log is never unlocked
-	if err != nil {
-		tmp.Close()
-		os.Remove(tmpPath)
-		return err
-	}
-	size, err := f.writeLive(tmp)
-	tmpSync := f.syncerFor(tmp)
-	if err == nil {
-		err = tmpSync.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmpPath, f.path)
+	err, ended := j.poll()
+	if !ended {
+		return
 	}
 	if err != nil {
-		unlock()
-		tmp.Close()
-		os.Remove(tmpPath)
-		return fmt.Errorf("kvserver: rewrite log: %w", err)
+		f.rewriteFailed(err)
+		return
 	}
-	if err := syncDir(filepath.Dir(f.path)); err != nil {
-		// The rename is done; both logs hold the same state, so go on with the new one.
-		f.log.Warn("kvserver: the log rewrite may not survive a power cut", "err", err)
+	if to := f.log.Size(); to-j.rw.Copied() > catchUpOnOwner {
+		j.run(func() error { return j.rw.CatchUp(to) })
+		return
 	}
+	if err := f.finishRewrite(); err != nil {
+		f.rewriteFailed(err)
+	}
+}
 
-	f.stopSyncLoop()
-	old := f.size
-	f.unlock()
-	f.file.Close()
-	f.file, f.unlock, f.sync, f.size, f.compactBase = tmp, unlock, tmpSync, size, size
-	if f.policy == SyncEverySecond {
-		f.startSyncLoop()
+// startRewrite begins a rewrite and starts its snapshot.
+func (f *FileStore) startRewrite() error {
+	rw, err := f.log.BeginRewrite()
+	if err != nil {
+		return err
 	}
-	f.log.Info("kvserver: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", size)
+	j := &rewriteJob{rw: rw, done: make(chan error, 1), started: time.Now()}
+	j.run(func() error { return writeSnapshot(rw) })
+	f.rewrite = j
 	return nil
 }
 
-// writeLive writes the log header and the records that rebuild what the store holds to dst, and returns
-// the bytes written. The file offset of dst ends at its end, ready for appending.
-func (f *FileStore) writeLive(dst *os.File) (int64, error) {
-	w := bufio.NewWriterSize(dst, 256<<10)
-	size := int64(len(logMagic))
-	if _, err := w.WriteString(logMagic); err != nil {
-		return 0, err
+// finishRewrite renames the new log into place.
+func (f *FileStore) finishRewrite() error {
+	j, old := f.rewrite, f.log.Size()
+	f.rewrite = nil
+	if err := f.log.Replace(j.rw); err != nil {
+		return err
 	}
-	rr := recordReader{
-		r:         bufio.NewReaderSize(io.NewSectionReader(f.file, int64(len(logMagic)), f.size-int64(len(logMagic))), 256<<10),
-		remaining: f.size - int64(len(logMagic)),
+	f.compactBase = f.log.Size()
+	f.logger.Info("kvserver: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", f.log.Size(), "took", time.Since(j.started))
+	return nil
+}
+
+// rewriteFailed ends a failed rewrite. It is not a failure of the store: the old log is intact
+// and still appended to, and the next attempt waits until the log has doubled again.
+func (f *FileStore) rewriteFailed(err error) {
+	f.abortRewrite()
+	f.compactBase = f.log.Size()
+	f.logger.Warn("kvserver: log rewrite failed; the log keeps growing", "path", f.path, "err", err)
+}
+
+// abortRewrite waits for the rewrite's goroutine, if any, and removes its file.
+func (f *FileStore) abortRewrite() {
+	if j := f.rewrite; j != nil {
+		j.wait()
+		j.rw.Abort()
+		f.rewrite = nil
 	}
-	written := make(map[string]bool)
+}
+
+// Compact rewrites the log now to hold one record per value the store holds, so that a log of
+// many overwritten and deleted values shrinks to the size of the data and replays as fast.
+// It commits what awaits a Commit first, and blocks until the new log is in place; the store
+// does the same by itself, without blocking, when the log has reached
+// FileStoreOptions.CompactSize and doubled since the last rewrite. A crash at any point leaves
+// one complete log.
+func (f *FileStore) Compact() error {
+	if f.closed {
+		return ErrStoreClosed
+	}
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	if f.rewrite == nil {
+		if err := f.startRewrite(); err != nil {
+			return fmt.Errorf("kvserver: rewrite log: %w", err)
+		}
+	}
+	if err := f.rewrite.wait(); err != nil {
+		f.abortRewrite()
+		return fmt.Errorf("kvserver: rewrite log: %w", err)
+	}
+	if err := f.finishRewrite(); err != nil {
+		return fmt.Errorf("kvserver: rewrite log: %w", err)
+	}
+	return nil
+}
+
+// writeSnapshot replays the log's records before the rewrite's base into a memory store of its
+// own, writes the records that rebuild it, and fsyncs them. It runs beside the store's owner
+// and shares nothing with it but the old log file, which it only reads below the base.
+func writeSnapshot(rw *durable.Rewrite) error {
+	idx, err := replay(rw.Records())
+	if err != nil {
+		return err
+	}
 	var buf []byte
-	for {
-		rec, _, err := rr.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("reading the old log: %w", err)
-		}
-		if rec.op == logClear || written[rec.key] {
-			continue
-		}
-		written[rec.key] = true
-		for _, r := range liveRecords(rec.key, f.index.lookup(rec.key)) {
-			buf = r.appendTo(buf[:0])
-			if _, err := w.Write(buf); err != nil {
-				return 0, err
+	for key, e := range idx.keys {
+		for _, r := range liveRecords(key, e) {
+			buf = r.appendPayload(buf[:0])
+			if err := rw.Append(buf); err != nil {
+				return err
 			}
-			size += int64(len(buf))
 		}
 	}
-	return size, w.Flush()
+	return rw.CatchUp(rw.Base())
 }
 
 // liveRecords returns the records that rebuild key's entry e (none if e is nil): one per

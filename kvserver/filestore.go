@@ -1,25 +1,23 @@
 package kvserver
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
+
+	"ds440/internal/durable"
 )
 
 // SyncPolicy says when a FileStore forces its log to stable storage.
 type SyncPolicy int
 
 const (
-	// SyncAlways fsyncs every mutation before it is applied, or, under group commit (see
-	// FileStore.Commit), before it is answered, so a mutation that a client has seen answered
-	// survives a crash of the machine, not only of the process.
+	// SyncAlways fsyncs in every Commit, before the mutations it covers are answered, so a
+	// mutation that a client has seen answered survives a crash of the machine, not only of
+	// the process.
 	SyncAlways SyncPolicy = iota
-	// SyncEverySecond writes every mutation to the operating system at once but fsyncs in the
+	// SyncEverySecond writes every Commit to the operating system at once but fsyncs in the
 	// background once a second: a process crash loses nothing, a power cut up to a second.
 	SyncEverySecond
 )
@@ -55,21 +53,15 @@ var (
 
 // FileStoreOptions holds the optional settings of a FileStore. The zero value is ready to use.
 type FileStoreOptions struct {
-	// Logger receives what replay found (at Info, or Warn when a damaged tail was cut) and
-	// write failures (at Error); nil discards them.
+	// Logger receives what replay found (at Info, or Warn when a damaged tail was cut), log
+	// rewrites, and mutations that could not be logged; nil discards them.
 	Logger *slog.Logger
 	// SyncInterval is how often SyncEverySecond fsyncs; zero means one second.
 	SyncInterval time.Duration
-	// OnError, if set, is called once, on the goroutine using the store, when a write or
-	// fsync fails and the store stops accepting mutations. A program that must not answer a
-	// write it could not make durable exits here, as Redis does.
-	OnError func(error)
 	// CompactSize is the log size from which the log is rewritten to hold only the current
 	// values once it has also doubled since the last rewrite; zero means 64 MiB, a negative
 	// value never. See FileStore.Compact.
 	CompactSize int64
-
-	syncer func(*os.File) syncer // replaces the file's fsync in tests
 }
 
 // Recovery tells what opening a FileStore found in its log.
@@ -82,249 +74,158 @@ type Recovery struct {
 	TornPath string
 }
 
-// syncer forces written data to stable storage; *os.File is one.
-type syncer interface{ Sync() error }
-
-// FileStore is a KVStore kept in memory and made durable by an append-only log. Every mutation
-// is appended to the log (and, with SyncAlways, fsynced) before it is applied, so the state in
-// memory is always the replay of the log; once its owner calls Commit, mutations are instead
-// logged once per group, before any of them is acknowledged. Opening the store replays the
-// log; a torn tail, as a crash in the middle of a write leaves, is cut off at the last intact
-// record (its bytes kept beside the log), while a bad record with intact ones after it makes
-// opening fail with a *DamageError, the file untouched (see CheckLog and RepairLog).
+// FileStore is a KVStore kept in memory and made durable by an append-only log (internal/durable).
+// Every mutation is applied in memory at once and appended to the log by the next Commit, with
+// one write and, under SyncAlways, one fsync for all the mutations since the previous Commit
+// (group commit): its owner commits before it acknowledges anything, as kvserver's server does
+// once per round of requests (see Committer). Close commits what is left.
 //
-// Like every KVStore it is used from one goroutine; only its background fsync, which touches
-// nothing but the file, runs beside it. If a write or fsync fails the store keeps serving
-// reads but ignores further mutations, because it could no longer promise they are durable;
-// Err reports the failure.
+// A Commit that fails returns its error and undoes its mutations: the store goes back to what
+// the log holds, so no one reads a value that a restart would not find. Nothing else changes;
+// the next Commit tries again.
+//
+// Opening the store replays the log; a torn tail, as a crash in the middle of a write leaves,
+// is cut off at the last intact record (its bytes kept beside the log), while a bad record
+// with intact ones after it makes opening fail with a *DamageError, the file untouched (see
+// CheckLog and RepairLog). The log is rewritten, beside the running store, when it has grown
+// past FileStoreOptions.CompactSize (see Compact).
+//
+// Like every KVStore it is used from one goroutine; only its background fsync and log rewrite,
+// which touch nothing but files and memory of their own, run beside it.
 type FileStore struct {
-	path   string
-	policy SyncPolicy
-	log    *slog.Logger
-	onErr  func(error)
-
-	file      *os.File
-	unlock    func() error
-	sync      syncer
-	syncerFor func(*os.File) syncer // the syncer of a log file; a test's fake in tests
-	interval  time.Duration         // of the background fsync
-	size      int64                 // bytes of intact log; every write appends here
-	pending   []byte                // encoded records not yet written
-	grouped   bool                  // Commit has been called: records wait in pending for the next one
-	index     *memoryStore
-	recovery  Recovery
+	path     string
+	logger   *slog.Logger
+	log      *durable.Log
+	index    *memoryStore
+	recovery Recovery
+	payload  []byte // scratch for encoding a record
+	// stale is set when undoing a failed Commit could not read the log back: the index may
+	// hold mutations the log lacks, so the next Commit discards its round and tries again.
+	stale bool
 
 	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
-	// size after the previous rewrite, compactBase; see Compact.
+	// size after the previous rewrite, compactBase; see compact.go.
 	compactAt   int64
 	compactBase int64
-	err         error // sticky: the failure that stopped mutations, or ErrStoreClosed
-	closed      bool
-	closeErr    error
+	rewrite     *rewriteJob // the rewrite in progress; nil if none
 
-	// The background fsync of SyncEverySecond. The store signals dirty after each write; the
-	// syncer goroutine fsyncs on its tick only if signalled, and reports failures on syncErrs.
-	dirty    chan struct{}
-	syncErrs chan error
-	stop     chan struct{}
-	stopped  chan struct{}
+	closed   bool
+	closeErr error
 }
 
 // A FileStore offers the Redis list operations natively, so LPUSH and LRANGE stay O(1) and
-// O(range) through it, and commits in groups when the server asks it to.
+// O(range) through it, and commits in groups.
 var (
 	_ ListStore = (*FileStore)(nil)
 	_ Committer = (*FileStore)(nil)
 )
 
-// NewFileStore opens the log at path, creating it if needed, replays it and returns the store
-// (a *FileStore, to be closed with Close). A torn tail is cut off at the last intact record
-// and kept beside the log; FileStore.Recovery reports what was cut. A log damaged before its
-// end is not opened: the error is a *DamageError matching ErrLogDamaged.
+// NewFileStore opens the log at path, creating it if needed, replays it and returns a store
+// that commits every mutation before the call returns, which is what the KVStore interface,
+// with no Commit, lets a caller expect. It is a *FileStore underneath (close it through
+// io.Closer); a server, which commits once per round, is faster with OpenFileStore. A torn tail
+// is cut off and kept beside the log; a log damaged before its end is not opened: the error is
+// a *DamageError matching ErrLogDamaged.
 func NewFileStore(path string, sync SyncPolicy) (KVStore, error) {
 	f, err := OpenFileStore(path, sync, FileStoreOptions{})
 	if err != nil {
 		return nil, err
 	}
-	return f, nil
+	return committing{f}, nil
 }
 
-// OpenFileStore is NewFileStore with options. It fails if the file cannot be opened or read,
-// is not a kvserver log (ErrNotLog), is damaged before its end (a *DamageError, matching
-// ErrLogDamaged; the file is left as it is), or is open in another process (ErrLogLocked).
+// OpenFileStore opens the log at path, creating it if needed, and replays it. It fails if the
+// file cannot be opened or read, is not a kvserver log (ErrNotLog), is damaged before its end
+// (a *DamageError, matching ErrLogDamaged; the file is left as it is), or is open in another
+// process (ErrLogLocked).
 func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*FileStore, error) {
+	return openFileStore(path, policy, opts, nil)
+}
+
+// openFileStore is OpenFileStore on a file system of the caller's choice (nil for the real
+// one); crash tests pass a durable.MemFS.
+func openFileStore(path string, policy SyncPolicy, opts FileStoreOptions, fsys durable.FS) (*FileStore, error) {
 	if policy != SyncAlways && policy != SyncEverySecond {
 		return nil, fmt.Errorf("kvserver: invalid sync policy %v", policy)
 	}
-	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	log, err := durable.Open(path, logOptions(fsys, policy, opts.SyncInterval))
 	if err != nil {
-		return nil, fmt.Errorf("kvserver: open log: %w", err)
+		return nil, storeErr(err)
 	}
-	unlock, err := lockFile(file)
-	if err != nil {
-		file.Close()
-		return nil, err
-	}
-	f := &FileStore{
-		path:      path,
-		policy:    policy,
-		log:       opts.Logger,
-		onErr:     opts.OnError,
-		file:      file,
-		unlock:    unlock,
-		syncerFor: func(file *os.File) syncer { return file },
-		interval:  opts.SyncInterval,
-		compactAt: opts.CompactSize,
-	}
-	f.index = newMemoryStore()
-	if f.log == nil {
-		f.log = slog.New(slog.DiscardHandler)
-	}
-	if opts.syncer != nil {
-		f.syncerFor = opts.syncer
-	}
-	if f.interval <= 0 {
-		f.interval = time.Second
+	f := &FileStore{path: path, logger: opts.Logger, log: log, compactAt: opts.CompactSize}
+	if f.logger == nil {
+		f.logger = slog.New(slog.DiscardHandler)
 	}
 	if f.compactAt == 0 {
 		f.compactAt = defaultCompactSize
 	}
-	f.sync = f.syncerFor(file)
-	if err := f.open(); err != nil {
-		unlock()
-		file.Close()
+	if err := f.rebuild(); err != nil {
+		log.Close()
 		return nil, err
 	}
-	// A rewrite that a crash interrupted left its temporary file; holding the log's lock, we
-	// know no other process is writing it.
-	if err := os.Remove(f.rewritePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		f.log.Warn("kvserver: cannot remove an interrupted log rewrite", "path", f.rewritePath(), "err", err)
+	r := log.Recovery()
+	f.recovery = Recovery{Records: r.Records, Size: r.Size, Cut: r.Cut, Reason: reasonOf(r.Reason), TornPath: r.TornPath}
+	if r.Cut > 0 {
+		f.logger.Warn("kvserver: cut the torn tail of the log, keeping its bytes beside it", "path", path,
+			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", f.recovery.Reason, "torn_copy", r.TornPath)
+	} else {
+		f.logger.Info("kvserver: replayed the log", "path", path, "records", r.Records, "bytes", r.Size)
 	}
-	f.compactBase = f.size
-	if policy == SyncEverySecond {
-		f.dirty = make(chan struct{}, 1)
-		f.syncErrs = make(chan error, 1)
-		f.startSyncLoop()
-	}
+	f.compactBase = log.Size()
 	return f, nil
 }
 
-// open checks the header, replays the log into the index, cuts a damaged tail and leaves the
-// file positioned for appending.
-func (f *FileStore) open() error {
-	st, err := f.file.Stat()
-	if err != nil {
-		return fmt.Errorf("kvserver: stat log: %w", err)
+// logOptions describes kvserver's log to internal/durable.
+func logOptions(fsys durable.FS, policy SyncPolicy, interval time.Duration) durable.Options {
+	o := durable.Options{Magic: logMagic, FS: fsys, Interval: interval, MaxRecord: maxRecordPayload, Check: checkPayload}
+	if policy == SyncEverySecond {
+		o.Sync = durable.SyncInterval
 	}
-	size := st.Size()
-	hdr := make([]byte, min(size, int64(len(logMagic))))
-	if _, err := io.ReadFull(f.file, hdr); err != nil {
-		return fmt.Errorf("kvserver: read log: %w", err)
-	}
-	if string(hdr) != logMagic[:len(hdr)] {
-		return fmt.Errorf("%w: %s", ErrNotLog, f.path)
-	}
-	if size < int64(len(logMagic)) {
-		// A new log, or one whose creation was cut short: write the header and make the
-		// file's existence durable before anything is logged in it.
-		if err := f.file.Truncate(0); err != nil {
-			return fmt.Errorf("kvserver: reset log: %w", err)
-		}
-		if _, err := f.file.WriteAt([]byte(logMagic), 0); err != nil {
-			return fmt.Errorf("kvserver: write log header: %w", err)
-		}
-		if err := f.sync.Sync(); err != nil {
-			return fmt.Errorf("kvserver: sync log: %w", err)
-		}
-		if err := syncDir(filepath.Dir(f.path)); err != nil {
-			return err
-		}
-		size = int64(len(logMagic))
-	}
+	return o
+}
 
-	rr := recordReader{r: bufio.NewReaderSize(f.file, 256<<10), remaining: size - int64(len(logMagic))}
-	good := int64(len(logMagic))
-	for {
-		rec, n, err := rr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if !isRecordErr(err) {
-				return fmt.Errorf("kvserver: read log: %w", err)
-			}
-			f.recovery.Reason = err
-			break
-		}
-		f.apply(rec)
-		good += int64(n)
-		f.recovery.Records++
+// rebuild replaces the index with the replay of the committed log.
+func (f *FileStore) rebuild() error {
+	idx, err := replay(f.log.Records())
+	if err != nil {
+		return storeErr(err)
 	}
-	f.recovery.Size = good
-	if good < size {
-		// A bad record: damage if intact records follow it, else a torn tail.
-		next, found, err := resync(f.file, good+1, size)
-		if err != nil {
-			return err
-		}
-		if found {
-			var rep LogReport
-			if err := scanLog(f.file, next, size, &rep, nil); err != nil {
-				return err
-			}
-			return &DamageError{Path: f.path, Offset: good, Reason: damageReason(f.recovery.Reason), Next: next,
-				ValidRecords: rep.Records, ValidBytes: rep.Bytes + int64(rep.Records)*recordHeaderSize}
-		}
-		kept, err := keepTorn(f.file, f.path, good, size)
-		if err != nil {
-			return err
-		}
-		f.recovery.Cut, f.recovery.TornPath = size-good, kept
-		if err := f.file.Truncate(good); err != nil {
-			return fmt.Errorf("kvserver: cut torn log tail: %w", err)
-		}
-		if err := f.sync.Sync(); err != nil {
-			return fmt.Errorf("kvserver: sync log: %w", err)
-		}
-		f.log.Warn("kvserver: cut the torn tail of the log, keeping its bytes beside it", "path", f.path,
-			"records", f.recovery.Records, "kept_bytes", good, "cut_bytes", f.recovery.Cut, "reason", f.recovery.Reason, "torn_copy", kept)
-	} else {
-		f.log.Info("kvserver: replayed the log", "path", f.path, "records", f.recovery.Records, "bytes", good)
-	}
-	if _, err := f.file.Seek(good, io.SeekStart); err != nil {
-		return fmt.Errorf("kvserver: seek log: %w", err)
-	}
-	f.size = good
+	f.index = idx
 	return nil
 }
 
-// apply carries out a record on the in-memory index.
-func (f *FileStore) apply(r record) { f.index.apply(r) }
+// replay applies records to a new memory store.
+func replay(records func(func([]byte, error) bool)) (*memoryStore, error) {
+	idx := newMemoryStore()
+	for p, err := range records {
+		if err != nil {
+			return nil, err
+		}
+		r, err := decodePayload(p)
+		if err != nil {
+			return nil, err
+		}
+		idx.apply(r)
+	}
+	return idx, nil
+}
 
 func (f *FileStore) lookup(key string) *entry        { return f.index.lookup(key) }
 func (f *FileStore) forEach(fn func(string, *entry)) { f.index.forEach(fn) }
-func (f *FileStore) mutate(r record)                 { f.commit(r) }
+func (f *FileStore) mutate(r record)                 { f.logAndApply(r) }
 
-// commit logs r and applies it to the index. Before the first Commit, r is written (and, under
-// SyncAlways, fsynced) before it is applied; afterwards it is applied at once and written by
-// the next Commit. A mutation that cannot be logged is not applied.
-func (f *FileStore) commit(r record) {
-	f.pollSyncErr()
-	if f.err != nil {
+// logAndApply appends r to the log's next Commit and applies it. After Close, or for a
+// mutation too large for a record, it does neither.
+func (f *FileStore) logAndApply(r record) {
+	if f.closed {
 		return
 	}
-	if r.payloadSize() > maxRecordPayload {
-		f.log.Error("kvserver: mutation too large for the log, not applied", "key_bytes", len(r.key), "max", maxRecordPayload)
+	f.payload = r.appendPayload(f.payload[:0])
+	if err := f.log.Append(f.payload); err != nil {
+		f.logger.Error("kvserver: mutation not applied: it cannot be logged", "key_bytes", len(r.key), "err", err)
 		return
 	}
-	f.pending = r.appendTo(f.pending)
-	if !f.grouped && f.flush() != nil {
-		return
-	}
-	f.apply(r)
-	if !f.grouped {
-		f.maybeCompact()
-	}
+	f.index.apply(r)
 }
 
 // Commit writes every mutation made since the previous Commit to the log with one write and,
@@ -332,135 +233,54 @@ func (f *FileStore) commit(r record) {
 // requests, before sending that round's replies, pays one fsync per round instead of one per
 // mutation (kvserver's server does; see Committer).
 //
-// The first call hands durability to the caller for good: from then on mutations are applied
-// at once and reach the log only at the next Commit (or Close), so the caller must Commit
-// before it acknowledges any of them. A store that is never committed writes, and fsyncs under
-// SyncAlways, each mutation before applying it. If Commit fails, the mutations since the last
-// successful one stay visible in memory but are not durable, and the store stops accepting
-// mutations.
+// If the log cannot be written, Commit returns the error and the store goes back to what the
+// log holds, as if the mutations since the previous Commit had not been made; the next Commit
+// tries again. Under SyncEverySecond, a failed background fsync is reported by the next Commit
+// (whose own mutations are written), since acknowledged mutations may then be lost to a power cut.
 func (f *FileStore) Commit() error {
 	if f.closed {
-		return f.err
+		return ErrStoreClosed
 	}
-	f.grouped = true
-	f.pollSyncErr()
-	if f.err != nil {
-		return f.err
+	if f.stale {
+		f.log.Discard()
+		if err := f.undo(errors.New("an earlier failed Commit could not be undone")); err != nil {
+			return err
+		}
 	}
-	if err := f.flush(); err != nil {
-		return err
+	err := f.log.Commit()
+	if err != nil && !errors.Is(err, durable.ErrBackgroundSync) {
+		return f.undo(err)
 	}
-	f.maybeCompact()
-	return nil
-}
-
-// flush writes the pending records and, under SyncAlways, fsyncs them.
-func (f *FileStore) flush() error {
-	if len(f.pending) == 0 {
-		return nil
-	}
-	n, err := f.file.Write(f.pending)
-	if cap(f.pending) > 1<<20 {
-		f.pending = nil // one huge value or round should not pin its buffer forever
-	} else {
-		f.pending = f.pending[:0]
-	}
+	f.stepRewrite()
 	if err != nil {
-		if n > 0 {
-			// Cut the partial record so the log stays appendable for whoever repairs the disk.
-			_ = f.file.Truncate(f.size)
-			_, _ = f.file.Seek(f.size, io.SeekStart)
-		}
-		f.fail(fmt.Errorf("kvserver: write log: %w", err))
-		return f.err
-	}
-	f.size += int64(n)
-	switch f.policy {
-	case SyncAlways:
-		if err := f.sync.Sync(); err != nil {
-			f.fail(fmt.Errorf("kvserver: fsync log: %w", err))
-			return f.err
-		}
-	case SyncEverySecond:
-		select {
-		case f.dirty <- struct{}{}:
-		default: // already signalled since the last fsync
-		}
+		f.logger.Error("kvserver: background fsync of the log failed; acknowledged writes may not survive a power cut", "path", f.path, "err", err)
+		return storeErr(err)
 	}
 	return nil
 }
 
-// pollSyncErr takes up a failure of the background fsync, if there was one.
-func (f *FileStore) pollSyncErr() {
-	if f.err != nil || f.syncErrs == nil {
-		return
+// undo takes the store back to what the log holds after a failed Commit, and returns the
+// Commit's error.
+func (f *FileStore) undo(cause error) error {
+	err := fmt.Errorf("kvserver: commit log %s: %w", f.path, cause)
+	if rerr := f.rebuild(); rerr != nil {
+		f.stale = true
+		err = errors.Join(err, fmt.Errorf("kvserver: undo the failed commit: %w", rerr))
+	} else {
+		f.stale = false
 	}
-	select {
-	case err := <-f.syncErrs:
-		f.fail(fmt.Errorf("kvserver: background fsync: %w", err))
-	default:
-	}
-}
-
-// fail stops mutations for good and tells the owner.
-func (f *FileStore) fail(err error) {
-	f.err = err
-	f.log.Error("kvserver: the log cannot be written; the store no longer accepts mutations", "path", f.path, "err", err)
-	if f.onErr != nil {
-		f.onErr(err)
-	}
-}
-
-// syncEvery fsyncs s every interval if something was written since the last fsync, until stop
-// is closed. It runs beside the store's owner and touches only the file: fsync may run
-// concurrently with writes to the same *os.File.
-func syncEvery(interval time.Duration, s syncer, dirty <-chan struct{}, errs chan<- error, stop <-chan struct{}, stopped chan<- struct{}) {
-	defer close(stopped)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			select {
-			case <-dirty:
-				if err := s.Sync(); err != nil {
-					select {
-					case errs <- err:
-					default: // the owner has not yet seen an earlier failure; one is enough
-					}
-				}
-			default: // nothing written since the last fsync
-			}
-		}
-	}
-}
-
-// startSyncLoop starts the background fsync of SyncEverySecond on the current log file.
-func (f *FileStore) startSyncLoop() {
-	f.stop = make(chan struct{})
-	f.stopped = make(chan struct{})
-	go syncEvery(f.interval, f.sync, f.dirty, f.syncErrs, f.stop, f.stopped)
-}
-
-// stopSyncLoop stops the background fsync, if there is one, and waits for it to end.
-func (f *FileStore) stopSyncLoop() {
-	if f.stop != nil {
-		close(f.stop)
-		<-f.stopped
-		f.stop = nil
-	}
+	f.logger.Error("kvserver: the log could not be written; mutations since the last commit are undone", "path", f.path, "err", err)
+	return err
 }
 
 // Put appends value to key's list of values.
 func (f *FileStore) Put(key string, value []byte) {
-	f.commit(record{op: logPut, key: key, a: value})
+	f.logAndApply(record{op: logPut, key: key, a: value})
 }
 
 // Prepend inserts value before key's first value.
 func (f *FileStore) Prepend(key string, value []byte) {
-	f.commit(record{op: logPrepend, key: key, a: value})
+	f.logAndApply(record{op: logPrepend, key: key, a: value})
 }
 
 // Get returns key's values in insertion order, nil if none.
@@ -480,7 +300,7 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
 	if f.index.lookup(key) != nil {
-		f.commit(record{op: logDelete, key: key})
+		f.logAndApply(record{op: logDelete, key: key})
 	}
 }
 
@@ -488,66 +308,58 @@ func (f *FileStore) Delete(key string) {
 // logs nothing.
 func (f *FileStore) Update(key string, oldValue, newValue []byte) {
 	if f.index.Len(key) > 0 {
-		f.commit(record{op: logUpdate, key: key, a: oldValue, b: newValue})
+		f.logAndApply(record{op: logUpdate, key: key, a: oldValue, b: newValue})
 	}
 }
 
 // Clear removes every key.
 func (f *FileStore) Clear() {
 	if f.index.Keys() > 0 {
-		f.commit(record{op: logClear})
+		f.logAndApply(record{op: logClear})
 	}
 }
 
 // Recovery reports what opening the store found in its log.
 func (f *FileStore) Recovery() Recovery { return f.recovery }
 
-// Err returns the failure that made the store stop accepting mutations, ErrStoreClosed after
-// Close, or nil while it works.
-func (f *FileStore) Err() error {
-	f.pollSyncErr()
-	return f.err
-}
-
-// Close writes what awaits a Commit, stops the background fsync, fsyncs the log a last time and
-// closes it. Mutations after
-// Close are ignored; reads still answer from memory. Close is idempotent and returns the same
-// result every time.
+// Close ends a log rewrite in progress (keeping the old log), commits what awaits a Commit,
+// fsyncs the log and closes it. Mutations after Close are ignored; reads still answer from
+// memory. Close is idempotent and returns the same result every time.
 func (f *FileStore) Close() error {
 	if f.closed {
 		return f.closeErr
 	}
+	f.abortRewrite()
+	if f.stale {
+		f.log.Discard() // made on an index that could not be brought back to the log
+	}
 	f.closed = true
-	if f.err == nil {
-		f.flush()
-	}
-	f.stopSyncLoop()
-	prior := f.Err()
-	errs := []error{f.sync.Sync(), f.unlock(), f.file.Close()}
-	if prior == nil {
-		f.err = ErrStoreClosed
-	}
-	for _, err := range errs {
-		if err != nil {
-			f.closeErr = fmt.Errorf("kvserver: close log: %w", err)
-			break
-		}
-	}
-	if f.closeErr == nil && prior != nil {
-		f.closeErr = prior
+	if err := f.log.Close(); err != nil {
+		f.closeErr = storeErr(err)
 	}
 	return f.closeErr
 }
 
-// syncDir fsyncs a directory so that a file created in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("kvserver: open log directory: %w", err)
+// committing is the store NewFileStore returns: a FileStore that commits each mutation before
+// returning, for callers that know only the KVStore interface. A mutation that cannot be
+// logged is undone (see FileStore.Commit) and reported to the store's Logger.
+type committing struct{ *FileStore }
+
+func (c committing) commitNow() {
+	if err := c.Commit(); err != nil {
+		c.logger.Error("kvserver: mutation undone", "err", err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("kvserver: sync log directory: %w", err)
-	}
-	return nil
 }
+
+func (c committing) Put(key string, value []byte) { c.FileStore.Put(key, value); c.commitNow() }
+func (c committing) Prepend(key string, value []byte) {
+	c.FileStore.Prepend(key, value)
+	c.commitNow()
+}
+func (c committing) Delete(key string) { c.FileStore.Delete(key); c.commitNow() }
+func (c committing) Update(key string, oldValue, newValue []byte) {
+	c.FileStore.Update(key, oldValue, newValue)
+	c.commitNow()
+}
+func (c committing) Clear()          { c.FileStore.Clear(); c.commitNow() }
+func (c committing) mutate(r record) { c.FileStore.mutate(r); c.commitNow() }

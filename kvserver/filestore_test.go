@@ -9,8 +9,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"ds440/internal/testutil"
 )
 
 // mutation is one step of a scripted workload, applied alike to a FileStore and a memory store.
@@ -64,14 +62,6 @@ func requireSame(t *testing.T, got, want ListStore, muts []mutation) {
 		t.Fatalf("Keys() = %d, want %d", got.Keys(), want.Keys())
 	}
 }
-
-// noSync is a syncer for tests that cut and reopen logs hundreds of times, where real fsyncs
-// would only cost time.
-type noSync struct{}
-
-func (noSync) Sync() error { return nil }
-
-func withoutFsync(*os.File) syncer { return noSync{} }
 
 func openTest(t *testing.T, path string, policy SyncPolicy, opts FileStoreOptions) *FileStore {
 	t.Helper()
@@ -147,7 +137,10 @@ func writeLog(t *testing.T, muts []mutation) (data []byte, ends []int64) {
 	f := openTest(t, path, SyncEverySecond, FileStoreOptions{})
 	for _, m := range muts {
 		m.applyTo(f)
-		ends = append(ends, f.size)
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, f.log.Size())
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -174,7 +167,7 @@ func TestFileStoreTornTail(t *testing.T) {
 		if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		f := openTest(t, path, SyncAlways, FileStoreOptions{})
 		requireSame(t, f, want, muts)
 		r := f.Recovery()
 		wantCut := cut - lastStart
@@ -189,7 +182,7 @@ func TestFileStoreTornTail(t *testing.T) {
 		// The repaired log takes new records after the last intact one.
 		f.Put("after", []byte("repair"))
 		f.Close()
-		g := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		g := openTest(t, path, SyncAlways, FileStoreOptions{})
 		if got := g.Get("after"); len(got) != 1 || string(got[0]) != "repair" || g.Recovery().Cut != 0 {
 			t.Fatalf("cut at %d: after repair and reopen Get = %q, Recovery = %+v", cut, got, g.Recovery())
 		}
@@ -206,10 +199,10 @@ func TestFileStoreTornHeader(t *testing.T) {
 		if err := os.WriteFile(path, []byte(logMagic[:n]), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		f := openTest(t, path, SyncAlways, FileStoreOptions{})
 		f.Put("k", []byte("v"))
 		f.Close()
-		g := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		g := openTest(t, path, SyncAlways, FileStoreOptions{})
 		if got := g.Get("k"); len(got) != 1 || g.Recovery().Records != 1 {
 			t.Fatalf("header cut to %d bytes: after rewrite Get = %q, Recovery = %+v", n, got, g.Recovery())
 		}
@@ -243,146 +236,6 @@ func TestFileStoreLocked(t *testing.T) {
 	f.Close()
 	g := openTest(t, path, SyncAlways, FileStoreOptions{})
 	g.Close()
-}
-
-// countingSyncer counts fsyncs and, at each, whether the mutation being made durable is
-// already visible in the store, which it must not be.
-type countingSyncer struct {
-	n        int
-	store    *FileStore
-	visible  []bool
-	failFrom int // fail this and every later Sync; 0 never fails
-}
-
-func (c *countingSyncer) Sync() error {
-	c.n++
-	if c.store != nil {
-		c.visible = append(c.visible, c.store.Len(fmt.Sprint("k", len(c.visible))) > 0)
-	}
-	if c.failFrom > 0 && c.n >= c.failFrom {
-		return errors.New("disk on fire")
-	}
-	return nil
-}
-
-func TestFileStoreSyncAlwaysFsyncsEachMutationBeforeApplying(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	c := &countingSyncer{}
-	f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: func(*os.File) syncer { return c }})
-	opened := c.n // a new log's header is made durable too
-	c.store = f
-	const n = 20
-	for i := range n {
-		f.Put(fmt.Sprint("k", i), []byte("v"))
-	}
-	if c.n-opened != n {
-		t.Fatalf("%d mutations made %d fsyncs, want one each", n, c.n-opened)
-	}
-	for i, vis := range c.visible {
-		if vis {
-			t.Fatalf("mutation %d was visible before its fsync", i)
-		}
-	}
-	c.store = nil
-	before := c.n
-	f.Delete("missing")
-	f.Update("missing", []byte("a"), []byte("b"))
-	if c.n != before {
-		t.Fatalf("mutations of missing keys fsynced %d times, want none (nothing to log)", c.n-before)
-	}
-}
-
-func TestFileStoreFsyncFailureStopsMutations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	c := &countingSyncer{}
-	var reported []error
-	f := openTest(t, path, SyncAlways, FileStoreOptions{
-		syncer:  func(*os.File) syncer { return c },
-		OnError: func(err error) { reported = append(reported, err) },
-	})
-	f.Put("k", []byte("durable"))
-	c.failFrom = c.n + 1
-	f.Put("k", []byte("not durable"))
-	f.Put("k", []byte("after the failure"))
-	f.Delete("k")
-	if got := f.Get("k"); len(got) != 1 || string(got[0]) != "durable" {
-		t.Fatalf("Get = %q, want only the write made durable", got)
-	}
-	if f.Err() == nil || len(reported) != 1 {
-		t.Fatalf("Err() = %v, OnError called %d times; want an error reported once", f.Err(), len(reported))
-	}
-	if err := f.Close(); err == nil {
-		t.Fatal("Close after a failure returned nil")
-	}
-}
-
-func TestFileStoreWriteFailureStopsMutations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	f := openTest(t, path, SyncAlways, FileStoreOptions{})
-	f.Put("k", []byte("1"))
-	f.file.Close() // every later write fails, as on a dead disk
-	f.Put("k", []byte("2"))
-	if got := f.Get("k"); len(got) != 1 || f.Err() == nil {
-		t.Fatalf("after a failed write: Get = %q, Err() = %v; want the write not applied and reported", got, f.Err())
-	}
-}
-
-// signalSyncer reports each fsync on a channel.
-type signalSyncer struct {
-	synced chan struct{}
-	err    error
-}
-
-func (s *signalSyncer) Sync() error {
-	s.synced <- struct{}{}
-	return s.err
-}
-
-func TestFileStoreEverySecondSyncsInBackground(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	path := filepath.Join(t.TempDir(), "log")
-	s := &signalSyncer{synced: make(chan struct{}, 100)}
-	f := openTest(t, path, SyncEverySecond, FileStoreOptions{
-		SyncInterval: 5 * time.Millisecond,
-		syncer:       func(*os.File) syncer { return s },
-	})
-	<-s.synced                                        // the new log's header
-	testutil.NoRecv(t, s.synced, 30*time.Millisecond) // nothing written, nothing to fsync
-	for i := range 100 {
-		f.Put("k", []byte(fmt.Sprint(i)))
-	}
-	if n := f.Len("k"); n != 100 {
-		t.Fatalf("Len = %d before any fsync, want 100: everysec applies at once", n)
-	}
-	testutil.Recv(t, s.synced, 10*time.Second)
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if f.Close() != nil || f.Err() != ErrStoreClosed {
-		t.Fatalf("second Close or Err() wrong: Err() = %v", f.Err())
-	}
-	f.Put("k", []byte("after close"))
-	if n := f.Len("k"); n != 100 {
-		t.Fatalf("a Put after Close was applied: Len = %d", n)
-	}
-}
-
-func TestFileStoreEverySecondReportsBackgroundFailure(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	s := &signalSyncer{synced: make(chan struct{}, 100)}
-	f := openTest(t, path, SyncEverySecond, FileStoreOptions{
-		SyncInterval: 5 * time.Millisecond,
-		syncer:       func(*os.File) syncer { return s },
-	})
-	<-s.synced
-	s.err = errors.New("disk on fire") // set before the background goroutine can sync again
-	f.Put("k", []byte("1"))
-	testutil.Recv(t, s.synced, 10*time.Second)
-	testutil.Eventually(t, 10*time.Second, func() bool { return f.Err() != nil }, "background fsync failure not reported")
-	f.Put("k", []byte("2"))
-	if n := f.Len("k"); n != 1 {
-		t.Fatalf("Len = %d, want the Put after the failure refused", n)
-	}
 }
 
 func TestParseSyncPolicy(t *testing.T) {
@@ -442,8 +295,12 @@ func BenchmarkFileStorePut(b *testing.B) {
 			if tc.group > 0 {
 				f.Commit()
 			}
+			var s KVStore = f
+			if tc.group == 0 {
+				s = committing{f} // a Commit per Put
+			}
 			b.ResetTimer()
-			putLoop(f, b.N, keys, value, tc.group)
+			putLoop(s, b.N, keys, value, tc.group)
 			b.StopTimer()
 			fileNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			b.ReportMetric(memNs, "memory-ns/op")
@@ -490,70 +347,4 @@ func BenchmarkFileStoreReplay(b *testing.B) {
 		g.Close()
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
-func TestFileStoreGroupCommit(t *testing.T) {
-	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
-		t.Run(policy.String(), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "log")
-			c := &countingSyncer{}
-			f := openTest(t, path, policy, FileStoreOptions{
-				SyncInterval: time.Hour, // only Commit and Close may fsync here
-				syncer:       func(*os.File) syncer { return c },
-			})
-			if err := f.Commit(); err != nil { // nothing to commit: no write, no fsync
-				t.Fatal(err)
-			}
-			synced, size := c.n, f.size
-			for i := range 10 {
-				f.Put(fmt.Sprint("k", i), []byte("v"))
-			}
-			f.Delete("k0")
-			if c.n != synced || f.size != size {
-				t.Fatalf("mutations after Commit wrote %d bytes and fsynced %d times; want both deferred", f.size-size, c.n-synced)
-			}
-			if f.Len("k1") != 1 || f.Len("k0") != 0 {
-				t.Fatal("mutations awaiting Commit are not visible")
-			}
-			if err := f.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			wantSyncs := 0
-			if policy == SyncAlways {
-				wantSyncs = 1
-			}
-			if c.n-synced != wantSyncs || f.size == size {
-				t.Fatalf("Commit of 11 mutations: %d fsyncs, log grew %d bytes; want %d fsync(s) and growth",
-					c.n-synced, f.size-size, wantSyncs)
-			}
-			f.Put("uncommitted", []byte("written by Close"))
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-			g := openTest(t, path, policy, FileStoreOptions{syncer: withoutFsync})
-			if r := g.Recovery(); r.Records != 12 || g.Len("k0") != 0 || g.Len("k9") != 1 || g.Len("uncommitted") != 1 {
-				t.Fatalf("after reopening: Recovery = %+v, want every mutation replayed", r)
-			}
-		})
-	}
-}
-
-func TestFileStoreGroupCommitFailure(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	c := &countingSyncer{}
-	var reported []error
-	f := openTest(t, path, SyncAlways, FileStoreOptions{
-		syncer:  func(*os.File) syncer { return c },
-		OnError: func(err error) { reported = append(reported, err) },
-	})
-	f.Commit()
-	f.Put("k", []byte("1"))
-	c.failFrom = c.n + 1
-	if err := f.Commit(); err == nil || len(reported) != 1 {
-		t.Fatalf("Commit with a failing fsync = %v, OnError called %d times", err, len(reported))
-	}
-	f.Put("k", []byte("2"))
-	if err := f.Commit(); err == nil || f.Len("k") != 1 {
-		t.Fatalf("after a failed Commit: Commit = %v, Len = %d; want the failure sticky and the Put refused", err, f.Len("k"))
-	}
 }

@@ -37,7 +37,7 @@ func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mu
 	}
 	first := lost[0]
 	torn := lost[len(lost)-1] == len(muts)-1
-	f, err := OpenFileStore(path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+	f, err := OpenFileStore(path, SyncAlways, FileStoreOptions{})
 	if torn {
 		if err != nil {
 			t.Fatalf("%s: a log whose end is bad was refused: %v", name, err)
@@ -98,7 +98,7 @@ func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mu
 			kept = append(kept, m)
 		}
 	}
-	g, err := OpenFileStore(repaired, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+	g, err := OpenFileStore(repaired, SyncAlways, FileStoreOptions{})
 	if err != nil {
 		t.Fatalf("%s: opening the repaired log: %v", name, err)
 	}
@@ -186,7 +186,7 @@ func TestFileStoreCutEverywhere(t *testing.T) {
 			if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+			f := openTest(t, path, SyncAlways, FileStoreOptions{})
 			requireSame(t, f, memoryAfter(damageLog[:lost[0]]), damageLog)
 			if r := f.Recovery(); r.Cut != 0 || r.Records != lost[0] {
 				t.Fatalf("%s: Recovery() = %+v", name, r)

@@ -1,31 +1,28 @@
 package kvserver
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
-	"io"
+
+	"ds440/internal/durable"
 )
 
-// The append-only log of a FileStore is a magic header followed by records:
+// The append-only log of a FileStore is an internal/durable log (a magic header, then records
+// framed by a length and a CRC-32C) whose payloads are mutations:
 //
-//	length  uint32, little endian: number of payload bytes
-//	crc     uint32, little endian: CRC-32C of the length bytes and the payload
-//	payload op byte, then the op's fields, each a uvarint length and that many bytes
+//	op byte, then the op's fields, each a uvarint length and that many bytes
 //
-// The checksum covers the length too, so a damaged length is caught as surely as damaged data.
 // Records are self-contained: replaying them in order rebuilds the store.
 
 // logMagic starts every log file; its last byte is the format version.
 const logMagic = "ds440kv\x01"
 
 // recordHeaderSize is the size of a record's length and checksum.
-const recordHeaderSize = 8
+const recordHeaderSize = durable.HeaderSize
 
 // maxRecordPayload bounds one record, so that a damaged length can never make replay allocate
 // more than this. Redis caps a bulk string at 512 MiB; one value must fit with its key.
-const maxRecordPayload = 1<<29 + 1<<20
+const maxRecordPayload = durable.DefaultMaxRecord
 
 // Errors describing why replay stopped before the end of a log. The bytes from the failing
 // record on are cut off.
@@ -34,9 +31,6 @@ var (
 	ErrChecksum   = errors.New("kvserver: log record checksum mismatch")
 	ErrBadRecord  = errors.New("kvserver: malformed log record")
 )
-
-// castagnoli is CRC-32C, computed in hardware on amd64 and arm64.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // logOp is the kind of a logged mutation.
 type logOp byte
@@ -97,10 +91,8 @@ func (r record) payloadSize() int {
 	return n
 }
 
-// appendTo appends r, header included, to dst and returns the extended slice.
-func (r record) appendTo(dst []byte) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, recordHeaderSize)...)
+// appendPayload appends r's payload to dst and returns the extended slice.
+func (r record) appendPayload(dst []byte) []byte {
 	dst = append(dst, byte(r.op))
 	if r.op.fields() > 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(r.key)))
@@ -112,41 +104,27 @@ func (r record) appendTo(dst []byte) []byte {
 			dst = append(dst, f...)
 		}
 	}
-	hdr := dst[start : start+recordHeaderSize]
-	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(dst)-start-recordHeaderSize))
-	binary.LittleEndian.PutUint32(hdr[4:8], checksum(hdr[0:4], dst[start+recordHeaderSize:]))
 	return dst
 }
 
-// checksum returns the CRC-32C of a record's length bytes followed by its payload.
-func checksum(length, payload []byte) uint32 {
-	return crc32.Update(crc32.Update(0, castagnoli, length), castagnoli, payload)
+// appendTo appends r framed as a log record, header included, to dst.
+func (r record) appendTo(dst []byte) []byte {
+	return durable.AppendRecord(dst, r.appendPayload(nil))
 }
 
-// decodeRecord decodes the record at the start of b and returns it with its size in bytes.
-// It fails with ErrTornRecord if b ends before the record does, ErrChecksum if the record is
-// damaged, and ErrBadRecord if it is well checksummed but not a valid record.
+// decodeRecord decodes the framed record at the start of b and returns it with its size in
+// bytes. It fails with ErrTornRecord if b ends before the record does, ErrChecksum if the
+// record is damaged, and ErrBadRecord if it is well checksummed but not a valid record.
 func decodeRecord(b []byte) (record, int, error) {
-	if len(b) < recordHeaderSize {
-		return record{}, 0, ErrTornRecord
+	p, n, err := durable.DecodeRecord(b, maxRecordPayload)
+	if err != nil {
+		return record{}, 0, reasonOf(err)
 	}
-	n := binary.LittleEndian.Uint32(b[0:4])
-	if n > maxRecordPayload {
-		return record{}, 0, ErrBadRecord
-	}
-	end := recordHeaderSize + int(n)
-	if len(b) < end {
-		return record{}, 0, ErrTornRecord
-	}
-	payload := b[recordHeaderSize:end]
-	if checksum(b[0:4], payload) != binary.LittleEndian.Uint32(b[4:8]) {
-		return record{}, 0, ErrChecksum
-	}
-	r, err := decodePayload(payload)
+	r, err := decodePayload(p)
 	if err != nil {
 		return record{}, 0, err
 	}
-	return r, end, nil
+	return r, n, nil
 }
 
 // decodePayload decodes a checksummed payload, which must hold exactly one record.
@@ -187,51 +165,4 @@ func uvarintLen(x uint64) int {
 		n++
 	}
 	return n
-}
-
-// recordReader reads the records of a log sequentially, never allocating more than the bytes
-// the log still holds, so a damaged length cannot exhaust memory.
-type recordReader struct {
-	r         *bufio.Reader
-	remaining int64 // bytes of the log not yet read
-	buf       []byte
-}
-
-// next returns the next record and its size. It returns io.EOF at a clean end of the log, one
-// of ErrTornRecord, ErrChecksum or ErrBadRecord at a damaged record, and any other error when
-// the file cannot be read. The record aliases a buffer that the next call reuses.
-func (rr *recordReader) next() (record, int, error) {
-	if rr.remaining == 0 {
-		return record{}, 0, io.EOF
-	}
-	if rr.remaining < recordHeaderSize {
-		return record{}, 0, ErrTornRecord
-	}
-	var hdr [recordHeaderSize]byte
-	if _, err := io.ReadFull(rr.r, hdr[:]); err != nil {
-		return record{}, 0, readErr(err)
-	}
-	n := int64(binary.LittleEndian.Uint32(hdr[0:4]))
-	if n > rr.remaining-recordHeaderSize {
-		return record{}, 0, ErrTornRecord
-	}
-	size := recordHeaderSize + int(n)
-	if cap(rr.buf) < size {
-		rr.buf = make([]byte, size)
-	}
-	buf := rr.buf[:size]
-	copy(buf, hdr[:])
-	if _, err := io.ReadFull(rr.r, buf[recordHeaderSize:]); err != nil {
-		return record{}, 0, readErr(err)
-	}
-	rr.remaining -= int64(size)
-	return decodeRecord(buf)
-}
-
-// readErr maps a short read (the file shrank under us) to a torn record.
-func readErr(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return ErrTornRecord
-	}
-	return err
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"ds440/internal/durable"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -35,14 +37,7 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestDecodeRecordRejects(t *testing.T) {
 	good := record{op: logUpdate, key: "key", a: []byte("old"), b: []byte("new")}.appendTo(nil)
 	// reseal recomputes the checksum, so the payload's own validity is what is tested.
-	reseal := func(payload ...byte) []byte {
-		b := make([]byte, recordHeaderSize, recordHeaderSize+len(payload))
-		b = append(b, payload...)
-		b[0], b[1], b[2], b[3] = byte(len(payload)), byte(len(payload)>>8), byte(len(payload)>>16), byte(len(payload)>>24)
-		c := checksum(b[0:4], b[recordHeaderSize:])
-		b[4], b[5], b[6], b[7] = byte(c), byte(c>>8), byte(c>>16), byte(c>>24)
-		return b
-	}
+	reseal := func(payload ...byte) []byte { return durable.AppendRecord(nil, payload) }
 	flipped := func(i int) []byte {
 		b := bytes.Clone(good)
 		b[i] ^= 0x20

@@ -47,7 +47,7 @@ func TestTypedMutationsAreLogged(t *testing.T) {
 	for _, compact := range []bool{false, true} {
 		clock = time.Unix(1_700_000_000, 0)
 		path := filepath.Join(t.TempDir(), "log")
-		f := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		f := openTest(t, path, SyncAlways, FileStoreOptions{})
 		run(f, typedScript)
 		if compact {
 			if err := f.Compact(); err != nil {
@@ -55,7 +55,7 @@ func TestTypedMutationsAreLogged(t *testing.T) {
 			}
 		}
 		f.Close()
-		g := openTest(t, path, SyncAlways, FileStoreOptions{syncer: withoutFsync})
+		g := openTest(t, path, SyncAlways, FileStoreOptions{})
 		clock = clock.Add(20 * time.Second)
 		if got := run(g, typedProbe); got != want {
 			t.Errorf("compact %v: after replay\n got %q\nwant %q", compact, got, want)

@@ -100,23 +100,27 @@ func WriteFile(fsys FS, path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	renamed := false
 	if err == nil {
-		err = installFile(fsys, tmp, path)
+		renamed, err = installFile(fsys, tmp, path)
 	}
 	if err != nil {
-		fsys.Remove(tmp)
+		if !renamed {
+			fsys.Remove(tmp)
+		}
 		return fmt.Errorf("durable: write %s: %w", path, err)
 	}
 	return nil
 }
 
 // installFile renames a complete, fsynced file over path and fsyncs the directory: the one
-// place where a new file takes an old one's name.
-func installFile(fsys FS, tmp, path string) error {
+// place where a new file takes an old one's name. renamed reports whether the rename was done,
+// so that a caller whose only failure was the directory fsync knows the new file is in place.
+func installFile(fsys FS, tmp, path string) (renamed bool, err error) {
 	if err := fsys.Rename(tmp, path); err != nil {
-		return err
+		return false, err
 	}
-	return fsys.SyncDir(filepath.Dir(path))
+	return true, fsys.SyncDir(filepath.Dir(path))
 }
 
 // ReadFile returns the content of the file at path. A nil fsys means OS.
@@ -139,5 +143,3 @@ func ReadFile(fsys FS, path string) ([]byte, error) {
 	}
 	return b, nil
 }
-
-func dirOf(path string) string { return filepath.Dir(path) }

@@ -59,9 +59,10 @@ type Options struct {
 	Check func(payload []byte) error
 }
 
-// ErrBackgroundSync is returned (joined with the cause) by the Commit that follows a failed
+// ErrBackgroundSync is returned (wrapping the cause) by the Commit that follows a failed
 // background fsync of SyncInterval: records committed before it may not survive a power cut.
-// That Commit's own records were written.
+// That Commit's own records were written; a Commit whose write fails returns only its own
+// error and leaves the background failure for the next one.
 var ErrBackgroundSync = errors.New("durable: background fsync failed")
 
 // Recovery tells what opening a Log found.
@@ -303,14 +304,19 @@ func (l *Log) Commit() error {
 	if l.closed {
 		return ErrClosed
 	}
-	err := l.commit()
+	if err := l.commit(); err != nil {
+		return err // a background failure waits for the next Commit
+	}
 	if l.bg != nil {
-		if bgErr := l.bg.takeErr(); bgErr != nil {
-			err = errors.Join(err, fmt.Errorf("%w: %s: %w", ErrBackgroundSync, l.path, bgErr))
+		if err := l.bg.takeErr(); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrBackgroundSync, l.path, err)
 		}
 	}
-	return err
+	return nil
 }
+
+// Discard drops the records appended since the last Commit.
+func (l *Log) Discard() { l.pending = l.pending[:0] }
 
 func (l *Log) commit() error {
 	pending := l.pending

@@ -350,3 +350,54 @@ func TestMemFSRestart(t *testing.T) {
 		t.Fatalf("after a process crash: %q", got)
 	}
 }
+
+// failingDirSync is a MemFS whose directory fsyncs fail while fail is set.
+type failingDirSync struct {
+	*MemFS
+	fail bool
+}
+
+func (f *failingDirSync) SyncDir(dir string) error {
+	if f.fail {
+		return errors.New("directory fsync failed")
+	}
+	return f.MemFS.SyncDir(dir)
+}
+
+// If the directory fsync after a rewrite's rename fails, the new file is the log, and no
+// Commit is acknowledged until that fsync has succeeded: a power cut could otherwise bring back
+// the old log without the records committed to the new one.
+func TestReplaceRetriesDirSync(t *testing.T) {
+	t.Parallel()
+	fsys := &failingDirSync{MemFS: NewMemFS()}
+	l := mustOpen(t, "/d/log", opts(fsys))
+	defer l.Close()
+	l.Append([]byte("old"))
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rw, err := l.BeginRewrite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw.Append([]byte("rewritten"))
+	fsys.fail = true
+	if err := l.Replace(rw); err != nil {
+		t.Fatalf("Replace = %v; the rename was done", err)
+	}
+	l.Append([]byte("new"))
+	if err := l.Commit(); err == nil {
+		t.Fatal("Commit succeeded while the rename is not durable")
+	}
+	fsys.fail = false
+	l.Append([]byte("new"))
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	after := fsys.Restart(true)
+	g := mustOpen(t, "/d/log", opts(after))
+	defer g.Close()
+	if got := readAll(t, g); !slices.EqualFunc(got, [][]byte{[]byte("rewritten"), []byte("new")}, bytes.Equal) {
+		t.Fatalf("after a power cut the log holds %q", got)
+	}
+}

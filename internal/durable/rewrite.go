@@ -138,8 +138,9 @@ func (l *Log) Replace(rw *Rewrite) error {
 	if err := rw.CatchUp(l.size); err != nil {
 		return errors.Join(err, rw.Abort())
 	}
-	if err := l.fs.Rename(rw.path, l.path); err != nil {
-		return errors.Join(fmt.Errorf("durable: rewrite: %w", err), rw.Abort())
+	renamed, derr := installFile(l.fs, rw.path, l.path)
+	if !renamed {
+		return errors.Join(fmt.Errorf("durable: rewrite: %w", derr), rw.Abort())
 	}
 	rw.done = true
 	if l.bg != nil {
@@ -147,14 +148,11 @@ func (l *Log) Replace(rw *Rewrite) error {
 	}
 	old := l.file
 	l.file, l.size, l.dirtyTail = rw.file, rw.size, false
-	l.needDirSync = true
+	l.needDirSync = derr != nil // retried by the next Commit, before it writes
 	if l.bg != nil {
 		l.bg = startSyncLoop(l.file, l.opts.Interval)
 	}
 	// The old file is fsynced and no longer named: failing to close it cannot lose anything.
 	_ = old.Close()
-	if err := l.fs.SyncDir(dirOf(l.path)); err == nil {
-		l.needDirSync = false
-	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"ds440/kvserver"
 )
@@ -106,16 +105,10 @@ func openStoreWithLog(aof, fsync string, log *slog.Logger) (kvserver.KVStore, fu
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := kvserver.OpenFileStore(aof, policy, kvserver.FileStoreOptions{
-		Logger: log,
-		// A write that cannot be logged has not been answered yet; exiting now, as Redis does
-		// with appendfsync always, is the only way to never acknowledge it. The log on disk
-		// holds everything answered so far and a restart replays it.
-		OnError: func(err error) {
-			log.Error("kvserver: cannot write the append-only log; exiting so that no unlogged write is acknowledged", "err", err)
-			os.Exit(1)
-		},
-	})
+	// The server commits once per round before it answers; a round whose Commit fails is
+	// undone in the store and its clients are dropped unanswered, so nothing unlogged is ever
+	// acknowledged, and the server goes on (the next round tries the disk again).
+	store, err := kvserver.OpenFileStore(aof, policy, kvserver.FileStoreOptions{Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
