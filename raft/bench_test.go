@@ -45,6 +45,7 @@ func BenchmarkCommit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { p.Close() })
 			return p
 		})
 	})

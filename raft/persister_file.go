@@ -47,7 +47,6 @@ const (
 // in memory too, so reads cost no I/O. It is safe for concurrent use.
 type FilePersister struct {
 	dir string
-	key openKey
 
 	mu     sync.Mutex
 	log    *durable.Log // nil once closed
@@ -56,19 +55,14 @@ type FilePersister struct {
 	closed error  // why the persister no longer writes: ErrPersisterClosed, nil while open
 }
 
-// openKey names an open persister directory in this process.
-type openKey struct {
-	fs  durable.FS
-	dir string
-}
-
-// opened maps each directory a FilePersister of this process has open to it, so that opening
-// the directory again hands the log over (as a restart after a crash would) instead of failing
-// on the log's lock, which keeps out other processes.
+// opened maps each directory (absolute) a FilePersister of this process has open to it, so that
+// opening the directory again hands the log over, as a restart after a crash would, instead of
+// failing on the log's lock, which keeps other processes out. It mirrors the kernel's table of
+// locks, which is per process too; tests on a simulated disk do not use it.
 var opened = struct {
 	sync.Mutex
-	m map[openKey]*FilePersister
-}{m: make(map[openKey]*FilePersister)}
+	m map[string]*FilePersister
+}{m: make(map[string]*FilePersister)}
 
 // NewFilePersister opens (creating if needed) a persister in dir and loads the state saved
 // there. A torn last write, as a crash leaves, is cut off and reported by Recovery; damage
@@ -94,10 +88,10 @@ func openFilePersister(dir string, fsys durable.FS) (*FilePersister, error) {
 		}
 		dir = abs
 	}
-	p := &FilePersister{dir: dir, key: openKey{fsys, dir}}
+	p := &FilePersister{dir: dir}
 	opened.Lock()
 	defer opened.Unlock()
-	if old := opened.m[p.key]; old != nil {
+	if old := opened.m[dir]; old != nil && fsys == nil {
 		old.closeLog()
 	}
 	l, err := durable.Open(filepath.Join(dir, logFile), durable.Options{Magic: logMagic, Sync: durable.SyncAlways, FS: fsys})
@@ -109,7 +103,9 @@ func openFilePersister(dir string, fsys durable.FS) (*FilePersister, error) {
 		l.Close()
 		return nil, err
 	}
-	opened.m[p.key] = p
+	if fsys == nil {
+		opened.m[dir] = p
+	}
 	return p, nil
 }
 
@@ -299,8 +295,8 @@ func (p *FilePersister) Save(raftstate, snapshot []byte) {
 func (p *FilePersister) Close() error {
 	opened.Lock()
 	defer opened.Unlock()
-	if opened.m[p.key] == p {
-		delete(opened.m, p.key)
+	if opened.m[p.dir] == p {
+		delete(opened.m, p.dir)
 	}
 	return p.closeLog()
 }
