@@ -73,9 +73,10 @@ type image struct {
 	st    Saved
 	// raw, if set, is a state given whole through Persister.Save and not decoded yet: Persister
 	// users may save bytes Raft never wrote. It is decoded (and checked) when first needed.
-	raw   []byte
-	sizes []int // sizes[i] is the length of st.Entries[i]'s encoding
-	body  int   // the sum of sizes
+	raw     []byte
+	sizes   []int // sizes[i] is the length of st.Entries[i]'s encoding
+	body    int   // the sum of sizes
+	scratch []int // apply's buffer for the sizes of new entries
 }
 
 // setRaw replaces the state by an encoded one and a snapshot, as Persister.Save does.
@@ -140,6 +141,7 @@ func (m *image) clone() image {
 	c := *m
 	c.st.Entries = slices.Clone(m.st.Entries)
 	c.sizes = slices.Clone(m.sizes)
+	c.scratch = nil
 	return c
 }
 
@@ -168,10 +170,15 @@ func (m *image) apply(u *Update, sizes []int) error {
 		return err
 	}
 	if sizes == nil {
-		var err error
-		if sizes, _, err = measure(u.Entries); err != nil {
-			return err
+		m.scratch = m.scratch[:0]
+		for _, e := range u.Entries {
+			n, err := entrySize(e)
+			if err != nil {
+				return err
+			}
+			m.scratch = append(m.scratch, n)
 		}
+		sizes = m.scratch
 	}
 	m.saved = true
 	m.st.Term, m.st.VotedFor = u.Term, u.VotedFor
