@@ -64,18 +64,19 @@ func (o *output) full() bool { return o.room <= 0 || (o.limitBytes && len(o.buf)
 // sockets, so every command is tested table-driven; the store loop only feeds it requests.
 type db struct {
 	store     KVStore
-	lists     ListStore
-	native    bool             // store is a ListStore itself, so Keys and Clear work
+	lists     listOps          // the store's list operations, native or built from KVStore
+	whole     ListStore        // the store, if it can count and clear its keys; else nil
 	committer Committer        // the store, if it commits in groups; else nil
 	typed     typedStore       // the store, if it holds the typed keyspace; else nil
 	now       func() time.Time // for expiry
 }
 
 func newDB(store KVStore) *db {
-	lists, native := listsOf(store)
+	lists, _ := listsOf(store)
+	whole, _ := store.(ListStore)
 	committer, _ := store.(Committer)
 	typed, _ := store.(typedStore)
-	return &db{store: store, lists: lists, native: native, committer: committer, typed: typed, now: time.Now}
+	return &db{store: store, lists: lists, whole: whole, committer: committer, typed: typed, now: time.Now}
 }
 
 func (d *db) nowMillis() int64 { return d.now().UnixMilli() }
@@ -204,17 +205,17 @@ func (d *db) execRESP(r request, args [][]byte, out *output) bool {
 		d.store.Update(string(args[0]), args[1], args[2])
 		b = appendSimple(b, "OK")
 	case opDBSize:
-		if !d.native {
+		if d.whole == nil {
 			b = appendError(b, "DBSIZE needs a store that counts its keys")
 			break
 		}
-		b = appendInt(b, d.lists.Keys())
+		b = appendInt(b, d.whole.Keys())
 	case opFlushAll:
-		if !d.native {
+		if d.whole == nil {
 			b = appendError(b, "FLUSHALL needs a store that can clear itself")
 			break
 		}
-		d.lists.Clear()
+		d.whole.Clear()
 		b = appendSimple(b, "OK")
 	case opSelect:
 		if string(args[0]) != "0" {

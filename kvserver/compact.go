@@ -14,7 +14,7 @@ const defaultCompactSize = 64 << 20
 
 // catchUpOnOwner is the most log a rewrite leaves for the store's owner to copy when it
 // renames the new log into place; more is copied by the rewrite's goroutine first.
-const catchUpOnOwner = 256 << 10
+const catchUpOnOwner = 64 << 10
 
 // A log rewrite runs beside the store, like Redis's BGREWRITEAOF, so the store's owner never
 // waits for it. Its goroutine replays the log up to where it stood when the rewrite began into
@@ -28,11 +28,12 @@ const catchUpOnOwner = 256 << 10
 // rewriteJob is a rewrite in progress. Its goroutine sends the result of each phase on done;
 // busy says one is running, err is the result of the last one.
 type rewriteJob struct {
-	rw      *durable.Rewrite
-	done    chan error
-	busy    bool
-	err     error
-	started time.Time
+	rw       *durable.Rewrite
+	done     chan error
+	busy     bool
+	err      error
+	replaced bool // the new log is in place; the goroutine closes the old one
+	started  time.Time
 }
 
 // run starts phase on a goroutine of the job's own.
@@ -80,6 +81,13 @@ func (f *FileStore) stepRewrite() {
 	if !ended {
 		return
 	}
+	if j.replaced { // the old file is closed: the rewrite is over
+		f.rewrite = nil
+		if err != nil {
+			f.logger.Warn("kvserver: closing the replaced log failed", "path", f.path, "err", err)
+		}
+		return
+	}
 	if err != nil {
 		f.rewriteFailed(err)
 		return
@@ -105,31 +113,40 @@ func (f *FileStore) startRewrite() error {
 	return nil
 }
 
-// finishRewrite renames the new log into place.
+// finishRewrite renames the new log into place, and leaves the old file to be closed on the
+// job's goroutine (closing it frees its blocks, which takes long for a big log).
 func (f *FileStore) finishRewrite() error {
 	j, old := f.rewrite, f.log.Size()
-	f.rewrite = nil
+	start := time.Now()
 	if err := f.log.Replace(j.rw); err != nil {
+		f.rewrite = nil
 		return err
 	}
 	f.compactBase = f.log.Size()
-	f.logger.Info("kvserver: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", f.log.Size(), "took", time.Since(j.started))
+	// owner_pause is the only time the rewrite held up the store's owner (the server's loop).
+	f.logger.Info("kvserver: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", f.log.Size(),
+		"took", time.Since(j.started), "owner_pause", time.Since(start))
+	j.replaced = true
+	j.run(j.rw.Release)
 	return nil
 }
 
 // rewriteFailed ends a failed rewrite. It is not a failure of the store: the old log is intact
 // and still appended to, and the next attempt waits until the log has doubled again.
 func (f *FileStore) rewriteFailed(err error) {
-	f.abortRewrite()
+	f.endRewrite()
 	f.compactBase = f.log.Size()
 	f.logger.Warn("kvserver: log rewrite failed; the log keeps growing", "path", f.path, "err", err)
 }
 
-// abortRewrite waits for the rewrite's goroutine, if any, and removes its file.
-func (f *FileStore) abortRewrite() {
+// endRewrite waits for the rewrite's goroutine, if any, and ends the rewrite: one that has
+// not replaced the log yet is aborted (its file removed), the old log kept.
+func (f *FileStore) endRewrite() {
 	if j := f.rewrite; j != nil {
 		j.wait()
-		j.rw.Abort()
+		if !j.replaced {
+			j.rw.Abort()
+		}
 		f.rewrite = nil
 	}
 }
@@ -152,13 +169,17 @@ func (f *FileStore) Compact() error {
 			return fmt.Errorf("kvserver: rewrite log: %w", err)
 		}
 	}
-	if err := f.rewrite.wait(); err != nil {
-		f.abortRewrite()
-		return fmt.Errorf("kvserver: rewrite log: %w", err)
+	if err := f.rewrite.wait(); err != nil || f.rewrite.replaced {
+		f.endRewrite() // a failure, or the end of an earlier rewrite: start afresh
+		if err != nil {
+			return fmt.Errorf("kvserver: rewrite log: %w", err)
+		}
+		return f.Compact()
 	}
 	if err := f.finishRewrite(); err != nil {
 		return fmt.Errorf("kvserver: rewrite log: %w", err)
 	}
+	f.endRewrite() // waits for the old file to be closed
 	return nil
 }
 

@@ -3,11 +3,14 @@ package kvserver
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"ds440/internal/durable"
 	"ds440/internal/testutil"
 )
 
@@ -136,6 +139,9 @@ func BenchmarkFileStoreCompact(b *testing.B) {
 				f.Put(key, value)
 			}
 		}
+		if err := f.Commit(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	fill()
 	logBytes := f.log.Size()
@@ -165,4 +171,72 @@ func drainRewrite(t *testing.T, f *FileStore) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// gatedFS is a MemFS whose writes to the rewrite's file wait for gate to be closed, as a slow
+// disk would make them.
+type gatedFS struct {
+	*durable.MemFS
+	gate chan struct{}
+}
+
+func (g *gatedFS) OpenFile(name string, flag int, perm fs.FileMode) (durable.File, error) {
+	f, err := g.MemFS.OpenFile(name, flag, perm)
+	if err != nil || !strings.HasSuffix(name, ".rewrite") {
+		return f, err
+	}
+	return gatedFile{f, g.gate}, nil
+}
+
+type gatedFile struct {
+	durable.File
+	gate chan struct{}
+}
+
+func (f gatedFile) WriteAt(b []byte, off int64) (int, error) {
+	<-f.gate
+	return f.File.WriteAt(b, off)
+}
+
+// The store's owner never waits for a rewrite: while the rewrite's writes are stuck, Commits
+// go on and return; once they go through, the next Commits finish the rewrite, and the new log
+// holds everything, including what was committed meanwhile.
+func TestFileStoreRewriteDoesNotBlockCommits(t *testing.T) {
+	t.Parallel()
+	fsys := &gatedFS{MemFS: durable.NewMemFS(), gate: make(chan struct{})}
+	f, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{CompactSize: 4 << 10}, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	muts := churn(100)
+	i := 0
+	for ; f.rewrite == nil; i++ {
+		muts[i].applyTo(f)
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ; i < len(muts); i++ { // the rewrite is stuck on its first write
+		muts[i].applyTo(f)
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.rewrite == nil || !f.rewrite.busy {
+		t.Fatal("the rewrite ended while its writes could not")
+	}
+	before := f.log.Size()
+	close(fsys.gate)
+	drainRewrite(t, f)
+	if after := f.log.Size(); after >= before {
+		t.Fatalf("the rewrite left the log at %d bytes, from %d", after, before)
+	}
+	f.Close()
+	g, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{CompactSize: -1}, fsys.Restart(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	requireSame(t, g, memoryAfter(muts), muts)
 }

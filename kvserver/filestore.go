@@ -329,7 +329,7 @@ func (f *FileStore) Close() error {
 	if f.closed {
 		return f.closeErr
 	}
-	f.abortRewrite()
+	f.endRewrite()
 	if f.stale {
 		f.log.Discard() // made on an index that could not be brought back to the log
 	}

@@ -37,7 +37,7 @@ func (m mutation) applyTo(s ListStore) {
 
 // memoryAfter returns a memory store after muts, the reference a FileStore must equal.
 func memoryAfter(muts []mutation) ListStore {
-	ref, _ := listsOf(NewMemoryStore())
+	ref := NewMemoryStore().(ListStore)
 	for _, m := range muts {
 		m.applyTo(ref)
 	}

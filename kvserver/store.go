@@ -236,13 +236,18 @@ func (b basicLists) Range(key string, start, stop int) [][]byte {
 	return vals[lo:hi]
 }
 
-// Keys and Clear cannot be built from KVStore; the server checks for a real ListStore before
-// it calls them.
-func (b basicLists) Keys() int { return 0 }
-func (b basicLists) Clear()    {}
+// listOps are the list operations the server's commands need on every store: a ListStore has
+// them natively, basicLists builds them from the four KVStore methods. Counting and clearing
+// every key cannot be built that way, so they are not here: the server asks for a ListStore.
+type listOps interface {
+	KVStore
+	Prepend(key string, value []byte)
+	Len(key string) int
+	Range(key string, start, stop int) [][]byte
+}
 
-// listsOf returns store as a ListStore and whether it is one natively.
-func listsOf(store KVStore) (ListStore, bool) {
+// listsOf returns store's list operations and whether store is a ListStore natively.
+func listsOf(store KVStore) (listOps, bool) {
 	if ls, ok := store.(ListStore); ok {
 		return ls, true
 	}

@@ -114,7 +114,7 @@ func TestListOperationsAgree(t *testing.T) {
 		if ok {
 			wantRange = want[lo:hi]
 		}
-		for name, s := range map[string]ListStore{"native": native, "built": built} {
+		for name, s := range map[string]listOps{"native": native, "built": built} {
 			if got := strs(s.Get(key)); !slices.Equal(got, want) {
 				t.Fatalf("step %d %s: Get(%s) = %q, want %q", i, name, key, got, want)
 			}

@@ -64,6 +64,9 @@ func workload(fsys FS) (acked [][]byte, err error) {
 	if err := l.Replace(rw); err != nil {
 		return acked, err
 	}
+	if err := rw.Release(); err != nil {
+		return acked, err
+	}
 	// After the rewrite the log holds kept, then during1 and during2.
 	acked = append(kept, []byte("during1"), []byte("during2"))
 	if err := commit([]byte("after")); err != nil {

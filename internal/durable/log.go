@@ -120,6 +120,7 @@ type Log struct {
 	closed      bool
 	closeErr    error
 	bg          *syncLoop // SyncInterval's fsync goroutine; nil otherwise
+	replaced    *Rewrite  // the last Rewrite that replaced the file, for Close to release
 }
 
 // Open opens the log at path, creating it if needed, and checks it record by record. A torn
@@ -387,6 +388,9 @@ func (l *Log) Close() error {
 	}
 	if cerr := l.file.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("durable: close %s: %w", l.path, cerr))
+	}
+	if l.replaced != nil {
+		l.replaced.Release() // the old file is fsynced and unnamed: nothing to lose
 	}
 	l.closed, l.closeErr = true, err
 	return err

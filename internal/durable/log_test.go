@@ -385,6 +385,9 @@ func TestReplaceRetriesDirSync(t *testing.T) {
 	if err := l.Replace(rw); err != nil {
 		t.Fatalf("Replace = %v; the rename was done", err)
 	}
+	if err := rw.Release(); err != nil || rw.Release() != nil {
+		t.Fatalf("Release = %v", err)
+	}
 	l.Append([]byte("new"))
 	if err := l.Commit(); err == nil {
 		t.Fatal("Commit succeeded while the rename is not durable")
@@ -399,5 +402,41 @@ func TestReplaceRetriesDirSync(t *testing.T) {
 	defer g.Close()
 	if got := readAll(t, g); !slices.EqualFunc(got, [][]byte{[]byte("rewritten"), []byte("new")}, bytes.Equal) {
 		t.Fatalf("after a power cut the log holds %q", got)
+	}
+}
+
+func TestReplaceAll(t *testing.T) {
+	t.Parallel()
+	want := [][]byte{[]byte("x"), []byte("y")}
+	for k := 1; ; k++ {
+		fsys := NewMemFS()
+		l := mustOpen(t, "/d/log", opts(fsys))
+		old := payloads(3)
+		for _, p := range old {
+			l.Append(p)
+		}
+		if err := l.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		fsys.CrashAt(fsys.Ops() + k)
+		err := l.ReplaceAll(slices.Values(want))
+		if err == nil {
+			l.Append([]byte("pending"))
+			err = l.Commit()
+		}
+		l.Close()
+		after := mustOpen(t, "/d/log", opts(fsys.Restart(true)))
+		got := readAll(t, after)
+		after.Close()
+		switch {
+		case err == nil && !slices.EqualFunc(got, append(want, []byte("pending")), bytes.Equal):
+			t.Fatalf("crash at op %d: ReplaceAll and Commit succeeded, log holds %q", k, got)
+		case !slices.EqualFunc(got, old, bytes.Equal) && !slices.EqualFunc(got, want, bytes.Equal) &&
+			!slices.EqualFunc(got, append(want, []byte("pending")), bytes.Equal):
+			t.Fatalf("crash at op %d: log holds %q, neither old nor new", k, got)
+		}
+		if !fsys.Crashed() {
+			break
+		}
 	}
 }

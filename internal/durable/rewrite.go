@@ -15,7 +15,8 @@ import (
 //     (Append), and copies the records committed since (CatchUp), as often as it likes;
 //     meanwhile the owner keeps appending to and committing the log.
 //  3. The owner calls Replace, which copies what is still missing, fsyncs the new file and
-//     renames it over the log; or Abort.
+//     renames it over the log; or Abort. After Replace, Release closes the old file, on any
+//     goroutine (it can be slow).
 //
 // So the owner pays only for the records committed since the last CatchUp, like Redis's
 // rewrite buffer. A crash at any point leaves either the old log or the new one, complete:
@@ -32,6 +33,8 @@ type Rewrite struct {
 	base   int64
 	copied int64 // the log is copied up to here
 	done   bool
+	synced bool // nothing written since the last fsync
+	old    File // the file Replace took out of service, until Release
 }
 
 // BeginRewrite creates path.rewrite and returns the rewrite that will fill it.
@@ -83,6 +86,7 @@ func (rw *Rewrite) flush() error {
 	if len(rw.buf) == 0 {
 		return nil
 	}
+	rw.synced = false
 	n, err := rw.file.WriteAt(rw.buf, rw.size)
 	rw.size += int64(n)
 	rw.buf = rw.buf[:0]
@@ -102,15 +106,20 @@ func (rw *Rewrite) CatchUp(to int64) error {
 		return err
 	}
 	if to > rw.copied {
+		rw.synced = false
 		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to); err != nil {
 			return fmt.Errorf("durable: rewrite: %w", err)
 		}
 		rw.size += to - rw.copied
 		rw.copied = to
 	}
+	if rw.synced {
+		return nil
+	}
 	if err := rw.file.Sync(); err != nil {
 		return fmt.Errorf("durable: rewrite: fsync: %w", err)
 	}
+	rw.synced = true
 	return nil
 }
 
@@ -152,7 +161,41 @@ func (l *Log) Replace(rw *Rewrite) error {
 	if l.bg != nil {
 		l.bg = startSyncLoop(l.file, l.opts.Interval)
 	}
-	// The old file is fsynced and no longer named: failing to close it cannot lose anything.
-	_ = old.Close()
+	rw.old = old
+	l.replaced = rw
 	return nil
+}
+
+// Release closes the log file that Replace took out of service. The file system frees the old
+// log's blocks then, which takes time in proportion to its size, so Release may be called on
+// any goroutine, once Replace has returned; the old file is fsynced and no longer named, so a
+// failure to close it loses nothing. It does nothing if Replace did not replace, or if it was
+// called before; if it is never called, the log's Close closes the file of the last Replace.
+func (rw *Rewrite) Release() error {
+	old := rw.old
+	rw.old = nil
+	if old == nil {
+		return nil
+	}
+	return old.Close()
+}
+
+// ReplaceAll replaces the log's committed records with payloads, atomically: a crash at any
+// point leaves either the old records or the new ones, whole. It is Rewrite done on the
+// owner's goroutine, for logs small enough to rewrite in place of a Commit (a raft log after a
+// snapshot, say). Records appended and not yet committed stay pending.
+func (l *Log) ReplaceAll(payloads iter.Seq[[]byte]) error {
+	rw, err := l.BeginRewrite()
+	if err != nil {
+		return err
+	}
+	for p := range payloads {
+		if err := rw.Append(p); err != nil {
+			return errors.Join(err, rw.Abort())
+		}
+	}
+	if err := l.Replace(rw); err != nil {
+		return err
+	}
+	return rw.Release()
 }
