@@ -30,7 +30,7 @@ var (
 // all integers uvarints, entries encoded as in the state (appendEntry). Replaying the records
 // in order rebuilds the state. Store appends an update and fsyncs (one write, one fsync); an
 // update with a snapshot, a Save, or a log grown well past its live state is written instead
-// as the first record of a fresh log that atomically replaces the old one (durable's rewrite).
+// as the first record of a fresh log that atomically replaces the old one (durable's ReplaceAll).
 const (
 	logFile  = "raft.log"
 	logMagic = "ds440rl\x01"
@@ -261,14 +261,7 @@ func (p *FilePersister) compact() error {
 
 // replace atomically replaces the log by one holding just rec.
 func (p *FilePersister) replace(rec []byte) error {
-	rw, err := p.log.BeginRewrite()
-	if err != nil {
-		return err
-	}
-	if err := rw.Append(rec); err != nil {
-		return errors.Join(err, rw.Abort())
-	}
-	return p.log.Replace(rw)
+	return p.log.ReplaceAll(func(yield func([]byte) bool) { yield(rec) })
 }
 
 // Save durably replaces the state and snapshot together (Persister), by replacing the log with
