@@ -23,7 +23,8 @@ var hashicorpAnchor = map[string]float64{
 
 // BenchmarkCommit measures committed entries per second and commit latency (Start to the
 // leader's apply) for 16-byte commands, with `inflight` Starts outstanding at a time, over
-// labrpc and over TCP loopback, with memory persisters (and one file-persister case).
+// labrpc and over TCP loopback, with memory persisters (and one file-persister case), and the
+// CPU time the whole cluster spends per commit.
 func BenchmarkCommit(b *testing.B) {
 	for _, tr := range []string{"labrpc", "tcp"} {
 		for _, peers := range []int{3, 5} {
@@ -45,6 +46,7 @@ func BenchmarkCommit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { p.Close() })
 			return p
 		})
 	})
@@ -84,7 +86,7 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	stuck := time.NewTimer(time.Minute)
 	defer stuck.Stop()
 	b.ResetTimer()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), processCPU()
 	for i := 1; i <= b.N; i++ {
 		select {
 		case sem <- struct{}{}:
@@ -101,7 +103,7 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	case <-stuck.C:
 		b.Fatalf("only %d of %d committed", len(lat), b.N)
 	}
-	elapsed := time.Since(t0)
+	elapsed, cpu := time.Since(t0), processCPU()-cpu0
 	b.StopTimer()
 
 	slices.Sort(lat)
@@ -112,6 +114,9 @@ func benchCommit(b *testing.B, transport string, peers, inflight int, persister 
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(c.calls.Load()-rpcs0)/float64(b.N), "rpcs/commit")
 	b.ReportMetric(float64(c.bytesSent()-bytes0)/float64(b.N), "bytes/commit")
+	if cpu > 0 {
+		b.ReportMetric(cpu.Seconds()*1e6/float64(b.N), "cpu-us/commit")
+	}
 	return rate
 }
 

@@ -20,6 +20,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"ds440/internal/durable"
 	"ds440/internal/testutil"
 	"ds440/labrpc"
 )
@@ -64,11 +65,12 @@ type config struct {
 	appliers    []*applier
 	connected   []bool
 	saved       []*MemoryPersister
-	killed      []killedState // per peer: what its last killed incarnation had persisted
-	endnames    [][]string    // endnames[i][j]: the end peer i uses to reach peer j
-	endSeq      int           // makes every incarnation's end names fresh
-	logs        []map[int]any // logs[i][index]: what peer i applied there, across restarts
-	lastApplied []int         // per incarnation: the highest index applied, in order
+	disks       []*durable.MemFS // with makeDiskConfig: each peer's disk, FilePersisters on it
+	killed      []killedState    // per peer: what its last killed incarnation had persisted
+	endnames    [][]string       // endnames[i][j]: the end peer i uses to reach peer j
+	endSeq      int              // makes every incarnation's end names fresh
+	logs        []map[int]any    // logs[i][index]: what peer i applied there, across restarts
+	lastApplied []int            // per incarnation: the highest index applied, in order
 	maxIndex    int
 	leaders     map[int]int // term -> the one peer ever seen leading it
 	failure     string      // the first safety violation seen off the test goroutine
@@ -128,6 +130,19 @@ func runFor(d time.Duration) {
 // cluster is torn down when the test ends. Call it inside simulate.
 func makeConfig(t *testing.T, n int, unreliable, snapshots bool) *config {
 	t.Helper()
+	return newConfig(t, n, unreliable, snapshots, false)
+}
+
+// makeDiskConfig is makeConfig with a FilePersister per peer on a simulated disk of its own
+// (cfg.disks), which a test can make crash. A restarted peer finds what a power cut leaves:
+// only what was fsynced.
+func makeDiskConfig(t *testing.T, n int, snapshots bool) *config {
+	t.Helper()
+	return newConfig(t, n, false, snapshots, true)
+}
+
+func newConfig(t *testing.T, n int, unreliable, snapshots, disks bool) *config {
+	t.Helper()
 	cfg := &config{
 		t:           t,
 		net:         labrpc.MakeNetwork(),
@@ -145,6 +160,9 @@ func makeConfig(t *testing.T, n int, unreliable, snapshots bool) *config {
 		stopMonitor: make(chan struct{}),
 		monitorDone: make(chan struct{}),
 		t0:          time.Now(),
+	}
+	if disks {
+		cfg.disks = make([]*durable.MemFS, n)
 	}
 	t.Cleanup(cfg.cleanup)
 	cfg.net.Reliable(!unreliable)
@@ -273,12 +291,27 @@ func (cfg *config) start1(i int) {
 	}
 	endnames := cfg.endnames[i]
 	cfg.lastApplied[i] = 0
-	if cfg.saved[i] == nil {
-		cfg.saved[i] = NewMemoryPersister()
+	var persister Persister
+	if cfg.disks != nil {
+		if cfg.disks[i] == nil {
+			cfg.disks[i] = durable.NewMemFS()
+		} else {
+			cfg.disks[i] = cfg.disks[i].Restart(true)
+		}
+		p, err := openFilePersister("/raft", cfg.disks[i])
+		if err != nil {
+			cfg.mu.Unlock()
+			cfg.t.Fatalf("restarting peer %d: %v", i, err)
+		}
+		persister = p
 	} else {
-		cfg.saved[i] = cfg.saved[i].Copy()
+		if cfg.saved[i] == nil {
+			cfg.saved[i] = NewMemoryPersister()
+		} else {
+			cfg.saved[i] = cfg.saved[i].Copy()
+		}
+		persister = cfg.saved[i]
 	}
-	persister := cfg.saved[i]
 	// The service restores its state machine from the snapshot before Raft restarts, as a
 	// real service reading its persister would.
 	if snap := persister.ReadSnapshot(); len(snap) > 0 {
@@ -781,4 +814,11 @@ func randString(n int) string {
 // random point in its protocol before the next failure, not a synchronization.
 func randomSleep(d time.Duration) {
 	runFor(rand.N(d))
+}
+
+// disk returns peer i's simulated disk (makeDiskConfig).
+func (cfg *config) disk(i int) *durable.MemFS {
+	cfg.mu.Lock()
+	defer cfg.mu.Unlock()
+	return cfg.disks[i]
 }

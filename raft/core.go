@@ -73,11 +73,13 @@ type core struct {
 	cfg coreConfig
 
 	// Persistent state (Figure 2), with the log's snapshot offset and the snapshot itself.
-	term     int
-	votedFor int
-	log      raftLog
-	snapshot []byte
-	dirty    bool // persistent state changed since the last markPersisted
+	term      int
+	votedFor  int
+	log       raftLog
+	snapshot  []byte
+	dirty     bool // persistent state changed since the last markPersisted
+	snapDirty bool // the snapshot changed since then
+	voteDirty bool // the term or vote changed since then
 
 	// Volatile state.
 	role      Role
@@ -112,70 +114,69 @@ func newCore(cfg coreConfig) *core {
 
 // restore loads persisted state, as at a restart. Entries up to the snapshot count as committed
 // and applied: the service restores the snapshot itself.
-func (c *core) restore(st persistentState, snapshot []byte) {
+func (c *core) restore(st Saved) {
 	c.term, c.votedFor = st.Term, st.VotedFor
-	c.log.reset(st.SnapIndex, st.SnapTerm)
+	c.log.reset(st.Snapshot.Index, st.Snapshot.Term)
 	c.log.append(st.Entries...)
-	c.snapshot = snapshot
-	c.commit, c.applied = st.SnapIndex, st.SnapIndex
+	c.log.stabilize()
+	c.snapshot = st.Snapshot.Data
+	c.commit, c.applied = st.Snapshot.Index, st.Snapshot.Index
 	c.selfMatch = c.log.lastIndex()
 }
 
-func (c *core) state() persistentState {
-	return persistentState{
-		Term:      c.term,
-		VotedFor:  c.votedFor,
-		SnapIndex: c.log.snapIndex(),
-		SnapTerm:  c.log.snapTerm(),
-		Entries:   c.log.entries[1:],
-	}
-}
-
 // ready is what the core asks of the loop after a step, in etcd's Ready/Advance style. The loop
-// carries it out in order: save state together with snapshot (when state is set), then send
-// messages, then deliver committed on the apply channel; and it calls advance once the save is
-// done, before the next step. A reply to an incoming RPC is held back until then too.
+// carries it out in order: store update (when set), then send messages, then deliver committed
+// on the apply channel; and it calls advance once the update is stored, before the next step. A
+// reply to an incoming RPC is held back until then too.
 type ready struct {
-	state     []byte // encoded persistent state to save, nil when it has not changed
-	snapshot  []byte // the snapshot to save with state
-	messages  []message
+	update   *Update // the change to the persistent state, nil if none
+	messages []message
+	// sendFirst says the messages may leave before update is stored: a leader whose term and
+	// vote are durable sends its new entries while it stores its own copy (Raft thesis
+	// §10.2.1), since it counts that copy toward a majority only after advance.
+	sendFirst bool
 	committed []ApplyMsg // committed commands and installed snapshots, in log order
 }
 
-// ready returns what the loop should do now, or false if nothing. The state is encoded by
-// appending to buf, which the caller may reuse once the save is done. Taking a ready hands the
-// messages and committed entries over (their in-flight slots and the applied index are
-// marked); the state counts as durable only once advance is called.
-func (c *core) ready(buf []byte) (ready, bool, error) {
+// ready returns what the loop should do now, or false if nothing. The update's entries alias
+// the log: they are valid until the core next changes. Taking a ready hands the messages and
+// committed entries over (their in-flight slots and the applied index are marked); the update
+// counts as durable only once advance is called.
+func (c *core) ready() (ready, bool) {
 	var rd ready
 	if c.dirty {
-		data, err := appendLogState(buf, c.term, c.votedFor, &c.log)
-		if err != nil {
-			return ready{}, false, err
+		u := &Update{Term: c.term, VotedFor: c.votedFor}
+		if c.snapDirty {
+			u.Snapshot = &Snapshot{Index: c.log.snapIndex(), Term: c.log.snapTerm(), Data: c.snapshot}
+			u.From, u.Entries = c.log.snapIndex()+1, c.log.entries[1:]
+		} else if es, ok := c.log.unstable(); ok {
+			u.From, u.Entries = c.log.stable+1, es
 		}
-		rd.state, rd.snapshot = data, c.snapshot
+		rd.update = u
 	}
 	rd.messages = c.outbox()
+	rd.sendFirst = c.role == Leader && !c.voteDirty && !c.snapDirty
 	if c.hasApply() {
 		rd.committed = c.takeApply()
 	}
-	if rd.state == nil && len(rd.messages) == 0 && len(rd.committed) == 0 {
-		return ready{}, false, nil
+	if rd.update == nil && len(rd.messages) == 0 && len(rd.committed) == 0 {
+		return ready{}, false
 	}
-	return rd, true, nil
+	return rd, true
 }
 
-// advance acknowledges that rd's state has been saved: the leader may now count its own copy
+// advance acknowledges that rd's update has been stored: the leader may now count its own copy
 // of the log toward a majority, which can commit more (so another ready may follow).
 func (c *core) advance(rd ready) {
-	if rd.state != nil {
+	if rd.update != nil {
 		c.markPersisted()
 	}
 }
 
 // markPersisted tells the core that its current state is durable.
 func (c *core) markPersisted() {
-	c.dirty = false
+	c.dirty, c.snapDirty, c.voteDirty = false, false, false
+	c.log.stabilize()
 	c.selfMatch = c.log.lastIndex()
 	if c.role == Leader {
 		c.maybeCommit()
@@ -222,7 +223,7 @@ func (c *core) becomeFollower(term, leader int) {
 	if term > c.term {
 		c.term = term
 		c.votedFor = none
-		c.dirty = true
+		c.dirty, c.voteDirty = true, true
 	}
 	c.role = Follower
 	c.leader = leader
@@ -232,7 +233,7 @@ func (c *core) becomeFollower(term, leader int) {
 func (c *core) campaign() {
 	c.term++
 	c.votedFor = c.cfg.me
-	c.dirty = true
+	c.dirty, c.voteDirty = true, true
 	c.role = Candidate
 	c.leader = none
 	c.resetElectionTimer()
@@ -291,7 +292,7 @@ func (c *core) handleRequestVote(args *RequestVoteArgs) RequestVoteReply {
 	canVote := c.votedFor == none || c.votedFor == args.CandidateID
 	if canVote && c.log.upToDate(args.LastLogIndex, args.LastLogTerm) {
 		c.votedFor = args.CandidateID
-		c.dirty = true
+		c.dirty, c.voteDirty = true, true
 		c.resetElectionTimer()
 		return RequestVoteReply{Term: c.term, VoteGranted: true}
 	}
@@ -364,7 +365,7 @@ func (c *core) handleInstallSnapshot(args *InstallSnapshotArgs) InstallSnapshotR
 	c.snapshot = args.Data
 	c.commit = idx
 	c.snapReady = true
-	c.dirty = true
+	c.dirty, c.snapDirty = true, true
 	return InstallSnapshotReply{Term: c.term}
 }
 
@@ -376,7 +377,7 @@ func (c *core) compact(index int, data []byte) bool {
 	}
 	c.log.compact(index)
 	c.snapshot = data
-	c.dirty = true
+	c.dirty, c.snapDirty = true, true
 	return true
 }
 

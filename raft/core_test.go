@@ -239,22 +239,44 @@ func TestLeaderCountsItselfOnlyWhenPersisted(t *testing.T) {
 	}
 }
 
+// TestReadyHoldsMessagesUntilStored: a candidate's vote requests and a leader's messages after
+// it compacted its log wait for the update to be stored.
+func TestReadyHoldsMessagesUntilStored(t *testing.T) {
+	t.Parallel()
+	c := testCore(0, 3, 1)
+	for c.role != Candidate {
+		c.tick()
+	}
+	if rd, ok := c.ready(); !ok || rd.update == nil || len(rd.messages) != 2 || rd.sendFirst {
+		t.Fatalf("a candidate's ready: %+v", rd)
+	}
+	c = leaderCore(3, 2)
+	c.propose("x")
+	rd, _ := c.ready()
+	c.advance(rd)
+	c.commit, c.applied = 1, 1
+	c.compact(1, []byte("snap"))
+	if rd, ok := c.ready(); !ok || rd.update == nil || rd.update.Snapshot == nil || rd.sendFirst {
+		t.Fatalf("a leader's ready after compaction: %+v", rd)
+	}
+}
+
 // TestReadyAdvance walks one command through the core's boundary: the leader's ready carries the
 // state to save and the entry for each follower; its own copy counts toward a majority only
 // after advance; once committed, the next ready carries it to apply, and then nothing is left.
 func TestReadyAdvance(t *testing.T) {
 	t.Parallel()
 	c := leaderCore(3, 2)
-	if rd, ok, _ := c.ready(nil); !ok || rd.state != nil || len(rd.messages) != 2 {
-		t.Fatalf("a new leader's first ready: %+v %v, want two heartbeats and no state", rd, ok)
+	if rd, ok := c.ready(); !ok || rd.update != nil || len(rd.messages) != 2 {
+		t.Fatalf("a new leader's first ready: %+v %v, want two heartbeats and no update", rd, ok)
 	}
 	idx, _, _ := c.propose("x")
-	rd, ok, err := c.ready(nil)
-	if err != nil || !ok || rd.state == nil || len(rd.messages) != 2 || len(rd.committed) != 0 {
-		t.Fatalf("ready after Start: %+v %v %v", rd, ok, err)
+	rd, ok := c.ready()
+	if !ok || rd.update == nil || len(rd.messages) != 2 || len(rd.committed) != 0 || !rd.sendFirst {
+		t.Fatalf("ready after Start: %+v %v (a leader's entries may go before its own copy is stored)", rd, ok)
 	}
-	if st, err := decodeState(rd.state); err != nil || st.Term != 2 || len(st.Entries) != 1 {
-		t.Fatalf("state to save: %+v %v", st, err)
+	if u := rd.update; u.Term != 2 || u.From != idx || len(u.Entries) != 1 || u.Entries[0].Command != "x" || u.Snapshot != nil {
+		t.Fatalf("update to store: %+v", u)
 	}
 	for _, m := range rd.messages {
 		if len(m.appendArgs.Entries) != 1 {
@@ -269,12 +291,12 @@ func TestReadyAdvance(t *testing.T) {
 	if c.commit != idx {
 		t.Fatalf("commit %d after advance, want %d", c.commit, idx)
 	}
-	rd, ok, _ = c.ready(nil)
-	if !ok || rd.state != nil || len(rd.committed) != 1 || rd.committed[0].Command != "x" {
+	rd, ok = c.ready()
+	if !ok || rd.update != nil || len(rd.committed) != 1 || rd.committed[0].Command != "x" {
 		t.Fatalf("ready after commit: %+v %v", rd, ok)
 	}
 	c.advance(rd)
-	if rd, ok, _ := c.ready(nil); ok {
+	if rd, ok := c.ready(); ok {
 		t.Fatalf("a ready with nothing to do: %+v", rd)
 	}
 }
@@ -532,18 +554,24 @@ func TestStateRoundTrip(t *testing.T) {
 	c.votedFor = 2
 	c.commit, c.applied = 2, 2
 	c.compact(1, []byte("snap"))
-	data, err := encodeState(c.state())
-	if err != nil {
+	p := NewMemoryPersister()
+	rd, _ := c.ready()
+	if err := p.Store(*rd.update); err != nil {
 		t.Fatal(err)
 	}
-	st, err := decodeState(data)
+	q := NewMemoryPersister()
+	q.Save(p.ReadRaftState(), p.ReadSnapshot()) // through the encoded form too
+	st, err := q.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := testCore(0, 3, 0)
-	d.restore(st, []byte("snap"))
+	d.restore(st)
 	if d.term != 5 || d.votedFor != 2 || d.log.snapIndex() != 1 || !slices.Equal(logTerms(d), []int{4, 5}) || d.commit != 1 {
 		t.Fatalf("restored %+v", st)
+	}
+	if string(d.snapshot) != "snap" {
+		t.Fatalf("restored snapshot %q", d.snapshot)
 	}
 	if _, err := decodeState([]byte("garbage")); err == nil {
 		t.Fatal("decoded garbage")

@@ -11,10 +11,13 @@
 // per-peer progress) and methods that step it on a tick, an incoming RPC, a reply, or an API
 // call. It has no goroutines, clocks or I/O, so each Figure 2 rule is tested table-driven. After
 // every step the loop around it (Raft) takes a ready from the core, as in etcd's Ready/Advance:
-// the state to save with the snapshot, the messages to send and the committed entries to
-// apply. It saves, acknowledges with advance, then queues the messages for a fixed pool of
-// sender goroutines per peer and the entries for one applier goroutine. Because the save comes
-// first, every message and reply that leaves reflects durable state. Kill waits for the clock,
+// the Update to store (term, vote, the entries to append from some index, a new snapshot), the
+// messages to send and the committed entries to apply. It stores, acknowledges with advance,
+// then queues the messages for a fixed pool of sender goroutines per peer and the entries for
+// one applier goroutine. Because the store comes first, every message and reply that leaves
+// reflects durable state; only a leader's new entries go out while it stores its own copy,
+// which it counts toward a majority once stored (Raft thesis §10.2.1). A Store that fails
+// stops the server (Err says why): it no longer votes, leads or acknowledges. Kill waits for the clock,
 // the senders and the applier; a Peer with a CallContext method (labrpc's ClientEnd, TCPPeer)
 // lets it end calls in flight at once.
 //
@@ -32,14 +35,18 @@
 // # Using it
 //
 // A service creates one Raft per server with Make or New, passing a Peer per server (labrpc
-// ClientEnds in tests, TCPPeer between processes) and a Persister (MemoryPersister,
-// FilePersister). It proposes commands with Start and applies what arrives on the apply channel;
-// from time to time it saves its state and calls Snapshot so the log stays short. On a restart
-// the service restores its own state from Persister.ReadSnapshot, and Raft continues from the
-// persisted log. Commands must be gob-encodable (gob.Register non-basic types). An int, string
-// or []byte command is stored and sent as it is; any other goes through gob with one encoder per
-// entry (about 2 µs and 100 bytes for a small struct), so a service that cares about speed
-// encodes its commands itself.
+// ClientEnds in tests, TCPPeer between processes) and its storage: a Storage (Load, and Store
+// returning errors, the way hashicorp/raft's LogStore and StableStore do) such as FilePersister,
+// which appends each update to a checksummed log with one fsync and rewrites the log atomically
+// when a snapshot replaces its prefix, or MemoryPersister, its in-memory twin. Both also have the
+// Persister methods MIT 6.5840's tests use; a Persister that is not a Storage works too, its whole
+// state saved on every change. The service proposes commands with Start and applies what arrives on
+// the apply channel; from time to time it saves its state and calls Snapshot so the log stays
+// short. On a restart the service restores its own state from Persister.ReadSnapshot, and Raft
+// continues from the persisted log. Commands must be gob-encodable (gob.Register non-basic types).
+// An int, string or []byte command is stored and sent as it is; any other goes through gob with one
+// encoder per entry (about 2 µs and 100 bytes for a small struct), so a service that cares about
+// speed encodes its commands itself.
 //
 // cmd/raftnode is a replicated key/value server built this way: Raft over TCP with a
 // FilePersister and an HTTP port for clients.

@@ -7,16 +7,15 @@ type raftLog struct {
 	entries []Entry // entries[0] is the sentinel; its Command is always nil
 	offset  int     // the snapshot's last included index
 
-	// body caches the persisted encoding of entries[1..encoded] back to back, and ends[k] is
-	// where entries[k]'s record ends in body (ends[0] == 0). Entries never change in place, so
-	// saving the state encodes only new entries and copies the rest in one piece.
-	body    []byte
-	ends    []int
-	encoded int
+	// stable is the last index known to be in storage as it is here: entries after it are
+	// what the next save appends. Entries never change in place, only get cut off; cut says
+	// storage may hold entries after stable that the log no longer has.
+	stable int
+	cut    bool
 }
 
 func newLog() raftLog {
-	return raftLog{entries: []Entry{{Term: 0}}, ends: []int{0}}
+	return raftLog{entries: []Entry{{Term: 0}}}
 }
 
 // snapIndex and snapTerm describe the last entry folded into the snapshot.
@@ -52,10 +51,8 @@ func (l *raftLog) truncateFrom(i int) {
 	k := i - l.offset
 	clear(l.entries[k:])
 	l.entries = l.entries[:k]
-	if l.encoded >= k {
-		l.encoded = k - 1
-		l.body = l.body[:l.ends[k-1]]
-		l.ends = l.ends[:k]
+	if i-1 < l.stable {
+		l.stable, l.cut = i-1, true
 	}
 }
 
@@ -89,26 +86,25 @@ func (l *raftLog) compact(i int) {
 	copy(rest, l.entries[i-l.offset:])
 	rest[0].Command = nil
 	l.entries = rest
-	if k := i - l.offset; l.encoded >= k {
-		cut := l.ends[k]
-		l.body = append([]byte(nil), l.body[cut:]...)
-		ends := make([]int, l.encoded-k+1)
-		for j := range ends {
-			ends[j] = l.ends[k+j] - cut
-		}
-		l.ends, l.encoded = ends, l.encoded-k
-	} else {
-		l.body, l.ends, l.encoded = nil, []int{0}, 0
-	}
 	l.offset = i
+	l.stable = max(l.stable, i)
 }
 
 // reset replaces the whole log by a snapshot ending at (index, term).
 func (l *raftLog) reset(index, term int) {
 	l.entries = []Entry{{Term: term}}
-	l.body, l.ends, l.encoded = nil, []int{0}, 0
 	l.offset = index
+	l.stable = index
 }
+
+// unstable reports whether storage lacks entries of the log or holds entries it no longer has,
+// and returns the entries after stable, aliasing the log: valid until it next changes.
+func (l *raftLog) unstable() ([]Entry, bool) {
+	return l.entries[l.stable+1-l.offset:], l.cut || l.stable < l.lastIndex()
+}
+
+// stabilize records that storage now holds the log as it is.
+func (l *raftLog) stabilize() { l.stable, l.cut = l.lastIndex(), false }
 
 // upToDate reports whether a log ending at (lastIndex, lastTerm) is at least as up to date as
 // this one (§5.4.1): a later last term wins, and with equal terms the longer log.

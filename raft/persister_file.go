@@ -4,363 +4,352 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
+
+	"ds440/internal/durable"
 )
 
-// ErrPersisterFailed reports that a FilePersister could not make a save durable; from then on
-// it refuses further saves (fail-stop), because a Raft server that cannot persist must not keep
-// answering.
-var ErrPersisterFailed = errors.New("raft: persister failed")
+// Errors of a FilePersister.
+var (
+	// ErrPersisterFailed wraps the error of a FilePersister write that did not complete: the
+	// update may or may not be on disk, and Raft stops.
+	ErrPersisterFailed = errors.New("raft: persister failed")
+	// ErrPersisterClosed is returned by a FilePersister that was closed, or whose directory was
+	// opened again by another FilePersister of this process, which then owns it.
+	ErrPersisterClosed = errors.New("raft: persister closed")
+)
 
-// On disk a FilePersister keeps generations of two kinds of file:
+// On disk a FilePersister is one append-only log (internal/durable: CRC-32C length-prefixed
+// records, a torn tail cut and reported at open) in its directory, holding records of two kinds:
 //
-//	state-<gen>.dat  magic | gen | snapGen | snapLen | snapCRC | stateLen | state | crc
-//	snap-<gen>.dat   the raw snapshot bytes, checked against snapLen/snapCRC
+//	update: 1 | term | votedFor+1 | hasSnap | [snapIndex | snapTerm | len | snapshot] | from | count | count × entry
+//	whole:  2 | len | state | snapshot   (a state given to Persister.Save, kept as it came)
 //
-// A save writes a new snapshot file only when the snapshot changed, then the state file that
-// names it, each through a temp file, fsync and rename, and fsyncs the directory. The state
-// file's rename is the commit point, so state and snapshot change together. The previous
-// generation is kept so a torn or corrupt newest file falls back to the last good one.
+// all integers uvarints, entries encoded as in the state (appendEntry). Replaying the records
+// in order rebuilds the state. Store appends an update and fsyncs (one write, one fsync); an
+// update with a snapshot, a Save, or a log grown well past its live state is written instead
+// as the first record of a fresh log that atomically replaces the old one (durable's ReplaceAll).
 const (
-	fileMagic   = "DS440RF1"
-	headerSize  = len(fileMagic) + 8 + 8 + 8 + 4 + 8
-	statePrefix = "state-"
-	snapPrefix  = "snap-"
-	fileSuffix  = ".dat"
-	tempSuffix  = ".tmp"
+	logFile  = "raft.log"
+	logMagic = "ds440rl\x01"
+
+	recUpdate byte = 1
+	recWhole  byte = 2
+
+	// rewriteSlack is how many bytes of superseded records (entries cut off, old terms) the
+	// log may carry beyond its live state before Store rewrites it.
+	rewriteSlack = 1 << 20
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// FilePersister is a durable Persister in a directory of its own. It is safe for concurrent use.
+// FilePersister is a durable Storage and Persister in a directory of its own. It keeps the state
+// in memory too, so reads cost no I/O. It is safe for concurrent use.
 type FilePersister struct {
 	dir string
 
-	mu       sync.Mutex
-	gen      uint64 // newest generation number used (valid or not)
-	state    []byte
-	snapshot []byte
-	snapGen  uint64 // generation of the snapshot file holding snapshot, 0 if none
-	kept     []uint64
-	err      error
-
-	// fault, if set, is called before each step of a save; an error aborts the save there, as a
-	// crash would. Tests use it to crash at every point.
-	fault func(step string) error
+	mu     sync.Mutex
+	log    *durable.Log // nil once closed
+	img    image
+	rec    []byte // encode buffer
+	closed error  // why the persister no longer writes: ErrPersisterClosed, nil while open
 }
 
-// NewFilePersister opens (creating if needed) a persister in dir and loads the newest intact
-// generation. Leftover temp files and torn or corrupt generations are ignored.
+// opened maps each directory (absolute) a FilePersister of this process has open to it, so that
+// opening the directory again hands the log over, as a restart after a crash would, instead of
+// failing on the log's lock, which keeps other processes out. It mirrors the kernel's table of
+// locks, which is per process too; tests on a simulated disk do not use it.
+var opened = struct {
+	sync.Mutex
+	m map[string]*FilePersister
+}{m: make(map[string]*FilePersister)}
+
+// NewFilePersister opens (creating if needed) a persister in dir and loads the state saved
+// there. A torn last write, as a crash leaves, is cut off and reported by Recovery; damage
+// before intact records fails (durable.ErrDamaged), as does a log of another kind. If another
+// FilePersister of this process has dir open, it is closed first: only the newest writes.
 func NewFilePersister(dir string) (*FilePersister, error) {
+	return openFilePersister(dir, nil)
+}
+
+// openFilePersister is NewFilePersister on the file system fsys (nil: the operating system's),
+// for tests that crash the disk.
+func openFilePersister(dir string, fsys durable.FS) (*FilePersister, error) {
 	if dir == "" {
 		return nil, errors.New("raft: FilePersister needs a directory")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("raft: persister dir: %w", err)
+	if fsys == nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("raft: persister dir: %w", err)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("raft: persister dir: %w", err)
+		}
+		dir = abs
 	}
 	p := &FilePersister{dir: dir}
-	if err := p.load(); err != nil {
+	opened.Lock()
+	defer opened.Unlock()
+	if old := opened.m[dir]; old != nil && fsys == nil {
+		old.closeLog()
+	}
+	l, err := durable.Open(filepath.Join(dir, logFile), durable.Options{Magic: logMagic, Sync: durable.SyncAlways, FS: fsys})
+	if err != nil {
+		return nil, fmt.Errorf("raft: persister: %w", err)
+	}
+	p.log = l
+	if err := p.replay(); err != nil {
+		l.Close()
 		return nil, err
+	}
+	if fsys == nil {
+		opened.m[dir] = p
 	}
 	return p, nil
 }
 
-// load finds the newest state file that verifies, with its snapshot.
-func (p *FilePersister) load() error {
-	entries, err := os.ReadDir(p.dir)
-	if err != nil {
-		return fmt.Errorf("raft: persister dir: %w", err)
-	}
-	var gens []uint64
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasSuffix(name, tempSuffix) {
-			_ = os.Remove(filepath.Join(p.dir, name)) // a save that never reached its rename
-			continue
-		}
-		for _, prefix := range []string{statePrefix, snapPrefix} {
-			if g, ok := parseGen(name, prefix); ok {
-				p.gen = max(p.gen, g)
-				if prefix == statePrefix {
-					gens = append(gens, g)
-				}
-			}
-		}
-	}
-	slices.Sort(gens)
-	slices.Reverse(gens)
-	for _, g := range gens {
-		state, snap, snapGen, err := p.readGen(g)
+// replay rebuilds the state from the log's records.
+func (p *FilePersister) replay() error {
+	n := 0
+	for payload, err := range p.log.Records() {
 		if err != nil {
-			continue // torn or corrupt: fall back to the generation before
+			return fmt.Errorf("raft: persister: %w", err)
 		}
-		p.state, p.snapshot, p.snapGen = state, snap, snapGen
-		p.kept = []uint64{g}
-		return nil
+		n++
+		if err := p.replayRecord(payload); err != nil {
+			return fmt.Errorf("%w: %s record %d: %v", ErrCorruptState, p.log.Path(), n, err)
+		}
 	}
 	return nil
 }
 
-func parseGen(name, prefix string) (uint64, bool) {
-	if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, fileSuffix) {
-		return 0, false
-	}
-	g, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, prefix), fileSuffix), 10, 64)
-	return g, err == nil && g > 0
-}
-
-func (p *FilePersister) path(prefix string, gen uint64) string {
-	return filepath.Join(p.dir, prefix+strconv.FormatUint(gen, 10)+fileSuffix)
-}
-
-func (p *FilePersister) readGen(gen uint64) (state, snap []byte, snapGen uint64, err error) {
-	b, err := os.ReadFile(p.path(statePrefix, gen))
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	corrupt := fmt.Errorf("raft: state file %d is torn or corrupt", gen)
-	if len(b) < headerSize+4 || string(b[:len(fileMagic)]) != fileMagic {
-		return nil, nil, 0, corrupt
-	}
-	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, nil, 0, corrupt
-	}
-	h := body[len(fileMagic):]
-	fileGen := binary.BigEndian.Uint64(h[0:])
-	snapGen = binary.BigEndian.Uint64(h[8:])
-	snapLen := binary.BigEndian.Uint64(h[16:])
-	snapCRC := binary.BigEndian.Uint32(h[24:])
-	stateLen := binary.BigEndian.Uint64(h[28:])
-	if fileGen != gen || stateLen != uint64(len(body)-headerSize) {
-		return nil, nil, 0, corrupt
-	}
-	state = body[headerSize:]
-	if snapGen != 0 {
-		snap, err = os.ReadFile(p.path(snapPrefix, snapGen))
-		if err != nil || uint64(len(snap)) != snapLen || crc32.Checksum(snap, castagnoli) != snapCRC {
-			return nil, nil, 0, corrupt
+func (p *FilePersister) replayRecord(payload []byte) error {
+	r := wireReader{b: payload, bad: ErrCorruptState}
+	switch r.byte() {
+	case recWhole:
+		state := r.bytes(r.count())
+		if r.err != nil {
+			return r.err
 		}
-	}
-	return nonEmpty(state), nonEmpty(snap), snapGen, nil
-}
-
-func nonEmpty(b []byte) []byte {
-	if len(b) == 0 {
+		p.img.setRaw(clone(state), clone(r.b))
 		return nil
+	case recUpdate:
+		u, sizes, err := decodeUpdate(&r)
+		if err != nil {
+			return err
+		}
+		return p.img.apply(&u, sizes)
 	}
-	return b
+	return errors.New("unknown record kind")
 }
 
-// Save durably replaces the state and snapshot together. It copies raftstate, so the caller may
-// reuse that buffer, and keeps snapshot, which the caller must not modify afterwards. If the
-// disk fails, the persister keeps its last good contents and Err reports the failure.
+// appendUpdate appends u's record to dst, and the sizes of its entries' encodings to sizes.
+func appendUpdate(dst []byte, sizes []int, u *Update) ([]byte, []int, error) {
+	dst = append(dst, recUpdate)
+	dst = binary.AppendUvarint(dst, uint64(u.Term))
+	dst = binary.AppendUvarint(dst, uint64(u.VotedFor+1))
+	if s := u.Snapshot; s != nil {
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(s.Index))
+		dst = binary.AppendUvarint(dst, uint64(s.Term))
+		dst = binary.AppendUvarint(dst, uint64(len(s.Data)))
+		dst = append(dst, s.Data...)
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = binary.AppendUvarint(dst, uint64(u.From))
+	dst = binary.AppendUvarint(dst, uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		n := len(dst)
+		var err error
+		if dst, err = appendEntry(dst, e); err != nil {
+			return dst, sizes, err
+		}
+		sizes = append(sizes, len(dst)-n)
+	}
+	return dst, sizes, nil
+}
+
+// decodeUpdate reads an update record after its kind byte, with its entries' sizes. The update's
+// snapshot data is a copy; it never panics on bad input.
+func decodeUpdate(r *wireReader) (Update, []int, error) {
+	u := Update{Term: r.count(), VotedFor: r.count() - 1}
+	if r.bool() {
+		u.Snapshot = &Snapshot{Index: r.count(), Term: r.count()}
+		u.Snapshot.Data = clone(r.bytes(r.count()))
+	}
+	u.From = r.count()
+	count := r.count()
+	if r.err != nil {
+		return Update{}, nil, r.err
+	}
+	var sizes []int
+	left := len(r.b)
+	u.Entries = readEntries(r, nil, count, 0, u.Term, func() {
+		sizes = append(sizes, left-len(r.b))
+		left = len(r.b)
+	})
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("trailing bytes")
+	}
+	if r.err != nil {
+		return Update{}, nil, r.err
+	}
+	return u, sizes, nil
+}
+
+// Load returns the saved state (Storage).
+func (p *FilePersister) Load() (Saved, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.img.load()
+}
+
+// Store makes u durable (Storage): it appends one record and fsyncs. An update with a snapshot
+// replaces the whole log atomically instead. An error leaves the state as it was before u,
+// though u may have reached the disk: Raft stops at the first one.
+func (p *FilePersister) Store(u Update) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed != nil {
+		return p.closed
+	}
+	if err := p.img.decode(); err != nil {
+		return err
+	}
+	if err := p.img.check(&u); err != nil {
+		return err
+	}
+	rec, sizes, err := appendUpdate(p.rec[:0], nil, &u)
+	if err != nil {
+		return err
+	}
+	p.rec = rec
+	if u.Snapshot != nil {
+		err = p.replace(rec)
+	} else if err = p.log.Append(rec); err == nil {
+		err = p.log.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPersisterFailed, err)
+	}
+	if err := p.img.apply(&u, sizes); err != nil {
+		return err // checked above: cannot happen
+	}
+	if p.log.Size() > 2*int64(p.img.size()+len(p.img.st.Snapshot.Data))+rewriteSlack {
+		return p.compact()
+	}
+	return nil
+}
+
+// compact rewrites the log as one record holding the whole state.
+func (p *FilePersister) compact() error {
+	st := p.img.st
+	rec, _, err := appendUpdate(p.rec[:0], nil, &Update{
+		Term: st.Term, VotedFor: st.VotedFor, Snapshot: &st.Snapshot,
+		From: st.Snapshot.Index + 1, Entries: st.Entries,
+	})
+	if err == nil {
+		err = p.replace(rec)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPersisterFailed, err)
+	}
+	return nil
+}
+
+// replace atomically replaces the log by one holding just rec.
+func (p *FilePersister) replace(rec []byte) error {
+	return p.log.ReplaceAll(func(yield func([]byte) bool) { yield(rec) })
+}
+
+// Save durably replaces the state and snapshot together (Persister), by replacing the log with
+// one holding just them. It copies raftstate, and keeps snapshot, which the caller must not
+// modify afterwards. If the disk fails, the persister keeps its previous contents; Save cannot
+// say so: use Storage's Store to learn of failures.
 func (p *FilePersister) Save(raftstate, snapshot []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.err != nil {
+	if p.closed != nil {
 		return
 	}
-	if err := p.save(raftstate, snapshot); err != nil {
-		p.err = fmt.Errorf("%w: %v", ErrPersisterFailed, err)
+	rec := append(p.rec[:0], recWhole)
+	rec = binary.AppendUvarint(rec, uint64(len(raftstate)))
+	rec = append(append(rec, raftstate...), snapshot...)
+	p.rec = rec
+	if p.replace(rec) == nil {
+		p.img.setRaw(clone(raftstate), snapshot)
 	}
 }
 
-func (p *FilePersister) copiesState() {}
-
-func (p *FilePersister) save(state, snap []byte) error {
-	snapGen := p.snapGen
-	snapChanged := !sameSlice(snap, p.snapshot)
-	if snapChanged {
-		snapGen = 0
-		if len(snap) > 0 {
-			p.gen++
-			snapGen = p.gen
-			if err := p.writeFile(p.path(snapPrefix, snapGen), snap); err != nil {
-				return err
-			}
-		}
+// Close closes the persister's log; it is idempotent. Later writes fail with
+// ErrPersisterClosed; the state can still be read.
+func (p *FilePersister) Close() error {
+	opened.Lock()
+	defer opened.Unlock()
+	if opened.m[p.dir] == p {
+		delete(opened.m, p.dir)
 	}
-	p.gen++
-	gen := p.gen
-	b := make([]byte, headerSize, headerSize+len(state)+4)
-	copy(b, fileMagic)
-	h := b[len(fileMagic):]
-	binary.BigEndian.PutUint64(h[0:], gen)
-	binary.BigEndian.PutUint64(h[8:], snapGen)
-	binary.BigEndian.PutUint64(h[16:], uint64(len(snap)))
-	binary.BigEndian.PutUint32(h[24:], crc32.Checksum(snap, castagnoli))
-	binary.BigEndian.PutUint64(h[28:], uint64(len(state)))
-	b = append(b, state...)
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	if err := p.writeFile(p.path(statePrefix, gen), b); err != nil {
-		return err
-	}
-	if err := p.step("syncdir"); err != nil {
-		return err
-	}
-	if err := syncDir(p.dir); err != nil {
-		return err
-	}
-	// Keep the state from b, this save's own buffer: the caller may reuse state.
-	p.state, p.snapshot, p.snapGen = nonEmpty(b[headerSize:headerSize+len(state):headerSize+len(state)]), nonEmpty(snap), snapGen
-	p.kept = append(p.kept, gen)
-	p.collect()
-	return nil
+	return p.closeLog()
 }
 
-// writeFile writes data to path through a temp file, fsync and rename.
-func (p *FilePersister) writeFile(path string, data []byte) error {
-	tmp := path + tempSuffix
-	if err := p.step("create " + filepath.Base(path)); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	half := len(data) / 2
-	if _, err := f.Write(data[:half]); err != nil {
-		f.Close()
-		return err
-	}
-	if err := p.step("write " + filepath.Base(path)); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data[half:]); err != nil {
-		f.Close()
-		return err
-	}
-	if err := p.step("fsync " + filepath.Base(path)); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := p.step("rename " + filepath.Base(path)); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func (p *FilePersister) step(name string) error {
-	if p.fault != nil {
-		return p.fault(name)
-	}
-	return nil
-}
-
-// collect keeps the newest two state generations and the snapshots they name, removing the
-// rest. Failing to remove is harmless: load skips what it does not need.
-func (p *FilePersister) collect() {
-	if len(p.kept) > 2 {
-		p.kept = p.kept[len(p.kept)-2:]
-	}
-	keepState := map[uint64]bool{}
-	keepSnap := map[uint64]bool{p.snapGen: true}
-	for _, g := range p.kept {
-		keepState[g] = true
-		if _, _, sg, err := p.readHeader(g); err == nil {
-			keepSnap[sg] = true
-		}
-	}
-	entries, err := os.ReadDir(p.dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if g, ok := parseGen(e.Name(), statePrefix); ok && !keepState[g] {
-			_ = os.Remove(filepath.Join(p.dir, e.Name()))
-		}
-		if g, ok := parseGen(e.Name(), snapPrefix); ok && !keepSnap[g] {
-			_ = os.Remove(filepath.Join(p.dir, e.Name()))
-		}
-	}
-}
-
-// readHeader reads just a state file's header, for garbage collection.
-func (p *FilePersister) readHeader(gen uint64) (fileGen, snapLen, snapGen uint64, err error) {
-	f, err := os.Open(p.path(statePrefix, gen))
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer f.Close()
-	h := make([]byte, headerSize)
-	if _, err := f.ReadAt(h, 0); err != nil {
-		return 0, 0, 0, err
-	}
-	h = h[len(fileMagic):]
-	return binary.BigEndian.Uint64(h[0:]), binary.BigEndian.Uint64(h[16:]), binary.BigEndian.Uint64(h[8:]), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return err
-	}
-	return nil
-}
-
-// sameSlice reports whether a and b are the same bytes in memory: Raft hands the same snapshot
-// slice to every save until it takes a new one, so identity says "unchanged" without comparing.
-func sameSlice(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	return len(a) == 0 || &a[0] == &b[0]
-}
-
-// Err returns the error that stopped the persister, or nil.
-func (p *FilePersister) Err() error {
+// closeLog closes the log, with opened locked (so that a reopen finds it closed).
+func (p *FilePersister) closeLog() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.err
+	if p.closed != nil {
+		return nil
+	}
+	p.closed = ErrPersisterClosed
+	return p.log.Close()
+}
+
+// FileRecovery tells what NewFilePersister found in the log.
+type FileRecovery struct {
+	Records int    // intact records replayed
+	Cut     int64  // bytes of a torn last write cut off; 0 if the log was intact
+	Reason  error  // why they were cut; nil if nothing was
+	Kept    string // the file that keeps the bytes cut off; empty if none
+}
+
+// Recovery reports what opening the persister found, so that a program can log a torn tail.
+func (p *FilePersister) Recovery() FileRecovery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.log.Recovery()
+	return FileRecovery{Records: r.Records, Cut: r.Cut, Reason: r.Reason, Kept: r.TornPath}
 }
 
 // Dir returns the persister's directory.
 func (p *FilePersister) Dir() string { return p.dir }
 
-// ReadRaftState returns the saved state. The slice is shared: do not modify it.
+// ReadRaftState returns the saved state, encoded. It returns nil if nothing was saved, or if a
+// stored command no longer encodes (a service changed a command after passing it to Start).
 func (p *FilePersister) ReadRaftState() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.state
+	b, _ := p.img.encode()
+	return b
 }
 
-// RaftStateSize returns the size of the saved state in bytes.
+// RaftStateSize returns len(ReadRaftState()), without encoding anything.
 func (p *FilePersister) RaftStateSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.state)
+	return p.img.size()
 }
 
-// ReadSnapshot returns the saved snapshot. The slice is shared: do not modify it.
+// ReadSnapshot returns a copy of the saved snapshot.
 func (p *FilePersister) ReadSnapshot() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.snapshot
+	return clone(p.img.st.Snapshot.Data)
 }
 
 // SnapshotSize returns the size of the saved snapshot in bytes.
 func (p *FilePersister) SnapshotSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.snapshot)
+	return len(p.img.st.Snapshot.Data)
 }

@@ -1,13 +1,14 @@
 package raft
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"reflect"
 	"testing"
+
+	"ds440/internal/durable"
 )
 
 // persisterContract checks what every Persister must do.
@@ -21,17 +22,18 @@ func persisterContract(t *testing.T, p Persister) {
 	if string(p.ReadRaftState()) != "state2" || string(p.ReadSnapshot()) != "snap2" || p.RaftStateSize() != 6 || p.SnapshotSize() != 5 {
 		t.Fatalf("read back %q %q", p.ReadRaftState(), p.ReadSnapshot())
 	}
-	// Raft reuses its state buffer across saves to our persisters: they must copy it.
-	if _, ok := p.(copyingPersister); ok {
-		buf := []byte("state3")
-		p.Save(buf, []byte("snap2"))
-		copy(buf, "XXXXXX")
-		p.Save(append(buf[:0], "state4"...)[:0], []byte("snap2")) // an empty state, same buffer
-		p.Save(append(buf[:0], "state5"...), []byte("snap2"))
-		copy(buf, "YYYYYY")
-		if string(p.ReadRaftState()) != "state5" {
-			t.Fatalf("the persister kept the caller's buffer: read %q", p.ReadRaftState())
-		}
+	// Our persisters copy the state: the caller may reuse its buffer.
+	buf := []byte("state3")
+	p.Save(buf, []byte("snap2"))
+	copy(buf, "XXXXXX")
+	p.Save(append(buf[:0], "state4"...)[:0], []byte("snap2")) // an empty state, same buffer
+	if p.ReadRaftState() != nil || p.RaftStateSize() != 0 {
+		t.Fatalf("an empty state read back as %q", p.ReadRaftState())
+	}
+	p.Save(append(buf[:0], "state5"...), []byte("snap2"))
+	copy(buf, "YYYYYY")
+	if string(p.ReadRaftState()) != "state5" {
+		t.Fatalf("the persister kept the caller's buffer: read %q", p.ReadRaftState())
 	}
 }
 
@@ -58,6 +60,7 @@ func TestFilePersisterContractAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	persisterContract(t, p)
+	// Opening the directory again in this process hands the log over: the old one stops.
 	q, err := NewFilePersister(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +68,10 @@ func TestFilePersisterContractAndReopen(t *testing.T) {
 	if string(q.ReadRaftState()) != "state5" || string(q.ReadSnapshot()) != "snap2" {
 		t.Fatalf("reopened: %q %q", q.ReadRaftState(), q.ReadSnapshot())
 	}
-	// Many saves leave a bounded number of files behind.
+	if err := p.Store(Update{Term: 1, VotedFor: none}); !errors.Is(err, ErrPersisterClosed) {
+		t.Fatalf("the superseded persister stored: %v", err)
+	}
+	// Many saves leave one log of bounded size behind.
 	snap := []byte("snapA")
 	for i := range 50 {
 		if i%10 == 0 {
@@ -73,14 +79,23 @@ func TestFilePersisterContractAndReopen(t *testing.T) {
 		}
 		q.Save([]byte(fmt.Sprintf("state%d", i)), snap)
 	}
-	files, _ := os.ReadDir(dir)
-	if len(files) > 4 {
-		t.Fatalf("%d files left: %v", len(files), files)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	if files := mustReadDir(t, dir); len(files) != 1 {
+		t.Fatalf("files left: %v", files)
 	}
 	r, err := NewFilePersister(dir)
 	if err != nil || string(r.ReadRaftState()) != "state49" || string(r.ReadSnapshot()) != "snap40" {
 		t.Fatalf("after 50 saves: %q %q %v", r.ReadRaftState(), r.ReadSnapshot(), err)
 	}
+	if rec := r.Recovery(); rec.Records != 1 || rec.Cut != 0 {
+		t.Fatalf("recovery %+v", rec)
+	}
+	r.Close()
 }
 
 func TestFilePersisterBadDir(t *testing.T) {
@@ -93,152 +108,190 @@ func TestFilePersisterBadDir(t *testing.T) {
 	if _, err := NewFilePersister(file); err == nil {
 		t.Fatal("a regular file accepted as a directory")
 	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, logFile), []byte("not a raft log"), 0o644)
+	if _, err := NewFilePersister(dir); !errors.Is(err, durable.ErrNotLog) {
+		t.Fatalf("a foreign file opened: %v", err)
+	}
 }
 
-var errCrash = errors.New("simulated crash")
+var errCrash = errors.New("simulated disk failure")
 
-// TestFilePersisterCrashAtEveryStep crashes a save at each step in turn (temp files half
-// written, written but not renamed, renamed but the directory not synced) and checks that a
-// reopen sees either the old pair or the new pair, never a mix.
-func TestFilePersisterCrashAtEveryStep(t *testing.T) {
+// storageWorkload is a run of updates as Raft makes them: votes, appends, a conflicting
+// suffix replaced, a compaction with a snapshot, a snapshot installed over the whole log, and
+// a Save of a whole state through the Persister interface in the middle.
+func storageWorkload() []any {
+	es := func(term, n int, tag string) []Entry {
+		out := make([]Entry, n)
+		for i := range out {
+			out[i] = Entry{Term: term, Command: fmt.Sprintf("%s%d", tag, i)}
+		}
+		return out
+	}
+	whole, _ := encodeState(Saved{Term: 9, VotedFor: 1, Snapshot: Snapshot{Index: 20, Term: 8}, Entries: es(9, 2, "w")})
+	return []any{
+		Update{Term: 1, VotedFor: 0},
+		Update{Term: 1, VotedFor: 0, From: 1, Entries: es(1, 3, "a")},
+		Update{Term: 1, VotedFor: 0, From: 4, Entries: es(1, 2, "b")},
+		Update{Term: 2, VotedFor: none},
+		Update{Term: 2, VotedFor: none, From: 3, Entries: es(2, 4, "c")},
+		Update{Term: 2, VotedFor: none, Snapshot: &Snapshot{Index: 4, Term: 2, Data: []byte("snap4")}, From: 5, Entries: es(2, 2, "c")},
+		Update{Term: 3, VotedFor: 2, From: 7, Entries: []Entry{{Term: 3, Command: testOp{"k", 7}}}},
+		[2][]byte{whole, []byte("snap20")},
+		Update{Term: 9, VotedFor: 1, From: 23, Entries: es(9, 1, "x")},
+		Update{Term: 10, VotedFor: 1, Snapshot: &Snapshot{Index: 30, Term: 10, Data: []byte("snap30")}, From: 31},
+		Update{Term: 10, VotedFor: 1, From: 31, Entries: es(10, 3, "y")},
+	}
+}
+
+// apply carries one step of storageWorkload out on s.
+func applyStep(s interface {
+	Storage
+	Persister
+}, step any) error {
+	switch v := step.(type) {
+	case Update:
+		return s.Store(v)
+	case [2][]byte:
+		s.Save(v[0], v[1])
+	}
+	return nil
+}
+
+// TestFilePersisterCrashAtEveryPoint runs storageWorkload on a file system that crashes at its
+// n-th write, fsync, rename or directory fsync, for every n in turn, then reopens the
+// persister as a restarted process would (and as a machine after a power cut would) and
+// checks that it holds the state after the last step acknowledged, or after the step that
+// was cut short, whole: never less, never a mix. The in-memory twin gives the expected states.
+func TestFilePersisterCrashAtEveryPoint(t *testing.T) {
 	t.Parallel()
-	oldState, oldSnap := []byte("old-state"), []byte("old-snap")
-	newState, newSnap := []byte("new-state"), []byte("new-snap-longer")
-	for step := 0; ; step++ {
+	steps := storageWorkload()
+	want := []Saved{{VotedFor: none}} // want[k]: the state after k steps
+	twin := NewMemoryPersister()
+	for _, step := range steps {
+		if err := applyStep(twin, step); err != nil {
+			t.Fatal(err)
+		}
+		st, err := twin.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, st)
+	}
+	for n := 1; ; n++ {
+		fsys := durable.NewMemFS()
+		p, err := openFilePersister("/data", fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys.CrashAt(fsys.Ops() + n)
+		acked := 0
+		for _, step := range steps {
+			if applyStep(p, step) != nil || fsys.Crashed() {
+				break
+			}
+			acked++
+		}
+		if !fsys.Crashed() {
+			if acked != len(steps) || n < 20 {
+				t.Fatalf("no crash at %d: %d of %d steps acknowledged", n, acked, len(steps))
+			}
+			return
+		}
+		for _, power := range []bool{false, true} {
+			q, err := openFilePersister("/data", fsys.Restart(power))
+			if err != nil {
+				t.Fatalf("crash at %d (power cut %v): reopen: %v", n, power, err)
+			}
+			got, err := q.Load()
+			if err != nil {
+				t.Fatalf("crash at %d (power cut %v): %v", n, power, err)
+			}
+			ok := reflect.DeepEqual(got, want[acked])
+			if acked < len(steps) && reflect.DeepEqual(got, want[acked+1]) {
+				ok = true // the step cut short had reached the disk whole
+			}
+			if !ok {
+				t.Fatalf("crash at %d (power cut %v) after %d steps acknowledged: got\n%+v\nwant\n%+v", n, power, acked, got, want[acked])
+			}
+			// The reopened persister carries on.
+			if err := q.Store(Update{Term: got.Term + 1, VotedFor: none}); err != nil {
+				t.Fatalf("crash at %d: store after reopen: %v", n, err)
+			}
+			q.Close()
+		}
+	}
+}
+
+// TestFilePersisterTornAndDamaged cuts the log inside its last record, which recovery cuts off
+// and reports, and damages a record with intact ones after it, which the persister refuses.
+func TestFilePersisterTornAndDamaged(t *testing.T) {
+	t.Parallel()
+	write := func(t *testing.T) (string, int64) {
 		dir := t.TempDir()
 		p, err := NewFilePersister(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Save(oldState, oldSnap)
-		var steps []string
-		p.fault = func(name string) error {
-			steps = append(steps, name)
-			if len(steps) > step {
-				return errCrash
+		for _, step := range storageWorkload()[:5] {
+			if err := applyStep(p, step); err != nil {
+				t.Fatal(err)
 			}
-			return nil
 		}
-		p.Save(newState, newSnap)
-		crashed := p.Err() != nil
-		if crashed && !errors.Is(p.Err(), ErrPersisterFailed) {
-			t.Fatalf("Err %v", p.Err())
+		size := p.log.Size()
+		p.Close()
+		return dir, size
+	}
+	t.Run("torn", func(t *testing.T) {
+		dir, size := write(t)
+		if err := os.Truncate(filepath.Join(dir, logFile), size-3); err != nil {
+			t.Fatal(err)
 		}
-		q, err := NewFilePersister(dir)
+		p, err := NewFilePersister(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotState, gotSnap := q.ReadRaftState(), q.ReadSnapshot()
-		isOld := bytes.Equal(gotState, oldState) && bytes.Equal(gotSnap, oldSnap)
-		isNew := bytes.Equal(gotState, newState) && bytes.Equal(gotSnap, newSnap)
-		if !isOld && !isNew {
-			t.Fatalf("crash before step %d (%v): got %q %q", step, steps, gotState, gotSnap)
+		defer p.Close()
+		rec := p.Recovery()
+		if rec.Cut == 0 || !errors.Is(rec.Reason, durable.ErrTornRecord) || rec.Kept == "" || rec.Records != 4 {
+			t.Fatalf("recovery %+v", rec)
 		}
-		if !crashed {
-			if !isNew {
-				t.Fatal("a completed save was lost")
-			}
-			if step < 4 {
-				t.Fatalf("only %d fault points", step)
-			}
-			return
+		st, _ := p.Load()
+		if st.Term != 2 || len(st.Entries) != 5 {
+			t.Fatalf("after the torn tail: %+v", st)
 		}
-		if p.Save([]byte("x"), nil); !bytes.Equal(p.ReadRaftState(), oldState) {
-			t.Fatal("a failed persister kept saving")
+	})
+	t.Run("damaged", func(t *testing.T) {
+		dir, _ := write(t)
+		path := filepath.Join(dir, logFile)
+		b, _ := os.ReadFile(path)
+		b[len(logMagic)+durable.HeaderSize+1] ^= 0x40 // inside the first record
+		os.WriteFile(path, b, 0o644)
+		if _, err := NewFilePersister(dir); !errors.Is(err, durable.ErrDamaged) {
+			t.Fatalf("a damaged log opened: %v", err)
 		}
-		for _, f := range mustReadDir(t, dir) {
-			if strings.HasSuffix(f, tempSuffix) {
-				t.Fatalf("temp file %s survived reopen", f)
-			}
-		}
-	}
-}
-
-func mustReadDir(t *testing.T, dir string) []string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-// TestFilePersisterTornOrCorrupt damages the newest generation in several ways; the reopen
-// falls back to the previous good state and snapshot.
-func TestFilePersisterTornOrCorrupt(t *testing.T) {
-	t.Parallel()
-	damages := map[string]func(path string) error{
-		"truncated to zero":  func(p string) error { return os.Truncate(p, 0) },
-		"torn in the header": func(p string) error { return os.Truncate(p, 10) },
-		"torn in the body": func(p string) error {
-			fi, _ := os.Stat(p)
-			return os.Truncate(p, fi.Size()-3)
-		},
-		"bit flip": func(p string) error {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			b[len(b)/2] ^= 0x40
-			return os.WriteFile(p, b, 0o644)
-		},
-		"snapshot missing": func(p string) error {
-			dir := filepath.Dir(p)
-			for _, name := range []string{"snap-3.dat"} {
-				if err := os.Remove(filepath.Join(dir, name)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
-	for name, damage := range damages {
-		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			p, err := NewFilePersister(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Save([]byte("good"), []byte("good-snap"))   // snap-1, state-2
-			p.Save([]byte("newer"), []byte("newer-snap")) // snap-3, state-4
-			if err := damage(p.path(statePrefix, 4)); err != nil {
-				t.Fatal(err)
-			}
-			q, err := NewFilePersister(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(q.ReadRaftState()) != "good" || string(q.ReadSnapshot()) != "good-snap" {
-				t.Fatalf("recovered %q %q, want the previous good pair", q.ReadRaftState(), q.ReadSnapshot())
-			}
-			// And it keeps working from there, past the damaged generation's number.
-			q.Save([]byte("after"), []byte("good-snap"))
-			r, _ := NewFilePersister(dir)
-			if string(r.ReadRaftState()) != "after" || q.Err() != nil {
-				t.Fatalf("after recovery: %q %v", r.ReadRaftState(), q.Err())
-			}
-		})
-	}
+	})
 }
 
 // TestRaftStopsWhenPersistenceFails: a server that cannot persist must stop answering.
 func TestRaftStopsWhenPersistenceFails(t *testing.T) {
 	t.Parallel()
-	p, err := NewFilePersister(t.TempDir())
+	fsys := durable.NewMemFS()
+	p, err := openFilePersister("/data", fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.fault = func(string) error { return errCrash }
+	fsys.FailAt(fsys.Ops()+1, errCrash)
 	applyCh := make(chan ApplyMsg, 1)
 	rf := Make([]Peer{nil, nil, nil}, 0, p, applyCh)
 	defer rf.Kill()
 	var reply RequestVoteReply
 	err = rf.requestVote(&RequestVoteArgs{Term: 5, CandidateID: 1}, &reply)
-	if !errors.Is(err, ErrKilled) || reply.VoteGranted || !rf.Killed() || !errors.Is(rf.Err(), ErrPersisterFailed) {
+	if !errors.Is(err, ErrKilled) || reply.VoteGranted || !rf.Killed() {
 		t.Fatalf("err %v reply %+v killed %v", err, reply, rf.Killed())
+	}
+	if err := rf.Err(); !errors.Is(err, ErrStorageFailed) || !errors.Is(err, errCrash) {
+		t.Fatalf("Err %v", err)
 	}
 }
 
@@ -264,4 +317,17 @@ func TestMakeRejectsBadArguments(t *testing.T) {
 		}
 		rf.Kill()
 	}
+}
+
+func mustReadDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }

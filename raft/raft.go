@@ -13,8 +13,15 @@ import (
 	"time"
 )
 
-// ErrKilled is returned by the TCP transport's handlers once the Raft has been killed.
-var ErrKilled = errors.New("raft: killed")
+// Errors of a Raft server.
+var (
+	// ErrKilled is returned by the TCP transport's handlers once the Raft has been killed or
+	// has stopped.
+	ErrKilled = errors.New("raft: killed")
+	// ErrStorageFailed wraps the Storage error that stopped a server (Err reports it): it
+	// stops rather than answer for state that may not be durable.
+	ErrStorageFailed = errors.New("raft: storage failed")
+)
 
 // Defaults for Config; at most 1/HeartbeatInterval heartbeats per second go to each peer.
 const (
@@ -24,10 +31,15 @@ const (
 	DefaultMaxBatch          = 4096
 )
 
-// Config describes one Raft server for New. Peers, Persister and ApplyCh are required.
+// Config describes one Raft server for New. Peers, ApplyCh and one of Storage and Persister are
+// required.
 type Config struct {
-	Peers     []Peer // Peers[Me] is this server itself and is never called
-	Me        int
+	Peers   []Peer // Peers[Me] is this server itself and is never called
+	Me      int
+	Storage Storage
+	// Persister is used when Storage is nil: through its Storage methods if it has them (as
+	// MemoryPersister and FilePersister do), else through its Save, with the whole state each
+	// time.
 	Persister Persister
 	ApplyCh   chan<- ApplyMsg
 
@@ -46,13 +58,13 @@ type Config struct {
 // queue the messages for the senders, queue the committed entries for delivery. The applier
 // delivers them, or the sender whose reply committed them, if no one else is delivering.
 type Raft struct {
-	mu        sync.Mutex
-	c         *core
-	peers     []Peer
-	me        int
-	persister Persister
-	applyCh   chan<- ApplyMsg
-	log       *slog.Logger
+	mu      sync.Mutex
+	c       *core
+	peers   []Peer
+	me      int
+	storage Storage
+	applyCh chan<- ApplyMsg
+	log     *slog.Logger
 
 	senders   []*sender     // per peer; nil at me
 	applyQ    []ApplyMsg    // guarded by mu: committed, to be delivered in order
@@ -65,8 +77,6 @@ type Raft struct {
 	stopOnce  sync.Once
 	wg        sync.WaitGroup // the clock, the senders and the applier
 	stopped   bool           // guarded by mu: no more state changes, sends or replies
-	copying   bool           // persister is a copyingPersister, so saves may reuse stateBuf
-	stateBuf  []byte         // guarded by mu: encode buffer for saves to a copyingPersister
 	failure   error
 
 	lastRole Role
@@ -97,8 +107,8 @@ func New(cfg Config) (*Raft, error) {
 		return nil, errors.New("raft: no peers")
 	case cfg.Me < 0 || cfg.Me >= len(cfg.Peers):
 		return nil, fmt.Errorf("raft: me=%d outside [0, %d)", cfg.Me, len(cfg.Peers))
-	case cfg.Persister == nil:
-		return nil, errors.New("raft: nil persister")
+	case cfg.Storage == nil && cfg.Persister == nil:
+		return nil, errors.New("raft: no storage")
 	case cfg.ApplyCh == nil:
 		return nil, errors.New("raft: nil apply channel")
 	case cfg.ElectionTimeout < 0 || cfg.HeartbeatInterval < 0 || cfg.Tick < 0 || cfg.MaxBatch < 0:
@@ -130,18 +140,20 @@ func New(cfg Config) (*Raft, error) {
 		maxBatch:       cfg.MaxBatch,
 		rng:            rand.New(rand.NewPCG(rand.Uint64(), uint64(cfg.Me))),
 	})
-	if data := cfg.Persister.ReadRaftState(); len(data) > 0 {
-		st, err := decodeState(data)
-		if err != nil {
-			return nil, err
-		}
-		c.restore(st, cfg.Persister.ReadSnapshot())
+	storage := cfg.Storage
+	if storage == nil {
+		storage = storageOf(cfg.Persister)
 	}
+	saved, err := storage.Load()
+	if err != nil {
+		return nil, fmt.Errorf("raft: loading the saved state: %w", err)
+	}
+	c.restore(saved)
 	rf := &Raft{
 		c:         c,
 		peers:     cfg.Peers,
 		me:        cfg.Me,
-		persister: cfg.Persister,
+		storage:   storage,
 		applyCh:   cfg.ApplyCh,
 		log:       cfg.Logger.With("raft", cfg.Me),
 		senders:   make([]*sender, len(cfg.Peers)),
@@ -151,7 +163,6 @@ func New(cfg Config) (*Raft, error) {
 		lastTerm:  c.term,
 	}
 	rf.ctx, rf.cancel = context.WithCancel(context.Background())
-	_, rf.copying = cfg.Persister.(copyingPersister)
 	for p, peer := range cfg.Peers {
 		if p == cfg.Me {
 			continue
@@ -196,41 +207,28 @@ func (rf *Raft) run(tick time.Duration) {
 	}
 }
 
-// flushLocked carries out what the core asks for after a step, ready by ready: save, then
-// queue the messages, then queue the committed entries. Saving first is what lets every
-// message and reply stand for durable state. It reports false if the save failed, which stops
+// flushLocked carries out what the core asks for after a step, ready by ready: store, then
+// queue the messages (a leader's may go first: ready.sendFirst), then queue the committed
+// entries. Storing first is what lets every message and reply stand for durable state. It reports false if the store failed, which stops
 // the server (fail-stop: it can no longer promise what it replies).
 func (rf *Raft) flushLocked() bool {
 	for {
-		// A persister that copies the state lets every save reuse one buffer; any other keeps
-		// what it is given, so it gets a fresh slice each time.
-		var buf []byte
-		if rf.copying {
-			buf = rf.stateBuf[:0]
-		}
-		rd, ok, err := rf.c.ready(buf)
-		if err != nil {
-			rf.failLocked(err)
-			return false
-		}
+		rd, ok := rf.c.ready()
 		if !ok {
 			break
 		}
-		if rd.state != nil {
-			if rf.copying {
-				rf.stateBuf = rd.state
-			}
-			rf.persister.Save(rd.state, rd.snapshot)
-			if f, ok := rf.persister.(interface{ Err() error }); ok {
-				if err := f.Err(); err != nil {
-					rf.failLocked(err)
-					return false
-				}
+		if rd.sendFirst {
+			rf.dispatchAllLocked(rd.messages)
+		}
+		if rd.update != nil {
+			if err := rf.storage.Store(*rd.update); err != nil {
+				rf.failLocked(err)
+				return false
 			}
 			rf.c.advance(rd)
 		}
-		for _, m := range rd.messages {
-			rf.dispatchLocked(m)
+		if !rd.sendFirst {
+			rf.dispatchAllLocked(rd.messages)
 		}
 		if len(rd.committed) > 0 {
 			if len(rf.applyQ) == 0 {
@@ -255,6 +253,7 @@ func (rf *Raft) flushLocked() bool {
 
 func (rf *Raft) failLocked(err error) {
 	rf.log.Error("raft: stopping: cannot persist", "err", err)
+	err = fmt.Errorf("%w: %w", ErrStorageFailed, err)
 	rf.stopped = true
 	rf.failure = err
 	rf.stop()
@@ -266,6 +265,12 @@ func (rf *Raft) stop() {
 		close(rf.done)
 		rf.cancel()
 	})
+}
+
+func (rf *Raft) dispatchAllLocked(ms []message) {
+	for _, m := range ms {
+		rf.dispatchLocked(m)
+	}
 }
 
 // dispatchLocked queues m for its peer's senders. If they are all busy and the queue is full,

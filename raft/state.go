@@ -12,25 +12,14 @@ import (
 // ErrCorruptState reports persisted Raft state that cannot be decoded.
 var ErrCorruptState = errors.New("raft: corrupt persisted state")
 
-// persistentState is what Raft must not forget across a crash (Figure 2: currentTerm, votedFor,
-// log[]), plus where the log starts after the snapshot.
-type persistentState struct {
-	Term      int
-	VotedFor  int
-	SnapIndex int
-	SnapTerm  int
-	Entries   []Entry // the log after the snapshot
-}
-
-// The state is saved in a small binary format rather than gob, because it is rewritten whole
-// on every save (the Persister interface has no append) and re-encoding every command each time
-// dominated the CPU profile. The log caches its entries' encoding as one buffer, so a save costs
-// one copy of it plus the encoding of new entries only:
+// The state is encoded in a small binary format rather than gob, for Persister.ReadRaftState and
+// for the compatibility layer over a Persister that is not a Storage:
 //
-//	version | term | votedFor+1 | snapIndex | snapTerm | count | count × (term | len | command)
+//	version | term | votedFor+1 | snapIndex | snapTerm | count | count × entry
 //
-// all uvarints; a command is a kind byte and its bytes: int and string directly, anything else
-// through gob (which must know its type: gob.Register).
+// all uvarints, where an entry is term | len | command. A command is a kind byte and its
+// bytes: int and string directly, anything else through gob (which must know its type:
+// gob.Register). FilePersister's log records reuse the entry encoding.
 const stateVersion = 1
 
 const (
@@ -90,62 +79,83 @@ func decodeCommand(b []byte) (any, error) {
 	return nil, fmt.Errorf("unknown command kind %d", b[0])
 }
 
-// appendLogState appends the core's persistent state to dst, extending the log's encoding cache
-// by the entries not yet in it. It fails only for a command gob cannot encode, which Start
-// normally refuses up front.
-func appendLogState(dst []byte, term, votedFor int, l *raftLog) ([]byte, error) {
-	for k := l.encoded + 1; k < len(l.entries); k++ {
-		b, err := encodeCommand(l.entries[k].Command)
-		if err != nil {
-			return nil, err
-		}
-		l.body = binary.AppendUvarint(l.body, uint64(l.entries[k].Term))
-		l.body = binary.AppendUvarint(l.body, uint64(len(b)))
-		l.body = append(l.body, b...)
-		l.ends = append(l.ends, len(l.body))
-		l.encoded = k
+// commandSize returns the length of encodeCommand(cmd) without encoding the common kinds.
+func commandSize(cmd any) (int, error) {
+	switch v := cmd.(type) {
+	case nil:
+		return 1, nil
+	case int:
+		return 1 + varintLen(int64(v)), nil
+	case string:
+		return 1 + len(v), nil
+	case []byte:
+		return 1 + len(v), nil
 	}
-	out := slices.Grow(dst, 6*binary.MaxVarintLen64+len(l.body))
-	out = binary.AppendUvarint(out, stateVersion)
-	out = binary.AppendUvarint(out, uint64(term))
-	out = binary.AppendUvarint(out, uint64(votedFor+1))
-	out = binary.AppendUvarint(out, uint64(l.snapIndex()))
-	out = binary.AppendUvarint(out, uint64(l.snapTerm()))
-	out = binary.AppendUvarint(out, uint64(len(l.entries)-1))
-	return append(out, l.body...), nil
+	b, err := encodeCommand(cmd)
+	return len(b), err
 }
 
-// encodeState encodes a persistentState (for tests and tools; Raft itself uses appendLogState
-// with its cache).
-func encodeState(st persistentState) ([]byte, error) {
-	l := newLog()
-	l.reset(st.SnapIndex, st.SnapTerm)
-	l.append(st.Entries...)
-	return appendLogState(nil, st.Term, st.VotedFor, &l)
+// entrySize returns the length of e's encoding (appendEntry).
+func entrySize(e Entry) (int, error) {
+	n, err := commandSize(e.Command)
+	return uvarintLen(uint64(e.Term)) + uvarintLen(uint64(n)) + n, err
 }
 
-// decodeState parses and validates saved state; it never panics on bad input.
-func decodeState(data []byte) (persistentState, error) {
-	r := wireReader{b: data, bad: ErrCorruptState}
-	version := r.count()
-	st := persistentState{Term: r.count(), VotedFor: r.count() - 1, SnapIndex: r.count(), SnapTerm: r.count()}
-	count := r.count()
-	switch {
-	case r.err != nil:
-	case version != stateVersion:
-		r.fail(fmt.Sprintf("unknown version %d", version))
-	case st.SnapTerm > st.Term || count > len(r.b):
-		r.fail("impossible header")
-	default:
-		st.Entries = make([]Entry, 0, count)
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
 	}
-	for i := 0; i < count && r.err == nil; i++ {
+	return n
+}
+
+func varintLen(v int64) int {
+	u := uint64(v) << 1
+	if v < 0 {
+		u = ^u
+	}
+	return uvarintLen(u)
+}
+
+// appendEntry appends e's encoding, term | len | command, to dst.
+func appendEntry(dst []byte, e Entry) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(e.Term))
+	switch v := e.Command.(type) {
+	case nil:
+		return append(dst, 1, cmdNil), nil
+	case int:
+		dst = binary.AppendUvarint(dst, uint64(1+varintLen(int64(v))))
+		return binary.AppendVarint(append(dst, cmdInt), int64(v)), nil
+	case string:
+		dst = binary.AppendUvarint(dst, uint64(1+len(v)))
+		return append(append(dst, cmdString), v...), nil
+	case []byte:
+		dst = binary.AppendUvarint(dst, uint64(1+len(v)))
+		return append(append(dst, cmdBytes), v...), nil
+	}
+	b, err := encodeCommand(e.Command)
+	if err != nil {
+		return dst, err
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...), nil
+}
+
+// readEntries reads count entries (appendEntry's encoding) whose terms must not decrease, lie
+// in [minTerm, maxTerm], and appends them to dst, calling each (if set) after each entry.
+func readEntries(r *wireReader, dst []Entry, count, minTerm, maxTerm int, each func()) []Entry {
+	if count > len(r.b) { // every entry takes at least one byte
+		r.fail("impossible entry count")
+		return dst
+	}
+	dst = slices.Grow(dst, count)
+	for range count {
 		term := r.count()
 		raw := r.bytes(r.count())
 		if r.err != nil {
 			break
 		}
-		if term < st.SnapTerm || term > st.Term || (i > 0 && term < st.Entries[i-1].Term) {
+		if term < minTerm || term > maxTerm {
 			r.fail(fmt.Sprintf("entry term %d out of order", term))
 			break
 		}
@@ -154,13 +164,60 @@ func decodeState(data []byte) (persistentState, error) {
 			r.fail(err.Error())
 			break
 		}
-		st.Entries = append(st.Entries, Entry{Term: term, Command: cmd})
+		dst = append(dst, Entry{Term: term, Command: cmd})
+		minTerm = term
+		if each != nil {
+			each()
+		}
+	}
+	return dst
+}
+
+// stateHeaderSize is the length of the header encodeState writes for st.
+func stateHeaderSize(st *Saved, count int) int {
+	return uvarintLen(stateVersion) + uvarintLen(uint64(st.Term)) + uvarintLen(uint64(st.VotedFor+1)) +
+		uvarintLen(uint64(st.Snapshot.Index)) + uvarintLen(uint64(st.Snapshot.Term)) + uvarintLen(uint64(count))
+}
+
+// encodeState encodes st without its snapshot data, which is saved beside it.
+func encodeState(st Saved) ([]byte, error) {
+	out := make([]byte, 0, stateHeaderSize(&st, len(st.Entries))+len(st.Entries)*8)
+	out = binary.AppendUvarint(out, stateVersion)
+	out = binary.AppendUvarint(out, uint64(st.Term))
+	out = binary.AppendUvarint(out, uint64(st.VotedFor+1))
+	out = binary.AppendUvarint(out, uint64(st.Snapshot.Index))
+	out = binary.AppendUvarint(out, uint64(st.Snapshot.Term))
+	out = binary.AppendUvarint(out, uint64(len(st.Entries)))
+	var err error
+	for _, e := range st.Entries {
+		if out, err = appendEntry(out, e); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decodeState parses and validates an encoded state (its snapshot Data left nil); it never
+// panics on bad input.
+func decodeState(data []byte) (Saved, error) {
+	r := wireReader{b: data, bad: ErrCorruptState}
+	version := r.count()
+	st := Saved{Term: r.count(), VotedFor: r.count() - 1, Snapshot: Snapshot{Index: r.count(), Term: r.count()}}
+	count := r.count()
+	switch {
+	case r.err != nil:
+	case version != stateVersion:
+		r.fail(fmt.Sprintf("unknown version %d", version))
+	case st.Snapshot.Term > st.Term:
+		r.fail("impossible header")
+	default:
+		st.Entries = readEntries(&r, nil, count, st.Snapshot.Term, st.Term, nil)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")
 	}
 	if r.err != nil {
-		return persistentState{}, r.err
+		return Saved{}, r.err
 	}
 	return st, nil
 }

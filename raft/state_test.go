@@ -1,7 +1,6 @@
 package raft
 
 import (
-	"bytes"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -19,7 +18,7 @@ func init() { gob.Register(testOp{}) }
 
 func TestStateEncodingRoundTrip(t *testing.T) {
 	t.Parallel()
-	st := persistentState{Term: 7, VotedFor: none, SnapIndex: 3, SnapTerm: 2, Entries: []Entry{
+	st := Saved{Term: 7, VotedFor: none, Snapshot: Snapshot{Index: 3, Term: 2}, Entries: []Entry{
 		{Term: 2, Command: 42}, {Term: 3, Command: "hello"}, {Term: 3, Command: []byte{1, 2}},
 		{Term: 5, Command: testOp{"k", -1}}, {Term: 7, Command: nil}, {Term: 7, Command: -1 << 40},
 	}}
@@ -56,7 +55,7 @@ func TestUnencodableCommandRefused(t *testing.T) {
 }
 
 func FuzzDecodeState(f *testing.F) {
-	st := persistentState{Term: 3, VotedFor: 1, Entries: []Entry{{Term: 1, Command: 5}, {Term: 3, Command: "x"}, {Term: 3, Command: testOp{"a", 1}}}}
+	st := Saved{Term: 3, VotedFor: 1, Entries: []Entry{{Term: 1, Command: 5}, {Term: 3, Command: "x"}, {Term: 3, Command: testOp{"a", 1}}}}
 	data, _ := encodeState(st)
 	f.Add(data)
 	f.Add([]byte{})
@@ -78,51 +77,61 @@ func FuzzDecodeState(f *testing.F) {
 	})
 }
 
-// TestLogEncodingCache drives a log through random appends, truncations, compactions and
-// resets, saving at random moments, and checks every save against a fresh encoding of the same
-// state: the incremental cache must never leave a stale or missing entry behind.
-func TestLogEncodingCache(t *testing.T) {
+// TestStorageFollowsLog drives a core's log through random appends, truncations, compactions
+// and resets and changes of term, storing its update at random moments, and checks the storage
+// against the log each time: the stable mark must never leave a stale or missing entry behind.
+// The stored state's encoding must have the size RaftStateSize reports and decode to the same.
+func TestStorageFollowsLog(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 200 {
-		l := newLog()
-		term := 1
-		var scratch []byte // reused between saves, as Raft does
+		c := testCore(0, 3, 0)
+		p := NewMemoryPersister()
 		for step := range 60 {
 			switch op := rng.IntN(10); {
 			case op < 5:
 				es := make([]Entry, 1+rng.IntN(4))
 				for i := range es {
-					es[i] = Entry{Term: term, Command: fmt.Sprintf("r%d-s%d-%d", round, step, i)}
+					es[i] = Entry{Term: c.term, Command: fmt.Sprintf("r%d-s%d-%d", round, step, i)}
 				}
-				l.append(es...)
-			case op < 7 && l.lastIndex() > l.snapIndex():
-				l.truncateFrom(l.snapIndex() + 1 + rng.IntN(l.lastIndex()-l.snapIndex()))
-			case op < 8 && l.lastIndex() > l.snapIndex():
-				l.compact(l.snapIndex() + 1 + rng.IntN(l.lastIndex()-l.snapIndex()))
+				c.log.append(es...)
+			case op < 7 && c.log.lastIndex() > c.log.snapIndex():
+				c.log.truncateFrom(c.log.snapIndex() + 1 + rng.IntN(c.log.lastIndex()-c.log.snapIndex()))
+			case op < 8 && c.log.lastIndex() > c.log.snapIndex():
+				c.log.compact(c.log.snapIndex() + 1 + rng.IntN(c.log.lastIndex()-c.log.snapIndex()))
+				c.snapshot, c.snapDirty = []byte(fmt.Sprint(step)), true
 			case op < 9:
-				term++
+				c.term++
 			case rng.IntN(4) == 0:
-				l.reset(l.lastIndex()+rng.IntN(3), l.lastTerm())
+				c.log.reset(c.log.lastIndex()+rng.IntN(3), c.log.lastTerm())
+				c.snapshot, c.snapDirty = []byte(fmt.Sprint(step)), true
 			}
+			c.dirty = true
 			if rng.IntN(3) > 0 {
 				continue
 			}
-			got, err := appendLogState(scratch[:0], term, 1, &l)
+			rd, _ := c.ready()
+			if err := p.Store(*rd.update); err != nil {
+				t.Fatalf("round %d step %d: %v", round, step, err)
+			}
+			c.advance(rd)
+			got, err := p.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
-			fresh := newLog()
-			fresh.reset(l.snapIndex(), l.snapTerm())
-			fresh.append(l.slice(l.snapIndex()+1, l.lastIndex())...)
-			want, err := appendLogState(nil, term, 1, &fresh)
-			if err != nil {
-				t.Fatal(err)
+			want := Saved{Term: c.term, VotedFor: c.votedFor, Entries: c.log.slice(c.log.snapIndex()+1, c.log.lastIndex()),
+				Snapshot: Snapshot{Index: c.log.snapIndex(), Term: c.log.snapTerm(), Data: c.snapshot}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d step %d: stored\n%+v\nwant\n%+v", round, step, got, want)
 			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("round %d step %d: cached encoding differs from a fresh one", round, step)
+			data := p.ReadRaftState()
+			if len(data) != p.RaftStateSize() {
+				t.Fatalf("RaftStateSize %d, encoding %d bytes", p.RaftStateSize(), len(data))
 			}
-			scratch = got
+			st, err := decodeState(data)
+			if st.Snapshot.Data = c.snapshot; err != nil || !reflect.DeepEqual(st, want) {
+				t.Fatalf("round %d step %d: decoded %+v %v", round, step, st, err)
+			}
 		}
 	}
 }

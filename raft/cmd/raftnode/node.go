@@ -21,6 +21,7 @@ type node struct {
 	o      options
 	log    *slog.Logger
 	rf     *raft.Raft
+	store  *raft.FilePersister
 	rpc    *raft.TCPServer
 	peers  []*raft.TCPPeer
 	http   *http.Server
@@ -38,12 +39,26 @@ type node struct {
 }
 
 func startNode(o options, logger *slog.Logger) (*node, error) {
-	persister, err := raft.NewFilePersister(o.dataDir)
+	store, err := raft.NewFilePersister(o.dataDir)
 	if err != nil {
 		return nil, err
 	}
+	if rec := store.Recovery(); rec.Cut > 0 {
+		logger.Warn("raftnode: cut a torn write off the end of the raft log", "bytes", rec.Cut,
+			"reason", rec.Reason, "kept", rec.Kept)
+	}
+	n, err := newNode(o, logger, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func newNode(o options, logger *slog.Logger, store *raft.FilePersister) (*node, error) {
+	var err error
 	n := &node{
-		o: o, log: logger,
+		o: o, log: logger, store: store,
 		failed:  make(chan error, 1),
 		applyCh: make(chan raft.ApplyMsg, 256),
 		done:    make(chan struct{}),
@@ -53,7 +68,7 @@ func startNode(o options, logger *slog.Logger) (*node, error) {
 		// the same ID, and the clock below it, so a restarted server does not reuse its own.
 		nextID: uint64(o.id+1)<<56 | uint64(time.Now().UnixNano())&(1<<56-1),
 	}
-	if snap := persister.ReadSnapshot(); len(snap) > 0 {
+	if snap := store.ReadSnapshot(); len(snap) > 0 {
 		if n.state, err = decodeKVState(snap); err != nil {
 			return nil, fmt.Errorf("snapshot in %s: %w", o.dataDir, err)
 		}
@@ -75,7 +90,7 @@ func startNode(o options, logger *slog.Logger) (*node, error) {
 		peers[i] = p
 	}
 	n.rf, err = raft.New(raft.Config{
-		Peers: peers, Me: o.id, Persister: persister, ApplyCh: n.applyCh,
+		Peers: peers, Me: o.id, Storage: store, ApplyCh: n.applyCh,
 		ElectionTimeout: o.election, HeartbeatInterval: o.heartbeat, Logger: logger,
 	})
 	if err != nil {
@@ -108,7 +123,8 @@ func startNode(o options, logger *slog.Logger) (*node, error) {
 	return n, nil
 }
 
-// Close stops the HTTP front end, Raft and the transport. It is idempotent.
+// Close stops the HTTP front end, Raft and the transport, and closes the data directory. It is
+// idempotent.
 func (n *node) Close() {
 	select {
 	case <-n.done:
@@ -125,6 +141,9 @@ func (n *node) Close() {
 		p.Close()
 	}
 	n.wg.Wait()
+	if err := n.store.Close(); err != nil {
+		n.log.Error("raftnode: closing the data directory", "err", err)
+	}
 }
 
 // applier runs committed commands against the map, wakes writers waiting for their index and
