@@ -30,6 +30,13 @@ type putResult struct {
 	Stamp Stamp
 }
 
+// putNotReplicated answers a Put that fewer than Config.PeerAcks other servers acknowledged
+// within Config.PutTimeout: taken here, with Stamp, and held by Holders other servers.
+type putNotReplicated struct {
+	Stamp   Stamp
+	Holders int
+}
+
 type listMsg struct {
 	Prefix string
 	Reply  *actor.ActorRef
@@ -110,7 +117,7 @@ type idleMsg struct {
 }
 
 func init() {
-	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
+	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, putNotReplicated{}, listMsg{}, listResult{},
 		configMsg{}, tickMsg{}, keepaliveMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
 		gob.Register(m)
 	}

@@ -35,6 +35,10 @@ const (
 	// second per pair of servers; it rides on the sync cadence, so the rate limit holds.
 	// Config.KeepaliveInterval overrides it.
 	keepaliveInterval = 500 * time.Millisecond
+	// DefaultPutTimeout is how long a Put waits for Config.PeerAcks other servers to hold it
+	// before it returns ErrNotReplicated (Config.PutTimeout): over two resends of a lost
+	// batch at the contract's 250 ms one-way latency.
+	DefaultPutTimeout = 5 * time.Second
 )
 
 // Problems the query actors report through Config.OnError, wrapped with the server's address.
@@ -47,6 +51,12 @@ var (
 	// Put it missed when it answers.
 	ErrServerDropped = errors.New("kvstore: server dropped")
 )
+
+// ErrNotReplicated is returned by a Put on a server with Config.PeerAcks > 0 when fewer other
+// servers than that acknowledged holding the Put within Config.PutTimeout. The outcome is
+// unknown: the Put is taken on the server that answered and is passed on once a peer
+// answers, but it dies with that server if the server dies first.
+var ErrNotReplicated = errors.New("kvstore: Put not held by enough other servers in time")
 
 // envelope is a message a node wants sent, after a delay if After > 0, or (To nil) a problem
 // to report.
@@ -98,6 +108,16 @@ func (l *remoteLink) hasNews() bool {
 	return len(l.pending) > 0 || l.sendSum || l.sendBuckets || l.want != nil
 }
 
+// putWaiter is a Put whose answer waits until peerAcks other servers acknowledged a batch
+// that holds it (or a newer version of its key).
+type putWaiter struct {
+	reply   *actor.ActorRef
+	key     string
+	stamp   Stamp
+	at      int64           // when it was taken, ms
+	holders map[string]bool // servers that acknowledged holding it
+}
+
 // sentBatch is a batch of Puts sent to another server and not yet acknowledged.
 type sentBatch struct {
 	addr    string
@@ -134,6 +154,9 @@ type node struct {
 	dropped      map[string]*droppedServer  // servers dropped after dropAfter without an ack
 	strangers    map[string]stranger        // servers that sent a sync but are not known here
 	dropAfter    int64                      // ms
+	peerAcks     int                        // other servers that must hold a Put before it is answered
+	putTimeout   int64                      // ms a Put waits for them before ErrNotReplicated
+	waiters      []*putWaiter               // Puts waiting for peerAcks servers, oldest first
 	lastSync     int64                      // when this actor last sent a sync to anyone, ms
 	lastTick     int64                      // when its last timer message was due, ms
 	timerArmed   bool                       // a tickMsg to self is on its way
@@ -146,7 +169,7 @@ func newNode(self *actor.ActorRef, now func() int64) *node {
 		remotes: map[string]*remoteLink{}, pendingLocal: Delta{}, unacked: map[int64]sentBatch{},
 		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{}, reported: map[string]bool{},
 		dropped: map[string]*droppedServer{}, strangers: map[string]stranger{}, dropAfter: DefaultDropAfter.Milliseconds(),
-		lastSync: -1 << 62, lastTick: -1 << 62,
+		putTimeout: DefaultPutTimeout.Milliseconds(), lastSync: -1 << 62, lastTick: -1 << 62,
 	}
 }
 
@@ -171,7 +194,11 @@ func (n *node) handle(msg any) []envelope {
 			l.pending.Add(m.Key, e)
 		}
 		n.remember(now, m.Key, e)
-		out = append(out, envelope{To: m.Reply, Msg: putResult{Stamp: e.Stamp}})
+		if n.peerAcks > 0 {
+			n.waiters = append(n.waiters, &putWaiter{reply: m.Reply, key: m.Key, stamp: e.Stamp, at: now, holders: map[string]bool{}})
+		} else {
+			out = append(out, envelope{To: m.Reply, Msg: putResult{Stamp: e.Stamp}})
+		}
 	case localSync:
 		for k, e := range m.Entries {
 			n.replica.Apply(k, e)
@@ -188,10 +215,11 @@ func (n *node) handle(msg any) []envelope {
 					l.failingSince = 0
 				}
 				delete(n.unacked, s)
+				out = append(out, n.held(b)...)
 			}
 		}
 		if m.Digest != nil {
-			out = n.antiEntropy(m)
+			out = append(out, n.antiEntropy(m)...)
 		} else {
 			n.noteStranger(m.Server)
 		}
@@ -243,6 +271,46 @@ func (n *node) handle(msg any) []envelope {
 		return nil
 	}
 	return append(out, n.flush()...)
+}
+
+// held records that the server b went to holds its versions, and answers the Puts that are
+// now held by peerAcks other servers. A version of the key newer than a Put's stamp holds it
+// too: by last-writer-wins the Put is lost only to that version, which is now safe.
+func (n *node) held(b sentBatch) []envelope {
+	if len(n.waiters) == 0 {
+		return nil
+	}
+	var out []envelope
+	kept := n.waiters[:0]
+	for _, w := range n.waiters {
+		if e, ok := b.entries[w.key]; ok && e.Stamp.Compare(w.stamp) >= 0 {
+			w.holders[b.addr] = true
+		}
+		if len(w.holders) >= n.peerAcks {
+			out = append(out, envelope{To: w.reply, Msg: putResult{Stamp: w.stamp}})
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(n.waiters[len(kept):])
+	n.waiters = kept
+	return out
+}
+
+// expire answers ErrNotReplicated to the Puts that waited putTimeout for their peers.
+func (n *node) expire(now int64) []envelope {
+	var out []envelope
+	kept := n.waiters[:0]
+	for _, w := range n.waiters {
+		if now-w.at >= n.putTimeout {
+			out = append(out, envelope{To: w.reply, Msg: putNotReplicated{Stamp: w.stamp, Holders: len(w.holders)}})
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(n.waiters[len(kept):])
+	n.waiters = kept
+	return out
 }
 
 // antiEntropy takes a step of anti-entropy another server's first actor sent with its sync
@@ -439,7 +507,7 @@ func (n *node) remember(now int64, key string, e Entry) {
 // unacknowledged and no hello unanswered (a dropped server's periodic hello does not count). Once every actor of a cluster is idle, nothing is
 // in flight between them but a localSync, which sets off nothing more.
 func (n *node) idle() bool {
-	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0
+	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0 && len(n.waiters) == 0
 }
 
 // hasNews reports whether some peer has a sync waiting.
@@ -498,6 +566,7 @@ func (n *node) flush() []envelope {
 			out = append(out, n.greetUnknown(st.desc)...)
 		}
 	}
+	out = append(out, n.expire(now)...)
 	for _, d := range n.dropped {
 		if now-d.lastHello >= rejoinInterval.Milliseconds() {
 			d.lastHello = now
@@ -510,12 +579,12 @@ func (n *node) flush() []envelope {
 		out = append(out, n.sync(now)...)
 		n.lastSync, news = now, false
 	}
-	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0 || len(n.strangers) > 0 || len(n.dropped) > 0) {
+	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0 || len(n.strangers) > 0 || len(n.waiters) > 0 || len(n.dropped) > 0) {
 		at := max(n.lastTick, now) + interval // polling for acks and answers
 		switch {
 		case news:
 			at = max(n.lastTick, n.lastSync) + interval
-		case len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0: // only dropped servers to greet
+		case len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0 && len(n.waiters) == 0: // only dropped servers to greet
 			next := int64(1<<62 - 1)
 			for _, d := range n.dropped {
 				next = min(next, d.lastHello+rejoinInterval.Milliseconds())

@@ -47,21 +47,14 @@ func (r *Replica) stampedList(prefix string) Delta {
 
 // PutStamped answers a PutArgs, as Put does, with the stamp the Put was taken with.
 func (q *QueryReceiver) PutStamped(args *PutArgs, reply *PutStampedReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
-	if err != nil {
-		return err
-	}
-	res, ok := m.(putResult)
-	if !ok {
-		return fmt.Errorf("kvstore: unexpected answer %T", m)
-	}
-	reply.Stamp = res.Stamp
-	return nil
+	st, err := q.put(args)
+	reply.Stamp = st
+	return err
 }
 
 // ListStamped answers a ListArgs with each key's value and stamp; Entries is never nil.
 func (q *QueryReceiver) ListStamped(args *ListArgs, reply *ListStampedReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return listStampedMsg{Prefix: args.Prefix, Reply: r} })
+	m, err := q.ask(0, func(r *actor.ActorRef) any { return listStampedMsg{Prefix: args.Prefix, Reply: r} })
 	if err != nil {
 		return err
 	}
