@@ -176,7 +176,7 @@ type kvCluster struct {
 func (c *kvCluster) start(ctx context.Context) error {
 	c.kills, c.pauses = map[int][]time.Time{}, map[int][]time.Time{}
 	for i := range kvServers {
-		port, err := freePortRange(kvActors + 1)
+		port, err := freePortRange(c.r.rng, kvActors+1)
 		if err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func (c *kvCluster) start(ctx context.Context) error {
 // query actors listen.
 func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 	n := c.nodes[i]
-	n.proc.Args = []string{"-port", strconv.Itoa(n.port), "-actors", strconv.Itoa(kvActors)}
+	n.proc.Args = []string{"-port", strconv.Itoa(n.port), "-actors", strconv.Itoa(kvActors), "-peer-acks", strconv.Itoa(c.r.opts.kvstorePeerAcks)}
 	if d := c.r.opts.kvstoreDropAfter; d > 0 {
 		n.proc.Args = append(n.proc.Args, "-drop-after", d.String())
 	}
@@ -488,7 +488,8 @@ type kvRules struct {
 	kills, pauses map[int][]time.Time // when each server was killed, paused
 	// crashLossOK accepts the loss of an acknowledged Put whose server was SIGKILLed before it
 	// could pass the Put on: within crashWindow of the Put, or after a pause that began after
-	// it. kvstored keeps Puts in memory only and acknowledges a Put before sending it on.
+	// it. kvstored -peer-acks 0 keeps Puts in memory only and acknowledges a Put before
+	// sending it on.
 	crashLossOK bool
 	firstWins   bool // check against a wrong rule (the smallest stamp wins), to see the checker fail
 }
@@ -596,14 +597,14 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, rules
 }
 
 // freePortRange returns the first of n consecutive loopback ports that were all free a moment
-// ago, for a kvstored that listens on port..port+n-1 and is restarted there.
-func freePortRange(n int) (int, error) {
-	for range 100 {
-		start, err := freePort()
-		if err != nil {
-			return 0, err
-		}
-		ok := start+n <= 65535
+// ago, for a kvstored that listens on port..port+n-1 and is restarted there. It looks below
+// Linux's default ephemeral range (32768-60999): a busy machine's outgoing connections take
+// their source ports there, so a free run found in it may be taken by the restart.
+func freePortRange(rng *rand.Rand, n int) (int, error) {
+	const lo, hi = 20000, 32768
+	for range 1000 {
+		start := lo + rng.IntN(hi-lo-n)
+		ok := true
 		for p := start; p < start+n && ok; p++ {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 			if err != nil {
@@ -616,5 +617,5 @@ func freePortRange(n int) (int, error) {
 			return start, nil
 		}
 	}
-	return 0, fmt.Errorf("no range of %d free ports", n)
+	return 0, fmt.Errorf("no range of %d free ports in %d-%d", n, lo, hi)
 }

@@ -1,7 +1,11 @@
 // Command kvstored runs one kvstore server and prints its desc, which later servers take as
 // arguments to join the cluster.
 //
-//	go run ./kvstore/cmd/kvstored -port 6000 -actors 4 [DESC...]
+//	go run ./kvstore/cmd/kvstored -port 6000 -actors 4 [-peer-acks 1] [DESC...]
+//
+// By default a Put is answered at once from memory, so one acknowledged less than a sync
+// interval before the server is killed dies with it; -peer-acks 1 answers it only once another
+// server holds it (kvstore.Config.PeerAcks).
 package main
 
 import (
@@ -23,8 +27,8 @@ func main() { cli.Main(program()) }
 // program is kvstored: it serves until its context ends (SIGINT, SIGTERM).
 func program() cli.Command {
 	var (
-		port, actors       int
-		latency, dropAfter time.Duration
+		port, actors, peerAcks         int
+		latency, dropAfter, putTimeout time.Duration
 	)
 	return cli.Command{
 		Name: "kvstored",
@@ -37,6 +41,8 @@ Give the descs of servers already running as arguments to join their cluster.`,
 			cli.IntVar(fs, &actors, "actors", 4, "number of query actors")
 			cli.DurationVar(fs, &latency, "latency", 0, "artificial one-way latency of remote tells, to model a WAN")
 			cli.DurationVar(fs, &dropAfter, "drop-after", kvstore.DefaultDropAfter, "drop a server that acknowledges nothing for this long (it rejoins when it answers again)")
+			cli.IntVar(fs, &peerAcks, "peer-acks", 0, "answer a Put only once this many other servers hold it, so it survives this server's crash (0: at once, from memory)")
+			cli.DurationVar(fs, &putTimeout, "put-timeout", kvstore.DefaultPutTimeout, "with -peer-acks, fail a Put that not enough servers hold within this time")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			switch {
@@ -46,6 +52,8 @@ Give the descs of servers already running as arguments to join their cluster.`,
 				return cli.Usagef("ports %d..%d are out of range (at most 65535)", port, port+actors)
 			case dropAfter == 0:
 				return cli.Usagef("-drop-after must be positive")
+			case putTimeout == 0:
+				return cli.Usagef("-put-timeout must be positive")
 			}
 			log := env.Log
 			cfg := kvstore.Config{
@@ -54,6 +62,8 @@ Give the descs of servers already running as arguments to join their cluster.`,
 				QueryActors: actors,
 				Remotes:     env.Args,
 				DropAfter:   dropAfter,
+				PeerAcks:    peerAcks,
+				PutTimeout:  putTimeout,
 				OnError:     func(err error) { log.Warn("kvstored", "err", err) },
 			}
 			if port != 0 {

@@ -23,6 +23,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"-latency", "-1s"}, 2, `invalid value "-1s" for flag -latency: must not be negative`},
 		{[]string{"-drop-after", "0s"}, 2, "-drop-after must be positive"},
 		{[]string{"-port", "65535"}, 2, "out of range"},
+		{[]string{"-peer-acks", "-1"}, 2, `invalid value "-1" for flag -peer-acks`},
+		{[]string{"-put-timeout", "0s"}, 2, "-put-timeout must be positive"},
 		{[]string{"-port", "0", "nodesc"}, 2, `kvstored: kvstore: malformed server desc "nodesc"`},
 	} {
 		status, _, stderr := kvstored(context.Background(), tc.args...)
