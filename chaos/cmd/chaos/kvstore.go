@@ -34,14 +34,15 @@ const kvOncePrefix = "once/"
 // runKVStore runs a kvstore cluster of kvstored processes in cycles: clients Put unique values
 // (recording the stamp each acknowledged Put was taken with) and Get and List, while the
 // nemesis SIGKILLs servers and restarts them at the same address with and without the
-// cluster's descs, and pauses them with SIGSTOP; then the clients stop, everything is healed,
-// and the harness measures how long until every query actor of every server lists the same
-// stamped map. That map is checked against the Puts (checkKV).
+// cluster's descs, pauses them with SIGSTOP, and partitions the network between them; then
+// the clients stop, everything is healed, and the harness measures how long until every query
+// actor of every server lists the same stamped map. That map is checked against the Puts
+// (checkKV).
 //
-// No network partition: kvstored servers learn each other's actor-system addresses from the
-// descs, the welcome's member list and every sync's sender, so a proxy in front of a server
-// would be bypassed as soon as its peers hear its real address. Pauses stand in for an
-// isolated server (it neither sends nor answers), kills for a crashed one.
+// Servers learn each other's real actor-system addresses from the descs, the welcome's member
+// list and every sync's sender, so each kvstored is told, with -route, to dial every other
+// through its own proxy (a chaos.Net): every link between two servers crosses a proxy the
+// nemesis controls, whatever address the server learnt.
 func runKVStore(ctx context.Context, r *run) (string, error) {
 	cl := &kvCluster{r: r}
 	defer cl.close()
@@ -169,12 +170,15 @@ type kvCluster struct {
 	// kills[i] and pauses[i] are the times server i was killed and paused, to tell a Put
 	// lost with its server from one lost otherwise.
 	kills, pauses map[int][]time.Time
+	net           *chaos.Net        // the links between the servers' actor systems
+	partitioned   bool              // a partition is in force until the heal
 	polls         []*kvstore.Client // one per query actor of every server, in order
 	calls         sync.WaitGroup    // polls that outlived their timeout; close waits for them
 }
 
 func (c *kvCluster) start(ctx context.Context) error {
 	c.kills, c.pauses = map[int][]time.Time{}, map[int][]time.Time{}
+	var actorAddrs []string
 	for i := range kvServers {
 		port, err := freePortRange(c.r.rng, kvActors+1)
 		if err != nil {
@@ -186,13 +190,24 @@ func (c *kvCluster) start(ctx context.Context) error {
 			cs[a] = strconv.Itoa(a + 1)
 			n.addrs = append(n.addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1+a)))
 		}
-		n.desc = fmt.Sprintf("127.0.0.1:%d/%s", port, strings.Join(cs, ","))
+		actorAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		n.desc = fmt.Sprintf("%s/%s", actorAddr, strings.Join(cs, ","))
+		actorAddrs = append(actorAddrs, actorAddr)
 		n.proc = &chaos.Process{
 			Name: fmt.Sprintf("kvstored-%d", i),
 			Bin:  c.r.bin["ds440/kvstore/cmd/kvstored"],
 			Log:  filepath.Join(c.r.dir, fmt.Sprintf("kvstored%d.log", i)),
 		}
 		c.nodes = append(c.nodes, n)
+	}
+	// A proxy on every link between two actor systems; each server dials the others through
+	// its own (kvstored -route). Clients reach the query actors directly.
+	network, err := chaos.NewNet(actorAddrs, false, c.r.rng.Uint64())
+	if err != nil {
+		return err
+	}
+	c.net = network
+	for i, n := range c.nodes {
 		// Each joins the ones before it, as an operator starts a cluster.
 		if err := c.launch(ctx, i, true); err != nil {
 			return err
@@ -222,6 +237,11 @@ func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 	if d := c.r.opts.kvstoreDropAfter; d > 0 {
 		n.proc.Args = append(n.proc.Args, "-drop-after", d.String())
 	}
+	for j, via := range c.net.PeerAddrs(i) {
+		if j != i {
+			n.proc.Args = append(n.proc.Args, "-route", c.nodes[j].desc[:strings.Index(c.nodes[j].desc, "/")]+"="+via)
+		}
+	}
 	if withDescs {
 		for j, o := range c.nodes {
 			if j != i {
@@ -242,10 +262,11 @@ func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 }
 
 // fault strikes once and describes what it did ("" if nothing): kill a server (and restart
-// it soon after, with or without the descs, or leave it dead until the heal), or pause it
-// (and resume it soon after, or leave it paused until the heal). At least one server is
-// left up; with -kvstore-overlap=false a fault strikes only while every server is up, and with
-// -kvstore-kills=false it only pauses.
+// it soon after, with or without the descs, or leave it dead until the heal), pause it (and
+// resume it soon after, or leave it paused until the heal), or partition the network
+// (majority/minority, one isolated, or a bridge; healed soon after or at the heal). At least
+// one server is left up; with -kvstore-overlap=false a fault strikes only while every server
+// is up; -kvstore-kills=false and -kvstore-partitions=false leave those faults out.
 func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	var up []int
 	for i, n := range c.nodes {
@@ -260,11 +281,22 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	i := up[rng.IntN(len(up))]
 	n := c.nodes[i]
 	outage := c.r.jitter(time.Second)
-	kind := rng.IntN(5)
-	if !c.r.opts.kvstoreKills {
-		kind = 3 + rng.IntN(2)
+	kinds := []int{3, 4}
+	if c.r.opts.kvstoreKills {
+		kinds = append(kinds, 0, 1, 2)
 	}
-	switch kind {
+	if c.r.opts.kvstorePartitions && !c.partitioned {
+		kinds = append(kinds, 5, 6)
+	}
+	switch kinds[rng.IntN(len(kinds))] {
+	case 5:
+		what := c.net.RandomPartition(rng)
+		sleep(ctx, outage)
+		c.net.Heal()
+		return fmt.Sprintf("partition %s for %v", what, outage.Round(time.Millisecond)), nil
+	case 6:
+		c.partitioned = true
+		return fmt.Sprintf("partition %s until the heal", c.net.RandomPartition(rng)), nil
 	case 0, 1:
 		n.proc.Kill()
 		c.kills[i] = append(c.kills[i], time.Now())
@@ -300,6 +332,8 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 // -kvstore-broken=no-resume pauses the last server instead of healing it: convergence must
 // then fail.
 func (c *kvCluster) heal(ctx context.Context) error {
+	c.net.Heal()
+	c.partitioned = false
 	for i, n := range c.nodes {
 		if n.proc.Paused() {
 			n.proc.Resume()
@@ -395,6 +429,9 @@ func (c *kvCluster) close() {
 	}
 	for _, n := range c.nodes {
 		n.proc.Kill()
+	}
+	if c.net != nil {
+		c.net.Close()
 	}
 	c.calls.Wait()
 }
