@@ -65,14 +65,14 @@ type keepaliveMsg struct{}
 
 // localSync carries versions to another actor of the same server.
 type localSync struct {
-	Entries Delta
+	Entries delta
 }
 
 // remoteSync carries versions taken on one server to one actor of another, as batch Seq
 // (0 if it carries only acknowledgements), and acknowledges the batches the receiver sent to
 // the sender.
 type remoteSync struct {
-	Entries Delta
+	Entries delta
 	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
 	Server  serverDesc      // the sender's server, for a receiver that does not know it
 	Seq     int64
@@ -101,7 +101,7 @@ type helloMsg struct {
 // welcomeMsg answers a hello with the running server's whole state and the servers it knows,
 // so a newcomer that knew only one server finds the rest.
 type welcomeMsg struct {
-	State   Delta
+	State   delta
 	Members []serverDesc
 }
 

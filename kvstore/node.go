@@ -89,7 +89,7 @@ type recentPut struct {
 // remoteLink is what an actor keeps for another server of the cluster.
 type remoteLink struct {
 	desc    serverDesc
-	pending Delta // Puts taken here that this server has not been sent yet
+	pending delta // Puts taken here that this server has not been sent yet
 	// failingSince is when the oldest batch sent to the server and not acknowledged since
 	// was sent, if one has timed out; 0 while the server acknowledges.
 	failingSince int64
@@ -122,7 +122,7 @@ type putWaiter struct {
 type sentBatch struct {
 	addr    string
 	at      int64
-	entries Delta
+	entries delta
 }
 
 // node is a query actor's logic as plain code: a message in, messages out. It holds the
@@ -140,11 +140,11 @@ type node struct {
 	index   int
 	selfRef *actor.ActorRef
 	uid     string
-	replica *Replica
+	replica *replica
 	now     func() int64 // wall clock, ms
 
 	remotes      map[string]*remoteLink     // servers of the cluster other than ours, by address
-	pendingLocal Delta                      // news for the other actors of this server
+	pendingLocal delta                      // news for the other actors of this server
 	recent       []recentPut                // Puts taken here in the last recentWindow
 	seq          int64                      // number of the last batch sent to another server
 	unacked      map[int64]sentBatch        // batches sent to other servers, by number
@@ -165,8 +165,8 @@ type node struct {
 
 func newNode(self *actor.ActorRef, now func() int64) *node {
 	return &node{
-		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
-		remotes: map[string]*remoteLink{}, pendingLocal: Delta{}, unacked: map[int64]sentBatch{},
+		selfRef: self, uid: self.Uid(), replica: newReplica(), now: now,
+		remotes: map[string]*remoteLink{}, pendingLocal: delta{}, unacked: map[int64]sentBatch{},
 		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{}, reported: map[string]bool{},
 		dropped: map[string]*droppedServer{}, strangers: map[string]stranger{}, dropAfter: DefaultDropAfter.Milliseconds(),
 		putTimeout: DefaultPutTimeout.Milliseconds(), lastSync: -1 << 62, lastTick: -1 << 62,
@@ -330,7 +330,7 @@ func (n *node) antiEntropy(m remoteSync) []envelope {
 	case len(d.Want) > 0:
 		// The sender sent its versions in the buckets that differ: send back what is newer here.
 		for k, e := range n.replica.inBuckets(d.Want) {
-			if got, ok := m.Entries[k]; !ok || Merge(got, e) != got {
+			if got, ok := m.Entries[k]; !ok || merge(got, e) != got {
 				l.pending.Add(k, e)
 			}
 		}
@@ -360,7 +360,7 @@ func (n *node) antiEntropy(m remoteSync) []envelope {
 
 // applyForLocals merges versions that came from another server and passes the news on to
 // this server's other actors (never back to other servers: the writer's server sends them).
-func (n *node) applyForLocals(d Delta) {
+func (n *node) applyForLocals(d delta) {
 	for k, e := range d {
 		if n.replica.Apply(k, e) {
 			n.pendingLocal.Add(k, e)
@@ -382,7 +382,7 @@ func (n *node) configure(m configMsg) []envelope {
 			continue
 		}
 		if _, ok := n.remotes[d.Addr]; !ok {
-			n.remotes[d.Addr] = &remoteLink{desc: d, pending: Delta{}} // nothing of ours to catch up on
+			n.remotes[d.Addr] = &remoteLink{desc: d, pending: delta{}} // nothing of ours to catch up on
 		}
 		if m.Join {
 			out = append(out, n.sayHello(d))
@@ -405,7 +405,7 @@ func (n *node) addRemote(d serverDesc) bool {
 		return false
 	}
 	delete(n.strangers, d.Addr)
-	l := &remoteLink{desc: d, pending: Delta{}}
+	l := &remoteLink{desc: d, pending: delta{}}
 	for _, r := range n.recent {
 		l.pending.Add(r.key, r.e)
 	}
@@ -605,7 +605,7 @@ func (n *node) sync(now int64) []envelope {
 	var out []envelope
 	if len(n.pendingLocal) > 0 {
 		out = n.toLocals(localSync{Entries: n.pendingLocal})
-		n.pendingLocal = Delta{}
+		n.pendingLocal = delta{}
 	}
 	msgs := map[actor.ActorRef]*remoteSync{}
 	at := func(ref actor.ActorRef) *remoteSync {
@@ -623,7 +623,7 @@ func (n *node) sync(now int64) []envelope {
 			n.seq++
 			m.Entries, m.Seq = l.pending, n.seq
 			n.unacked[n.seq] = sentBatch{addr: addr, at: now, entries: l.pending}
-			l.pending = Delta{}
+			l.pending = delta{}
 		}
 		if l.sendSum || l.sendBuckets || l.want != nil {
 			d := &digestPart{Sum: n.replica.sum, Want: l.want}

@@ -225,7 +225,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
 		}
 		rs := rpc.NewServer()
-		if err := rs.RegisterName("QueryReceiver", &QueryReceiver{system: system, actor: ref, putWait: cfg.PutTimeout}); err != nil {
+		if err := rs.RegisterName("QueryReceiver", &queryReceiver{system: system, actor: ref, putWait: cfg.PutTimeout}); err != nil {
 			ln.Close()
 			s.Close()
 			return nil, fmt.Errorf("kvstore: %w", err)
@@ -294,9 +294,10 @@ func (s *Server) keepalive() {
 	}
 }
 
-// QueryReceiver is the RPC face of one query actor. It keeps no state: each call tells the
+// queryReceiver is the RPC face of one query actor, served under the net/rpc name
+// "QueryReceiver". It keeps no state: each call tells the
 // actor and waits for its answer on a channel ref.
-type QueryReceiver struct {
+type queryReceiver struct {
 	system  *actor.ActorSystem
 	actor   *actor.ActorRef
 	putWait time.Duration // Config.PutTimeout: a Put may wait that long for its peers
@@ -304,7 +305,7 @@ type QueryReceiver struct {
 
 // ask tells the actor the message built for a fresh reply ref and waits for the answer, at
 // most queryTimeout beyond wait.
-func (q *QueryReceiver) ask(wait time.Duration, build func(reply *actor.ActorRef) any) (any, error) {
+func (q *queryReceiver) ask(wait time.Duration, build func(reply *actor.ActorRef) any) (any, error) {
 	ref, answer := q.system.NewChannelRef()
 	q.system.Tell(q.actor, build(ref))
 	t := time.NewTimer(wait + queryTimeout)
@@ -321,7 +322,7 @@ func (q *QueryReceiver) ask(wait time.Duration, build func(reply *actor.ActorRef
 }
 
 // Get answers a GetArgs.
-func (q *QueryReceiver) Get(args *GetArgs, reply *GetReply) error {
+func (q *queryReceiver) Get(args *GetArgs, reply *GetReply) error {
 	m, err := q.ask(0, func(r *actor.ActorRef) any { return getMsg{Key: args.Key, Reply: r} })
 	if err != nil {
 		return err
@@ -335,7 +336,7 @@ func (q *QueryReceiver) Get(args *GetArgs, reply *GetReply) error {
 }
 
 // List answers a ListArgs; Entries is never nil.
-func (q *QueryReceiver) List(args *ListArgs, reply *ListReply) error {
+func (q *queryReceiver) List(args *ListArgs, reply *ListReply) error {
 	m, err := q.ask(0, func(r *actor.ActorRef) any { return listMsg{Prefix: args.Prefix, Reply: r} })
 	if err != nil {
 		return err
@@ -353,13 +354,13 @@ func (q *QueryReceiver) List(args *ListArgs, reply *ListReply) error {
 
 // Put answers a PutArgs once the actor has taken the write (and Config.PeerAcks other servers
 // hold it).
-func (q *QueryReceiver) Put(args *PutArgs, reply *PutReply) error {
+func (q *queryReceiver) Put(args *PutArgs, reply *PutReply) error {
 	_, err := q.put(args)
 	return err
 }
 
 // put has the actor take a Put and returns its stamp once it is acknowledged.
-func (q *QueryReceiver) put(args *PutArgs) (Stamp, error) {
+func (q *queryReceiver) put(args *PutArgs) (Stamp, error) {
 	m, err := q.ask(q.putWait, func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
 	if err != nil {
 		return Stamp{}, err
