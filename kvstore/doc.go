@@ -25,7 +25,9 @@
 // The actor system delivers at most once, and drops what it cannot deliver to an unreachable
 // system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
 // it in its next sync to the sender, and a batch not acknowledged within 2 s (ackTimeout) is
-// merged into the next one and sent again; merging is idempotent, so a duplicate does no harm.
+// merged into the next one and sent again, then every 500 ms (failingResend) while that server
+// acknowledges nothing, so Puts held back by a partition arrive soon after it heals; merging
+// is idempotent, so a duplicate does no harm.
 // A server that acknowledges nothing for Config.DropAfter (a minute by default) is dropped:
 // the actor forgets what it owed it, so a server gone for good costs no memory, reports it
 // (ErrServerDropped, through Config.OnError) and says hello to it every few seconds. When it

@@ -17,6 +17,11 @@ const (
 	// before it is sent again: well over a round trip at 250 ms one-way latency plus the
 	// receiver's batching interval, so only a lost batch or ack is resent.
 	ackTimeout = 2 * time.Second
+	// failingResend is how soon a batch is resent to a server that has already let one time
+	// out (and acknowledged nothing since): over a round trip at 250 ms one-way latency, and
+	// short enough that once a partition heals the Puts it held back arrive within it, rather
+	// than within ackTimeout. At most two messages a second to such a server.
+	failingResend = 500 * time.Millisecond
 	// recentWindow is how long an actor remembers its own Puts, to hand them to a server that
 	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
 	// the joining server's welcome snapshot missed is always still remembered.
@@ -533,7 +538,11 @@ func (n *node) flush() []envelope {
 	timeout := ackTimeout.Milliseconds()
 	var out []envelope
 	for s, b := range n.unacked {
-		if now-b.at >= timeout {
+		wait := timeout
+		if l := n.remotes[b.addr]; l != nil && l.failingSince != 0 {
+			wait = failingResend.Milliseconds()
+		}
+		if now-b.at >= wait {
 			if l := n.remotes[b.addr]; l != nil {
 				for k, e := range b.entries {
 					l.pending.Add(k, e)
