@@ -285,30 +285,35 @@ func (n *node) held(b sentBatch) []envelope {
 	if len(n.waiters) == 0 {
 		return nil
 	}
-	var out []envelope
-	kept := n.waiters[:0]
-	for _, w := range n.waiters {
+	return n.answer(func(w *putWaiter) any {
 		if e, ok := b.entries[w.key]; ok && e.Stamp.Compare(w.stamp) >= 0 {
 			w.holders[b.addr] = true
 		}
 		if len(w.holders) >= n.peerAcks {
-			out = append(out, envelope{To: w.reply, Msg: putResult{Stamp: w.stamp}})
-			continue
+			return putResult{Stamp: w.stamp}
 		}
-		kept = append(kept, w)
-	}
-	clear(n.waiters[len(kept):])
-	n.waiters = kept
-	return out
+		return nil
+	})
 }
 
 // expire answers ErrNotReplicated to the Puts that waited putTimeout for their peers.
 func (n *node) expire(now int64) []envelope {
+	return n.answer(func(w *putWaiter) any {
+		if now-w.at >= n.putTimeout {
+			return putNotReplicated{Stamp: w.stamp, Holders: len(w.holders)}
+		}
+		return nil
+	})
+}
+
+// answer sends each waiting Put the answer f gives it and forgets it; a Put f answers nil
+// keeps waiting.
+func (n *node) answer(f func(w *putWaiter) any) []envelope {
 	var out []envelope
 	kept := n.waiters[:0]
 	for _, w := range n.waiters {
-		if now-w.at >= n.putTimeout {
-			out = append(out, envelope{To: w.reply, Msg: putNotReplicated{Stamp: w.stamp, Holders: len(w.holders)}})
+		if msg := f(w); msg != nil {
+			out = append(out, envelope{To: w.reply, Msg: msg})
 			continue
 		}
 		kept = append(kept, w)
