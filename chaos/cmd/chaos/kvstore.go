@@ -202,7 +202,7 @@ func (c *kvCluster) start(ctx context.Context) error {
 	}
 	// A proxy on every link between two actor systems; each server dials the others through
 	// its own (kvstored -route). Clients reach the query actors directly.
-	network, err := chaos.NewNet(actorAddrs, false, c.r.rng.Uint64())
+	network, err := chaos.NewNet(actorAddrs, c.r.opts.kvstoreHang, c.r.rng.Uint64())
 	if err != nil {
 		return err
 	}
