@@ -18,9 +18,10 @@ const (
 	// receiver's batching interval, so only a lost batch or ack is resent.
 	ackTimeout = 2 * time.Second
 	// failingResend is how soon a batch is resent to a server that has already let one time
-	// out (and acknowledged nothing since): over a round trip at 250 ms one-way latency, and
-	// short enough that once a partition heals the Puts it held back arrive within it, rather
-	// than within ackTimeout. At most two messages a second to such a server.
+	// out and acknowledged nothing since, so that once a partition heals the Puts it held
+	// back arrive within it rather than within ackTimeout. It may be shorter than a round trip
+	// at 250 ms one-way latency: the first acknowledgement that comes back, even of a batch
+	// resent since, ends it. At most two messages a second to such a server.
 	failingResend = 500 * time.Millisecond
 	// recentWindow is how long an actor remembers its own Puts, to hand them to a server that
 	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
@@ -213,6 +214,11 @@ func (n *node) handle(msg any) []envelope {
 		n.applyForLocals(m.Entries)
 		if m.Seq > 0 && m.From != nil {
 			n.acks[*m.From] = append(n.acks[*m.From], m.Seq)
+		}
+		if l := n.remotes[m.Server.Addr]; l != nil && len(m.Acks) > 0 {
+			// It has our batches again, if only ones already resent: it is not failing, and
+			// what is in flight to it waits ackTimeout before going out again.
+			l.failingSince = 0
 		}
 		for _, s := range m.Acks {
 			if b, ok := n.unacked[s]; ok {
