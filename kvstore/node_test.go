@@ -314,3 +314,38 @@ func TestNodeSurvivesMalformedMessages(t *testing.T) {
 		t.Errorf("a stray configMsg moved the node to %v, index %d", n.self, n.index)
 	}
 }
+
+// Once a batch to a server has timed out, the next ones to it go out again every
+// failingResend rather than ackTimeout, until an acknowledgement comes back from it, even of
+// a batch already resent.
+func TestNodeResendsSoonerToAFailingServer(t *testing.T) {
+	t.Parallel()
+	clock := int64(1000)
+	n := testNode("a:1", 1, 0, &clock, desc("b:1", 1))
+	resent := func() (seq int64) {
+		for _, env := range n.handle(tickMsg{}) {
+			if r, ok := env.Msg.(remoteSync); ok && r.Seq > 0 {
+				seq = r.Seq
+			}
+		}
+		return seq
+	}
+	n.handle(putMsg{Key: "x", Value: "1", Reply: reply()}) // batch 1, lost
+	clock += ackTimeout.Milliseconds()
+	if resent() == 0 {
+		t.Fatal("not resent after ackTimeout")
+	}
+	clock += failingResend.Milliseconds() - 1
+	if s := resent(); s != 0 {
+		t.Fatalf("batch %d resent before failingResend", s)
+	}
+	clock++
+	if resent() == 0 {
+		t.Fatal("not resent after failingResend to a failing server")
+	}
+	n.handle(remoteSync{Server: desc("b:1", 1), Acks: []int64{1}}) // the first batch, long resent
+	clock += failingResend.Milliseconds()
+	if s := resent(); s != 0 {
+		t.Fatalf("batch %d resent after failingResend to a server that acknowledges again", s)
+	}
+}
