@@ -2,7 +2,6 @@ package kvstore
 
 import (
 	"errors"
-	"time"
 
 	"ds440/actor"
 )
@@ -14,9 +13,11 @@ type queryActor struct {
 	node *node
 }
 
-func newQueryActor(ctx *actor.ActorContext, clock func() time.Time, dropAfter time.Duration) actor.Actor {
+func newQueryActor(ctx *actor.ActorContext, cfg *Config) actor.Actor {
+	clock := cfg.Clock
 	n := newNode(ctx.Self, func() int64 { return clock().UnixMilli() })
-	n.dropAfter = dropAfter.Milliseconds()
+	n.dropAfter = cfg.DropAfter.Milliseconds()
+	n.peerAcks, n.putTimeout = cfg.PeerAcks, cfg.PutTimeout.Milliseconds()
 	return &queryActor{ctx: ctx, node: n}
 }
 

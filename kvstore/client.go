@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/rpc"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,7 +78,8 @@ func (c *Client) List(prefix string) (map[string]string, error) {
 	return reply.Entries, nil
 }
 
-// Put sets key to value.
+// Put sets key to value. On a server with Config.PeerAcks > 0 it returns once that many other
+// servers hold the Put, or ErrNotReplicated.
 func (c *Client) Put(key, value string) error {
 	return c.call("QueryReceiver.Put", &PutArgs{Key: key, Value: value}, &PutReply{})
 }
@@ -105,6 +107,10 @@ func (c *Client) call(method string, args, reply any) error {
 		err = conn.Call(method, args, reply)
 		if err == nil {
 			return nil
+		}
+		if se, ok := err.(rpc.ServerError); ok && strings.HasPrefix(string(se), ErrNotReplicated.Error()) {
+			// net/rpc carries only the text of a server's error: give the caller the sentinel.
+			return fmt.Errorf("kvstore: %s at %s: %w%s", method, addr, ErrNotReplicated, strings.TrimPrefix(string(se), ErrNotReplicated.Error()))
 		}
 		if !errors.Is(err, rpc.ErrShutdown) || attempt > 0 {
 			return fmt.Errorf("kvstore: %s at %s: %w", method, addr, err)

@@ -5,7 +5,7 @@
 // RPC handler keeps no state; it tells its actor the query and waits on a channel ref. Versions
 // are ordered last-writer-wins by (wall-clock millisecond, Uid of the actor that took the Put),
 // and a Put is always stamped newer than what its actor holds, so a re-Put of a value that lost
-// wins. Merge is commutative, associative and idempotent, so replicas converge however syncs
+// wins. The merge is commutative, associative and idempotent, so replicas converge however syncs
 // are ordered or repeated.
 //
 // # Sync
@@ -25,7 +25,9 @@
 // The actor system delivers at most once, and drops what it cannot deliver to an unreachable
 // system. So each batch of Puts sent to another server is numbered, its receiver acknowledges
 // it in its next sync to the sender, and a batch not acknowledged within 2 s (ackTimeout) is
-// merged into the next one and sent again; merging is idempotent, so a duplicate does no harm.
+// merged into the next one and sent again, then every 500 ms (failingResend) while that server
+// acknowledges nothing, so Puts held back by a partition arrive soon after it heals; merging
+// is idempotent, so a duplicate does no harm.
 // A server that acknowledges nothing for Config.DropAfter (a minute by default) is dropped:
 // the actor forgets what it owed it, so a server gone for good costs no memory, reports it
 // (ErrServerDropped, through Config.OnError) and says hello to it every few seconds. When it
@@ -57,6 +59,20 @@
 // about the newcomer. From then on every actor includes the newcomer in its rounds, and each
 // first sends it the Puts it took in the last few seconds, which covers any Put the welcome
 // snapshot missed while the join was in flight.
+//
+// # Durability of a Put
+//
+// By default (Config.PeerAcks 0, the contract's behaviour) a Put is answered as soon as its
+// actor has taken it, from memory, and sent on with the next sync: a server killed less than
+// a sync interval after acknowledging a Put can take it with it. With PeerAcks n > 0 the actor
+// holds the answer until n other servers have acknowledged a sync that carries the Put (or a
+// newer version of its key), so an acknowledged Put survives the death of its server (and of
+// any n-1 others). The acknowledgements are the batch acknowledgements sync already uses, so
+// no message is added and the rate limit holds; the price is latency, a round trip plus up to
+// a sync interval on each side, and the throughput a client gets from it. A Put that not
+// enough servers hold within Config.PutTimeout (they are down or cut off, or the cluster is
+// smaller) returns ErrNotReplicated: its outcome is unknown, since it is taken where it was
+// sent and passed on once a peer answers.
 //
 // # Construction
 //

@@ -28,10 +28,10 @@ type Entry struct {
 	Stamp Stamp
 }
 
-// Merge returns the winner of two versions of one key: the newer stamp, and on equal stamps
+// merge returns the winner of two versions of one key: the newer stamp, and on equal stamps
 // (which only one Put can produce, so only a corrupted peer could send two different values)
-// the larger value, so that Merge is commutative, associative and idempotent whatever arrives.
-func Merge(a, b Entry) Entry {
+// the larger value, so that merge is commutative, associative and idempotent whatever arrives.
+func merge(a, b Entry) Entry {
 	switch c := a.Stamp.Compare(b.Stamp); {
 	case c > 0:
 		return a
@@ -44,19 +44,19 @@ func Merge(a, b Entry) Entry {
 	}
 }
 
-// Delta is a set of versions to send to, or received from, another replica.
-type Delta map[string]Entry
+// delta is a set of versions to send to, or received from, another replica.
+type delta map[string]Entry
 
 // Add merges e into d under key.
-func (d Delta) Add(key string, e Entry) {
+func (d delta) Add(key string, e Entry) {
 	if cur, ok := d[key]; ok {
-		e = Merge(cur, e)
+		e = merge(cur, e)
 	}
 	d[key] = e
 }
 
-// Replica is one query actor's full copy of the store. It is plain data, owned by one actor.
-type Replica struct {
+// replica is one query actor's full copy of the store. It is plain data, owned by one actor.
+type replica struct {
 	entries map[string]Entry
 	// buckets[b] is the XOR of entryHash over the keys in bucket b (keyBucket), and sum the
 	// XOR of all of them: an order-independent digest of the replica, kept up to date in
@@ -97,7 +97,7 @@ func entryHash(key string, e Entry) uint64 {
 }
 
 // set stores e under key and updates the digest.
-func (r *Replica) set(key string, e Entry) {
+func (r *replica) set(key string, e Entry) {
 	b := keyBucket(key)
 	var x uint64
 	if cur, ok := r.entries[key]; ok {
@@ -110,12 +110,12 @@ func (r *Replica) set(key string, e Entry) {
 }
 
 // inBuckets returns the versions held in the given digest buckets.
-func (r *Replica) inBuckets(want []int) Delta {
+func (r *replica) inBuckets(want []int) delta {
 	set := map[int]bool{}
 	for _, b := range want {
 		set[b] = true
 	}
-	d := Delta{}
+	d := delta{}
 	for k, e := range r.entries {
 		if set[keyBucket(k)] {
 			d[k] = e
@@ -124,17 +124,17 @@ func (r *Replica) inBuckets(want []int) Delta {
 	return d
 }
 
-// NewReplica returns an empty replica.
-func NewReplica() *Replica { return &Replica{entries: map[string]Entry{}} }
+// newReplica returns an empty replica.
+func newReplica() *replica { return &replica{entries: map[string]Entry{}} }
 
 // Get returns key's current value.
-func (r *Replica) Get(key string) (string, bool) {
+func (r *replica) Get(key string) (string, bool) {
 	e, ok := r.entries[key]
 	return e.Value, ok
 }
 
 // List returns every key with the prefix and its value; never nil.
-func (r *Replica) List(prefix string) map[string]string {
+func (r *replica) List(prefix string) map[string]string {
 	out := map[string]string{}
 	for k, e := range r.entries {
 		if strings.HasPrefix(k, prefix) {
@@ -148,7 +148,7 @@ func (r *Replica) List(prefix string) map[string]string {
 // stamped entry. The stamp is at least one millisecond newer than the version this replica
 // holds, so a Put always wins over what its own replica has seen (a re-Put of a value that lost
 // wins this time), even if this server's clock is behind the writer of that version.
-func (r *Replica) Put(key, value string, now int64, uid string) Entry {
+func (r *replica) Put(key, value string, now int64, uid string) Entry {
 	t := now
 	if cur, ok := r.entries[key]; ok && cur.Stamp.Time >= t {
 		t = cur.Stamp.Time + 1
@@ -160,9 +160,9 @@ func (r *Replica) Put(key, value string, now int64, uid string) Entry {
 
 // Apply merges a version received from another replica and reports whether it changed this
 // replica (and so is news worth passing on).
-func (r *Replica) Apply(key string, e Entry) bool {
+func (r *replica) Apply(key string, e Entry) bool {
 	cur, ok := r.entries[key]
-	if ok && Merge(cur, e) == cur {
+	if ok && merge(cur, e) == cur {
 		return false
 	}
 	r.set(key, e)
@@ -170,8 +170,8 @@ func (r *Replica) Apply(key string, e Entry) bool {
 }
 
 // Snapshot returns every version the replica holds, for a server that joins.
-func (r *Replica) Snapshot() Delta {
-	d := make(Delta, len(r.entries))
+func (r *replica) Snapshot() delta {
+	d := make(delta, len(r.entries))
 	for k, e := range r.entries {
 		d[k] = e
 	}
@@ -179,4 +179,4 @@ func (r *Replica) Snapshot() Delta {
 }
 
 // Len is the number of keys.
-func (r *Replica) Len() int { return len(r.entries) }
+func (r *replica) Len() int { return len(r.entries) }

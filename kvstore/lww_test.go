@@ -24,13 +24,13 @@ func TestMergeKeepsNewerStamp(t *testing.T) {
 		{"empty value can win", e("full", 1, "u"), e("", 2, "u"), e("", 2, "u")},
 	}
 	for _, tc := range cases {
-		if got := Merge(tc.a, tc.b); got != tc.want {
+		if got := merge(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: Merge = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
 
-// Merge must be commutative, associative and idempotent, so replicas converge whatever order
+// merge must be commutative, associative and idempotent, so replicas converge whatever order
 // and however often syncs arrive.
 func TestMergeIsASemilattice(t *testing.T) {
 	t.Parallel()
@@ -40,13 +40,13 @@ func TestMergeIsASemilattice(t *testing.T) {
 	}
 	for range 5000 {
 		a, b, c := gen(), gen(), gen()
-		if Merge(a, b) != Merge(b, a) {
+		if merge(a, b) != merge(b, a) {
 			t.Fatalf("not commutative: %v %v", a, b)
 		}
-		if Merge(Merge(a, b), c) != Merge(a, Merge(b, c)) {
+		if merge(merge(a, b), c) != merge(a, merge(b, c)) {
 			t.Fatalf("not associative: %v %v %v", a, b, c)
 		}
-		if Merge(a, a) != a {
+		if merge(a, a) != a {
 			t.Fatalf("not idempotent: %v", a)
 		}
 	}
@@ -54,7 +54,7 @@ func TestMergeIsASemilattice(t *testing.T) {
 
 func TestReplicaPutAlwaysWinsLocally(t *testing.T) {
 	t.Parallel()
-	r := NewReplica()
+	r := newReplica()
 	// A version from a server whose clock is ahead arrives first.
 	r.Apply("k", e("remote", 1000, "far/1"))
 	got := r.Put("k", "local", 10, "near/1")
@@ -74,7 +74,7 @@ func TestReplicaPutAlwaysWinsLocally(t *testing.T) {
 
 func TestReplicaApplyReportsNews(t *testing.T) {
 	t.Parallel()
-	r := NewReplica()
+	r := newReplica()
 	steps := []struct {
 		entry Entry
 		news  bool
@@ -110,9 +110,9 @@ func TestReplicasConvergeInAnyOrder(t *testing.T) {
 			e Entry
 		}{fmt.Sprint("k", r.IntN(20)), e(fmt.Sprint("v", i), int64(r.IntN(50)), fmt.Sprint("u/", r.IntN(4)))})
 	}
-	var want Delta
+	var want delta
 	for trial := range 10 {
-		rep := NewReplica()
+		rep := newReplica()
 		order := r.Perm(len(updates))
 		for _, i := range append(order, order[:50]...) {
 			rep.Apply(updates[i].k, updates[i].e)
@@ -130,7 +130,7 @@ func TestReplicasConvergeInAnyOrder(t *testing.T) {
 
 func TestReplicaListNeverNil(t *testing.T) {
 	t.Parallel()
-	r := NewReplica()
+	r := newReplica()
 	if r.List("x") == nil {
 		t.Fatal("List returned nil")
 	}

@@ -30,6 +30,13 @@ type putResult struct {
 	Stamp Stamp
 }
 
+// putNotReplicated answers a Put that fewer than Config.PeerAcks other servers acknowledged
+// within Config.PutTimeout: taken here, with Stamp, and held by Holders other servers.
+type putNotReplicated struct {
+	Stamp   Stamp
+	Holders int
+}
+
 type listMsg struct {
 	Prefix string
 	Reply  *actor.ActorRef
@@ -58,14 +65,14 @@ type keepaliveMsg struct{}
 
 // localSync carries versions to another actor of the same server.
 type localSync struct {
-	Entries Delta
+	Entries delta
 }
 
 // remoteSync carries versions taken on one server to one actor of another, as batch Seq
 // (0 if it carries only acknowledgements), and acknowledges the batches the receiver sent to
 // the sender.
 type remoteSync struct {
-	Entries Delta
+	Entries delta
 	From    *actor.ActorRef // the sending actor, to acknowledge Seq to
 	Server  serverDesc      // the sender's server, for a receiver that does not know it
 	Seq     int64
@@ -94,7 +101,7 @@ type helloMsg struct {
 // welcomeMsg answers a hello with the running server's whole state and the servers it knows,
 // so a newcomer that knew only one server finds the rest.
 type welcomeMsg struct {
-	State   Delta
+	State   delta
 	Members []serverDesc
 }
 
@@ -110,7 +117,7 @@ type idleMsg struct {
 }
 
 func init() {
-	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, listMsg{}, listResult{},
+	for _, m := range []any{getMsg{}, getResult{}, putMsg{}, putResult{}, putNotReplicated{}, listMsg{}, listResult{},
 		configMsg{}, tickMsg{}, keepaliveMsg{}, idleMsg{}, localSync{}, remoteSync{}, helloMsg{}, welcomeMsg{}, joinedMsg{}} {
 		gob.Register(m)
 	}

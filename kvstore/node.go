@@ -17,6 +17,12 @@ const (
 	// before it is sent again: well over a round trip at 250 ms one-way latency plus the
 	// receiver's batching interval, so only a lost batch or ack is resent.
 	ackTimeout = 2 * time.Second
+	// failingResend is how soon a batch is resent to a server that has already let one time
+	// out and acknowledged nothing since, so that once a partition heals the Puts it held
+	// back arrive within it rather than within ackTimeout. It may be shorter than a round trip
+	// at 250 ms one-way latency: the first acknowledgement that comes back, even of a batch
+	// resent since, ends it. At most two messages a second to such a server.
+	failingResend = 500 * time.Millisecond
 	// recentWindow is how long an actor remembers its own Puts, to hand them to a server that
 	// joins: longer than it takes a Put to reach every actor of its own server, so a Put that
 	// the joining server's welcome snapshot missed is always still remembered.
@@ -35,6 +41,10 @@ const (
 	// second per pair of servers; it rides on the sync cadence, so the rate limit holds.
 	// Config.KeepaliveInterval overrides it.
 	keepaliveInterval = 500 * time.Millisecond
+	// DefaultPutTimeout is how long a Put waits for Config.PeerAcks other servers to hold it
+	// before it returns ErrNotReplicated (Config.PutTimeout): over two resends of a lost
+	// batch at the contract's 250 ms one-way latency.
+	DefaultPutTimeout = 5 * time.Second
 )
 
 // Problems the query actors report through Config.OnError, wrapped with the server's address.
@@ -47,6 +57,12 @@ var (
 	// Put it missed when it answers.
 	ErrServerDropped = errors.New("kvstore: server dropped")
 )
+
+// ErrNotReplicated is returned by a Put on a server with Config.PeerAcks > 0 when fewer other
+// servers than that acknowledged holding the Put within Config.PutTimeout. The outcome is
+// unknown: the Put is taken on the server that answered and is passed on once a peer
+// answers, but it dies with that server if the server dies first.
+var ErrNotReplicated = errors.New("kvstore: Put not held by enough other servers in time")
 
 // envelope is a message a node wants sent, after a delay if After > 0, or (To nil) a problem
 // to report.
@@ -79,7 +95,7 @@ type recentPut struct {
 // remoteLink is what an actor keeps for another server of the cluster.
 type remoteLink struct {
 	desc    serverDesc
-	pending Delta // Puts taken here that this server has not been sent yet
+	pending delta // Puts taken here that this server has not been sent yet
 	// failingSince is when the oldest batch sent to the server and not acknowledged since
 	// was sent, if one has timed out; 0 while the server acknowledges.
 	failingSince int64
@@ -98,11 +114,21 @@ func (l *remoteLink) hasNews() bool {
 	return len(l.pending) > 0 || l.sendSum || l.sendBuckets || l.want != nil
 }
 
+// putWaiter is a Put whose answer waits until peerAcks other servers acknowledged a batch
+// that holds it (or a newer version of its key).
+type putWaiter struct {
+	reply   *actor.ActorRef
+	key     string
+	stamp   Stamp
+	at      int64           // when it was taken, ms
+	holders map[string]bool // servers that acknowledged holding it
+}
+
 // sentBatch is a batch of Puts sent to another server and not yet acknowledged.
 type sentBatch struct {
 	addr    string
 	at      int64
-	entries Delta
+	entries delta
 }
 
 // node is a query actor's logic as plain code: a message in, messages out. It holds the
@@ -120,11 +146,11 @@ type node struct {
 	index   int
 	selfRef *actor.ActorRef
 	uid     string
-	replica *Replica
+	replica *replica
 	now     func() int64 // wall clock, ms
 
 	remotes      map[string]*remoteLink     // servers of the cluster other than ours, by address
-	pendingLocal Delta                      // news for the other actors of this server
+	pendingLocal delta                      // news for the other actors of this server
 	recent       []recentPut                // Puts taken here in the last recentWindow
 	seq          int64                      // number of the last batch sent to another server
 	unacked      map[int64]sentBatch        // batches sent to other servers, by number
@@ -134,6 +160,9 @@ type node struct {
 	dropped      map[string]*droppedServer  // servers dropped after dropAfter without an ack
 	strangers    map[string]stranger        // servers that sent a sync but are not known here
 	dropAfter    int64                      // ms
+	peerAcks     int                        // other servers that must hold a Put before it is answered
+	putTimeout   int64                      // ms a Put waits for them before ErrNotReplicated
+	waiters      []*putWaiter               // Puts waiting for peerAcks servers, oldest first
 	lastSync     int64                      // when this actor last sent a sync to anyone, ms
 	lastTick     int64                      // when its last timer message was due, ms
 	timerArmed   bool                       // a tickMsg to self is on its way
@@ -142,11 +171,11 @@ type node struct {
 
 func newNode(self *actor.ActorRef, now func() int64) *node {
 	return &node{
-		selfRef: self, uid: self.Uid(), replica: NewReplica(), now: now,
-		remotes: map[string]*remoteLink{}, pendingLocal: Delta{}, unacked: map[int64]sentBatch{},
+		selfRef: self, uid: self.Uid(), replica: newReplica(), now: now,
+		remotes: map[string]*remoteLink{}, pendingLocal: delta{}, unacked: map[int64]sentBatch{},
 		acks: map[actor.ActorRef][]int64{}, joining: map[string]int64{}, reported: map[string]bool{},
 		dropped: map[string]*droppedServer{}, strangers: map[string]stranger{}, dropAfter: DefaultDropAfter.Milliseconds(),
-		lastSync: -1 << 62, lastTick: -1 << 62,
+		putTimeout: DefaultPutTimeout.Milliseconds(), lastSync: -1 << 62, lastTick: -1 << 62,
 	}
 }
 
@@ -171,7 +200,11 @@ func (n *node) handle(msg any) []envelope {
 			l.pending.Add(m.Key, e)
 		}
 		n.remember(now, m.Key, e)
-		out = append(out, envelope{To: m.Reply, Msg: putResult{Stamp: e.Stamp}})
+		if n.peerAcks > 0 {
+			n.waiters = append(n.waiters, &putWaiter{reply: m.Reply, key: m.Key, stamp: e.Stamp, at: now, holders: map[string]bool{}})
+		} else {
+			out = append(out, envelope{To: m.Reply, Msg: putResult{Stamp: e.Stamp}})
+		}
 	case localSync:
 		for k, e := range m.Entries {
 			n.replica.Apply(k, e)
@@ -182,16 +215,22 @@ func (n *node) handle(msg any) []envelope {
 		if m.Seq > 0 && m.From != nil {
 			n.acks[*m.From] = append(n.acks[*m.From], m.Seq)
 		}
+		if l := n.remotes[m.Server.Addr]; l != nil && len(m.Acks) > 0 {
+			// It has our batches again, if only ones already resent: it is not failing, and
+			// what is in flight to it waits ackTimeout before going out again.
+			l.failingSince = 0
+		}
 		for _, s := range m.Acks {
 			if b, ok := n.unacked[s]; ok {
 				if l := n.remotes[b.addr]; l != nil {
 					l.failingSince = 0
 				}
 				delete(n.unacked, s)
+				out = append(out, n.held(b)...)
 			}
 		}
 		if m.Digest != nil {
-			out = n.antiEntropy(m)
+			out = append(out, n.antiEntropy(m)...)
 		} else {
 			n.noteStranger(m.Server)
 		}
@@ -245,6 +284,51 @@ func (n *node) handle(msg any) []envelope {
 	return append(out, n.flush()...)
 }
 
+// held records that the server b went to holds its versions, and answers the Puts that are
+// now held by peerAcks other servers. A version of the key newer than a Put's stamp holds it
+// too: by last-writer-wins the Put is lost only to that version, which is now safe.
+func (n *node) held(b sentBatch) []envelope {
+	if len(n.waiters) == 0 {
+		return nil
+	}
+	return n.answer(func(w *putWaiter) any {
+		if e, ok := b.entries[w.key]; ok && e.Stamp.Compare(w.stamp) >= 0 {
+			w.holders[b.addr] = true
+		}
+		if len(w.holders) >= n.peerAcks {
+			return putResult{Stamp: w.stamp}
+		}
+		return nil
+	})
+}
+
+// expire answers ErrNotReplicated to the Puts that waited putTimeout for their peers.
+func (n *node) expire(now int64) []envelope {
+	return n.answer(func(w *putWaiter) any {
+		if now-w.at >= n.putTimeout {
+			return putNotReplicated{Stamp: w.stamp, Holders: len(w.holders)}
+		}
+		return nil
+	})
+}
+
+// answer sends each waiting Put the answer f gives it and forgets it; a Put f answers nil
+// keeps waiting.
+func (n *node) answer(f func(w *putWaiter) any) []envelope {
+	var out []envelope
+	kept := n.waiters[:0]
+	for _, w := range n.waiters {
+		if msg := f(w); msg != nil {
+			out = append(out, envelope{To: w.reply, Msg: msg})
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(n.waiters[len(kept):])
+	n.waiters = kept
+	return out
+}
+
 // antiEntropy takes a step of anti-entropy another server's first actor sent with its sync
 // (see digestPart), whose Entries are already merged. A digest that differs from this
 // replica's starts an exchange only if the one before it differed too and neither replica
@@ -262,7 +346,7 @@ func (n *node) antiEntropy(m remoteSync) []envelope {
 	case len(d.Want) > 0:
 		// The sender sent its versions in the buckets that differ: send back what is newer here.
 		for k, e := range n.replica.inBuckets(d.Want) {
-			if got, ok := m.Entries[k]; !ok || Merge(got, e) != got {
+			if got, ok := m.Entries[k]; !ok || merge(got, e) != got {
 				l.pending.Add(k, e)
 			}
 		}
@@ -292,7 +376,7 @@ func (n *node) antiEntropy(m remoteSync) []envelope {
 
 // applyForLocals merges versions that came from another server and passes the news on to
 // this server's other actors (never back to other servers: the writer's server sends them).
-func (n *node) applyForLocals(d Delta) {
+func (n *node) applyForLocals(d delta) {
 	for k, e := range d {
 		if n.replica.Apply(k, e) {
 			n.pendingLocal.Add(k, e)
@@ -314,7 +398,7 @@ func (n *node) configure(m configMsg) []envelope {
 			continue
 		}
 		if _, ok := n.remotes[d.Addr]; !ok {
-			n.remotes[d.Addr] = &remoteLink{desc: d, pending: Delta{}} // nothing of ours to catch up on
+			n.remotes[d.Addr] = &remoteLink{desc: d, pending: delta{}} // nothing of ours to catch up on
 		}
 		if m.Join {
 			out = append(out, n.sayHello(d))
@@ -337,7 +421,7 @@ func (n *node) addRemote(d serverDesc) bool {
 		return false
 	}
 	delete(n.strangers, d.Addr)
-	l := &remoteLink{desc: d, pending: Delta{}}
+	l := &remoteLink{desc: d, pending: delta{}}
 	for _, r := range n.recent {
 		l.pending.Add(r.key, r.e)
 	}
@@ -439,7 +523,7 @@ func (n *node) remember(now int64, key string, e Entry) {
 // unacknowledged and no hello unanswered (a dropped server's periodic hello does not count). Once every actor of a cluster is idle, nothing is
 // in flight between them but a localSync, which sets off nothing more.
 func (n *node) idle() bool {
-	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0
+	return !n.hasNews() && len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0 && len(n.waiters) == 0
 }
 
 // hasNews reports whether some peer has a sync waiting.
@@ -465,7 +549,11 @@ func (n *node) flush() []envelope {
 	timeout := ackTimeout.Milliseconds()
 	var out []envelope
 	for s, b := range n.unacked {
-		if now-b.at >= timeout {
+		wait := timeout
+		if l := n.remotes[b.addr]; l != nil && l.failingSince != 0 {
+			wait = failingResend.Milliseconds()
+		}
+		if now-b.at >= wait {
 			if l := n.remotes[b.addr]; l != nil {
 				for k, e := range b.entries {
 					l.pending.Add(k, e)
@@ -498,6 +586,7 @@ func (n *node) flush() []envelope {
 			out = append(out, n.greetUnknown(st.desc)...)
 		}
 	}
+	out = append(out, n.expire(now)...)
 	for _, d := range n.dropped {
 		if now-d.lastHello >= rejoinInterval.Milliseconds() {
 			d.lastHello = now
@@ -510,12 +599,12 @@ func (n *node) flush() []envelope {
 		out = append(out, n.sync(now)...)
 		n.lastSync, news = now, false
 	}
-	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0 || len(n.strangers) > 0 || len(n.dropped) > 0) {
+	if !n.timerArmed && (news || len(n.unacked) > 0 || len(n.joining) > 0 || len(n.strangers) > 0 || len(n.waiters) > 0 || len(n.dropped) > 0) {
 		at := max(n.lastTick, now) + interval // polling for acks and answers
 		switch {
 		case news:
 			at = max(n.lastTick, n.lastSync) + interval
-		case len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0: // only dropped servers to greet
+		case len(n.unacked) == 0 && len(n.joining) == 0 && len(n.strangers) == 0 && len(n.waiters) == 0: // only dropped servers to greet
 			next := int64(1<<62 - 1)
 			for _, d := range n.dropped {
 				next = min(next, d.lastHello+rejoinInterval.Milliseconds())
@@ -536,7 +625,7 @@ func (n *node) sync(now int64) []envelope {
 	var out []envelope
 	if len(n.pendingLocal) > 0 {
 		out = n.toLocals(localSync{Entries: n.pendingLocal})
-		n.pendingLocal = Delta{}
+		n.pendingLocal = delta{}
 	}
 	msgs := map[actor.ActorRef]*remoteSync{}
 	at := func(ref actor.ActorRef) *remoteSync {
@@ -554,7 +643,7 @@ func (n *node) sync(now int64) []envelope {
 			n.seq++
 			m.Entries, m.Seq = l.pending, n.seq
 			n.unacked[n.seq] = sentBatch{addr: addr, at: now, entries: l.pending}
-			l.pending = Delta{}
+			l.pending = delta{}
 		}
 		if l.sendSum || l.sendBuckets || l.want != nil {
 			d := &digestPart{Sum: n.replica.sum, Want: l.want}

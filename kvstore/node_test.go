@@ -127,7 +127,7 @@ func TestNodeResendsUnacknowledgedBatches(t *testing.T) {
 	n.handle(tickMsg{})
 	clock++
 	out := n.handle(putMsg{Key: "y", Value: "2", Reply: reply()})
-	got := map[string]Delta{}
+	got := map[string]delta{}
 	for _, env := range out {
 		if r, ok := env.Msg.(remoteSync); ok {
 			got[env.To.Address] = r.Entries
@@ -145,7 +145,7 @@ func TestNodeAcknowledgesBatches(t *testing.T) {
 	clock := int64(1000)
 	n := testNode("b:1", 1, 0, &clock, desc("a:1", 1))
 	from := desc("a:1", 1).ref(0)
-	out := n.handle(remoteSync{Entries: Delta{"k": e("v", 5, "a:1/10")}, From: from, Seq: 7})
+	out := n.handle(remoteSync{Entries: delta{"k": e("v", 5, "a:1/10")}, From: from, Seq: 7})
 	if len(out) != 1 || out[0].To.Uid() != from.Uid() || !slices.Equal(out[0].Msg.(remoteSync).Acks, []int64{7}) {
 		t.Fatalf("batch 7 answered with %+v", out)
 	}
@@ -179,15 +179,15 @@ func TestNodeRoutesReceivedVersions(t *testing.T) {
 	t.Parallel()
 	clock := int64(1000)
 	n := testNode("a:1", 2, 0, &clock, desc("b:1", 1))
-	if got := sent(n.handle(remoteSync{Entries: Delta{"r": e("from b", 5, "b:1/10")}})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
+	if got := sent(n.handle(remoteSync{Entries: delta{"r": e("from b", 5, "b:1/10")}})); !slices.Equal(got, []string{"a:1/11:kvstore.localSync"}) {
 		t.Errorf("remote news sent %v, want only a local sync", got)
 	}
 	clock += 1000
-	if got := sent(n.handle(localSync{Entries: Delta{"l": e("from a2", 5, "a:1/11")}})); len(got) != 0 {
+	if got := sent(n.handle(localSync{Entries: delta{"l": e("from a2", 5, "a:1/11")}})); len(got) != 0 {
 		t.Errorf("local news sent %v", got)
 	}
 	// A stale remote version is not news and is not passed on.
-	if got := sent(n.handle(remoteSync{Entries: Delta{"r": e("older", 4, "b:1/10")}})); len(got) != 0 {
+	if got := sent(n.handle(remoteSync{Entries: delta{"r": e("older", 4, "b:1/10")}})); len(got) != 0 {
 		t.Errorf("stale version sent %v", got)
 	}
 	if v, _ := n.replica.Get("r"); v != "from b" {
@@ -217,7 +217,7 @@ func TestNodeWelcomesAJoiningServer(t *testing.T) {
 			out = other.handle(j)
 		}
 	}
-	var toNewcomer Delta
+	var toNewcomer delta
 	for _, env := range out {
 		if r, ok := env.Msg.(remoteSync); ok && env.To.Address == "n:1" {
 			toNewcomer = r.Entries
@@ -235,7 +235,7 @@ func TestNodeJoinFindsTheWholeCluster(t *testing.T) {
 	a := desc("a:1", 1)
 	n := testNode("n:1", 2, 0, &clock, a)
 	out := n.handle(welcomeMsg{
-		State:   Delta{"k": e("v", 1, "a:1/10")},
+		State:   delta{"k": e("v", 1, "a:1/10")},
 		Members: []serverDesc{a, desc("b:1", 2), desc("n:1", 2)},
 	})
 	want := []string{"b:1/10:kvstore.helloMsg", "n:1/11:kvstore.joinedMsg", "n:1/11:kvstore.localSync"}
@@ -312,5 +312,40 @@ func TestNodeSurvivesMalformedMessages(t *testing.T) {
 	}
 	if n.self.Addr != "a:1" || n.index != 0 {
 		t.Errorf("a stray configMsg moved the node to %v, index %d", n.self, n.index)
+	}
+}
+
+// Once a batch to a server has timed out, the next ones to it go out again every
+// failingResend rather than ackTimeout, until an acknowledgement comes back from it, even of
+// a batch already resent.
+func TestNodeResendsSoonerToAFailingServer(t *testing.T) {
+	t.Parallel()
+	clock := int64(1000)
+	n := testNode("a:1", 1, 0, &clock, desc("b:1", 1))
+	resent := func() (seq int64) {
+		for _, env := range n.handle(tickMsg{}) {
+			if r, ok := env.Msg.(remoteSync); ok && r.Seq > 0 {
+				seq = r.Seq
+			}
+		}
+		return seq
+	}
+	n.handle(putMsg{Key: "x", Value: "1", Reply: reply()}) // batch 1, lost
+	clock += ackTimeout.Milliseconds()
+	if resent() == 0 {
+		t.Fatal("not resent after ackTimeout")
+	}
+	clock += failingResend.Milliseconds() - 1
+	if s := resent(); s != 0 {
+		t.Fatalf("batch %d resent before failingResend", s)
+	}
+	clock++
+	if resent() == 0 {
+		t.Fatal("not resent after failingResend to a failing server")
+	}
+	n.handle(remoteSync{Server: desc("b:1", 1), Acks: []int64{1}}) // the first batch, long resent
+	clock += failingResend.Milliseconds()
+	if s := resent(); s != 0 {
+		t.Fatalf("batch %d resent after failingResend to a server that acknowledges again", s)
 	}
 }

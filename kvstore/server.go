@@ -54,6 +54,7 @@ type Server struct {
 
 	done           chan struct{} // closed by Close: stops keepalive
 	keepaliveEvery time.Duration // Config.KeepaliveInterval
+	putWait        time.Duration // Config.PutTimeout
 	closeOnce      sync.Once
 }
 
@@ -90,6 +91,18 @@ type Config struct {
 	// without descs learns of the cluster. Shorter heals faster and costs one small message
 	// per pair of servers per interval. Default 500 ms.
 	KeepaliveInterval time.Duration
+	// PeerAcks is how many other servers must hold a Put before it is acknowledged. 0, the
+	// default, answers a Put at once from the replica of the actor that took it (the
+	// contract's behaviour): fast, but a Put acknowledged less than a sync interval before
+	// its server is killed dies with it. 1 or more makes a Put wait until that many other
+	// servers acknowledged a sync holding it (a round trip plus up to two sync intervals),
+	// so it survives the death of its server; a Put that is not held by enough of them
+	// within PutTimeout (the others are down, unreachable, or fewer than PeerAcks, a lone
+	// server included) returns ErrNotReplicated, with an unknown outcome.
+	PeerAcks int
+	// PutTimeout is how long a Put waits for PeerAcks other servers; default
+	// DefaultPutTimeout.
+	PutTimeout time.Duration
 	// OnError gets what the server cannot return to anyone, one at a time: a remote server
 	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
 	// and the actor system's other errors. Default: dropped.
@@ -154,6 +167,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DropAfter <= 0 {
 		cfg.DropAfter = DefaultDropAfter
 	}
+	if cfg.PutTimeout <= 0 {
+		cfg.PutTimeout = DefaultPutTimeout
+	}
 	system := cfg.System
 	closeSystem := func() {
 		if system != nil {
@@ -163,6 +179,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueryActors < 1 {
 		closeSystem()
 		return nil, fmt.Errorf("kvstore: need at least one query actor, got %d", cfg.QueryActors)
+	}
+	if cfg.PeerAcks < 0 {
+		closeSystem()
+		return nil, fmt.Errorf("kvstore: PeerAcks %d is negative", cfg.PeerAcks)
 	}
 	if cfg.QueryPort < 0 || cfg.QueryPort+cfg.QueryActors > 65536 {
 		closeSystem()
@@ -182,14 +202,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OnError != nil {
 		system.OnError(cfg.OnError)
 	}
-	s := &Server{system: system, done: make(chan struct{}), keepaliveEvery: cfg.KeepaliveInterval}
+	s := &Server{system: system, done: make(chan struct{}), keepaliveEvery: cfg.KeepaliveInterval, putWait: cfg.PutTimeout}
 	self := serverDesc{Addr: system.Addr()}
 	// Query actors listen where the actor system does, never on every interface.
 	host, _, _ := net.SplitHostPort(system.Addr())
-	clock, dropAfter := cfg.Clock, cfg.DropAfter
 	refs := make([]*actor.ActorRef, cfg.QueryActors)
 	for i := range refs {
-		refs[i] = system.StartActor(func(ctx *actor.ActorContext) actor.Actor { return newQueryActor(ctx, clock, dropAfter) })
+		refs[i] = system.StartActor(func(ctx *actor.ActorContext) actor.Actor { return newQueryActor(ctx, &cfg) })
 		self.Counters = append(self.Counters, refs[i].Counter)
 	}
 	for i, ref := range refs {
@@ -206,7 +225,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("kvstore: query actor %d: %w", i+1, err)
 		}
 		rs := rpc.NewServer()
-		if err := rs.RegisterName("QueryReceiver", &QueryReceiver{system: system, actor: ref}); err != nil {
+		if err := rs.RegisterName("QueryReceiver", &queryReceiver{system: system, actor: ref, putWait: cfg.PutTimeout}); err != nil {
 			ln.Close()
 			s.Close()
 			return nil, fmt.Errorf("kvstore: %w", err)
@@ -275,18 +294,21 @@ func (s *Server) keepalive() {
 	}
 }
 
-// QueryReceiver is the RPC face of one query actor. It keeps no state: each call tells the
+// queryReceiver is the RPC face of one query actor, served under the net/rpc name
+// "QueryReceiver". It keeps no state: each call tells the
 // actor and waits for its answer on a channel ref.
-type QueryReceiver struct {
-	system *actor.ActorSystem
-	actor  *actor.ActorRef
+type queryReceiver struct {
+	system  *actor.ActorSystem
+	actor   *actor.ActorRef
+	putWait time.Duration // Config.PutTimeout: a Put may wait that long for its peers
 }
 
-// ask tells the actor the message built for a fresh reply ref and waits for the answer.
-func (q *QueryReceiver) ask(build func(reply *actor.ActorRef) any) (any, error) {
+// ask tells the actor the message built for a fresh reply ref and waits for the answer, at
+// most queryTimeout beyond wait.
+func (q *queryReceiver) ask(wait time.Duration, build func(reply *actor.ActorRef) any) (any, error) {
 	ref, answer := q.system.NewChannelRef()
 	q.system.Tell(q.actor, build(ref))
-	t := time.NewTimer(queryTimeout)
+	t := time.NewTimer(wait + queryTimeout)
 	defer t.Stop()
 	select {
 	case m, ok := <-answer:
@@ -300,8 +322,8 @@ func (q *QueryReceiver) ask(build func(reply *actor.ActorRef) any) (any, error) 
 }
 
 // Get answers a GetArgs.
-func (q *QueryReceiver) Get(args *GetArgs, reply *GetReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return getMsg{Key: args.Key, Reply: r} })
+func (q *queryReceiver) Get(args *GetArgs, reply *GetReply) error {
+	m, err := q.ask(0, func(r *actor.ActorRef) any { return getMsg{Key: args.Key, Reply: r} })
 	if err != nil {
 		return err
 	}
@@ -314,8 +336,8 @@ func (q *QueryReceiver) Get(args *GetArgs, reply *GetReply) error {
 }
 
 // List answers a ListArgs; Entries is never nil.
-func (q *QueryReceiver) List(args *ListArgs, reply *ListReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return listMsg{Prefix: args.Prefix, Reply: r} })
+func (q *queryReceiver) List(args *ListArgs, reply *ListReply) error {
+	m, err := q.ask(0, func(r *actor.ActorRef) any { return listMsg{Prefix: args.Prefix, Reply: r} })
 	if err != nil {
 		return err
 	}
@@ -330,14 +352,25 @@ func (q *QueryReceiver) List(args *ListArgs, reply *ListReply) error {
 	return nil
 }
 
-// Put answers a PutArgs once the actor has taken the write.
-func (q *QueryReceiver) Put(args *PutArgs, reply *PutReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
+// Put answers a PutArgs once the actor has taken the write (and Config.PeerAcks other servers
+// hold it).
+func (q *queryReceiver) Put(args *PutArgs, reply *PutReply) error {
+	_, err := q.put(args)
+	return err
+}
+
+// put has the actor take a Put and returns its stamp once it is acknowledged.
+func (q *queryReceiver) put(args *PutArgs) (Stamp, error) {
+	m, err := q.ask(q.putWait, func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
 	if err != nil {
-		return err
+		return Stamp{}, err
 	}
-	if _, ok := m.(putResult); !ok {
-		return fmt.Errorf("kvstore: unexpected answer %T", m)
+	switch res := m.(type) {
+	case putResult:
+		return res.Stamp, nil
+	case putNotReplicated:
+		return Stamp{}, fmt.Errorf("%w: %d other servers acknowledged it within %v", ErrNotReplicated, res.Holders, q.putWait)
+	default:
+		return Stamp{}, fmt.Errorf("kvstore: unexpected answer %T", m)
 	}
-	return nil
 }

@@ -46,6 +46,7 @@ type testCluster struct {
 	dropAfter time.Duration // Config.DropAfter of the servers started
 	onError   func(error)   // Config.OnError of the servers started
 	keepalive time.Duration // Config.KeepaliveInterval of the servers started
+	peerAcks  int           // Config.PeerAcks of the servers started
 }
 
 // testClock is the servers' clock: the bubble's time, moved ahead by advance so that a Put is
@@ -81,7 +82,7 @@ func (c *testCluster) start(n int) *Server {
 		descs = descs[len(descs)-1:]
 	}
 	s, err := New(Config{Transport: c.network, Faults: c.faults, QueryActors: n, Remotes: descs, Clock: c.clock.now,
-		DropAfter: c.dropAfter, OnError: c.onError, KeepaliveInterval: c.keepalive})
+		DropAfter: c.dropAfter, OnError: c.onError, KeepaliveInterval: c.keepalive, PeerAcks: c.peerAcks})
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func (s *sim) put(srv, i int, key, value string) {
 	ref := *s.servers[srv].ref(i)
 	s.deliver(ref, putMsg{Key: key, Value: value, Reply: &actor.ActorRef{Address: "client", Counter: -1}})
 	e := s.nodes[ref].replica.entries[key]
-	if w, ok := s.winner[key]; !ok || Merge(w, e) == e {
+	if w, ok := s.winner[key]; !ok || merge(w, e) == e {
 		s.winner[key] = e
 	}
 }

@@ -26,7 +26,7 @@ type listStampedMsg struct {
 }
 
 type listStampedResult struct {
-	Entries Delta
+	Entries delta
 }
 
 func init() {
@@ -35,8 +35,8 @@ func init() {
 }
 
 // stampedList returns every version with the prefix that r holds; never nil.
-func (r *Replica) stampedList(prefix string) Delta {
-	out := Delta{}
+func (r *replica) stampedList(prefix string) delta {
+	out := delta{}
 	for k, e := range r.entries {
 		if strings.HasPrefix(k, prefix) {
 			out[k] = e
@@ -46,22 +46,15 @@ func (r *Replica) stampedList(prefix string) Delta {
 }
 
 // PutStamped answers a PutArgs, as Put does, with the stamp the Put was taken with.
-func (q *QueryReceiver) PutStamped(args *PutArgs, reply *PutStampedReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return putMsg{Key: args.Key, Value: args.Value, Reply: r} })
-	if err != nil {
-		return err
-	}
-	res, ok := m.(putResult)
-	if !ok {
-		return fmt.Errorf("kvstore: unexpected answer %T", m)
-	}
-	reply.Stamp = res.Stamp
-	return nil
+func (q *queryReceiver) PutStamped(args *PutArgs, reply *PutStampedReply) error {
+	st, err := q.put(args)
+	reply.Stamp = st
+	return err
 }
 
 // ListStamped answers a ListArgs with each key's value and stamp; Entries is never nil.
-func (q *QueryReceiver) ListStamped(args *ListArgs, reply *ListStampedReply) error {
-	m, err := q.ask(func(r *actor.ActorRef) any { return listStampedMsg{Prefix: args.Prefix, Reply: r} })
+func (q *queryReceiver) ListStamped(args *ListArgs, reply *ListStampedReply) error {
+	m, err := q.ask(0, func(r *actor.ActorRef) any { return listStampedMsg{Prefix: args.Prefix, Reply: r} })
 	if err != nil {
 		return err
 	}

@@ -34,14 +34,15 @@ const kvOncePrefix = "once/"
 // runKVStore runs a kvstore cluster of kvstored processes in cycles: clients Put unique values
 // (recording the stamp each acknowledged Put was taken with) and Get and List, while the
 // nemesis SIGKILLs servers and restarts them at the same address with and without the
-// cluster's descs, and pauses them with SIGSTOP; then the clients stop, everything is healed,
-// and the harness measures how long until every query actor of every server lists the same
-// stamped map. That map is checked against the Puts (checkKV).
+// cluster's descs, pauses them with SIGSTOP, and partitions the network between them; then
+// the clients stop, everything is healed, and the harness measures how long until every query
+// actor of every server lists the same stamped map. That map is checked against the Puts
+// (checkKV).
 //
-// No network partition: kvstored servers learn each other's actor-system addresses from the
-// descs, the welcome's member list and every sync's sender, so a proxy in front of a server
-// would be bypassed as soon as its peers hear its real address. Pauses stand in for an
-// isolated server (it neither sends nor answers), kills for a crashed one.
+// Servers learn each other's real actor-system addresses from the descs, the welcome's member
+// list and every sync's sender, so each kvstored is told, with -route, to dial every other
+// through its own proxy (a chaos.Net): every link between two servers crosses a proxy the
+// nemesis controls, whatever address the server learnt.
 func runKVStore(ctx context.Context, r *run) (string, error) {
 	cl := &kvCluster{r: r}
 	defer cl.close()
@@ -169,14 +170,17 @@ type kvCluster struct {
 	// kills[i] and pauses[i] are the times server i was killed and paused, to tell a Put
 	// lost with its server from one lost otherwise.
 	kills, pauses map[int][]time.Time
+	net           *chaos.Net        // the links between the servers' actor systems
+	partitioned   bool              // a partition is in force until the heal
 	polls         []*kvstore.Client // one per query actor of every server, in order
 	calls         sync.WaitGroup    // polls that outlived their timeout; close waits for them
 }
 
 func (c *kvCluster) start(ctx context.Context) error {
 	c.kills, c.pauses = map[int][]time.Time{}, map[int][]time.Time{}
+	var actorAddrs []string
 	for i := range kvServers {
-		port, err := freePortRange(kvActors + 1)
+		port, err := freePortRange(c.r.rng, kvActors+1)
 		if err != nil {
 			return err
 		}
@@ -186,13 +190,24 @@ func (c *kvCluster) start(ctx context.Context) error {
 			cs[a] = strconv.Itoa(a + 1)
 			n.addrs = append(n.addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1+a)))
 		}
-		n.desc = fmt.Sprintf("127.0.0.1:%d/%s", port, strings.Join(cs, ","))
+		actorAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		n.desc = fmt.Sprintf("%s/%s", actorAddr, strings.Join(cs, ","))
+		actorAddrs = append(actorAddrs, actorAddr)
 		n.proc = &chaos.Process{
 			Name: fmt.Sprintf("kvstored-%d", i),
 			Bin:  c.r.bin["ds440/kvstore/cmd/kvstored"],
 			Log:  filepath.Join(c.r.dir, fmt.Sprintf("kvstored%d.log", i)),
 		}
 		c.nodes = append(c.nodes, n)
+	}
+	// A proxy on every link between two actor systems; each server dials the others through
+	// its own (kvstored -route). Clients reach the query actors directly.
+	network, err := chaos.NewNet(actorAddrs, c.r.opts.kvstoreHang, c.r.rng.Uint64())
+	if err != nil {
+		return err
+	}
+	c.net = network
+	for i, n := range c.nodes {
 		// Each joins the ones before it, as an operator starts a cluster.
 		if err := c.launch(ctx, i, true); err != nil {
 			return err
@@ -218,9 +233,14 @@ func (c *kvCluster) start(ctx context.Context) error {
 // query actors listen.
 func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 	n := c.nodes[i]
-	n.proc.Args = []string{"-port", strconv.Itoa(n.port), "-actors", strconv.Itoa(kvActors)}
+	n.proc.Args = []string{"-port", strconv.Itoa(n.port), "-actors", strconv.Itoa(kvActors), "-peer-acks", strconv.Itoa(c.r.opts.kvstorePeerAcks)}
 	if d := c.r.opts.kvstoreDropAfter; d > 0 {
 		n.proc.Args = append(n.proc.Args, "-drop-after", d.String())
+	}
+	for j, via := range c.net.PeerAddrs(i) {
+		if j != i {
+			n.proc.Args = append(n.proc.Args, "-route", c.nodes[j].desc[:strings.Index(c.nodes[j].desc, "/")]+"="+via)
+		}
 	}
 	if withDescs {
 		for j, o := range c.nodes {
@@ -242,10 +262,11 @@ func (c *kvCluster) launch(ctx context.Context, i int, withDescs bool) error {
 }
 
 // fault strikes once and describes what it did ("" if nothing): kill a server (and restart
-// it soon after, with or without the descs, or leave it dead until the heal), or pause it
-// (and resume it soon after, or leave it paused until the heal). At least one server is
-// left up; with -kvstore-overlap=false a fault strikes only while every server is up, and with
-// -kvstore-kills=false it only pauses.
+// it soon after, with or without the descs, or leave it dead until the heal), pause it (and
+// resume it soon after, or leave it paused until the heal), or partition the network
+// (majority/minority, one isolated, or a bridge; healed soon after or at the heal). At least
+// one server is left up; with -kvstore-overlap=false a fault strikes only while every server
+// is up; -kvstore-kills=false and -kvstore-partitions=false leave those faults out.
 func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	var up []int
 	for i, n := range c.nodes {
@@ -260,11 +281,22 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 	i := up[rng.IntN(len(up))]
 	n := c.nodes[i]
 	outage := c.r.jitter(time.Second)
-	kind := rng.IntN(5)
-	if !c.r.opts.kvstoreKills {
-		kind = 3 + rng.IntN(2)
+	kinds := []int{3, 4}
+	if c.r.opts.kvstoreKills {
+		kinds = append(kinds, 0, 1, 2)
 	}
-	switch kind {
+	if c.r.opts.kvstorePartitions && !c.partitioned {
+		kinds = append(kinds, 5, 6)
+	}
+	switch kinds[rng.IntN(len(kinds))] {
+	case 5:
+		what := c.net.RandomPartition(rng)
+		sleep(ctx, outage)
+		c.net.Heal()
+		return fmt.Sprintf("partition %s for %v", what, outage.Round(time.Millisecond)), nil
+	case 6:
+		c.partitioned = true
+		return fmt.Sprintf("partition %s until the heal", c.net.RandomPartition(rng)), nil
 	case 0, 1:
 		n.proc.Kill()
 		c.kills[i] = append(c.kills[i], time.Now())
@@ -300,6 +332,8 @@ func (c *kvCluster) fault(ctx context.Context) (string, error) {
 // -kvstore-broken=no-resume pauses the last server instead of healing it: convergence must
 // then fail.
 func (c *kvCluster) heal(ctx context.Context) error {
+	c.net.Heal()
+	c.partitioned = false
 	for i, n := range c.nodes {
 		if n.proc.Paused() {
 			n.proc.Resume()
@@ -396,6 +430,9 @@ func (c *kvCluster) close() {
 	for _, n := range c.nodes {
 		n.proc.Kill()
 	}
+	if c.net != nil {
+		c.net.Close()
+	}
 	c.calls.Wait()
 }
 
@@ -488,7 +525,8 @@ type kvRules struct {
 	kills, pauses map[int][]time.Time // when each server was killed, paused
 	// crashLossOK accepts the loss of an acknowledged Put whose server was SIGKILLed before it
 	// could pass the Put on: within crashWindow of the Put, or after a pause that began after
-	// it. kvstored keeps Puts in memory only and acknowledges a Put before sending it on.
+	// it. kvstored -peer-acks 0 keeps Puts in memory only and acknowledges a Put before
+	// sending it on.
 	crashLossOK bool
 	firstWins   bool // check against a wrong rule (the smallest stamp wins), to see the checker fail
 }
@@ -596,14 +634,14 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, rules
 }
 
 // freePortRange returns the first of n consecutive loopback ports that were all free a moment
-// ago, for a kvstored that listens on port..port+n-1 and is restarted there.
-func freePortRange(n int) (int, error) {
-	for range 100 {
-		start, err := freePort()
-		if err != nil {
-			return 0, err
-		}
-		ok := start+n <= 65535
+// ago, for a kvstored that listens on port..port+n-1 and is restarted there. It looks below
+// Linux's default ephemeral range (32768-60999): a busy machine's outgoing connections take
+// their source ports there, so a free run found in it may be taken by the restart.
+func freePortRange(rng *rand.Rand, n int) (int, error) {
+	const lo, hi = 20000, 32768
+	for range 1000 {
+		start := lo + rng.IntN(hi-lo-n)
+		ok := true
 		for p := start; p < start+n && ok; p++ {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 			if err != nil {
@@ -616,5 +654,5 @@ func freePortRange(n int) (int, error) {
 			return start, nil
 		}
 	}
-	return 0, fmt.Errorf("no range of %d free ports", n)
+	return 0, fmt.Errorf("no range of %d free ports in %d-%d", n, lo, hi)
 }

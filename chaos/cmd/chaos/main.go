@@ -46,7 +46,10 @@ type options struct {
 	kvstoreBroken        string        // a deliberately broken check: "first-wins", "drop-key" or "no-resume"
 	kvstoreOverlap       bool          // a kvstored may be killed or paused while another is down
 	kvstoreCrashLoss     bool          // accept an acknowledged Put lost with its kvstored's SIGKILL
+	kvstorePeerAcks      int           // kvstored -peer-acks
 	kvstoreKills         bool          // the nemesis kills kvstored servers, not only pauses them
+	kvstorePartitions    bool          // the nemesis partitions the links between kvstored servers
+	kvstoreHang          bool          // a partition blackholes the links rather than resetting them
 }
 
 // run is what a system's driver gets: where to work, how long, its randomness and options.
@@ -93,8 +96,11 @@ $CHAOS_TIME if set, else 10m.`,
 			cli.DurationVar(fs, &opts.kvstoreDropAfter, "kvstore-drop-after", 0, "kvstored -drop-after (0: its default)")
 			cli.DurationVar(fs, &opts.kvstoreConvergeLimit, "kvstore-converge-limit", 15*time.Second, "kvstore fails if its replicas still differ this long after a heal")
 			fs.BoolVar(&opts.kvstoreOverlap, "kvstore-overlap", true, "let kvstore faults overlap (a server killed while another is paused)")
-			fs.BoolVar(&opts.kvstoreKills, "kvstore-kills", true, "let the kvstore nemesis SIGKILL and restart servers (false: pauses only)")
-			fs.BoolVar(&opts.kvstoreCrashLoss, "kvstore-crash-loss", false, "accept an acknowledged kvstore Put lost with its server's SIGKILL (kvstored keeps Puts in memory and acknowledges before passing them on)")
+			fs.BoolVar(&opts.kvstoreKills, "kvstore-kills", true, "let the kvstore nemesis SIGKILL and restart servers")
+			fs.BoolVar(&opts.kvstorePartitions, "kvstore-partitions", true, "let the kvstore nemesis partition the links between servers (majority/minority, isolate, bridge)")
+			fs.BoolVar(&opts.kvstoreHang, "kvstore-hang", false, "kvstore partitions blackhole the links (connections stay open, nothing crosses) instead of resetting them")
+			cli.IntVar(fs, &opts.kvstorePeerAcks, "kvstore-peer-acks", 1, "kvstored -peer-acks: other servers that hold a Put before it is acknowledged (0: acknowledged from memory, lost if its server is SIGKILLed before passing it on)")
+			fs.BoolVar(&opts.kvstoreCrashLoss, "kvstore-crash-loss", false, "accept an acknowledged kvstore Put lost with its server's SIGKILL (what -kvstore-peer-acks 0 needs to pass)")
 			fs.StringVar(&opts.kvstoreBroken, "kvstore-broken", "", `break the kvstore check on purpose, to see it fail: "first-wins" (checks against the wrong rule), "drop-key" (removes a key from the converged state) or "no-resume" (leaves a server paused at the heal)`)
 			fs.BoolVar(&opts.staleReads, "stale-reads", false, "raftnode clients read without ?consistent=1 (not linearizable: shows the checker catching it)")
 		},

@@ -1,7 +1,11 @@
 // Command kvstored runs one kvstore server and prints its desc, which later servers take as
 // arguments to join the cluster.
 //
-//	go run ./kvstore/cmd/kvstored -port 6000 -actors 4 [DESC...]
+//	go run ./kvstore/cmd/kvstored -port 6000 -actors 4 [-peer-acks 1] [DESC...]
+//
+// By default a Put is answered at once from memory, so one acknowledged less than a sync
+// interval before the server is killed dies with it; -peer-acks 1 answers it only once another
+// server holds it (kvstore.Config.PeerAcks).
 package main
 
 import (
@@ -10,7 +14,9 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"ds440/actor"
@@ -23,8 +29,9 @@ func main() { cli.Main(program()) }
 // program is kvstored: it serves until its context ends (SIGINT, SIGTERM).
 func program() cli.Command {
 	var (
-		port, actors       int
-		latency, dropAfter time.Duration
+		port, actors, peerAcks         int
+		latency, dropAfter, putTimeout time.Duration
+		via                            = routes{}
 	)
 	return cli.Command{
 		Name: "kvstored",
@@ -37,6 +44,9 @@ Give the descs of servers already running as arguments to join their cluster.`,
 			cli.IntVar(fs, &actors, "actors", 4, "number of query actors")
 			cli.DurationVar(fs, &latency, "latency", 0, "artificial one-way latency of remote tells, to model a WAN")
 			cli.DurationVar(fs, &dropAfter, "drop-after", kvstore.DefaultDropAfter, "drop a server that acknowledges nothing for this long (it rejoins when it answers again)")
+			fs.Var(via, "route", "reach the server whose actor system is at ADDR by dialling VIA, e.g. a proxy on the link (`ADDR=VIA`, repeatable)")
+			cli.IntVar(fs, &peerAcks, "peer-acks", 0, "answer a Put only once this many other servers hold it, so it survives this server's crash (0: at once, from memory)")
+			cli.DurationVar(fs, &putTimeout, "put-timeout", kvstore.DefaultPutTimeout, "with -peer-acks, fail a Put that not enough servers hold within this time")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			switch {
@@ -46,6 +56,8 @@ Give the descs of servers already running as arguments to join their cluster.`,
 				return cli.Usagef("ports %d..%d are out of range (at most 65535)", port, port+actors)
 			case dropAfter == 0:
 				return cli.Usagef("-drop-after must be positive")
+			case putTimeout == 0:
+				return cli.Usagef("-put-timeout must be positive")
 			}
 			log := env.Log
 			cfg := kvstore.Config{
@@ -54,10 +66,15 @@ Give the descs of servers already running as arguments to join their cluster.`,
 				QueryActors: actors,
 				Remotes:     env.Args,
 				DropAfter:   dropAfter,
+				PeerAcks:    peerAcks,
+				PutTimeout:  putTimeout,
 				OnError:     func(err error) { log.Warn("kvstored", "err", err) },
 			}
 			if port != 0 {
 				cfg.QueryPort = port + 1
+			}
+			if len(via) > 0 {
+				cfg.Transport = routedTransport{via: via}
 			}
 			server, err := kvstore.New(cfg)
 			if errors.Is(err, kvstore.ErrBadDesc) {
@@ -76,4 +93,46 @@ Give the descs of servers already running as arguments to join their cluster.`,
 			return nil
 		},
 	}
+}
+
+// routes maps the actor-system addresses of other servers to the addresses this one dials to
+// reach them (-route ADDR=VIA). Servers learn each other's real addresses from descs and syncs,
+// so a proxy on a link is only crossed if the dialling side knows to use it.
+type routes map[string]string
+
+func (r routes) String() string {
+	var parts []string
+	for from, to := range r {
+		parts = append(parts, from+"="+to)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (r routes) Set(s string) error {
+	from, to, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want ADDR=VIA, got %q", s)
+	}
+	for _, a := range []string{from, to} {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("%q is not host:port", a)
+		}
+	}
+	r[from] = to
+	return nil
+}
+
+// routedTransport is TCP, with the dials to a routed address sent to its VIA instead.
+type routedTransport struct {
+	actor.TCPTransport
+	via routes
+}
+
+// Dial implements actor.Transport.
+func (t routedTransport) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	if v, ok := t.via[addr]; ok {
+		addr = v
+	}
+	return t.TCPTransport.Dial(ctx, addr)
 }
