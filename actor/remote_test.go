@@ -60,11 +60,15 @@ func startChecker(sys *ActorSystem, want int) (*ActorRef, <-chan [2]int) {
 	return ref, done
 }
 
-func TestRemoteOrderAcross100000Messages(t *testing.T) {
+// TestRemoteOrderAcrossManyMessages has four senders (one outside any actor) stream to a remote
+// checker: 20,000 messages in all (100,000 in `make soak`), several times the largest batch,
+// every message in order and every byte counted on both sides.
+func TestRemoteOrderAcrossManyMessages(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, b := newSystem(t), newSystem(t)
 	errs := errorsOf(a)
-	const senders, each = 4, 25000
+	const senders = 4
+	each := testutil.SoakSize(5_000, 25_000)
 	checker, done := startChecker(b, senders*each)
 	var localBytes int32 // the burst requests, told inside a
 	for i := range senders {

@@ -162,3 +162,14 @@ func TestBuildBinaryLeavesNothingBehind(t *testing.T) {
 		t.Errorf("%s left behind after the tests that built it ended (stat: %v)", filepath.Dir(bin), err)
 	}
 }
+
+func TestSoakSize(t *testing.T) {
+	t.Setenv(SoakEnv, "")
+	if got := SoakSize(10, 1000); got != 10 {
+		t.Errorf("SoakSize outside soak = %d, want 10", got)
+	}
+	t.Setenv(SoakEnv, "1")
+	if got := SoakSize(10, 1000); got != 1000 {
+		t.Errorf("SoakSize in soak = %d, want 1000", got)
+	}
+}
