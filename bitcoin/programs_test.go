@@ -103,12 +103,13 @@ func TestProgramsJobQueuedBeforeMinerJoins(t *testing.T) {
 
 // A miner killed (SIGKILL) in the middle of a job is noticed within about a second, its chunk is
 // requeued (the other miner takes it when it finishes its own), and the answer is still right.
+// The job is four first chunks long (twelve in `make soak`).
 func TestProgramsMinerKilledMidJob(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t)
 	victim := c.startMiner()
 	c.startMiner()
-	const max = 3_000_000
+	max := uint64(testutil.SoakSize(1_000_000, 3_000_000))
 	p := c.startClient("survivor", max)
 	victim.WaitLine(t, "mining", 60*time.Second) // it has finished a chunk and holds another
 	victim.Kill()
