@@ -72,7 +72,7 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
-	peer, addr := startPeer(t, bin, strconv.Itoa(actor.RestartablePort(t)))
+	peer, addr := startPeer(t, bin, strconv.Itoa(testutil.FreePort(t)))
 	sys, errs := localSystem(t)
 	checker := actor.ActorRef{Address: addr, Counter: 1}
 

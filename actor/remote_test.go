@@ -304,7 +304,7 @@ func TestRemoteDownThenBack(t *testing.T) {
 	t.Parallel()
 	a := newSystem(t)
 	errs := errorsOf(a)
-	b, err := NewActorSystem(restartablePort(t))
+	b, err := NewActorSystem(testutil.FreePort(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +454,7 @@ func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
 func TestPeerRestartedWhileIdleLosesNothing(t *testing.T) {
 	t.Parallel()
 	a := newSystem(t)
-	port := restartablePort(t)
+	port := testutil.FreePort(t)
 	b, err := NewActorSystem(port)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package testutil
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,15 +128,24 @@ func TestCheckGoroutinesAcceptsClean(t *testing.T) {
 	}
 }
 
+// The ports lie below the kernel's ephemeral range, and they are free.
 func TestFreePorts(t *testing.T) {
-	if p := FreePort(t); p <= 0 || p > 65535 {
-		t.Fatalf("FreePort = %d", p)
+	if p := FreePort(t); p < portLow || p >= portHigh {
+		t.Fatalf("FreePort = %d, want %d-%d", p, portLow, portHigh-1)
 	}
-	if p := FreeUDPPort(t); p <= 0 || p > 65535 {
-		t.Fatalf("FreeUDPPort = %d", p)
+	if p := FreeUDPPort(t); p < portLow || p >= portHigh {
+		t.Fatalf("FreeUDPPort = %d, want %d-%d", p, portLow, portHigh-1)
 	}
-	if p := FreePortRange(t, 4); p <= 0 || p+3 > 65535 {
-		t.Fatalf("FreePortRange = %d", p)
+	p := FreePortRange(t, 4)
+	if p < portLow || p+3 >= portHigh {
+		t.Fatalf("FreePortRange = %d, want %d-%d", p, portLow, portHigh-4)
+	}
+	for port := p; port < p+4; port++ {
+		l, err := net.Listen("tcp", hostPort(port))
+		if err != nil {
+			t.Fatalf("port %d of the range %d-%d: %v", port, p, p+3, err)
+		}
+		l.Close()
 	}
 }
 
