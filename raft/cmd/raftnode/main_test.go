@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,6 +76,7 @@ func getConsistent(t *testing.T, addr, key string) (int, string) {
 // new one is elected and commits, then restarts the old leader from its data directory and
 // checks it catches up.
 func TestProcessesFailoverAndRestart(t *testing.T) {
+	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/raft/cmd/raftnode")
 	const n = 3
@@ -162,8 +164,15 @@ func TestProcessesFailoverAndRestart(t *testing.T) {
 	}
 }
 
+// Every bad command line exits 2 with the usage and no stack trace; the built program once
+// (its exit status comes from cli.Main), the rest in process.
 func TestBadArguments(t *testing.T) {
+	t.Parallel()
 	bin := testutil.BuildBinary(t, "ds440/raft/cmd/raftnode")
+	out, err := exec.Command(bin, "-bogus").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage") || strings.Contains(string(out), "goroutine") {
+		t.Errorf("raftnode -bogus: err %v, output %s", err, out)
+	}
 	for _, args := range [][]string{
 		{},
 		{"-id", "0", "-data", "x"},
@@ -176,11 +185,9 @@ func TestBadArguments(t *testing.T) {
 		{"-id", "0", "-peers", "127.0.0.1:1", "-max-value", "0", "-data", "x"},
 		{"-id", "0", "-peers", "127.0.0.1:1", "-commit-timeout", "0s", "-data", "x"},
 	} {
-		cmd := exec.Command(bin, args...)
-		out, err := cmd.CombinedOutput()
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "usage") || strings.Contains(string(out), "goroutine") {
-			t.Errorf("args %q: err %v, output %s", args, err, out)
+		status, stdout, stderr := execRaftnode(context.Background(), args...)
+		if status != 2 || !strings.Contains(stderr, "usage") || strings.Contains(stdout+stderr, "goroutine") {
+			t.Errorf("args %q: status %d, stdout %q, stderr %q", args, status, stdout, stderr)
 		}
 	}
 }
