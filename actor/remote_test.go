@@ -409,46 +409,61 @@ func TestPeerThatFailsEveryCallIsBackedOff(t *testing.T) {
 	})
 }
 
+// TestHungPeerNeverBlocksTheSenderOrClose runs in a synctest bubble over an in-memory network,
+// where the clock moves only when every goroutine waits: a Tell that waited for the hung call
+// (or for its timeout) would show as time passed, whatever the load of the machine.
 func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	// The peer accepts and then neither reads nor answers: calls hang until their timeout.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		// The peer accepts and then neither reads nor answers: calls hang until their timeout.
+		network := NewInmemNetwork()
+		ln, err := network.Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := make(chan net.Conn, 16)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				held <- c
 			}
-			held <- c
-		}
-	}()
-	defer func() {
-		ln.Close()
-		for len(held) > 0 {
-			(<-held).Close()
-		}
-	}()
+		})
+		defer func() {
+			ln.Close()
+			wg.Wait()
+			for len(held) > 0 {
+				(<-held).Close()
+			}
+		}()
 
-	sys, err := NewActorSystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
-	sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
-	start := time.Now()
-	for i := range 10000 {
-		sys.Tell(ref, seqMsg{N: i})
-	}
-	sys.Tell(sender, burstReq{To: *ref, From: "actor", N: 10000})
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("10,000 tells to a hung peer took %v", d)
-	}
-	testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
-	testutil.Within(t, waitLong, "Close with a call in flight", sys.Close)
+		sys := newSystemOn(t, network, Faults{})
+		addr := ln.Addr().String()
+		ref := &ActorRef{Address: addr, Counter: 1}
+		sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+		const tells = 10000
+		start := time.Now()
+		for i := range tells {
+			sys.Tell(ref, seqMsg{N: i})
+		}
+		sys.Tell(sender, burstReq{To: *ref, From: "actor", N: tells})
+		synctest.Wait() // the actor has told its 10,000 too, or is blocked
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("20,000 tells to a hung peer waited %v", d)
+		}
+		if n := sys.PendingRemote(addr); n != 2*tells {
+			t.Fatalf("%d messages queued or in flight to the hung peer, want %d", n, 2*tells)
+		}
+		testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
+		start = time.Now()
+		sys.Close()
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("Close with a call in flight waited %v", d)
+		}
+	})
 }
 
 func TestPeerRestartedWhileIdleLosesNothing(t *testing.T) {
