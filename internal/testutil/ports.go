@@ -1,9 +1,10 @@
 package testutil
 
 import (
-	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -13,11 +14,43 @@ import (
 // client connection can take it before the program binds it, and a client connection's
 // TIME_WAIT holds it for a minute, so that thousands of short connections (benchmarks, other
 // test runs) leave few of its ports bindable and hardly any consecutive runs of them.
+//
+// A test process hands its ports out in turn from a starting point of its own, so no two calls
+// return the same port until 12,000 have been handed out (a test that asks for six gets six
+// different ones, which random picks did not promise), and test processes running at once
+// start far apart.
 const (
 	portLow  = 20000
 	portHigh = 32000 // exclusive
 	attempts = 200
 )
+
+// nextPort is the next port to try; 0 until the first call.
+var nextPort struct {
+	mu   sync.Mutex
+	port int
+}
+
+// takePorts returns the first of n consecutive ports, after the ones taken before, for which
+// free reports true.
+func takePorts(n int, free func(start, n int) bool) (int, bool) {
+	nextPort.mu.Lock()
+	defer nextPort.mu.Unlock()
+	if nextPort.port == 0 {
+		nextPort.port = portLow + os.Getpid()*7919%(portHigh-portLow)
+	}
+	for range attempts {
+		start := nextPort.port
+		if start+n > portHigh {
+			start = portLow
+		}
+		nextPort.port = start + n
+		if free(start, n) {
+			return start, true
+		}
+	}
+	return 0, false
+}
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Prefer passing port 0 to
 // the code under test; FreePort is for programs that must be told a port up front, such as
@@ -31,12 +64,16 @@ func FreePort(tb testing.TB) int {
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
 func FreeUDPPort(tb testing.TB) int {
 	tb.Helper()
-	for range attempts {
-		port := portLow + rand.IntN(portHigh-portLow)
-		if c, err := net.ListenPacket("udp", hostPort(port)); err == nil {
-			c.Close()
-			return port
+	port, ok := takePorts(1, func(port, _ int) bool {
+		c, err := net.ListenPacket("udp", hostPort(port))
+		if err != nil {
+			return false
 		}
+		c.Close()
+		return true
+	})
+	if ok {
+		return port
 	}
 	tb.Fatalf("testutil: no free UDP port in %d-%d", portLow, portHigh-1)
 	return 0
@@ -49,11 +86,8 @@ func FreePortRange(tb testing.TB, n int) int {
 	if n < 1 || n > portHigh-portLow {
 		tb.Fatalf("testutil: cannot find a range of %d ports", n)
 	}
-	for range attempts {
-		start := portLow + rand.IntN(portHigh-portLow-n+1)
-		if tcpPortsFree(start, n) {
-			return start
-		}
+	if start, ok := takePorts(n, tcpPortsFree); ok {
+		return start
 	}
 	tb.Fatalf("testutil: no range of %d free TCP ports in %d-%d", n, portLow, portHigh-1)
 	return 0

@@ -149,6 +149,25 @@ func TestFreePorts(t *testing.T) {
 	}
 }
 
+// No two ports handed out are the same, whatever the kind of request.
+func TestFreePortsAreDistinct(t *testing.T) {
+	seen := map[int]bool{}
+	take := func(first, n int) {
+		t.Helper()
+		for p := first; p < first+n; p++ {
+			if seen[p] {
+				t.Fatalf("port %d handed out twice", p)
+			}
+			seen[p] = true
+		}
+	}
+	for range 20 {
+		take(FreePort(t), 1)
+		take(FreeUDPPort(t), 1)
+		take(FreePortRange(t, 3), 3)
+	}
+}
+
 // A binary built for tests is gone once the last test that asked for one has ended, and two
 // tests that overlap share it.
 func TestBuildBinaryLeavesNothingBehind(t *testing.T) {
