@@ -10,9 +10,6 @@ func (s *ActorSystem) PendingRemote(addr string) int {
 	return 0
 }
 
-// RestartablePort is restartablePort for the tests of package actor_test.
-var RestartablePort = restartablePort
-
 // RemoteConnected reports whether the system's sender for addr holds a connection it believes
 // alive: tests wait for it to notice a peer going away.
 func (s *ActorSystem) RemoteConnected(addr string) bool {

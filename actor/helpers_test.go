@@ -2,9 +2,6 @@ package actor
 
 import (
 	"encoding/gob"
-	"math/rand/v2"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -110,21 +107,4 @@ func startProbe(sys *ActorSystem, buffer int) (*ActorRef, <-chan any) {
 	got := make(chan any, buffer)
 	ref := sys.StartActor(func(ctx *ActorContext) Actor { return &probe{ctx: ctx, got: got} })
 	return ref, got
-}
-
-// restartablePort returns a free port below the kernel's ephemeral range (32768 and up on
-// Linux), for a peer that a test stops and starts again on the same address. While the peer is
-// down no port-0 listener or outgoing connection of another process can take its port, which
-// with an ephemeral port on a busy machine happens.
-func restartablePort(t testing.TB) int {
-	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port in 20000-31999")
-	return 0
 }

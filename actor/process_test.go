@@ -48,15 +48,18 @@ func localSystem(tb testing.TB) (*actor.ActorSystem, <-chan error) {
 	return sys, errs
 }
 
-func TestTwoProcessesStream100000InOrder(t *testing.T) {
+// TestTwoProcessesStreamInOrder streams messages from one process to another, many full
+// batches' worth (20,000 messages; 100,000 in `make soak`), and checks that all arrive in order.
+func TestTwoProcessesStreamInOrder(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
+	n := testutil.SoakSize(20_000, 100_000)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
 	_, addr := startPeer(t, bin, "")
-	driver := testutil.StartProc(t, bin, "-connect", addr, "-n", "100000", "-pings", "50")
+	driver := testutil.StartProc(t, bin, "-connect", addr, "-n", strconv.Itoa(n), "-pings", "50")
 	for _, where := range []string{"local", "remote"} {
 		line := driver.WaitLine(t, `^`+where+`:.*`, procWait)[0]
-		if !regexp.MustCompile(`100000 messages .* in order$`).MatchString(line) {
+		if !regexp.MustCompile(`\b` + strconv.Itoa(n) + ` messages .* in order$`).MatchString(line) {
 			t.Fatalf("driver: %s", line)
 		}
 	}
@@ -69,7 +72,7 @@ func TestRemoteProcessKilledAndRestarted(t *testing.T) {
 	t.Parallel()
 	testutil.SkipIfShort(t)
 	bin := testutil.BuildBinary(t, "ds440/actor/cmd/actorbench")
-	peer, addr := startPeer(t, bin, strconv.Itoa(actor.RestartablePort(t)))
+	peer, addr := startPeer(t, bin, strconv.Itoa(testutil.FreePort(t)))
 	sys, errs := localSystem(t)
 	checker := actor.ActorRef{Address: addr, Counter: 1}
 

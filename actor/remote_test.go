@@ -60,11 +60,15 @@ func startChecker(sys *ActorSystem, want int) (*ActorRef, <-chan [2]int) {
 	return ref, done
 }
 
-func TestRemoteOrderAcross100000Messages(t *testing.T) {
+// TestRemoteOrderAcrossManyMessages has four senders (one outside any actor) stream to a remote
+// checker: 20,000 messages in all (100,000 in `make soak`), several times the largest batch,
+// every message in order and every byte counted on both sides.
+func TestRemoteOrderAcrossManyMessages(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, b := newSystem(t), newSystem(t)
 	errs := errorsOf(a)
-	const senders, each = 4, 25000
+	const senders = 4
+	each := testutil.SoakSize(5_000, 25_000)
 	checker, done := startChecker(b, senders*each)
 	var localBytes int32 // the burst requests, told inside a
 	for i := range senders {
@@ -271,9 +275,11 @@ func TestLossIsCountedAndKeepsOrder(t *testing.T) {
 
 // SetArtificialLatency, the contract's process-wide form, delays the tells of systems made by
 // NewActorSystem; a system made by New ignores it. The knob is process-wide, so this test
-// does not run in parallel, and over TCP it measures real time.
+// does not run in parallel, and over TCP it measures real time: both systems tell at once, and
+// the latency is long enough (a second) that the undelayed tell arrives well before it even on
+// a machine too loaded to deliver over loopback within 100 ms (go test -count=20 saw 250 ms).
 func TestSetArtificialLatencyReachesNewActorSystem(t *testing.T) {
-	const latency = 100 * time.Millisecond
+	const latency = time.Second
 	SetArtificialLatency(latency)
 	t.Cleanup(func() { SetArtificialLatency(0) })
 	a, b := newSystem(t), newSystem(t)
@@ -286,13 +292,15 @@ func TestSetArtificialLatencyReachesNewActorSystem(t *testing.T) {
 	clock := b.StartActor(func(*ActorContext) Actor { return &arrivalClock{got} })
 	start := time.Now()
 	a.Tell(clock, 1)
-	if d := testutil.Recv(t, got, waitLong).At.Sub(start); d < latency {
-		t.Errorf("NewActorSystem's tell arrived after %v, before the latency of %v", d, latency)
-	}
-	start = time.Now()
 	own.Tell(clock, 2)
-	if d := testutil.Recv(t, got, waitLong).At.Sub(start); d >= latency {
-		t.Errorf("New's tell arrived after %v: it followed SetArtificialLatency", d)
+	for range 2 {
+		r := testutil.Recv(t, got, waitLong)
+		switch d := r.At.Sub(start); {
+		case r.N == 1 && d < latency:
+			t.Errorf("NewActorSystem's tell arrived after %v, before the latency of %v", d, latency)
+		case r.N == 2 && d >= latency:
+			t.Errorf("New's tell arrived after %v: it followed SetArtificialLatency", d)
+		}
 	}
 }
 
@@ -300,7 +308,7 @@ func TestRemoteDownThenBack(t *testing.T) {
 	t.Parallel()
 	a := newSystem(t)
 	errs := errorsOf(a)
-	b, err := NewActorSystem(restartablePort(t))
+	b, err := NewActorSystem(testutil.FreePort(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,52 +413,67 @@ func TestPeerThatFailsEveryCallIsBackedOff(t *testing.T) {
 	})
 }
 
+// TestHungPeerNeverBlocksTheSenderOrClose runs in a synctest bubble over an in-memory network,
+// where the clock moves only when every goroutine waits: a Tell that waited for the hung call
+// (or for its timeout) would show as time passed, whatever the load of the machine.
 func TestHungPeerNeverBlocksTheSenderOrClose(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	// The peer accepts and then neither reads nor answers: calls hang until their timeout.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		// The peer accepts and then neither reads nor answers: calls hang until their timeout.
+		network := NewInmemNetwork()
+		ln, err := network.Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := make(chan net.Conn, 16)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				held <- c
 			}
-			held <- c
-		}
-	}()
-	defer func() {
-		ln.Close()
-		for len(held) > 0 {
-			(<-held).Close()
-		}
-	}()
+		})
+		defer func() {
+			ln.Close()
+			wg.Wait()
+			for len(held) > 0 {
+				(<-held).Close()
+			}
+		}()
 
-	sys, err := NewActorSystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &ActorRef{Address: ln.Addr().String(), Counter: 1}
-	sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
-	start := time.Now()
-	for i := range 10000 {
-		sys.Tell(ref, seqMsg{N: i})
-	}
-	sys.Tell(sender, burstReq{To: *ref, From: "actor", N: 10000})
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("10,000 tells to a hung peer took %v", d)
-	}
-	testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
-	testutil.Within(t, waitLong, "Close with a call in flight", sys.Close)
+		sys := newSystemOn(t, network, Faults{})
+		addr := ln.Addr().String()
+		ref := &ActorRef{Address: addr, Counter: 1}
+		sender := sys.StartActor(func(ctx *ActorContext) Actor { return &burster{ctx} })
+		const tells = 10000
+		start := time.Now()
+		for i := range tells {
+			sys.Tell(ref, seqMsg{N: i})
+		}
+		sys.Tell(sender, burstReq{To: *ref, From: "actor", N: tells})
+		synctest.Wait() // the actor has told its 10,000 too, or is blocked
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("20,000 tells to a hung peer waited %v", d)
+		}
+		if n := sys.PendingRemote(addr); n != 2*tells {
+			t.Fatalf("%d messages queued or in flight to the hung peer, want %d", n, 2*tells)
+		}
+		testutil.Recv(t, held, waitLong) // the sender did connect and is waiting on its call
+		start = time.Now()
+		sys.Close()
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("Close with a call in flight waited %v", d)
+		}
+	})
 }
 
 func TestPeerRestartedWhileIdleLosesNothing(t *testing.T) {
 	t.Parallel()
 	a := newSystem(t)
-	port := restartablePort(t)
+	port := testutil.FreePort(t)
 	b, err := NewActorSystem(port)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ func TestSoakRemoteRestarts(t *testing.T) {
 	testutil.RequireSoak(t)
 	testutil.CheckGoroutines(t)
 	a := newSystem(t)
-	port := restartablePort(t)
+	port := testutil.FreePort(t)
 	const cycles, perCycle = 30, 20000
 	for cycle := range cycles {
 		b, err := NewActorSystem(port)

@@ -28,7 +28,7 @@ func BenchmarkClusterScaling(b *testing.B) {
 // clusterRate mines b.N jobs of the given size on a cluster of miners and returns hashes/s.
 func clusterRate(b *testing.B, miners int, nonces uint64) float64 {
 	params := &lsp.Params{EpochLimit: 20, EpochMillis: 50, WindowSize: 8, MaxBackOffInterval: 4, MaxUnackedMessages: 8}
-	cluster := startLSPCluster(b, params, bitcoin.ServerConfig{
+	cluster := startLSPCluster(b, nil, params, bitcoin.ServerConfig{
 		ChunkTarget: 250 * time.Millisecond,
 	}, miners)
 	defer cluster.stop()

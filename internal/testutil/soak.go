@@ -11,6 +11,15 @@ const SoakEnv = "DS440_SOAK"
 // Soak reports whether long soak and stress runs are enabled (`make soak`).
 func Soak() bool { return os.Getenv(SoakEnv) != "" }
 
+// SoakSize returns soak under `make soak` and normal otherwise: a test that checks a property
+// at scale runs it at a size `make test` affords, and at full size in the soak run.
+func SoakSize(normal, soak int) int {
+	if Soak() {
+		return soak
+	}
+	return normal
+}
+
 // RequireSoak skips the test unless soak runs are enabled, so it stays out of `make test`.
 func RequireSoak(tb testing.TB) {
 	tb.Helper()

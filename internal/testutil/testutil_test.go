@@ -3,6 +3,7 @@ package testutil
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,15 +128,43 @@ func TestCheckGoroutinesAcceptsClean(t *testing.T) {
 	}
 }
 
+// The ports lie below the kernel's ephemeral range, and they are free.
 func TestFreePorts(t *testing.T) {
-	if p := FreePort(t); p <= 0 || p > 65535 {
-		t.Fatalf("FreePort = %d", p)
+	if p := FreePort(t); p < portLow || p >= portHigh {
+		t.Fatalf("FreePort = %d, want %d-%d", p, portLow, portHigh-1)
 	}
-	if p := FreeUDPPort(t); p <= 0 || p > 65535 {
-		t.Fatalf("FreeUDPPort = %d", p)
+	if p := FreeUDPPort(t); p < portLow || p >= portHigh {
+		t.Fatalf("FreeUDPPort = %d, want %d-%d", p, portLow, portHigh-1)
 	}
-	if p := FreePortRange(t, 4); p <= 0 || p+3 > 65535 {
-		t.Fatalf("FreePortRange = %d", p)
+	p := FreePortRange(t, 4)
+	if p < portLow || p+3 >= portHigh {
+		t.Fatalf("FreePortRange = %d, want %d-%d", p, portLow, portHigh-4)
+	}
+	for port := p; port < p+4; port++ {
+		l, err := net.Listen("tcp", hostPort(port))
+		if err != nil {
+			t.Fatalf("port %d of the range %d-%d: %v", port, p, p+3, err)
+		}
+		l.Close()
+	}
+}
+
+// No two ports handed out are the same, whatever the kind of request.
+func TestFreePortsAreDistinct(t *testing.T) {
+	seen := map[int]bool{}
+	take := func(first, n int) {
+		t.Helper()
+		for p := first; p < first+n; p++ {
+			if seen[p] {
+				t.Fatalf("port %d handed out twice", p)
+			}
+			seen[p] = true
+		}
+	}
+	for range 20 {
+		take(FreePort(t), 1)
+		take(FreeUDPPort(t), 1)
+		take(FreePortRange(t, 3), 3)
 	}
 }
 
@@ -160,5 +189,16 @@ func TestBuildBinaryLeavesNothingBehind(t *testing.T) {
 	second.runCleanups()
 	if _, err := os.Stat(filepath.Dir(bin)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s left behind after the tests that built it ended (stat: %v)", filepath.Dir(bin), err)
+	}
+}
+
+func TestSoakSize(t *testing.T) {
+	t.Setenv(SoakEnv, "")
+	if got := SoakSize(10, 1000); got != 10 {
+		t.Errorf("SoakSize outside soak = %d, want 10", got)
+	}
+	t.Setenv(SoakEnv, "1")
+	if got := SoakSize(10, 1000); got != 1000 {
+		t.Errorf("SoakSize in soak = %d, want 1000", got)
 	}
 }

@@ -19,18 +19,18 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"ds440/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+func main() { cli.Main(program()) }
+
+// run runs the program with args and the given output streams and returns its exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return program().Exec(ctx, args, strings.NewReader(""), stdout, stderr)
 }
 
 // target is a server to drive.
@@ -55,40 +55,58 @@ func (t *targetsFlag) Set(s string) error {
 	return nil
 }
 
-// run is the program: it parses args, drives the targets and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kvbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:9999", "`host:port` of the server to drive")
-	name := fs.String("name", "kvserver", "name of the -addr server in the report")
-	protoName := fs.String("proto", "text", "protocol: text (kvserver's) or redis (RESP2 SET/GET)")
-	clients := fs.Int("clients", 50, "concurrent clients, one connection each")
-	duration := fs.Duration("duration", 10*time.Second, "measured time per server")
-	getFrac := fs.Float64("get", 0.9, "fraction of operations that are gets; the rest are sets")
-	pipeline := fs.Int("pipeline", 1, "operations each client sends before waiting for replies")
-	keys := fs.Int("keys", 10000, "number of distinct keys")
-	valueSize := fs.Int("value-size", 16, "bytes per value")
-	rounds := fs.Int("rounds", 1, "alternate the servers this many times, each run lasting duration/rounds")
-	seed := fs.Uint64("seed", 1, "seed of the workload; the same seed gives every server the same requests")
-	idle := fs.Int("idle", 0, "idle connections held open to each server while it is driven (a server with many quiet clients)")
-	var compare targetsFlag
-	fs.Var(&compare, "compare", "also drive `NAME=HOST:PORT` with the same load and print the ratio (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kvbench [flags]\n\nDrives kvserver (and, with -compare, other servers such as Redis) with the same load\nand prints ops/s and p50/p99 latency.\n\nflags:")
-		fs.PrintDefaults()
+// options are kvbench's flags.
+type options struct {
+	addr, name, proto string
+	clients, pipeline int
+	keys, valueSize   int
+	rounds            int
+	idle              int
+	duration          time.Duration
+	getFrac           float64
+	seed              uint64
+	compare           targetsFlag
+}
+
+func program() cli.Command {
+	var o options
+	return cli.Command{
+		Name: "kvbench",
+		Doc: `Kvbench drives kvserver (and, with -compare, other servers such as Redis) with the same
+load and prints ops/s and p50/p99 latency, and the ratios between the servers.`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.addr, "addr", "127.0.0.1:9999", "`host:port` of the server to drive")
+			fs.StringVar(&o.name, "name", "kvserver", "name of the -addr server in the report")
+			fs.StringVar(&o.proto, "proto", "text", "protocol: text (kvserver's) or redis (RESP2 SET/GET)")
+			cli.IntVar(fs, &o.clients, "clients", 50, "concurrent clients, one connection each")
+			cli.DurationVar(fs, &o.duration, "duration", 10*time.Second, "measured time per server")
+			fs.Float64Var(&o.getFrac, "get", 0.9, "fraction of operations that are gets; the rest are sets")
+			cli.IntVar(fs, &o.pipeline, "pipeline", 1, "operations each client sends before waiting for replies")
+			cli.IntVar(fs, &o.keys, "keys", 10000, "number of distinct keys")
+			cli.IntVar(fs, &o.valueSize, "value-size", 16, "bytes per value")
+			cli.IntVar(fs, &o.rounds, "rounds", 1, "alternate the servers this many times, each run lasting duration/rounds")
+			fs.Uint64Var(&o.seed, "seed", 1, "seed of the workload; the same seed gives every server the same requests")
+			cli.IntVar(fs, &o.idle, "idle", 0, "idle connections held open to each server while it is driven (a server with many quiet clients)")
+			fs.Var(&o.compare, "compare", "also drive `NAME=HOST:PORT` with the same load and print the ratio (repeatable)")
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			return bench(ctx, o, cfg, env.Stdout, env.Stderr)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
+}
+
+// config checks the options and returns the workload they describe.
+func (o *options) config() (config, error) {
 	cfg := config{
-		clients: *clients, getFrac: *getFrac, pipeline: *pipeline, keys: *keys,
-		valueSize: *valueSize, seed: *seed,
+		clients: o.clients, getFrac: o.getFrac, pipeline: o.pipeline, keys: o.keys,
+		valueSize: o.valueSize, seed: o.seed,
 	}
 	var problems []string
-	switch *protoName {
+	switch o.proto {
 	case "text":
 		cfg.proto = protoText
 	case "redis":
@@ -96,36 +114,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		problems = append(problems, "-proto must be text or redis")
 	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		problems = append(problems, "-addr must be host:port")
 	}
-	if *clients < 1 || *pipeline < 1 || *keys < 1 || *valueSize < 0 || *rounds < 1 || *idle < 0 {
-		problems = append(problems, "-clients, -pipeline, -keys and -rounds must be at least 1, -value-size and -idle at least 0")
+	if o.clients < 1 || o.pipeline < 1 || o.keys < 1 || o.rounds < 1 {
+		problems = append(problems, "-clients, -pipeline, -keys and -rounds must be at least 1")
 	}
-	if !(*getFrac >= 0 && *getFrac <= 1) {
+	if !(o.getFrac >= 0 && o.getFrac <= 1) {
 		problems = append(problems, "-get must be between 0 and 1")
 	}
-	if *duration <= 0 {
+	if o.duration <= 0 {
 		problems = append(problems, "-duration must be positive")
 	}
-	if fs.NArg() > 0 {
-		problems = append(problems, "no positional arguments are taken")
-	}
 	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "kvbench: %s\n", strings.Join(problems, "; "))
-		fs.Usage()
-		return 2
+		return cfg, cli.Usagef("%s", strings.Join(problems, "; "))
 	}
-	cfg.duration = *duration / time.Duration(*rounds)
+	cfg.duration = o.duration / time.Duration(o.rounds)
+	return cfg, nil
+}
 
-	targets := append([]target{{*name, *addr}}, compare...)
+// bench loads the keys into every target, drives them in turn and prints the report. An
+// interruption (ctx done) ends it early with the results so far and no error.
+func bench(ctx context.Context, o options, cfg config, stdout, stderr io.Writer) error {
+	targets := append([]target{{o.name, o.addr}}, o.compare...)
 	fmt.Fprintf(stdout, "kvbench: %s protocol, %d clients, pipeline %d, %.0f%% gets, %d keys, %d-byte values, %v per server",
-		*protoName, cfg.clients, cfg.pipeline, cfg.getFrac*100, cfg.keys, cfg.valueSize, *duration)
-	if *rounds > 1 {
-		fmt.Fprintf(stdout, " in %d rounds", *rounds)
+		o.proto, cfg.clients, cfg.pipeline, cfg.getFrac*100, cfg.keys, cfg.valueSize, o.duration)
+	if o.rounds > 1 {
+		fmt.Fprintf(stdout, " in %d rounds", o.rounds)
 	}
-	if *idle > 0 {
-		fmt.Fprintf(stdout, ", %d idle connections open", *idle)
+	if o.idle > 0 {
+		fmt.Fprintf(stdout, ", %d idle connections open", o.idle)
 	}
 	fmt.Fprintln(stdout)
 
@@ -133,23 +151,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := populate(ctx, t.addr, cfg); err != nil {
 			if ctx.Err() != nil {
 				fmt.Fprintln(stderr, "kvbench: interrupted while loading the keys")
-				return 0
+				return nil
 			}
-			fmt.Fprintf(stderr, "kvbench: %s (%s): loading the keys: %v\n", t.name, t.addr, err)
-			return 1
+			return fmt.Errorf("%s (%s): loading the keys: %w", t.name, t.addr, err)
 		}
 	}
 	results := make([]result, len(targets))
-	for round := range *rounds {
+	for round := range o.rounds {
 		for j := range targets {
 			i := j
 			if round%2 == 1 {
 				i = len(targets) - 1 - j // ABBA order, so neither server always goes first
 			}
-			held, err := holdIdle(ctx, targets[i].addr, *idle)
+			held, err := holdIdle(ctx, targets[i].addr, o.idle)
 			if err != nil {
-				fmt.Fprintf(stderr, "kvbench: %s (%s): opening idle connections: %v\n", targets[i].name, targets[i].addr, err)
-				return 1
+				return fmt.Errorf("%s (%s): opening idle connections: %w", targets[i].name, targets[i].addr, err)
 			}
 			res, err := runTarget(ctx, targets[i].addr, cfg)
 			closeAll(held)
@@ -157,8 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				break
 			}
 			if err != nil {
-				fmt.Fprintf(stderr, "kvbench: %s (%s): %v\n", targets[i].name, targets[i].addr, err)
-				return 1
+				return fmt.Errorf("%s (%s): %w", targets[i].name, targets[i].addr, err)
 			}
 			results[i].add(res)
 			if ctx.Err() != nil {
@@ -173,11 +188,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	report(stdout, targets, results)
 	for i, r := range results {
 		if r.failed > 0 {
-			fmt.Fprintf(stderr, "kvbench: %s: %d client connection(s) broke during the run\n", targets[i].name, r.failed)
-			return 1
+			return fmt.Errorf("%s: %d client connection(s) broke during the run", targets[i].name, r.failed)
 		}
 	}
-	return 0
+	return nil
 }
 
 // report prints one line per target and, for each compared one, the ratio of the first to it.

@@ -59,14 +59,23 @@ func TestKvbenchArguments(t *testing.T) {
 		{[]string{"-duration", "0s"}, 2, "-duration must be positive"},
 		{[]string{"-addr", "nocolon"}, 2, "-addr must be host:port"},
 		{[]string{"-compare", "redis"}, 2, "NAME=HOST:PORT"},
-		{[]string{"extra"}, 2, "positional"},
-		{[]string{"-h"}, 0, "usage: kvbench"},
-		{[]string{"-addr", "127.0.0.1:1", "-duration", "100ms"}, 1, "loading the keys"},
+		{[]string{"-duration", "-1s"}, 2, `invalid value "-1s" for flag -duration: must not be negative`},
+		{[]string{"-value-size", "-1"}, 2, `invalid value "-1" for flag -value-size: must not be negative`},
+		{[]string{"extra"}, 2, `unexpected arguments ["extra"]`},
+		{[]string{"-h"}, 0, "usage: kvbench [flags]"},
+		{[]string{"-addr", "127.0.0.1:1", "-duration", "100ms"}, 1, "kvbench: kvserver (127.0.0.1:1): loading the keys: "},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errOut)
-		if code != tc.code || !strings.Contains(errOut.String(), tc.say) {
-			t.Errorf("kvbench %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errOut.String(), tc.code, tc.say)
+		said := errOut.String() // the reason, then the usage; -h prints the usage on stdout
+		if tc.code == 0 {
+			said = out.String()
+		}
+		if code != tc.code || !strings.Contains(said, tc.say) {
+			t.Errorf("kvbench %v: exit %d, stdout %q, stderr %q; want exit %d mentioning %q", tc.args, code, out.String(), errOut.String(), tc.code, tc.say)
+		}
+		if tc.code == 2 && !strings.Contains(errOut.String(), "usage: kvbench") {
+			t.Errorf("kvbench %v: no usage on stderr:\n%s", tc.args, errOut.String())
 		}
 	}
 }

@@ -11,20 +11,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"ds440/internal/cli"
 	"ds440/kvserver"
 )
 
@@ -39,84 +36,93 @@ var storeFlags func(fs *flag.FlagSet) func(log *slog.Logger) (kvserver.KVStore, 
 // it reports whether a task was asked for and, if so, the exit code.
 var toolFlags func(fs *flag.FlagSet) func(out io.Writer) (code int, ran bool)
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+func main() { cli.Main(program()) }
+
+// run is the program for tests: it parses args, serves until ctx is done and returns the exit
+// status, writing everything (the usage of -h too) to stderr.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	return program().Exec(ctx, args, strings.NewReader(""), stderr, stderr)
 }
 
-// run is the program: it parses args, serves until ctx is done and returns the exit code.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("kvserver", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	port := fs.Int("port", 9999, "TCP port to listen on (0 picks a free one)")
-	bind := fs.String("bind", "127.0.0.1", "address to listen on (0.0.0.0 serves other machines; there is no authentication)")
-	verbose := fs.Bool("v", false, "log every connection")
-	var cfg kvserver.Config
-	fs.Func("output-soft-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the server stops reading a RESP client and drops text replies; 0 = no limit (default 2m)", sizeFlag(&cfg.OutputSoftLimit))
-	fs.Func("output-hard-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the client is disconnected; 0 = no limit (default 1g)", sizeFlag(&cfg.OutputHardLimit))
-	fs.BoolVar(&cfg.PortableLoop, "portable", false, "serve each client with its own goroutines (the path of platforms without epoll) instead of Linux's event loop")
-	var openStore func(*slog.Logger) (kvserver.KVStore, error)
-	if storeFlags != nil {
-		openStore = storeFlags(fs)
+func program() cli.Command {
+	var (
+		port      int
+		bind      string
+		verbose   bool
+		cfg       kvserver.Config
+		openStore func(*slog.Logger) (kvserver.KVStore, error)
+		runTool   func(io.Writer) (int, bool)
+	)
+	return cli.Command{
+		Name: "kvserver",
+		Doc: `Kvserver serves a key-value store over TCP, speaking the kvserver text protocol and Redis's
+RESP2 on the same port. It prints "kvserver listening on HOST:PORT" to stderr once it accepts
+connections (-port 0 picks a free port) and exits 0 on SIGINT or SIGTERM.`,
+		Flags: func(fs *flag.FlagSet) {
+			cli.IntVar(fs, &port, "port", 9999, "TCP `port` to listen on (0 picks a free one)")
+			fs.StringVar(&bind, "bind", "127.0.0.1", "address to listen on (0.0.0.0 serves other machines; there is no authentication)")
+			fs.BoolVar(&verbose, "v", false, "log every connection")
+			fs.Func("output-soft-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the server stops reading a RESP client and drops text replies; 0 = no limit (default 2m)", sizeFlag(&cfg.OutputSoftLimit))
+			fs.Func("output-hard-limit", "`bytes` of unsent replies per client (k, m, g suffixes) above which the client is disconnected; 0 = no limit (default 1g)", sizeFlag(&cfg.OutputHardLimit))
+			fs.BoolVar(&cfg.PortableLoop, "portable", false, "serve each client with its own goroutines (the path of platforms without epoll) instead of Linux's event loop")
+			if storeFlags != nil {
+				openStore = storeFlags(fs)
+			}
+			if toolFlags != nil {
+				runTool = toolFlags(fs)
+			}
+		},
+		Run: func(ctx context.Context, env *cli.Env) error {
+			if port > 65535 {
+				return cli.Usagef("-port %d is not a port number (0 to 65535)", port)
+			}
+			if runTool != nil {
+				if code, ran := runTool(env.Stderr); ran {
+					return exitStatus(code)
+				}
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Host, cfg.Logger = bind, log
+			return serve(ctx, env.Stderr, port, cfg, openStore)
+		},
 	}
-	var runTool func(io.Writer) (int, bool)
-	if toolFlags != nil {
-		runTool = toolFlags(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kvserver [flags]\n\nServes a key-value store over TCP (text protocol and Redis RESP2).\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 || *port < 0 || *port > 65535 {
-		fmt.Fprintf(stderr, "kvserver: bad arguments: port must be 0..65535 and no positional arguments are taken\n")
-		fs.Usage()
-		return 2
-	}
+}
 
-	if runTool != nil {
-		if code, ran := runTool(stderr); ran {
-			return code
-		}
+// exitStatus ends the program with code, whose reason has been printed already.
+func exitStatus(code int) error {
+	if code == 0 {
+		return nil
 	}
+	return &cli.StatusError{Status: code}
+}
 
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
+// serve opens the store, serves on port until ctx is done and closes both.
+func serve(ctx context.Context, stderr io.Writer, port int, cfg kvserver.Config, openStore func(*slog.Logger) (kvserver.KVStore, error)) (err error) {
+	log := cfg.Logger
 	var store kvserver.KVStore
 	if openStore != nil {
-		s, err := openStore(log)
-		if err != nil {
-			log.Error("kvserver: cannot open the store", "err", err)
-			return 1
+		if store, err = openStore(log); err != nil {
+			return fmt.Errorf("cannot open the store: %w", err)
 		}
-		store = s
 	}
 	if store == nil {
 		store = kvserver.NewMemoryStore()
 	}
 	defer func() {
 		if c, ok := store.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				log.Error("kvserver: closing the store", "err", err)
+			if cerr := c.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("closing the store: %w", cerr)
 			}
 		}
 	}()
 
-	cfg.Host, cfg.Logger = *bind, log
 	srv := kvserver.NewServer(store, cfg)
-	if err := srv.Start(*port); err != nil {
-		log.Error("kvserver: cannot start", "err", err)
-		return 1
+	if err := srv.Start(port); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
 	}
 	fmt.Fprintf(stderr, "kvserver listening on %s\n", srv.Addr())
 	released := make(chan struct{})
@@ -128,7 +134,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	<-released
 	log.Info("kvserver: shutting down", "clients", srv.CountActive())
 	srv.Close()
-	return 0
+	return nil
 }
 
 // sizeFlag parses a byte count with an optional k, m or g suffix (powers of 1024, as Redis's
