@@ -261,13 +261,13 @@ func TestSyncInterval(t *testing.T) {
 		if got := fsys.Restart(true); len(readFile(t, got, "/d/log")) != len(magic) {
 			t.Fatal("SyncInterval fsynced inside Commit")
 		}
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // fake time (synctest): let the background fsync interval pass
 		synctest.Wait()
 		if got := readFile(t, fsys.Restart(true), "/d/log"); !bytes.Equal(got, logBytes([]byte("a"))) {
 			t.Fatalf("after an interval the durable log is %q", got)
 		}
 		ops := fsys.Ops()
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // fake time (synctest): let the background fsync interval pass
 		synctest.Wait()
 		if fsys.Ops() != ops {
 			t.Fatal("the background fsync ran with nothing written")
@@ -276,7 +276,7 @@ func TestSyncInterval(t *testing.T) {
 		l.Append([]byte("b"))
 		l.Commit()
 		fsys.FailAt(fsys.Ops()+1, boom)
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // fake time (synctest): let the background fsync interval pass
 		synctest.Wait()
 		l.Append([]byte("c"))
 		if err := l.Commit(); !errors.Is(err, ErrBackgroundSync) || !errors.Is(err, boom) {
