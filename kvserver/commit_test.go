@@ -35,43 +35,51 @@ func (s *commitStore) Commit() error {
 // No reply leaves before the mutations it follows are committed, and pipelined requests share
 // Commits.
 func TestGroupCommit(t *testing.T) {
-	store := &commitStore{KVStore: NewMemoryStore()}
-	s := startServer(t, store)
-	c := dial(t, s)
-	for i := range 50 {
-		if got := c.do("RPUSH", "k", strconv.Itoa(i)); got != ":"+strconv.Itoa(i+1) {
-			t.Fatalf("RPUSH = %s", got)
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		store := &commitStore{KVStore: NewMemoryStore()}
+		s := startServer(t, store)
+		c := dial(t, s)
+		for i := range 50 {
+			if got := c.do("RPUSH", "k", strconv.Itoa(i)); got != ":"+strconv.Itoa(i+1) {
+				t.Fatalf("RPUSH = %s", got)
+			}
+			if got := store.committed.Load(); got < int64(i+1) {
+				t.Fatalf("reply to Put %d arrived with only %d Puts committed", i+1, got)
+			}
 		}
-		if got := store.committed.Load(); got < int64(i+1) {
-			t.Fatalf("reply to Put %d arrived with only %d Puts committed", i+1, got)
-		}
-	}
 
-	const pipelined = 1000
-	before := store.commits.Load()
-	c.write(strings.Repeat(frame("RPUSH", "p", "v"), pipelined))
-	for i := range pipelined {
-		if got := c.reply(); got != ":"+strconv.Itoa(i+1) {
-			t.Fatalf("RPUSH = %s", got)
+		const pipelined = 1000
+		before := store.commits.Load()
+		c.write(strings.Repeat(frame("RPUSH", "p", "v"), pipelined))
+		for i := range pipelined {
+			if got := c.reply(); got != ":"+strconv.Itoa(i+1) {
+				t.Fatalf("RPUSH = %s", got)
+			}
 		}
-	}
-	commits := store.commits.Load() - before
-	t.Logf("%d pipelined Puts, %d Commits", pipelined, commits)
-	if commits > pipelined/2 {
-		t.Errorf("%d Commits for %d pipelined Puts: no grouping", commits, pipelined)
-	}
+		commits := store.commits.Load() - before
+		t.Logf("%d pipelined Puts, %d Commits", pipelined, commits)
+		if commits > pipelined/2 {
+			t.Errorf("%d Commits for %d pipelined Puts: no grouping", commits, pipelined)
+		}
+	})
 }
 
 // When Commit fails, the clients owed replies of that round are dropped, not answered.
 func TestCommitFailure(t *testing.T) {
-	store := &commitStore{KVStore: NewMemoryStore()}
-	s := startServer(t, store)
-	c := dial(t, s)
-	if got := c.do("RPUSH", "k", "durable"); got != ":1" {
-		t.Fatalf("RPUSH = %s", got)
-	}
-	store.fail.Store(true)
-	c.write(frame("RPUSH", "k", "lost"))
-	c.expectEOF()
-	waitCounts(t, s, 0, 1)
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		store := &commitStore{KVStore: NewMemoryStore()}
+		s := startServer(t, store)
+		c := dial(t, s)
+		if got := c.do("RPUSH", "k", "durable"); got != ":1" {
+			t.Fatalf("RPUSH = %s", got)
+		}
+		store.fail.Store(true)
+		c.write(frame("RPUSH", "k", "lost"))
+		c.expectEOF()
+		waitCounts(t, s, 0, 1)
+	})
 }

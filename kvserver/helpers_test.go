@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,25 +19,40 @@ import (
 // instead of hanging it.
 const ioTimeout = 20 * time.Second
 
-var loopFlag = flag.String("kvserver.loop", "both", "the server path the tests run on: event, portable or both (one after the other)")
+var loopFlag = flag.String("kvserver.loop", "both", "the server paths that tests of connection handling run on: event, portable or both")
 
-// testPortable makes the servers of startServer and startWith take the portable path.
-var testPortable bool
+// onLoops runs body as a subtest on each server path the -kvserver.loop flag names: "event"
+// (the epoll loop, the default on Linux) and "portable" (Config.PortableLoop). Tests whose
+// outcome depends on how connections are served (reads, writes, slow readers, limits, bad
+// input) run on both; tests of commands and storage run once, on the default path. The servers
+// of startServer and startWith take the path of the subtest they are started in.
+func onLoops(t *testing.T, body func(t *testing.T)) {
+	t.Helper()
+	for _, loop := range []string{"event", "portable"} {
+		if *loopFlag == "both" || *loopFlag == loop {
+			t.Run(loop, body)
+		}
+	}
+}
 
-// TestMain runs the suite on the event loop and then on the portable path, so that both
-// behave the same (on platforms without the event loop, both runs take the portable path).
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := 0
-	if *loopFlag != "portable" {
-		code = m.Run()
+// portableFor reports whether the servers of test tb take the portable path: in an onLoops
+// subtest, as it says; elsewhere, only if the flag asks for the portable path alone.
+func portableFor(tb testing.TB) bool {
+	for name := tb.Name(); name != ""; {
+		var elem string
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			name, elem = name[:i], name[i+1:]
+		} else {
+			name, elem = "", name
+		}
+		switch elem {
+		case "portable":
+			return true
+		case "event":
+			return false
+		}
 	}
-	if code == 0 && *loopFlag != "event" && runtime.GOOS == "linux" {
-		fmt.Println("kvserver: the same tests on the portable path (Config.PortableLoop)")
-		testPortable = true
-		code = m.Run()
-	}
-	os.Exit(code)
+	return *loopFlag == "portable"
 }
 
 // startServer starts a server on a free port with store (nil: a memory store) and closes it
@@ -49,7 +62,7 @@ func startServer(tb testing.TB, store KVStore) *Server {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	s := NewServer(store, Config{PortableLoop: testPortable})
+	s := NewServer(store, Config{PortableLoop: portableFor(tb)})
 	if err := s.Start(0); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

@@ -73,8 +73,11 @@ func (r LogReport) Intact() bool { return len(r.Damage) == 0 && r.Tail.Length ==
 
 // CheckLog reads the log at path, without modifying it, and reports its intact records and
 // every damaged stretch. It fails if the file cannot be read or is not a kvserver log.
-func CheckLog(path string) (LogReport, error) {
-	rep, err := durable.Check(path, logOptions(nil, SyncAlways, 0))
+func CheckLog(path string) (LogReport, error) { return checkLog(path, nil) }
+
+// checkLog is CheckLog on a file system of the caller's choice (nil for the real one).
+func checkLog(path string, fsys durable.FS) (LogReport, error) {
+	rep, err := durable.Check(path, logOptions(fsys, SyncAlways, 0))
 	return reportOf(rep), storeErr(err)
 }
 
@@ -82,8 +85,11 @@ func CheckLog(path string) (LogReport, error) {
 // at src in order, leaving src as it is, and returns what CheckLog reports about src. The
 // damaged stretches are left out: a record lost in one may have been a Delete or an Update, so
 // the repaired log can hold values the lost records had removed; the report says where they were.
-func RepairLog(src, dst string) (LogReport, error) {
-	rep, err := durable.Repair(src, dst, logOptions(nil, SyncAlways, 0))
+func RepairLog(src, dst string) (LogReport, error) { return repairLog(src, dst, nil) }
+
+// repairLog is RepairLog on a file system of the caller's choice (nil for the real one).
+func repairLog(src, dst string, fsys durable.FS) (LogReport, error) {
+	rep, err := durable.Repair(src, dst, logOptions(fsys, SyncAlways, 0))
 	return reportOf(rep), storeErr(err)
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"ds440/internal/durable"
 )
 
 // damageLog is a small log whose every record changes what a replay holds, so that losing any
@@ -24,20 +26,41 @@ func recordStarts(ends []int64) []int64 {
 	return append(starts, ends[:len(ends)-1]...)
 }
 
+// damageFS returns the file systems on which case i of a damage sweep runs: every case in
+// memory, where it costs no fsync, and every eighth also on the real file system, through
+// OpenFileStore, CheckLog and RepairLog themselves.
+func damageFS(i int) []durable.FS {
+	if i%8 == 0 {
+		return []durable.FS{durable.NewMemFS(), durable.OS}
+	}
+	return []durable.FS{durable.NewMemFS()}
+}
+
 // checkDamaged opens the log bad, derived from the log of muts by changing the bytes of the
 // records whose indexes are in lost, and checks that the store does what a careful database
 // does: a torn end (no intact record after the first lost one) is cut and kept beside the log;
 // anything else is refused with the file untouched, and RepairLog recovers every other record.
-func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mutation, lost []int, reasons ...error) {
+// It does so on each file system of fss (durable.OS: the real one).
+func checkDamaged(t *testing.T, fss []durable.FS, name string, bad []byte, ends []int64, muts []mutation, lost []int, reasons ...error) {
+	t.Helper()
+	for _, fsys := range fss {
+		checkDamagedOn(t, fsys, name, bad, ends, muts, lost, reasons...)
+	}
+}
+
+func checkDamagedOn(t *testing.T, fsys durable.FS, name string, bad []byte, ends []int64, muts []mutation, lost []int, reasons ...error) {
 	t.Helper()
 	starts := recordStarts(ends)
-	path := filepath.Join(t.TempDir(), "log")
-	if err := os.WriteFile(path, bad, 0o644); err != nil {
+	path := "/data/log"
+	if fsys == durable.OS {
+		path = filepath.Join(t.TempDir(), "log")
+	}
+	if err := durable.WriteFile(fsys, path, bad); err != nil {
 		t.Fatal(err)
 	}
 	first := lost[0]
 	torn := lost[len(lost)-1] == len(muts)-1
-	f, err := OpenFileStore(path, SyncAlways, FileStoreOptions{})
+	f, err := openFileStore(path, SyncAlways, FileStoreOptions{}, fsys)
 	if torn {
 		if err != nil {
 			t.Fatalf("%s: a log whose end is bad was refused: %v", name, err)
@@ -48,7 +71,7 @@ func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mu
 		if r.Records != first || r.Size != starts[first] || r.Cut != int64(len(bad))-starts[first] || !matchesAny(r.Reason, reasons) {
 			t.Fatalf("%s: Recovery() = %+v, want %d records, %d bytes kept, reason one of %v", name, r, first, starts[first], reasons)
 		}
-		kept, err := os.ReadFile(r.TornPath)
+		kept, err := durable.ReadFile(fsys, r.TornPath)
 		if err != nil || !bytes.Equal(kept, bad[starts[first]:]) {
 			t.Fatalf("%s: the cut bytes were not kept in %q (%v)", name, r.TornPath, err)
 		}
@@ -75,21 +98,21 @@ func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mu
 		t.Fatalf("%s: %+v, want offset %d, next %d, %d intact records after, reason one of %v",
 			name, de, starts[first], starts[next], intactAfter, reasons)
 	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(after, bad) {
+	if after, _ := durable.ReadFile(fsys, path); !bytes.Equal(after, bad) {
 		t.Fatalf("%s: a refused log was modified", name)
 	}
-	rep, err := CheckLog(path)
+	rep, err := checkLog(path, fsys)
 	if err != nil || rep.Records != len(muts)-len(lost) || len(rep.Damage) == 0 || rep.Damage[0].Offset != starts[first] || rep.Intact() {
 		t.Fatalf("%s: CheckLog = %+v, %v", name, rep, err)
 	}
 	repaired := path + ".repaired"
-	if _, err := RepairLog(path, repaired); err != nil {
+	if _, err := repairLog(path, repaired, fsys); err != nil {
 		t.Fatalf("%s: RepairLog: %v", name, err)
 	}
-	if _, err := RepairLog(path, repaired); err == nil {
+	if _, err := repairLog(path, repaired, fsys); err == nil {
 		t.Fatalf("%s: RepairLog overwrote an existing file", name)
 	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(after, bad) {
+	if after, _ := durable.ReadFile(fsys, path); !bytes.Equal(after, bad) {
 		t.Fatalf("%s: RepairLog modified the original", name)
 	}
 	var kept []mutation
@@ -98,7 +121,7 @@ func checkDamaged(t *testing.T, name string, bad []byte, ends []int64, muts []mu
 			kept = append(kept, m)
 		}
 	}
-	g, err := OpenFileStore(repaired, SyncAlways, FileStoreOptions{})
+	g, err := openFileStore(repaired, SyncAlways, FileStoreOptions{}, fsys)
 	if err != nil {
 		t.Fatalf("%s: opening the repaired log: %v", name, err)
 	}
@@ -145,7 +168,7 @@ func TestFileStoreFlippedBit(t *testing.T) {
 			if int64(pos) < starts[lost[0]]+4 {
 				reasons = append(reasons, ErrBadLength, ErrTornRecord, ErrBadRecord)
 			}
-			checkDamaged(t, fmt.Sprintf("flip %#x at %d", mask, pos), bad, ends, damageLog, lost, reasons...)
+			checkDamaged(t, damageFS(pos), fmt.Sprintf("flip %#x at %d", mask, pos), bad, ends, damageLog, lost, reasons...)
 		}
 	}
 }
@@ -168,7 +191,7 @@ func TestFileStoreZeroedBlock(t *testing.T) {
 					lost = append(lost, i)
 				}
 			}
-			checkDamaged(t, fmt.Sprintf("%d zero bytes at %d", size, lo), bad, ends, damageLog, lost,
+			checkDamaged(t, damageFS(lo), fmt.Sprintf("%d zero bytes at %d", size, lo), bad, ends, damageLog, lost,
 				ErrChecksum, ErrBadLength, ErrTornRecord, ErrBadRecord)
 		}
 	}
@@ -193,7 +216,7 @@ func TestFileStoreCutEverywhere(t *testing.T) {
 			}
 			continue
 		}
-		checkDamaged(t, name, data[:cut], ends, damageLog, lost, ErrTornRecord)
+		checkDamaged(t, damageFS(cut), name, data[:cut], ends, damageLog, lost, ErrTornRecord)
 	}
 }
 

@@ -83,115 +83,134 @@ func TestRESPAndTextShareTheStore(t *testing.T) {
 
 // Pipelined requests, written all at once, are answered in order.
 func TestRESPPipelining(t *testing.T) {
-	const n = 2000
-	s := startServer(t, nil)
-	c := dial(t, s)
-	var b strings.Builder
-	for i := range n {
-		switch i % 3 {
-		case 0:
-			b.WriteString(frame("SET", "k"+strconv.Itoa(i), "v"+strconv.Itoa(i)))
-		case 1:
-			b.WriteString(frame("GET", "k"+strconv.Itoa(i-1)))
-		case 2:
-			b.WriteString(frame("RPUSH", "list", strconv.Itoa(i)))
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		const n = 2000
+		s := startServer(t, nil)
+		c := dial(t, s)
+		var b strings.Builder
+		for i := range n {
+			switch i % 3 {
+			case 0:
+				b.WriteString(frame("SET", "k"+strconv.Itoa(i), "v"+strconv.Itoa(i)))
+			case 1:
+				b.WriteString(frame("GET", "k"+strconv.Itoa(i-1)))
+			case 2:
+				b.WriteString(frame("RPUSH", "list", strconv.Itoa(i)))
+			}
 		}
-	}
-	c.write(b.String())
-	for i := range n {
-		want := map[int]string{0: "+OK", 1: strconv.Quote("v" + strconv.Itoa(i-1)), 2: ":" + strconv.Itoa(i/3+1)}[i%3]
-		if got := c.reply(); got != want {
-			t.Fatalf("reply %d = %s, want %s", i, got, want)
+		c.write(b.String())
+		for i := range n {
+			want := map[int]string{0: "+OK", 1: strconv.Quote("v" + strconv.Itoa(i-1)), 2: ":" + strconv.Itoa(i/3+1)}[i%3]
+			if got := c.reply(); got != want {
+				t.Fatalf("reply %d = %s, want %s", i, got, want)
+			}
 		}
-	}
+	})
 }
 
 // A value of 3 MiB, past the text protocol's line limit, arrives over many reads and is stored
 // whole: RESP takes values up to 512 MiB, as Redis does.
 func TestRESPLargeValue(t *testing.T) {
-	s := startServer(t, nil)
-	c := dial(t, s)
-	v := strings.Repeat("0123456789abcdef", 3*MaxLine/16)
-	if got := c.do("SET", "big", v); got != "+OK" {
-		t.Fatalf("SET = %s", got)
-	}
-	if got := c.do("GET", "big"); got != strconv.Quote(v) {
-		t.Fatalf("GET returned %d bytes", len(got))
-	}
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		s := startServer(t, nil)
+		c := dial(t, s)
+		v := strings.Repeat("0123456789abcdef", 3*MaxLine/16)
+		if got := c.do("SET", "big", v); got != "+OK" {
+			t.Fatalf("SET = %s", got)
+		}
+		// The reply compared as it comes, without rendering 3 MiB through strconv.Quote.
+		c.write(frame("GET", "big"))
+		want := "$" + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n"
+		got := make([]byte, len(want))
+		c.c.SetReadDeadline(time.Now().Add(ioTimeout))
+		if _, err := io.ReadFull(c.r, got); err != nil || string(got) != want {
+			t.Fatalf("GET returned %.40q (%d bytes), %v", got, len(got), err)
+		}
+	})
 }
 
 // Malformed RESP gets a protocol error and closes that client only.
 func TestRESPMalformed(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	s := startServer(t, nil)
-	other := dial(t, s)
-	other.do("SET", "k", "v")
-	cases := []struct{ name, in string }{
-		{"bad count", "*x\r\n"},
-		{"negative count", "*-1\r\n"},
-		{"negative bulk", "*1\r\n$-5\r\n"},
-		{"bad bulk length", "*1\r\n$1x\r\nP\r\n"},
-		{"missing CRLF", "*1\r\n$2\r\nPING\r\n"},
-		{"not a bulk", "*1\r\n:1\r\n"},
-		{"bulk too long", fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", maxBulk+1)},
-		{"absurd count", "*99999999999\r\n"},
-	}
-	for i, tc := range cases {
-		c := dial(t, s)
-		c.write(tc.in)
-		got := c.reply()
-		if !strings.HasPrefix(got, "-ERR Protocol error") {
-			t.Errorf("%s: reply %s, want a protocol error", tc.name, got)
+	onLoops(t, func(t *testing.T) {
+		testutil.CheckGoroutines(t)
+		s := startServer(t, nil)
+		other := dial(t, s)
+		other.do("SET", "k", "v")
+		cases := []struct{ name, in string }{
+			{"bad count", "*x\r\n"},
+			{"negative count", "*-1\r\n"},
+			{"negative bulk", "*1\r\n$-5\r\n"},
+			{"bad bulk length", "*1\r\n$1x\r\nP\r\n"},
+			{"missing CRLF", "*1\r\n$2\r\nPING\r\n"},
+			{"not a bulk", "*1\r\n:1\r\n"},
+			{"bulk too long", fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", maxBulk+1)},
+			{"absurd count", "*99999999999\r\n"},
 		}
-		c.expectEOF()
-		waitCounts(t, s, 1, i+1)
-		if got := other.do("GET", "k"); got != `"v"` {
-			t.Fatalf("after %s the other client got %s", tc.name, got)
+		for i, tc := range cases {
+			c := dial(t, s)
+			c.write(tc.in)
+			got := c.reply()
+			if !strings.HasPrefix(got, "-ERR Protocol error") {
+				t.Errorf("%s: reply %s, want a protocol error", tc.name, got)
+			}
+			c.expectEOF()
+			waitCounts(t, s, 1, i+1)
+			if got := other.do("GET", "k"); got != `"v"` {
+				t.Fatalf("after %s the other client got %s", tc.name, got)
+			}
 		}
-	}
 
-	// A truncated frame followed by a disconnect: nothing is executed, the client is counted.
-	c := dial(t, s)
-	c.write("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvv")
-	c.c.Close()
-	waitCounts(t, s, 1, len(cases)+1)
-	if got := other.do("GET", "k"); got != `"v"` {
-		t.Fatalf("a truncated SET was executed: GET = %s", got)
-	}
+		// A truncated frame followed by a disconnect: nothing is executed, the client is counted.
+		c := dial(t, s)
+		c.write("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvv")
+		c.c.Close()
+		waitCounts(t, s, 1, len(cases)+1)
+		if got := other.do("GET", "k"); got != `"v"` {
+			t.Fatalf("a truncated SET was executed: GET = %s", got)
+		}
+	})
 }
 
 // A RESP client that does not read its replies is throttled, not disconnected and never
 // short of a reply, even if it half-closes with requests still held; others are unaffected.
 func TestRESPSlowReaderThrottled(t *testing.T) {
-	const gets = 3000
-	s := startServer(t, nil)
-	fast := dial(t, s)
-	value := strings.Repeat("b", 16<<10)
-	fast.do("SET", "big", value)
-	slow := dial(t, s)
-	slow.write(strings.Repeat(frame("GET", "big"), gets) + frame("SET", "after", "yes"))
-	slow.c.(*net.TCPConn).CloseWrite()
-	for range 100 {
-		if got := fast.do("GET", "after"); got != "nil" {
-			t.Fatalf("the slow client's requests ran past its full queue: GET after = %s", got)
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		const gets = 3000
+		s := startServer(t, nil)
+		fast := dial(t, s)
+		value := strings.Repeat("b", 16<<10)
+		fast.do("SET", "big", value)
+		slow := dial(t, s)
+		slow.write(strings.Repeat(frame("GET", "big"), gets) + frame("SET", "after", "yes"))
+		slow.c.(*net.TCPConn).CloseWrite()
+		for range 100 {
+			if got := fast.do("GET", "after"); got != "nil" {
+				t.Fatalf("the slow client's requests ran past its full queue: GET after = %s", got)
+			}
 		}
-	}
-	waitCounts(t, s, 2, 0)
-	want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
-	got := make([]byte, len(want))
-	slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
-	for i := range gets {
-		if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
-			t.Fatalf("reply %d = %.40q, %v", i, got, err)
+		waitCounts(t, s, 2, 0)
+		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
+		got := make([]byte, len(want))
+		slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
+		for i := range gets {
+			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
+				t.Fatalf("reply %d = %.40q, %v", i, got, err)
+			}
 		}
-	}
-	if got := slow.reply(); got != "+OK" {
-		t.Fatalf("last reply %s", got)
-	}
-	slow.expectEOF()
-	if got := fast.do("GET", "after"); got != `"yes"` {
-		t.Fatalf("GET after = %s", got)
-	}
+		if got := slow.reply(); got != "+OK" {
+			t.Fatalf("last reply %s", got)
+		}
+		slow.expectEOF()
+		if got := fast.do("GET", "after"); got != `"yes"` {
+			t.Fatalf("GET after = %s", got)
+		}
+	})
 }
 
 // Inline commands, as redis-benchmark's PING_INLINE and redis-cli's telnet mode send them, are

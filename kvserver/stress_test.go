@@ -19,28 +19,30 @@ import (
 // own model of its keys, beside clients that send junk, malformed frames and over-long lines
 // and vanish mid-request. Every good client must see exactly its model; the counts must add up.
 func TestStress(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	good, chaos, ops := 20, 30, 150
-	if testutil.Soak() {
-		good, chaos, ops = 100, 500, 5000
-	}
-	s := startServer(t, nil)
-	errs := make(chan error, good+chaos)
-	var wg sync.WaitGroup
-	for i := range good {
-		wg.Go(func() { errs <- goodClient(s, i, ops) })
-	}
-	for i := range chaos {
-		wg.Go(func() { errs <- chaosClient(s, i) })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
+	onLoops(t, func(t *testing.T) {
+		testutil.CheckGoroutines(t)
+		good, chaos, ops := 20, 30, 150
+		if testutil.Soak() {
+			good, chaos, ops = 100, 500, 5000
 		}
-	}
-	waitCounts(t, s, 0, good+chaos)
+		s := startServer(t, nil)
+		errs := make(chan error, good+chaos)
+		var wg sync.WaitGroup
+		for i := range good {
+			wg.Go(func() { errs <- goodClient(s, i, ops) })
+		}
+		for i := range chaos {
+			wg.Go(func() { errs <- chaosClient(s, i) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		waitCounts(t, s, 0, good+chaos)
+	})
 }
 
 // stressDeadline bounds each stress client's whole run.

@@ -76,8 +76,12 @@ func TestAOFFlags(t *testing.T) {
 // Both policies must pass: a killed process loses nothing it wrote, and the server writes the
 // log before it answers; fsync only matters when the machine itself goes down.
 func TestAOFKeepsEveryAcknowledgedWriteAcrossSIGKILL(t *testing.T) {
+	t.Parallel()
 	for _, fsync := range []string{"always", "everysec"} {
-		t.Run(fsync, func(t *testing.T) { testSIGKILL(t, fsync) })
+		t.Run(fsync, func(t *testing.T) {
+			t.Parallel()
+			testSIGKILL(t, fsync)
+		})
 	}
 }
 

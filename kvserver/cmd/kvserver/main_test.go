@@ -16,6 +16,7 @@ import (
 
 // The program serves both protocols on the port it prints and exits 0 on SIGTERM and SIGINT.
 func TestProgram(t *testing.T) {
+	t.Parallel()
 	bin := testutil.BuildBinary(t, "ds440/kvserver/cmd/kvserver")
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		p := testutil.StartProc(t, bin, "-port", "0")
