@@ -161,7 +161,7 @@ func resync(r io.ReaderAt, from, size int64, opts Options) (int64, bool, error) 
 	if opts.MaxRecord <= 0 {
 		opts.MaxRecord = DefaultMaxRecord
 	}
-	buf := make([]byte, window+HeaderSize)
+	buf := make([]byte, max(0, min(window+HeaderSize, size-from))) // no more than the rest of the log
 	var long []byte
 	for base := from; base+HeaderSize <= size; base += window {
 		n := min(int64(len(buf)), size-base)
