@@ -1,6 +1,7 @@
 package kvserver
 
 import (
+	"ds440/kvserver/internal/keyspace"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -187,18 +188,23 @@ func (f *FileStore) Compact() error {
 // own, writes the records that rebuild it, and fsyncs them. It runs beside the store's owner
 // and shares nothing with it but the old log file, which it only reads below the base.
 func writeSnapshot(rw *durable.Rewrite) error {
-	idx, err := replay(rw.Records())
+	idx, err := keyspace.Replay(rw.Records())
 	if err != nil {
 		return err
 	}
 	var buf []byte
-	for key, e := range idx.keys {
+	var werr error
+	idx.ForEach(func(key string, e *entry) {
 		for _, r := range liveRecords(key, e) {
-			buf = r.appendPayload(buf[:0])
-			if err := rw.Append(buf); err != nil {
-				return err
+			if werr != nil {
+				return
 			}
+			buf = r.AppendPayload(buf[:0])
+			werr = rw.Append(buf)
 		}
+	})
+	if werr != nil {
+		return werr
 	}
 	return rw.CatchUp(rw.Base())
 }
@@ -210,28 +216,28 @@ func liveRecords(key string, e *entry) []record {
 		return nil
 	}
 	var out []record
-	switch e.kind {
+	switch e.Kind {
 	case kindString:
-		out = append(out, record{op: logSet, key: key, a: e.str()})
+		out = append(out, record{Op: logSet, Key: key, A: e.Str()})
 	case kindList:
-		for i := range e.len() {
-			out = append(out, record{op: logPut, key: key, a: e.at(i)})
+		for i := range e.Len() {
+			out = append(out, record{Op: logPut, Key: key, A: e.At(i)})
 		}
 	case kindHash:
-		for field, v := range e.hash {
-			out = append(out, record{op: logHSet, key: key, a: []byte(field), b: v})
+		for field, v := range e.Hash {
+			out = append(out, record{Op: logHSet, Key: key, A: []byte(field), B: v})
 		}
 	case kindSet:
-		for m := range e.set {
-			out = append(out, record{op: logSAdd, key: key, a: []byte(m)})
+		for m := range e.Set {
+			out = append(out, record{Op: logSAdd, Key: key, A: []byte(m)})
 		}
 	case kindZSet:
-		for _, it := range e.zset.items() {
-			out = append(out, record{op: logZAdd, key: key, a: []byte(it.member), b: float64Bytes(it.score)})
+		for _, it := range e.ZSet.Items() {
+			out = append(out, record{Op: logZAdd, Key: key, A: []byte(it.Member), B: float64Bytes(it.Score)})
 		}
 	}
-	if e.expireAt != 0 {
-		out = append(out, record{op: logExpireAt, key: key, a: int64Bytes(e.expireAt)})
+	if e.ExpireAt != 0 {
+		out = append(out, record{Op: logExpireAt, Key: key, A: int64Bytes(e.ExpireAt)})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ds440/internal/durable"
+	"ds440/kvserver/internal/keyspace"
 )
 
 // SyncPolicy says when a FileStore forces its log to stable storage.
@@ -186,7 +187,7 @@ func logOptions(fsys durable.FS, policy SyncPolicy, interval time.Duration) dura
 
 // rebuild replaces the index with the replay of the committed log.
 func (f *FileStore) rebuild() error {
-	idx, err := replay(f.log.Records())
+	idx, err := keyspace.Replay(f.log.Records())
 	if err != nil {
 		return storeErr(err)
 	}
@@ -194,25 +195,14 @@ func (f *FileStore) rebuild() error {
 	return nil
 }
 
-// replay applies records to a new memory store.
-func replay(records func(func([]byte, error) bool)) (*memoryStore, error) {
-	idx := newMemoryStore()
-	for p, err := range records {
-		if err != nil {
-			return nil, err
-		}
-		r, err := decodePayload(p)
-		if err != nil {
-			return nil, err
-		}
-		idx.apply(r)
-	}
-	return idx, nil
-}
+// Lookup returns key's entry, nil if it is missing; for the server's typed commands.
+func (f *FileStore) Lookup(key string) *keyspace.Entry { return f.index.Lookup(key) }
 
-func (f *FileStore) lookup(key string) *entry        { return f.index.lookup(key) }
-func (f *FileStore) forEach(fn func(string, *entry)) { f.index.forEach(fn) }
-func (f *FileStore) mutate(r record)                 { f.logAndApply(r) }
+// ForEach calls fn for every key; for the server's typed commands.
+func (f *FileStore) ForEach(fn func(string, *keyspace.Entry)) { f.index.ForEach(fn) }
+
+// Mutate logs r and applies it; for the server's typed commands.
+func (f *FileStore) Mutate(r keyspace.Record) { f.logAndApply(r) }
 
 // logAndApply appends r to the log's next Commit and applies it. After Close, or for a
 // mutation too large for a record, it does neither.
@@ -220,12 +210,12 @@ func (f *FileStore) logAndApply(r record) {
 	if f.closed {
 		return
 	}
-	f.payload = r.appendPayload(f.payload[:0])
+	f.payload = r.AppendPayload(f.payload[:0])
 	if err := f.log.Append(f.payload); err != nil {
-		f.logger.Error("kvserver: mutation not applied: it cannot be logged", "key_bytes", len(r.key), "err", err)
+		f.logger.Error("kvserver: mutation not applied: it cannot be logged", "key_bytes", len(r.Key), "err", err)
 		return
 	}
-	f.index.apply(r)
+	f.index.Apply(r)
 }
 
 // Commit writes every mutation made since the previous Commit to the log with one write and,
@@ -275,12 +265,12 @@ func (f *FileStore) undo(cause error) error {
 
 // Put appends value to key's list of values.
 func (f *FileStore) Put(key string, value []byte) {
-	f.logAndApply(record{op: logPut, key: key, a: value})
+	f.logAndApply(record{Op: logPut, Key: key, A: value})
 }
 
 // Prepend inserts value before key's first value.
 func (f *FileStore) Prepend(key string, value []byte) {
-	f.logAndApply(record{op: logPrepend, key: key, a: value})
+	f.logAndApply(record{Op: logPrepend, Key: key, A: value})
 }
 
 // Get returns key's values in insertion order, nil if none.
@@ -299,8 +289,8 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
-	if f.index.lookup(key) != nil {
-		f.logAndApply(record{op: logDelete, key: key})
+	if f.index.Lookup(key) != nil {
+		f.logAndApply(record{Op: logDelete, Key: key})
 	}
 }
 
@@ -308,14 +298,14 @@ func (f *FileStore) Delete(key string) {
 // logs nothing.
 func (f *FileStore) Update(key string, oldValue, newValue []byte) {
 	if f.index.Len(key) > 0 {
-		f.logAndApply(record{op: logUpdate, key: key, a: oldValue, b: newValue})
+		f.logAndApply(record{Op: logUpdate, Key: key, A: oldValue, B: newValue})
 	}
 }
 
 // Clear removes every key.
 func (f *FileStore) Clear() {
 	if f.index.Keys() > 0 {
-		f.logAndApply(record{op: logClear})
+		f.logAndApply(record{Op: logClear})
 	}
 }
 
@@ -362,4 +352,4 @@ func (c committing) Update(key string, oldValue, newValue []byte) {
 	c.commitNow()
 }
 func (c committing) Clear()          { c.FileStore.Clear(); c.commitNow() }
-func (c committing) mutate(r record) { c.FileStore.mutate(r); c.commitNow() }
+func (c committing) Mutate(r record) { c.FileStore.Mutate(r); c.commitNow() }

@@ -240,8 +240,8 @@ func TestDamageErrorMessage(t *testing.T) {
 // FuzzCheckLog checks that any file content is accounted for: every byte after the header is
 // in an intact record or a damaged stretch, and the scan never fails on bad content.
 func FuzzCheckLog(f *testing.F) {
-	f.Add([]byte(logMagic + string(record{op: logPut, key: "k", a: []byte("v")}.appendTo(nil))))
-	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(record{op: logClear}.appendTo(nil))))
+	f.Add([]byte(logMagic + string(record{Op: logPut, Key: "k", A: []byte("v")}.AppendTo(nil))))
+	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(record{Op: logClear}.AppendTo(nil))))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		path := filepath.Join(t.TempDir(), "log")
 		if err := os.WriteFile(path, append([]byte(logMagic), body...), 0o644); err != nil {
