@@ -210,9 +210,9 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 	d.typed.Mutate(record{Op: logSet, Key: string(args[0]), A: args[1]})
 	switch {
 	case ttl > 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: int64Bytes(d.nowMillis() + ttl)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
 	case keepTTL && e != nil && e.ExpireAt != 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: int64Bytes(e.ExpireAt)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 	return b
 }
@@ -264,7 +264,7 @@ func cmdIncrBy(sign int64, explicit bool) typedFunc {
 func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
 	d.typed.Mutate(record{Op: logSet, Key: string(key), A: v})
 	if e != nil && e.ExpireAt != 0 {
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(key), A: int64Bytes(e.ExpireAt)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(key), A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 }
 
@@ -415,7 +415,7 @@ func cmdExpire(unit int64, name string) typedFunc {
 		if ms <= 0 {
 			d.typed.Mutate(record{Op: logDelete, Key: string(args[0])})
 		} else {
-			d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: int64Bytes(now + ms)})
+			d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(now + ms)})
 		}
 		return appendInt(b, 1)
 	}
@@ -440,7 +440,7 @@ func cmdPersist(d *db, args [][]byte, b []byte) []byte {
 	if e == nil || e.ExpireAt == 0 {
 		return appendInt(b, 0)
 	}
-	d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: int64Bytes(0)})
+	d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(0)})
 	return appendInt(b, 1)
 }
 
@@ -752,7 +752,7 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 		} else if _, in := e.ZSet.Score(string(m)); !in {
 			added++
 		}
-		d.typed.Mutate(record{Op: logZAdd, Key: string(args[0]), A: m, B: float64Bytes(score)})
+		d.typed.Mutate(record{Op: logZAdd, Key: string(args[0]), A: m, B: keyspace.Float64Bytes(score)})
 		e = d.typed.Lookup(string(args[0]))
 	}
 	return appendInt(b, added)

@@ -3,6 +3,7 @@ package keyspace
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 
 	"ds440/internal/durable"
 )
@@ -22,8 +23,8 @@ const Magic = "ds440kv\x01"
 const MaxPayload = durable.DefaultMaxRecord
 
 // ErrBadRecord is the error of a payload that is well checksummed but not a valid Record.
-// kvserver exports it under the same name.
-var ErrBadRecord = errors.New("kvserver: malformed log record")
+// kvserver/filestore exports it under the same name.
+var ErrBadRecord = errors.New("filestore: malformed log record")
 
 // Op is the kind of a logged mutation.
 type Op byte
@@ -145,3 +146,11 @@ func uvarintLen(x uint64) int {
 	}
 	return n
 }
+
+// Float64Bytes encodes a score as OpZAdd's third field.
+func Float64Bytes(f float64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, math.Float64bits(f))
+}
+
+// Int64Bytes encodes a time as OpExpireAt's second field.
+func Int64Bytes(n int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(n)) }

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"errors"
@@ -23,8 +23,8 @@ const (
 // Errors describing why replay stopped before the end of a log. The bytes from the failing
 // record on are cut off.
 var (
-	ErrTornRecord = errors.New("kvserver: log ends inside a record")
-	ErrChecksum   = errors.New("kvserver: log record checksum mismatch")
+	ErrTornRecord = errors.New("filestore: log ends inside a record")
+	ErrChecksum   = errors.New("filestore: log record checksum mismatch")
 	ErrBadRecord  = keyspace.ErrBadRecord
 )
 

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func crashRounds() [][]mutation {
 // the log by itself (a small CompactSize) and once on demand. It returns how many rounds were
 // acknowledged (committed without error).
 func runUntilCrash(fsys durable.FS, policy SyncPolicy, rounds [][]mutation) (acked int) {
-	f, err := openFileStore("/data/log", policy, FileStoreOptions{CompactSize: 1 << 10}, fsys)
+	f, err := open("/data/log", policy, Options{CompactSize: 1 << 10}, fsys)
 	if err != nil {
 		return 0
 	}
@@ -79,7 +79,7 @@ func TestFileStoreCrashAtEveryPoint(t *testing.T) {
 					if power && policy != SyncAlways {
 						continue // everysec may lose the last second to a power cut by design
 					}
-					g, err := openFileStore("/data/log", policy, FileStoreOptions{CompactSize: -1}, fsys.Restart(power))
+					g, err := open("/data/log", policy, Options{CompactSize: -1}, fsys.Restart(power))
 					if err != nil {
 						t.Fatalf("crash at op %d (power cut %v): reopen: %v", k, power, err)
 					}
@@ -154,14 +154,14 @@ func TestFileStoreLoadsOlderLogs(t *testing.T) {
 	if err := os.WriteFile(path, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	f := openTest(t, path, SyncAlways, Options{})
 	if r := f.Recovery(); r.Cut != 0 || r.Records == 0 {
 		t.Fatalf("Recovery = %+v", r)
 	}
-	if got := toStrings(f.Get("list")); !slices.Equal(got, []string{"z", "a", "B"}) {
+	if got := valueStrings(f.Get("list")); !slices.Equal(got, []string{"z", "a", "B"}) {
 		t.Errorf("list = %q", got)
 	}
-	if got := toStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.Lookup("str").Kind != kindString {
+	if got := valueStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.Lookup("str").Kind != kindString {
 		t.Errorf("str = %q", got)
 	}
 	if h := f.Lookup("h"); h == nil || len(h.Hash) != 1 || string(h.Hash["f1"]) != "v1" {
