@@ -75,11 +75,12 @@ type Recovery struct {
 	TornPath string
 }
 
-// FileStore is a KVStore kept in memory and made durable by an append-only log (internal/durable).
+// FileStore is a key-value store (a kvserver.KVStore and ListStore) kept in memory and made
+// durable by an append-only log.
 // Every mutation is applied in memory at once and appended to the log by the next Commit, with
 // one write and, under SyncAlways, one fsync for all the mutations since the previous Commit
 // (group commit): its owner commits before it acknowledges anything, as kvserver's server does
-// once per round of requests (see Committer). Close commits what is left.
+// once per round of requests (see kvserver.Committer). Close commits what is left.
 //
 // A Commit that fails returns its error and undoes its mutations: the store goes back to what
 // the log holds, so no one reads a value that a restart would not find. Nothing else changes;
@@ -91,7 +92,7 @@ type Recovery struct {
 // Check and Repair). The log is rewritten, beside the running store, when it has grown
 // past Options.CompactSize (see Compact).
 //
-// Like every KVStore it is used from one goroutine; only its background fsync and log rewrite,
+// Like every kvserver.KVStore it is used from one goroutine; only its background fsync and log rewrite,
 // which touch nothing but files and memory of their own, run beside it.
 type FileStore struct {
 	path     string
@@ -177,7 +178,8 @@ func (f *FileStore) rebuild() error {
 // Lookup returns key's entry, nil if it is missing; for the server's typed commands.
 func (f *FileStore) Lookup(key string) *keyspace.Entry { return f.index.Lookup(key) }
 
-// ForEach calls fn for every key; for the server's typed commands.
+// ForEach calls fn for every key. With Lookup and Mutate it gives kvserver's server the typed
+// keyspace behind its Redis commands; the entry and record types are kvserver's own.
 func (f *FileStore) ForEach(fn func(string, *keyspace.Entry)) { f.index.ForEach(fn) }
 
 // Mutate logs r and applies it; for the server's typed commands.
@@ -200,7 +202,7 @@ func (f *FileStore) logAndApply(r record) {
 // Commit writes every mutation made since the previous Commit to the log with one write and,
 // under SyncAlways, one fsync: group commit, so a server that calls it once per round of
 // requests, before sending that round's replies, pays one fsync per round instead of one per
-// mutation (kvserver's server does; see Committer).
+// mutation (kvserver's server does; see kvserver.Committer).
 //
 // If the log cannot be written, Commit returns the error and the store goes back to what the
 // log holds, as if the mutations since the previous Commit had not been made; the next Commit
