@@ -2,7 +2,7 @@ package filestore
 
 import "ds440/kvserver/internal/keyspace"
 
-// Short names for the keyspace's types and mutations, as the server uses them.
+// Short names for the keyspace's types and mutations, the same as kvserver's.
 type (
 	entry       = keyspace.Entry
 	record      = keyspace.Record
