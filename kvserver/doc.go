@@ -45,6 +45,14 @@
 // every mutation; on another KVStore the list commands work through its methods and the other
 // types answer an error. Expired keys are removed when touched.
 //
+// # Persistence
+//
+// The durable store is package kvserver/filestore: a *filestore.FileStore is a ListStore and
+// a Committer whose append-only log (CRC-32C framed records, group commit, torn-tail recovery,
+// compaction) survives crashes; `kvserver -aof FILE -fsync always|everysec` serves one.
+// NewFileStore, SyncPolicy and the other FileStore names of this package are a thin
+// compatibility layer over it.
+//
 // # Slow readers
 //
 // Each client has an outgoing queue of QueueLines (500) entries (text lines or RESP replies)

@@ -1,6 +1,7 @@
 package kvserver
 
 import (
+	"ds440/kvserver/internal/keyspace"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -59,9 +60,9 @@ func TestClampRange(t *testing.T) {
 		{n: 1, start: -1, stop: -1, lo: 0, hi: 1, ok: true},
 	}
 	for _, tt := range tests {
-		lo, hi, ok := clampRange(tt.n, tt.start, tt.stop)
+		lo, hi, ok := keyspace.ClampRange(tt.n, tt.start, tt.stop)
 		if lo != tt.lo || hi != tt.hi || ok != tt.ok {
-			t.Errorf("clampRange(%d, %d, %d) = %d, %d, %v; want %d, %d, %v", tt.n, tt.start, tt.stop, lo, hi, ok, tt.lo, tt.hi, tt.ok)
+			t.Errorf("keyspace.ClampRange(%d, %d, %d) = %d, %d, %v; want %d, %d, %v", tt.n, tt.start, tt.stop, lo, hi, ok, tt.lo, tt.hi, tt.ok)
 		}
 	}
 }
@@ -109,7 +110,7 @@ func TestListOperationsAgree(t *testing.T) {
 		}
 		start, stop := rng.IntN(12)-6, rng.IntN(12)-6
 		want := model[key]
-		lo, hi, ok := clampRange(len(want), start, stop)
+		lo, hi, ok := keyspace.ClampRange(len(want), start, stop)
 		wantRange := []string(nil)
 		if ok {
 			wantRange = want[lo:hi]

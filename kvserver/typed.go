@@ -1,6 +1,7 @@
 package kvserver
 
 import (
+	"ds440/kvserver/internal/keyspace"
 	"math"
 	"strconv"
 	"strings"
@@ -80,25 +81,25 @@ var typedCommands = map[string]struct {
 // entry returns key's live entry, or nil. An expired key is deleted first (and the deletion
 // logged), as Redis expires keys lazily when they are touched.
 func (d *db) entry(key []byte) *entry {
-	e := d.typed.lookup(string(key))
-	if e != nil && e.expireAt != 0 && e.expireAt <= d.nowMillis() {
-		d.typed.mutate(record{op: logDelete, key: string(key)})
+	e := d.typed.Lookup(string(key))
+	if e != nil && e.ExpireAt != 0 && e.ExpireAt <= d.nowMillis() {
+		d.typed.Mutate(record{Op: logDelete, Key: string(key)})
 		return nil
 	}
 	return e
 }
 
 // expired reports whether e has expired, without deleting it (for scans).
-func (d *db) expired(e *entry) bool { return e.expireAt != 0 && e.expireAt <= d.nowMillis() }
+func (d *db) expired(e *entry) bool { return e.ExpireAt != 0 && e.ExpireAt <= d.nowMillis() }
 
 // of returns key's live entry if it is of kind k (ok true), nil if the key is missing (ok
 // true), and ok false if it holds another kind.
-func (d *db) of(key []byte, k kind) (e *entry, ok bool) {
+func (d *db) of(key []byte, k keyspace.Kind) (e *entry, ok bool) {
 	e = d.entry(key)
 	if e == nil {
 		return nil, true
 	}
-	return e, e.kind == k
+	return e, e.Kind == k
 }
 
 func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
@@ -187,7 +188,7 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 		}
 	}
 	e := d.entry(args[0])
-	if get && e != nil && e.kind != kindString {
+	if get && e != nil && e.Kind != kindString {
 		return wrongType(b)
 	}
 	reply := func(b []byte) []byte {
@@ -197,7 +198,7 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 		case e == nil:
 			return appendNil(b)
 		}
-		return appendBulk(b, e.str())
+		return appendBulk(b, e.Str())
 	}
 	if (nx && e != nil) || (xx && e == nil) {
 		if get {
@@ -206,12 +207,12 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 		return appendNil(b)
 	}
 	b = reply(b) // before the write, which replaces e's value
-	d.typed.mutate(record{op: logSet, key: string(args[0]), a: args[1]})
+	d.typed.Mutate(record{Op: logSet, Key: string(args[0]), A: args[1]})
 	switch {
 	case ttl > 0:
-		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(d.nowMillis() + ttl)})
-	case keepTTL && e != nil && e.expireAt != 0:
-		d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(e.expireAt)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
+	case keepTTL && e != nil && e.ExpireAt != 0:
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 	return b
 }
@@ -222,12 +223,12 @@ func cmdGet(d *db, args [][]byte, b []byte) []byte {
 	switch {
 	case e == nil:
 		return appendNil(b)
-	case e.kind != kindString && e.kind != kindList:
+	case e.Kind != kindString && e.Kind != kindList:
 		return wrongType(b)
-	case e.len() == 0:
+	case e.Len() == 0:
 		return appendNil(b)
 	}
-	return appendBulk(b, e.str())
+	return appendBulk(b, e.Str())
 }
 
 func cmdIncrBy(sign int64, explicit bool) typedFunc {
@@ -246,7 +247,7 @@ func cmdIncrBy(sign int64, explicit bool) typedFunc {
 		}
 		var cur int64
 		if e != nil {
-			if cur, ok = parseInt(e.str()); !ok {
+			if cur, ok = parseInt(e.Str()); !ok {
 				return appendError(b, msgNotInt)
 			}
 		}
@@ -261,9 +262,9 @@ func cmdIncrBy(sign int64, explicit bool) typedFunc {
 
 // setKeepTTL makes key the string v, keeping the expiry of its previous entry e.
 func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
-	d.typed.mutate(record{op: logSet, key: string(key), a: v})
-	if e != nil && e.expireAt != 0 {
-		d.typed.mutate(record{op: logExpireAt, key: string(key), a: int64Bytes(e.expireAt)})
+	d.typed.Mutate(record{Op: logSet, Key: string(key), A: v})
+	if e != nil && e.ExpireAt != 0 {
+		d.typed.Mutate(record{Op: logExpireAt, Key: string(key), A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 }
 
@@ -271,8 +272,8 @@ func cmdAppend(d *db, args [][]byte, b []byte) []byte {
 	if _, ok := d.of(args[0], kindString); !ok {
 		return wrongType(b)
 	}
-	d.typed.mutate(record{op: logAppend, key: string(args[0]), a: args[1]})
-	return appendInt(b, len(d.typed.lookup(string(args[0])).str()))
+	d.typed.Mutate(record{Op: logAppend, Key: string(args[0]), A: args[1]})
+	return appendInt(b, len(d.typed.Lookup(string(args[0])).Str()))
 }
 
 func cmdStrlen(d *db, args [][]byte, b []byte) []byte {
@@ -283,7 +284,7 @@ func cmdStrlen(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendInt(b, 0)
 	}
-	return appendInt(b, len(e.str()))
+	return appendInt(b, len(e.Str()))
 }
 
 func cmdMSet(d *db, args [][]byte, b []byte) []byte {
@@ -291,7 +292,7 @@ func cmdMSet(d *db, args [][]byte, b []byte) []byte {
 		return appendError(b, "wrong number of arguments for 'mset' command")
 	}
 	for i := 0; i < len(args); i += 2 {
-		d.typed.mutate(record{op: logSet, key: string(args[i]), a: args[i+1]})
+		d.typed.Mutate(record{Op: logSet, Key: string(args[i]), A: args[i+1]})
 	}
 	return appendSimple(b, "OK")
 }
@@ -299,8 +300,8 @@ func cmdMSet(d *db, args [][]byte, b []byte) []byte {
 func cmdMGet(d *db, args [][]byte, b []byte) []byte {
 	b = appendArrayLen(b, len(args))
 	for _, k := range args {
-		if e := d.entry(k); e != nil && e.kind == kindString {
-			b = appendBulk(b, e.str())
+		if e := d.entry(k); e != nil && e.Kind == kindString {
+			b = appendBulk(b, e.Str())
 		} else {
 			b = appendNil(b)
 		}
@@ -322,7 +323,7 @@ func cmdDel(d *db, args [][]byte, b []byte) []byte {
 	n := 0
 	for _, k := range args {
 		if d.entry(k) != nil {
-			d.typed.mutate(record{op: logDelete, key: string(k)})
+			d.typed.Mutate(record{Op: logDelete, Key: string(k)})
 			n++
 		}
 	}
@@ -333,8 +334,8 @@ func cmdDel(d *db, args [][]byte, b []byte) []byte {
 // type.
 func (d *db) matchingKeys(pattern, typ string) []string {
 	var keys []string
-	d.typed.forEach(func(k string, e *entry) {
-		if !d.expired(e) && (typ == "" || strings.EqualFold(typ, e.kind.String())) && (pattern == "*" || globMatch(pattern, k)) {
+	d.typed.ForEach(func(k string, e *entry) {
+		if !d.expired(e) && (typ == "" || strings.EqualFold(typ, e.Kind.String())) && (pattern == "*" || globMatch(pattern, k)) {
 			keys = append(keys, k)
 		}
 	})
@@ -389,7 +390,7 @@ func cmdScan(d *db, args [][]byte, b []byte) []byte {
 
 func cmdType(d *db, args [][]byte, b []byte) []byte {
 	if e := d.entry(args[0]); e != nil {
-		return appendSimple(b, e.kind.String())
+		return appendSimple(b, e.Kind.String())
 	}
 	return appendSimple(b, "none")
 }
@@ -412,9 +413,9 @@ func cmdExpire(unit int64, name string) typedFunc {
 			return appendInt(b, 0)
 		}
 		if ms <= 0 {
-			d.typed.mutate(record{op: logDelete, key: string(args[0])})
+			d.typed.Mutate(record{Op: logDelete, Key: string(args[0])})
 		} else {
-			d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(now + ms)})
+			d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(now + ms)})
 		}
 		return appendInt(b, 1)
 	}
@@ -426,27 +427,27 @@ func cmdTTL(unit int64) typedFunc {
 		switch {
 		case e == nil:
 			return appendInt(b, -2)
-		case e.expireAt == 0:
+		case e.ExpireAt == 0:
 			return appendInt(b, -1)
 		}
-		left := e.expireAt - d.nowMillis()
+		left := e.ExpireAt - d.nowMillis()
 		return appendInt(b, int((left+unit/2)/unit))
 	}
 }
 
 func cmdPersist(d *db, args [][]byte, b []byte) []byte {
 	e := d.entry(args[0])
-	if e == nil || e.expireAt == 0 {
+	if e == nil || e.ExpireAt == 0 {
 		return appendInt(b, 0)
 	}
-	d.typed.mutate(record{op: logExpireAt, key: string(args[0]), a: int64Bytes(0)})
+	d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(0)})
 	return appendInt(b, 1)
 }
 
 // Lists. A string counts as a list of one value for RPUSH, LPUSH and LRANGE, as the contract
 // maps them onto KVStore.
 
-func listOrString(e *entry) bool { return e == nil || e.kind == kindList || e.kind == kindString }
+func listOrString(e *entry) bool { return e == nil || e.Kind == kindList || e.Kind == kindString }
 
 func cmdPush(op logOp) typedFunc {
 	return func(d *db, args [][]byte, b []byte) []byte {
@@ -455,9 +456,9 @@ func cmdPush(op logOp) typedFunc {
 		}
 		key := string(args[0])
 		for _, v := range args[1:] {
-			d.typed.mutate(record{op: op, key: key, a: v})
+			d.typed.Mutate(record{Op: op, Key: key, A: v})
 		}
-		return appendInt(b, d.typed.lookup(key).len())
+		return appendInt(b, d.typed.Lookup(key).Len())
 	}
 }
 
@@ -476,19 +477,19 @@ func cmdPop(op logOp) typedFunc {
 		case e == nil:
 			return appendNil(b)
 		}
-		n = min(n, e.len())
+		n = min(n, e.Len())
 		if withCount {
 			b = appendArrayLen(b, n)
 		}
 		for range n {
 			var v []byte
 			if op == logLPop {
-				v = e.at(0)
+				v = e.At(0)
 			} else {
-				v = e.at(e.len() - 1)
+				v = e.At(e.Len() - 1)
 			}
 			b = appendBulk(b, v)
-			d.typed.mutate(record{op: op, key: string(args[0])})
+			d.typed.Mutate(record{Op: op, Key: string(args[0])})
 		}
 		return b
 	}
@@ -508,14 +509,14 @@ func cmdLRange(d *db, args [][]byte, b []byte) []byte {
 	// request, and the collector's work on every one.
 	lo, hi, ok := 0, 0, false
 	if e != nil {
-		lo, hi, ok = clampRange(e.len(), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
+		lo, hi, ok = keyspace.ClampRange(e.Len(), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
 	}
 	if !ok {
 		return appendArrayLen(b, 0)
 	}
 	b = appendArrayLen(b, hi-lo)
 	for i := lo; i < hi; i++ {
-		b = appendBulk(b, e.at(i))
+		b = appendBulk(b, e.At(i))
 	}
 	return b
 }
@@ -528,7 +529,7 @@ func cmdLLen(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendInt(b, 0)
 	}
-	return appendInt(b, e.len())
+	return appendInt(b, e.Len())
 }
 
 // Hashes.
@@ -548,11 +549,11 @@ func cmdHSet(ok bool) typedFunc {
 		}
 		added := 0
 		for i := 1; i < len(args); i += 2 {
-			if e == nil || e.hash[string(args[i])] == nil {
+			if e == nil || e.Hash[string(args[i])] == nil {
 				added++
 			}
-			d.typed.mutate(record{op: logHSet, key: string(args[0]), a: args[i], b: args[i+1]})
-			e = d.typed.lookup(string(args[0]))
+			d.typed.Mutate(record{Op: logHSet, Key: string(args[0]), A: args[i], B: args[i+1]})
+			e = d.typed.Lookup(string(args[0]))
 		}
 		if ok {
 			return appendSimple(b, "OK")
@@ -566,10 +567,10 @@ func cmdHGet(d *db, args [][]byte, b []byte) []byte {
 	if !ok {
 		return wrongType(b)
 	}
-	if e == nil || e.hash[string(args[1])] == nil {
+	if e == nil || e.Hash[string(args[1])] == nil {
 		return appendNil(b)
 	}
-	return appendBulk(b, e.hash[string(args[1])])
+	return appendBulk(b, e.Hash[string(args[1])])
 }
 
 func cmdHDel(d *db, args [][]byte, b []byte) []byte {
@@ -579,8 +580,8 @@ func cmdHDel(d *db, args [][]byte, b []byte) []byte {
 	}
 	n := 0
 	for _, f := range args[1:] {
-		if e != nil && e.hash[string(f)] != nil {
-			d.typed.mutate(record{op: logHDel, key: string(args[0]), a: f})
+		if e != nil && e.Hash[string(f)] != nil {
+			d.typed.Mutate(record{Op: logHDel, Key: string(args[0]), A: f})
 			n++
 		}
 	}
@@ -595,8 +596,8 @@ func cmdHGetAll(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendArrayLen(b, 0)
 	}
-	b = appendArrayLen(b, 2*len(e.hash))
-	for f, v := range e.hash {
+	b = appendArrayLen(b, 2*len(e.Hash))
+	for f, v := range e.Hash {
 		b = appendBulkString(b, f)
 		b = appendBulk(b, v)
 	}
@@ -611,7 +612,7 @@ func cmdHLen(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendInt(b, 0)
 	}
-	return appendInt(b, len(e.hash))
+	return appendInt(b, len(e.Hash))
 }
 
 // Sets.
@@ -624,12 +625,12 @@ func cmdSAdd(d *db, args [][]byte, b []byte) []byte {
 	n := 0
 	for _, m := range args[1:] {
 		if e != nil {
-			if _, in := e.set[string(m)]; in {
+			if _, in := e.Set[string(m)]; in {
 				continue
 			}
 		}
-		d.typed.mutate(record{op: logSAdd, key: string(args[0]), a: m})
-		e = d.typed.lookup(string(args[0]))
+		d.typed.Mutate(record{Op: logSAdd, Key: string(args[0]), A: m})
+		e = d.typed.Lookup(string(args[0]))
 		n++
 	}
 	return appendInt(b, n)
@@ -645,8 +646,8 @@ func cmdSRem(d *db, args [][]byte, b []byte) []byte {
 		if e == nil {
 			break
 		}
-		if _, in := e.set[string(m)]; in {
-			d.typed.mutate(record{op: logSRem, key: string(args[0]), a: m})
+		if _, in := e.Set[string(m)]; in {
+			d.typed.Mutate(record{Op: logSRem, Key: string(args[0]), A: m})
 			n++
 		}
 	}
@@ -669,7 +670,7 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 		return appendNil(b)
 	}
 	var picked []string
-	for m := range e.set {
+	for m := range e.Set {
 		if len(picked) == n {
 			break
 		}
@@ -680,7 +681,7 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 	}
 	for _, m := range picked {
 		b = appendBulkString(b, m)
-		d.typed.mutate(record{op: logSRem, key: string(args[0]), a: []byte(m)})
+		d.typed.Mutate(record{Op: logSRem, Key: string(args[0]), A: []byte(m)})
 	}
 	return b
 }
@@ -693,8 +694,8 @@ func cmdSMembers(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendArrayLen(b, 0)
 	}
-	b = appendArrayLen(b, len(e.set))
-	for m := range e.set {
+	b = appendArrayLen(b, len(e.Set))
+	for m := range e.Set {
 		b = appendBulkString(b, m)
 	}
 	return b
@@ -708,7 +709,7 @@ func cmdSCard(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendInt(b, 0)
 	}
-	return appendInt(b, len(e.set))
+	return appendInt(b, len(e.Set))
 }
 
 func cmdSIsMember(d *db, args [][]byte, b []byte) []byte {
@@ -717,7 +718,7 @@ func cmdSIsMember(d *db, args [][]byte, b []byte) []byte {
 		return wrongType(b)
 	}
 	if e != nil {
-		if _, in := e.set[string(args[1])]; in {
+		if _, in := e.Set[string(args[1])]; in {
 			return appendInt(b, 1)
 		}
 	}
@@ -748,11 +749,11 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 		m := pairs[2*i+1]
 		if e == nil {
 			added++
-		} else if _, in := e.zset.scores[string(m)]; !in {
+		} else if _, in := e.ZSet.Score(string(m)); !in {
 			added++
 		}
-		d.typed.mutate(record{op: logZAdd, key: string(args[0]), a: m, b: float64Bytes(score)})
-		e = d.typed.lookup(string(args[0]))
+		d.typed.Mutate(record{Op: logZAdd, Key: string(args[0]), A: m, B: keyspace.Float64Bytes(score)})
+		e = d.typed.Lookup(string(args[0]))
 	}
 	return appendInt(b, added)
 }
@@ -764,9 +765,9 @@ func appendScored(b []byte, items []zitem, withScores bool) []byte {
 	}
 	b = appendArrayLen(b, per*len(items))
 	for _, it := range items {
-		b = appendBulkString(b, it.member)
+		b = appendBulkString(b, it.Member)
 		if withScores {
-			b = appendBulkString(b, formatFloat(it.score))
+			b = appendBulkString(b, formatFloat(it.Score))
 		}
 	}
 	return b
@@ -784,11 +785,11 @@ func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendArrayLen(b, 0)
 	}
-	items := e.zset.items()
+	items := e.ZSet.Items()
 	popped := append([]zitem(nil), items[:min(n, len(items))]...)
 	b = appendScored(b, popped, true)
 	for _, it := range popped {
-		d.typed.mutate(record{op: logZRem, key: string(args[0]), a: []byte(it.member)})
+		d.typed.Mutate(record{Op: logZRem, Key: string(args[0]), A: []byte(it.Member)})
 	}
 	return b
 }
@@ -810,8 +811,8 @@ func cmdZRange(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendArrayLen(b, 0)
 	}
-	items := e.zset.items()
-	lo, hi, ok := clampRange(len(items), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
+	items := e.ZSet.Items()
+	lo, hi, ok := keyspace.ClampRange(len(items), int(max(start, math.MinInt32)), int(min(stop, math.MaxInt32)))
 	if !ok {
 		return appendArrayLen(b, 0)
 	}
@@ -824,7 +825,7 @@ func cmdZScore(d *db, args [][]byte, b []byte) []byte {
 		return wrongType(b)
 	}
 	if e != nil {
-		if s, in := e.zset.scores[string(args[1])]; in {
+		if s, in := e.ZSet.Score(string(args[1])); in {
 			return appendBulkString(b, formatFloat(s))
 		}
 	}
@@ -839,5 +840,5 @@ func cmdZCard(d *db, args [][]byte, b []byte) []byte {
 	if e == nil {
 		return appendInt(b, 0)
 	}
-	return appendInt(b, e.zset.len())
+	return appendInt(b, e.ZSet.Len())
 }

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 
 	"ds440/kvserver"
+	"ds440/kvserver/filestore"
 )
 
-// The -aof and -fsync flags make the store durable with kvserver's append-only log, named after
+// The -aof and -fsync flags make the store durable with kvserver/filestore's append-only log, named after
 // Redis's appendonly and appendfsync settings.
 func init() { storeFlags, toolFlags = aofFlags, aofToolFlags }
 
@@ -29,10 +30,10 @@ func aofToolFlags(fs *flag.FlagSet) func(io.Writer) (int, bool) {
 	}
 }
 
-// aofCheck prints what kvserver.CheckLog finds in path; the exit code is 0 for an intact log,
+// aofCheck prints what filestore.Check finds in path; the exit code is 0 for an intact log,
 // 1 for a damaged or unreadable one.
 func aofCheck(out io.Writer, path string) int {
-	rep, err := kvserver.CheckLog(path)
+	rep, err := filestore.Check(path)
 	if err != nil {
 		fmt.Fprintf(out, "kvserver: %v\n", err)
 		return 1
@@ -48,7 +49,7 @@ func aofCheck(out io.Writer, path string) int {
 // aofRepair writes path.repaired and prints what it kept and left out.
 func aofRepair(out io.Writer, path string) int {
 	dst := path + ".repaired"
-	rep, err := kvserver.RepairLog(path, dst)
+	rep, err := filestore.Repair(path, dst)
 	if err != nil {
 		fmt.Fprintf(out, "kvserver: %v\n", err)
 		return 1
@@ -59,7 +60,7 @@ func aofRepair(out io.Writer, path string) int {
 	return 0
 }
 
-func printReport(out io.Writer, path string, rep kvserver.LogReport) {
+func printReport(out io.Writer, path string, rep filestore.Report) {
 	fmt.Fprintf(out, "%s: %d bytes, %d intact records (%d bytes of payload)\n", path, rep.Size, rep.Records, rep.Bytes)
 	for _, d := range rep.Damage {
 		fmt.Fprintf(out, "  damaged: offset %d, %d bytes: %v\n", d.Offset, d.Length, d.Reason)
@@ -78,7 +79,7 @@ func aofFlags(fs *flag.FlagSet) func(*slog.Logger) (kvserver.KVStore, error) {
 	aof := fs.String("aof", "", "append-only log `file` that makes the store durable; empty keeps it in memory only")
 	fsync := "everysec"
 	fs.Func("fsync", "when the -aof log is fsynced, `policy` always (before a write is answered) or everysec (once a second; the default)", func(s string) error {
-		if _, err := kvserver.ParseSyncPolicy(s); err != nil {
+		if _, err := filestore.ParseSyncPolicy(s); err != nil {
 			return err
 		}
 		fsync = s
@@ -101,14 +102,14 @@ func openStoreWithLog(aof, fsync string, log *slog.Logger) (kvserver.KVStore, fu
 	if aof == "" {
 		return kvserver.NewMemoryStore(), func() error { return nil }, nil
 	}
-	policy, err := kvserver.ParseSyncPolicy(fsync)
+	policy, err := filestore.ParseSyncPolicy(fsync)
 	if err != nil {
 		return nil, nil, err
 	}
 	// The server commits once per round before it answers; a round whose Commit fails is
 	// undone in the store and its clients are dropped unanswered, so nothing unlogged is ever
 	// acknowledged, and the server goes on (the next round tries the disk again).
-	store, err := kvserver.OpenFileStore(aof, policy, kvserver.FileStoreOptions{Logger: log})
+	store, err := filestore.Open(aof, policy, filestore.Options{Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

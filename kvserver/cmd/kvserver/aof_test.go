@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"ds440/internal/testutil"
-	"ds440/kvserver"
+	"ds440/kvserver/filestore"
 )
 
 func TestOpenStore(t *testing.T) {
@@ -23,7 +23,7 @@ func TestOpenStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := store.(*kvserver.FileStore); ok || closeStore() != nil {
+	if _, ok := store.(*filestore.FileStore); ok || closeStore() != nil {
 		t.Fatalf("openStore without -aof gave %T", store)
 	}
 

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"bytes"
@@ -11,31 +11,31 @@ import (
 func TestRecordRoundTrip(t *testing.T) {
 	big := bytes.Repeat([]byte{0xff, 0, '\n', ':'}, 100)
 	for _, r := range []record{
-		{op: logPut, key: "k", a: []byte("v")},
-		{op: logPut, key: "k", a: []byte{}},
-		{op: logPut, key: "", a: big},
-		{op: logPrepend, key: "a:b", a: []byte("x\r\n")},
-		{op: logDelete, key: "k"},
-		{op: logUpdate, key: "k", a: []byte("old"), b: []byte("new")},
-		{op: logUpdate, key: "k", a: []byte{}, b: big},
-		{op: logClear},
+		{Op: logPut, Key: "k", A: []byte("v")},
+		{Op: logPut, Key: "k", A: []byte{}},
+		{Op: logPut, Key: "", A: big},
+		{Op: logPrepend, Key: "a:b", A: []byte("x\r\n")},
+		{Op: logDelete, Key: "k"},
+		{Op: logUpdate, Key: "k", A: []byte("old"), B: []byte("new")},
+		{Op: logUpdate, Key: "k", A: []byte{}, B: big},
+		{Op: logClear},
 	} {
-		enc := r.appendTo([]byte("prefix"))[len("prefix"):]
-		if got, want := len(enc), recordHeaderSize+r.payloadSize(); got != want {
-			t.Errorf("%v: encoded %d bytes, payloadSize says %d", r.op, got, want)
+		enc := r.AppendTo([]byte("prefix"))[len("prefix"):]
+		if got, want := len(enc), recordHeaderSize+r.PayloadSize(); got != want {
+			t.Errorf("%v: encoded %d bytes, payloadSize says %d", r.Op, got, want)
 		}
 		got, n, err := decodeRecord(append(enc, "trailing"...))
 		if err != nil || n != len(enc) {
-			t.Fatalf("%v: decode = %d, %v; want %d, nil", r.op, n, err, len(enc))
+			t.Fatalf("%v: decode = %d, %v; want %d, nil", r.Op, n, err, len(enc))
 		}
-		if got.op != r.op || got.key != r.key || !bytes.Equal(got.a, r.a) || !bytes.Equal(got.b, r.b) {
+		if got.Op != r.Op || got.Key != r.Key || !bytes.Equal(got.A, r.A) || !bytes.Equal(got.B, r.B) {
 			t.Errorf("decode(encode(%+v)) = %+v", r, got)
 		}
 	}
 }
 
 func TestDecodeRecordRejects(t *testing.T) {
-	good := record{op: logUpdate, key: "key", a: []byte("old"), b: []byte("new")}.appendTo(nil)
+	good := record{Op: logUpdate, Key: "key", A: []byte("old"), B: []byte("new")}.AppendTo(nil)
 	// reseal recomputes the checksum, so the payload's own validity is what is tested.
 	reseal := func(payload ...byte) []byte { return durable.AppendRecord(nil, payload) }
 	flipped := func(i int) []byte {
@@ -74,9 +74,9 @@ func TestDecodeRecordRejects(t *testing.T) {
 // FuzzDecodeRecord checks that no input makes the decoder panic or read out of bounds, and
 // that whatever it accepts re-encodes to exactly the bytes it consumed.
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(record{op: logPut, key: "k", a: []byte("v")}.appendTo(nil))
-	f.Add(record{op: logUpdate, key: "k", a: []byte("o"), b: []byte("n")}.appendTo(nil))
-	f.Add(record{op: logClear}.appendTo(nil))
+	f.Add(record{Op: logPut, Key: "k", A: []byte("v")}.AppendTo(nil))
+	f.Add(record{Op: logUpdate, Key: "k", A: []byte("o"), B: []byte("n")}.AppendTo(nil))
+	f.Add(record{Op: logClear}.AppendTo(nil))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, n, err := decodeRecord(in)
@@ -89,7 +89,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if n < recordHeaderSize || n > len(in) {
 			t.Fatalf("size %d out of range for %d bytes", n, len(in))
 		}
-		if again := r.appendTo(nil); !bytes.Equal(again, in[:n]) {
+		if again := r.AppendTo(nil); !bytes.Equal(again, in[:n]) {
 			t.Fatalf("re-encoding differs:\n got %x\nwant %x", again, in[:n])
 		}
 	})

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"errors"
@@ -40,7 +40,7 @@ func TestFileStoreCompact(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
 	muts := churn(120)
 	want := memoryAfter(muts)
-	f := openTest(t, path, SyncAlways, FileStoreOptions{CompactSize: -1})
+	f := openTest(t, path, SyncAlways, Options{CompactSize: -1})
 	for _, m := range muts {
 		m.applyTo(f)
 	}
@@ -58,7 +58,7 @@ func TestFileStoreCompact(t *testing.T) {
 	if _, err := os.Stat(path + ".rewrite"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the rewrite's temporary file is left: %v", err)
 	}
-	if _, err := OpenFileStore(path, SyncAlways, FileStoreOptions{}); !errors.Is(err, ErrLogLocked) {
+	if _, err := Open(path, SyncAlways, Options{}); !errors.Is(err, ErrLogLocked) {
 		t.Fatalf("the rewritten log is not locked: second open err = %v", err)
 	}
 	more := []mutation{{"put", "key-1", "after compaction", ""}, {"delete", "key-2", "", ""}}
@@ -68,7 +68,7 @@ func TestFileStoreCompact(t *testing.T) {
 	f.Close()
 
 	all := append(muts, more...)
-	g := openTest(t, path, SyncAlways, FileStoreOptions{})
+	g := openTest(t, path, SyncAlways, Options{})
 	requireSame(t, g, memoryAfter(all), all)
 	if r := g.Recovery(); r.Cut != 0 {
 		t.Fatalf("the rewritten log replayed with a cut: %+v", r)
@@ -82,7 +82,7 @@ func TestFileStoreCompactsByItself(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "log")
 			muts := churn(400)
 			const limit = 4 << 10
-			f := openTest(t, path, policy, FileStoreOptions{CompactSize: limit, SyncInterval: time.Millisecond})
+			f := openTest(t, path, policy, Options{CompactSize: limit, SyncInterval: time.Millisecond})
 			rewrites := 0
 			for i, m := range muts {
 				m.applyTo(f)
@@ -103,7 +103,7 @@ func TestFileStoreCompactsByItself(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			g := openTest(t, path, policy, FileStoreOptions{})
+			g := openTest(t, path, policy, Options{})
 			requireSame(t, g, memoryAfter(muts), muts)
 			g.Close()
 		})
@@ -115,7 +115,7 @@ func TestFileStoreRemovesAnInterruptedRewrite(t *testing.T) {
 	if err := os.WriteFile(path+".rewrite", []byte(logMagic+"half a rewrite"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	f := openTest(t, path, SyncAlways, Options{})
 	f.Close()
 	if _, err := os.Stat(path + ".rewrite"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the interrupted rewrite is still there: %v", err)
@@ -125,7 +125,7 @@ func TestFileStoreRemovesAnInterruptedRewrite(t *testing.T) {
 // BenchmarkFileStoreCompact rewrites a log of 10 SET-like overwrites (Delete, then Put) of each
 // of 10 000 keys: 200 000 records, of which the last 10 000 Puts are live.
 func BenchmarkFileStoreCompact(b *testing.B) {
-	f, err := OpenFileStore(filepath.Join(b.TempDir(), "log"), SyncEverySecond, FileStoreOptions{CompactSize: -1})
+	f, err := Open(filepath.Join(b.TempDir(), "log"), SyncEverySecond, Options{CompactSize: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func (f gatedFile) WriteAt(b []byte, off int64) (int, error) {
 func TestFileStoreRewriteDoesNotBlockCommits(t *testing.T) {
 	t.Parallel()
 	fsys := &gatedFS{MemFS: durable.NewMemFS(), gate: make(chan struct{})}
-	f, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{CompactSize: 4 << 10}, fsys)
+	f, err := open("/data/log", SyncAlways, Options{CompactSize: 4 << 10}, fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestFileStoreRewriteDoesNotBlockCommits(t *testing.T) {
 		t.Fatalf("the rewrite left the log at %d bytes, from %d", after, before)
 	}
 	f.Close()
-	g, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{CompactSize: -1}, fsys.Restart(true))
+	g, err := open("/data/log", SyncAlways, Options{CompactSize: -1}, fsys.Restart(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ds440/internal/durable"
+	"ds440/kvserver/internal/keyspace"
 )
 
 // SyncPolicy says when a FileStore forces its log to stable storage.
@@ -41,18 +42,18 @@ func ParseSyncPolicy(s string) (SyncPolicy, error) {
 	case "everysec":
 		return SyncEverySecond, nil
 	}
-	return 0, fmt.Errorf("kvserver: unknown sync policy %q (want always or everysec)", s)
+	return 0, fmt.Errorf("filestore: unknown sync policy %q (want always or everysec)", s)
 }
 
 // Errors of a FileStore.
 var (
-	ErrNotLog      = errors.New("kvserver: not a kvserver log file")
-	ErrLogLocked   = errors.New("kvserver: log file is in use by another process")
-	ErrStoreClosed = errors.New("kvserver: store closed")
+	ErrNotLog    = errors.New("filestore: not a kvserver log file")
+	ErrLogLocked = errors.New("filestore: log file is in use by another process")
+	ErrClosed    = errors.New("filestore: store closed")
 )
 
-// FileStoreOptions holds the optional settings of a FileStore. The zero value is ready to use.
-type FileStoreOptions struct {
+// Options holds the optional settings of a FileStore. The zero value is ready to use.
+type Options struct {
 	// Logger receives what replay found (at Info, or Warn when a damaged tail was cut), log
 	// rewrites, and mutations that could not be logged; nil discards them.
 	Logger *slog.Logger
@@ -74,11 +75,12 @@ type Recovery struct {
 	TornPath string
 }
 
-// FileStore is a KVStore kept in memory and made durable by an append-only log (internal/durable).
+// FileStore is a key-value store (a kvserver.KVStore and ListStore) kept in memory and made
+// durable by an append-only log.
 // Every mutation is applied in memory at once and appended to the log by the next Commit, with
 // one write and, under SyncAlways, one fsync for all the mutations since the previous Commit
 // (group commit): its owner commits before it acknowledges anything, as kvserver's server does
-// once per round of requests (see Committer). Close commits what is left.
+// once per round of requests (see kvserver.Committer). Close commits what is left.
 //
 // A Commit that fails returns its error and undoes its mutations: the store goes back to what
 // the log holds, so no one reads a value that a restart would not find. Nothing else changes;
@@ -87,10 +89,10 @@ type Recovery struct {
 // Opening the store replays the log; a torn tail, as a crash in the middle of a write leaves,
 // is cut off at the last intact record (its bytes kept beside the log), while a bad record
 // with intact ones after it makes opening fail with a *DamageError, the file untouched (see
-// CheckLog and RepairLog). The log is rewritten, beside the running store, when it has grown
-// past FileStoreOptions.CompactSize (see Compact).
+// Check and Repair). The log is rewritten, beside the running store, when it has grown
+// past Options.CompactSize (see Compact).
 //
-// Like every KVStore it is used from one goroutine; only its background fsync and log rewrite,
+// Like every kvserver.KVStore it is used from one goroutine; only its background fsync and log rewrite,
 // which touch nothing but files and memory of their own, run beside it.
 type FileStore struct {
 	path     string
@@ -113,40 +115,19 @@ type FileStore struct {
 	closeErr error
 }
 
-// A FileStore offers the Redis list operations natively, so LPUSH and LRANGE stay O(1) and
-// O(range) through it, and commits in groups.
-var (
-	_ ListStore = (*FileStore)(nil)
-	_ Committer = (*FileStore)(nil)
-)
-
-// NewFileStore opens the log at path, creating it if needed, replays it and returns a store
-// that commits every mutation before the call returns, which is what the KVStore interface,
-// with no Commit, lets a caller expect. It is a *FileStore underneath (close it through
-// io.Closer); a server, which commits once per round, is faster with OpenFileStore. A torn tail
-// is cut off and kept beside the log; a log damaged before its end is not opened: the error is
-// a *DamageError matching ErrLogDamaged.
-func NewFileStore(path string, sync SyncPolicy) (KVStore, error) {
-	f, err := OpenFileStore(path, sync, FileStoreOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return committing{f}, nil
-}
-
-// OpenFileStore opens the log at path, creating it if needed, and replays it. It fails if the
+// Open opens the log at path, creating it if needed, and replays it. It fails if the
 // file cannot be opened or read, is not a kvserver log (ErrNotLog), is damaged before its end
 // (a *DamageError, matching ErrLogDamaged; the file is left as it is), or is open in another
 // process (ErrLogLocked).
-func OpenFileStore(path string, policy SyncPolicy, opts FileStoreOptions) (*FileStore, error) {
-	return openFileStore(path, policy, opts, nil)
+func Open(path string, policy SyncPolicy, opts Options) (*FileStore, error) {
+	return open(path, policy, opts, nil)
 }
 
-// openFileStore is OpenFileStore on a file system of the caller's choice (nil for the real
+// open is Open on a file system of the caller's choice (nil for the real
 // one); crash tests pass a durable.MemFS.
-func openFileStore(path string, policy SyncPolicy, opts FileStoreOptions, fsys durable.FS) (*FileStore, error) {
+func open(path string, policy SyncPolicy, opts Options, fsys durable.FS) (*FileStore, error) {
 	if policy != SyncAlways && policy != SyncEverySecond {
-		return nil, fmt.Errorf("kvserver: invalid sync policy %v", policy)
+		return nil, fmt.Errorf("filestore: invalid sync policy %v", policy)
 	}
 	log, err := durable.Open(path, logOptions(fsys, policy, opts.SyncInterval))
 	if err != nil {
@@ -166,10 +147,10 @@ func openFileStore(path string, policy SyncPolicy, opts FileStoreOptions, fsys d
 	r := log.Recovery()
 	f.recovery = Recovery{Records: r.Records, Size: r.Size, Cut: r.Cut, Reason: reasonOf(r.Reason), TornPath: r.TornPath}
 	if r.Cut > 0 {
-		f.logger.Warn("kvserver: cut the torn tail of the log, keeping its bytes beside it", "path", path,
+		f.logger.Warn("filestore: cut the torn tail of the log, keeping its bytes beside it", "path", path,
 			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", f.recovery.Reason, "torn_copy", r.TornPath)
 	} else {
-		f.logger.Info("kvserver: replayed the log", "path", path, "records", r.Records, "bytes", r.Size)
+		f.logger.Info("filestore: replayed the log", "path", path, "records", r.Records, "bytes", r.Size)
 	}
 	f.compactBase = log.Size()
 	return f, nil
@@ -186,7 +167,7 @@ func logOptions(fsys durable.FS, policy SyncPolicy, interval time.Duration) dura
 
 // rebuild replaces the index with the replay of the committed log.
 func (f *FileStore) rebuild() error {
-	idx, err := replay(f.log.Records())
+	idx, err := keyspace.Replay(f.log.Records())
 	if err != nil {
 		return storeErr(err)
 	}
@@ -194,25 +175,15 @@ func (f *FileStore) rebuild() error {
 	return nil
 }
 
-// replay applies records to a new memory store.
-func replay(records func(func([]byte, error) bool)) (*memoryStore, error) {
-	idx := newMemoryStore()
-	for p, err := range records {
-		if err != nil {
-			return nil, err
-		}
-		r, err := decodePayload(p)
-		if err != nil {
-			return nil, err
-		}
-		idx.apply(r)
-	}
-	return idx, nil
-}
+// Lookup returns key's entry, nil if it is missing; for the server's typed commands.
+func (f *FileStore) Lookup(key string) *keyspace.Entry { return f.index.Lookup(key) }
 
-func (f *FileStore) lookup(key string) *entry        { return f.index.lookup(key) }
-func (f *FileStore) forEach(fn func(string, *entry)) { f.index.forEach(fn) }
-func (f *FileStore) mutate(r record)                 { f.logAndApply(r) }
+// ForEach calls fn for every key. With Lookup and Mutate it gives kvserver's server the typed
+// keyspace behind its Redis commands; the entry and record types are kvserver's own.
+func (f *FileStore) ForEach(fn func(string, *keyspace.Entry)) { f.index.ForEach(fn) }
+
+// Mutate logs r and applies it; for the server's typed commands.
+func (f *FileStore) Mutate(r keyspace.Record) { f.logAndApply(r) }
 
 // logAndApply appends r to the log's next Commit and applies it. After Close, or for a
 // mutation too large for a record, it does neither.
@@ -220,18 +191,18 @@ func (f *FileStore) logAndApply(r record) {
 	if f.closed {
 		return
 	}
-	f.payload = r.appendPayload(f.payload[:0])
+	f.payload = r.AppendPayload(f.payload[:0])
 	if err := f.log.Append(f.payload); err != nil {
-		f.logger.Error("kvserver: mutation not applied: it cannot be logged", "key_bytes", len(r.key), "err", err)
+		f.logger.Error("filestore: mutation not applied: it cannot be logged", "key_bytes", len(r.Key), "err", err)
 		return
 	}
-	f.index.apply(r)
+	f.index.Apply(r)
 }
 
 // Commit writes every mutation made since the previous Commit to the log with one write and,
 // under SyncAlways, one fsync: group commit, so a server that calls it once per round of
 // requests, before sending that round's replies, pays one fsync per round instead of one per
-// mutation (kvserver's server does; see Committer).
+// mutation (kvserver's server does; see kvserver.Committer).
 //
 // If the log cannot be written, Commit returns the error and the store goes back to what the
 // log holds, as if the mutations since the previous Commit had not been made; the next Commit
@@ -239,7 +210,7 @@ func (f *FileStore) logAndApply(r record) {
 // (whose own mutations are written), since acknowledged mutations may then be lost to a power cut.
 func (f *FileStore) Commit() error {
 	if f.closed {
-		return ErrStoreClosed
+		return ErrClosed
 	}
 	if f.stale {
 		f.log.Discard()
@@ -253,7 +224,7 @@ func (f *FileStore) Commit() error {
 	}
 	f.stepRewrite()
 	if err != nil {
-		f.logger.Error("kvserver: background fsync of the log failed; acknowledged writes may not survive a power cut", "path", f.path, "err", err)
+		f.logger.Error("filestore: background fsync of the log failed; acknowledged writes may not survive a power cut", "path", f.path, "err", err)
 		return storeErr(err)
 	}
 	return nil
@@ -262,25 +233,25 @@ func (f *FileStore) Commit() error {
 // undo takes the store back to what the log holds after a failed Commit, and returns the
 // Commit's error.
 func (f *FileStore) undo(cause error) error {
-	err := fmt.Errorf("kvserver: commit log %s: %w", f.path, cause)
+	err := fmt.Errorf("filestore: commit log %s: %w", f.path, cause)
 	if rerr := f.rebuild(); rerr != nil {
 		f.stale = true
-		err = errors.Join(err, fmt.Errorf("kvserver: undo the failed commit: %w", rerr))
+		err = errors.Join(err, fmt.Errorf("filestore: undo the failed commit: %w", rerr))
 	} else {
 		f.stale = false
 	}
-	f.logger.Error("kvserver: the log could not be written; mutations since the last commit are undone", "path", f.path, "err", err)
+	f.logger.Error("filestore: the log could not be written; mutations since the last commit are undone", "path", f.path, "err", err)
 	return err
 }
 
 // Put appends value to key's list of values.
 func (f *FileStore) Put(key string, value []byte) {
-	f.logAndApply(record{op: logPut, key: key, a: value})
+	f.logAndApply(record{Op: logPut, Key: key, A: value})
 }
 
 // Prepend inserts value before key's first value.
 func (f *FileStore) Prepend(key string, value []byte) {
-	f.logAndApply(record{op: logPrepend, key: key, a: value})
+	f.logAndApply(record{Op: logPrepend, Key: key, A: value})
 }
 
 // Get returns key's values in insertion order, nil if none.
@@ -299,8 +270,8 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
-	if f.index.lookup(key) != nil {
-		f.logAndApply(record{op: logDelete, key: key})
+	if f.index.Lookup(key) != nil {
+		f.logAndApply(record{Op: logDelete, Key: key})
 	}
 }
 
@@ -308,14 +279,14 @@ func (f *FileStore) Delete(key string) {
 // logs nothing.
 func (f *FileStore) Update(key string, oldValue, newValue []byte) {
 	if f.index.Len(key) > 0 {
-		f.logAndApply(record{op: logUpdate, key: key, a: oldValue, b: newValue})
+		f.logAndApply(record{Op: logUpdate, Key: key, A: oldValue, B: newValue})
 	}
 }
 
 // Clear removes every key.
 func (f *FileStore) Clear() {
 	if f.index.Keys() > 0 {
-		f.logAndApply(record{op: logClear})
+		f.logAndApply(record{Op: logClear})
 	}
 }
 
@@ -339,27 +310,3 @@ func (f *FileStore) Close() error {
 	}
 	return f.closeErr
 }
-
-// committing is the store NewFileStore returns: a FileStore that commits each mutation before
-// returning, for callers that know only the KVStore interface. A mutation that cannot be
-// logged is undone (see FileStore.Commit) and reported to the store's Logger.
-type committing struct{ *FileStore }
-
-func (c committing) commitNow() {
-	if err := c.Commit(); err != nil {
-		c.logger.Error("kvserver: mutation undone", "err", err)
-	}
-}
-
-func (c committing) Put(key string, value []byte) { c.FileStore.Put(key, value); c.commitNow() }
-func (c committing) Prepend(key string, value []byte) {
-	c.FileStore.Prepend(key, value)
-	c.commitNow()
-}
-func (c committing) Delete(key string) { c.FileStore.Delete(key); c.commitNow() }
-func (c committing) Update(key string, oldValue, newValue []byte) {
-	c.FileStore.Update(key, oldValue, newValue)
-	c.commitNow()
-}
-func (c committing) Clear()          { c.FileStore.Clear(); c.commitNow() }
-func (c committing) mutate(r record) { c.FileStore.mutate(r); c.commitNow() }

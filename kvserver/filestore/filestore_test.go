@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ type mutation struct {
 	val, new string
 }
 
-func (m mutation) applyTo(s ListStore) {
+func (m mutation) applyTo(s listStore) {
 	switch m.verb {
 	case "put":
 		s.Put(m.key, []byte(m.val))
@@ -36,8 +36,8 @@ func (m mutation) applyTo(s ListStore) {
 }
 
 // memoryAfter returns a memory store after muts, the reference a FileStore must equal.
-func memoryAfter(muts []mutation) ListStore {
-	ref := NewMemoryStore().(ListStore)
+func memoryAfter(muts []mutation) listStore {
+	ref := listStore(newMemoryStore())
 	for _, m := range muts {
 		m.applyTo(ref)
 	}
@@ -45,7 +45,7 @@ func memoryAfter(muts []mutation) ListStore {
 }
 
 // requireSame fails unless got and want hold the same values for every key the mutations touch.
-func requireSame(t *testing.T, got, want ListStore, muts []mutation) {
+func requireSame(t *testing.T, got, want listStore, muts []mutation) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, m := range muts {
@@ -63,11 +63,11 @@ func requireSame(t *testing.T, got, want ListStore, muts []mutation) {
 	}
 }
 
-func openTest(t *testing.T, path string, policy SyncPolicy, opts FileStoreOptions) *FileStore {
+func openTest(t *testing.T, path string, policy SyncPolicy, opts Options) *FileStore {
 	t.Helper()
-	f, err := OpenFileStore(path, policy, opts)
+	f, err := Open(path, policy, opts)
 	if err != nil {
-		t.Fatalf("OpenFileStore(%s): %v", path, err)
+		t.Fatalf("Open(%s): %v", path, err)
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
@@ -111,7 +111,7 @@ func TestFileStoreReplayEqualsMemory(t *testing.T) {
 			t.Run(tc.name+"/"+policy.String(), func(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "log")
 				want := memoryAfter(tc.muts)
-				f := openTest(t, path, policy, FileStoreOptions{})
+				f := openTest(t, path, policy, Options{})
 				for _, m := range tc.muts {
 					m.applyTo(f)
 				}
@@ -120,7 +120,7 @@ func TestFileStoreReplayEqualsMemory(t *testing.T) {
 					t.Fatalf("Close: %v", err)
 				}
 
-				g := openTest(t, path, policy, FileStoreOptions{})
+				g := openTest(t, path, policy, Options{})
 				requireSame(t, g, want, tc.muts)
 				if r := g.Recovery(); r.Cut != 0 || r.Reason != nil {
 					t.Fatalf("Recovery() = %+v on an intact log", r)
@@ -134,7 +134,7 @@ func TestFileStoreReplayEqualsMemory(t *testing.T) {
 func writeLog(t *testing.T, muts []mutation) (data []byte, ends []int64) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "orig")
-	f := openTest(t, path, SyncEverySecond, FileStoreOptions{})
+	f := openTest(t, path, SyncEverySecond, Options{})
 	for _, m := range muts {
 		m.applyTo(f)
 		if err := f.Commit(); err != nil {
@@ -167,7 +167,7 @@ func TestFileStoreTornTail(t *testing.T) {
 		if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f := openTest(t, path, SyncAlways, FileStoreOptions{})
+		f := openTest(t, path, SyncAlways, Options{})
 		requireSame(t, f, want, muts)
 		r := f.Recovery()
 		wantCut := cut - lastStart
@@ -182,7 +182,7 @@ func TestFileStoreTornTail(t *testing.T) {
 		// The repaired log takes new records after the last intact one.
 		f.Put("after", []byte("repair"))
 		f.Close()
-		g := openTest(t, path, SyncAlways, FileStoreOptions{})
+		g := openTest(t, path, SyncAlways, Options{})
 		if got := g.Get("after"); len(got) != 1 || string(got[0]) != "repair" || g.Recovery().Cut != 0 {
 			t.Fatalf("cut at %d: after repair and reopen Get = %q, Recovery = %+v", cut, got, g.Recovery())
 		}
@@ -199,10 +199,10 @@ func TestFileStoreTornHeader(t *testing.T) {
 		if err := os.WriteFile(path, []byte(logMagic[:n]), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f := openTest(t, path, SyncAlways, FileStoreOptions{})
+		f := openTest(t, path, SyncAlways, Options{})
 		f.Put("k", []byte("v"))
 		f.Close()
-		g := openTest(t, path, SyncAlways, FileStoreOptions{})
+		g := openTest(t, path, SyncAlways, Options{})
 		if got := g.Get("k"); len(got) != 1 || g.Recovery().Records != 1 {
 			t.Fatalf("header cut to %d bytes: after rewrite Get = %q, Recovery = %+v", n, got, g.Recovery())
 		}
@@ -216,25 +216,25 @@ func TestFileStoreRefusesForeignFile(t *testing.T) {
 	if err := os.WriteFile(path, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewFileStore(path, SyncAlways); !errors.Is(err, ErrNotLog) {
-		t.Fatalf("NewFileStore on a text file: err = %v, want ErrNotLog", err)
+	if _, err := Open(path, SyncAlways, Options{}); !errors.Is(err, ErrNotLog) {
+		t.Fatalf("Open on a text file: err = %v, want ErrNotLog", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, content) {
 		t.Fatalf("the file was modified: %q", after)
 	}
-	if _, err := NewFileStore(filepath.Join(t.TempDir(), "missing", "log"), SyncAlways); err == nil {
-		t.Fatal("NewFileStore in a missing directory succeeded")
+	if _, err := Open(filepath.Join(t.TempDir(), "missing", "log"), SyncAlways, Options{}); err == nil {
+		t.Fatal("Open in a missing directory succeeded")
 	}
 }
 
 func TestFileStoreLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
-	f := openTest(t, path, SyncAlways, FileStoreOptions{})
-	if _, err := OpenFileStore(path, SyncAlways, FileStoreOptions{}); !errors.Is(err, ErrLogLocked) {
+	f := openTest(t, path, SyncAlways, Options{})
+	if _, err := Open(path, SyncAlways, Options{}); !errors.Is(err, ErrLogLocked) {
 		t.Fatalf("second open: err = %v, want ErrLogLocked", err)
 	}
 	f.Close()
-	g := openTest(t, path, SyncAlways, FileStoreOptions{})
+	g := openTest(t, path, SyncAlways, Options{})
 	g.Close()
 }
 
@@ -258,8 +258,8 @@ func TestParseSyncPolicy(t *testing.T) {
 			t.Errorf("%v.String() = %q, want %q", got, got.String(), tc.in)
 		}
 	}
-	if _, err := OpenFileStore(filepath.Join(t.TempDir(), "log"), SyncPolicy(7), FileStoreOptions{}); err == nil {
-		t.Error("OpenFileStore accepted an invalid policy")
+	if _, err := Open(filepath.Join(t.TempDir(), "log"), SyncPolicy(7), Options{}); err == nil {
+		t.Error("Open accepted an invalid policy")
 	}
 }
 
@@ -283,24 +283,20 @@ func BenchmarkFileStorePut(b *testing.B) {
 		{"always-group-50", SyncAlways, 50},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			f, err := OpenFileStore(filepath.Join(b.TempDir(), "log"), tc.policy, FileStoreOptions{})
+			f, err := Open(filepath.Join(b.TempDir(), "log"), tc.policy, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer f.Close()
-			mem := NewMemoryStore()
+			mem := newMemoryStore()
 			start := time.Now()
 			putLoop(mem, b.N, keys, value, 0)
 			memNs := float64(time.Since(start).Nanoseconds()) / float64(b.N)
 			if tc.group > 0 {
 				f.Commit()
 			}
-			var s KVStore = f
-			if tc.group == 0 {
-				s = committing{f} // a Commit per Put
-			}
 			b.ResetTimer()
-			putLoop(s, b.N, keys, value, tc.group)
+			putLoop(f, b.N, keys, value, max(tc.group, 1)) // group 0: a Commit per Put
 			b.StopTimer()
 			fileNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			b.ReportMetric(memNs, "memory-ns/op")
@@ -311,7 +307,7 @@ func BenchmarkFileStorePut(b *testing.B) {
 
 // putLoop makes n Puts over keys, deleting each key as the loop comes back to it so that lists
 // stay short and every run does the same work, and commits every group Puts if group > 0.
-func putLoop(s KVStore, n int, keys []string, value []byte, group int) {
+func putLoop(s listStore, n int, keys []string, value []byte, group int) {
 	for i := 0; i < n; i++ {
 		k := keys[i%len(keys)]
 		if i >= len(keys) && i%len(keys) == 0 {
@@ -319,17 +315,17 @@ func putLoop(s KVStore, n int, keys []string, value []byte, group int) {
 		}
 		s.Put(k, value)
 		if group > 0 && i%group == group-1 {
-			s.(Committer).Commit()
+			s.(interface{ Commit() error }).Commit()
 		}
 	}
 	if group > 0 {
-		s.(Committer).Commit()
+		s.(interface{ Commit() error }).Commit()
 	}
 }
 
 func BenchmarkFileStoreReplay(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "log")
-	f, err := OpenFileStore(path, SyncEverySecond, FileStoreOptions{})
+	f, err := Open(path, SyncEverySecond, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -340,7 +336,7 @@ func BenchmarkFileStoreReplay(b *testing.B) {
 	f.Close()
 	b.ResetTimer()
 	for b.Loop() {
-		g, err := OpenFileStore(path, SyncEverySecond, FileStoreOptions{})
+		g, err := Open(path, SyncEverySecond, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

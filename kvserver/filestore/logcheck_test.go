@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func recordStarts(ends []int64) []int64 {
 
 // damageFS returns the file systems on which case i of a damage sweep runs: every case in
 // memory, where it costs no fsync, and every eighth also on the real file system, through
-// OpenFileStore, CheckLog and RepairLog themselves.
+// Open, Check and Repair themselves.
 func damageFS(i int) []durable.FS {
 	if i%8 == 0 {
 		return []durable.FS{durable.NewMemFS(), durable.OS}
@@ -39,7 +39,7 @@ func damageFS(i int) []durable.FS {
 // checkDamaged opens the log bad, derived from the log of muts by changing the bytes of the
 // records whose indexes are in lost, and checks that the store does what a careful database
 // does: a torn end (no intact record after the first lost one) is cut and kept beside the log;
-// anything else is refused with the file untouched, and RepairLog recovers every other record.
+// anything else is refused with the file untouched, and Repair recovers every other record.
 // It does so on each file system of fss (durable.OS: the real one).
 func checkDamaged(t *testing.T, fss []durable.FS, name string, bad []byte, ends []int64, muts []mutation, lost []int, reasons ...error) {
 	t.Helper()
@@ -60,7 +60,7 @@ func checkDamagedOn(t *testing.T, fsys durable.FS, name string, bad []byte, ends
 	}
 	first := lost[0]
 	torn := lost[len(lost)-1] == len(muts)-1
-	f, err := openFileStore(path, SyncAlways, FileStoreOptions{}, fsys)
+	f, err := open(path, SyncAlways, Options{}, fsys)
 	if torn {
 		if err != nil {
 			t.Fatalf("%s: a log whose end is bad was refused: %v", name, err)
@@ -79,7 +79,7 @@ func checkDamagedOn(t *testing.T, fsys durable.FS, name string, bad []byte, ends
 	}
 	var de *DamageError
 	if !errors.As(err, &de) || !errors.Is(err, ErrLogDamaged) {
-		t.Fatalf("%s: OpenFileStore = %v, want a DamageError", name, err)
+		t.Fatalf("%s: Open = %v, want a DamageError", name, err)
 	}
 	if err == nil {
 		f.Close()
@@ -101,19 +101,19 @@ func checkDamagedOn(t *testing.T, fsys durable.FS, name string, bad []byte, ends
 	if after, _ := durable.ReadFile(fsys, path); !bytes.Equal(after, bad) {
 		t.Fatalf("%s: a refused log was modified", name)
 	}
-	rep, err := checkLog(path, fsys)
+	rep, err := check(path, fsys)
 	if err != nil || rep.Records != len(muts)-len(lost) || len(rep.Damage) == 0 || rep.Damage[0].Offset != starts[first] || rep.Intact() {
-		t.Fatalf("%s: CheckLog = %+v, %v", name, rep, err)
+		t.Fatalf("%s: Check = %+v, %v", name, rep, err)
 	}
 	repaired := path + ".repaired"
-	if _, err := repairLog(path, repaired, fsys); err != nil {
-		t.Fatalf("%s: RepairLog: %v", name, err)
+	if _, err := repair(path, repaired, fsys); err != nil {
+		t.Fatalf("%s: Repair: %v", name, err)
 	}
-	if _, err := repairLog(path, repaired, fsys); err == nil {
-		t.Fatalf("%s: RepairLog overwrote an existing file", name)
+	if _, err := repair(path, repaired, fsys); err == nil {
+		t.Fatalf("%s: Repair overwrote an existing file", name)
 	}
 	if after, _ := durable.ReadFile(fsys, path); !bytes.Equal(after, bad) {
-		t.Fatalf("%s: RepairLog modified the original", name)
+		t.Fatalf("%s: Repair modified the original", name)
 	}
 	var kept []mutation
 	for i, m := range muts {
@@ -121,7 +121,7 @@ func checkDamagedOn(t *testing.T, fsys durable.FS, name string, bad []byte, ends
 			kept = append(kept, m)
 		}
 	}
-	g, err := openFileStore(repaired, SyncAlways, FileStoreOptions{}, fsys)
+	g, err := open(repaired, SyncAlways, Options{}, fsys)
 	if err != nil {
 		t.Fatalf("%s: opening the repaired log: %v", name, err)
 	}
@@ -209,7 +209,7 @@ func TestFileStoreCutEverywhere(t *testing.T) {
 			if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			f := openTest(t, path, SyncAlways, FileStoreOptions{})
+			f := openTest(t, path, SyncAlways, Options{})
 			requireSame(t, f, memoryAfter(damageLog[:lost[0]]), damageLog)
 			if r := f.Recovery(); r.Cut != 0 || r.Records != lost[0] {
 				t.Fatalf("%s: Recovery() = %+v", name, r)
@@ -229,25 +229,25 @@ func TestDamageErrorMessage(t *testing.T) {
 	if err := os.WriteFile(path, bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := NewFileStore(path, SyncAlways)
-	want := fmt.Sprintf("kvserver: log %s damaged at offset %d (kvserver: log record checksum mismatch); %d intact records (%d bytes) follow from offset %d",
+	_, err := Open(path, SyncAlways, Options{})
+	want := fmt.Sprintf("filestore: log %s damaged at offset %d (filestore: log record checksum mismatch); %d intact records (%d bytes) follow from offset %d",
 		path, ends[1], len(damageLog)-3, ends[len(ends)-1]-ends[2], ends[2])
 	if err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte(want)) || !errors.Is(err, ErrChecksum) {
 		t.Fatalf("err = %v\nwant it to start with %s", err, want)
 	}
 }
 
-// FuzzCheckLog checks that any file content is accounted for: every byte after the header is
+// FuzzCheck checks that any file content is accounted for: every byte after the header is
 // in an intact record or a damaged stretch, and the scan never fails on bad content.
-func FuzzCheckLog(f *testing.F) {
-	f.Add([]byte(logMagic + string(record{op: logPut, key: "k", a: []byte("v")}.appendTo(nil))))
-	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(record{op: logClear}.appendTo(nil))))
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte(logMagic + string(record{Op: logPut, Key: "k", A: []byte("v")}.AppendTo(nil))))
+	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(record{Op: logClear}.AppendTo(nil))))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		path := filepath.Join(t.TempDir(), "log")
 		if err := os.WriteFile(path, append([]byte(logMagic), body...), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := CheckLog(path)
+		rep, err := Check(path)
 		if err != nil {
 			t.Fatal(err)
 		}

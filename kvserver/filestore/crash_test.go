@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func crashRounds() [][]mutation {
 // the log by itself (a small CompactSize) and once on demand. It returns how many rounds were
 // acknowledged (committed without error).
 func runUntilCrash(fsys durable.FS, policy SyncPolicy, rounds [][]mutation) (acked int) {
-	f, err := openFileStore("/data/log", policy, FileStoreOptions{CompactSize: 1 << 10}, fsys)
+	f, err := open("/data/log", policy, Options{CompactSize: 1 << 10}, fsys)
 	if err != nil {
 		return 0
 	}
@@ -79,7 +79,7 @@ func TestFileStoreCrashAtEveryPoint(t *testing.T) {
 					if power && policy != SyncAlways {
 						continue // everysec may lose the last second to a power cut by design
 					}
-					g, err := openFileStore("/data/log", policy, FileStoreOptions{CompactSize: -1}, fsys.Restart(power))
+					g, err := open("/data/log", policy, Options{CompactSize: -1}, fsys.Restart(power))
 					if err != nil {
 						t.Fatalf("crash at op %d (power cut %v): reopen: %v", k, power, err)
 					}
@@ -123,19 +123,16 @@ func sameState(a, b *memoryStore) bool {
 	if a.Keys() != b.Keys() {
 		return false
 	}
-	for k := range a.keys {
-		if !slices.EqualFunc(a.Get(k), b.Get(k), bytes.Equal) {
-			return false
-		}
-	}
-	return true
+	same := true
+	a.ForEach(func(k string, _ *entry) {
+		same = same && slices.EqualFunc(a.Get(k), b.Get(k), bytes.Equal)
+	})
+	return same
 }
 
 func dump(m *memoryStore) string {
 	var keys []string
-	for k := range m.keys {
-		keys = append(keys, k)
-	}
+	m.ForEach(func(k string, _ *entry) { keys = append(keys, k) })
 	slices.Sort(keys)
 	var b bytes.Buffer
 	for _, k := range keys {
@@ -157,27 +154,27 @@ func TestFileStoreLoadsOlderLogs(t *testing.T) {
 	if err := os.WriteFile(path, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := openTest(t, path, SyncAlways, FileStoreOptions{})
+	f := openTest(t, path, SyncAlways, Options{})
 	if r := f.Recovery(); r.Cut != 0 || r.Records == 0 {
 		t.Fatalf("Recovery = %+v", r)
 	}
-	if got := toStrings(f.Get("list")); !slices.Equal(got, []string{"z", "a", "B"}) {
+	if got := valueStrings(f.Get("list")); !slices.Equal(got, []string{"z", "a", "B"}) {
 		t.Errorf("list = %q", got)
 	}
-	if got := toStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.lookup("str").kind != kindString {
+	if got := valueStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.Lookup("str").Kind != kindString {
 		t.Errorf("str = %q", got)
 	}
-	if h := f.lookup("h"); h == nil || len(h.hash) != 1 || string(h.hash["f1"]) != "v1" {
+	if h := f.Lookup("h"); h == nil || len(h.Hash) != 1 || string(h.Hash["f1"]) != "v1" {
 		t.Errorf("h = %+v", h)
 	}
-	if s := f.lookup("s"); s == nil || len(s.set) != 2 {
+	if s := f.Lookup("s"); s == nil || len(s.Set) != 2 {
 		t.Errorf("s = %+v", s)
 	}
-	if z := f.lookup("z"); z == nil || z.zset.len() != 2 {
+	if z := f.Lookup("z"); z == nil || z.ZSet.Len() != 2 {
 		t.Errorf("z = %+v", z)
 	}
-	if f.lookup("gone") != nil || f.Keys() != 7 {
-		t.Errorf("gone = %+v, %d keys, want 7", f.lookup("gone"), f.Keys())
+	if f.Lookup("gone") != nil || f.Keys() != 7 {
+		t.Errorf("gone = %+v, %d keys, want 7", f.Lookup("gone"), f.Keys())
 	}
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Error("opening an intact log changed it")

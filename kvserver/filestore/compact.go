@@ -1,9 +1,8 @@
-package kvserver
+package filestore
 
 import (
-	"encoding/binary"
+	"ds440/kvserver/internal/keyspace"
 	"fmt"
-	"math"
 	"time"
 
 	"ds440/internal/durable"
@@ -84,7 +83,7 @@ func (f *FileStore) stepRewrite() {
 	if j.replaced { // the old file is closed: the rewrite is over
 		f.rewrite = nil
 		if err != nil {
-			f.logger.Warn("kvserver: closing the replaced log failed", "path", f.path, "err", err)
+			f.logger.Warn("filestore: closing the replaced log failed", "path", f.path, "err", err)
 		}
 		return
 	}
@@ -124,7 +123,7 @@ func (f *FileStore) finishRewrite() error {
 	}
 	f.compactBase = f.log.Size()
 	// owner_pause is the only time the rewrite held up the store's owner (the server's loop).
-	f.logger.Info("kvserver: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", f.log.Size(),
+	f.logger.Info("filestore: rewrote the log", "path", f.path, "old_bytes", old, "new_bytes", f.log.Size(),
 		"took", time.Since(j.started), "owner_pause", time.Since(start))
 	j.replaced = true
 	j.run(j.rw.Release)
@@ -136,7 +135,7 @@ func (f *FileStore) finishRewrite() error {
 func (f *FileStore) rewriteFailed(err error) {
 	f.endRewrite()
 	f.compactBase = f.log.Size()
-	f.logger.Warn("kvserver: log rewrite failed; the log keeps growing", "path", f.path, "err", err)
+	f.logger.Warn("filestore: log rewrite failed; the log keeps growing", "path", f.path, "err", err)
 }
 
 // endRewrite waits for the rewrite's goroutine, if any, and ends the rewrite: one that has
@@ -155,29 +154,29 @@ func (f *FileStore) endRewrite() {
 // many overwritten and deleted values shrinks to the size of the data and replays as fast.
 // It commits what awaits a Commit first, and blocks until the new log is in place; the store
 // does the same by itself, without blocking, when the log has reached
-// FileStoreOptions.CompactSize and doubled since the last rewrite. A crash at any point leaves
+// Options.CompactSize and doubled since the last rewrite. A crash at any point leaves
 // one complete log.
 func (f *FileStore) Compact() error {
 	if f.closed {
-		return ErrStoreClosed
+		return ErrClosed
 	}
 	if err := f.Commit(); err != nil {
 		return err
 	}
 	if f.rewrite == nil {
 		if err := f.startRewrite(); err != nil {
-			return fmt.Errorf("kvserver: rewrite log: %w", err)
+			return fmt.Errorf("filestore: rewrite log: %w", err)
 		}
 	}
 	if err := f.rewrite.wait(); err != nil || f.rewrite.replaced {
 		f.endRewrite() // a failure, or the end of an earlier rewrite: start afresh
 		if err != nil {
-			return fmt.Errorf("kvserver: rewrite log: %w", err)
+			return fmt.Errorf("filestore: rewrite log: %w", err)
 		}
 		return f.Compact()
 	}
 	if err := f.finishRewrite(); err != nil {
-		return fmt.Errorf("kvserver: rewrite log: %w", err)
+		return fmt.Errorf("filestore: rewrite log: %w", err)
 	}
 	f.endRewrite() // waits for the old file to be closed
 	return nil
@@ -187,18 +186,23 @@ func (f *FileStore) Compact() error {
 // own, writes the records that rebuild it, and fsyncs them. It runs beside the store's owner
 // and shares nothing with it but the old log file, which it only reads below the base.
 func writeSnapshot(rw *durable.Rewrite) error {
-	idx, err := replay(rw.Records())
+	idx, err := keyspace.Replay(rw.Records())
 	if err != nil {
 		return err
 	}
 	var buf []byte
-	for key, e := range idx.keys {
+	var werr error
+	idx.ForEach(func(key string, e *entry) {
 		for _, r := range liveRecords(key, e) {
-			buf = r.appendPayload(buf[:0])
-			if err := rw.Append(buf); err != nil {
-				return err
+			if werr != nil {
+				return
 			}
+			buf = r.AppendPayload(buf[:0])
+			werr = rw.Append(buf)
 		}
+	})
+	if werr != nil {
+		return werr
 	}
 	return rw.CatchUp(rw.Base())
 }
@@ -210,34 +214,28 @@ func liveRecords(key string, e *entry) []record {
 		return nil
 	}
 	var out []record
-	switch e.kind {
+	switch e.Kind {
 	case kindString:
-		out = append(out, record{op: logSet, key: key, a: e.str()})
+		out = append(out, record{Op: logSet, Key: key, A: e.Str()})
 	case kindList:
-		for i := range e.len() {
-			out = append(out, record{op: logPut, key: key, a: e.at(i)})
+		for i := range e.Len() {
+			out = append(out, record{Op: logPut, Key: key, A: e.At(i)})
 		}
 	case kindHash:
-		for field, v := range e.hash {
-			out = append(out, record{op: logHSet, key: key, a: []byte(field), b: v})
+		for field, v := range e.Hash {
+			out = append(out, record{Op: logHSet, Key: key, A: []byte(field), B: v})
 		}
 	case kindSet:
-		for m := range e.set {
-			out = append(out, record{op: logSAdd, key: key, a: []byte(m)})
+		for m := range e.Set {
+			out = append(out, record{Op: logSAdd, Key: key, A: []byte(m)})
 		}
 	case kindZSet:
-		for _, it := range e.zset.items() {
-			out = append(out, record{op: logZAdd, key: key, a: []byte(it.member), b: float64Bytes(it.score)})
+		for _, it := range e.ZSet.Items() {
+			out = append(out, record{Op: logZAdd, Key: key, A: []byte(it.Member), B: keyspace.Float64Bytes(it.Score)})
 		}
 	}
-	if e.expireAt != 0 {
-		out = append(out, record{op: logExpireAt, key: key, a: int64Bytes(e.expireAt)})
+	if e.ExpireAt != 0 {
+		out = append(out, record{Op: logExpireAt, Key: key, A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 	return out
 }
-
-func float64Bytes(f float64) []byte {
-	return binary.LittleEndian.AppendUint64(nil, math.Float64bits(f))
-}
-
-func int64Bytes(n int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(n)) }

@@ -1,4 +1,4 @@
-package kvserver
+package filestore
 
 import (
 	"errors"
@@ -11,11 +11,11 @@ import (
 	"ds440/internal/durable"
 )
 
-func openMem(t *testing.T, fsys *durable.MemFS, policy SyncPolicy, opts FileStoreOptions) *FileStore {
+func openMem(t *testing.T, fsys *durable.MemFS, policy SyncPolicy, opts Options) *FileStore {
 	t.Helper()
-	f, err := openFileStore("/data/log", policy, opts, fsys)
+	f, err := open("/data/log", policy, opts, fsys)
 	if err != nil {
-		t.Fatalf("openFileStore: %v", err)
+		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
@@ -27,7 +27,7 @@ func TestFileStoreGroupCommit(t *testing.T) {
 	t.Parallel()
 	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
 		fsys := durable.NewMemFS()
-		f := openMem(t, fsys, policy, FileStoreOptions{SyncInterval: time.Hour})
+		f := openMem(t, fsys, policy, Options{SyncInterval: time.Hour})
 		if err := f.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestFileStoreGroupCommit(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		g := openMem(t, fsys.Restart(true), policy, FileStoreOptions{})
+		g := openMem(t, fsys.Restart(true), policy, Options{})
 		if r := g.Recovery(); r.Records != 12 || g.Len("k0") != 0 || g.Len("k9") != 1 || g.Len("uncommitted") != 1 {
 			t.Fatalf("%v: after a power cut: Recovery = %+v, want every mutation replayed", policy, r)
 		}
@@ -71,7 +71,7 @@ func TestFileStoreFailedCommitUndoesAndRecovers(t *testing.T) {
 	t.Parallel()
 	for _, failing := range []int{1, 2} { // the write, the fsync
 		fsys := durable.NewMemFS()
-		f := openMem(t, fsys, SyncAlways, FileStoreOptions{})
+		f := openMem(t, fsys, SyncAlways, Options{})
 		f.Put("k", []byte("1"))
 		if err := f.Commit(); err != nil {
 			t.Fatal(err)
@@ -91,39 +91,10 @@ func TestFileStoreFailedCommitUndoesAndRecovers(t *testing.T) {
 			t.Fatalf("Commit after a failure = %v", err)
 		}
 		f.Close()
-		g := openMem(t, fsys.Restart(true), SyncAlways, FileStoreOptions{})
-		if got := g.Get("k"); !slices.Equal(toStrings(got), []string{"1", "2"}) || g.Get("j") != nil {
+		g := openMem(t, fsys.Restart(true), SyncAlways, Options{})
+		if got := g.Get("k"); !slices.Equal(valueStrings(got), []string{"1", "2"}) || g.Get("j") != nil {
 			t.Fatalf("after reopening: k = %q, j = %q", got, g.Get("j"))
 		}
-	}
-}
-
-func toStrings(vs [][]byte) []string {
-	var out []string
-	for _, v := range vs {
-		out = append(out, string(v))
-	}
-	return out
-}
-
-// NewFileStore's store commits every mutation before the call returns.
-func TestNewFileStoreCommitsEachMutation(t *testing.T) {
-	t.Parallel()
-	fsys := durable.NewMemFS()
-	var s KVStore = committing{openMem(t, fsys, SyncAlways, FileStoreOptions{})}
-	for i := range 5 {
-		s.Put("k", []byte(fmt.Sprint(i)))
-		g, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{}, fsys.Restart(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := g.Len("k"); n != i+1 {
-			t.Fatalf("after Put %d returned, a power cut keeps %d values", i, n)
-		}
-		g.Close()
-	}
-	if _, ok := s.(typedStore); !ok {
-		t.Fatal("NewFileStore's store lost the typed keyspace")
 	}
 }
 
@@ -133,7 +104,7 @@ func TestFileStoreEverySecond(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fsys := durable.NewMemFS()
-		f, err := openFileStore("/data/log", SyncEverySecond, FileStoreOptions{SyncInterval: time.Second}, fsys)
+		f, err := open("/data/log", SyncEverySecond, Options{SyncInterval: time.Second}, fsys)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +142,7 @@ func TestFileStoreEverySecond(t *testing.T) {
 
 func reopenAfterPowerCut(t *testing.T, fsys *durable.MemFS) *FileStore {
 	t.Helper()
-	g, err := openFileStore("/data/log", SyncAlways, FileStoreOptions{}, fsys.Restart(true))
+	g, err := open("/data/log", SyncAlways, Options{}, fsys.Restart(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,13 +153,13 @@ func reopenAfterPowerCut(t *testing.T, fsys *durable.MemFS) *FileStore {
 // After Close, mutations are ignored, reads still answer, and Close returns the same result.
 func TestFileStoreClose(t *testing.T) {
 	t.Parallel()
-	f := openMem(t, durable.NewMemFS(), SyncAlways, FileStoreOptions{})
+	f := openMem(t, durable.NewMemFS(), SyncAlways, Options{})
 	f.Put("k", []byte("v"))
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	f.Put("k", []byte("after close"))
-	if f.Len("k") != 1 || f.Close() != nil || !errors.Is(f.Commit(), ErrStoreClosed) || !errors.Is(f.Compact(), ErrStoreClosed) {
+	if f.Len("k") != 1 || f.Close() != nil || !errors.Is(f.Commit(), ErrClosed) || !errors.Is(f.Compact(), ErrClosed) {
 		t.Fatal("a closed store changed or did not say it is closed")
 	}
 }
