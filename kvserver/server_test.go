@@ -229,9 +229,20 @@ func TestSlowReader(t *testing.T) {
 		}
 
 		slow := dial(t, s)
-		slow.send(strings.Repeat("Get:slow\n", gets-1) + "Get:slow")
+		slow.send(strings.Repeat("Get:slow\n", gets) + "Put:slow-done:1")
 		testutil.Eventually(t, ioTimeout, func() bool { return s.Stats().DroppedLines > 0 },
 			"the slow client's queue never filled")
+		// Measure only once the server has executed all of the slow client's requests (its
+		// Put comes after them), so that what is compared is a server with a stuck client
+		// against one without, not one still working through a backlog.
+		testutil.Eventually(t, ioTimeout, func() bool {
+			fast.send("Get:slow-done", "Get:fast")
+			if l := fast.line(); l != "slow-done:1" {
+				return false // that was fast:1: the Put has not run yet
+			}
+			fast.line() // fast:1
+			return true
+		}, "the slow client's requests were never all executed")
 
 		// The median batch of each side, with the sides taking turns to go first: a stall of the
 		// machine lands in one batch of one side, a server slowed by its stuck client in all.
