@@ -117,8 +117,10 @@ func remoteLWW(t *testing.T, c *remoteCluster) {
 		"every actor agrees on the winner of concurrent Puts")
 }
 
-// Syncs carry deltas: after 1,000 other Puts, one more Put costs the WAN about what the first did.
+// Syncs carry deltas: after 1,000 other Puts (250 in `make test`), one more Put costs the WAN
+// about what the first did.
 func remoteSize(t *testing.T, c *remoteCluster) {
+	fillers := testutil.SoakSize(250, 1000)
 	round := func(key string) int32 {
 		c.settle()
 		before := c.remoteBytes()
@@ -127,30 +129,33 @@ func remoteSize(t *testing.T, c *remoteCluster) {
 		return c.remoteBytes() - before // queries stay inside a server: only sync crosses
 	}
 	round1 := round("size/first")
-	for i := range 1000 {
+	for i := range fillers {
 		cs := c.per[i%len(c.per)]
 		mustPut(t, cs[i%len(cs)], fmt.Sprint("size/filler", i), "some filler value")
 	}
-	waitVisible(t, c.all, "size/filler999", "some filler value", 2*time.Second)
+	waitVisible(t, c.all, fmt.Sprint("size/filler", fillers-1), "some filler value", 2*time.Second)
 	round2 := round("size/second")
 	if round1 <= 0 || round2 > 2*round1 {
 		t.Errorf("round 2 cost %d remote bytes, round 1 %d: syncs grow with the store", round2, round1)
 	}
 }
 
+// A huge value (1 MiB; 256 KiB in `make test`, beside TestHugeValue's 4 MiB on one server) is
+// read on every actor of every server within 2 s.
 func remoteHuge(t *testing.T, c *remoteCluster) {
-	big := strings.Repeat("x", 1<<20)
+	big := strings.Repeat("x", testutil.SoakSize(256<<10, 1<<20))
 	mustPut(t, c.per[0][0], "huge", big)
-	waitVisible(t, c.all, "huge", big, 2*time.Second)
+	waitVisibleEvery(t, c.all, "huge", big, 2*time.Second, 50*time.Millisecond)
 }
 
 // Eight writers on every actor of every server, on a few shared keys: every actor ends with
 // the same store.
 func remoteStress(t *testing.T, c *remoteCluster) {
+	puts := testutil.SoakSize(20, 40) // per writer; at least 10, so that every key is written
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
-			for i := range 40 {
+			for i := range puts {
 				if err := c.all[(w+i)%len(c.all)].Put(fmt.Sprint("stress/", i%10), fmt.Sprint(w, "-", i)); err != nil {
 					t.Error(err)
 				}
@@ -169,11 +174,12 @@ func remoteStress(t *testing.T, c *remoteCluster) {
 func remoteFrequency(t *testing.T, c *remoteCluster) {
 	pace := time.NewTicker(10 * time.Millisecond) // the scenario is a paced writer
 	defer pace.Stop()
-	for i := range 150 {
+	n := testutil.SoakSize(80, 150)
+	for i := range n {
 		mustPut(t, c.all[i%len(c.all)], fmt.Sprint("freq/", i), "v")
 		<-pace.C
 	}
-	waitVisible(t, c.all, "freq/149", "v", 2*time.Second)
+	waitVisible(t, c.all, fmt.Sprint("freq/", n-1), "v", 2*time.Second)
 	for i, s := range c.servers {
 		if rate := s.ActorSystem().Stats().MaxMessageRate; rate > 10 {
 			t.Errorf("server %d: MaxMessageRate = %.2f, want at most 10", i, rate)

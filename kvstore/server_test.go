@@ -167,6 +167,23 @@ func waitVisible(t *testing.T, cs []*Client, key, value string, limit time.Durat
 	return time.Since(start)
 }
 
+// waitVisibleEvery is waitVisible for a huge key or value, where every read copies megabytes:
+// it polls each replica every interval of the clock rather than every 2 ms.
+func waitVisibleEvery(t *testing.T, cs []*Client, key, value string, limit, every time.Duration) {
+	t.Helper()
+	start := time.Now()
+	poll := time.NewTicker(every)
+	defer poll.Stop()
+	for _, c := range cs {
+		for get(t, c, key) != value {
+			if time.Since(start) >= limit {
+				t.Fatalf("%d-byte key, %d-byte value not visible everywhere after %v", len(key), len(value), limit)
+			}
+			<-poll.C // polling a replica: there is no event to wait on
+		}
+	}
+}
+
 func TestOneActorSemantics(t *testing.T) {
 	inBubble(t, func(t *testing.T) {
 		c := newCluster(t)
@@ -432,7 +449,7 @@ func TestHugeKey(t *testing.T) {
 		cs := c.clients(c.start(2))
 		key := strings.Repeat("k", 1<<20)
 		mustPut(t, cs[0], key, "v")
-		waitVisible(t, cs, key, "v", 500*time.Millisecond)
+		waitVisibleEvery(t, cs, key, "v", 500*time.Millisecond, 25*time.Millisecond)
 		if m, _ := cs[1].List("kkk"); len(m) != 1 {
 			t.Errorf("List found %d keys, want the huge one", len(m))
 		}

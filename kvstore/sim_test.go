@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ds440/actor"
+	"ds440/internal/testutil"
 )
 
 // sim runs query-actor nodes on a virtual clock: no goroutines, no sockets. Messages between
@@ -211,10 +212,10 @@ func (s *sim) converged() {
 // Random writes on every actor of a cluster that grows while they happen, servers joining
 // through any one running server, two of them at the same moment through different ones: no
 // (actor, target) pair, self timers included, exceeds 10 messages a second, and every actor
-// ends with the newest version of every key.
+// ends with the newest version of every key. 20 seeds in `make test`, 40 under DS440_SOAK.
 func TestSimRandomWritesAndJoinsConverge(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(40) {
+	for seed := range uint64(testutil.SoakSize(20, 40)) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
 			s := newSim(t, 200+rng.Int64N(60))
