@@ -6,9 +6,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"ds440/internal/freeport"
 )
 
 // fakeTB records failures instead of stopping the test, so the helpers' failure paths can be
@@ -130,18 +133,18 @@ func TestCheckGoroutinesAcceptsClean(t *testing.T) {
 
 // The ports lie below the kernel's ephemeral range, and they are free.
 func TestFreePorts(t *testing.T) {
-	if p := FreePort(t); p < portLow || p >= portHigh {
-		t.Fatalf("FreePort = %d, want %d-%d", p, portLow, portHigh-1)
+	if p := FreePort(t); p < freeport.Low || p >= freeport.High {
+		t.Fatalf("FreePort = %d, want %d-%d", p, freeport.Low, freeport.High-1)
 	}
-	if p := FreeUDPPort(t); p < portLow || p >= portHigh {
-		t.Fatalf("FreeUDPPort = %d, want %d-%d", p, portLow, portHigh-1)
+	if p := FreeUDPPort(t); p < freeport.Low || p >= freeport.High {
+		t.Fatalf("FreeUDPPort = %d, want %d-%d", p, freeport.Low, freeport.High-1)
 	}
 	p := FreePortRange(t, 4)
-	if p < portLow || p+3 >= portHigh {
-		t.Fatalf("FreePortRange = %d, want %d-%d", p, portLow, portHigh-4)
+	if p < freeport.Low || p+3 >= freeport.High {
+		t.Fatalf("FreePortRange = %d, want %d-%d", p, freeport.Low, freeport.High-4)
 	}
 	for port := p; port < p+4; port++ {
-		l, err := net.Listen("tcp", hostPort(port))
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			t.Fatalf("port %d of the range %d-%d: %v", port, p, p+3, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ds440/chaos"
+	"ds440/internal/freeport"
 )
 
 // runKVServer checks that kvserver with an fsync'd append-only file loses nothing it has
@@ -18,7 +19,7 @@ import (
 // the value is on disk), while the server is killed with SIGKILL and restarted over and over.
 // At the end every acknowledged value must be in its list, in order, and no value twice.
 func runKVServer(ctx context.Context, r *run) (string, error) {
-	port, err := freePort()
+	port, err := freeport.TCP(1)
 	if err != nil {
 		return "", err
 	}
@@ -156,15 +157,6 @@ func appendLoop(ctx context.Context, addr, key string) []int {
 		acked = append(acked, next)
 	}
 	return acked
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitListening waits until addr accepts a connection.

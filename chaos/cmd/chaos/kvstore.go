@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ds440/chaos"
+	"ds440/internal/freeport"
 	"ds440/kvstore"
 )
 
@@ -180,7 +181,7 @@ func (c *kvCluster) start(ctx context.Context) error {
 	c.kills, c.pauses = map[int][]time.Time{}, map[int][]time.Time{}
 	var actorAddrs []string
 	for i := range kvServers {
-		port, err := freePortRange(c.r.rng, kvActors+1)
+		port, err := freeport.TCP(kvActors + 1)
 		if err != nil {
 			return err
 		}
@@ -631,28 +632,4 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, rules
 	}
 	res.reads = len(reads)
 	return res, nil
-}
-
-// freePortRange returns the first of n consecutive loopback ports that were all free a moment
-// ago, for a kvstored that listens on port..port+n-1 and is restarted there. It looks below
-// Linux's default ephemeral range (32768-60999): a busy machine's outgoing connections take
-// their source ports there, so a free run found in it may be taken by the restart.
-func freePortRange(rng *rand.Rand, n int) (int, error) {
-	const lo, hi = 20000, 32768
-	for range 1000 {
-		start := lo + rng.IntN(hi-lo-n)
-		ok := true
-		for p := start; p < start+n && ok; p++ {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return start, nil
-		}
-	}
-	return 0, fmt.Errorf("no range of %d free ports in %d-%d", n, lo, hi)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ds440/chaos"
+	"ds440/internal/freeport"
 	"ds440/linearize"
 )
 
@@ -25,7 +26,7 @@ func runRaftnode(ctx context.Context, r *run) (string, error) {
 	raftAddrs, httpAddrs := make([]string, n), make([]string, n)
 	for i := range n {
 		for _, a := range []*string{&raftAddrs[i], &httpAddrs[i]} {
-			p, err := freePort()
+			p, err := freeport.TCP(1)
 			if err != nil {
 				return "", err
 			}
