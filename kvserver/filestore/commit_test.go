@@ -116,7 +116,7 @@ func TestFileStoreEverySecond(t *testing.T) {
 		if g := reopenAfterPowerCut(t, fsys); g.Len("k") != 0 {
 			t.Fatal("everysec fsynced inside Commit")
 		}
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond) // fake time (synctest): past the once-a-second fsync
 		synctest.Wait()
 		if g := reopenAfterPowerCut(t, fsys); g.Len("k") != 1 {
 			t.Fatal("a second later the Put is still not durable")
@@ -125,7 +125,7 @@ func TestFileStoreEverySecond(t *testing.T) {
 		f.Put("k", []byte("2"))
 		f.Commit()
 		fsys.FailAt(fsys.Ops()+1, boom)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // fake time (synctest): past the once-a-second fsync
 		synctest.Wait()
 		f.Put("k", []byte("3"))
 		if err := f.Commit(); !errors.Is(err, boom) {
