@@ -192,7 +192,7 @@ func writeSnapshot(rw *durable.Rewrite) error {
 	}
 	var buf []byte
 	var werr error
-	idx.ForEach(func(key string, e *entry) {
+	idx.ForEach(func(key string, e *keyspace.Entry) {
 		for _, r := range liveRecords(key, e) {
 			if werr != nil {
 				return
@@ -209,33 +209,33 @@ func writeSnapshot(rw *durable.Rewrite) error {
 
 // liveRecords returns the records that rebuild key's entry e (none if e is nil): one per
 // value of a list, field of a hash or member of a set, and the key's expiry.
-func liveRecords(key string, e *entry) []record {
+func liveRecords(key string, e *keyspace.Entry) []keyspace.Record {
 	if e == nil {
 		return nil
 	}
-	var out []record
+	var out []keyspace.Record
 	switch e.Kind {
-	case kindString:
-		out = append(out, record{Op: logSet, Key: key, A: e.Str()})
-	case kindList:
+	case keyspace.KindString:
+		out = append(out, keyspace.Record{Op: keyspace.OpSet, Key: key, A: e.Str()})
+	case keyspace.KindList:
 		for i := range e.Len() {
-			out = append(out, record{Op: logPut, Key: key, A: e.At(i)})
+			out = append(out, keyspace.Record{Op: keyspace.OpPut, Key: key, A: e.At(i)})
 		}
-	case kindHash:
+	case keyspace.KindHash:
 		for field, v := range e.Hash {
-			out = append(out, record{Op: logHSet, Key: key, A: []byte(field), B: v})
+			out = append(out, keyspace.Record{Op: keyspace.OpHSet, Key: key, A: []byte(field), B: v})
 		}
-	case kindSet:
+	case keyspace.KindSet:
 		for m := range e.Set {
-			out = append(out, record{Op: logSAdd, Key: key, A: []byte(m)})
+			out = append(out, keyspace.Record{Op: keyspace.OpSAdd, Key: key, A: []byte(m)})
 		}
-	case kindZSet:
+	case keyspace.KindZSet:
 		for _, it := range e.ZSet.Items() {
-			out = append(out, record{Op: logZAdd, Key: key, A: []byte(it.Member), B: keyspace.Float64Bytes(it.Score)})
+			out = append(out, keyspace.Record{Op: keyspace.OpZAdd, Key: key, A: []byte(it.Member), B: keyspace.Float64Bytes(it.Score)})
 		}
 	}
 	if e.ExpireAt != 0 {
-		out = append(out, record{Op: logExpireAt, Key: key, A: keyspace.Int64Bytes(e.ExpireAt)})
+		out = append(out, keyspace.Record{Op: keyspace.OpExpireAt, Key: key, A: keyspace.Int64Bytes(e.ExpireAt)})
 	}
 	return out
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"ds440/internal/durable"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // crashRounds is a workload in rounds, each committed as a server commits a round of requests:
@@ -96,8 +98,8 @@ func TestFileStoreCrashAtEveryPoint(t *testing.T) {
 
 // holdsPrefix reports whether m is the state after the first acked rounds and a prefix of
 // the round after them.
-func holdsPrefix(m *memoryStore, rounds [][]mutation, acked int) bool {
-	ref := newMemoryStore()
+func holdsPrefix(m *keyspace.Store, rounds [][]mutation, acked int) bool {
+	ref := keyspace.New()
 	for _, r := range rounds[:acked] {
 		for _, mu := range r {
 			mu.applyTo(ref)
@@ -119,20 +121,20 @@ func holdsPrefix(m *memoryStore, rounds [][]mutation, acked int) bool {
 }
 
 // sameState reports whether two stores hold the same keys with the same values.
-func sameState(a, b *memoryStore) bool {
+func sameState(a, b *keyspace.Store) bool {
 	if a.Keys() != b.Keys() {
 		return false
 	}
 	same := true
-	a.ForEach(func(k string, _ *entry) {
+	a.ForEach(func(k string, _ *keyspace.Entry) {
 		same = same && slices.EqualFunc(a.Get(k), b.Get(k), bytes.Equal)
 	})
 	return same
 }
 
-func dump(m *memoryStore) string {
+func dump(m *keyspace.Store) string {
 	var keys []string
-	m.ForEach(func(k string, _ *entry) { keys = append(keys, k) })
+	m.ForEach(func(k string, _ *keyspace.Entry) { keys = append(keys, k) })
 	slices.Sort(keys)
 	var b bytes.Buffer
 	for _, k := range keys {
@@ -161,7 +163,7 @@ func TestFileStoreLoadsOlderLogs(t *testing.T) {
 	if got := valueStrings(f.Get("list")); !slices.Equal(got, []string{"z", "a", "B"}) {
 		t.Errorf("list = %q", got)
 	}
-	if got := valueStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.Lookup("str").Kind != kindString {
+	if got := valueStrings(f.Get("str")); !slices.Equal(got, []string{"hello world"}) || f.Lookup("str").Kind != keyspace.KindString {
 		t.Errorf("str = %q", got)
 	}
 	if h := f.Lookup("h"); h == nil || len(h.Hash) != 1 || string(h.Hash["f1"]) != "v1" {

@@ -98,7 +98,7 @@ type FileStore struct {
 	path     string
 	logger   *slog.Logger
 	log      *durable.Log
-	index    *memoryStore
+	index    *keyspace.Store
 	recovery Recovery
 	payload  []byte // scratch for encoding a record
 	// stale is set when undoing a failed Commit could not read the log back: the index may
@@ -187,7 +187,7 @@ func (f *FileStore) Mutate(r keyspace.Record) { f.logAndApply(r) }
 
 // logAndApply appends r to the log's next Commit and applies it. After Close, or for a
 // mutation too large for a record, it does neither.
-func (f *FileStore) logAndApply(r record) {
+func (f *FileStore) logAndApply(r keyspace.Record) {
 	if f.closed {
 		return
 	}
@@ -246,12 +246,12 @@ func (f *FileStore) undo(cause error) error {
 
 // Put appends value to key's list of values.
 func (f *FileStore) Put(key string, value []byte) {
-	f.logAndApply(record{Op: logPut, Key: key, A: value})
+	f.logAndApply(keyspace.Record{Op: keyspace.OpPut, Key: key, A: value})
 }
 
 // Prepend inserts value before key's first value.
 func (f *FileStore) Prepend(key string, value []byte) {
-	f.logAndApply(record{Op: logPrepend, Key: key, A: value})
+	f.logAndApply(keyspace.Record{Op: keyspace.OpPrepend, Key: key, A: value})
 }
 
 // Get returns key's values in insertion order, nil if none.
@@ -271,7 +271,7 @@ func (f *FileStore) Keys() int { return f.index.Keys() }
 // Delete removes key and all of its values. Deleting a missing key logs nothing.
 func (f *FileStore) Delete(key string) {
 	if f.index.Lookup(key) != nil {
-		f.logAndApply(record{Op: logDelete, Key: key})
+		f.logAndApply(keyspace.Record{Op: keyspace.OpDelete, Key: key})
 	}
 }
 
@@ -279,14 +279,14 @@ func (f *FileStore) Delete(key string) {
 // logs nothing.
 func (f *FileStore) Update(key string, oldValue, newValue []byte) {
 	if f.index.Len(key) > 0 {
-		f.logAndApply(record{Op: logUpdate, Key: key, A: oldValue, B: newValue})
+		f.logAndApply(keyspace.Record{Op: keyspace.OpUpdate, Key: key, A: oldValue, B: newValue})
 	}
 }
 
 // Clear removes every key.
 func (f *FileStore) Clear() {
 	if f.index.Keys() > 0 {
-		f.logAndApply(record{Op: logClear})
+		f.logAndApply(keyspace.Record{Op: keyspace.OpClear})
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // mutation is one step of a scripted workload, applied alike to a FileStore and a memory store.
@@ -37,7 +39,7 @@ func (m mutation) applyTo(s listStore) {
 
 // memoryAfter returns a memory store after muts, the reference a FileStore must equal.
 func memoryAfter(muts []mutation) listStore {
-	ref := listStore(newMemoryStore())
+	ref := listStore(keyspace.New())
 	for _, m := range muts {
 		m.applyTo(ref)
 	}
@@ -288,7 +290,7 @@ func BenchmarkFileStorePut(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer f.Close()
-			mem := newMemoryStore()
+			mem := keyspace.New()
 			start := time.Now()
 			putLoop(mem, b.N, keys, value, 0)
 			memNs := float64(time.Since(start).Nanoseconds()) / float64(b.N)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"ds440/internal/durable"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // damageLog is a small log whose every record changes what a replay holds, so that losing any
@@ -240,8 +242,8 @@ func TestDamageErrorMessage(t *testing.T) {
 // FuzzCheck checks that any file content is accounted for: every byte after the header is
 // in an intact record or a damaged stretch, and the scan never fails on bad content.
 func FuzzCheck(f *testing.F) {
-	f.Add([]byte(logMagic + string(record{Op: logPut, Key: "k", A: []byte("v")}.AppendTo(nil))))
-	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(record{Op: logClear}.AppendTo(nil))))
+	f.Add([]byte(logMagic + string(keyspace.Record{Op: keyspace.OpPut, Key: "k", A: []byte("v")}.AppendTo(nil))))
+	f.Add([]byte(logMagic + "\x00\x00\x00\x00garbage" + string(keyspace.Record{Op: keyspace.OpClear}.AppendTo(nil))))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		path := filepath.Join(t.TempDir(), "log")
 		if err := os.WriteFile(path, append([]byte(logMagic), body...), 0o644); err != nil {

@@ -31,16 +31,16 @@ var (
 // decodeRecord decodes the framed record at the start of b and returns it with its size in
 // bytes. It fails with ErrTornRecord if b ends before the record does, ErrChecksum if the
 // record is damaged, and ErrBadRecord if it is well checksummed but not a valid record.
-func decodeRecord(b []byte) (record, int, error) {
+func decodeRecord(b []byte) (keyspace.Record, int, error) {
 	p, n, err := durable.DecodeRecord(b, maxRecordPayload)
 	if err != nil {
-		return record{}, 0, reasonOf(err)
+		return keyspace.Record{}, 0, reasonOf(err)
 	}
 	r, err := decodePayload(p)
 	if err != nil {
-		return record{}, 0, err
+		return keyspace.Record{}, 0, err
 	}
 	return r, n, nil
 }
 
-func decodePayload(p []byte) (record, error) { return keyspace.DecodePayload(p) }
+func decodePayload(p []byte) (keyspace.Record, error) { return keyspace.DecodePayload(p) }

@@ -6,19 +6,21 @@ import (
 	"testing"
 
 	"ds440/internal/durable"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
 	big := bytes.Repeat([]byte{0xff, 0, '\n', ':'}, 100)
-	for _, r := range []record{
-		{Op: logPut, Key: "k", A: []byte("v")},
-		{Op: logPut, Key: "k", A: []byte{}},
-		{Op: logPut, Key: "", A: big},
-		{Op: logPrepend, Key: "a:b", A: []byte("x\r\n")},
-		{Op: logDelete, Key: "k"},
-		{Op: logUpdate, Key: "k", A: []byte("old"), B: []byte("new")},
-		{Op: logUpdate, Key: "k", A: []byte{}, B: big},
-		{Op: logClear},
+	for _, r := range []keyspace.Record{
+		{Op: keyspace.OpPut, Key: "k", A: []byte("v")},
+		{Op: keyspace.OpPut, Key: "k", A: []byte{}},
+		{Op: keyspace.OpPut, Key: "", A: big},
+		{Op: keyspace.OpPrepend, Key: "a:b", A: []byte("x\r\n")},
+		{Op: keyspace.OpDelete, Key: "k"},
+		{Op: keyspace.OpUpdate, Key: "k", A: []byte("old"), B: []byte("new")},
+		{Op: keyspace.OpUpdate, Key: "k", A: []byte{}, B: big},
+		{Op: keyspace.OpClear},
 	} {
 		enc := r.AppendTo([]byte("prefix"))[len("prefix"):]
 		if got, want := len(enc), recordHeaderSize+r.PayloadSize(); got != want {
@@ -35,7 +37,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRecordRejects(t *testing.T) {
-	good := record{Op: logUpdate, Key: "key", A: []byte("old"), B: []byte("new")}.AppendTo(nil)
+	good := keyspace.Record{Op: keyspace.OpUpdate, Key: "key", A: []byte("old"), B: []byte("new")}.AppendTo(nil)
 	// reseal recomputes the checksum, so the payload's own validity is what is tested.
 	reseal := func(payload ...byte) []byte { return durable.AppendRecord(nil, payload) }
 	flipped := func(i int) []byte {
@@ -59,11 +61,11 @@ func TestDecodeRecordRejects(t *testing.T) {
 		{"empty payload", reseal(), ErrBadRecord},
 		{"unknown op", reseal(99, 1, 'k'), ErrBadRecord},
 		{"op zero", reseal(0), ErrBadRecord},
-		{"field past end", reseal(byte(logDelete), 5, 'k'), ErrBadRecord},
-		{"missing field", reseal(byte(logPut), 1, 'k'), ErrBadRecord},
-		{"trailing bytes", reseal(byte(logDelete), 1, 'k', 'x'), ErrBadRecord},
-		{"clear with a field", reseal(byte(logClear), 0), ErrBadRecord},
-		{"overlong varint", reseal(byte(logDelete), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), ErrBadRecord},
+		{"field past end", reseal(byte(keyspace.OpDelete), 5, 'k'), ErrBadRecord},
+		{"missing field", reseal(byte(keyspace.OpPut), 1, 'k'), ErrBadRecord},
+		{"trailing bytes", reseal(byte(keyspace.OpDelete), 1, 'k', 'x'), ErrBadRecord},
+		{"clear with a field", reseal(byte(keyspace.OpClear), 0), ErrBadRecord},
+		{"overlong varint", reseal(byte(keyspace.OpDelete), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), ErrBadRecord},
 	} {
 		if _, _, err := decodeRecord(tc.in); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
@@ -74,9 +76,9 @@ func TestDecodeRecordRejects(t *testing.T) {
 // FuzzDecodeRecord checks that no input makes the decoder panic or read out of bounds, and
 // that whatever it accepts re-encodes to exactly the bytes it consumed.
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(record{Op: logPut, Key: "k", A: []byte("v")}.AppendTo(nil))
-	f.Add(record{Op: logUpdate, Key: "k", A: []byte("o"), B: []byte("n")}.AppendTo(nil))
-	f.Add(record{Op: logClear}.AppendTo(nil))
+	f.Add(keyspace.Record{Op: keyspace.OpPut, Key: "k", A: []byte("v")}.AppendTo(nil))
+	f.Add(keyspace.Record{Op: keyspace.OpUpdate, Key: "k", A: []byte("o"), B: []byte("n")}.AppendTo(nil))
+	f.Add(keyspace.Record{Op: keyspace.OpClear}.AppendTo(nil))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, n, err := decodeRecord(in)
