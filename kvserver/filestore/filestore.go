@@ -47,9 +47,10 @@ func ParseSyncPolicy(s string) (SyncPolicy, error) {
 
 // Errors of a FileStore.
 var (
-	ErrNotLog    = errors.New("filestore: not a kvserver log file")
-	ErrLogLocked = errors.New("filestore: log file is in use by another process")
+	ErrNotLog    = durable.ErrNotLog // the file does not start with a kvserver log's header
+	ErrLogLocked = durable.ErrLocked // another process has the log open
 	ErrClosed    = errors.New("filestore: store closed")
+	ErrTooLarge  = durable.ErrTooLarge // a mutation larger than a log record may be
 )
 
 // Options holds the optional settings of a FileStore. The zero value is ready to use.
@@ -65,15 +66,11 @@ type Options struct {
 	CompactSize int64
 }
 
-// Recovery tells what opening a FileStore found in its log.
-type Recovery struct {
-	Records int   // records replayed
-	Size    int64 // bytes of log kept, header included
-	Cut     int64 // bytes cut off a torn tail; 0 if the log was intact
-	Reason  error // why the tail was cut (ErrTornRecord, ErrChecksum, ErrBadRecord); nil if not
-	// TornPath names the file that keeps the bytes cut off, beside the log; empty if none.
-	TornPath string
-}
+// Recovery tells what opening a FileStore found in its log: the Records replayed, the Size
+// kept (header included), and, if the log ended in a torn write, the bytes Cut off, the
+// Reason (ErrTornRecord, ErrChecksum or ErrBadRecord) and the TornPath of the file beside the
+// log that keeps them.
+type Recovery = durable.Recovery
 
 // FileStore is a key-value store (a kvserver.KVStore and ListStore) kept in memory and made
 // durable by an append-only log.
@@ -145,10 +142,10 @@ func open(path string, policy SyncPolicy, opts Options, fsys durable.FS) (*FileS
 		return nil, err
 	}
 	r := log.Recovery()
-	f.recovery = Recovery{Records: r.Records, Size: r.Size, Cut: r.Cut, Reason: reasonOf(r.Reason), TornPath: r.TornPath}
+	f.recovery = r
 	if r.Cut > 0 {
 		f.logger.Warn("filestore: cut the torn tail of the log, keeping its bytes beside it", "path", path,
-			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", f.recovery.Reason, "torn_copy", r.TornPath)
+			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", r.Reason, "torn_copy", r.TornPath)
 	} else {
 		f.logger.Info("filestore: replayed the log", "path", path, "records", r.Records, "bytes", r.Size)
 	}
