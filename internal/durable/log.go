@@ -349,9 +349,9 @@ func (l *Log) commit() error {
 		err = fmt.Errorf("durable: write %s: %w", l.path, err)
 	}
 	if err != nil {
-		if n > 0 {
-			l.dirtyTail = l.file.Truncate(l.size) != nil
-		}
+		// Cut whatever reached the file, whatever n says: os.File.WriteAt reports no bytes
+		// when a pwrite fails part way (a full disk, a file size limit), though some landed.
+		l.dirtyTail = l.file.Truncate(l.size) != nil
 		return err
 	}
 	l.size += int64(n)

@@ -83,11 +83,14 @@ func checkPayload(p []byte) error {
 }
 
 // storeErr says what an error of internal/durable means to a user of filestore: a damaged
-// log gets the way out, the rest the package's prefix.
+// log gets the way out, a file that is not a log says what it is not, the rest gets the
+// package's prefix.
 func storeErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrNotLog):
+		return fmt.Errorf("filestore: not a kvserver log: %w", err)
 	case errors.Is(err, ErrLogDamaged):
 		return fmt.Errorf("filestore: %w; refusing to cut them: Check shows what is where, Repair writes a copy of the intact records (kvserver -aof-check, -aof-repair)", err)
 	}
