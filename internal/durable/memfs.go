@@ -99,17 +99,6 @@ func (m *MemFS) Restart(powerLoss bool) *MemFS {
 	return out
 }
 
-// Names returns the names of the files in the namespace now.
-func (m *MemFS) Names() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for n := range m.names {
-		out = append(out, n)
-	}
-	return out
-}
-
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // op numbers a mutating operation and says whether it fails, and how: half reports whether a

@@ -58,8 +58,9 @@ var (
 
 // Options holds the optional settings of a FileStore. The zero value is ready to use.
 type Options struct {
-	// Logger receives what replay found (at Info, or Warn when a damaged tail was cut), log
-	// rewrites, and mutations that could not be logged; nil discards them.
+	// Logger receives what replay found (at Info, or Warn when a torn tail was cut), log
+	// rewrites, and failed Commits (at Error, besides the error they return); nil discards
+	// them.
 	Logger *slog.Logger
 	// SyncInterval is how often SyncEverySecond fsyncs; zero means one second.
 	SyncInterval time.Duration
