@@ -3,6 +3,7 @@ package kvserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -28,16 +29,23 @@ func openTest(t *testing.T, path string, policy SyncPolicy, opts FileStoreOption
 	return f
 }
 
+// newFileStoreTest is NewFileStore, closed when the test ends.
+func newFileStoreTest(t *testing.T, path string, policy SyncPolicy) KVStore {
+	t.Helper()
+	s, err := NewFileStore(path, policy)
+	if err != nil {
+		t.Fatalf("NewFileStore(%s): %v", path, err)
+	}
+	t.Cleanup(func() { s.(io.Closer).Close() })
+	return s
+}
+
 // NewFileStore's store commits every mutation before the call returns, and keeps the typed
 // keyspace the server's RESP commands need.
 func TestNewFileStoreCommitsEachMutation(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "log")
-	s, err := NewFileStore(path, SyncAlways)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.(interface{ Close() error }).Close()
+	s := newFileStoreTest(t, path, SyncAlways)
 	for i := range 5 {
 		s.Put("k", []byte(fmt.Sprint(i)))
 		rep, err := filestore.Check(path)
@@ -59,10 +67,7 @@ func TestNewFileStoreCommitsEachMutation(t *testing.T) {
 func TestNewFileStoreStopsAtTheFirstFailure(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "log")
-	s, err := NewFileStore(path, SyncEverySecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newFileStoreTest(t, path, SyncEverySecond)
 	c := s.(*committing)
 	s.Put("k", []byte("kept"))
 	if err := c.Commit(); err != nil {

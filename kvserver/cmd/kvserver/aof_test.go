@@ -93,13 +93,7 @@ func testSIGKILL(t *testing.T, fsync string) {
 	args := []string{"-port", "0", "-aof", path, "-fsync", fsync, "-v"}
 
 	p := testutil.StartProc(t, bin, args...)
-	addr := p.WaitLine(t, `kvserver listening on (\S+)`, 60*time.Second)[1]
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	conn, addr := dialServer(t, p)
 
 	// At most window pushes are unanswered at a time, as a client library would pipeline.
 	const maxPushes, killAfter, window = 20000, 300, 64
@@ -162,6 +156,20 @@ func testSIGKILL(t *testing.T, fsync string) {
 		}
 	}
 	t.Logf("%d pushes answered before SIGKILL, %d found after restart", acked, len(got))
+}
+
+// dialServer waits for the kvserver p to listen and connects to it, with a deadline for the
+// rest of the test; the connection is closed when the test ends.
+func dialServer(t *testing.T, p *testutil.Proc) (net.Conn, string) {
+	t.Helper()
+	addr := p.WaitLine(t, `kvserver listening on (\S+)`, 60*time.Second)[1]
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	return conn, addr
 }
 
 func value(i int) string { return "value-" + strconv.Itoa(i) }
@@ -274,14 +282,7 @@ func TestAOFDiskFullIsNotAcknowledged(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "appendonly.log")
 			p := testutil.StartProc(t, "/bin/sh", "-c", `trap '' XFSZ; ulimit -f 16; exec "$0" "$@"`,
 				bin, "-port", "0", "-aof", path, "-fsync", fsync)
-			addr := p.WaitLine(t, `kvserver listening on (\S+)`, 60*time.Second)[1]
-
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(60 * time.Second))
+			conn, addr := dialServer(t, p)
 			r := bufio.NewReader(conn)
 			big := strings.Repeat("v", 500)
 			acked := 0
