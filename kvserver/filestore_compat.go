@@ -103,7 +103,8 @@ func (s *FileStore) Commit() error {
 // KVStore's methods have no error to return, so the store stops at the first mutation that
 // cannot be made durable, as a crash there would: that mutation is rolled back, or never
 // applied, and every later one is refused, so the store (and its log) holds exactly the
-// mutations made before the failure. Reads go on answering. The failure is returned by
+// mutations made before the failure. (A failed background fsync of SyncEverySecond is
+// reported by the mutation after it, which was written and stays.) Reads go on answering. The failure is returned by
 // Close, and by Commit (the store is a Committer, so a Server serving it drops the clients
 // of every round that mutates). Code that wants the error of each mutation uses
 // filestore.FileStore.
