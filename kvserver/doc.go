@@ -47,11 +47,14 @@
 //
 // # Persistence
 //
-// The durable store is package kvserver/filestore: a *filestore.FileStore is a ListStore and
-// a Committer whose append-only log (CRC-32C framed records, group commit, torn-tail recovery,
-// compaction) survives crashes; `kvserver -aof FILE -fsync always|everysec` serves one.
-// NewFileStore, SyncPolicy and the other FileStore names of this package are a thin
-// compatibility layer over it.
+// The durable store is package kvserver/filestore, whose append-only log (CRC-32C framed
+// records, group commit, torn-tail recovery, compaction) survives crashes and whose every
+// mutation and Commit returns its error. OpenFileStore serves one as a ListStore and a
+// Committer, as `kvserver -aof FILE -fsync always|everysec` does: the clients of a round with
+// a refused mutation, or whose records cannot be written (the round is then rolled back), are
+// dropped, never answered.
+// NewFileStore is the contract's shape, a store that commits every mutation and stops at the
+// first that fails.
 //
 // # Slow readers
 //

@@ -23,8 +23,6 @@ const (
 	// background every Options.Interval: a killed process loses nothing committed, a power
 	// cut up to an interval.
 	SyncInterval
-	// SyncNever leaves fsync to the operating system (and to Sync and Close).
-	SyncNever
 )
 
 // String names the policy.
@@ -34,8 +32,6 @@ func (p SyncPolicy) String() string {
 		return "always"
 	case SyncInterval:
 		return "interval"
-	case SyncNever:
-		return "never"
 	}
 	return fmt.Sprintf("SyncPolicy(%d)", int(p))
 }
@@ -142,7 +138,7 @@ func Open(path string, opts Options) (*Log, error) {
 		l.opts.Interval = time.Second
 	}
 	switch opts.Sync {
-	case SyncAlways, SyncInterval, SyncNever:
+	case SyncAlways, SyncInterval:
 	default:
 		return nil, fmt.Errorf("durable: invalid sync policy %v", opts.Sync)
 	}
@@ -258,9 +254,6 @@ func (l *Log) Path() string { return l.path }
 // Size returns the bytes of committed records, header included.
 func (l *Log) Size() int64 { return l.size }
 
-// Pending returns the bytes appended and not yet committed.
-func (l *Log) Pending() int { return len(l.pending) }
-
 // Records returns the committed records in order. Each payload is valid until the next
 // iteration. An unreadable file ends the sequence with its error.
 func (l *Log) Records() iter.Seq2[[]byte, error] {
@@ -316,9 +309,6 @@ func (l *Log) Commit() error {
 	return nil
 }
 
-// Discard drops the records appended since the last Commit.
-func (l *Log) Discard() { l.pending = l.pending[:0] }
-
 func (l *Log) commit() error {
 	pending := l.pending
 	l.pending = l.pending[:0]
@@ -349,25 +339,14 @@ func (l *Log) commit() error {
 		err = fmt.Errorf("durable: write %s: %w", l.path, err)
 	}
 	if err != nil {
-		if n > 0 {
-			l.dirtyTail = l.file.Truncate(l.size) != nil
-		}
+		// Cut whatever reached the file, whatever n says: os.File.WriteAt reports no bytes
+		// when a pwrite fails part way (a full disk, a file size limit), though some landed.
+		l.dirtyTail = l.file.Truncate(l.size) != nil
 		return err
 	}
 	l.size += int64(n)
 	if l.bg != nil {
 		l.bg.markDirty()
-	}
-	return nil
-}
-
-// Sync fsyncs the log now, whatever the policy. Records not yet committed are not written.
-func (l *Log) Sync() error {
-	if l.closed {
-		return ErrClosed
-	}
-	if err := l.file.Sync(); err != nil {
-		return fmt.Errorf("durable: fsync %s: %w", l.path, err)
 	}
 	return nil
 }

@@ -224,9 +224,12 @@ func TestFailedCommitIsNotSticky(t *testing.T) {
 		}
 		boom := errors.New("disk says no")
 		fsys.FailAt(next, boom)
-		l.Append([]byte("lost"))
+		l.Append([]byte("a longer record that is lost"))
 		if err := l.Commit(); !errors.Is(err, boom) {
 			t.Fatalf("%s: Commit = %v, want the fault", failing, err)
+		}
+		if got := readFile(t, fsys, "/d/log"); !bytes.Equal(got, logBytes([]byte("one"))) {
+			t.Fatalf("%s: after the failed Commit the file holds %q, want only the committed record", failing, got)
 		}
 		l.Append([]byte("two"))
 		if err := l.Commit(); err != nil {

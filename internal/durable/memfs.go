@@ -49,7 +49,7 @@ func (m *MemFS) Ops() int {
 }
 
 // FailAt makes operation n fail with err, once; a failing write writes half its bytes first,
-// as a full disk does. Zero cancels.
+// as a full disk does, and reports none, as os.File.WriteAt does. Zero cancels.
 func (m *MemFS) FailAt(n int, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -95,17 +95,6 @@ func (m *MemFS) Restart(powerLoss bool) *MemFS {
 		}
 		out.names[name] = c
 		out.durable[name] = c
-	}
-	return out
-}
-
-// Names returns the names of the files in the namespace now.
-func (m *MemFS) Names() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for n := range m.names {
-		out = append(out, n)
 	}
 	return out
 }
@@ -268,7 +257,9 @@ func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
 	}
 	copy(f.ino.data[off:], b[:n])
 	if err != nil {
-		return n, &fs.PathError{Op: "write", Path: f.name, Err: err}
+		// Like os.File.WriteAt, which drops the count of a pwrite that ended in an error,
+		// report none of the bytes written: a caller must not trust n after a failure.
+		return 0, &fs.PathError{Op: "write", Path: f.name, Err: err}
 	}
 	return n, nil
 }

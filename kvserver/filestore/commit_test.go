@@ -65,35 +65,81 @@ func TestFileStoreGroupCommit(t *testing.T) {
 	}
 }
 
-// A Commit that cannot write or fsync returns its error and takes the store back to what the
-// log holds; the store is not broken for good: the next Commit works.
-func TestFileStoreFailedCommitUndoesAndRecovers(t *testing.T) {
+// A Commit that cannot write (or, under SyncAlways, fsync) returns its error and rolls the
+// store back to what the log holds, under either policy; the store is not broken for good: the
+// next Commit works, and a restart, after a process crash or (SyncAlways) a power cut, finds
+// exactly the committed mutations.
+func TestFileStoreFailedCommitRollsBack(t *testing.T) {
 	t.Parallel()
-	for _, failing := range []int{1, 2} { // the write, the fsync
+	for _, tc := range []struct {
+		policy  SyncPolicy
+		failing int // the operation of the Commit that fails: 1 the write, 2 the fsync
+	}{{SyncAlways, 1}, {SyncAlways, 2}, {SyncEverySecond, 1}} {
 		fsys := durable.NewMemFS()
-		f := openMem(t, fsys, SyncAlways, Options{})
-		f.Put("k", []byte("1"))
+		f := openMem(t, fsys, tc.policy, Options{SyncInterval: time.Hour})
+		mustPut(t, f, "k", "1")
 		if err := f.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		f.Put("k", []byte("lost"))
-		f.Put("j", []byte("lost"))
+		mustPut(t, f, "k", "lost")
+		mustPut(t, f, "j", "lost")
 		boom := errors.New("disk on fire")
-		fsys.FailAt(fsys.Ops()+failing, boom)
+		fsys.FailAt(fsys.Ops()+tc.failing, boom)
 		if err := f.Commit(); !errors.Is(err, boom) {
-			t.Fatalf("Commit with a failing operation %d = %v", failing, err)
+			t.Fatalf("%v: Commit with a failing operation %d = %v", tc.policy, tc.failing, err)
 		}
 		if got := f.Get("k"); len(got) != 1 || string(got[0]) != "1" || f.Get("j") != nil {
-			t.Fatalf("after a failed Commit: k = %q, j = %q; want the round undone", got, f.Get("j"))
+			t.Fatalf("%v: after a failed Commit: k = %q, j = %q; want the round rolled back", tc.policy, got, f.Get("j"))
 		}
-		f.Put("k", []byte("2"))
+		mustPut(t, f, "k", "2")
 		if err := f.Commit(); err != nil {
-			t.Fatalf("Commit after a failure = %v", err)
+			t.Fatalf("%v: Commit after a failure = %v", tc.policy, err)
+		}
+		power := tc.policy == SyncAlways // everysec may lose the last second to a power cut
+		g := openMem(t, fsys.Restart(power), tc.policy, Options{})
+		if got := g.Get("k"); !slices.Equal(valueStrings(got), []string{"1", "2"}) || g.Get("j") != nil {
+			t.Fatalf("%v: after reopening: k = %q, j = %q", tc.policy, got, g.Get("j"))
+		}
+	}
+}
+
+func mustPut(t *testing.T, f *FileStore, key, value string) {
+	t.Helper()
+	if err := f.Put(key, []byte(value)); err != nil {
+		t.Fatalf("Put(%s, %s) = %v", key, value, err)
+	}
+}
+
+// When the rollback of a failed Commit cannot read the log back (the process "crashed" in the
+// middle of the write), the store says so: every later mutation fails and changes nothing,
+// and so does every Commit, instead of building on mutations the log lacks.
+func TestFileStoreRollbackThatCannotReadRefusesMutations(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySecond} {
+		fsys := durable.NewMemFS()
+		f, err := open("/data/log", policy, Options{SyncInterval: time.Hour}, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, f, "k", "1")
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, f, "k", "lost")
+		fsys.CrashAt(fsys.Ops() + 1)
+		if err := f.Commit(); !errors.Is(err, durable.ErrCrashed) {
+			t.Fatalf("%v: Commit at a crash = %v", policy, err)
+		}
+		if err := f.Put("k", []byte("later")); err == nil || f.Len("k") != 2 {
+			t.Fatalf("%v: Put on a store that could not roll back = %v, k = %q", policy, err, f.Get("k"))
+		}
+		if err := f.Commit(); err == nil {
+			t.Fatalf("%v: Commit on a store that could not roll back succeeded", policy)
 		}
 		f.Close()
-		g := openMem(t, fsys.Restart(true), SyncAlways, Options{})
-		if got := g.Get("k"); !slices.Equal(valueStrings(got), []string{"1", "2"}) || g.Get("j") != nil {
-			t.Fatalf("after reopening: k = %q, j = %q", got, g.Get("j"))
+		g := openMem(t, fsys.Restart(false), policy, Options{})
+		if got := valueStrings(g.Get("k")); !slices.Equal(got, []string{"1"}) && !slices.Equal(got, []string{"1", "lost"}) {
+			t.Fatalf("%v: after the crash k = %q", policy, got)
 		}
 	}
 }
@@ -128,7 +174,7 @@ func TestFileStoreEverySecond(t *testing.T) {
 		time.Sleep(time.Second) // fake time (synctest): past the once-a-second fsync
 		synctest.Wait()
 		f.Put("k", []byte("3"))
-		if err := f.Commit(); !errors.Is(err, boom) {
+		if err := f.Commit(); !errors.Is(err, boom) || !errors.Is(err, ErrSyncFailed) {
 			t.Fatalf("Commit after a failed background fsync = %v", err)
 		}
 		if f.Len("k") != 3 {
@@ -150,16 +196,29 @@ func reopenAfterPowerCut(t *testing.T, fsys *durable.MemFS) *FileStore {
 	return g
 }
 
-// After Close, mutations are ignored, reads still answer, and Close returns the same result.
+// After Close, every mutation fails with ErrClosed and changes nothing, reads still answer,
+// and Close returns the same result.
 func TestFileStoreClose(t *testing.T) {
 	t.Parallel()
 	f := openMem(t, durable.NewMemFS(), SyncAlways, Options{})
-	f.Put("k", []byte("v"))
+	mustPut(t, f, "k", "v")
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f.Put("k", []byte("after close"))
-	if f.Len("k") != 1 || f.Close() != nil || !errors.Is(f.Commit(), ErrClosed) || !errors.Is(f.Compact(), ErrClosed) {
-		t.Fatal("a closed store changed or did not say it is closed")
+	for name, err := range map[string]error{
+		"Put":     f.Put("k", []byte("after close")),
+		"Prepend": f.Prepend("k", []byte("after close")),
+		"Update":  f.Update("k", []byte("v"), []byte("after close")),
+		"Delete":  f.Delete("k"),
+		"Clear":   f.Clear(),
+		"Commit":  f.Commit(),
+		"Compact": f.Compact(),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+	if got := valueStrings(f.Get("k")); !slices.Equal(got, []string{"v"}) || f.Close() != nil {
+		t.Fatalf("a closed store changed (k = %q) or Close changed its result", got)
 	}
 }

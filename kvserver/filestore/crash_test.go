@@ -37,7 +37,9 @@ func runUntilCrash(fsys durable.FS, policy SyncPolicy, rounds [][]mutation) (ack
 	defer f.Close()
 	for i, round := range rounds {
 		for _, m := range round {
-			m.applyTo(f)
+			if m.applyTo(f) != nil {
+				return acked
+			}
 		}
 		if f.Commit() != nil {
 			return acked
@@ -99,13 +101,13 @@ func TestFileStoreCrashAtEveryPoint(t *testing.T) {
 // holdsPrefix reports whether m is the state after the first acked rounds and a prefix of
 // the round after them.
 func holdsPrefix(m *keyspace.Store, rounds [][]mutation, acked int) bool {
-	ref := keyspace.New()
+	ref := memRef{keyspace.New()}
 	for _, r := range rounds[:acked] {
 		for _, mu := range r {
 			mu.applyTo(ref)
 		}
 	}
-	if sameState(m, ref) {
+	if sameState(m, ref.Store) {
 		return true
 	}
 	if acked == len(rounds) {
@@ -113,7 +115,7 @@ func holdsPrefix(m *keyspace.Store, rounds [][]mutation, acked int) bool {
 	}
 	for _, mu := range rounds[acked] {
 		mu.applyTo(ref)
-		if sameState(m, ref) {
+		if sameState(m, ref.Store) {
 			return true
 		}
 	}

@@ -8,17 +8,24 @@
 //
 //	store, err := filestore.Open("appendonly.log", filestore.SyncAlways, filestore.Options{})
 //	...
-//	store.Put("fruit", []byte("apple"))
-//	store.Update("fruit", []byte("apple"), []byte("pear"))
-//	if err := store.Commit(); err != nil { ... } // one write, one fsync for both
 //	defer store.Close()
+//	if err := store.Put("fruit", []byte("apple")); err != nil { ... } // closed, or too large
+//	store.Update("fruit", []byte("apple"), []byte("pear"))
+//	if err := store.Commit(); err != nil { ... } // one write, one fsync for both; rolled back
 //
 // Mutations are visible to reads at once and reach the file at the next Commit, all of them in
 // one write and, under SyncAlways, one fsync: group commit, so a server that commits once per
-// round of requests pays one fsync per round. A Commit that fails returns its error and takes
-// the store back to what the file holds, so nothing is read that a restart would not find.
-// Under SyncEverySecond a Commit writes at once and the fsync runs in the background once a
-// second: a crash of the process loses nothing, a power cut up to a second.
+// round of requests pays one fsync per round. Under SyncEverySecond a Commit writes at once
+// and the fsync runs in the background once a second: a crash of the process loses nothing
+// committed, a power cut up to a second.
+//
+// # Errors
+//
+// Every call returns its own error and the store keeps none. A mutation that cannot be logged
+// (ErrClosed, ErrTooLarge) fails and changes nothing. A Commit that cannot write or fsync
+// fails and rolls the store back to what the log holds, so nothing is read, and nothing
+// acknowledged, that a restart would not find; the next Commit tries the disk again. A failed
+// background fsync of SyncEverySecond is reported by the next Commit (ErrSyncFailed).
 //
 // # Recovery
 //

@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +10,8 @@ import (
 )
 
 // A FileStore survives a restart: reopening replays its log. Mutations are visible at once
-// and durable once committed.
+// and durable once committed; each call says whether it worked, and after Close every
+// mutation fails with ErrClosed.
 func Example() {
 	dir, _ := os.MkdirTemp("", "filestore-example-")
 	defer os.RemoveAll(dir)
@@ -20,13 +22,20 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	store.Put("fruit", []byte("apple"))
-	store.Put("fruit", []byte("pear"))
-	store.Update("fruit", []byte("pear"), []byte("plum"))
-	if err := store.Commit(); err != nil { // one write and one fsync for the three
-		fmt.Println(err)
+	err = errors.Join(
+		store.Put("fruit", []byte("apple")),
+		store.Put("fruit", []byte("pear")),
+		store.Update("fruit", []byte("pear"), []byte("plum")),
+	)
+	if err == nil {
+		err = store.Commit() // one write and one fsync for the three; rolled back if it fails
+	}
+	if err != nil {
+		fmt.Println("not stored:", err)
+		return
 	}
 	store.Close()
+	fmt.Println("after Close:", store.Put("fruit", []byte("fig")))
 
 	reopened, err := filestore.Open(path, filestore.SyncAlways, filestore.Options{})
 	if err != nil {
@@ -39,6 +48,7 @@ func Example() {
 	}
 	fmt.Println("records replayed:", reopened.Recovery().Records)
 	// Output:
+	// after Close: filestore: store closed
 	// apple
 	// plum
 	// records replayed: 3
@@ -55,7 +65,9 @@ func ExampleCheck() {
 		fmt.Println(err)
 		return
 	}
-	store.Put("k", []byte("v"))
+	if err := store.Put("k", []byte("v")); err != nil {
+		fmt.Println(err)
+	}
 	store.Close() // commits what is left
 
 	rep, err := filestore.Check(path)

@@ -47,15 +47,20 @@ func ParseSyncPolicy(s string) (SyncPolicy, error) {
 
 // Errors of a FileStore.
 var (
-	ErrNotLog    = errors.New("filestore: not a kvserver log file")
-	ErrLogLocked = errors.New("filestore: log file is in use by another process")
+	ErrNotLog    = durable.ErrNotLog // the file does not start with a kvserver log's header
+	ErrLogLocked = durable.ErrLocked // another process has the log open
 	ErrClosed    = errors.New("filestore: store closed")
+	ErrTooLarge  = durable.ErrTooLarge // a mutation larger than a log record may be
+	// ErrSyncFailed is wrapped by the Commit that follows a failed background fsync of
+	// SyncEverySecond: mutations committed before it may not survive a power cut.
+	ErrSyncFailed = durable.ErrBackgroundSync
 )
 
 // Options holds the optional settings of a FileStore. The zero value is ready to use.
 type Options struct {
-	// Logger receives what replay found (at Info, or Warn when a damaged tail was cut), log
-	// rewrites, and mutations that could not be logged; nil discards them.
+	// Logger receives what replay found (at Info, or Warn when a torn tail was cut), log
+	// rewrites, and failed Commits (at Error, besides the error they return); nil discards
+	// them.
 	Logger *slog.Logger
 	// SyncInterval is how often SyncEverySecond fsyncs; zero means one second.
 	SyncInterval time.Duration
@@ -65,26 +70,26 @@ type Options struct {
 	CompactSize int64
 }
 
-// Recovery tells what opening a FileStore found in its log.
-type Recovery struct {
-	Records int   // records replayed
-	Size    int64 // bytes of log kept, header included
-	Cut     int64 // bytes cut off a torn tail; 0 if the log was intact
-	Reason  error // why the tail was cut (ErrTornRecord, ErrChecksum, ErrBadRecord); nil if not
-	// TornPath names the file that keeps the bytes cut off, beside the log; empty if none.
-	TornPath string
-}
+// Recovery tells what opening a FileStore found in its log: the Records replayed, the Size
+// kept (header included), and, if the log ended in a torn write, the bytes Cut off, the
+// Reason (ErrTornRecord, ErrChecksum or ErrBadRecord) and the TornPath of the file beside the
+// log that keeps them.
+type Recovery = durable.Recovery
 
-// FileStore is a key-value store (a kvserver.KVStore and ListStore) kept in memory and made
-// durable by an append-only log.
-// Every mutation is applied in memory at once and appended to the log by the next Commit, with
-// one write and, under SyncAlways, one fsync for all the mutations since the previous Commit
-// (group commit): its owner commits before it acknowledges anything, as kvserver's server does
-// once per round of requests (see kvserver.Committer). Close commits what is left.
+// FileStore is a key-value store kept in memory and made durable by an append-only log.
 //
-// A Commit that fails returns its error and undoes its mutations: the store goes back to what
-// the log holds, so no one reads a value that a restart would not find. Nothing else changes;
-// the next Commit tries again.
+// Every mutation (Put, Prepend, Delete, Update, Clear) is applied in memory at once, so reads
+// see it, and its record is appended to the log by the next Commit, with one write and, under
+// SyncAlways, one fsync for all the mutations since the previous Commit (group commit). A
+// mutation is durable, and may be acknowledged, only once that Commit has returned nil: its
+// owner commits before it answers anyone, as kvserver's server does once per round of
+// requests. Close commits what is left.
+//
+// Errors are returned, never kept: a mutation that cannot be logged (the store is closed, or
+// it is too large for a record) returns an error and changes nothing; a Commit that cannot
+// write or fsync returns its error and rolls back every mutation since the previous Commit,
+// so no one reads a value that a restart would not find. The store stays usable and the next
+// Commit tries again.
 //
 // Opening the store replays the log; a torn tail, as a crash in the middle of a write leaves,
 // is cut off at the last intact record (its bytes kept beside the log), while a bad record
@@ -92,8 +97,9 @@ type Recovery struct {
 // Check and Repair). The log is rewritten, beside the running store, when it has grown
 // past Options.CompactSize (see Compact).
 //
-// Like every kvserver.KVStore it is used from one goroutine; only its background fsync and log rewrite,
-// which touch nothing but files and memory of their own, run beside it.
+// A FileStore is used from one goroutine; only its background fsync and log rewrite, which
+// touch nothing but files and memory of their own, run beside it. Package kvserver serves it
+// through its KVStore interface (kvserver.OpenFileStore, kvserver.NewFileStore).
 type FileStore struct {
 	path     string
 	logger   *slog.Logger
@@ -101,8 +107,8 @@ type FileStore struct {
 	index    *keyspace.Store
 	recovery Recovery
 	payload  []byte // scratch for encoding a record
-	// stale is set when undoing a failed Commit could not read the log back: the index may
-	// hold mutations the log lacks, so the next Commit discards its round and tries again.
+	// stale is set when rolling back a failed Commit could not read the log back: the index
+	// may hold mutations the log lacks, so mutations and Commits fail until it is rebuilt.
 	stale bool
 
 	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
@@ -145,10 +151,10 @@ func open(path string, policy SyncPolicy, opts Options, fsys durable.FS) (*FileS
 		return nil, err
 	}
 	r := log.Recovery()
-	f.recovery = Recovery{Records: r.Records, Size: r.Size, Cut: r.Cut, Reason: reasonOf(r.Reason), TornPath: r.TornPath}
+	f.recovery = r
 	if r.Cut > 0 {
 		f.logger.Warn("filestore: cut the torn tail of the log, keeping its bytes beside it", "path", path,
-			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", f.recovery.Reason, "torn_copy", r.TornPath)
+			"records", r.Records, "kept_bytes", r.Size, "cut_bytes", r.Cut, "reason", r.Reason, "torn_copy", r.TornPath)
 	} else {
 		f.logger.Info("filestore: replayed the log", "path", path, "records", r.Records, "bytes", r.Size)
 	}
@@ -175,48 +181,68 @@ func (f *FileStore) rebuild() error {
 	return nil
 }
 
-// Lookup returns key's entry, nil if it is missing; for the server's typed commands.
+// Lookup returns key's entry, nil if it is missing; for kvserver's typed commands.
 func (f *FileStore) Lookup(key string) *keyspace.Entry { return f.index.Lookup(key) }
 
 // ForEach calls fn for every key. With Lookup and Mutate it gives kvserver's server the typed
 // keyspace behind its Redis commands; the entry and record types are kvserver's own.
 func (f *FileStore) ForEach(fn func(string, *keyspace.Entry)) { f.index.ForEach(fn) }
 
-// Mutate logs r and applies it; for the server's typed commands.
-func (f *FileStore) Mutate(r keyspace.Record) { f.logAndApply(r) }
+// Mutate applies r and queues its record for the next Commit; for kvserver's typed commands.
+// Its error is that of Put.
+func (f *FileStore) Mutate(r keyspace.Record) error { return f.logAndApply(r) }
 
-// logAndApply appends r to the log's next Commit and applies it. After Close, or for a
-// mutation too large for a record, it does neither.
-func (f *FileStore) logAndApply(r keyspace.Record) {
+// logAndApply queues r's record for the next Commit and applies r, or does neither and says why.
+func (f *FileStore) logAndApply(r keyspace.Record) error {
 	if f.closed {
-		return
+		return ErrClosed
+	}
+	if err := f.reload(); err != nil {
+		return err
 	}
 	f.payload = r.AppendPayload(f.payload[:0])
 	if err := f.log.Append(f.payload); err != nil {
-		f.logger.Error("filestore: mutation not applied: it cannot be logged", "key_bytes", len(r.Key), "err", err)
-		return
+		return fmt.Errorf("filestore: %v of a %d-byte key: %w", r.Op, len(r.Key), err)
 	}
 	f.index.Apply(r)
+	return nil
+}
+
+// reload brings the index back to what the log holds if undoing a failed Commit could not.
+func (f *FileStore) reload() error {
+	if !f.stale {
+		return nil
+	}
+	if err := f.rebuild(); err != nil {
+		return fmt.Errorf("filestore: the store holds mutations that a failed Commit could not undo: %w", err)
+	}
+	f.stale = false
+	return nil
 }
 
 // Commit writes every mutation made since the previous Commit to the log with one write and,
 // under SyncAlways, one fsync: group commit, so a server that calls it once per round of
 // requests, before sending that round's replies, pays one fsync per round instead of one per
-// mutation (kvserver's server does; see kvserver.Committer).
+// mutation (kvserver's server does; see kvserver.Committer). When it returns nil those
+// mutations are durable (under SyncEverySecond: written to the operating system) and may be
+// acknowledged.
 //
-// If the log cannot be written, Commit returns the error and the store goes back to what the
-// log holds, as if the mutations since the previous Commit had not been made; the next Commit
-// tries again. Under SyncEverySecond, a failed background fsync is reported by the next Commit
-// (whose own mutations are written), since acknowledged mutations may then be lost to a power cut.
+// If the log cannot be written or fsynced, Commit returns the error and rolls the store back
+// to what the log holds, as if the mutations since the previous Commit had not been made:
+// reads no longer show them, and a restart would not find them either. The store stays
+// usable; the next Commit tries the disk again. In the rare case that the rollback cannot
+// read the log back, the error says so too: reads may still show the failed mutations, and
+// every mutation and Commit fails until a later attempt has read the log back.
+//
+// Under SyncEverySecond, a failed background fsync is reported by the next Commit, wrapped
+// around ErrSyncFailed: mutations committed earlier may not survive a power cut. That
+// Commit's own mutations were written and are kept.
 func (f *FileStore) Commit() error {
 	if f.closed {
 		return ErrClosed
 	}
-	if f.stale {
-		f.log.Discard()
-		if err := f.undo(errors.New("an earlier failed Commit could not be undone")); err != nil {
-			return err
-		}
+	if err := f.reload(); err != nil {
+		return err
 	}
 	err := f.log.Commit()
 	if err != nil && !errors.Is(err, durable.ErrBackgroundSync) {
@@ -230,28 +256,28 @@ func (f *FileStore) Commit() error {
 	return nil
 }
 
-// undo takes the store back to what the log holds after a failed Commit, and returns the
+// undo rolls the store back to what the log holds after a failed Commit, and returns the
 // Commit's error.
 func (f *FileStore) undo(cause error) error {
 	err := fmt.Errorf("filestore: commit log %s: %w", f.path, cause)
 	if rerr := f.rebuild(); rerr != nil {
 		f.stale = true
-		err = errors.Join(err, fmt.Errorf("filestore: undo the failed commit: %w", rerr))
-	} else {
-		f.stale = false
+		err = errors.Join(err, fmt.Errorf("filestore: roll back the failed commit: %w", rerr))
 	}
-	f.logger.Error("filestore: the log could not be written; mutations since the last commit are undone", "path", f.path, "err", err)
+	f.logger.Error("filestore: the log could not be written; mutations since the last commit are rolled back", "path", f.path, "err", err)
 	return err
 }
 
-// Put appends value to key's list of values.
-func (f *FileStore) Put(key string, value []byte) {
-	f.logAndApply(keyspace.Record{Op: keyspace.OpPut, Key: key, A: value})
+// Put appends value to key's list of values. Like every mutation it is applied at once and
+// durable once the next Commit returns nil; it fails, changing nothing, if the store is closed
+// (ErrClosed) or the mutation is too large for one log record (ErrTooLarge).
+func (f *FileStore) Put(key string, value []byte) error {
+	return f.logAndApply(keyspace.Record{Op: keyspace.OpPut, Key: key, A: value})
 }
 
-// Prepend inserts value before key's first value.
-func (f *FileStore) Prepend(key string, value []byte) {
-	f.logAndApply(keyspace.Record{Op: keyspace.OpPrepend, Key: key, A: value})
+// Prepend inserts value before key's first value. Its error is that of Put.
+func (f *FileStore) Prepend(key string, value []byte) error {
+	return f.logAndApply(keyspace.Record{Op: keyspace.OpPrepend, Key: key, A: value})
 }
 
 // Get returns key's values in insertion order, nil if none.
@@ -268,42 +294,43 @@ func (f *FileStore) Len(key string) int { return f.index.Len(key) }
 // Keys returns the number of keys holding at least one value.
 func (f *FileStore) Keys() int { return f.index.Keys() }
 
-// Delete removes key and all of its values. Deleting a missing key logs nothing.
-func (f *FileStore) Delete(key string) {
-	if f.index.Lookup(key) != nil {
-		f.logAndApply(keyspace.Record{Op: keyspace.OpDelete, Key: key})
+// Delete removes key and all of its values; deleting a missing key logs nothing. Its error is
+// that of Put.
+func (f *FileStore) Delete(key string) error {
+	if f.index.Lookup(key) == nil && !f.closed {
+		return nil
 	}
+	return f.logAndApply(keyspace.Record{Op: keyspace.OpDelete, Key: key})
 }
 
-// Update replaces every value of key equal to oldValue by newValue. Updating a missing key
-// logs nothing.
-func (f *FileStore) Update(key string, oldValue, newValue []byte) {
-	if f.index.Len(key) > 0 {
-		f.logAndApply(keyspace.Record{Op: keyspace.OpUpdate, Key: key, A: oldValue, B: newValue})
+// Update replaces every value of key equal to oldValue by newValue; updating a missing key logs
+// nothing. Its error is that of Put.
+func (f *FileStore) Update(key string, oldValue, newValue []byte) error {
+	if f.index.Len(key) == 0 && !f.closed {
+		return nil
 	}
+	return f.logAndApply(keyspace.Record{Op: keyspace.OpUpdate, Key: key, A: oldValue, B: newValue})
 }
 
-// Clear removes every key.
-func (f *FileStore) Clear() {
-	if f.index.Keys() > 0 {
-		f.logAndApply(keyspace.Record{Op: keyspace.OpClear})
+// Clear removes every key. Its error is that of Put.
+func (f *FileStore) Clear() error {
+	if f.index.Keys() == 0 && !f.closed {
+		return nil
 	}
+	return f.logAndApply(keyspace.Record{Op: keyspace.OpClear})
 }
 
 // Recovery reports what opening the store found in its log.
 func (f *FileStore) Recovery() Recovery { return f.recovery }
 
 // Close ends a log rewrite in progress (keeping the old log), commits what awaits a Commit,
-// fsyncs the log and closes it. Mutations after Close are ignored; reads still answer from
-// memory. Close is idempotent and returns the same result every time.
+// fsyncs the log and closes it. Mutations after Close fail with ErrClosed; reads still answer
+// from memory. Close is idempotent and returns the same result every time.
 func (f *FileStore) Close() error {
 	if f.closed {
 		return f.closeErr
 	}
 	f.endRewrite()
-	if f.stale {
-		f.log.Discard() // made on an index that could not be brought back to the log
-	}
 	f.closed = true
 	if err := f.log.Close(); err != nil {
 		f.closeErr = storeErr(err)

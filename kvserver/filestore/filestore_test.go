@@ -20,26 +20,25 @@ type mutation struct {
 	val, new string
 }
 
-func (m mutation) applyTo(s listStore) {
+func (m mutation) applyTo(s listStore) error {
 	switch m.verb {
 	case "put":
-		s.Put(m.key, []byte(m.val))
+		return s.Put(m.key, []byte(m.val))
 	case "prepend":
-		s.Prepend(m.key, []byte(m.val))
+		return s.Prepend(m.key, []byte(m.val))
 	case "delete":
-		s.Delete(m.key)
+		return s.Delete(m.key)
 	case "update":
-		s.Update(m.key, []byte(m.val), []byte(m.new))
+		return s.Update(m.key, []byte(m.val), []byte(m.new))
 	case "clear":
-		s.Clear()
-	default:
-		panic("unknown verb " + m.verb)
+		return s.Clear()
 	}
+	panic("unknown verb " + m.verb)
 }
 
 // memoryAfter returns a memory store after muts, the reference a FileStore must equal.
 func memoryAfter(muts []mutation) listStore {
-	ref := listStore(keyspace.New())
+	ref := listStore(memRef{keyspace.New()})
 	for _, m := range muts {
 		m.applyTo(ref)
 	}
@@ -290,7 +289,7 @@ func BenchmarkFileStorePut(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer f.Close()
-			mem := keyspace.New()
+			mem := memRef{keyspace.New()}
 			start := time.Now()
 			putLoop(mem, b.N, keys, value, 0)
 			memNs := float64(time.Since(start).Nanoseconds()) / float64(b.N)

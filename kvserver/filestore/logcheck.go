@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"ds440/internal/durable"
+	"ds440/kvserver/internal/keyspace"
 )
 
 // How a log is judged when it is opened (internal/durable does the reading). Records are read
@@ -21,55 +22,37 @@ import (
 // decodes; bytes inside a damaged stretch that happen to pass both (a value that is itself an
 // encoded record, say) make a torn tail look like damage, which errs on the side of refusing.
 
-// Errors describing damage found in a log, besides ErrTornRecord, ErrChecksum and ErrBadRecord.
+// Why a record of a log is bad: the Reason of a Recovery, a Damage or a DamageError.
 var (
-	// ErrLogDamaged is what a *DamageError matches: a bad record with intact records after it.
-	ErrLogDamaged = errors.New("filestore: log damaged before its end")
+	ErrTornRecord = durable.ErrTornRecord // the log ends inside the record: a torn write
+	ErrChecksum   = durable.ErrChecksum   // the record's CRC-32C does not match its bytes
+	ErrBadRecord  = durable.ErrBadRecord  // well checksummed, but not a mutation filestore knows
 	// ErrBadLength is the reason for a record whose length runs past intact records that follow
-	// it, or past any record a log may hold: its length field, not the end of the log, is wrong.
-	ErrBadLength = errors.New("filestore: log record length is damaged")
+	// it: its length field, not the end of the log, is wrong.
+	ErrBadLength = durable.ErrBadLength
 )
 
-// DamageError is returned by Open when the log holds a bad record
-// followed by intact ones. The file has not been modified. It matches ErrLogDamaged and its
-// Reason with errors.Is.
-type DamageError struct {
-	Path         string
-	Offset       int64 // where the first bad record starts
-	Reason       error // ErrChecksum, ErrBadRecord or ErrBadLength
-	Next         int64 // where the first intact record after it starts
-	ValidRecords int   // intact records from Next to the end of the log
-	ValidBytes   int64 // their size in bytes
-}
+// ErrLogDamaged is what a *DamageError matches: a bad record with intact records after it.
+var ErrLogDamaged = durable.ErrDamaged
 
-// Error says where the log is damaged, why, and how much intact data follows.
-func (e *DamageError) Error() string {
-	return fmt.Sprintf("filestore: log %s damaged at offset %d (%v); %d intact records (%d bytes) follow from offset %d; "+
-		"refusing to start rather than cut them: inspect with kvserver -aof-check, write a repaired copy with -aof-repair",
-		e.Path, e.Offset, e.Reason, e.ValidRecords, e.ValidBytes, e.Next)
-}
+// DamageError is returned by Open when the log holds a bad record followed by intact ones:
+// cutting there would delete records that were once written whole, so the file is left as it
+// is. Its fields say where the damage starts (Offset), why (Reason: ErrChecksum, ErrBadRecord
+// or ErrBadLength), where the first intact record after it starts (Next) and how many intact
+// records, of how many bytes, follow (ValidRecords, ValidBytes). It matches ErrLogDamaged and
+// its Reason with errors.Is. Check reports every damaged stretch; Repair writes a copy
+// without them.
+type DamageError = durable.DamageError
 
-// Unwrap lets errors.Is match ErrLogDamaged and the reason.
-func (e *DamageError) Unwrap() []error { return []error{ErrLogDamaged, e.Reason} }
+// Damage is one stretch of a log that holds no intact record: Length bytes from Offset, the
+// record there bad for Reason (ErrTornRecord, ErrChecksum, ErrBadRecord or ErrBadLength).
+type Damage = durable.Damage
 
-// Damage is one stretch of a log that holds no intact record.
-type Damage struct {
-	Offset int64
-	Length int64
-	Reason error // why the record at Offset is bad: ErrTornRecord, ErrChecksum, ErrBadRecord, ErrBadLength
-}
-
-// Report is what Check found in a log.
-type Report struct {
-	Size    int64    // bytes in the file
-	Records int      // intact records
-	Bytes   int64    // bytes of intact records, header excluded
-	Damage  []Damage // damaged stretches with intact records after them, in file order
-	Tail    Damage   // the torn or damaged end of the log, after the last intact record; Length 0 if none
-}
-
-// Intact reports whether the log holds nothing but its header and intact records.
-func (r Report) Intact() bool { return len(r.Damage) == 0 && r.Tail.Length == 0 }
+// Report is what Check and Repair found in a log: its Size in bytes, its intact Records and
+// their payload Bytes, the damaged stretches with intact records after them (Damage, in file
+// order) and the torn or damaged end after the last intact record (Tail, Length 0 if none).
+// Intact reports whether there is no damage at all.
+type Report = durable.Report
 
 // Check reads the log at path, without modifying it, and reports its intact records and
 // every damaged stretch. It fails if the file cannot be read or is not a kvserver log.
@@ -78,7 +61,7 @@ func Check(path string) (Report, error) { return check(path, nil) }
 // check is Check on a file system of the caller's choice (nil for the real one).
 func check(path string, fsys durable.FS) (Report, error) {
 	rep, err := durable.Check(path, logOptions(fsys, SyncAlways, 0))
-	return reportOf(rep), storeErr(err)
+	return rep, storeErr(err)
 }
 
 // Repair writes to dst, which must not exist, a log holding every intact record of the log
@@ -90,59 +73,26 @@ func Repair(src, dst string) (Report, error) { return repair(src, dst, nil) }
 // repair is Repair on a file system of the caller's choice (nil for the real one).
 func repair(src, dst string, fsys durable.FS) (Report, error) {
 	rep, err := durable.Repair(src, dst, logOptions(fsys, SyncAlways, 0))
-	return reportOf(rep), storeErr(err)
+	return rep, storeErr(err)
 }
 
 // checkPayload is the durable log's judge of a checksummed payload.
 func checkPayload(p []byte) error {
-	_, err := decodePayload(p)
+	_, err := keyspace.DecodePayload(p)
 	return err
 }
 
-// reasonOf maps internal/durable's reasons for a bad record to kvserver's.
-func reasonOf(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, durable.ErrTornRecord):
-		return ErrTornRecord
-	case errors.Is(err, durable.ErrChecksum):
-		return ErrChecksum
-	case errors.Is(err, durable.ErrBadRecord):
-		return ErrBadRecord
-	case errors.Is(err, durable.ErrBadLength):
-		return ErrBadLength
-	}
-	return err
-}
-
-// storeErr maps an error of internal/durable to what kvserver promises its callers.
+// storeErr says what an error of internal/durable means to a user of filestore: a damaged
+// log gets the way out, a file that is not a log says what it is not, the rest gets the
+// package's prefix.
 func storeErr(err error) error {
-	var de *durable.DamageError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &de):
-		return &DamageError{Path: de.Path, Offset: de.Offset, Reason: reasonOf(de.Reason), Next: de.Next,
-			ValidRecords: de.ValidRecords, ValidBytes: de.ValidBytes}
-	case errors.Is(err, durable.ErrNotLog):
-		return fmt.Errorf("%w (%v)", ErrNotLog, err)
-	case errors.Is(err, durable.ErrLocked):
-		return fmt.Errorf("%w (%v)", ErrLogLocked, err)
-	case errors.Is(err, durable.ErrClosed):
-		return ErrClosed
+	case errors.Is(err, ErrNotLog):
+		return fmt.Errorf("filestore: not a kvserver log: %w", err)
+	case errors.Is(err, ErrLogDamaged):
+		return fmt.Errorf("filestore: %w; refusing to cut them: Check shows what is where, Repair writes a copy of the intact records (kvserver -aof-check, -aof-repair)", err)
 	}
 	return fmt.Errorf("filestore: %w", err)
-}
-
-func reportOf(r durable.Report) Report {
-	out := Report{Size: r.Size, Records: r.Records, Bytes: r.Bytes, Tail: damageOf(r.Tail)}
-	for _, d := range r.Damage {
-		out.Damage = append(out.Damage, damageOf(d))
-	}
-	return out
-}
-
-func damageOf(d durable.Damage) Damage {
-	return Damage{Offset: d.Offset, Length: d.Length, Reason: reasonOf(d.Reason)}
 }

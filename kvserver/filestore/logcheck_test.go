@@ -232,7 +232,7 @@ func TestDamageErrorMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Open(path, SyncAlways, Options{})
-	want := fmt.Sprintf("filestore: log %s damaged at offset %d (filestore: log record checksum mismatch); %d intact records (%d bytes) follow from offset %d",
+	want := fmt.Sprintf("filestore: durable: log %s damaged at offset %d (durable: log record checksum mismatch); %d intact records (%d bytes) follow from offset %d",
 		path, ends[1], len(damageLog)-3, ends[len(ends)-1]-ends[2], ends[2])
 	if err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte(want)) || !errors.Is(err, ErrChecksum) {
 		t.Fatalf("err = %v\nwant it to start with %s", err, want)

@@ -3,6 +3,7 @@ package filestore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"ds440/internal/durable"
@@ -95,4 +96,19 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoding differs:\n got %x\nwant %x", again, in[:n])
 		}
 	})
+}
+
+// decodeRecord decodes the framed record at the start of b as opening a log does, and returns
+// it with its size in bytes: ErrTornRecord if b ends before the record does, ErrChecksum if it
+// is damaged, ErrBadRecord if it is well checksummed but not a mutation.
+func decodeRecord(b []byte) (keyspace.Record, int, error) {
+	p, n, err := durable.DecodeRecord(b, maxRecordPayload)
+	if err != nil {
+		return keyspace.Record{}, 0, err
+	}
+	r, err := keyspace.DecodePayload(p)
+	if err != nil {
+		return keyspace.Record{}, 0, fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	return r, n, nil
 }

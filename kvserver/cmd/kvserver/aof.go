@@ -107,9 +107,9 @@ func openStoreWithLog(aof, fsync string, log *slog.Logger) (kvserver.KVStore, fu
 		return nil, nil, err
 	}
 	// The server commits once per round before it answers; a round whose Commit fails is
-	// undone in the store and its clients are dropped unanswered, so nothing unlogged is ever
-	// acknowledged, and the server goes on (the next round tries the disk again).
-	store, err := filestore.Open(aof, policy, filestore.Options{Logger: log})
+	// rolled back in the store and its clients are dropped unanswered, so nothing unlogged is
+	// ever acknowledged, and the server goes on (the next round tries the disk again).
+	store, err := kvserver.OpenFileStore(aof, policy, kvserver.FileStoreOptions{Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

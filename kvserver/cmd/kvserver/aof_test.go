@@ -9,12 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"ds440/internal/testutil"
+	"ds440/kvserver"
 	"ds440/kvserver/filestore"
 )
 
@@ -23,7 +25,7 @@ func TestOpenStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := store.(*filestore.FileStore); ok || closeStore() != nil {
+	if _, ok := store.(*kvserver.FileStore); ok || closeStore() != nil {
 		t.Fatalf("openStore without -aof gave %T", store)
 	}
 
@@ -91,13 +93,7 @@ func testSIGKILL(t *testing.T, fsync string) {
 	args := []string{"-port", "0", "-aof", path, "-fsync", fsync, "-v"}
 
 	p := testutil.StartProc(t, bin, args...)
-	addr := p.WaitLine(t, `kvserver listening on (\S+)`, 60*time.Second)[1]
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	conn, addr := dialServer(t, p)
 
 	// At most window pushes are unanswered at a time, as a client library would pipeline.
 	const maxPushes, killAfter, window = 20000, 300, 64
@@ -160,6 +156,20 @@ func testSIGKILL(t *testing.T, fsync string) {
 		}
 	}
 	t.Logf("%d pushes answered before SIGKILL, %d found after restart", acked, len(got))
+}
+
+// dialServer waits for the kvserver p to listen and connects to it, with a deadline for the
+// rest of the test; the connection is closed when the test ends.
+func dialServer(t *testing.T, p *testutil.Proc) (net.Conn, string) {
+	t.Helper()
+	addr := p.WaitLine(t, `kvserver listening on (\S+)`, 60*time.Second)[1]
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	return conn, addr
 }
 
 func value(i int) string { return "value-" + strconv.Itoa(i) }
@@ -252,5 +262,54 @@ func TestAOFCheckAndRepair(t *testing.T) {
 	defer closeStore()
 	if got := store.Get("k"); len(got) != 9 {
 		t.Fatalf("the repaired log holds %d values, want 9", len(got))
+	}
+}
+
+// TestAOFDiskFullIsNotAcknowledged runs kvserver -aof with a file size limit (ulimit -f, with
+// SIGXFSZ ignored, so a write past it fails with EFBIG as on a full disk) and pushes values
+// one at a time until the log cannot take the next one. That push is not answered: the server
+// drops its client instead. The round is rolled back, so a new client reads exactly the
+// answered pushes, the server keeps serving, and the log holds exactly those records.
+func TestAOFDiskFullIsNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("needs a POSIX shell's ulimit -f and EFBIG")
+	}
+	for _, fsync := range []string{"always", "everysec"} {
+		t.Run(fsync, func(t *testing.T) {
+			t.Parallel()
+			bin := testutil.BuildBinary(t, "ds440/kvserver/cmd/kvserver")
+			path := filepath.Join(t.TempDir(), "appendonly.log")
+			p := testutil.StartProc(t, "/bin/sh", "-c", `trap '' XFSZ; ulimit -f 16; exec "$0" "$@"`,
+				bin, "-port", "0", "-aof", path, "-fsync", fsync)
+			conn, addr := dialServer(t, p)
+			r := bufio.NewReader(conn)
+			big := strings.Repeat("v", 500)
+			acked := 0
+			for ; acked < 1000; acked++ { // 500 KB: far past the limit (8 or 16 KiB)
+				fmt.Fprintf(conn, "*3\r\n%s%s%s", bulk("RPUSH"), bulk("k"), bulk(fmt.Sprint(acked, big)))
+				line, err := r.ReadString('\n')
+				if err != nil {
+					break // dropped: the push was not answered
+				}
+				if line != fmt.Sprintf(":%d\r\n", acked+1) {
+					t.Fatalf("reply %d to RPUSH = %q", acked, line)
+				}
+			}
+			if acked == 0 || acked == 1000 {
+				t.Fatalf("%d pushes answered; want the limit to stop some but not all", acked)
+			}
+			got := lrange(t, addr, "k") // a new client: the server still serves
+			if len(got) != acked {
+				t.Fatalf("%d pushes answered, the server holds %d values", acked, len(got))
+			}
+			p.Kill()
+			testutil.Within(t, 30*time.Second, "the killed server's exit", func() { <-p.Done() })
+			rep, err := filestore.Check(path)
+			if err != nil || rep.Records != acked || !rep.Intact() {
+				t.Fatalf("after %d answered pushes the log holds %+v (%v)", acked, rep, err)
+			}
+			t.Logf("%d pushes answered, the next dropped, log %d bytes", acked, rep.Size)
+		})
 	}
 }
