@@ -269,12 +269,14 @@ func (c *client) ownedLoop() bool {
 		wait := !busy && !c.hasRequests()
 		backlog := len(c.queue) > 0
 		if wait {
-			o.arm(backlog)
-			if wait = !c.hasRequests(); !wait {
+			o.arm(next, backlog)
+			// Looked at again with the tokens out: a call queued, or a Read that emptied
+			// the Read channel, before they were out did not find them.
+			if wait = !c.hasRequests() && !(backlog && len(c.reads) < cap(c.reads)); !wait {
 				o.disarm(backlog)
 			}
 		}
-		pkts, err := o.read(wait, next)
+		pkts, err := o.read(wait)
 		if wait {
 			o.disarm(backlog)
 		}

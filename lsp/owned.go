@@ -75,17 +75,13 @@ func ownSocket(udp *lspnet.UDPConn, log *slog.Logger, withAddr, gro bool) *owned
 // errSocketClosed is what read reports once the socket is closed under the loop.
 var errSocketClosed = errors.New("lsp: socket closed")
 
-// read takes what the socket holds, waiting for it (until deadline) if wait, and returns the
-// decoded datagrams (nil if none). A datagram that does not decode is dropped here. It
-// returns errSocketClosed if the socket was closed.
-func (o *ownedSocket) read(wait bool, deadline time.Time) ([]packet, error) {
+// read takes what the socket holds, waiting for it if wait (see arm), and returns the decoded
+// datagrams (nil if none). A datagram that does not decode is dropped here. It returns
+// errSocketClosed if the socket was closed.
+func (o *ownedSocket) read(wait bool) ([]packet, error) {
 	var n int
 	var err error
 	if wait {
-		if !o.deadline.Equal(deadline) {
-			o.pc.SetReadDeadline(deadline)
-			o.deadline = deadline
-		}
 		n, err = o.pc.ReadBatch(o.bufs, o.ns, o.addrs)
 	} else {
 		n, err = o.pc.ReadBatchNow(o.bufs, o.ns, o.addrs)
@@ -122,9 +118,15 @@ func (o *ownedSocket) read(wait bool, deadline time.Time) ([]packet, error) {
 	return o.pk.pkts, nil
 }
 
-// arm puts the wake tokens before the loop waits: the backlog one only if payloads wait in
-// the loop for room in the Read channel.
-func (o *ownedSocket) arm(backlog bool) {
+// arm prepares a wait that ends at deadline at the latest, and puts the wake tokens: the
+// backlog one only if payloads wait in the loop for room in the Read channel. The deadline is
+// set first, so that an API call's deadline in the past, set after it takes a token, is not
+// overwritten.
+func (o *ownedSocket) arm(deadline time.Time, backlog bool) {
+	if !o.deadline.Equal(deadline) {
+		o.pc.SetReadDeadline(deadline)
+		o.deadline = deadline
+	}
 	o.waiting <- struct{}{}
 	if backlog {
 		o.backlogWaiting <- struct{}{}

@@ -308,12 +308,14 @@ func (s *server) ownedLoop(w *writer) bool {
 		wait := !busy && !s.hasRequests()
 		backlog := len(s.queue) > 0
 		if wait {
-			o.arm(backlog)
-			if wait = !s.hasRequests(); !wait {
+			o.arm(next, backlog)
+			// Looked at again with the tokens out: a call queued, or a Read that emptied
+			// the Read channel, before they were out did not find them.
+			if wait = !s.hasRequests() && !(backlog && len(s.reads) < cap(s.reads)); !wait {
 				o.disarm(backlog)
 			}
 		}
-		pkts, err := o.read(wait, next)
+		pkts, err := o.read(wait)
 		if wait {
 			o.disarm(backlog)
 		}
