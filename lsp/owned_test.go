@@ -2,6 +2,8 @@ package lsp_test
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +80,61 @@ func TestReadBacklogRealUDP(t *testing.T) {
 			within(t, i, c.Read)
 		}
 	})
+}
+
+// TestCloseLeavesNoGoroutineRealUDP checks that Close leaves none of an endpoint's goroutines
+// behind over the operating system's UDP, where the synctest bubbles that check this for the
+// other tests cannot run. It does not call t.Parallel: it runs before the parallel tests
+// start, so any lsp goroutine still alive after the Closes is one of these endpoints'.
+func TestCloseLeavesNoGoroutineRealUDP(t *testing.T) {
+	nw := lspnet.NewNetwork()
+	p := params(50, 20, 8, 8, 1)
+	s, err := lsp.NewServerWith(0, p, lsp.WithListen(nw.ListenUDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := lspnet.SplitHostPort(s.(interface{ Addr() string }).Addr())
+	c, err := lsp.NewClientWith("127.0.0.1:"+port, 1, p, lsp.WithDial(nw.DialUDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	id, got, err := s.Read()
+	if err != nil || string(got) != "ping" {
+		t.Fatalf("server Read = %q, %v", got, err)
+	}
+	if err := s.Write(id, []byte("pong")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Read(); err != nil || string(got) != "pong" {
+		t.Fatalf("client Read = %q, %v", got, err)
+	}
+	closeWithin(t, "Client.Close", c.Close)
+	closeWithin(t, "Server.Close", s.Close)
+	// Close returns as the loop's last act; give the loops a moment to return.
+	deadline := time.Now().Add(wait)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		left := 0
+		for _, g := range strings.Split(stacks, "\n\n") {
+			// An endpoint's goroutines: its loop, and its reader where it has one. (The
+			// paused parallel tests' goroutines show ds440/lsp.Test frames only.)
+			for _, f := range []string{"ds440/lsp.(*client)", "ds440/lsp.(*server)", "ds440/lsp.readPackets"} {
+				if strings.Contains(g, f) {
+					left++
+					break
+				}
+			}
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lsp goroutines left after Close:\n%s", left, stacks)
+		}
+		time.Sleep(time.Millisecond) // real time: waiting for the loops' goroutines to return
+	}
 }
