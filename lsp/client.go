@@ -58,21 +58,25 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 		core:      newClientConn(initialSeqNum, p),
 		packets:   make(chan *packets, recycled),
 		free:      make(chan *packets, recycled),
-		writes:    make(chan []byte),
+		writes:    make(chan []byte, burst),
 		reads:     make(chan []byte, readAhead),
-		closeReqs: make(chan chan error),
+		closeReqs: make(chan chan error, 1),
 		connected: make(chan struct{}),
 		lostCh:    make(chan struct{}),
-		drained:   make(chan struct{}),
+		drainedCh: make(chan struct{}),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
 		stop:      make(chan struct{}),
 		readerEnd: make(chan struct{}),
 	}
-	go func() {
-		defer close(c.readerEnd)
-		readPackets(udp, o.log, false, runsExpected(p), c.packets, c.free, c.stop)
-	}()
+	if c.own = ownSocket(udp, o.log, false, runsExpected(p)); c.own != nil {
+		close(c.readerEnd) // no reader: the loop reads the socket
+	} else {
+		go func() {
+			defer close(c.readerEnd)
+			readPackets(udp, o.log, false, runsExpected(p), c.packets, c.free, c.stop)
+		}()
+	}
 	go c.loop()
 	select {
 	case <-c.connected:
@@ -92,18 +96,26 @@ type client struct {
 	params Params
 	connID int // written by loop before connected is closed, read-only after
 
-	core  *conn    // owned by loop
-	queue [][]byte // delivered payloads not yet Read; owned by loop
+	own *ownedSocket // the socket's read side when the loop reads it; nil: a reader goroutine
+
+	// Owned by loop.
+	core     *conn
+	queue    [][]byte // delivered payloads not yet Read
+	wr       *writer
+	waiters  []chan error // Close calls waiting for the flush
+	lost     bool         // lostCh is closed
+	drained  bool         // drainedCh is closed
+	isClosed bool         // closing is closed
 
 	packets   chan *packets   // datagrams from the reader
 	free      chan *packets   // back to the reader for reuse
-	writes    chan []byte     // Write -> loop
+	writes    chan []byte     // Write -> loop, buffered so that Write need not wait for it
 	reads     chan []byte     // loop -> Read
 	closeReqs chan chan error // Close -> loop
 
 	connected chan struct{} // closed when the server acks Connect
 	lostCh    chan struct{} // closed when the connection is lost
-	drained   chan struct{} // closed when lost and every delivered payload has been Read
+	drainedCh chan struct{} // closed when lost and every delivered payload has been Read
 	closing   chan struct{} // closed when Close is first called
 	done      chan struct{} // closed when Close has finished; closeErr is then set
 	stop      chan struct{} // closed to stop the reader, just before the socket closes
@@ -121,8 +133,9 @@ func (c *client) Read() ([]byte, error) {
 	}
 	select {
 	case p := <-c.reads:
+		c.readDone()
 		return p, nil
-	case <-c.drained:
+	case <-c.drainedCh:
 		// Nothing more will be queued, but a payload may still sit in the channel.
 		select {
 		case p := <-c.reads:
@@ -132,6 +145,14 @@ func (c *client) Read() ([]byte, error) {
 		}
 	case <-c.done:
 		return nil, ErrClosed
+	}
+}
+
+// readDone wakes a loop that waits on its socket with payloads for Read held back, once Read
+// has emptied the Read channel.
+func (c *client) readDone() {
+	if c.own != nil && len(c.reads) == 0 {
+		c.own.wakeReader()
 	}
 }
 
@@ -153,6 +174,9 @@ func (c *client) Write(payload []byte) error {
 	}
 	select {
 	case c.writes <- p:
+		if c.own != nil {
+			c.own.wake()
+		}
 		return nil
 	case <-c.lostCh:
 		return ErrConnLost
@@ -164,92 +188,190 @@ func (c *client) Write(payload []byte) error {
 func (c *client) Close() error {
 	reply := make(chan error, 1)
 	select {
-	case c.closeReqs <- reply:
-		return <-reply
 	case <-c.done:
+		return c.closeErr
+	case c.closeReqs <- reply:
+		if c.own != nil {
+			c.own.wake()
+		}
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-c.done:
+		// The loop ended before taking this call: an earlier Close finished it.
 		return c.closeErr
 	}
 }
 
-// loop is the only goroutine that touches the connection's state. Each select case is one
-// event; after any event the conn's outbox is sent and its deliveries queued.
+// loop is the only goroutine that touches the connection's state. Each event (a select case,
+// or a read of an owned socket) is handled and then settled by after.
 func (c *client) loop() {
+	c.wr = newWriter(c.udp, c.log)
+	c.wr.send(c.core.outbox(), nil)
+	if c.own != nil && c.ownedLoop() {
+		return
+	}
 	ticker := time.NewTicker(c.params.epoch())
 	defer ticker.Stop()
-	w := newWriter(c.udp, c.log)
-	var (
-		waiters  []chan error // Close calls waiting for the flush
-		writes   = c.writes
-		ticks    = ticker.C
-		lost     bool
-		drained  bool
-		isClosed bool
-	)
-	w.send(c.core.outbox(), nil)
 	for {
 		var reads chan []byte
 		var head []byte
 		if len(c.queue) > 0 {
 			reads, head = c.reads, c.queue[0]
 		}
+		ticks := ticker.C
+		if c.lost {
+			ticks = nil // a lost connection has nothing more to time
+		}
 		select {
 		case b := <-c.packets:
-			c.receive(b)
+			c.receive(b.pkts)
+			recycle(c.free, b)
 			c.receiveQueued()
 		case <-ticks:
 			c.core.tick()
-		case p := <-writes:
-			c.core.write(p)
-			// Writes already waiting join this event, so that what they let through the
-			// window leaves in one batch.
-			c.writeQueued(writes)
+		case p := <-c.writeReqs():
+			c.write(p)
 		case reads <- head:
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
 		case reply := <-c.closeReqs:
-			waiters = append(waiters, reply)
-			if !isClosed {
-				isClosed = true
-				close(c.closing)
-				writes = nil
-				c.core.close()
-			}
+			c.close(reply)
 		}
-		// Hand payloads to Read before the socket writes. If any were delivered, let a
-		// reader run first: an answer it writes at once joins the acks in one batch.
-		if d := c.core.deliveries(); len(d) > 0 {
-			c.queue = append(c.queue, d...)
-			c.queue = pushReads(c.reads, c.queue)
-			runtime.Gosched()
-			c.writeQueued(writes)
-		}
-		w.send(c.core.outbox(), nil)
-		if c.connID == 0 && !c.core.connecting && !c.core.lost {
-			c.connID = c.core.id
-			close(c.connected)
-		}
-		if c.core.lost && !lost {
-			lost = true
-			writes, ticks = nil, nil // a lost connection has nothing more to time
-			close(c.lostCh)
-			c.shutdownSocket()
-		}
-		if lost && len(c.queue) == 0 && !drained {
-			drained = true
-			close(c.drained)
-		}
-		if isClosed && (lost || c.core.done()) {
-			if lost && !c.core.snd.idle() {
-				c.closeErr = ErrConnLost
-			}
-			c.shutdownSocket()
-			close(c.done)
-			for _, w := range waiters {
-				w <- c.closeErr
-			}
+		if c.after() {
 			return
 		}
 	}
+}
+
+// ownedLoop is loop on a socket the loop reads itself (see ownedSocket). It returns true when
+// the client is closed, false when the connection is lost or the socket was closed under it:
+// loop then carries on without the socket.
+func (c *client) ownedLoop() bool {
+	o := c.own
+	epoch := c.params.epoch()
+	next := time.Now().Add(epoch)
+	for {
+		busy := false
+		select {
+		case p := <-c.writeReqs():
+			c.write(p)
+			busy = true
+		case reply := <-c.closeReqs:
+			c.close(reply)
+			busy = true
+		default:
+		}
+		if len(c.queue) > 0 {
+			c.queue = pushReads(c.reads, c.queue)
+		}
+		wait := !busy && !c.hasRequests()
+		backlog := len(c.queue) > 0
+		if wait {
+			o.arm(next, backlog)
+			// Looked at again with the tokens out: a call queued, or a Read that emptied
+			// the Read channel, before they were out did not find them.
+			if wait = !c.hasRequests() && !(backlog && len(c.reads) < cap(c.reads)); !wait {
+				o.disarm(backlog)
+			}
+		}
+		pkts, err := o.read(wait)
+		if wait {
+			o.disarm(backlog)
+		}
+		c.receive(pkts)
+		if now := time.Now(); !now.Before(next) {
+			c.core.tick()
+			for !now.Before(next) {
+				next = next.Add(epoch)
+			}
+		}
+		if c.after() {
+			return true
+		}
+		if c.lost || err != nil {
+			if err != nil {
+				// Closed under us: with nothing more heard, the connection is lost after
+				// EpochLimit epochs, which the ticker of loop still counts.
+				c.log.Debug("lsp: socket closed", "err", err)
+			}
+			return false
+		}
+	}
+}
+
+// writeReqs is the channel of Write's payloads, nil once Close was called.
+func (c *client) writeReqs() chan []byte {
+	if c.isClosed || c.lost {
+		return nil
+	}
+	return c.writes
+}
+
+// hasRequests reports whether an API call is queued for the loop.
+func (c *client) hasRequests() bool {
+	return len(c.writeReqs()) > 0 || len(c.closeReqs) > 0
+}
+
+// write feeds the conn p and the writes already waiting behind it, so that what they let
+// through the window leaves in one batch.
+func (c *client) write(p []byte) {
+	c.core.write(p)
+	c.writeQueued(c.writeReqs())
+}
+
+// close starts closing the connection for a Close call waiting on reply. Writes already
+// queued are taken first; a Write racing with Close may still land in the channel after this
+// and is then dropped, as if it had come after Close.
+func (c *client) close(reply chan error) {
+	c.waiters = append(c.waiters, reply)
+	if c.isClosed {
+		return
+	}
+	c.writeQueued(c.writeReqs())
+	c.isClosed = true
+	close(c.closing)
+	c.core.close()
+}
+
+// after carries out what the last event asked for: queue deliveries for Read, send the conn's
+// datagrams, and notice a connection made, lost or done. It reports whether the loop is over.
+func (c *client) after() bool {
+	// Hand payloads to Read before the socket writes. If any were delivered, let a reader
+	// run first: an answer it writes at once joins the acks in one batch.
+	if d := c.core.deliveries(); len(d) > 0 {
+		c.queue = append(c.queue, d...)
+		c.queue = pushReads(c.reads, c.queue)
+		runtime.Gosched()
+		c.writeQueued(c.writeReqs())
+	}
+	c.wr.send(c.core.outbox(), nil)
+	if c.connID == 0 && !c.core.connecting && !c.core.lost {
+		c.connID = c.core.id
+		close(c.connected)
+	}
+	if c.core.lost && !c.lost {
+		c.lost = true
+		close(c.lostCh)
+		c.shutdownSocket()
+	}
+	if c.lost && len(c.queue) == 0 && !c.drained {
+		c.drained = true
+		close(c.drainedCh)
+	}
+	if c.isClosed && (c.lost || c.core.done()) {
+		if c.lost && !c.core.snd.idle() {
+			c.closeErr = ErrConnLost
+		}
+		c.shutdownSocket()
+		close(c.done)
+		for _, w := range c.waiters {
+			w <- c.closeErr
+		}
+		return true
+	}
+	return false
 }
 
 // readAhead is how many delivered payloads wait in a Read channel; more wait in the loop's
@@ -292,12 +414,11 @@ func (c *client) writeQueued(writes <-chan []byte) {
 	}
 }
 
-// receive feeds the conn the datagrams of b and gives b back to the reader.
-func (c *client) receive(b *packets) {
-	for _, pkt := range b.pkts {
+// receive feeds the conn the datagrams pkts.
+func (c *client) receive(pkts []packet) {
+	for _, pkt := range pkts {
 		c.core.receive(pkt.msg)
 	}
-	recycle(c.free, b)
 }
 
 // receiveQueued feeds the conn the datagrams already waiting, up to about burst, without
@@ -306,7 +427,8 @@ func (c *client) receiveQueued() {
 	for range burst / readBatch {
 		select {
 		case b := <-c.packets:
-			c.receive(b)
+			c.receive(b.pkts)
+			recycle(c.free, b)
 		default:
 			return
 		}

@@ -28,9 +28,13 @@
 // Every rule above lives in one deterministic state machine, conn (conn.go, window.go), with no
 // goroutines, clock or socket: events in (a received message, an epoch tick, a write, a close),
 // datagrams and in-order payloads out. Its tests drive it epoch by epoch. Client and Server
-// are thin event loops around it: per endpoint, one goroutine reads and decodes datagrams and
-// one loop goroutine owns all protocol state, receiving packets, ticks of a single epoch
-// ticker and API calls on channels. Nothing is shared and no mutex is used; no goroutine or
+// are thin event loops around it: per endpoint, one loop goroutine owns all protocol state and
+// receives API calls on channels. On Linux, on lspnet's operating-system sockets, the loop reads
+// and decodes the datagrams itself, waiting in the socket's read until a datagram, the next
+// epoch boundary or an API call wakes it (owned.go), so that a datagram reaches the protocol
+// state without a hand-off between goroutines; on any other lspnet one more goroutine reads
+// and decodes datagrams and hands them to the loop, which selects on them, on an epoch
+// ticker and on the API's channels. Nothing is shared and no mutex is used; no goroutine or
 // timer is started per message or per connection, and the loop never waits on a peer, so one
 // slow or dead client cannot hold up the others. Message encoding and decoding reuse buffers
 // and do not allocate. The network is reached only through package lspnet's contract names,

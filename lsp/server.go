@@ -66,18 +66,22 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 		byClient:   make(map[clientKey]*serverConn),
 		packets:    make(chan *packets, recycled),
 		free:       make(chan *packets, recycled),
-		writes:     make(chan serverWrite),
-		closeConns: make(chan serverCloseConn),
+		writes:     make(chan serverWrite, burst),
+		closeConns: make(chan serverCloseConn, burst),
 		reads:      make(chan readResult, readAhead),
-		closeReqs:  make(chan chan error),
+		closeReqs:  make(chan chan error, 1),
 		done:       make(chan struct{}),
 		stop:       make(chan struct{}),
 		readerEnd:  make(chan struct{}),
 	}
-	go func() {
-		defer close(s.readerEnd)
-		readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
-	}()
+	if s.own = ownSocket(udp, o.log, true, runsExpected(p)); s.own != nil {
+		close(s.readerEnd) // no reader: the loop reads the socket
+	} else {
+		go func() {
+			defer close(s.readerEnd)
+			readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
+		}()
+	}
 	go s.loop()
 	return s, nil
 }
@@ -127,13 +131,16 @@ type server struct {
 	byClient map[clientKey]*serverConn // the same connections by who asked for them
 	lastID   int                       // the last connection id handed out
 	closing  bool                      // Close was called; owned by loop
+	waiters  []chan error              // Close calls waiting; owned by loop
 	touched  []*serverConn             // connections the current burst of datagrams reached
 	queue    []readResult              // results not yet Read; owned by loop
 
+	own *ownedSocket // the socket's read side when the loop reads it; nil: a reader goroutine
+
 	packets    chan *packets
 	free       chan *packets
-	writes     chan serverWrite
-	closeConns chan serverCloseConn
+	writes     chan serverWrite     // buffered, like closeConns and closeReqs, so that a loop
+	closeConns chan serverCloseConn // reading its own socket need not be in select to take them
 	reads      chan readResult
 	closeReqs  chan chan error
 
@@ -165,6 +172,9 @@ func (s *server) Read() (int, []byte, error) {
 	}
 	select {
 	case r := <-s.reads:
+		if s.own != nil && len(s.reads) == 0 {
+			s.own.wakeReader() // the loop may hold more for Read
+		}
 		return r.connID, r.payload, r.err
 	case <-s.done:
 		return 0, nil, ErrClosed
@@ -182,9 +192,28 @@ func (s *server) Write(connID int, payload []byte) error {
 	req := serverWrite{connID: connID, payload: p, reply: make(chan error, 1)}
 	select {
 	case s.writes <- req:
-		return <-req.reply
+		return s.await(req.reply)
 	case <-s.done:
 		return ErrClosed
+	}
+}
+
+// await wakes the loop for a request just queued and waits for its answer.
+func (s *server) await(reply chan error) error {
+	if s.own != nil {
+		s.own.wake()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-s.done:
+		// The loop may have answered just before it ended.
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrClosed
+		}
 	}
 }
 
@@ -192,7 +221,7 @@ func (s *server) CloseConn(connID int) error {
 	req := serverCloseConn{connID: connID, reply: make(chan error, 1)}
 	select {
 	case s.closeConns <- req:
-		return <-req.reply
+		return s.await(req.reply)
 	case <-s.done:
 		return ErrClosed
 	}
@@ -201,9 +230,18 @@ func (s *server) CloseConn(connID int) error {
 func (s *server) Close() error {
 	reply := make(chan error, 1)
 	select {
-	case s.closeReqs <- reply:
-		return <-reply
 	case <-s.done:
+		return s.closeErr
+	case s.closeReqs <- reply:
+		if s.own != nil {
+			s.own.wake()
+		}
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-s.done:
+		// The loop ended before taking this call: an earlier Close finished it.
 		return s.closeErr
 	}
 }
@@ -211,10 +249,12 @@ func (s *server) Close() error {
 // loop is the only goroutine that touches the server's state. Each select case is one event.
 // Nothing in it waits on a client, so one slow or dead client cannot hold up the others.
 func (s *server) loop() {
+	w := newWriter(s.udp, s.log)
+	if s.own != nil && s.ownedLoop(w) {
+		return
+	}
 	ticker := time.NewTicker(s.params.epoch())
 	defer ticker.Stop()
-	w := newWriter(s.udp, s.log)
-	var waiters []chan error
 	for {
 		var reads chan readResult
 		var head readResult
@@ -225,10 +265,7 @@ func (s *server) loop() {
 		case b := <-s.packets:
 			s.receiveBurst(b, w)
 		case <-ticker.C:
-			for _, sc := range s.conns {
-				sc.tick()
-				s.settle(sc, w)
-			}
+			s.tick(w)
 		case req := <-s.writes:
 			s.writeBurst(req, w)
 		case req := <-s.closeConns:
@@ -237,25 +274,110 @@ func (s *server) loop() {
 			s.queue[0] = readResult{}
 			s.queue = s.queue[1:]
 		case reply := <-s.closeReqs:
-			waiters = append(waiters, reply)
-			if !s.closing {
-				s.closing = true
-				for _, sc := range s.conns {
-					sc.close()
-					s.settle(sc, w)
-				}
-			}
+			s.close(reply, w)
 		}
 		if s.closing && len(s.conns) == 0 {
-			close(s.stop)
-			s.udp.Close()
-			<-s.readerEnd
-			close(s.done)
-			for _, w := range waiters {
-				w <- s.closeErr
-			}
+			s.shutdown()
 			return
 		}
+	}
+}
+
+// ownedLoop is loop on a socket the loop reads itself (see ownedSocket). It returns true when
+// the server is closed, false if the socket was closed under it: loop then carries on without
+// it.
+func (s *server) ownedLoop(w *writer) bool {
+	o := s.own
+	epoch := s.params.epoch()
+	next := time.Now().Add(epoch)
+	for {
+		busy := true
+		select {
+		case req := <-s.writes:
+			s.writeBurst(req, w)
+		case req := <-s.closeConns:
+			req.reply <- s.closeConn(req.connID, w)
+		case reply := <-s.closeReqs:
+			s.close(reply, w)
+		default:
+			busy = false
+		}
+		if len(s.queue) > 0 {
+			s.queue = pushReads(s.reads, s.queue)
+		}
+		wait := !busy && !s.hasRequests()
+		backlog := len(s.queue) > 0
+		if wait {
+			o.arm(next, backlog)
+			// Looked at again with the tokens out: a call queued, or a Read that emptied
+			// the Read channel, before they were out did not find them.
+			if wait = !s.hasRequests() && !(backlog && len(s.reads) < cap(s.reads)); !wait {
+				o.disarm(backlog)
+			}
+		}
+		pkts, err := o.read(wait)
+		if wait {
+			o.disarm(backlog)
+		}
+		if len(pkts) > 0 {
+			for _, pkt := range pkts {
+				s.receive(pkt)
+			}
+			s.settleTouched(w)
+		}
+		if now := time.Now(); !now.Before(next) {
+			s.tick(w)
+			for !now.Before(next) {
+				next = next.Add(epoch)
+			}
+		}
+		if err != nil {
+			// Closed under us: nothing more can be heard, and every connection is lost
+			// after EpochLimit epochs, which loop's ticker counts.
+			s.log.Debug("lsp: socket closed", "err", err)
+			return false
+		}
+		if s.closing && len(s.conns) == 0 {
+			s.shutdown()
+			return true
+		}
+	}
+}
+
+// hasRequests reports whether an API call is queued for the loop.
+func (s *server) hasRequests() bool {
+	return len(s.writes) > 0 || len(s.closeConns) > 0 || len(s.closeReqs) > 0
+}
+
+// tick is an epoch boundary for every connection.
+func (s *server) tick(w *writer) {
+	for _, sc := range s.conns {
+		sc.tick()
+		s.settle(sc, w)
+	}
+}
+
+// close starts closing the server for a Close call waiting on reply.
+func (s *server) close(reply chan error, w *writer) {
+	s.waiters = append(s.waiters, reply)
+	if s.closing {
+		return
+	}
+	s.closing = true
+	for _, sc := range s.conns {
+		sc.close()
+		s.settle(sc, w)
+	}
+}
+
+// shutdown releases the socket and answers the Close calls; the loop's last act.
+func (s *server) shutdown() {
+	close(s.stop)
+	s.udp.Close()
+	<-s.readerEnd
+	close(s.done)
+	for _, w := range s.waiters {
+		w <- s.closeErr
 	}
 }
 

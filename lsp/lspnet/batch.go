@@ -1,6 +1,9 @@
 package lspnet
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // MaxBatch is the most datagrams ReadBatch and WriteBatch move in one call.
 const MaxBatch = 64
@@ -13,9 +16,27 @@ const MaxBatch = 64
 // may reorder bufs. ns and addrs must be as long as bufs. It is not part of the course's
 // surface: package lsp finds it by a type assertion and falls back to ReadFromUDP.
 func (c *UDPConn) ReadBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+	return c.readKept(bufs, ns, addrs, true)
+}
+
+// ErrNotPollable is returned by ReadBatchNow on a socket that is not Pollable.
+var ErrNotPollable = errors.New("lspnet: socket cannot be polled")
+
+// ReadBatchNow is ReadBatch without waiting: it returns 0 and no error if no datagram is
+// queued. With SetReadDeadline, which ends a ReadBatch already waiting, it lets one goroutine
+// own a socket, reading it while there is other work and waiting on it otherwise, and still
+// be woken for that other work. Only a Pollable socket (on Linux, an operating-system one)
+// has it; elsewhere it returns ErrNotPollable.
+func (c *UDPConn) ReadBatchNow(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+	return c.readKept(bufs, ns, addrs, false)
+}
+
+// readKept reads a batch, waiting for one if wait, and keeps what the read-drop controls let
+// through; it reads again when they drop every datagram of a batch.
+func (c *UDPConn) readKept(bufs [][]byte, ns []int, addrs []*UDPAddr, wait bool) (int, error) {
 	bufs = bufs[:min(len(bufs), len(ns), len(addrs), MaxBatch)]
 	for {
-		n, err := c.readBatch(bufs, ns, addrs)
+		n, err := c.readBatch(bufs, ns, addrs, wait)
 		if err != nil || n == 0 {
 			return 0, err
 		}

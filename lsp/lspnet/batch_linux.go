@@ -71,17 +71,21 @@ func (st *batchState) sender(sa *syscall.RawSockaddrInet6) *UDPAddr {
 
 // readBatch reads up to len(bufs) datagrams with one recvmmsg, waiting in the runtime's
 // poller until at least one is there.
-func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+// Without wait it makes one attempt and returns 0 and no error if nothing is queued.
+func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr, wait bool) (int, error) {
 	if c.raw == nil || len(bufs) == 0 {
+		if !wait {
+			return 0, ErrNotPollable
+		}
 		return c.readOne(bufs, ns, addrs)
 	}
 	st := getState(c.rstate)
 	defer putState(c.rstate, st)
 	if c.gro.Load() {
-		return c.readRuns(st, bufs, ns, addrs)
+		return c.readRuns(st, bufs, ns, addrs, wait)
 	}
 	bufs = bufs[:min(len(bufs), MaxBatch)]
-	n, err := c.recvmmsg(st, bufs, false)
+	n, err := c.recvmmsg(st, bufs, false, wait)
 	for i := range n {
 		ns[i] = int(st.hdrs[i].n)
 		addrs[i] = c.from(st, i)
@@ -90,8 +94,9 @@ func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, err
 }
 
 // recvmmsg receives up to len(bufs) messages into bufs with one system call, with room for a
-// UDP_GRO control message beside each if gro.
-func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro bool) (int, error) {
+// UDP_GRO control message beside each if gro. With wait it waits in the runtime's poller
+// until one is there (or the read deadline passes); without, it returns 0 if none is.
+func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro, wait bool) (int, error) {
 	for i, b := range bufs {
 		st.iovs[i] = syscall.Iovec{}
 		if len(b) > 0 {
@@ -113,14 +118,22 @@ func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro bool) (int, error)
 	}
 	var n int
 	var errno syscall.Errno
-	err := c.raw.Read(func(fd uintptr) bool {
+	recv := func(fd uintptr) bool {
 		r, _, e := syscall.Syscall6(sysRecvmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(len(bufs)), 0, 0, 0)
 		if e == syscall.EAGAIN || e == syscall.EINTR {
 			return false
 		}
 		n, errno = int(r), e
 		return true
-	})
+	}
+	var err error
+	if wait {
+		err = c.raw.Read(recv)
+	} else {
+		// Control, unlike Read, ignores the read deadline: an attempt is made even after
+		// SetReadDeadline has ended a wait.
+		err = c.raw.Control(func(fd uintptr) { recv(fd) })
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -157,6 +170,10 @@ type runs struct {
 	from []*UDPAddr
 }
 
+// Pollable reports whether ReadBatchNow works on the socket and SetReadDeadline ends a
+// ReadBatch already waiting: true for an operating-system socket.
+func (c *UDPConn) Pollable() bool { return c.raw != nil }
+
 // EnableGRO asks the kernel to hand this socket runs of datagrams joined (UDP_GRO), which
 // ReadBatch cuts apart again: fewer, larger messages for the kernel to queue and copy. It
 // reports whether GRO is on. Read and ReadFromUDP would see a run as one datagram, so a
@@ -179,7 +196,7 @@ func (c *UDPConn) EnableGRO() bool {
 // readRuns is readBatch on a GRO socket: it receives up to groBufs messages, cuts each into
 // its datagrams, and copies as many as bufs holds into it (a shorter buffer truncates, as a
 // read does), keeping the rest for the next call.
-func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDPAddr, wait bool) (int, error) {
 	r := st.runs
 	if r == nil {
 		r = new(runs)
@@ -190,7 +207,7 @@ func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDP
 	}
 	if len(r.left) == 0 {
 		r.left, r.from = r.left[:0], r.from[:0]
-		n, err := c.recvmmsg(st, r.bufs[:], true)
+		n, err := c.recvmmsg(st, r.bufs[:], true, wait)
 		if err != nil {
 			return 0, err
 		}

@@ -5,9 +5,15 @@ package lspnet
 // batchState is the memory of a batched call; the portable path needs none.
 type batchState struct{}
 
-func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr) (int, error) {
+func (c *UDPConn) readBatch(bufs [][]byte, ns []int, addrs []*UDPAddr, wait bool) (int, error) {
+	if !wait {
+		return 0, ErrNotPollable
+	}
 	return c.readOne(bufs, ns, addrs)
 }
+
+// Pollable reports false: this platform's path has no ReadBatchNow.
+func (c *UDPConn) Pollable() bool { return false }
 
 func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 	return c.writeEach(bufs, addrs)

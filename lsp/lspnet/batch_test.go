@@ -2,7 +2,9 @@ package lspnet
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -181,4 +183,92 @@ func pairOnF(f *testing.F) (*Network, *UDPConn, *UDPConn) {
 	}
 	f.Cleanup(func() { cli.Close() })
 	return n, srv, cli
+}
+
+// TestReadBatchNow checks the read that does not wait: nothing queued is 0 and no error, a
+// queued datagram is read even after a deadline in the past has ended waiting reads (which is
+// how a loop owning the socket is woken), read-drops act on it as on ReadBatch, and an
+// in-memory socket, which cannot be polled, says so.
+func TestReadBatchNow(t *testing.T) {
+	t.Parallel()
+	n := NewNetwork()
+	srv, err := n.ListenUDP("udp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	raddr, _ := ResolveUDPAddr("udp", fmt.Sprintf("127.0.0.1:%d", srv.LocalAddr().Port()))
+	cli, err := n.DialUDP("udp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	bufs, ns, addrs := [][]byte{make([]byte, 100), make([]byte, 100)}, make([]int, 2), make([]*UDPAddr, 2)
+	if !srv.Pollable() {
+		if got, err := srv.ReadBatchNow(bufs, ns, addrs); got != 0 || !errors.Is(err, ErrNotPollable) {
+			t.Fatalf("ReadBatchNow on a socket that is not pollable = %d, %v", got, err)
+		}
+		t.Skip("no pollable sockets on this platform")
+	}
+	if got, err := srv.ReadBatchNow(bufs, ns, addrs); got != 0 || err != nil {
+		t.Fatalf("ReadBatchNow on an empty socket = %d, %v; want 0, nil", got, err)
+	}
+	srv.SetReadDeadline(time.Unix(1, 0))
+	if _, err := srv.ReadBatch(bufs, ns, addrs); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadBatch after a deadline in the past: %v", err)
+	}
+	// A datagram sent on loopback is queued at the receiver when the send returns, but poll
+	// a while rather than count on it.
+	read := func() int {
+		t.Helper()
+		for range 1000 {
+			got, err := srv.ReadBatchNow(bufs, ns, addrs)
+			if err != nil {
+				t.Fatalf("ReadBatchNow: %v", err)
+			}
+			if got > 0 {
+				return got
+			}
+			time.Sleep(time.Millisecond) // real time: waiting for the kernel to queue a datagram
+		}
+		return 0
+	}
+	cli.Write([]byte("hello"))
+	if got := read(); got != 1 || string(bufs[0][:ns[0]]) != "hello" || addrs[0] == nil {
+		t.Fatalf("ReadBatchNow after a send = %d, %q from %v", got, bufs[0][:ns[0]], addrs[0])
+	}
+	dropped := 0 // the tap runs on the reading goroutine: this one
+	defer n.SetTap(func(d Datagram) {
+		if d.Op == Read && d.Dropped {
+			dropped++
+		}
+	})()
+	n.SetServerReadDropPercent(100)
+	cli.Write([]byte("dropped"))
+	for tries := 0; dropped == 0; tries++ {
+		if got, err := srv.ReadBatchNow(bufs, ns, addrs); got != 0 || err != nil {
+			t.Fatalf("ReadBatchNow with every read dropped = %d, %v; want 0, nil", got, err)
+		}
+		if tries == 1000 {
+			t.Fatal("the datagram to drop never arrived")
+		}
+		time.Sleep(time.Millisecond) // real time: waiting for the kernel to queue a datagram
+	}
+	n.SetServerReadDropPercent(0)
+	cli.Write([]byte("kept"))
+	if got := read(); got != 1 || string(bufs[0][:ns[0]]) != "kept" {
+		t.Fatalf("ReadBatchNow after a dropped and a kept datagram = %d, %q", got, bufs[0][:ns[0]])
+	}
+
+	mem, err := NewMemNetwork().ListenUDP("udp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if mem.Pollable() {
+		t.Error("an in-memory socket says it is pollable")
+	}
+	if got, err := mem.ReadBatchNow(bufs, ns, addrs); got != 0 || !errors.Is(err, ErrNotPollable) {
+		t.Errorf("ReadBatchNow on an in-memory socket = %d, %v; want ErrNotPollable", got, err)
+	}
 }

@@ -24,7 +24,10 @@
 // WriteBatch (recvmmsg and sendmmsg on Linux, one datagram per call elsewhere). WriteBatch sends
 // each run of equal-sized datagrams to one address as one UDP GSO message, and a socket on
 // which EnableGRO was called takes such runs whole and has ReadBatch cut them apart. Each
-// datagram stays its own on the wire, and the fault controls still act on each one.
+// datagram stays its own on the wire, and the fault controls still act on each one. On a
+// Pollable socket (the operating system's, on Linux) ReadBatchNow reads without waiting, and
+// SetReadDeadline ends a ReadBatch already waiting, so that one goroutine can own a socket and
+// still be woken for other work.
 //
 // For tests, SetTap shows every datagram written or read (after the controls decided its
 // fate), ParseFrame decodes one, and Watch runs a Monitor that checks from the wire alone that

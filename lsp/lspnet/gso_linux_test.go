@@ -167,7 +167,7 @@ func TestGROJoins(t *testing.T) {
 	}
 	srv.SetReadDeadline(time.Now().Add(wait))
 	var st batchState
-	n, err := srv.recvmmsg(&st, [][]byte{make([]byte, groBufLen)}, true)
+	n, err := srv.recvmmsg(&st, [][]byte{make([]byte, groBufLen)}, true, true)
 	if err != nil || n != 1 {
 		t.Fatalf("recvmmsg = %d, %v", n, err)
 	}
