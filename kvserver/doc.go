@@ -81,8 +81,9 @@
 // (db, a plain state machine with no goroutines), appending each client's replies to a buffer,
 // and at the end of the round writes each buffer with one write. A client whose socket does
 // not take all of it keeps the rest until epoll reports the socket writable. When there is
-// nothing to do the loop waits for the epoll descriptor in the runtime's poller; Close and
-// Stats reach it through channels and a wake-up pipe. Config.PortableLoop, and every other
+// nothing to do the loop waits in epoll_wait itself, as Redis does (in the runtime's poller
+// when the process has a single P); Close and Stats reach it through channels and a wake-up
+// pipe. Config.PortableLoop, and every other
 // platform, takes the portable path instead: each client has a reader goroutine, which parses
 // every complete request one read delivers and sends them to the loop as one batch, and a
 // writer goroutine for replies the socket cannot take at once; the loop takes many batches

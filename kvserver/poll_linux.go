@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -25,10 +26,19 @@ import (
 // throttled. A peer's shutdown (EPOLLRDHUP) makes it read on to the end of the stream, which
 // a short read would otherwise hide.
 //
-// The loop never blocks in a system call: every epoll_wait, read and write is non-blocking
-// and made as a raw system call, so the runtime never hands the loop's thread off. When there
-// is nothing to do the loop parks in the Go scheduler, waiting for the epoll descriptor itself
-// to become readable through the runtime's poller, as any goroutine waits on a socket.
+// Every read and write is non-blocking and made as a raw system call, which the runtime does not
+// hear of. When there is nothing to do, the loop waits as Redis does, in epoll_wait on its own
+// set, made as an ordinary (blocking) system call: the kernel wakes the loop's thread directly,
+// one system call per round. The runtime keeps the loop's P for it while other Ps are idle (it
+// hands the P on only after 10 ms of waiting, or at once when other goroutines need it), and
+// the loop yields to the scheduler every few milliseconds so that the runtime never takes a
+// long stretch without one for a stuck goroutine (which would take the P away mid-wait). With a
+// single P (GOMAXPROCS=1), waiting in a system call would leave every other goroutine of the
+// process without a P until the runtime took it back, so there the loop parks in the Go
+// scheduler instead, waiting for the epoll descriptor to become readable through the runtime's
+// poller, as any goroutine waits on a socket; that costs three more epoll_wait calls per idle
+// round. The descriptor is in the runtime's poller only then: there, every new event on it
+// would also wake the runtime's own idle thread.
 //
 // Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
 // set; the loop drains both each round.
@@ -47,8 +57,9 @@ const (
 // poller is the event loop's kernel state. Only wake is called from other goroutines.
 type poller struct {
 	epfd     int
-	epFile   *os.File        // epfd, for waiting in the runtime's poller
+	epFile   *os.File        // epfd in the runtime's poller, when the loop parks there; else nil
 	epRC     syscall.RawConn // epFile's
+	yielded  time.Time       // when the loop last yielded to the scheduler
 	lfd      int             // the listening socket; -1 once closed
 	wakeR    *os.File
 	wakeW    *os.File
@@ -93,9 +104,11 @@ func newPoller(ln net.Listener) (*poller, error) {
 	if err := syscall.SetNonblock(p.epfd, true); err != nil {
 		return fail("epoll", err)
 	}
-	p.epFile = os.NewFile(uintptr(p.epfd), "epoll") // now closes epfd
-	if p.epRC, err = p.epFile.SyscallConn(); err != nil {
-		return fail("epoll", err)
+	if runtime.GOMAXPROCS(0) == 1 {
+		p.epFile = os.NewFile(uintptr(p.epfd), "epoll") // now closes epfd
+		if p.epRC, err = p.epFile.SyscallConn(); err != nil {
+			return fail("epoll", err)
+		}
 	}
 	if p.wakeR, p.wakeW, err = os.Pipe(); err != nil {
 		return fail("pipe", err)
@@ -209,12 +222,41 @@ func (s *Server) pollLoop() {
 	close(s.done)
 }
 
+// yieldEvery is how often a loop that waits in epoll_wait passes through the scheduler: well
+// within the 10 ms after which the runtime preempts a goroutine that has not, and takes the P
+// of one in a system call.
+const yieldEvery = 5 * time.Millisecond
+
 // wait returns the next events: at once if there are clients left to read, else once there are
 // some or accepting is due to resume.
 func (p *poller) wait() (int, error) {
 	if len(p.ready) > 0 {
 		return epollNow(p.epfd, p.events)
 	}
+	if p.epFile != nil {
+		return p.park()
+	}
+	now := time.Now()
+	if now.Sub(p.yielded) > yieldEvery {
+		runtime.Gosched()
+		p.yielded = now
+	}
+	timeout := -1 // milliseconds
+	if !p.resumeAt.IsZero() {
+		timeout = max(0, int((p.resumeAt.Sub(now)+time.Millisecond-1)/time.Millisecond))
+	}
+	n, _, e := syscall.Syscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), uintptr(timeout), 0, 0)
+	switch e {
+	case 0:
+		return int(n), nil
+	case syscall.EINTR:
+		return 0, nil // a round without events, and the loop comes back here
+	}
+	return 0, e
+}
+
+// park waits for events in the runtime's poller: wait on a single P.
+func (p *poller) park() (int, error) {
 	var n int
 	var err error
 	if !p.resumeAt.IsZero() {

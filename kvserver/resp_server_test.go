@@ -197,8 +197,10 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 		waitCounts(t, s, 2, 0)
 		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
 		got := make([]byte, len(want))
-		slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
 		for i := range gets {
+			// A deadline per reply: the whole backlog is 48 MB, which a loaded machine under
+			// -race may take longer than ioTimeout to carry, stall or not.
+			slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
 			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
 				t.Fatalf("reply %d = %.40q, %v", i, got, err)
 			}
