@@ -55,15 +55,6 @@ type FilePersister struct {
 	closed error  // why the persister no longer writes: ErrPersisterClosed, nil while open
 }
 
-// opened maps each directory (absolute) a FilePersister of this process has open to it, so that
-// opening the directory again hands the log over, as a restart after a crash would, instead of
-// failing on the log's lock, which keeps other processes out. It mirrors the kernel's table of
-// locks, which is per process too; tests on a simulated disk do not use it.
-var opened = struct {
-	sync.Mutex
-	m map[string]*FilePersister
-}{m: make(map[string]*FilePersister)}
-
 // NewFilePersister opens (creating if needed) a persister in dir and loads the state saved
 // there. A torn last write, as a crash leaves, is cut off and reported by Recovery; damage
 // before intact records fails (durable.ErrDamaged), as does a log of another kind. If another
@@ -89,22 +80,20 @@ func openFilePersister(dir string, fsys durable.FS) (*FilePersister, error) {
 		dir = abs
 	}
 	p := &FilePersister{dir: dir}
-	opened.Lock()
-	defer opened.Unlock()
-	if old := opened.m[dir]; old != nil && fsys == nil {
-		old.closeLog()
+	if fsys == nil {
+		register := handOver(dir)
+		defer func() { register(p) }()
 	}
 	l, err := durable.Open(filepath.Join(dir, logFile), durable.Options{Magic: logMagic, Sync: durable.SyncAlways, FS: fsys})
 	if err != nil {
+		p.closed = ErrPersisterClosed
 		return nil, fmt.Errorf("raft: persister: %w", err)
 	}
 	p.log = l
 	if err := p.replay(); err != nil {
+		p.closed = ErrPersisterClosed
 		l.Close()
 		return nil, err
-	}
-	if fsys == nil {
-		opened.m[dir] = p
 	}
 	return p, nil
 }
@@ -285,16 +274,9 @@ func (p *FilePersister) Save(raftstate, snapshot []byte) {
 
 // Close closes the persister's log; it is idempotent. Later writes fail with
 // ErrPersisterClosed; the state can still be read.
-func (p *FilePersister) Close() error {
-	opened.Lock()
-	defer opened.Unlock()
-	if opened.m[p.dir] == p {
-		delete(opened.m, p.dir)
-	}
-	return p.closeLog()
-}
+func (p *FilePersister) Close() error { return closeAndForget(p) }
 
-// closeLog closes the log, with opened locked (so that a reopen finds it closed).
+// closeLog closes the log.
 func (p *FilePersister) closeLog() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
