@@ -109,35 +109,6 @@ type Config struct {
 	OnError func(error)
 }
 
-// NewServer starts a server: an ActorSystem on startPort and queryActorCount query actors,
-// actor i answering RPCs on startPort+i (i = 1..queryActorCount). remoteDescs are the descs
-// of servers already running; desc describes this one to servers started later. Its actor
-// system follows actor.SetArtificialLatency.
-func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Server, desc string, err error) {
-	if queryActorCount < 1 {
-		return nil, "", fmt.Errorf("kvstore: need at least one query actor, got %d", queryActorCount)
-	}
-	if startPort < 0 || startPort+queryActorCount > 65535 {
-		return nil, "", fmt.Errorf("kvstore: ports %d..%d out of range", startPort, startPort+queryActorCount)
-	}
-	if _, err := parseDescs(remoteDescs); err != nil {
-		return nil, "", err
-	}
-	system, err := actor.NewActorSystem(startPort)
-	if err != nil {
-		return nil, "", fmt.Errorf("kvstore: %w", err)
-	}
-	cfg := Config{System: system, QueryActors: queryActorCount, Remotes: remoteDescs}
-	if startPort != 0 {
-		cfg.QueryPort = startPort + 1
-	}
-	s, err := New(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, s.Desc(), nil
-}
-
 func parseDescs(descs []string) ([]serverDesc, error) {
 	var out []serverDesc
 	for _, s := range descs {

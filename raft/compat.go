@@ -1,6 +1,28 @@
 package raft
 
-import "sync"
+import (
+	"math/rand/v2"
+	"sync"
+)
+
+// This file keeps the contract's older shapes: Make, which reports bad arguments through
+// Raft.Err instead of an error, and NewFilePersister's hand-over of a directory reopened
+// without Close. New(Config) and Storage are the API beside them.
+
+// Make starts peer me of peers (peers[me] is itself), restoring from persister, and returns at
+// once. Committed entries and installed snapshots are sent on applyCh in log order. A service
+// restores its own state from persister.ReadSnapshot(); Make does not resend it. Make uses the
+// default timings; invalid arguments (or undecodable persisted state) give a server that never
+// acts, whose Err says why. New reports such errors directly.
+func Make(peers []Peer, me int, persister Persister, applyCh chan ApplyMsg) *Raft {
+	rf, err := New(Config{Peers: peers, Me: me, Persister: persister, ApplyCh: applyCh})
+	if err != nil {
+		rf = &Raft{done: make(chan struct{}), stopped: true, failure: err, log: discard, cancel: func() {}}
+		rf.stop()
+		rf.c = newCore(coreConfig{peers: 1, electionTicks: 1, heartbeatTicks: 1, maxBatch: 1, rng: rand.New(rand.NewPCG(1, 1))})
+	}
+	return rf
+}
 
 // The contract's NewFilePersister(dir) has no Close beside it, and MIT-style tests restart a
 // server by calling it again on the same directory while the persister of the killed server is
