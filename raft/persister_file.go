@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"ds440/internal/durable"
 )
@@ -48,9 +47,8 @@ const (
 type FilePersister struct {
 	dir string
 
-	mu     sync.Mutex
-	log    *durable.Log // nil once closed
-	img    image
+	stored // its lock also guards the fields below
+	log    *durable.Log
 	rec    []byte // encode buffer
 	closed error  // why the persister no longer writes: ErrPersisterClosed, nil while open
 }
@@ -188,13 +186,6 @@ func decodeUpdate(r *wireReader) (Update, []int, error) {
 	return u, sizes, nil
 }
 
-// Load returns the saved state (Storage).
-func (p *FilePersister) Load() (Saved, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.img.load()
-}
-
 // Store makes u durable (Storage): it appends one record and fsyncs. An update with a snapshot
 // replaces the whole log atomically instead. An error leaves the state as it was before u,
 // though u may have reached the disk: Raft stops at the first one.
@@ -305,33 +296,3 @@ func (p *FilePersister) Recovery() FileRecovery {
 
 // Dir returns the persister's directory.
 func (p *FilePersister) Dir() string { return p.dir }
-
-// ReadRaftState returns the saved state, encoded. It returns nil if nothing was saved, or if a
-// stored command no longer encodes (a service changed a command after passing it to Start).
-func (p *FilePersister) ReadRaftState() []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b, _ := p.img.encode()
-	return b
-}
-
-// RaftStateSize returns len(ReadRaftState()), without encoding anything.
-func (p *FilePersister) RaftStateSize() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.img.size()
-}
-
-// ReadSnapshot returns a copy of the saved snapshot.
-func (p *FilePersister) ReadSnapshot() []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return clone(p.img.st.Snapshot.Data)
-}
-
-// SnapshotSize returns the size of the saved snapshot in bytes.
-func (p *FilePersister) SnapshotSize() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.img.st.Snapshot.Data)
-}
