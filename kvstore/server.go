@@ -3,6 +3,7 @@ package kvstore
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/rpc"
 	"strconv"
@@ -103,6 +104,10 @@ type Config struct {
 	// PutTimeout is how long a Put waits for PeerAcks other servers; default
 	// DefaultPutTimeout.
 	PutTimeout time.Duration
+	// Logger gets a line when another server's actor system stops answering and when it
+	// answers again (the Logger of the actor system New starts; a System brings its own).
+	// Default silent.
+	Logger *slog.Logger
 	// OnError gets what the server cannot return to anyone, one at a time: a remote server
 	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
 	// and the actor system's other errors. Default: dropped.
@@ -165,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if system == nil {
-		system, err = actor.New(actor.Config{Addr: cfg.Addr, Transport: cfg.Transport, Faults: cfg.Faults})
+		system, err = actor.New(actor.Config{Addr: cfg.Addr, Transport: cfg.Transport, Faults: cfg.Faults, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("kvstore: %w", err)
 		}
