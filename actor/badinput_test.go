@@ -20,14 +20,14 @@ func TestBadAddresses(t *testing.T) {
 			t.Errorf("NewActorSystem(%d) = %v, want ErrBadAddress", port, err)
 		}
 	}
-	for _, addr := range []string{"", "no-port", "127.0.0.1:99999"} {
-		if _, err := Listen(addr); !errors.Is(err, ErrBadAddress) {
-			t.Errorf("Listen(%q) = %v, want ErrBadAddress", addr, err)
+	for _, addr := range []string{"no-port", "127.0.0.1:99999"} {
+		if _, err := New(Config{Addr: addr}); !errors.Is(err, ErrBadAddress) {
+			t.Errorf("New with Addr %q = %v, want ErrBadAddress", addr, err)
 		}
 	}
 	sys := newSystem(t)
-	if _, err := Listen(sys.Addr()); !errors.Is(err, ErrBadAddress) {
-		t.Errorf("Listen on a port in use = %v, want ErrBadAddress", err)
+	if _, err := New(Config{Addr: sys.Addr()}); !errors.Is(err, ErrBadAddress) {
+		t.Errorf("New on a port in use = %v, want ErrBadAddress", err)
 	}
 }
 

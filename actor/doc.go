@@ -21,7 +21,7 @@
 //		return nil
 //	}
 //
-//	sys, _ := actor.NewActorSystem(0)
+//	sys, _ := actor.New(actor.Config{})
 //	defer sys.Close()
 //	ref := sys.StartActor(func(ctx *actor.ActorContext) actor.Actor { return &counter{ctx: ctx} })
 //	sys.Tell(ref, Add{N: 2})
@@ -77,7 +77,7 @@
 // message leaves one latency after it was told, together with the others due by then. A lost
 // message is counted in Stats.MessagesUndelivered. Nothing of this is process-wide, except
 // SetArtificialLatency, the contract's knob, which sets the latency of the systems made by
-// NewActorSystem and Listen.
+// NewActorSystem (compat.go keeps that older shape).
 //
 // # Stats
 //

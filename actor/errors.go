@@ -24,6 +24,6 @@ var (
 	// ErrRemoteUnreachable is reported once when a remote system stops answering; messages for
 	// it are counted in Stats.MessagesUndelivered until it answers again.
 	ErrRemoteUnreachable = errors.New("actor: remote system unreachable")
-	// ErrBadAddress is returned by Listen for an address it cannot listen on.
+	// ErrBadAddress is returned by New and NewActorSystem for an address they cannot listen on.
 	ErrBadAddress = errors.New("actor: bad listen address")
 )

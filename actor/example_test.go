@@ -39,7 +39,7 @@ func (c *counter) OnMessage(m any) error {
 
 // A counter actor, asked for its total by code outside any actor through a channel ref.
 func Example() {
-	sys, err := actor.NewActorSystem(0)
+	sys, err := actor.New(actor.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -89,13 +89,13 @@ func (p *player) OnMessage(m any) error {
 
 // Two actors in two systems play ping-pong over the network; the last hit decides the winner.
 func Example_pingPong() {
-	left, err := actor.NewActorSystem(0)
+	left, err := actor.New(actor.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer left.Close()
-	right, err := actor.NewActorSystem(0)
+	right, err := actor.New(actor.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return

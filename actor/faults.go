@@ -2,7 +2,6 @@ package actor
 
 import (
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 )
 
@@ -18,23 +17,6 @@ type Faults struct {
 	// counted in Stats.MessagesUndelivered. 1 cuts the link (a partition).
 	Loss float64
 }
-
-// defaultLatency is the latency of systems made by NewActorSystem and Listen: the contract's
-// process-wide knob, kept only for SetArtificialLatency. Systems made by New have their own.
-var defaultLatency atomic.Int64 // nanoseconds
-
-// SetArtificialLatency delays every remote tell sent by any system of this process made by
-// NewActorSystem or Listen by d (one-way, on the sender's side) without lowering throughput:
-// messages are in flight together, not queued behind each other's delay. 0 turns it off.
-//
-// It is the contract's process-wide form; a system made by New takes its faults from
-// Config.Faults and SetLinkFaults instead, so tests that model different WANs can run at once.
-func SetArtificialLatency(d time.Duration) {
-	defaultLatency.Store(int64(max(d, 0)))
-}
-
-// processFaults are the faults of systems that follow SetArtificialLatency.
-func processFaults() Faults { return Faults{Latency: time.Duration(defaultLatency.Load())} }
 
 // SetLinkFaults sets the faults of the link from this system to the remote system at addr
 // ("host:port"), in place of the system's own; the zero Faults heals the link. Messages

@@ -338,7 +338,7 @@ func TestRemoteDownThenBack(t *testing.T) {
 	}
 
 	// Back on the same address: later messages arrive, in order.
-	b2, err := Listen(addr)
+	b2, err := New(Config{Addr: addr})
 	if err != nil {
 		t.Fatalf("restarting the remote on %s: %v", addr, err)
 	}

@@ -1,9 +1,7 @@
 package actor
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 
 	"ds440/actor/internal/wire"
@@ -37,18 +35,3 @@ func (r *receiver) Deliver(b *wire.Batch, _ *wire.Ack) error {
 
 // serveConn serves the calls of one connection from another system, until it closes.
 func (s *ActorSystem) serveConn(conn net.Conn) { s.rpcServer.ServeConn(conn) }
-
-// systemLog hands records to the system's logger as it is when they are logged, so that
-// SetLogger after the start also reaches the accept loop.
-type systemLog struct{ s *ActorSystem }
-
-func (h systemLog) handler() slog.Handler { return h.s.logger.Load().Handler() }
-
-func (h systemLog) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.handler().Enabled(ctx, l)
-}
-func (h systemLog) Handle(ctx context.Context, r slog.Record) error {
-	return h.handler().Handle(ctx, r)
-}
-func (h systemLog) WithAttrs(attrs []slog.Attr) slog.Handler { return h.handler().WithAttrs(attrs) }
-func (h systemLog) WithGroup(name string) slog.Handler       { return h.handler().WithGroup(name) }

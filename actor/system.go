@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/rpc"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +33,7 @@ type ActorSystem struct {
 	stats  counters
 	errs   *Mailbox // reported errors, handed to the handler by one goroutine, in order
 	onErr  atomic.Pointer[func(error)]
-	logger atomic.Pointer[slog.Logger]
+	logger *slog.Logger
 
 	isClosed atomic.Bool     // fast check for the hot paths
 	done     chan struct{}   // closed by Close: every goroutine of the system watches it
@@ -62,37 +61,26 @@ type Config struct {
 	// Faults are added to every remote tell of this system (see SetLinkFaults for one link).
 	Faults Faults
 	// Logger gets a line when a remote system goes down and when it comes back; default
-	// silent (see SetLogger).
+	// silent.
 	Logger *slog.Logger
 }
 
-// NewActorSystem starts a system that serves remote tells over net/rpc on 127.0.0.1:port; port
-// 0 picks a free port (see Addr). Its remote tells follow SetArtificialLatency.
-func NewActorSystem(port int) (*ActorSystem, error) {
-	if port < 0 || port > 65535 {
-		return nil, fmt.Errorf("%w: port %d", ErrBadAddress, port)
-	}
-	return Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-}
-
-// Listen starts a system that serves remote tells over TCP on addr ("host:port"). The host is
-// also the one other systems dial, so it must be reachable from them; port 0 picks a free
-// port. Its remote tells follow SetArtificialLatency.
-func Listen(addr string) (*ActorSystem, error) {
-	return start(Config{Addr: addr}, processFaults)
-}
-
-// New starts a system configured by cfg. Unlike NewActorSystem's, its faults are its own:
-// SetArtificialLatency does not touch it.
+// New starts a system configured by cfg. Its faults are its own (Config.Faults,
+// SetLinkFaults): SetArtificialLatency, the contract's process-wide knob, does not touch it.
 func New(cfg Config) (*ActorSystem, error) {
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
 	f := cfg.Faults
 	return start(cfg, func() Faults { return f })
 }
 
+// start starts a system whose remote tells take the faults that faults returns when they are
+// told.
 func start(cfg Config, faults func() Faults) (*ActorSystem, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Transport == nil {
 		cfg.Transport = TCPTransport{}
 	}
@@ -124,23 +112,14 @@ func start(cfg Config, faults func() Faults) (*ActorSystem, error) {
 		return nil, fmt.Errorf("actor: registering the rpc receiver: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.SetLogger(cfg.Logger)
-	s.server = tcpserve.Start(ln, s.serveConn, slog.New(systemLog{s}))
+	s.logger = cfg.Logger
+	s.server = tcpserve.Start(ln, s.serveConn, s.logger)
 	s.wg.Go(s.reportLoop)
 	return s, nil
 }
 
 // Addr returns the "host:port" of this system, the Address of its actors' refs.
 func (s *ActorSystem) Addr() string { return s.addr }
-
-// SetLogger sets where the system logs remote systems going down and coming back (one line
-// each per outage). The default discards everything.
-func (s *ActorSystem) SetLogger(l *slog.Logger) {
-	if l == nil {
-		l = slog.New(slog.DiscardHandler)
-	}
-	s.logger.Store(l)
-}
 
 // OnError sets the handler for errors the system cannot return to anyone: OnMessage errors
 // and panics, messages that cannot be encoded or have no receiver, unreachable remote
@@ -155,7 +134,7 @@ func (s *ActorSystem) OnError(handler func(error)) {
 	s.onErr.Store(&handler)
 }
 
-func (s *ActorSystem) log() *slog.Logger { return s.logger.Load() }
+func (s *ActorSystem) log() *slog.Logger { return s.logger }
 
 func (s *ActorSystem) report(err error) {
 	s.errs.Push(err)

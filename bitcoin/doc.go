@@ -24,8 +24,8 @@
 // remaining work first, which minimises mean response time: a small job is never stuck behind
 // a huge one), except that every fourth chunk goes to the oldest job, so a huge job keeps at
 // least a quarter of the cluster while small jobs keep arriving and is never starved. On a
-// mixed workload this cuts the mean response time about fourfold against FIFO (measured by
-// BenchmarkPolicyFairVsFIFO in internal/sched, which simulates both policies in virtual time);
+// mixed workload this lowers the mean response time against FIFO (BenchmarkPolicyFairVsFIFO in
+// internal/sched simulates both policies in virtual time; docs/PERFORMANCE.md has the figures);
 // the price is paid by the huge jobs, whose completion (the p99) comes later than under FIFO.
 // The rules live in internal/sched, a pure state machine with no goroutine, clock or network;
 // Serve's event loop feeds it and carries out what it returns.

@@ -7,6 +7,8 @@
 //     servers dial each other through Links can be partitioned in any shape.
 //   - Net: the Links of a whole cluster, with partitions (majority/minority, bridge, isolate
 //     one server) and heal.
+//   - Process: a server program to kill, terminate, pause and resume, its output kept in a log.
 //
-// Nothing here is specific to one system; the chaos program drives raftnode and kvstore with it.
+// Nothing here is specific to one system; the chaos program (cmd/chaos) drives raftnode,
+// kvserver and kvstore with it, through the clients of internal/workload.
 package chaos

@@ -28,6 +28,10 @@ type Process struct {
 // ErrNotRunning is returned by Kill, Pause and Resume on a process that is not running.
 var ErrNotRunning = errors.New("chaos: process not running")
 
+// ErrPauseUnsupported is returned by Pause and Resume where the system cannot stop and
+// continue a process (Windows has no SIGSTOP/SIGCONT).
+var ErrPauseUnsupported = errors.New("chaos: pausing a process is not supported on this system")
+
 // Start starts the process; it is an error if it is already running.
 func (p *Process) Start() error {
 	p.mu.Lock()
@@ -83,7 +87,7 @@ func (p *Process) Terminate(grace time.Duration) error {
 	if cmd == nil {
 		return ErrNotRunning
 	}
-	cmd.Process.Signal(syscall.SIGCONT) // a paused process cannot act on SIGTERM
+	resume(cmd.Process) // a paused process cannot act on SIGTERM
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
@@ -109,11 +113,12 @@ func (p *Process) stop(sig syscall.Signal) error {
 }
 
 // Pause stops the process with SIGSTOP: it holds its sockets but answers nothing, as a server
-// in a long GC pause or a VM migration does.
-func (p *Process) Pause() error { return p.signal(syscall.SIGSTOP, true) }
+// in a long GC pause or a VM migration does. Where the system has no SIGSTOP (Windows) it
+// returns ErrPauseUnsupported.
+func (p *Process) Pause() error { return p.setPaused(pause, true) }
 
 // Resume continues a paused process with SIGCONT.
-func (p *Process) Resume() error { return p.signal(syscall.SIGCONT, false) }
+func (p *Process) Resume() error { return p.setPaused(resume, false) }
 
 // Paused reports whether the process is paused.
 func (p *Process) Paused() bool {
@@ -122,13 +127,13 @@ func (p *Process) Paused() bool {
 	return p.cmd != nil && p.paused
 }
 
-func (p *Process) signal(sig syscall.Signal, paused bool) error {
+func (p *Process) setPaused(act func(*os.Process) error, paused bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
 		return ErrNotRunning
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := act(p.cmd.Process); err != nil {
 		return err
 	}
 	p.paused = paused

@@ -47,7 +47,7 @@ func concurrentPlayersOnTwoKVStoreServers(t *testing.T) {
 	onEast, onWest := client(east.QueryAddrs()[0]), client(west.QueryAddrs()[1])
 
 	join := func(store cmud.Store, name string) *cmud.Session {
-		s, _, err := cmud.New(store, cmud.Config{}).Join(name)
+		s, _, err := cmud.New(cmud.Config{Store: store}).Join(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ func (averageLuck) IntN(n int) int { return n / 2 }
 
 // A short session on an in-memory store: mine, buy, solve.
 func Example() {
-	game := cmud.New(cmud.NewMemoryStore(), cmud.Config{Rand: averageLuck{}})
+	game := cmud.New(cmud.Config{Store: cmud.NewMemoryStore(), Rand: averageLuck{}})
 	s, _, _ := game.Join("ada")
 	for _, line := range []string{"mine 4", "buy cpu 3", "solve", "move bridge"} {
 		out, _ := s.Exec(line)

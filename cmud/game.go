@@ -18,6 +18,9 @@ type Rand interface {
 
 // Config tunes a Game. The zero value plays the real game.
 type Config struct {
+	// Store holds every piece of the game's state; default a fresh MemoryStore, a world that
+	// lasts as long as the Game.
+	Store Store
 	// Rand decides mining and solving luck and which hardware breaks; default math/rand/v2.
 	Rand Rand
 	// RoundDelay is the average pause per mining or solving round, so the game has a pace;
@@ -45,8 +48,11 @@ type globalRand struct{}
 
 func (globalRand) IntN(n int) int { return mrand.IntN(n) }
 
-// New returns a game over store.
-func New(store Store, cfg Config) *Game {
+// New returns a game over cfg.Store.
+func New(cfg Config) *Game {
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = globalRand{}
 	}
@@ -61,7 +67,7 @@ func New(store Store, cfg Config) *Game {
 	if cfg.BreakOdds == 0 {
 		cfg.BreakOdds = 50
 	}
-	return &Game{store: newOwnWrites(store, time.Now), cfg: cfg}
+	return &Game{store: newOwnWrites(cfg.Store, time.Now), cfg: cfg}
 }
 
 // ErrBadName is returned by Join for a name that cannot be a player's.

@@ -29,7 +29,7 @@ func (r *scriptRand) IntN(n int) int {
 
 func newGame(t *testing.T, store Store, session string) *Game {
 	t.Helper()
-	return New(store, Config{Rand: steadyRand{}, SessionID: session})
+	return New(Config{Store: store, Rand: steadyRand{}, SessionID: session})
 }
 
 func join(t *testing.T, g *Game, name string) *Session {
@@ -253,7 +253,7 @@ func TestHardwareBreaksButOneCPUIsLeft(t *testing.T) {
 	// Luck 100% (20 of 41), then a break (0 of 50) choosing unit 2: with 1 spare cpu and 3 gpus
 	// the units are cpu, gpu, gpu, gpu, so unit 2 is a gpu.
 	rnd := &scriptRand{vals: []int{20, 0, 2}}
-	s := join(t, New(store, Config{Rand: rnd, SessionID: "a"}), "breaker")
+	s := join(t, New(Config{Store: store, Rand: rnd, SessionID: "a"}), "breaker")
 	give(t, store, "breaker", "buy cpu 1 0")
 	give(t, store, "breaker", "buy gpu 3 0")
 	exec(t, s, "mine", "1 gpu broke")
@@ -267,7 +267,7 @@ func TestHardwareBreaksButOneCPUIsLeft(t *testing.T) {
 	for range 100 {
 		always.vals = append(always.vals, 20, 0, 0)
 	}
-	s = join(t, New(store, Config{Rand: always, SessionID: "a"}), "unlucky")
+	s = join(t, New(Config{Store: store, Rand: always, SessionID: "a"}), "unlucky")
 	give(t, store, "unlucky", "buy cpu 2 0")
 	exec(t, s, "mine 10", "2 cpu broke")
 	if p := player(t, store, "unlucky"); p.Hardware["cpu"] != 1 || p.Power() != 1 {
@@ -373,7 +373,7 @@ func TestDelayComesFromConfig(t *testing.T) {
 	t.Parallel()
 	var slept []time.Duration
 	store := NewMemoryStore()
-	g := New(store, Config{Rand: steadyRand{}, SessionID: "a", RoundDelay: 100 * time.Millisecond,
+	g := New(Config{Store: store, Rand: steadyRand{}, SessionID: "a", RoundDelay: 100 * time.Millisecond,
 		Sleep: func(d time.Duration) { slept = append(slept, d) }})
 	s := join(t, g, "waiter")
 	exec(t, s, "mine 3", "earn 3")

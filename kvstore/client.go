@@ -24,17 +24,13 @@ var ErrClientClosed = errors.New("kvstore: client closed")
 // serialises calls: it keeps one connection per address, and net/rpc runs calls on one
 // connection concurrently.
 type Client struct {
-	router    QueryRouter
-	transport actor.Transport
+	router      QueryRouter
+	transport   actor.Transport
+	dialTimeout time.Duration
 
 	mu     sync.Mutex
 	conns  map[string]*rpc.Client
 	closed bool
-}
-
-// NewClient returns a client that asks router where to send each call.
-func NewClient(router QueryRouter) *Client {
-	return NewClientConfig(ClientConfig{Router: router})
 }
 
 // ClientConfig configures a client made by NewClientConfig.
@@ -44,18 +40,23 @@ type ClientConfig struct {
 	// Transport reaches the query actors: the servers' Config.Transport. Default
 	// actor.TCPTransport.
 	Transport actor.Transport
+	// DialTimeout bounds a dial to a query actor; default DefaultDialTimeout.
+	DialTimeout time.Duration
 }
+
+// DefaultDialTimeout bounds a client's dial to a query actor (ClientConfig.DialTimeout).
+const DefaultDialTimeout = 10 * time.Second
 
 // NewClientConfig returns a client configured by cfg.
 func NewClientConfig(cfg ClientConfig) *Client {
 	if cfg.Transport == nil {
 		cfg.Transport = actor.TCPTransport{}
 	}
-	return &Client{router: cfg.Router, transport: cfg.Transport, conns: map[string]*rpc.Client{}}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	return &Client{router: cfg.Router, transport: cfg.Transport, dialTimeout: cfg.DialTimeout, conns: map[string]*rpc.Client{}}
 }
-
-// dialTimeout bounds a dial to a query actor.
-const dialTimeout = 10 * time.Second
 
 // Get returns key's value, or ("", false, nil) if it is absent.
 func (c *Client) Get(key string) (value string, ok bool, err error) {
@@ -133,7 +134,7 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 	}
 	c.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.dialTimeout)
 	nc, err := c.transport.Dial(ctx, addr)
 	cancel()
 	if err != nil {

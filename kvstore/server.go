@@ -3,6 +3,7 @@ package kvstore
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/rpc"
 	"strconv"
@@ -103,39 +104,14 @@ type Config struct {
 	// PutTimeout is how long a Put waits for PeerAcks other servers; default
 	// DefaultPutTimeout.
 	PutTimeout time.Duration
+	// Logger gets a line when another server's actor system stops answering and when it
+	// answers again (the Logger of the actor system New starts; a System brings its own).
+	// Default silent.
+	Logger *slog.Logger
 	// OnError gets what the server cannot return to anyone, one at a time: a remote server
 	// unreachable (ErrUnreachable, actor.ErrRemoteUnreachable), dropped (ErrServerDropped),
 	// and the actor system's other errors. Default: dropped.
 	OnError func(error)
-}
-
-// NewServer starts a server: an ActorSystem on startPort and queryActorCount query actors,
-// actor i answering RPCs on startPort+i (i = 1..queryActorCount). remoteDescs are the descs
-// of servers already running; desc describes this one to servers started later. Its actor
-// system follows actor.SetArtificialLatency.
-func NewServer(startPort, queryActorCount int, remoteDescs []string) (server *Server, desc string, err error) {
-	if queryActorCount < 1 {
-		return nil, "", fmt.Errorf("kvstore: need at least one query actor, got %d", queryActorCount)
-	}
-	if startPort < 0 || startPort+queryActorCount > 65535 {
-		return nil, "", fmt.Errorf("kvstore: ports %d..%d out of range", startPort, startPort+queryActorCount)
-	}
-	if _, err := parseDescs(remoteDescs); err != nil {
-		return nil, "", err
-	}
-	system, err := actor.NewActorSystem(startPort)
-	if err != nil {
-		return nil, "", fmt.Errorf("kvstore: %w", err)
-	}
-	cfg := Config{System: system, QueryActors: queryActorCount, Remotes: remoteDescs}
-	if startPort != 0 {
-		cfg.QueryPort = startPort + 1
-	}
-	s, err := New(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, s.Desc(), nil
 }
 
 func parseDescs(descs []string) ([]serverDesc, error) {
@@ -194,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if system == nil {
-		system, err = actor.New(actor.Config{Addr: cfg.Addr, Transport: cfg.Transport, Faults: cfg.Faults})
+		system, err = actor.New(actor.Config{Addr: cfg.Addr, Transport: cfg.Transport, Faults: cfg.Faults, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("kvstore: %w", err)
 		}

@@ -247,7 +247,7 @@ func TestFirstViolatingPartitionWins(t *testing.T) {
 			in.Key = key
 			h[j].Input = in
 		}
-		h = append(h, op(9, KVInput{Kind: Read, Key: key}, KVOutput{Value: "never", Found: true}, 1<<40, 1<<40+1))
+		h = append(h, op(9, KVInput{Kind: Read, Key: key}, KVOutput{Value: "never", Found: true}, 1<<30, 1<<30+1))
 	}
 	for range 10 {
 		res, err := Check(context.Background(), KVModel(), h)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/rpc"
 	"reflect"
@@ -15,7 +16,7 @@ import (
 // codecCases holds one value of every message type the TCP codec carries, with every field set.
 func codecCases() []any {
 	return []any{
-		&RequestVoteArgs{Term: 9, CandidateID: 2, LastLogIndex: 1 << 40, LastLogTerm: 8},
+		&RequestVoteArgs{Term: 9, CandidateID: 2, LastLogIndex: math.MaxInt - 1, LastLogTerm: 8},
 		&RequestVoteReply{Term: 9, VoteGranted: true},
 		&RequestVoteReply{},
 		&AppendEntriesArgs{Term: 4, LeaderID: 1, PrevLogIndex: 17, PrevLogTerm: 3, LeaderCommit: 16, Entries: []Entry{

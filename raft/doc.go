@@ -45,8 +45,8 @@
 // short. On a restart the service restores its own state from Persister.ReadSnapshot, and Raft
 // continues from the persisted log. Commands must be gob-encodable (gob.Register non-basic types).
 // An int, string or []byte command is stored and sent as it is; any other goes through gob with one
-// encoder per entry (about 2 µs and 100 bytes for a small struct), so a service that cares about
-// speed encodes its commands itself.
+// encoder per entry, which costs a type description and reflection per entry, so a service that
+// cares about speed encodes its commands itself.
 //
 // cmd/raftnode is a replicated key/value server built this way: Raft over TCP with a
 // FilePersister and an HTTP port for clients.

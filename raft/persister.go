@@ -20,6 +20,12 @@ type Persister interface {
 // and as a Persister. Tests "crash" a server by taking a Copy, killing the Raft and starting a
 // new one on the copy. It is safe for concurrent use.
 type MemoryPersister struct {
+	stored
+}
+
+// stored is a persister's state in memory under its lock, and the reads both persisters serve
+// from it.
+type stored struct {
 	mu  sync.Mutex
 	img image
 }
@@ -31,14 +37,7 @@ func NewMemoryPersister() *MemoryPersister { return &MemoryPersister{} }
 func (p *MemoryPersister) Copy() *MemoryPersister {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return &MemoryPersister{img: p.img.clone()}
-}
-
-// Load returns the saved state (Storage). It fails if a state given to Save does not decode.
-func (p *MemoryPersister) Load() (Saved, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.img.load()
+	return &MemoryPersister{stored{img: p.img.clone()}}
 }
 
 // Store applies u (Storage). It keeps the entries' commands and the snapshot, not u.Entries.
@@ -56,9 +55,17 @@ func (p *MemoryPersister) Save(raftstate, snapshot []byte) {
 	p.img.setRaw(clone(raftstate), snapshot)
 }
 
+// Load returns the saved state (Storage). It fails if a state given to Save does not
+// decode.
+func (p *stored) Load() (Saved, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.img.load()
+}
+
 // ReadRaftState returns the saved state, encoded. It returns nil if nothing was saved, or if a
 // stored command no longer encodes (a service changed a command after passing it to Start).
-func (p *MemoryPersister) ReadRaftState() []byte {
+func (p *stored) ReadRaftState() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b, _ := p.img.encode()
@@ -66,21 +73,21 @@ func (p *MemoryPersister) ReadRaftState() []byte {
 }
 
 // RaftStateSize returns len(ReadRaftState()), without encoding anything.
-func (p *MemoryPersister) RaftStateSize() int {
+func (p *stored) RaftStateSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.img.size()
 }
 
 // ReadSnapshot returns a copy of the saved snapshot.
-func (p *MemoryPersister) ReadSnapshot() []byte {
+func (p *stored) ReadSnapshot() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return clone(p.img.st.Snapshot.Data)
 }
 
 // SnapshotSize returns the size of the saved snapshot in bytes.
-func (p *MemoryPersister) SnapshotSize() int {
+func (p *stored) SnapshotSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.img.st.Snapshot.Data)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"ds440/internal/durable"
 )
@@ -48,21 +47,11 @@ const (
 type FilePersister struct {
 	dir string
 
-	mu     sync.Mutex
-	log    *durable.Log // nil once closed
-	img    image
+	stored // its lock also guards the fields below
+	log    *durable.Log
 	rec    []byte // encode buffer
 	closed error  // why the persister no longer writes: ErrPersisterClosed, nil while open
 }
-
-// opened maps each directory (absolute) a FilePersister of this process has open to it, so that
-// opening the directory again hands the log over, as a restart after a crash would, instead of
-// failing on the log's lock, which keeps other processes out. It mirrors the kernel's table of
-// locks, which is per process too; tests on a simulated disk do not use it.
-var opened = struct {
-	sync.Mutex
-	m map[string]*FilePersister
-}{m: make(map[string]*FilePersister)}
 
 // NewFilePersister opens (creating if needed) a persister in dir and loads the state saved
 // there. A torn last write, as a crash leaves, is cut off and reported by Recovery; damage
@@ -89,22 +78,20 @@ func openFilePersister(dir string, fsys durable.FS) (*FilePersister, error) {
 		dir = abs
 	}
 	p := &FilePersister{dir: dir}
-	opened.Lock()
-	defer opened.Unlock()
-	if old := opened.m[dir]; old != nil && fsys == nil {
-		old.closeLog()
+	if fsys == nil {
+		register := handOver(dir)
+		defer func() { register(p) }()
 	}
 	l, err := durable.Open(filepath.Join(dir, logFile), durable.Options{Magic: logMagic, Sync: durable.SyncAlways, FS: fsys})
 	if err != nil {
+		p.closed = ErrPersisterClosed
 		return nil, fmt.Errorf("raft: persister: %w", err)
 	}
 	p.log = l
 	if err := p.replay(); err != nil {
+		p.closed = ErrPersisterClosed
 		l.Close()
 		return nil, err
-	}
-	if fsys == nil {
-		opened.m[dir] = p
 	}
 	return p, nil
 }
@@ -199,13 +186,6 @@ func decodeUpdate(r *wireReader) (Update, []int, error) {
 	return u, sizes, nil
 }
 
-// Load returns the saved state (Storage).
-func (p *FilePersister) Load() (Saved, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.img.load()
-}
-
 // Store makes u durable (Storage): it appends one record and fsyncs. An update with a snapshot
 // replaces the whole log atomically instead. An error leaves the state as it was before u,
 // though u may have reached the disk: Raft stops at the first one.
@@ -285,16 +265,9 @@ func (p *FilePersister) Save(raftstate, snapshot []byte) {
 
 // Close closes the persister's log; it is idempotent. Later writes fail with
 // ErrPersisterClosed; the state can still be read.
-func (p *FilePersister) Close() error {
-	opened.Lock()
-	defer opened.Unlock()
-	if opened.m[p.dir] == p {
-		delete(opened.m, p.dir)
-	}
-	return p.closeLog()
-}
+func (p *FilePersister) Close() error { return closeAndForget(p) }
 
-// closeLog closes the log, with opened locked (so that a reopen finds it closed).
+// closeLog closes the log.
 func (p *FilePersister) closeLog() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -323,33 +296,3 @@ func (p *FilePersister) Recovery() FileRecovery {
 
 // Dir returns the persister's directory.
 func (p *FilePersister) Dir() string { return p.dir }
-
-// ReadRaftState returns the saved state, encoded. It returns nil if nothing was saved, or if a
-// stored command no longer encodes (a service changed a command after passing it to Start).
-func (p *FilePersister) ReadRaftState() []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b, _ := p.img.encode()
-	return b
-}
-
-// RaftStateSize returns len(ReadRaftState()), without encoding anything.
-func (p *FilePersister) RaftStateSize() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.img.size()
-}
-
-// ReadSnapshot returns a copy of the saved snapshot.
-func (p *FilePersister) ReadSnapshot() []byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return clone(p.img.st.Snapshot.Data)
-}
-
-// SnapshotSize returns the size of the saved snapshot in bytes.
-func (p *FilePersister) SnapshotSize() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.img.st.Snapshot.Data)
-}

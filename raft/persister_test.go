@@ -331,3 +331,45 @@ func mustReadDir(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestFilePersisterHandOverTable checks that the process-wide table of open directories holds
+// only persisters that are open: a reopen replaces the old one, Close and a failed open leave
+// nothing behind.
+func TestFilePersisterHandOverTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	registered := func() *FilePersister {
+		openDirs.Lock()
+		defer openDirs.Unlock()
+		return openDirs.m[dir]
+	}
+	p, err := NewFilePersister(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if registered() != p {
+		t.Fatal("an open persister is not in the table")
+	}
+	q, err := NewFilePersister(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if registered() != q {
+		t.Fatal("the reopened persister did not take the directory over")
+	}
+	p.Close() // the superseded one: must not take q out
+	if registered() != q {
+		t.Fatal("closing a superseded persister took its successor out of the table")
+	}
+	q.Close()
+	if registered() != nil {
+		t.Fatal("a closed persister stays in the table")
+	}
+	os.WriteFile(filepath.Join(dir, logFile), []byte("not a raft log"), 0o644)
+	if _, err := NewFilePersister(dir); err == nil {
+		t.Fatal("a foreign file opened")
+	}
+	if registered() != nil {
+		t.Fatal("a failed open left a persister in the table")
+	}
+}

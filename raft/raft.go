@@ -83,21 +83,6 @@ type Raft struct {
 	lastTerm int
 }
 
-// Make starts peer me of peers (peers[me] is itself), restoring from persister, and returns at
-// once. Committed entries and installed snapshots are sent on applyCh in log order. A service
-// restores its own state from persister.ReadSnapshot(); Make does not resend it. Make uses the
-// default timings; invalid arguments (or undecodable persisted state) give a server that never
-// acts, whose Err says why. New reports such errors directly.
-func Make(peers []Peer, me int, persister Persister, applyCh chan ApplyMsg) *Raft {
-	rf, err := New(Config{Peers: peers, Me: me, Persister: persister, ApplyCh: applyCh})
-	if err != nil {
-		rf = &Raft{done: make(chan struct{}), stopped: true, failure: err, log: discard, cancel: func() {}}
-		rf.stop()
-		rf.c = newCore(coreConfig{peers: 1, electionTicks: 1, heartbeatTicks: 1, maxBatch: 1, rng: rand.New(rand.NewPCG(1, 1))})
-	}
-	return rf
-}
-
 var discard = slog.New(slog.DiscardHandler)
 
 // New starts a Raft server as described by cfg and returns at once.

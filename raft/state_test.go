@@ -4,6 +4,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -20,7 +21,7 @@ func TestStateEncodingRoundTrip(t *testing.T) {
 	t.Parallel()
 	st := Saved{Term: 7, VotedFor: none, Snapshot: Snapshot{Index: 3, Term: 2}, Entries: []Entry{
 		{Term: 2, Command: 42}, {Term: 3, Command: "hello"}, {Term: 3, Command: []byte{1, 2}},
-		{Term: 5, Command: testOp{"k", -1}}, {Term: 7, Command: nil}, {Term: 7, Command: -1 << 40},
+		{Term: 5, Command: testOp{"k", -1}}, {Term: 7, Command: nil}, {Term: 7, Command: math.MinInt + 1},
 	}}
 	data, err := encodeState(st)
 	if err != nil {

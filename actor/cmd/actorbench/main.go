@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"ds440/actor"
@@ -82,13 +83,12 @@ func (o *options) check() error {
 }
 
 func run(ctx context.Context, o options, env *cli.Env) error {
-	sys, err := actor.NewActorSystem(o.port)
+	log := env.Log
+	sys, err := actor.New(actor.Config{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port)), Logger: log})
 	if err != nil {
 		return fmt.Errorf("starting the actor system: %w", err)
 	}
 	defer sys.Close()
-	log := env.Log
-	sys.SetLogger(log)
 	sys.OnError(func(err error) {
 		if !errors.Is(err, actor.ErrRemoteUnreachable) { // the system's logger has said so
 			log.Warn("actor system", "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"ds440/chaos"
 	"ds440/internal/freeport"
+	"ds440/internal/workload"
 )
 
 // runKVServer checks that kvserver with an fsync'd append-only file loses nothing it has
@@ -70,7 +71,7 @@ func runKVServer(ctx context.Context, r *run) (string, error) {
 	wg.Wait()
 	r.log("%d kills; checking", kills)
 
-	c, err := chaos.DialRESP(addr, 5*time.Second)
+	c, err := workload.DialRESP(addr, 5*time.Second)
 	if err != nil {
 		return "", err
 	}
@@ -133,7 +134,7 @@ func checkAppends(acked [][]int, lists [][]any) (int, error) {
 // is not sent again, so it may or may not be in the list.
 func appendLoop(ctx context.Context, addr, key string) []int {
 	var acked []int
-	var c *chaos.RESPConn
+	var c *workload.RESPConn
 	defer func() {
 		if c != nil {
 			c.Close()
@@ -142,7 +143,7 @@ func appendLoop(ctx context.Context, addr, key string) []int {
 	for next := 0; ctx.Err() == nil; next++ {
 		if c == nil {
 			var err error
-			if c, err = chaos.DialRESP(addr, time.Second); err != nil {
+			if c, err = workload.DialRESP(addr, time.Second); err != nil {
 				c = nil
 				sleep(ctx, 20*time.Millisecond)
 				next-- // nothing was sent: try the same value again

@@ -15,6 +15,7 @@ import (
 
 	"ds440/chaos"
 	"ds440/internal/freeport"
+	"ds440/internal/workload"
 	"ds440/linearize"
 )
 
@@ -78,7 +79,7 @@ func runRaftnode(ctx context.Context, r *run) (string, error) {
 		seed := r.rng.Uint64()
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(ci)))
-			cl := &chaos.RaftKV{
+			cl := &workload.RaftKV{
 				ID: uint64(ci + 1), Addrs: httpAddrs, StaleReads: r.opts.staleReads,
 				HTTP: &http.Client{Timeout: time.Second},
 			}

@@ -98,7 +98,7 @@ loaded from the -data file at the start and saved to it at the end ("" keeps not
 					return err
 				}
 			}
-			err := play(ctx, cmud.New(store, cmud.Config{RoundDelay: delay}), name, env.Stdin, env.Stdout)
+			err := play(ctx, cmud.New(cmud.Config{Store: store, RoundDelay: delay}), name, env.Stdin, env.Stdout)
 			if embedded && data != "" {
 				if serr := save(store, data); serr != nil && err == nil {
 					err = serr

@@ -68,7 +68,12 @@ Give the descs of servers already running as arguments to join their cluster.`,
 				DropAfter:   dropAfter,
 				PeerAcks:    peerAcks,
 				PutTimeout:  putTimeout,
-				OnError:     func(err error) { log.Warn("kvstored", "err", err) },
+				Logger:      log,
+				OnError: func(err error) {
+					if !errors.Is(err, actor.ErrRemoteUnreachable) { // the Logger has said so
+						log.Warn("kvstored", "err", err)
+					}
+				},
 			}
 			if port != 0 {
 				cfg.QueryPort = port + 1

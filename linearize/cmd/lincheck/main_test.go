@@ -42,11 +42,11 @@ func TestRun(t *testing.T) {
 		{"missing file", []string{filepath.Join(dir, "nope")}, "", 2, ""},
 		{"no argument", nil, "", 2, ""},
 		{"bad flag", []string{"-bogus", "x"}, "", 2, ""},
+		{"help", []string{"-h"}, "", 0, "usage: lincheck"},
 	} {
-		var stdout, stderr bytes.Buffer
-		code := run(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
-		if code != tc.code || !strings.Contains(stdout.String(), tc.out) {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q", tc.name, code, stdout.String(), stderr.String())
+		code, stdout, stderr := command().Capture(t.Context(), strings.NewReader(tc.stdin), tc.args...)
+		if code != tc.code || !strings.Contains(stdout, tc.out) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", tc.name, code, stdout, stderr)
 		}
 	}
 	b, err := os.ReadFile(html)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"ds440/chaos"
 	"ds440/internal/testutil"
+	"ds440/internal/workload"
 	"ds440/linearize"
 )
 
@@ -39,7 +39,7 @@ func TestProcessesLinearizable(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(ci), 42))
-			cl := &chaos.RaftKV{ID: uint64(ci + 1), Addrs: c.http, HTTP: &http.Client{Timeout: 3 * time.Second}}
+			cl := &workload.RaftKV{ID: uint64(ci + 1), Addrs: c.http, HTTP: &http.Client{Timeout: 3 * time.Second}}
 			last := map[string]string{}
 			for j := range perClient {
 				key := []string{"a", "b"}[rng.IntN(2)]

@@ -1,4 +1,4 @@
-package chaos
+package workload
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ type RESPConn struct {
 }
 
 // ErrReply is a "-ERR ..." reply from the server.
-var ErrReply = errors.New("chaos: error reply")
+var ErrReply = errors.New("workload: error reply")
 
 // DialRESP connects to a RESP server.
 func DialRESP(addr string, timeout time.Duration) (*RESPConn, error) {
@@ -51,7 +51,7 @@ func readReply(r *bufio.Reader) (any, error) {
 		return nil, err
 	}
 	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, fmt.Errorf("chaos: malformed reply %q", line)
+		return nil, fmt.Errorf("workload: malformed reply %q", line)
 	}
 	kind, body := line[0], line[1:len(line)-2]
 	switch kind {
@@ -64,7 +64,7 @@ func readReply(r *bufio.Reader) (any, error) {
 	case '$':
 		n, err := strconv.Atoi(body)
 		if err != nil || n < -1 {
-			return nil, fmt.Errorf("chaos: bad bulk length %q", body)
+			return nil, fmt.Errorf("workload: bad bulk length %q", body)
 		}
 		if n == -1 {
 			return nil, nil
@@ -77,7 +77,7 @@ func readReply(r *bufio.Reader) (any, error) {
 	case '*':
 		n, err := strconv.Atoi(body)
 		if err != nil || n < -1 {
-			return nil, fmt.Errorf("chaos: bad array length %q", body)
+			return nil, fmt.Errorf("workload: bad array length %q", body)
 		}
 		if n == -1 {
 			return nil, nil
@@ -90,5 +90,5 @@ func readReply(r *bufio.Reader) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("chaos: unknown reply type %q", kind)
+	return nil, fmt.Errorf("workload: unknown reply type %q", kind)
 }

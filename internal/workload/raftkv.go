@@ -1,4 +1,4 @@
-package chaos
+package workload
 
 import (
 	"encoding/json"
@@ -33,7 +33,7 @@ type RaftKV struct {
 
 // ErrNoAnswer means no server gave a definite answer before the deadline: the operation's
 // outcome is unknown.
-var ErrNoAnswer = errors.New("chaos: no definite answer")
+var ErrNoAnswer = errors.New("workload: no definite answer")
 
 // Do runs one operation until a definite answer or giveUp.
 func (c *RaftKV) Do(in linearize.KVInput, giveUp time.Time) (linearize.KVOutput, error) {
