@@ -64,7 +64,8 @@ func (o Op) fields() int {
 }
 
 // Record is one logged mutation; fields its op does not use are empty. A decoded Record's
-// values alias the buffer it was decoded from.
+// values alias the buffer it was decoded from. Whoever applies or logs a Record copies what it
+// keeps of it, so its key and values may be views of a buffer the caller reuses afterwards.
 type Record struct {
 	Op   Op
 	Key  string
