@@ -69,6 +69,7 @@ type db struct {
 	committer Committer        // the store, if it commits in groups; else nil
 	typed     typedStore       // the store, if it holds the typed keyspace; else nil
 	now       func() time.Time // for expiry
+	scratch   []byte           // a value a command builds (INCR's number), reused
 }
 
 func newDB(store KVStore) *db {

@@ -181,6 +181,7 @@ func BenchmarkExecRESP(b *testing.B) {
 		cmd   []string
 	}{
 		{"SET", nil, []string{"SET", "key:__rand_int__", "xxx"}},
+		{"INCR", [][]string{{"SET", "key:__rand_int__", "123456"}}, []string{"INCR", "key:__rand_int__"}},
 		{"GET", [][]string{{"SET", "key:__rand_int__", "xxx"}}, []string{"GET", "key:__rand_int__"}},
 		{"MSET", nil, mset},
 		{"LPUSH", nil, []string{"LPUSH", "mylist", "xxx"}},

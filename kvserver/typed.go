@@ -86,6 +86,10 @@ var typedCommands = map[string]struct {
 // command pays no allocation per key. The string must not outlive the request.
 func keyOf(key []byte) string { return unsafe.String(unsafe.SliceData(key), len(key)) }
 
+// viewOf returns s's bytes without copying them, for a Record's value: whoever applies or
+// logs a Record only reads its values, so the view is never written through.
+func viewOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // entry returns key's live entry, or nil. An expired key is deleted first (and the deletion
 // logged), as Redis expires keys lazily when they are touched.
 func (d *db) entry(key []byte) *entry {
@@ -116,7 +120,8 @@ func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
 // no leading zeros.
 func parseInt(b []byte) (int64, bool) {
 	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != string(b) {
+	var canonical [20]byte // the shortest form, on the stack: INCR parses one per request
+	if err != nil || string(strconv.AppendInt(canonical[:0], n, 10)) != string(b) {
 		return 0, false
 	}
 	return n, true
@@ -267,7 +272,8 @@ func cmdIncrBy(sign int64, explicit bool) typedFunc {
 			return appendError(b, msgOverflow)
 		}
 		cur += delta
-		d.setKeepTTL(args[0], e, strconv.AppendInt(nil, cur, 10))
+		d.scratch = strconv.AppendInt(d.scratch[:0], cur, 10) // the store copies it
+		d.setKeepTTL(args[0], e, d.scratch)
 		return appendInt(b, int(cur))
 	}
 }
@@ -685,7 +691,8 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 	case e == nil:
 		return appendNil(b)
 	}
-	var picked []string
+	var one [1]string // SPOP without a count, the common case, picks one: no allocation
+	picked := one[:0]
 	for m := range e.Set {
 		if len(picked) == n {
 			break
@@ -697,7 +704,7 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 	}
 	for _, m := range picked {
 		b = appendBulkString(b, m)
-		d.typed.Mutate(record{Op: logSRem, Key: keyOf(args[0]), A: []byte(m)})
+		d.typed.Mutate(record{Op: logSRem, Key: keyOf(args[0]), A: viewOf(m)})
 	}
 	return b
 }
@@ -805,7 +812,7 @@ func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
 	popped := append([]zitem(nil), items[:min(n, len(items))]...)
 	b = appendScored(b, popped, true)
 	for _, it := range popped {
-		d.typed.Mutate(record{Op: logZRem, Key: keyOf(args[0]), A: []byte(it.Member)})
+		d.typed.Mutate(record{Op: logZRem, Key: keyOf(args[0]), A: viewOf(it.Member)})
 	}
 	return b
 }
