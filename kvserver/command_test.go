@@ -185,6 +185,7 @@ func BenchmarkExecRESP(b *testing.B) {
 		{"GET", [][]string{{"SET", "key:__rand_int__", "xxx"}}, []string{"GET", "key:__rand_int__"}},
 		{"MSET", nil, mset},
 		{"LPUSH", nil, []string{"LPUSH", "mylist", "xxx"}},
+		{"HSET", nil, []string{"HSET", "myhash", "element:__rand_int__", "xxx"}},
 		{"LPOP", nil, []string{"LPOP", "mylist"}},
 		{"LRANGE_100", nil, []string{"LRANGE", "mylist", "0", "99"}},
 		{"LRANGE_600", nil, []string{"LRANGE", "mylist", "0", "599"}},

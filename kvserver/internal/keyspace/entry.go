@@ -97,7 +97,11 @@ func (m *Store) Apply(r Record) {
 		if e.Hash == nil {
 			e.Hash = make(map[string][]byte)
 		}
-		e.Hash[string(r.A)] = Clone(r.B)
+		if old, ok := e.Hash[string(r.A)]; ok && len(old) == len(r.B) {
+			copy(old, r.B) // in place: a field overwritten with a value of its size allocates nothing
+		} else {
+			e.Hash[string(r.A)] = Clone(r.B)
+		}
 	case OpHDel:
 		if e := m.keys[r.Key]; e != nil && e.Kind == KindHash {
 			delete(e.Hash, string(r.A))
