@@ -69,6 +69,7 @@ type db struct {
 	committer Committer        // the store, if it commits in groups; else nil
 	typed     typedStore       // the store, if it holds the typed keyspace; else nil
 	now       func() time.Time // for expiry
+	scratch   []byte           // a value a command builds (INCR's number), reused
 }
 
 func newDB(store KVStore) *db {
@@ -90,6 +91,22 @@ func (d *db) execText(r request, args [][]byte, out *output) {
 	case opPut:
 		d.store.Put(string(args[0]), args[1])
 	case opGet:
+		if d.typed != nil { // straight from the list, without a slice of it per request
+			e := d.typed.Lookup(keyOf(args[0]))
+			if e == nil || (e.Kind != kindList && e.Kind != kindString) || e.Len() == 0 {
+				return
+			}
+			if out.full() {
+				out.dropped += e.Len()
+				return
+			}
+			for v := range e.Values(0, e.Len()) {
+				out.buf = appendLine(out.buf, args[0], v)
+			}
+			out.entries += e.Len()
+			out.room -= e.Len()
+			return
+		}
 		vals := d.lists.Range(string(args[0]), 0, -1)
 		if len(vals) == 0 {
 			return

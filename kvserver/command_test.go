@@ -166,3 +166,52 @@ func BenchmarkParseRESP(b *testing.B) {
 		classify(args, 0)
 	}
 }
+
+// BenchmarkExecRESP executes the commands of redis-benchmark's default list that kvserver was
+// slowest at, as redis-benchmark sends them, against the memory store: the cost of execution
+// alone, without sockets or parsing.
+func BenchmarkExecRESP(b *testing.B) {
+	mset := []string{"MSET"}
+	for range 10 {
+		mset = append(mset, "key:__rand_int__", "xxx")
+	}
+	for _, bc := range []struct {
+		name  string
+		setup [][]string
+		cmd   []string
+	}{
+		{"SET", nil, []string{"SET", "key:__rand_int__", "xxx"}},
+		{"INCR", [][]string{{"SET", "key:__rand_int__", "123456"}}, []string{"INCR", "key:__rand_int__"}},
+		{"GET", [][]string{{"SET", "key:__rand_int__", "xxx"}}, []string{"GET", "key:__rand_int__"}},
+		{"MSET", nil, mset},
+		{"LPUSH", nil, []string{"LPUSH", "mylist", "xxx"}},
+		{"HSET", nil, []string{"HSET", "myhash", "element:__rand_int__", "xxx"}},
+		{"LPOP", nil, []string{"LPOP", "mylist"}},
+		{"LRANGE_100", nil, []string{"LRANGE", "mylist", "0", "99"}},
+		{"LRANGE_600", nil, []string{"LRANGE", "mylist", "0", "599"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d := newDB(NewMemoryStore())
+			for range 1000 {
+				runRESP(d, 1, []string{"LPUSH", "mylist", "xxx"})
+			}
+			for _, c := range bc.setup {
+				runRESP(d, 1, c)
+			}
+			args, _, err := parseRESP([]byte(frame(bc.cmd...)), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := classify(args, 0)
+			out := output{buf: make([]byte, 0, 1<<16)}
+			b.ReportAllocs()
+			for b.Loop() {
+				out.buf, out.room = out.buf[:0], 1
+				d.execRESP(r, args[r.lo:r.hi], &out)
+				if bc.name == "LPOP" {
+					d.execRESP(classify([][]byte{[]byte("RPUSH"), []byte("mylist"), []byte("xxx")}, 0), [][]byte{[]byte("mylist"), []byte("xxx")}, &output{room: 1})
+				}
+			}
+		})
+	}
+}

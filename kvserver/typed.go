@@ -1,10 +1,12 @@
 package kvserver
 
 import (
-	"ds440/kvserver/internal/keyspace"
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // The Redis commands over the typed keyspace (keyspace.go). Each takes the arguments after the
@@ -78,12 +80,22 @@ var typedCommands = map[string]struct {
 	"ZCARD":     {cmdZCard, 2, 2},
 }
 
+// keyOf returns key as a string without copying it, for the keyspace's lookups and records:
+// the keyspace copies a key it keeps (keyspace.Store.Apply), a FileStore copies it into its
+// log, and neither keeps the string past the call, so a view of the request is enough and a
+// command pays no allocation per key. The string must not outlive the request.
+func keyOf(key []byte) string { return unsafe.String(unsafe.SliceData(key), len(key)) }
+
+// viewOf returns s's bytes without copying them, for a Record's value: whoever applies or
+// logs a Record only reads its values, so the view is never written through.
+func viewOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // entry returns key's live entry, or nil. An expired key is deleted first (and the deletion
 // logged), as Redis expires keys lazily when they are touched.
 func (d *db) entry(key []byte) *entry {
-	e := d.typed.Lookup(string(key))
+	e := d.typed.Lookup(keyOf(key))
 	if e != nil && e.ExpireAt != 0 && e.ExpireAt <= d.nowMillis() {
-		d.typed.Mutate(record{Op: logDelete, Key: string(key)})
+		d.typed.Mutate(record{Op: logDelete, Key: keyOf(key)})
 		return nil
 	}
 	return e
@@ -108,7 +120,8 @@ func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
 // no leading zeros.
 func parseInt(b []byte) (int64, bool) {
 	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != string(b) {
+	var canonical [20]byte // the shortest form, on the stack: INCR parses one per request
+	if err != nil || string(strconv.AppendInt(canonical[:0], n, 10)) != string(b) {
 		return 0, false
 	}
 	return n, true
@@ -206,13 +219,17 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 		}
 		return appendNil(b)
 	}
-	b = reply(b) // before the write, which replaces e's value
-	d.typed.Mutate(record{Op: logSet, Key: string(args[0]), A: args[1]})
+	b = reply(b) // before the write, which replaces e's value in place
+	var kept int64
+	if keepTTL && e != nil {
+		kept = e.ExpireAt
+	}
+	d.typed.Mutate(record{Op: logSet, Key: keyOf(args[0]), A: args[1]})
 	switch {
 	case ttl > 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
-	case keepTTL && e != nil && e.ExpireAt != 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(e.ExpireAt)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
+	case kept != 0:
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(kept)})
 	}
 	return b
 }
@@ -255,16 +272,21 @@ func cmdIncrBy(sign int64, explicit bool) typedFunc {
 			return appendError(b, msgOverflow)
 		}
 		cur += delta
-		d.setKeepTTL(args[0], e, strconv.AppendInt(nil, cur, 10))
+		d.scratch = strconv.AppendInt(d.scratch[:0], cur, 10) // the store copies it
+		d.setKeepTTL(args[0], e, d.scratch)
 		return appendInt(b, int(cur))
 	}
 }
 
 // setKeepTTL makes key the string v, keeping the expiry of its previous entry e.
 func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
-	d.typed.Mutate(record{Op: logSet, Key: string(key), A: v})
-	if e != nil && e.ExpireAt != 0 {
-		d.typed.Mutate(record{Op: logExpireAt, Key: string(key), A: keyspace.Int64Bytes(e.ExpireAt)})
+	var kept int64
+	if e != nil {
+		kept = e.ExpireAt // read first: the write reuses e
+	}
+	d.typed.Mutate(record{Op: logSet, Key: keyOf(key), A: v})
+	if kept != 0 {
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(key), A: keyspace.Int64Bytes(kept)})
 	}
 }
 
@@ -272,8 +294,8 @@ func cmdAppend(d *db, args [][]byte, b []byte) []byte {
 	if _, ok := d.of(args[0], kindString); !ok {
 		return wrongType(b)
 	}
-	d.typed.Mutate(record{Op: logAppend, Key: string(args[0]), A: args[1]})
-	return appendInt(b, len(d.typed.Lookup(string(args[0])).Str()))
+	d.typed.Mutate(record{Op: logAppend, Key: keyOf(args[0]), A: args[1]})
+	return appendInt(b, len(d.typed.Lookup(keyOf(args[0])).Str()))
 }
 
 func cmdStrlen(d *db, args [][]byte, b []byte) []byte {
@@ -292,7 +314,7 @@ func cmdMSet(d *db, args [][]byte, b []byte) []byte {
 		return appendError(b, "wrong number of arguments for 'mset' command")
 	}
 	for i := 0; i < len(args); i += 2 {
-		d.typed.Mutate(record{Op: logSet, Key: string(args[i]), A: args[i+1]})
+		d.typed.Mutate(record{Op: logSet, Key: keyOf(args[i]), A: args[i+1]})
 	}
 	return appendSimple(b, "OK")
 }
@@ -323,7 +345,7 @@ func cmdDel(d *db, args [][]byte, b []byte) []byte {
 	n := 0
 	for _, k := range args {
 		if d.entry(k) != nil {
-			d.typed.Mutate(record{Op: logDelete, Key: string(k)})
+			d.typed.Mutate(record{Op: logDelete, Key: keyOf(k)})
 			n++
 		}
 	}
@@ -413,9 +435,9 @@ func cmdExpire(unit int64, name string) typedFunc {
 			return appendInt(b, 0)
 		}
 		if ms <= 0 {
-			d.typed.Mutate(record{Op: logDelete, Key: string(args[0])})
+			d.typed.Mutate(record{Op: logDelete, Key: keyOf(args[0])})
 		} else {
-			d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(now + ms)})
+			d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(now + ms)})
 		}
 		return appendInt(b, 1)
 	}
@@ -440,7 +462,7 @@ func cmdPersist(d *db, args [][]byte, b []byte) []byte {
 	if e == nil || e.ExpireAt == 0 {
 		return appendInt(b, 0)
 	}
-	d.typed.Mutate(record{Op: logExpireAt, Key: string(args[0]), A: keyspace.Int64Bytes(0)})
+	d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(0)})
 	return appendInt(b, 1)
 }
 
@@ -454,7 +476,7 @@ func cmdPush(op logOp) typedFunc {
 		if !listOrString(d.entry(args[0])) {
 			return wrongType(b)
 		}
-		key := string(args[0])
+		key := keyOf(args[0])
 		for _, v := range args[1:] {
 			d.typed.Mutate(record{Op: op, Key: key, A: v})
 		}
@@ -489,7 +511,7 @@ func cmdPop(op logOp) typedFunc {
 				v = e.At(e.Len() - 1)
 			}
 			b = appendBulk(b, v)
-			d.typed.Mutate(record{Op: op, Key: string(args[0])})
+			d.typed.Mutate(record{Op: op, Key: keyOf(args[0])})
 		}
 		return b
 	}
@@ -515,8 +537,8 @@ func cmdLRange(d *db, args [][]byte, b []byte) []byte {
 		return appendArrayLen(b, 0)
 	}
 	b = appendArrayLen(b, hi-lo)
-	for i := lo; i < hi; i++ {
-		b = appendBulk(b, e.At(i))
+	for v := range e.Values(lo, hi) {
+		b = appendBulk(b, v)
 	}
 	return b
 }
@@ -552,8 +574,8 @@ func cmdHSet(ok bool) typedFunc {
 			if e == nil || e.Hash[string(args[i])] == nil {
 				added++
 			}
-			d.typed.Mutate(record{Op: logHSet, Key: string(args[0]), A: args[i], B: args[i+1]})
-			e = d.typed.Lookup(string(args[0]))
+			d.typed.Mutate(record{Op: logHSet, Key: keyOf(args[0]), A: args[i], B: args[i+1]})
+			e = d.typed.Lookup(keyOf(args[0]))
 		}
 		if ok {
 			return appendSimple(b, "OK")
@@ -581,7 +603,7 @@ func cmdHDel(d *db, args [][]byte, b []byte) []byte {
 	n := 0
 	for _, f := range args[1:] {
 		if e != nil && e.Hash[string(f)] != nil {
-			d.typed.Mutate(record{Op: logHDel, Key: string(args[0]), A: f})
+			d.typed.Mutate(record{Op: logHDel, Key: keyOf(args[0]), A: f})
 			n++
 		}
 	}
@@ -629,8 +651,8 @@ func cmdSAdd(d *db, args [][]byte, b []byte) []byte {
 				continue
 			}
 		}
-		d.typed.Mutate(record{Op: logSAdd, Key: string(args[0]), A: m})
-		e = d.typed.Lookup(string(args[0]))
+		d.typed.Mutate(record{Op: logSAdd, Key: keyOf(args[0]), A: m})
+		e = d.typed.Lookup(keyOf(args[0]))
 		n++
 	}
 	return appendInt(b, n)
@@ -647,7 +669,7 @@ func cmdSRem(d *db, args [][]byte, b []byte) []byte {
 			break
 		}
 		if _, in := e.Set[string(m)]; in {
-			d.typed.Mutate(record{Op: logSRem, Key: string(args[0]), A: m})
+			d.typed.Mutate(record{Op: logSRem, Key: keyOf(args[0]), A: m})
 			n++
 		}
 	}
@@ -669,7 +691,8 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 	case e == nil:
 		return appendNil(b)
 	}
-	var picked []string
+	var one [1]string // SPOP without a count, the common case, picks one: no allocation
+	picked := one[:0]
 	for m := range e.Set {
 		if len(picked) == n {
 			break
@@ -681,7 +704,7 @@ func cmdSPop(d *db, args [][]byte, b []byte) []byte {
 	}
 	for _, m := range picked {
 		b = appendBulkString(b, m)
-		d.typed.Mutate(record{Op: logSRem, Key: string(args[0]), A: []byte(m)})
+		d.typed.Mutate(record{Op: logSRem, Key: keyOf(args[0]), A: viewOf(m)})
 	}
 	return b
 }
@@ -752,8 +775,8 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 		} else if _, in := e.ZSet.Score(string(m)); !in {
 			added++
 		}
-		d.typed.Mutate(record{Op: logZAdd, Key: string(args[0]), A: m, B: keyspace.Float64Bytes(score)})
-		e = d.typed.Lookup(string(args[0]))
+		d.typed.Mutate(record{Op: logZAdd, Key: keyOf(args[0]), A: m, B: keyspace.Float64Bytes(score)})
+		e = d.typed.Lookup(keyOf(args[0]))
 	}
 	return appendInt(b, added)
 }
@@ -789,7 +812,7 @@ func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
 	popped := append([]zitem(nil), items[:min(n, len(items))]...)
 	b = appendScored(b, popped, true)
 	for _, it := range popped {
-		d.typed.Mutate(record{Op: logZRem, Key: string(args[0]), A: []byte(it.Member)})
+		d.typed.Mutate(record{Op: logZRem, Key: keyOf(args[0]), A: viewOf(it.Member)})
 	}
 	return b
 }

@@ -383,6 +383,7 @@ type reader struct {
 	end  int64
 	opts Options
 	buf  []byte
+	hdr  [HeaderSize]byte // a field, not a local: through io.ReadFull a local escapes, one allocation per record
 }
 
 func newReader(r io.ReaderAt, from, to int64, opts Options) *reader {
@@ -403,8 +404,8 @@ func (rr *reader) next() ([]byte, error) {
 	if remaining < HeaderSize {
 		return nil, ErrTornRecord
 	}
-	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(rr.r, hdr[:]); err != nil {
+	hdr := rr.hdr[:]
+	if _, err := io.ReadFull(rr.r, hdr); err != nil {
 		return nil, readErr(err)
 	}
 	n := int64(binary.LittleEndian.Uint32(hdr[0:4]))
@@ -419,7 +420,7 @@ func (rr *reader) next() ([]byte, error) {
 		rr.buf = make([]byte, size)
 	}
 	buf := rr.buf[:size]
-	copy(buf, hdr[:])
+	copy(buf, hdr)
 	if _, err := io.ReadFull(rr.r, buf[HeaderSize:]); err != nil {
 		return nil, readErr(err)
 	}

@@ -82,16 +82,29 @@ func (rw *Rewrite) Append(payload []byte) error {
 	return nil
 }
 
+// rewriteSyncEvery is how many bytes a rewrite writes between two fsyncs of its file, as
+// Redis's aof-rewrite-incremental-fsync: a snapshot fsynced only at its end leaves the disk
+// that much to flush at once, and the log's own fsyncs (under SyncAlways, one per Commit)
+// queue behind it.
+const rewriteSyncEvery = 4 << 20
+
 func (rw *Rewrite) flush() error {
 	if len(rw.buf) == 0 {
 		return nil
 	}
 	rw.synced = false
 	n, err := rw.file.WriteAt(rw.buf, rw.size)
+	before := rw.size
 	rw.size += int64(n)
 	rw.buf = rw.buf[:0]
 	if err != nil {
 		return fmt.Errorf("durable: rewrite: %w", err)
+	}
+	if before/rewriteSyncEvery != rw.size/rewriteSyncEvery {
+		if err := rw.file.Sync(); err != nil {
+			return fmt.Errorf("durable: rewrite: fsync: %w", err)
+		}
+		rw.synced = true
 	}
 	return nil
 }

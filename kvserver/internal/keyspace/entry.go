@@ -74,17 +74,13 @@ func (m *Store) Apply(r Record) {
 	case OpClear:
 		m.Clear()
 	case OpSet:
-		m.keys[r.Key] = &Entry{Kind: KindString, List: List{back: [][]byte{Clone(r.A)}}}
+		m.setString(r.Key, r.A)
 	case OpAppend:
-		e := m.keys[r.Key]
-		if e == nil || e.Kind != KindString {
-			m.keys[r.Key] = &Entry{Kind: KindString, List: List{back: [][]byte{Clone(r.A)}}}
-			return
+		if e := m.keys[r.Key]; e != nil && e.Kind == KindString {
+			e.AppendToLast(r.A)
+		} else {
+			m.setString(r.Key, r.A)
 		}
-		old := e.Str()
-		v := make([]byte, len(old), len(old)+len(r.A))
-		copy(v, old)
-		e.List = List{back: [][]byte{append(v, r.A...)}}
 	case OpLPop, OpRPop:
 		if l := m.listOf(r.Key); l != nil && l.Len() > 0 {
 			if r.Op == OpLPop {
@@ -101,7 +97,11 @@ func (m *Store) Apply(r Record) {
 		if e.Hash == nil {
 			e.Hash = make(map[string][]byte)
 		}
-		e.Hash[string(r.A)] = Clone(r.B)
+		if old, ok := e.Hash[string(r.A)]; ok && len(old) == len(r.B) {
+			copy(old, r.B) // in place: a field overwritten with a value of its size allocates nothing
+		} else {
+			e.Hash[string(r.A)] = Clone(r.B)
+		}
 	case OpHDel:
 		if e := m.keys[r.Key]; e != nil && e.Kind == KindHash {
 			delete(e.Hash, string(r.A))
@@ -142,13 +142,28 @@ func (m *Store) Apply(r Record) {
 	}
 }
 
+// setString makes key the string v, reusing key's entry and its memory if it is a string or
+// a list (SET over a string, the common case, then allocates nothing).
+func (m *Store) setString(key string, v []byte) {
+	e := m.keys[key]
+	switch {
+	case e == nil:
+		e = &Entry{}
+		m.insert(key, e)
+	case e.Kind != KindList && e.Kind != KindString:
+		*e = Entry{}
+	}
+	e.Kind, e.ExpireAt = KindString, 0
+	e.SetOne(v)
+}
+
 // typed returns key's Entry, making it an empty Entry of kind k if it is missing or of
 // another kind (the server checks types before it mutates, so this is replay's safety net).
 func (m *Store) typed(key string, k Kind) *Entry {
 	e := m.keys[key]
 	if e == nil || e.Kind != k {
 		e = &Entry{Kind: k}
-		m.keys[key] = e
+		m.insert(key, e)
 	}
 	return e
 }

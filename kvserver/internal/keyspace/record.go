@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"unsafe"
 
 	"ds440/internal/durable"
 )
@@ -64,7 +65,8 @@ func (o Op) fields() int {
 }
 
 // Record is one logged mutation; fields its op does not use are empty. A decoded Record's
-// values alias the buffer it was decoded from.
+// key and values alias the buffer it was decoded from. Whoever applies or logs a Record copies what it
+// keeps of it, so its key and values may be views of a buffer the caller reuses afterwards.
 type Record struct {
 	Op   Op
 	Key  string
@@ -107,7 +109,8 @@ func (r Record) AppendTo(dst []byte) []byte {
 }
 
 // DecodePayload decodes a checksummed payload, which must hold exactly one Record; it fails
-// with ErrBadRecord otherwise. The Record's values alias p.
+// with ErrBadRecord otherwise. The Record's key and values alias p: p must not change while
+// the Record is in use, and a caller that keeps the key copies it.
 func DecodePayload(p []byte) (Record, error) {
 	if len(p) == 0 {
 		return Record{}, ErrBadRecord
@@ -133,7 +136,9 @@ func DecodePayload(p []byte) (Record, error) {
 	if (r.Op == OpZAdd && len(fs[2]) != 8) || (r.Op == OpExpireAt && len(fs[1]) != 8) {
 		return Record{}, ErrBadRecord
 	}
-	r.Key, r.A, r.B = string(fs[0]), fs[1], fs[2]
+	// The key is a view too: replay applies millions of records, and a Store copies the few
+	// keys it inserts (Apply), so a copy per record would be garbage per record.
+	r.Key, r.A, r.B = unsafe.String(unsafe.SliceData(fs[0]), len(fs[0])), fs[1], fs[2]
 	return r, nil
 }
 

@@ -1,60 +1,18 @@
 package keyspace
 
+import "strings"
+
 // New returns an empty Store.
 func New() *Store { return &Store{keys: make(map[string]*Entry)} }
 
 // Store keeps each key's value as an Entry of one Redis type, in memory. Its list methods
 // (those of kvserver.ListStore) see a string as a list of one value, and other types as no
-// values. Put, Prepend and Update copy the values they are given; Get returns a fresh slice,
-// Range may return a view of the store's own, which the caller must not modify nor keep past
-// the next mutation. A Store is not safe for concurrent use.
+// values. Put, Prepend and Update copy the values they are given; Get returns copies, Range
+// views of the store's own values, which the caller must not modify nor keep past the next
+// mutation. Keys are copied too when the store keeps them, so a Record's key may be a view of
+// a buffer the caller reuses. A Store is not safe for concurrent use.
 type Store struct {
 	keys map[string]*Entry
-}
-
-// List holds values in order: front reversed (the most recent Prepend last), then back.
-type List struct {
-	front [][]byte
-	back  [][]byte
-}
-
-// Len returns the number of values.
-func (l *List) Len() int { return len(l.front) + len(l.back) }
-
-// At returns the i-th value, 0 <= i < l.Len().
-func (l *List) At(i int) []byte {
-	if i < len(l.front) {
-		return l.front[len(l.front)-1-i]
-	}
-	return l.back[i-len(l.front)]
-}
-
-// PopFront removes and returns the first value of a non-empty list.
-func (l *List) PopFront() []byte {
-	if n := len(l.front); n > 0 {
-		v := l.front[n-1]
-		l.front[n-1] = nil
-		l.front = l.front[:n-1]
-		return v
-	}
-	v := l.back[0]
-	l.back[0] = nil
-	l.back = l.back[1:]
-	return v
-}
-
-// PopBack removes and returns the last value of a non-empty list.
-func (l *List) PopBack() []byte {
-	if n := len(l.back); n > 0 {
-		v := l.back[n-1]
-		l.back[n-1] = nil
-		l.back = l.back[:n-1]
-		return v
-	}
-	v := l.front[0]
-	l.front[0] = nil
-	l.front = l.front[1:]
-	return v
 }
 
 // listFor returns key's list, making the key a list if it is missing or of another type.
@@ -62,7 +20,7 @@ func (m *Store) listFor(key string) *List {
 	e := m.keys[key]
 	if e == nil || (e.Kind != KindList && e.Kind != KindString) {
 		e = &Entry{Kind: KindList}
-		m.keys[key] = e
+		m.insert(key, e)
 	}
 	e.Kind = KindList
 	return &e.List
@@ -76,15 +34,12 @@ func (m *Store) listOf(key string) *List {
 	return nil
 }
 
-func (m *Store) Put(key string, value []byte) {
-	l := m.listFor(key)
-	l.back = append(l.back, Clone(value))
-}
+// insert makes e key's entry. The key is copied: a Record's key may be a view of a request.
+func (m *Store) insert(key string, e *Entry) { m.keys[strings.Clone(key)] = e }
 
-func (m *Store) Prepend(key string, value []byte) {
-	l := m.listFor(key)
-	l.front = append(l.front, Clone(value))
-}
+func (m *Store) Put(key string, value []byte) { m.listFor(key).PushBack(value) }
+
+func (m *Store) Prepend(key string, value []byte) { m.listFor(key).PushFront(value) }
 
 func (m *Store) Get(key string) [][]byte {
 	l := m.listOf(key)
@@ -92,8 +47,8 @@ func (m *Store) Get(key string) [][]byte {
 		return nil
 	}
 	out := make([][]byte, 0, l.Len())
-	for i := range l.Len() {
-		out = append(out, l.At(i))
+	for v := range l.Values(0, l.Len()) {
+		out = append(out, Clone(v))
 	}
 	return out
 }
@@ -107,12 +62,9 @@ func (m *Store) Range(key string, start, stop int) [][]byte {
 	if !ok {
 		return nil
 	}
-	if f := len(l.front); lo >= f {
-		return l.back[lo-f : hi-f : hi-f]
-	}
 	out := make([][]byte, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		out = append(out, l.At(i))
+	for v := range l.Values(lo, hi) {
+		out = append(out, v)
 	}
 	return out
 }
@@ -127,20 +79,8 @@ func (m *Store) Len(key string) int {
 func (m *Store) Delete(key string) { delete(m.keys, key) }
 
 func (m *Store) Update(key string, oldValue, newValue []byte) {
-	l := m.listOf(key)
-	if l == nil {
-		return
-	}
-	var replacement []byte // one copy shared by every replaced slot: values are never modified in place
-	for _, vals := range [][][]byte{l.front, l.back} {
-		for i, v := range vals {
-			if string(v) == string(oldValue) {
-				if replacement == nil {
-					replacement = Clone(newValue)
-				}
-				vals[i] = replacement
-			}
-		}
+	if l := m.listOf(key); l != nil {
+		l.Replace(oldValue, newValue)
 	}
 }
 
