@@ -83,3 +83,22 @@ func TestCommitFailure(t *testing.T) {
 		waitCounts(t, s, 0, 1)
 	})
 }
+
+// A text client's Put has no reply, so when the Commit of its round fails the server has no
+// reply to withhold: it must drop the client, or the client would carry on unaware that its
+// Puts were rolled back.
+func TestCommitFailureText(t *testing.T) {
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		store := &commitStore{KVStore: NewMemoryStore()}
+		s := startServer(t, store)
+		c := dial(t, s)
+		c.send("Put:k:durable")
+		c.sync()
+		store.fail.Store(true)
+		c.send("Put:k:lost")
+		c.expectEOF()
+		waitCounts(t, s, 0, 1)
+	})
+}

@@ -41,6 +41,7 @@ type client struct {
 	spareBuf       []byte   // an empty buffer for the next pending
 	sending        bool     // a buffer is at the writer
 	dirty          bool     // in the loop's dirty list
+	ran            bool     // ran requests since the loop's last commit
 	ending         bool     // no more requests are taken; output closes once drained
 	outClosed      bool
 	readerDone     bool

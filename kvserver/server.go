@@ -352,6 +352,7 @@ func (s *Server) execute(c *client, b *batch) bool {
 		limitBytes: s.softLimit >= 0, maxBytes: s.softLimit - c.atWriter}
 	queued := len(c.pending)
 	s.uncommitted = true
+	c.ran = true
 	for ; b.next < len(b.reqs) && !out.quit; b.next++ {
 		r := b.reqs[b.next]
 		args := b.args[r.lo:r.hi]
@@ -431,20 +432,24 @@ func (s *Server) markDirty(c *client) {
 }
 
 // commit makes the mutations of the round durable, on a store that commits in groups, before
-// flushDirty hands their replies to the writers. If that fails, the clients owed those replies
-// are dropped instead of answered.
+// flushDirty hands their replies to the writers. If that fails, every client that ran requests
+// in the round is dropped instead of answered: a RESP client is owed a reply that would
+// acknowledge its write, and a text client's Put has no reply at all, so closing its
+// connection is the only way to tell it that the Put may be gone.
 func (s *Server) commit() {
 	if !s.uncommitted || s.db.committer == nil {
 		return
 	}
 	s.uncommitted = false
-	if err := s.db.committer.Commit(); err != nil {
-		s.log.Error("kvserver: the store could not commit; dropping the clients whose replies would acknowledge it", "err", err)
-		for _, c := range s.dirty {
-			if len(c.pending) > 0 {
-				s.abort(c)
-			}
+	err := s.db.committer.Commit()
+	if err != nil {
+		s.log.Error("kvserver: the store could not commit; dropping the clients whose requests it held", "err", err)
+	}
+	for _, c := range s.dirty {
+		if err != nil && (len(c.pending) > 0 || c.ran && !c.ending) {
+			s.abort(c)
 		}
+		c.ran = false
 	}
 }
 
