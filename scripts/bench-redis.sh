@@ -8,14 +8,17 @@
 #   1. redis-benchmark -t set,get -c 50, without and with -P 16, and -c 1000;
 #   2. redis-benchmark with its default test list (PING_INLINE to MSET), one test at a time;
 #   3. kvbench -proto redis -compare redis=...: 50 clients without and with 16-deep pipelines,
-#      and with 10,000 idle connections open (ABBA inside kvbench).
+#      and with 10,000 idle connections open (ABBA inside kvbench);
+#   4. both servers again with every mutation fsynced before its reply (kvserver -aof -fsync
+#      always, Redis appendfsync always): SET, LPUSH and MSET, without and with -P 16.
 # Beside requests per second it prints p99 latency and server CPU time per request (from
 # /proc, Linux only). Skipped, with a hint, when redis-server is not installed.
 #
 # Environment: BENCH_DURATION (kvbench time per server and load, default 10s),
 # BENCH_REQUESTS (redis-benchmark requests per run, default 200000), BENCH_IDLE (idle
-# connections of the last kvbench load, default 10000; 0 skips it), KVSERVER_FLAGS (extra
-# kvserver flags, e.g. -portable).
+# connections of the last kvbench load, default 10000; 0 skips it), BENCH_FSYNC_REQUESTS
+# (redis-benchmark requests per fsync-always run, default a quarter of BENCH_REQUESTS; 0 skips
+# it), KVSERVER_FLAGS (extra kvserver flags, e.g. -portable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,7 @@ need_redis bench-redis
 duration=${BENCH_DURATION:-10s}
 requests=${BENCH_REQUESTS:-200000}
 idle=${BENCH_IDLE:-10000}
+fsync_requests=${BENCH_FSYNC_REQUESTS:-$((requests / 4))}
 hz=$(getconf CLK_TCK)
 
 echo "building kvserver and kvbench..."
@@ -107,6 +111,19 @@ done
 if [ "$idle" -gt 0 ]; then
   "$work/kvbench" -proto redis -addr "$kaddr" -compare "redis=127.0.0.1:$rport" \
     -clients 50 -duration "$duration" -rounds 2 -get 0.5 -idle "$idle"
+  echo
+fi
+if [ "$fsync_requests" -gt 0 ]; then
+  # Both servers log every mutation to a file in the same directory and fsync it before
+  # answering: kvserver -aof -fsync always, Redis appendonly yes, appendfsync always.
+  mkdir -p "$work/aof"
+  start_redis --appendonly yes --appendfsync always --dir "$work/aof" --appendfilename redis.aof
+  start_kvserver -aof "$work/aof/kvserver.aof" -fsync always
+  requests=$fsync_requests
+  echo "fsync always: kvserver -aof -fsync always beside Redis appendfsync always, files on $(df -T "$work" | awk 'NR == 2 { print $2 }') in one directory, -n $requests, ABAB:"
+  abab c50 -c 50 -t set,lpush,mset
+  abab c50-P16 -c 50 -P 16 -t set,lpush,mset
+  table
   echo
 fi
 echo "(Load generators share the machine's cores with the servers, the same way for both.)"

@@ -26,12 +26,12 @@ trap stop_servers EXIT
 # start_redis ARGS...: starts redis-server (no persistence, plus ARGS) and sets rport and rpid. Redis
 # cannot pick a free port itself, so random high ports are tried until one binds.
 start_redis() {
-  local port pid
-  ready() { grep -q 'Ready to accept connections' "$work/redis.log"; }
+  local port pid log="$work/redis-${#pids[@]}.log"
+  ready() { grep -q 'Ready to accept connections' "$log"; }
   for _ in $(seq 20); do
     port=$((20000 + RANDOM % 30000))
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no "$@" \
-      >"$work/redis.log" 2>&1 &
+      >"$log" 2>&1 &
     pid=$!
     if waitfor 10 "redis-server on port $port" ready >/dev/null; then
       pids+=("$pid") rport=$port rpid=$pid
@@ -41,19 +41,20 @@ start_redis() {
     wait "$pid" 2>/dev/null || true
   done
   echo "redis-server did not start:" >&2
-  cat "$work/redis.log" >&2
+  cat "$log" >&2
   exit 1
 }
 
-# start_kvserver ARGS...: builds and starts an in-memory kvserver on a free port; sets kaddr,
-# kport and kpid.
+# start_kvserver ARGS...: builds kvserver (once) and starts it on a free port, in memory unless
+# ARGS say otherwise; sets kaddr, kport and kpid.
 start_kvserver() {
-  go build -o "$work/kvserver" ./kvserver/cmd/kvserver
-  "$work/kvserver" -port 0 "$@" 2>"$work/kvserver.log" &
+  local log="$work/kvserver-${#pids[@]}.log"
+  [ -x "$work/kvserver" ] || go build -o "$work/kvserver" ./kvserver/cmd/kvserver
+  "$work/kvserver" -port 0 "$@" 2>"$log" &
   kpid=$!
   pids+=("$kpid")
-  listening() { grep -q '^kvserver listening on ' "$work/kvserver.log"; }
-  waitfor 10 "kvserver listening" listening || { cat "$work/kvserver.log" >&2; exit 1; }
-  kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$work/kvserver.log")
+  listening() { grep -q '^kvserver listening on ' "$log"; }
+  waitfor 10 "kvserver listening" listening || { cat "$log" >&2; exit 1; }
+  kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$log")
   kport=${kaddr##*:}
 }
