@@ -4,6 +4,10 @@ PKGS      ?= ./...
 TESTFLAGS ?=
 FUZZTIME  ?= 10s
 SOAK_COUNT ?= 20
+# Test binaries run at once by `make unit`. Many packages spend most of their time waiting on
+# real processes and sockets, so four at once keep two cores busier than go test's default of
+# one per core; UNIT_P=2 gives the default back on a machine shared with other work.
+UNIT_P    ?= 4
 
 .PHONY: all test vet fmt-check unit demo bench bench-redis fuzz soak build clean plots chaos
 
@@ -21,7 +25,7 @@ fmt-check:
 
 # -vet=off: the vet target has checked every package already; go test would vet each again.
 unit:
-	$(GO) test -race -vet=off -timeout 5m $(TESTFLAGS) $(PKGS)
+	$(GO) test -race -vet=off -timeout 5m -p $(UNIT_P) $(TESTFLAGS) $(PKGS)
 
 ## demo: the project tour; starts everything it needs on loopback and stops it again.
 demo:

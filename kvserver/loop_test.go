@@ -33,7 +33,10 @@ func TestEventLoopIsTheDefaultOnLinux(t *testing.T) {
 // sends a reply-less Put and then a Get must not wait for the server's delayed ACK of the Put
 // (40 ms on Linux) before its Get leaves. Its rounds take turns with those of a client with
 // TCP_NODELAY on the same server, so the load of a shared machine falls on both alike: the
-// median Nagle round may not cost half a delayed ACK more than the median control round.
+// median Nagle round may not cost half a delayed ACK more than the median control round. A
+// machine with many more runnable threads than cores can still stall most rounds of one side
+// by tens of milliseconds (see TestSlowReader), while a held-back Get costs every Nagle round:
+// the comparison is made up to three times and fails only if each trial shows the delay.
 func TestNagleClientPutThenGet(t *testing.T) {
 	t.Parallel()
 	onLoops(t, func(t *testing.T) {
@@ -44,30 +47,43 @@ func TestNagleClientPutThenGet(t *testing.T) {
 		if err := nagle.c.(*net.TCPConn).SetNoDelay(false); err != nil {
 			t.Fatal(err)
 		}
-		round := func(c *testConn, i int) time.Duration {
-			v := strconv.Itoa(i)
+		next := 0
+		round := func(c *testConn) time.Duration {
+			next++
+			v := strconv.Itoa(next)
 			start := time.Now()
 			c.write("Put:k" + v + ":" + v + "\n")
 			c.write("Get:k" + v + "\n")
 			if got := c.line(); got != "k"+v+":"+v {
-				t.Fatalf("round %d: got %q", i, got)
+				t.Fatalf("round %d: got %q", next, got)
 			}
 			return time.Since(start)
 		}
-		var slow, fast []time.Duration
-		for i := range rounds {
-			if i%2 == 0 {
-				slow = append(slow, round(nagle, i))
-				fast = append(fast, round(control, rounds+i))
-			} else {
-				fast = append(fast, round(control, rounds+i))
-				slow = append(slow, round(nagle, i))
+		trial := func() (nagled, plain time.Duration) {
+			var slow, fast []time.Duration
+			for i := range rounds {
+				if i%2 == 0 {
+					slow = append(slow, round(nagle))
+					fast = append(fast, round(control))
+				} else {
+					fast = append(fast, round(control))
+					slow = append(slow, round(nagle))
+				}
 			}
+			slices.Sort(slow)
+			slices.Sort(fast)
+			return slow[rounds/2], fast[rounds/2]
 		}
-		slices.Sort(slow)
-		slices.Sort(fast)
-		if d, c := slow[rounds/2], fast[rounds/2]; d-c > 20*time.Millisecond {
-			t.Fatalf("median Put-then-Get round %v with Nagle's algorithm, %v without: the delayed ACK holds the Get back", d, c)
+		const trials = 3
+		for i := 1; ; i++ {
+			d, c := trial()
+			if d-c <= 20*time.Millisecond {
+				break
+			}
+			t.Logf("trial %d: median Put-then-Get round %v with Nagle's algorithm, %v without", i, d, c)
+			if i == trials {
+				t.Fatalf("median Put-then-Get round %v with Nagle's algorithm, %v without, in %d trials out of %d: the delayed ACK holds the Get back", d, c, trials, trials)
+			}
 		}
 	})
 }

@@ -198,8 +198,9 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
 		got := make([]byte, len(want))
 		for i := range gets {
-			// A deadline per reply: the whole backlog is 48 MB, which a loaded machine under
-			// -race may take longer than ioTimeout to carry, stall or not.
+			// A deadline per reply: a server that stops answering fails, one that a loaded
+			// machine slows down does not (48 MB through race-built code took more than 20 s
+			// in make soak).
 			slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
 			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
 				t.Fatalf("reply %d = %.40q, %v", i, got, err)

@@ -216,6 +216,14 @@ func TestManyClients(t *testing.T) {
 // client stays connected, and another client keeps its speed meanwhile. Its speed is compared
 // with a client of a control server in the same process, timed in interleaved batches, so
 // that the load of a shared machine falls on both alike and cannot fake a slowdown.
+//
+// On a machine with many more runnable threads than cores, a batch of 20 round trips (about a
+// millisecond) is often longer than the scheduler's share of the test, so most batches of
+// both sides carry some preemption and the two medians, of 15 batches each, can come out
+// several times apart by chance (3.3x to 12x under loads of 12 to 30 on 2 cores, on either
+// server path, in about one trial of 15 under `make soak`). A server that a stuck client
+// slows pays in every batch of every trial, so the comparison is made up to five times and
+// fails only if each trial shows the slowdown.
 func TestSlowReader(t *testing.T) {
 	onLoops(t, func(t *testing.T) {
 		const gets = 3000
@@ -256,24 +264,35 @@ func TestSlowReader(t *testing.T) {
 			}
 			return time.Since(start)
 		}
-		const batches = 15
-		var stuck, alone []time.Duration
-		for i := range batches {
-			if i%2 == 0 {
-				stuck = append(stuck, batch(fast))
-				alone = append(alone, batch(beside))
-			} else {
-				alone = append(alone, batch(beside))
-				stuck = append(stuck, batch(fast))
+		trial := func() (during, control time.Duration) {
+			const batches = 15
+			var stuck, alone []time.Duration
+			for i := range batches {
+				if i%2 == 0 {
+					stuck = append(stuck, batch(fast))
+					alone = append(alone, batch(beside))
+				} else {
+					alone = append(alone, batch(beside))
+					stuck = append(stuck, batch(fast))
+				}
 			}
+			slices.Sort(stuck)
+			slices.Sort(alone)
+			return stuck[batches/2], alone[batches/2]
 		}
-		slices.Sort(stuck)
-		slices.Sort(alone)
-		during, control := stuck[batches/2], alone[batches/2]
-		t.Logf("20 round trips: median %v beside a stuck client, %v on a control server (%.2fx)",
-			during, control, float64(during)/float64(control))
-		if during > 3*control {
-			t.Errorf("a stuck client slowed another: 20 round trips take %v, %v on a control server", during, control)
+		const trials = 5
+		for i := 1; ; i++ {
+			during, control := trial()
+			t.Logf("20 round trips: median %v beside a stuck client, %v on a control server (%.2fx)",
+				during, control, float64(during)/float64(control))
+			if during <= 3*control {
+				break
+			}
+			if i == trials {
+				t.Errorf("a stuck client slowed another in %d trials out of %d: 20 round trips take %v, %v on a control server",
+					trials, trials, during, control)
+				break
+			}
 		}
 		waitCounts(t, s, 2, 0)
 

@@ -322,9 +322,9 @@ func TestDigestCostIsConstant(t *testing.T) {
 		}
 		quiet := func() int32 {
 			c.settle()
-			time.Sleep(keepaliveInterval / 2) // the bubble's clock: measure from between two ticks
+			time.Sleep(keepaliveInterval / 2) // fake time (synctest): measure from between two ticks
 			before := c.remoteBytes()
-			time.Sleep(10 * keepaliveInterval) // the bubble's clock: ten rounds of digests
+			time.Sleep(10 * keepaliveInterval) // fake time (synctest): ten rounds of digests
 			return c.remoteBytes() - before
 		}
 		mustPut(t, cs[0], "one", "v")

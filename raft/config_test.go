@@ -122,7 +122,7 @@ func simulate(t *testing.T, body func(t *testing.T)) {
 // scenario ("let the peers time out"), not a synchronisation. It must be called inside
 // simulate.
 func runFor(d time.Duration) {
-	time.Sleep(d)
+	time.Sleep(d) // fake time (synctest): the bubble's clock moves d once every goroutine is blocked
 }
 
 // makeConfig starts n connected peers. With unreliable set the network loses and delays

@@ -17,14 +17,16 @@ import (
 	"time"
 )
 
-// binaries are the programs BuildBinary has built for this test process, in a directory of
-// their own that is removed once no test needs it.
+// binaries are the programs BuildBinary has built for this test process: those the Go build
+// cache holds, and those built into a directory of their own that is removed once no test
+// needs it.
 var binaries struct {
-	mu    sync.Mutex
-	dir   string            // "" until the first build, and again once removed
-	built map[string]string // package path -> binary in dir
-	users int               // tests that built or fetched a binary and have not ended
-	kept  bool              // Main keeps dir until the test binary exits
+	mu     sync.Mutex
+	cached map[string]string // package path -> binary in the Go build cache
+	dir    string            // "" until the first build into it, and again once removed
+	built  map[string]string // package path -> binary in dir
+	users  int               // tests that built or fetched a binary in dir and have not ended
+	kept   bool              // Main keeps dir until the test binary exits
 }
 
 // binDirPrefix names the directories BuildBinary makes in the temp directory, followed by the
@@ -35,14 +37,34 @@ const binDirPrefix = "ds440-bin-"
 // and returns the path of the binary. Tests use it to run the module's programs as real
 // processes.
 //
-// The binaries go to a directory in the temp directory that the test binary removes: when the
-// package's tests end if its TestMain calls Main, which also builds each program once per
-// process; otherwise as soon as no running test has called BuildBinary, so a package whose
-// tests run one after the other rebuilds for each (a link step: go build caches the rest).
+// The binary is the one go run keeps in the Go build cache, so a program is linked once for
+// every test process of the module, and again only when its code changes: `make test` runs
+// many packages that start the same programs, and linking a race-enabled program costs
+// seconds of CPU. Nothing is left in the temp directory. Where go run keeps no copy (GOCACHE
+// off, say) the binary goes to a directory in the temp directory that the test binary removes:
+// when the package's tests end if its TestMain calls Main, which also builds each program once
+// per process; otherwise as soon as no running test has called BuildBinary.
 func BuildBinary(tb testing.TB, pkg string) string {
 	tb.Helper()
 	binaries.mu.Lock()
 	defer binaries.mu.Unlock()
+	if bin, ok := binaries.cached[pkg]; ok {
+		return bin
+	}
+	if bin, ok := cachedBinary(pkg); ok {
+		if binaries.cached == nil {
+			binaries.cached = make(map[string]string)
+		}
+		binaries.cached[pkg] = bin
+		return bin
+	}
+	return buildInTemp(tb, pkg)
+}
+
+// buildInTemp builds pkg into the binaries' directory in the temp directory, for BuildBinary
+// where the build cache keeps no copy. The caller holds binaries.mu.
+func buildInTemp(tb testing.TB, pkg string) string {
+	tb.Helper()
 	if binaries.dir == "" {
 		removeStaleBinDirs()
 		dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid()))
@@ -71,6 +93,33 @@ func BuildBinary(tb testing.TB, pkg string) string {
 	}
 	binaries.built[pkg] = bin
 	return bin
+}
+
+// cachedBinary returns pkg's executable as go run keeps it in the Go build cache, asking go
+// run for its path with -exec echo. Go run stores what it links in the cache (Go 1.24 and
+// later) but runs, and so prints, the copy in its work directory, which it removes on exit:
+// after a change to the program the first run prints a path that is gone, and the second the
+// cached one. ok is false if neither leaves a binary, or if the build fails (go build then
+// reports why).
+func cachedBinary(pkg string) (bin string, ok bool) {
+	args := []string{"run"}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "-exec", "echo", pkg)
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		out, err := exec.CommandContext(ctx, "go", args...).Output()
+		cancel()
+		if err != nil {
+			return "", false
+		}
+		bin = strings.TrimSpace(string(out))
+		if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() && filepath.IsAbs(bin) {
+			return bin, true
+		}
+	}
+	return "", false
 }
 
 // releaseBinaries ends one test's use of the binaries and removes them if it was the last.

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -171,13 +172,41 @@ func TestFreePortsAreDistinct(t *testing.T) {
 	}
 }
 
-// A binary built for tests is gone once the last test that asked for one has ended, and two
-// tests that overlap share it.
+// A binary built for tests leaves nothing in the temp directory, and a second test, in this
+// process or another, gets the one already linked.
 func TestBuildBinaryLeavesNothingBehind(t *testing.T) {
 	SkipIfShort(t)
 	first, second := &fakeTB{TB: t}, &fakeTB{TB: t}
 	bin := BuildBinary(first, "./testdata/hello")
 	if again := BuildBinary(second, "./testdata/hello"); again != bin {
+		t.Errorf("a second test got %s, want the binary already built, %s", again, bin)
+	}
+	p := StartProc(t, bin)
+	p.WaitLine(t, "^hello$", time.Minute)
+	if err := p.Wait(t, time.Minute); err != nil {
+		t.Errorf("hello: %v", err)
+	}
+	if other, ok := cachedBinary("./testdata/hello"); !ok || other != bin {
+		t.Errorf("another test process would get %q (%v), want the cached %s", other, ok, bin)
+	}
+	first.runCleanups()
+	second.runCleanups()
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", binDirPrefix, os.Getpid())))
+	if len(left) > 0 {
+		t.Errorf("%v left behind in the temp directory", left)
+	}
+}
+
+// Where the build cache keeps no copy, a binary built for tests is gone once the last test that
+// asked for one has ended, and two tests that overlap share it.
+func TestBuildInTempLeavesNothingBehind(t *testing.T) {
+	SkipIfShort(t)
+	first, second := &fakeTB{TB: t}, &fakeTB{TB: t}
+	binaries.mu.Lock()
+	bin := buildInTemp(first, "./testdata/hello")
+	again := buildInTemp(second, "./testdata/hello")
+	binaries.mu.Unlock()
+	if again != bin {
 		t.Errorf("a second test got %s, want the binary already built, %s", again, bin)
 	}
 	p := StartProc(t, bin)
