@@ -25,7 +25,7 @@ echo "# title: kvserver beside Redis 7 by clients (redis-benchmark -t get, no pi
 echo "# x: clients"
 echo "# y: requests/s"
 echo "# logx"
-echo "# command: bash scripts/sweep-redis.sh   (each count run kvserver, Redis, kvserver, Redis; means; $(nproc) cores, shared)"
+echo "# command: bash scripts/sweep-redis.sh   (each count run kvserver, Redis, kvserver, Redis; means; $(nproc) cores, load average $(cut -d" " -f1 /proc/loadavg) at the start)"
 printf 'clients\tkvserver\tRedis %s\n' "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 for c in $clients; do
   k1=$(rps "$kport" "$c") r1=$(rps "$rport" "$c") k2=$(rps "$kport" "$c") r2=$(rps "$rport" "$c")
