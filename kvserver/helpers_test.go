@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,4 +236,23 @@ func waitCounts(tb testing.TB, s *Server, active, dropped int) {
 	if a, d := s.CountActive(), s.CountDropped(); a != active || d != dropped {
 		tb.Fatalf("counts moved on to active %d dropped %d, want %d and %d", a, d, active, dropped)
 	}
+}
+
+// turnMedians runs a and b n times each, taking turns (a first in even rounds, b first in
+// odd ones) so that a change of load on a shared machine falls on both alike, and returns the
+// median duration of each.
+func turnMedians(n int, a, b func() time.Duration) (ma, mb time.Duration) {
+	as, bs := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+	for i := range n {
+		if i%2 == 0 {
+			as = append(as, a())
+			bs = append(bs, b())
+		} else {
+			bs = append(bs, b())
+			as = append(as, a())
+		}
+	}
+	slices.Sort(as)
+	slices.Sort(bs)
+	return as[n/2], bs[n/2]
 }

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
-	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -60,19 +59,7 @@ func TestNagleClientPutThenGet(t *testing.T) {
 			return time.Since(start)
 		}
 		trial := func() (nagled, plain time.Duration) {
-			var slow, fast []time.Duration
-			for i := range rounds {
-				if i%2 == 0 {
-					slow = append(slow, round(nagle))
-					fast = append(fast, round(control))
-				} else {
-					fast = append(fast, round(control))
-					slow = append(slow, round(nagle))
-				}
-			}
-			slices.Sort(slow)
-			slices.Sort(fast)
-			return slow[rounds/2], fast[rounds/2]
+			return turnMedians(rounds, func() time.Duration { return round(nagle) }, func() time.Duration { return round(control) })
 		}
 		const trials = 3
 		for i := 1; ; i++ {

@@ -265,20 +265,7 @@ func TestSlowReader(t *testing.T) {
 			return time.Since(start)
 		}
 		trial := func() (during, control time.Duration) {
-			const batches = 15
-			var stuck, alone []time.Duration
-			for i := range batches {
-				if i%2 == 0 {
-					stuck = append(stuck, batch(fast))
-					alone = append(alone, batch(beside))
-				} else {
-					alone = append(alone, batch(beside))
-					stuck = append(stuck, batch(fast))
-				}
-			}
-			slices.Sort(stuck)
-			slices.Sort(alone)
-			return stuck[batches/2], alone[batches/2]
+			return turnMedians(15, func() time.Duration { return batch(fast) }, func() time.Duration { return batch(beside) })
 		}
 		const trials = 5
 		for i := 1; ; i++ {
