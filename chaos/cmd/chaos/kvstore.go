@@ -113,7 +113,8 @@ func runKVStore(ctx context.Context, r *run) (string, error) {
 		}
 		mu.Lock()
 		last, err = checkKV(puts, reads, state, kvRules{
-			kills: cl.kills, pauses: cl.pauses, crashLossOK: r.opts.kvstoreCrashLoss, firstWins: r.opts.kvstoreBroken == "first-wins"})
+			kills: cl.kills, pauses: cl.pauses, crashLossOK: r.opts.kvstoreCrashLoss, peerAcks: r.opts.kvstorePeerAcks,
+			firstWins: r.opts.kvstoreBroken == "first-wins"})
 		mu.Unlock()
 		if err != nil {
 			return "", fmt.Errorf("cycle %d: %w", n, err)
@@ -511,14 +512,15 @@ type kvCheck struct {
 	wonUnknown     int // keys whose final value is a Put with an unknown outcome
 	overwritten    int // acknowledged Puts beaten by a later-stamped one
 	crashLost      int // acknowledged Puts lost with their server's SIGKILL (kvRules.crashLossOK)
+	manyLost       int // acknowledged Puts lost to more SIGKILLs than their copies (kvRules.peerAcks)
 	reads          int // values read, each one some client wrote
 }
 
 func (k kvCheck) String() string {
 	return fmt.Sprintf("%d acknowledged Puts: %d final winners (%d on keys written once), %d lost only to a later stamp, "+
-		"%d lost with their server's SIGKILL, 0 lost otherwise (%d keys won by a Put with an unknown outcome, of %d such Puts); "+
-		"%d values read, all written by a client",
-		k.acked, k.won, k.once, k.overwritten, k.crashLost, k.wonUnknown, k.unknown, k.reads)
+		"%d lost with their server's SIGKILL, %d with more servers SIGKILLed than held them, 0 lost otherwise "+
+		"(%d keys won by a Put with an unknown outcome, of %d such Puts); %d values read, all written by a client",
+		k.acked, k.won, k.once, k.overwritten, k.crashLost, k.manyLost, k.wonUnknown, k.unknown, k.reads)
 }
 
 // kvRules are what checkKV needs besides the history: the faults, and what to accept.
@@ -529,7 +531,32 @@ type kvRules struct {
 	// it. kvstored -peer-acks 0 keeps Puts in memory only and acknowledges a Put before
 	// sending it on.
 	crashLossOK bool
-	firstWins   bool // check against a wrong rule (the smallest stamp wins), to see the checker fail
+	// peerAcks is kvstored's -peer-acks: an acknowledged Put was held by its server and that
+	// many others. Until the heal a partition or a pause may keep it from reaching the rest, so
+	// once its server and peerAcks other servers are SIGKILLed after it was sent, every copy
+	// may be gone: its loss is then beyond what kvstore promises (with -peer-acks 1, one crash).
+	peerAcks  int
+	firstWins bool // check against a wrong rule (the smallest stamp wins), to see the checker fail
+}
+
+// outnumbered reports whether every copy of the acknowledged Put p may have died: its server
+// and at least peerAcks others were SIGKILLed after it was sent (checkKV runs at the end of
+// the Put's cycle, so every kill recorded after p.Invoked came before that cycle's heal).
+func (k kvRules) outnumbered(p kvPut) bool {
+	if k.peerAcks == 0 {
+		return false // a Put lives on its server alone: see crashed
+	}
+	killedAfter := func(i int) bool { return slices.ContainsFunc(k.kills[i], p.Invoked.Before) }
+	if !killedAfter(p.Server) {
+		return false
+	}
+	others := 0
+	for i := range k.kills {
+		if i != p.Server && killedAfter(i) {
+			others++
+		}
+	}
+	return others >= k.peerAcks
 }
 
 // crashWindow is how soon after a Put its server must be killed for the loss of the Put to be
@@ -610,6 +637,10 @@ func checkKV(puts []kvPut, reads []kvRead, final map[string]kvstore.Entry, rules
 			why := rules.crashed(p)
 			if why != "" && rules.crashLossOK {
 				res.crashLost++
+				continue
+			}
+			if rules.outnumbered(p) {
+				res.manyLost++
 				continue
 			}
 			if why == "" {
