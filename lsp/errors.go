@@ -1,6 +1,9 @@
 package lsp
 
-import "errors"
+import (
+	"errors"
+	"math"
+)
 
 // Errors returned by Client and Server. Test for them with errors.Is.
 var (
@@ -26,5 +29,5 @@ var (
 const MaxPayload = 47 << 10
 
 // MaxInitialSeqNum is the largest initial sequence number, leaving room to count messages
-// without overflow.
-const MaxInitialSeqNum = 1 << 62
+// without overflow: 1<<62 with a 64-bit int, 1<<30 with a 32-bit one.
+const MaxInitialSeqNum = min(1<<62, math.MaxInt/2+1)

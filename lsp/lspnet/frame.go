@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 )
 
 // Frame is an LSP message as lspnet sees it on the wire. lspnet cannot import package lsp
@@ -135,7 +136,7 @@ func scanInt(b []byte, key string) (int, bool) {
 	}
 	n, digits := 0, 0
 	for ; digits < len(b) && b[digits] >= '0' && b[digits] <= '9'; digits++ {
-		if n > (1<<62)/10 {
+		if n > min(1<<62, math.MaxInt)/10 {
 			return 0, false
 		}
 		n = 10*n + int(b[digits]-'0')

@@ -2,6 +2,7 @@ package lspnet
 
 import (
 	"fmt"
+	"math"
 )
 
 // Limits are the sending rules a Monitor holds every sender to: the Params of the
@@ -96,7 +97,7 @@ func (m *Monitor) run() {
 	get := func(k flowKey) *flow {
 		f := flows[k]
 		if f == nil {
-			f = &flow{cum: -1 << 62, acked: make(map[int]bool), inflight: make(map[int]bool)}
+			f = &flow{cum: -min(1<<62, math.MaxInt), acked: make(map[int]bool), inflight: make(map[int]bool)}
 			flows[k] = f
 		}
 		return f
