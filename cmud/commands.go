@@ -304,7 +304,7 @@ func (s *Session) solve(p *Player, args []string) (Result, error) {
 }
 
 func (s *Session) quit(p *Player, args []string) (Result, error) {
-	return Result{Text: fmt.Sprintf("Goodbye, %s. The world keeps your place.", s.name), Quit: true}, nil
+	return Result{Text: fmt.Sprintf("Goodbye, %s.", s.name), Quit: true}, nil
 }
 
 func plural(n int64) string {

@@ -56,7 +56,7 @@ func TestDataFileKeepsTheWorld(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "dir", "world.json")
 	status, stdout, stderr := execCmud(strings.NewReader("mine 3\nbuy cpu 2\nquit\n"), "-name", "ada", "-delay", "0", "-data", data)
-	if status != 0 || !strings.Contains(stdout, "Welcome to CMUD, ada") {
+	if status != 0 || !strings.Contains(stdout, "Welcome to CMUD, ada") || !strings.Contains(stdout, "The world is kept in "+data) {
 		t.Fatalf("first game: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 	status, stdout, stderr = execCmud(strings.NewReader("inv\n"), "-name", "ada", "-delay", "0", "-data", data)
@@ -70,5 +70,15 @@ func TestDataFileKeepsTheWorld(t *testing.T) {
 	status, _, stderr = execCmud(strings.NewReader(""), "-name", "ada", "-data", data)
 	if status != 1 || !strings.HasPrefix(stderr, "cmud: cannot load the world from "+data) || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("corrupt file: status %d, stderr %q; want 1 and one line", status, stderr)
+	}
+}
+
+// With -data "" the world lives only as long as the game, and the farewell says so rather than
+// promising to keep the player's place.
+func TestNoDataFileSaysSo(t *testing.T) {
+	t.Parallel()
+	status, stdout, stderr := execCmud(strings.NewReader("mine 1\nquit\n"), "-name", "ada", "-delay", "0", "-data", "")
+	if status != 0 || !strings.Contains(stdout, "Goodbye, ada.") || !strings.Contains(stdout, "This world is not kept") {
+		t.Fatalf("status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
 }

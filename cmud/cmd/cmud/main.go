@@ -98,7 +98,14 @@ loaded from the -data file at the start and saved to it at the end ("" keeps not
 					return err
 				}
 			}
-			err := play(ctx, cmud.New(cmud.Config{Store: store, RoundDelay: delay}), name, env.Stdin, env.Stdout)
+			kept := "The cluster keeps your place."
+			switch {
+			case embedded && data != "":
+				kept = "The world is kept in " + data + "."
+			case embedded:
+				kept = `This world is not kept (-data ""): it ends with this game.`
+			}
+			err := play(ctx, cmud.New(cmud.Config{Store: store, RoundDelay: delay}), name, kept, env.Stdin, env.Stdout)
 			if embedded && data != "" {
 				if serr := save(store, data); serr != nil && err == nil {
 					err = serr
@@ -185,8 +192,9 @@ func isTerminal(r io.Reader) bool {
 	return err != nil || !os.SameFile(fi, null)
 }
 
-// play runs one player's session: lines in, the game's answers out, until quit, EOF or ctx.
-func play(ctx context.Context, game *cmud.Game, name string, in io.Reader, out io.Writer) error {
+// play runs one player's session: lines in, the game's answers out, until quit, EOF or ctx;
+// a session that ends by quit or EOF ends with kept, which says what keeps the player's place.
+func play(ctx context.Context, game *cmud.Game, name, kept string, in io.Reader, out io.Writer) error {
 	terminal := isTerminal(in)
 	lines := make(chan string)
 	go func() {
@@ -249,6 +257,7 @@ func play(ctx context.Context, game *cmud.Game, name string, in io.Reader, out i
 				fmt.Fprintln(out) // end the prompt's line
 			}
 			fmt.Fprintln(out, "Goodbye.")
+			fmt.Fprintln(out, kept)
 			return nil
 		}
 		text, quit := s.Exec(l)
@@ -256,6 +265,7 @@ func play(ctx context.Context, game *cmud.Game, name string, in io.Reader, out i
 			fmt.Fprintln(out, text)
 		}
 		if quit {
+			fmt.Fprintln(out, kept)
 			return nil
 		}
 	}

@@ -114,13 +114,17 @@ func TestTwoPlayersOnTwoServers(t *testing.T) {
 	damage := sum(t, outA, `: (\d+) done`) + sum(t, outB, `: (\d+) done`)
 	coins := sum(t, outA, `earn (\d+) coins?`) - 4
 
-	// Replication is asynchronous: wait until server B has alice's work, then resume her there.
-	client := kvstore.NewClient(&roundRobin{addrs: b.QueryAddrs()})
-	defer client.Close()
-	testutil.Eventually(t, 5*time.Second, func() bool {
-		m, err := client.List("problem/0/")
-		return err == nil && len(m) == 3
-	}, "all three solves on server B")
+	// Replication is asynchronous, between servers and between the query actors of one server:
+	// wait until every query actor of server B has the three solves, then resume alice there
+	// (her session may ask any of them).
+	for _, addr := range b.QueryAddrs() {
+		client := kvstore.NewClient(&roundRobin{addrs: []string{addr}})
+		defer client.Close()
+		testutil.Eventually(t, 5*time.Second, func() bool {
+			m, err := client.List("problem/0/")
+			return err == nil && len(m) == 3
+		}, "all three solves at %s", addr)
+	}
 	out := runScript(t, "stats\ninv\nmap\nquit\n", "-name", "alice", "-server", onB, "-delay", "0")
 	wantAll(t, out, "Welcome back, alice", fmt.Sprintf("coins %d, power 5", coins),
 		fmt.Sprintf("%d of 100 done", damage), "cpu          x5",
