@@ -4,6 +4,13 @@ PKGS      ?= ./...
 TESTFLAGS ?=
 FUZZTIME  ?= 10s
 SOAK_COUNT ?= 20
+
+# -trimpath: builds do not depend on where the checkout is, so a second clone or worktree on
+# the same machine takes what Go's build cache already holds for unchanged packages (compiled
+# with -race, and the programs the tests run) instead of compiling them all again. A GOFLAGS
+# of your own replaces it.
+GOFLAGS ?= -trimpath
+export GOFLAGS
 # Test binaries run at once by `make unit`. Many packages spend most of their time waiting on
 # real processes and sockets, so four at once keep two cores busier than go test's default of
 # one per core; UNIT_P=2 gives the default back on a machine shared with other work.
