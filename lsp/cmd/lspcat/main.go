@@ -124,8 +124,12 @@ const (
 )
 
 // lingerEpochs bounds how long a receiver that has the whole stream waits for its answer to
-// be acked: the sender exits once it has the answer, so a lost ack is never repaired.
-const lingerEpochs = 4
+// be acked (and never more than EpochLimit epochs, after which LSP gives the sender up): the
+// sender exits once it has the answer, so a lost ack is never repaired, but leaving too soon
+// leaves the answer unrepaired if every copy sent so far was lost. With backoff, 20 epochs
+// give the answer about five tries (4 epochs gave two: with 30% loss, one sender in 12 never
+// heard it and failed).
+const lingerEpochs = 20
 
 // drainQuiet is how long an interrupted receiver keeps reading, once its socket hears nothing
 // more, for payloads LSP had already acked: they are queued in memory and come out at once.
@@ -143,7 +147,8 @@ func run(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writer, log
 			return exitIncomplete
 		}
 		log.Info("listening", "port", portOf(s, cfg.port), "params", cfg.params.String(), "drop", cfg.drop)
-		r := &receiver{s: s, nw: nw, out: bufio.NewWriterSize(stdout, 64<<10), log: log, epoch: time.Duration(cfg.params.EpochMillis) * time.Millisecond}
+		r := &receiver{s: s, nw: nw, out: bufio.NewWriterSize(stdout, 64<<10), log: log,
+			epoch: time.Duration(cfg.params.EpochMillis) * time.Millisecond, epochLimit: cfg.params.EpochLimit}
 		return r.run(ctx)
 	}
 	c, err := lsp.NewClientWith(cfg.hostport, 0, &cfg.params, lsp.WithDial(nw.DialUDP))
@@ -183,11 +188,12 @@ type readResult struct {
 // receiver prints what the first client sends until the end of its stream. Other clients are
 // turned away.
 type receiver struct {
-	s     lsp.Server
-	nw    *lspnet.Network
-	out   *bufio.Writer
-	log   *slog.Logger
-	epoch time.Duration
+	s          lsp.Server
+	nw         *lspnet.Network
+	out        *bufio.Writer
+	log        *slog.Logger
+	epoch      time.Duration
+	epochLimit int // the connection's EpochLimit
 
 	client      int
 	bytes       int64
@@ -304,7 +310,7 @@ func (r *receiver) linger() {
 		r.s.Close()
 		close(closed)
 	}()
-	t := time.NewTimer(lingerEpochs * r.epoch)
+	t := time.NewTimer(time.Duration(min(lingerEpochs, r.epochLimit)) * r.epoch)
 	defer t.Stop()
 	select {
 	case <-closed:
