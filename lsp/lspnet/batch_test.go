@@ -12,11 +12,18 @@ import (
 // readBatchAll reads batches from c until want datagrams arrived, returning them in order.
 func readBatchAll(t *testing.T, c *UDPConn, want int) ([][]byte, []*UDPAddr) {
 	t.Helper()
-	bufs := make([][]byte, MaxBatch)
+	return readBatchFew(t, c, want, MaxBatch)
+}
+
+// readBatchFew is readBatchAll through only k buffers per call; it checks that no call
+// returns more datagrams than it was given buffers.
+func readBatchFew(t *testing.T, c *UDPConn, want, k int) ([][]byte, []*UDPAddr) {
+	t.Helper()
+	bufs := make([][]byte, k)
 	for i := range bufs {
 		bufs[i] = make([]byte, 1<<16) // room for any datagram: a shorter buffer truncates
 	}
-	ns, addrs := make([]int, MaxBatch), make([]*UDPAddr, MaxBatch)
+	ns, addrs := make([]int, k), make([]*UDPAddr, k)
 	var got [][]byte
 	var from []*UDPAddr
 	c.SetReadDeadline(time.Now().Add(wait))
@@ -24,6 +31,9 @@ func readBatchAll(t *testing.T, c *UDPConn, want int) ([][]byte, []*UDPAddr) {
 		n, err := c.ReadBatch(bufs, ns, addrs)
 		if err != nil {
 			t.Fatalf("ReadBatch after %d of %d: %v", len(got), want, err)
+		}
+		if n > k {
+			t.Fatalf("ReadBatch returned %d datagrams into %d buffers", n, k)
 		}
 		for i := range n {
 			got = append(got, bytes.Clone(bufs[i][:ns[i]]))

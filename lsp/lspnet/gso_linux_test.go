@@ -87,33 +87,6 @@ func TestBatchSegmented(t *testing.T) {
 	}
 }
 
-// readBatchFew is readBatchAll through only k buffers per call.
-func readBatchFew(t *testing.T, c *UDPConn, want, k int) ([][]byte, []*UDPAddr) {
-	t.Helper()
-	bufs := make([][]byte, k)
-	for i := range bufs {
-		bufs[i] = make([]byte, 1<<16)
-	}
-	ns, addrs := make([]int, k), make([]*UDPAddr, k)
-	var got [][]byte
-	var from []*UDPAddr
-	c.SetReadDeadline(time.Now().Add(wait))
-	for len(got) < want {
-		n, err := c.ReadBatch(bufs, ns, addrs)
-		if err != nil {
-			t.Fatalf("ReadBatch after %d of %d: %v", len(got), want, err)
-		}
-		if n > k {
-			t.Fatalf("ReadBatch returned %d datagrams into %d buffers", n, k)
-		}
-		for i := range n {
-			got = append(got, bytes.Clone(bufs[i][:ns[i]]))
-			from = append(from, addrs[i])
-		}
-	}
-	return got, from
-}
-
 // TestGSORefused checks how a refused segmented send narrows GSO: a size too large for the
 // route stops it for that size and larger, anything else stops it.
 func TestGSORefused(t *testing.T) {
