@@ -6,6 +6,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Rewrite builds a replacement for a Log beside it (in path.rewrite), so that a log of many
@@ -93,6 +94,9 @@ func (rw *Rewrite) Append(payload []byte) error {
 // queue behind it.
 const rewriteSyncEvery = 4 << 20
 
+// copyBuffer is the least buffer a catch-up copies the log through.
+const copyBuffer = 256 << 10
+
 func (rw *Rewrite) flush() error {
 	if len(rw.buf) == 0 {
 		return nil
@@ -128,7 +132,10 @@ func (rw *Rewrite) catchUp(to int64, sync bool) error {
 	}
 	if to > rw.copied {
 		rw.synced = false
-		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to); err != nil {
+		// The append buffer, empty after flush, carries the copy: a rewrite's catch-ups, one
+		// after another while the log grows, allocate nothing.
+		rw.buf = slices.Grow(rw.buf[:0], copyBuffer)
+		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to, rw.buf[:cap(rw.buf)]); err != nil {
 			return fmt.Errorf("durable: rewrite: %w", err)
 		}
 		rw.size += to - rw.copied

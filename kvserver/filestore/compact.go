@@ -201,10 +201,12 @@ func writeSnapshot(rw *durable.Rewrite) error {
 		return err
 	}
 	var buf []byte
+	var recs []keyspace.Record // reused: one key's records at a time
 	var werr error
 	idx.ForEach(func(key string, e *keyspace.Entry) {
 		p.tick()
-		for _, r := range liveRecords(key, e) {
+		recs = appendLiveRecords(recs[:0], key, e)
+		for _, r := range recs {
 			if werr != nil {
 				return
 			}
@@ -218,13 +220,12 @@ func writeSnapshot(rw *durable.Rewrite) error {
 	return rw.CatchUp(rw.Base())
 }
 
-// liveRecords returns the records that rebuild key's entry e (none if e is nil): one per
-// value of a list, field of a hash or member of a set, and the key's expiry.
-func liveRecords(key string, e *keyspace.Entry) []keyspace.Record {
+// appendLiveRecords appends to out the records that rebuild key's entry e (none if e is nil):
+// one per value of a list, field of a hash or member of a set, and the key's expiry.
+func appendLiveRecords(out []keyspace.Record, key string, e *keyspace.Entry) []keyspace.Record {
 	if e == nil {
-		return nil
+		return out
 	}
-	var out []keyspace.Record
 	switch e.Kind {
 	case keyspace.KindString:
 		out = append(out, keyspace.Record{Op: keyspace.OpSet, Key: key, A: e.Str()})
