@@ -193,6 +193,7 @@ func rewriteUnderLoad(b *testing.B, run rewriteRun) time.Duration {
 	if cpus := os.Getenv("KVSERVER_REWRITE_CPUS"); cpus != "" {
 		bin, args = "taskset", append([]string{"-c", cpus, bin}, args...)
 	}
+	started := time.Now()
 	proc := testutil.StartProc(b, bin, args...)
 	addr := proc.WaitLine(b, `kvserver listening on (\S+)`, time.Minute)[1]
 
@@ -333,8 +334,15 @@ func rewriteUnderLoad(b *testing.B, run rewriteRun) time.Duration {
 		}
 		b.ReportMetric(v, unit)
 	}
-	b.Logf("%s rewrite=%v: server pid %d, window %.6f to %.6f (Unix s)", run.policy, run.rewrite, proc.Cmd.Process.Pid,
-		float64(windowStart.UnixNano())/1e9, float64(windowEnd.UnixNano())/1e9)
+	b.Logf("%s rewrite=%v: server pid %d, window %.6f to %.6f (Unix s), %.3f to %.3f s after the server started", run.policy, run.rewrite, proc.Cmd.Process.Pid,
+		float64(windowStart.UnixNano())/1e9, float64(windowEnd.UnixNano())/1e9, windowStart.Sub(started).Seconds(), windowEnd.Sub(started).Seconds())
+	if strings.Contains(os.Getenv("GODEBUG"), "gctrace=1") { // the server's collections, timed from its start
+		for _, line := range proc.Lines() {
+			if strings.HasPrefix(line, "gc ") {
+				b.Log(line)
+			}
+		}
+	}
 	if len(long) > 0 {
 		b.Logf("waits over 10 ms (start Unix s + wait, and whether a process woke late meanwhile): %s", strings.Join(long, " "))
 	}
