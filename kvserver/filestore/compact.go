@@ -21,9 +21,11 @@ const catchUpOnOwner = 64 << 10
 // a memory store of its own and writes one record per live value to the new log (the
 // snapshot); the records committed meanwhile are already in the old log, so the goroutine then
 // copies them over as well (the rewrite buffer is the old log itself). When what is left to
-// copy is small, the owner, at a Commit, copies the rest, fsyncs, and renames the new log over
-// the old one (durable.Log.Replace). Until that rename the old log holds every committed
-// mutation; after it the new one does; a crash in between leaves one or the other, whole.
+// copy is small, the owner, at a Commit, copies the rest and renames the new log over the old
+// one (durable.Log.Replace; under SyncAlways it fsyncs the new log first and the directory
+// after, under SyncEverySecond the background fsync does both, so the owner waits for no
+// disk). Until that rename the old log holds every committed mutation; after it the new one
+// does; a crash in between leaves one or the other, whole.
 
 // rewriteJob is a rewrite in progress. Its goroutine sends the result of each phase on done;
 // busy says one is running, err is the result of the last one.
