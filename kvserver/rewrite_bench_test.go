@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -58,7 +59,7 @@ import (
 // TestRewriteHelperServer), which reports the server-side figures. With KVSERVER_BASE set to
 // a kvserver binary (main's, say) its rewrite runs join the same run, with the client-side
 // figures only. With KVSERVER_REWRITE_CPUS set (a taskset list, "0" say), the server process
-// runs on those CPUs only. The server's pid and the window are logged, to find them in
+// runs on those CPUs only; with KVSERVER_REWRITE_PROCS, with that GOMAXPROCS (ours only). The server's pid and the window are logged, to find them in
 // `perf sched timehist`. Run with -benchtime 1x.
 func BenchmarkRewriteUnderLoad(b *testing.B) {
 	self, err := os.Executable()
@@ -452,6 +453,13 @@ func TestRewriteHelperServer(t *testing.T) {
 	compact, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if procs := os.Getenv("KVSERVER_REWRITE_PROCS"); procs != "" { // this process only
+		n, err := strconv.Atoi(procs)
+		if err != nil {
+			t.Fatalf("KVSERVER_REWRITE_PROCS: %v", err)
+		}
+		runtime.GOMAXPROCS(n)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	fs, err := OpenFileStore(f[0], policy, FileStoreOptions{Logger: logger, CompactSize: compact})
