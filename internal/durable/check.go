@@ -209,7 +209,7 @@ func keepTorn(fsys FS, f File, path string, off, size int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("durable: keep torn log tail: %w", err)
 	}
-	err = copyRange(out, 0, f, off, size)
+	err = copyRange(out, 0, f, off, size, nil)
 	if err == nil {
 		err = out.Sync()
 	}
@@ -226,9 +226,12 @@ func keepTorn(fsys FS, f File, path string, off, size int64) (string, error) {
 	return name, nil
 }
 
-// copyRange copies the bytes of src from from to to into dst at offset at.
-func copyRange(dst File, at int64, src io.ReaderAt, from, to int64) error {
-	buf := make([]byte, min(to-from, 1<<20))
+// copyRange copies the bytes of src from from to to into dst at offset at, through buf, or
+// a buffer of its own if buf is empty.
+func copyRange(dst File, at int64, src io.ReaderAt, from, to int64, buf []byte) error {
+	if len(buf) == 0 {
+		buf = make([]byte, min(to-from, 1<<20))
+	}
 	for from < to {
 		n := min(int64(len(buf)), to-from)
 		if _, err := src.ReadAt(buf[:n], from); err != nil && err != io.EOF {

@@ -160,7 +160,7 @@ func Open(path string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("durable: remove interrupted rewrite: %w", err)
 	}
 	if l.opts.Sync == SyncInterval {
-		l.bg = startSyncLoop(l.file, l.opts.Interval)
+		l.bg = startSyncLoop(l.file, l.opts.Interval, nil)
 	}
 	return l, nil
 }
@@ -450,7 +450,8 @@ func readErr(err error) error {
 }
 
 // syncLoop fsyncs a file every interval if something was written since the last fsync. It
-// touches only the file (fsync may run beside writes to it) and reports a failure once.
+// touches only the file (fsync may run beside writes to it), and the directory when it was
+// started with one to make durable, and reports a failure once.
 type syncLoop struct {
 	dirty   chan struct{}
 	errs    chan error
@@ -458,14 +459,20 @@ type syncLoop struct {
 	stopped chan struct{}
 }
 
-func startSyncLoop(f File, interval time.Duration) *syncLoop {
+// startSyncLoop starts the loop for f. A non-nil first is done at once and then retried at
+// every tick until it succeeds: Replace hands the loop the fsyncs that make a renamed log
+// durable, so that its owner does not wait for them.
+func startSyncLoop(f File, interval time.Duration, first func() error) *syncLoop {
 	s := &syncLoop{dirty: make(chan struct{}, 1), errs: make(chan error, 1), quit: make(chan struct{}), stopped: make(chan struct{})}
-	go s.run(f, interval)
+	go s.run(f, interval, first)
 	return s
 }
 
-func (s *syncLoop) run(f File, interval time.Duration) {
+func (s *syncLoop) run(f File, interval time.Duration, first func() error) {
 	defer close(s.stopped)
+	if first != nil && s.report(first()) {
+		first = nil
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -473,18 +480,28 @@ func (s *syncLoop) run(f File, interval time.Duration) {
 		case <-s.quit:
 			return
 		case <-tick.C:
+			if first != nil && s.report(first()) {
+				first = nil
+			}
 			select {
 			case <-s.dirty:
-				if err := f.Sync(); err != nil {
-					select {
-					case s.errs <- err:
-					default: // the owner has not yet taken an earlier failure; one is enough
-					}
-				}
+				s.report(f.Sync())
 			default: // nothing written since the last fsync
 			}
 		}
 	}
+}
+
+// report passes err on to the owner, and reports whether there was none.
+func (s *syncLoop) report(err error) bool {
+	if err == nil {
+		return true
+	}
+	select {
+	case s.errs <- err:
+	default: // the owner has not yet taken an earlier failure; one is enough
+	}
+	return false
 }
 
 func (s *syncLoop) markDirty() {
@@ -505,6 +522,18 @@ func (s *syncLoop) takeErr() error {
 
 // stop ends the goroutine and waits for it.
 func (s *syncLoop) stop() {
-	close(s.quit)
-	<-s.stopped
+	s.quitSoon()
+	s.wait()
 }
+
+// quitSoon tells the goroutine to end after the fsync it may be making, without waiting.
+func (s *syncLoop) quitSoon() {
+	select {
+	case <-s.quit:
+	default:
+		close(s.quit)
+	}
+}
+
+// wait waits for the goroutine to end.
+func (s *syncLoop) wait() { <-s.stopped }

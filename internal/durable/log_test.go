@@ -443,3 +443,79 @@ func TestReplaceAll(t *testing.T) {
 		}
 	}
 }
+
+// slowSyncFS holds every fsync of the log's first file, once armed, until release is closed,
+// as a busy disk does.
+type slowSyncFS struct {
+	*MemFS
+	armed   chan struct{} // closed to arm
+	syncing chan struct{} // receives when a held fsync begins
+	release chan struct{}
+}
+
+func (s *slowSyncFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := s.MemFS.OpenFile(name, flag, perm)
+	if err != nil || name != "/d/log" {
+		return f, err
+	}
+	return slowSyncFile{f, s}, nil
+}
+
+type slowSyncFile struct {
+	File
+	s *slowSyncFS
+}
+
+func (f slowSyncFile) Sync() error {
+	select {
+	case <-f.s.armed:
+		f.s.syncing <- struct{}{}
+		<-f.s.release
+	default:
+	}
+	return f.File.Sync()
+}
+
+// Under SyncInterval, Replace waits for no fsync: not for the old file's background fsync
+// under way (on a busy disk it can take long, and the owner is the server's loop), nor for the
+// new file's and the directory's, which the new background fsync makes at once.
+func TestReplaceUnderSyncIntervalWaitsForNoFsync(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fsys := &slowSyncFS{MemFS: NewMemFS(), armed: make(chan struct{}), syncing: make(chan struct{}), release: make(chan struct{})}
+		o := opts(fsys)
+		o.Sync, o.Interval = SyncInterval, 100*time.Millisecond
+		l := mustOpen(t, "/d/log", o)
+		close(fsys.armed)
+		l.Append([]byte("a"))
+		if err := l.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		rw, err := l.BeginRewrite()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rw.Append([]byte("a")); err != nil {
+			t.Fatal(err)
+		}
+		<-fsys.syncing // the old file's background fsync has begun, and holds
+		l.Append([]byte("b"))
+		if err := l.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Replace(rw); err != nil { // waiting for the held fsync would deadlock here
+			t.Fatal(err)
+		}
+		synctest.Wait() // no time passes: the new log's first fsync is not left to the interval
+		if got := readFile(t, fsys.Restart(true), "/d/log"); !bytes.Equal(got, logBytes([]byte("a"), []byte("b"))) {
+			t.Fatalf("after Replace the durable log is %q", got)
+		}
+		close(fsys.release)
+		if err := rw.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

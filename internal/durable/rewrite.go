@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
+	"slices"
 )
 
 // Rewrite builds a replacement for a Log beside it (in path.rewrite), so that a log of many
@@ -14,9 +16,10 @@ import (
 //  2. Another goroutine reads the records before Base (Records), writes the state they build
 //     (Append), and copies the records committed since (CatchUp), as often as it likes;
 //     meanwhile the owner keeps appending to and committing the log.
-//  3. The owner calls Replace, which copies what is still missing, fsyncs the new file and
-//     renames it over the log; or Abort. After Replace, Release closes the old file, on any
-//     goroutine (it can be slow).
+//  3. The owner calls Replace, which copies what is still missing and renames the new file
+//     over the log (fsyncing it first under SyncAlways; under SyncInterval the background
+//     fsync does it); or Abort. After Replace, Release closes the old file, on any goroutine
+//     (it can be slow).
 //
 // So the owner pays only for the records committed since the last CatchUp, like Redis's
 // rewrite buffer. A crash at any point leaves either the old log or the new one, complete:
@@ -35,6 +38,9 @@ type Rewrite struct {
 	done   bool
 	synced bool // nothing written since the last fsync
 	old    File // the file Replace took out of service, until Release
+	// oldSync is the old file's background fsync (SyncInterval), which Replace told to end
+	// without waiting for it; Release waits.
+	oldSync *syncLoop
 }
 
 // BeginRewrite creates path.rewrite and returns the rewrite that will fill it.
@@ -88,6 +94,9 @@ func (rw *Rewrite) Append(payload []byte) error {
 // queue behind it.
 const rewriteSyncEvery = 4 << 20
 
+// copyBuffer is the least buffer a catch-up copies the log through.
+const copyBuffer = 256 << 10
+
 func (rw *Rewrite) flush() error {
 	if len(rw.buf) == 0 {
 		return nil
@@ -111,7 +120,10 @@ func (rw *Rewrite) flush() error {
 
 // CatchUp copies the log's committed records from Copied up to the offset to (which the owner
 // read from Log.Size) into the new log, and fsyncs it.
-func (rw *Rewrite) CatchUp(to int64) error {
+func (rw *Rewrite) CatchUp(to int64) error { return rw.catchUp(to, true) }
+
+// catchUp is CatchUp, with the fsync only if sync is set.
+func (rw *Rewrite) catchUp(to int64, sync bool) error {
 	if rw.done {
 		return errors.New("durable: rewrite already ended")
 	}
@@ -120,13 +132,16 @@ func (rw *Rewrite) CatchUp(to int64) error {
 	}
 	if to > rw.copied {
 		rw.synced = false
-		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to); err != nil {
+		// The append buffer, empty after flush, carries the copy: a rewrite's catch-ups, one
+		// after another while the log grows, allocate nothing.
+		rw.buf = slices.Grow(rw.buf[:0], copyBuffer)
+		if err := copyRange(rw.file, rw.size, rw.src, rw.copied, to, rw.buf[:cap(rw.buf)]); err != nil {
 			return fmt.Errorf("durable: rewrite: %w", err)
 		}
 		rw.size += to - rw.copied
 		rw.copied = to
 	}
-	if rw.synced {
+	if rw.synced || !sync {
 		return nil
 	}
 	if err := rw.file.Sync(); err != nil {
@@ -145,11 +160,18 @@ func (rw *Rewrite) Abort() error {
 	return errors.Join(rw.file.Close(), rw.log.fs.Remove(rw.path))
 }
 
-// Replace copies into rw the records committed since its last CatchUp, fsyncs it and renames
-// it over the log, which from then on appends to it. Records appended and not yet committed
-// stay pending and go to the new file. If Replace fails before the rename, the rewrite is
-// aborted and the log is as it was. If only the directory fsync after the rename fails, the
-// new file is the log and the next Commit retries that fsync before writing anything.
+// Replace copies into rw the records committed since its last CatchUp and renames it over the
+// log, which from then on appends to it. Records appended and not yet committed stay pending
+// and go to the new file. If Replace fails before the rename, the rewrite is aborted and the
+// log is as it was.
+//
+// Under SyncAlways, Replace fsyncs the new file before the rename and the directory after it,
+// so what was committed is durable throughout; if only the directory fsync fails, the new
+// file is the log and the next Commit retries that fsync before writing anything. Under
+// SyncInterval, whose commits are durable only once the background fsync has run, Replace
+// waits for no fsync: the new log's background fsync makes the file and the rename durable
+// at once, beside the owner, and the old log's, if one is under way, ends on its own (Release
+// waits for it). A failure of those fsyncs is reported as any background fsync failure is.
 func (l *Log) Replace(rw *Rewrite) error {
 	if l.closed {
 		return ErrClosed
@@ -157,22 +179,37 @@ func (l *Log) Replace(rw *Rewrite) error {
 	if rw.log != l || rw.done || rw.src != l.file {
 		return errors.New("durable: replace with a rewrite of another log or one already ended")
 	}
-	if err := rw.CatchUp(l.size); err != nil {
+	always := l.opts.Sync == SyncAlways
+	if err := rw.catchUp(l.size, always); err != nil {
 		return errors.Join(err, rw.Abort())
 	}
-	renamed, derr := installFile(l.fs, rw.path, l.path)
+	var renamed bool
+	var derr error
+	if always {
+		renamed, derr = installFile(l.fs, rw.path, l.path)
+	} else if derr = l.fs.Rename(rw.path, l.path); derr == nil {
+		renamed = true
+	}
 	if !renamed {
 		return errors.Join(fmt.Errorf("durable: rewrite: %w", derr), rw.Abort())
 	}
 	rw.done = true
-	if l.bg != nil {
-		l.bg.stop()
-	}
 	old := l.file
 	l.file, l.size, l.dirtyTail = rw.file, rw.size, false
-	l.needDirSync = derr != nil // retried by the next Commit, before it writes
+	l.needDirSync = always && derr != nil // retried by the next Commit, before it writes
 	if l.bg != nil {
-		l.bg = startSyncLoop(l.file, l.opts.Interval)
+		l.bg.quitSoon()
+		rw.oldSync = l.bg
+		file, dir := l.file, filepath.Dir(l.path)
+		l.bg = startSyncLoop(l.file, l.opts.Interval, func() error {
+			if err := file.Sync(); err != nil {
+				return fmt.Errorf("durable: fsync the rewritten log: %w", err)
+			}
+			if err := l.fs.SyncDir(dir); err != nil {
+				return fmt.Errorf("durable: sync log directory: %w", err)
+			}
+			return nil
+		})
 	}
 	rw.old = old
 	l.replaced = rw
@@ -185,6 +222,10 @@ func (l *Log) Replace(rw *Rewrite) error {
 // failure to close it loses nothing. It does nothing if Replace did not replace, or if it was
 // called before; if it is never called, the log's Close closes the file of the last Replace.
 func (rw *Rewrite) Release() error {
+	if rw.oldSync != nil {
+		rw.oldSync.wait() // the old file's last fsync; the new log holds what it held
+		rw.oldSync = nil
+	}
 	old := rw.old
 	rw.old = nil
 	if old == nil {

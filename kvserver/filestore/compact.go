@@ -21,9 +21,11 @@ const catchUpOnOwner = 64 << 10
 // a memory store of its own and writes one record per live value to the new log (the
 // snapshot); the records committed meanwhile are already in the old log, so the goroutine then
 // copies them over as well (the rewrite buffer is the old log itself). When what is left to
-// copy is small, the owner, at a Commit, copies the rest, fsyncs, and renames the new log over
-// the old one (durable.Log.Replace). Until that rename the old log holds every committed
-// mutation; after it the new one does; a crash in between leaves one or the other, whole.
+// copy is small, the owner, at a Commit, copies the rest and renames the new log over the old
+// one (durable.Log.Replace; under SyncAlways it fsyncs the new log first and the directory
+// after, under SyncEverySecond the background fsync does both, so the owner waits for no
+// disk). Until that rename the old log holds every committed mutation; after it the new one
+// does; a crash in between leaves one or the other, whole.
 
 // rewriteJob is a rewrite in progress. Its goroutine sends the result of each phase on done;
 // busy says one is running, err is the result of the last one.
@@ -201,10 +203,12 @@ func writeSnapshot(rw *durable.Rewrite) error {
 		return err
 	}
 	var buf []byte
+	var recs []keyspace.Record // reused: one key's records at a time
 	var werr error
 	idx.ForEach(func(key string, e *keyspace.Entry) {
 		p.tick()
-		for _, r := range liveRecords(key, e) {
+		recs = appendLiveRecords(recs[:0], key, e)
+		for _, r := range recs {
 			if werr != nil {
 				return
 			}
@@ -218,13 +222,12 @@ func writeSnapshot(rw *durable.Rewrite) error {
 	return rw.CatchUp(rw.Base())
 }
 
-// liveRecords returns the records that rebuild key's entry e (none if e is nil): one per
-// value of a list, field of a hash or member of a set, and the key's expiry.
-func liveRecords(key string, e *keyspace.Entry) []keyspace.Record {
+// appendLiveRecords appends to out the records that rebuild key's entry e (none if e is nil):
+// one per value of a list, field of a hash or member of a set, and the key's expiry.
+func appendLiveRecords(out []keyspace.Record, key string, e *keyspace.Entry) []keyspace.Record {
 	if e == nil {
-		return nil
+		return out
 	}
-	var out []keyspace.Record
 	switch e.Kind {
 	case keyspace.KindString:
 		out = append(out, keyspace.Record{Op: keyspace.OpSet, Key: key, A: e.Str()})
