@@ -190,8 +190,17 @@ func (w *writer) send(msgs []Message, to *lspnet.UDPAddr) {
 	for len(w.bufs) < len(msgs) {
 		w.bufs = append(w.bufs, nil)
 	}
-	for i := range msgs {
-		w.bufs[i] = msgs[i].AppendMarshal(w.bufs[i][:0])
+	// Data first, then the rest (acks, mostly), each in the order given: a run of datagrams
+	// of one size with at most one shorter at its end leaves as one segmented (GSO) message,
+	// so a data message and the ack sent with it cost the kernel one pass, not two.
+	k := 0
+	for pass := range 2 {
+		for i := range msgs {
+			if (msgs[i].Type == MsgData) == (pass == 0) {
+				w.bufs[k] = msgs[i].AppendMarshal(w.bufs[k][:0])
+				k++
+			}
+		}
 	}
 	var addrs []*lspnet.UDPAddr
 	if to != nil {
