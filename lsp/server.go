@@ -74,12 +74,12 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 		stop:       make(chan struct{}),
 		readerEnd:  make(chan struct{}),
 	}
-	if s.own = ownSocket(udp, o.log, true, runsExpected(p)); s.own != nil {
+	if s.own = ownSocket(udp, o.log, true); s.own != nil {
 		close(s.readerEnd) // no reader: the loop reads the socket
 	} else {
 		go func() {
 			defer close(s.readerEnd)
-			readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
+			readPackets(udp, o.log, true, s.packets, s.free, s.stop)
 		}()
 	}
 	go s.loop()
