@@ -69,12 +69,12 @@ func NewClientWith(hostport string, initialSeqNum int, params *Params, opts ...O
 		stop:      make(chan struct{}),
 		readerEnd: make(chan struct{}),
 	}
-	if c.own = ownSocket(udp, o.log, false, runsExpected(p)); c.own != nil {
+	if c.own = ownSocket(udp, o.log, false); c.own != nil {
 		close(c.readerEnd) // no reader: the loop reads the socket
 	} else {
 		go func() {
 			defer close(c.readerEnd)
-			readPackets(udp, o.log, false, runsExpected(p), c.packets, c.free, c.stop)
+			readPackets(udp, o.log, false, c.packets, c.free, c.stop)
 		}()
 	}
 	go c.loop()

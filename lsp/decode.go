@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"bytes"
-	"encoding/base64"
 	"math"
 )
 
@@ -188,10 +187,10 @@ func (d *fastDecoder) payload(m *Message) bool {
 	if !ok {
 		return false
 	}
-	p, err := base64.StdEncoding.AppendDecode(d.buf[:0], s)
-	if err != nil || len(s)%4 != 0 || len(p) != len(s)/4*3-padding(s) {
-		// The base64 decoder skips CR and LF, which a JSON string may not hold raw; they
-		// show as a length mismatch, since skipped characters come in groups of four.
+	// A CR or LF, which encoding/base64 would skip but a JSON string may not hold raw, is
+	// refused here and left to the general decoder to reject.
+	p, ok := appendDecodeBase64(d.buf[:0], s)
+	if !ok {
 		return false
 	}
 	if p == nil {
@@ -199,13 +198,4 @@ func (d *fastDecoder) payload(m *Message) bool {
 	}
 	m.Payload = p
 	return true
-}
-
-// padding counts the '=' that end a base64 string.
-func padding(s []byte) int {
-	n := 0
-	for n < 2 && n < len(s) && s[len(s)-1-n] == '=' {
-		n++
-	}
-	return n
 }

@@ -54,13 +54,10 @@ type batchConn interface {
 	WriteBatch(bufs [][]byte, addrs []*lspnet.UDPAddr) (int, error)
 }
 
-// runsExpected reports whether an endpoint with params p should ask its socket for GRO: only
-// a window that lets several messages be in flight makes runs of datagrams to join, and a
-// socket with GRO on was measured slower for one message at a time.
-func runsExpected(p Params) bool { return p.WindowSize > 1 && p.MaxUnackedMessages > 1 }
-
 // groConn is a socket that can take runs of datagrams joined (UDP GRO) and hand them to
-// ReadBatch cut apart again; lspnet's UDPConn can on Linux.
+// ReadBatch cut apart again; lspnet's UDPConn can on Linux. Every endpoint asks for it, even
+// at window 1: a data message and the ack leaving with it are one run (see writer.send), which
+// the kernel then queues whole instead of cutting it apart first.
 type groConn interface {
 	EnableGRO() bool
 }
@@ -69,18 +66,18 @@ type groConn interface {
 // the largest datagram; the memory is only touched as datagrams arrive.
 const readBatch = 16
 
-// readPackets is the one goroutine per endpoint that blocks on the socket, with GRO on if gro
-// and the socket has it. It decodes each datagram into a recycled Message (decoding here, off
+// readPackets is the one goroutine per endpoint that blocks on the socket, with GRO on if the
+// socket has it. It decodes each datagram into a recycled Message (decoding here, off
 // the event loop, uses the second core) and hands it over; garbage is dropped at once. It
 // returns when stop is closed, which the loop does just before closing the socket.
-func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr, gro bool, out chan<- *packets, free <-chan *packets, stop <-chan struct{}) {
+func readPackets(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool, out chan<- *packets, free <-chan *packets, stop <-chan struct{}) {
 	bc, batched := any(udp).(batchConn)
 	n := 1
 	if batched {
 		n = readBatch
 		// Runs of datagrams joined by the kernel, which ReadBatch cuts apart: only this
 		// goroutine reads the socket, and only with ReadBatch, as GRO requires.
-		if g, ok := any(udp).(groConn); ok && gro {
+		if g, ok := any(udp).(groConn); ok {
 			g.EnableGRO()
 		}
 	}
@@ -190,8 +187,17 @@ func (w *writer) send(msgs []Message, to *lspnet.UDPAddr) {
 	for len(w.bufs) < len(msgs) {
 		w.bufs = append(w.bufs, nil)
 	}
-	for i := range msgs {
-		w.bufs[i] = msgs[i].AppendMarshal(w.bufs[i][:0])
+	// Data first, then the rest (acks, mostly), each in the order given: a run of datagrams
+	// of one size with at most one shorter at its end leaves as one segmented (GSO) message,
+	// so a data message and the ack sent with it cost the kernel one pass, not two.
+	k := 0
+	for pass := range 2 {
+		for i := range msgs {
+			if (msgs[i].Type == MsgData) == (pass == 0) {
+				w.bufs[k] = msgs[i].AppendMarshal(w.bufs[k][:0])
+				k++
+			}
+		}
 	}
 	var addrs []*lspnet.UDPAddr
 	if to != nil {

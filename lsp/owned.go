@@ -53,12 +53,12 @@ type ownedSocket struct {
 
 // ownSocket returns the owned read side of udp, or nil if udp is not pollable: the endpoint
 // then uses a reader goroutine.
-func ownSocket(udp *lspnet.UDPConn, log *slog.Logger, withAddr, gro bool) *ownedSocket {
+func ownSocket(udp *lspnet.UDPConn, log *slog.Logger, withAddr bool) *ownedSocket {
 	pc, ok := any(udp).(pollConn)
 	if !ok || !pc.Pollable() {
 		return nil
 	}
-	if g, ok := any(udp).(groConn); ok && gro {
+	if g, ok := any(udp).(groConn); ok {
 		g.EnableGRO() // read with ReadBatch only, by this one goroutine
 	}
 	o := &ownedSocket{

@@ -70,16 +70,17 @@ func NewServerWith(port int, params *Params, opts ...Option) (Server, error) {
 		closeConns: make(chan serverCloseConn, burst),
 		reads:      make(chan readResult, readAhead),
 		closeReqs:  make(chan chan error, 1),
+		replies:    make(chan chan error, burst),
 		done:       make(chan struct{}),
 		stop:       make(chan struct{}),
 		readerEnd:  make(chan struct{}),
 	}
-	if s.own = ownSocket(udp, o.log, true, runsExpected(p)); s.own != nil {
+	if s.own = ownSocket(udp, o.log, true); s.own != nil {
 		close(s.readerEnd) // no reader: the loop reads the socket
 	} else {
 		go func() {
 			defer close(s.readerEnd)
-			readPackets(udp, o.log, true, runsExpected(p), s.packets, s.free, s.stop)
+			readPackets(udp, o.log, true, s.packets, s.free, s.stop)
 		}()
 	}
 	go s.loop()
@@ -148,6 +149,8 @@ type server struct {
 	stop      chan struct{} // closed to stop the reader, just before the socket closes
 	readerEnd chan struct{}
 	closeErr  error
+
+	replies chan chan error // answered reply channels, for the next Write or CloseConn
 }
 
 // Addr returns the address the server listens on, such as "[::]:41234" (see NewServer).
@@ -189,12 +192,31 @@ func (s *server) Write(connID int, payload []byte) error {
 	if p == nil {
 		p = []byte{}
 	}
-	req := serverWrite{connID: connID, payload: p, reply: make(chan error, 1)}
+	req := serverWrite{connID: connID, payload: p, reply: s.replyChan()}
 	select {
 	case s.writes <- req:
 		return s.await(req.reply)
 	case <-s.done:
+		s.putReply(req.reply)
 		return ErrClosed
+	}
+}
+
+// replyChan returns an empty reply channel for a request, one used before if one is free.
+func (s *server) replyChan() chan error {
+	select {
+	case r := <-s.replies:
+		return r
+	default:
+		return make(chan error, 1)
+	}
+}
+
+// putReply keeps reply, which must be empty and no longer known to the loop, for reuse.
+func (s *server) putReply(reply chan error) {
+	select {
+	case s.replies <- reply:
+	default:
 	}
 }
 
@@ -205,6 +227,7 @@ func (s *server) await(reply chan error) error {
 	}
 	select {
 	case err := <-reply:
+		s.putReply(reply)
 		return err
 	case <-s.done:
 		// The loop may have answered just before it ended.
@@ -218,11 +241,12 @@ func (s *server) await(reply chan error) error {
 }
 
 func (s *server) CloseConn(connID int) error {
-	req := serverCloseConn{connID: connID, reply: make(chan error, 1)}
+	req := serverCloseConn{connID: connID, reply: s.replyChan()}
 	select {
 	case s.closeConns <- req:
 		return s.await(req.reply)
 	case <-s.done:
+		s.putReply(req.reply)
 		return ErrClosed
 	}
 }

@@ -32,6 +32,35 @@ type batchState struct {
 	senders map[syscall.RawSockaddrInet6]*UDPAddr
 
 	runs *runs // a GRO socket's read side, made on its first read
+
+	// The system call a recvmmsg or sendmmsg hands the socket's RawConn, made once so that a
+	// call allocates no closure, and what it takes and gives back: how many messages from
+	// where, how many moved, the error number.
+	recv, send func(fd uintptr) bool
+	recvNow    func(fd uintptr)
+	off, vlen  int
+	moved      int
+	errno      syscall.Errno
+}
+
+// newBatchState returns a batchState with its system calls made.
+func newBatchState() *batchState {
+	st := new(batchState)
+	st.recv = func(fd uintptr) bool { return st.call(sysRecvmmsg, fd) }
+	st.send = func(fd uintptr) bool { return st.call(sysSendmmsg, fd) }
+	st.recvNow = func(fd uintptr) { st.call(sysRecvmmsg, fd) }
+	return st
+}
+
+// call makes system call trap (recvmmsg or sendmmsg) on fd for the vlen messages from hdrs[off],
+// reporting false, to wait for the socket, on EAGAIN or EINTR.
+func (st *batchState) call(trap uintptr, fd uintptr) bool {
+	r, _, e := syscall.Syscall6(trap, fd, uintptr(unsafe.Pointer(&st.hdrs[st.off])), uintptr(st.vlen), 0, 0, 0)
+	if e == syscall.EAGAIN || e == syscall.EINTR {
+		return false
+	}
+	st.moved, st.errno = int(r), e
+	return true
 }
 
 // maxSenders bounds batchState.senders: past it the cache starts again, so a flood from
@@ -45,7 +74,7 @@ func getState(pool chan *batchState) *batchState {
 	case st := <-pool:
 		return st
 	default:
-		return new(batchState)
+		return newBatchState()
 	}
 }
 
@@ -116,32 +145,23 @@ func (c *UDPConn) recvmmsg(st *batchState, bufs [][]byte, gro, wait bool) (int, 
 			h.SetControllen(syscall.CmsgSpace(4))
 		}
 	}
-	var n int
-	var errno syscall.Errno
-	recv := func(fd uintptr) bool {
-		r, _, e := syscall.Syscall6(sysRecvmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(len(bufs)), 0, 0, 0)
-		if e == syscall.EAGAIN || e == syscall.EINTR {
-			return false
-		}
-		n, errno = int(r), e
-		return true
-	}
+	st.off, st.vlen, st.moved, st.errno = 0, len(bufs), 0, 0
 	var err error
 	if wait {
-		err = c.raw.Read(recv)
+		err = c.raw.Read(st.recv)
 	} else {
 		// Control, unlike Read, ignores the read deadline: an attempt is made even after
-		// SetReadDeadline has ended a wait.
-		err = c.raw.Control(func(fd uintptr) { recv(fd) })
+		// SetReadDeadline has ended a wait. Nothing queued leaves moved at 0.
+		err = c.raw.Control(st.recvNow)
 	}
 	if err != nil {
 		return 0, err
 	}
-	if errno != 0 {
+	if st.errno != 0 {
 		// A dialed socket reports an ICMP error for an earlier write here, as Read does.
-		return 0, &net.OpError{Op: "read", Net: "udp", Err: errno}
+		return 0, &net.OpError{Op: "read", Net: "udp", Err: st.errno}
 	}
-	return n, nil
+	return st.moved, nil
 }
 
 // from returns the sender of message i of the last recvmmsg.
@@ -166,8 +186,9 @@ const (
 // datagrams cut from them that a caller has not taken yet.
 type runs struct {
 	bufs [groBufs][]byte
-	left [][]byte // datagrams received and not yet returned, views into bufs
+	left [][]byte // the datagrams of the last receive, views into bufs, and their senders;
 	from []*UDPAddr
+	next int // left[next:] are not returned yet (kept whole so that its storage is reused)
 }
 
 // Pollable reports whether ReadBatchNow works on the socket and SetReadDeadline ends a
@@ -205,8 +226,9 @@ func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDP
 		}
 		st.runs = r
 	}
-	if len(r.left) == 0 {
-		r.left, r.from = r.left[:0], r.from[:0]
+	if r.next == len(r.left) {
+		clear(r.from)
+		r.left, r.from, r.next = r.left[:0], r.from[:0], 0
 		n, err := c.recvmmsg(st, r.bufs[:], true, wait)
 		if err != nil {
 			return 0, err
@@ -224,13 +246,12 @@ func (c *UDPConn) readRuns(st *batchState, bufs [][]byte, ns []int, addrs []*UDP
 			}
 		}
 	}
-	k := min(len(bufs), len(r.left))
+	k := min(len(bufs), len(r.left)-r.next)
 	for i := range k {
-		ns[i] = copy(bufs[i], r.left[i])
-		addrs[i] = r.from[i]
-		r.from[i] = nil
+		ns[i] = copy(bufs[i], r.left[r.next+i])
+		addrs[i] = r.from[r.next+i]
 	}
-	r.left, r.from = r.left[k:], r.from[k:]
+	r.next += k
 	return k, nil
 }
 
@@ -316,16 +337,9 @@ func (c *UDPConn) writeBatch(bufs [][]byte, addrs []*UDPAddr) (int, error) {
 			i += segs
 		}
 		for off := 0; off < k; {
-			var r int
-			var errno syscall.Errno
-			err := c.raw.Write(func(fd uintptr) bool {
-				n, _, e := syscall.Syscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&st.hdrs[off])), uintptr(k-off), 0, 0, 0)
-				if e == syscall.EAGAIN || e == syscall.EINTR {
-					return false
-				}
-				r, errno = int(n), e
-				return true
-			})
+			st.off, st.vlen, st.moved, st.errno = off, k-off, 0, 0
+			err := c.raw.Write(st.send)
+			r, errno := st.moved, st.errno
 			switch {
 			case err != nil:
 				return sent, err
