@@ -5,7 +5,6 @@ import (
 	"net"
 	"runtime"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -121,12 +120,12 @@ func TestTenThousandConnections(t *testing.T) {
 		if testutil.RaceEnabled && !testutil.Soak() {
 			n = 2000
 		}
-		var lim syscall.Rlimit
-		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && int(lim.Cur) < 2*n+500 {
-			n = (int(lim.Cur) - 500) / 2 // the test holds both ends
+		limit, ok := testutil.OpenFileLimit()
+		if ok && limit < 2*n+500 {
+			n = (limit - 500) / 2 // the test holds both ends
 		}
 		if n < 1000 {
-			t.Skipf("only %d descriptors may be open", lim.Cur)
+			t.Skipf("only %d descriptors may be open", limit)
 		}
 		s := startServer(t, nil)
 		conns := make([]net.Conn, 0, n)

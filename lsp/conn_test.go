@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -240,7 +241,7 @@ func TestConnReceiving(t *testing.T) {
 			{recv(&Message{Type: MsgData, ConnID: 2, SeqNum: 11, Payload: []byte{}}), "", ""},
 		}},
 		{"huge and negative sequence numbers", []step{
-			{recvData(1<<62, "far"), "", ""},
+			{recvData(min(1<<62, math.MaxInt), "far"), "", ""},
 			{recvData(11+reorderLimit, "far"), "", ""},
 			{recvData(11+reorderLimit-1, "edge"), fmt.Sprint("A", 11+reorderLimit-1), ""},
 			{recvData(10, "before the first"), "", ""},
@@ -262,7 +263,7 @@ func TestConnCounts(t *testing.T) {
 	c := established(params(1, 1, 0, 5))
 	bad := data(11, "x")
 	bad.Checksum++
-	for _, m := range []*Message{bad, data(1<<40, "x"), {Type: MsgAck, ConnID: 7, SeqNum: 1}, data(11, "x"), data(11, "x")} {
+	for _, m := range []*Message{bad, data(min(1<<40, math.MaxInt), "x"), {Type: MsgAck, ConnID: 7, SeqNum: 1}, data(11, "x"), data(11, "x")} {
 		c.receive(m)
 	}
 	want := connStats{Corrupt: 1, OutOfRange: 1, WrongConn: 1, Received: 1, Delivered: 1, Duplicates: 1}

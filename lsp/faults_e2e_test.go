@@ -153,7 +153,7 @@ func malformed(id, next int) [][]byte {
 		enc(negSize),
 		enc(good(id+1000, next, "wrong connection")),
 		enc(good(-id, next, "negative connection")),
-		enc(good(id, 1<<62, "huge seq")),
+		enc(good(id, min(1<<62, math.MaxInt), "huge seq")),
 		enc(good(id, math.MaxInt, "max seq")),
 		enc(good(id, math.MinInt, "min seq")),
 		enc(good(id, next+1_000_000, "far ahead")),

@@ -3,6 +3,7 @@ package lsp
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -410,7 +411,7 @@ func TestMalformedDatagramsAreIgnored(t *testing.T) {
 		for _, b := range [][]byte{
 			[]byte("garbage"), {}, []byte(`{"Type":9}`), []byte(`{"Type":1,"ConnID":1,"SeqNum":1,"Size":99,"Payload":"eA=="}`),
 			bad.Marshal(),
-			NewData(c.ConnID(), 1<<60, 1, []byte("x"), 0).Marshal(),
+			NewData(c.ConnID(), min(1<<60, math.MaxInt), 1, []byte("x"), 0).Marshal(),
 			NewAck(c.ConnID(), 1).Marshal(), // right id, wrong address
 			NewData(4242, 1, 1, []byte("x"), CalculateChecksum(4242, 1, 1, []byte("x"))).Marshal(),
 		} {

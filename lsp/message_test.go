@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,7 +15,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	msgs := []*Message{
 		NewConnect(0),
-		NewConnect(1 << 40),
+		NewConnect(min(1<<40, math.MaxInt)),
 		NewData(3, 17, 5, []byte("hello"), CalculateChecksum(3, 17, 5, []byte("hello"))),
 		NewData(3, 18, 0, []byte{}, 0),
 		NewData(-1, -2, -3, []byte{0, 0xff, '"', '\\'}, 65535),

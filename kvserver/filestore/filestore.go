@@ -87,8 +87,8 @@ type Recovery = durable.Recovery
 //
 // Errors are returned, never kept: a mutation that cannot be logged (the store is closed, or
 // it is too large for a record) returns an error and changes nothing; a Commit that cannot
-// write or fsync returns its error and rolls back every mutation since the previous Commit,
-// so no one reads a value that a restart would not find. The store stays usable and the next
+// write or fsync returns its error and undoes every mutation since the previous Commit, so
+// no one reads a value that a restart would not find. The store stays usable and the next
 // Commit tries again.
 //
 // Opening the store replays the log; a torn tail, as a crash in the middle of a write leaves,
@@ -107,9 +107,9 @@ type FileStore struct {
 	index    *keyspace.Store
 	recovery Recovery
 	payload  []byte // scratch for encoding a record
-	// stale is set when rolling back a failed Commit could not read the log back: the index
-	// may hold mutations the log lacks, so mutations and Commits fail until it is rebuilt.
-	stale bool
+	// undo takes the index back over the mutations since the last successful Commit, which
+	// a failed Commit undoes (see undo.go).
+	undo undoLog
 
 	// The log is rewritten when it reaches compactAt bytes (negative: never) and twice its
 	// size after the previous rewrite, compactBase; see compact.go.
@@ -197,26 +197,12 @@ func (f *FileStore) logAndApply(r keyspace.Record) error {
 	if f.closed {
 		return ErrClosed
 	}
-	if err := f.reload(); err != nil {
-		return err
-	}
 	f.payload = r.AppendPayload(f.payload[:0])
 	if err := f.log.Append(f.payload); err != nil {
 		return fmt.Errorf("filestore: %v of a %d-byte key: %w", r.Op, len(r.Key), err)
 	}
+	f.undo.note(f.index, r)
 	f.index.Apply(r)
-	return nil
-}
-
-// reload brings the index back to what the log holds if undoing a failed Commit could not.
-func (f *FileStore) reload() error {
-	if !f.stale {
-		return nil
-	}
-	if err := f.rebuild(); err != nil {
-		return fmt.Errorf("filestore: the store holds mutations that a failed Commit could not undo: %w", err)
-	}
-	f.stale = false
 	return nil
 }
 
@@ -229,10 +215,10 @@ func (f *FileStore) reload() error {
 //
 // If the log cannot be written or fsynced, Commit returns the error and rolls the store back
 // to what the log holds, as if the mutations since the previous Commit had not been made:
-// reads no longer show them, and a restart would not find them either. The store stays
-// usable; the next Commit tries the disk again. In the rare case that the rollback cannot
-// read the log back, the error says so too: reads may still show the failed mutations, and
-// every mutation and Commit fails until a later attempt has read the log back.
+// reads no longer show them, and a restart would not find them either. The rollback undoes
+// those mutations one by one, last first, in memory: it takes as long as they took, whatever
+// the size of the log, and cannot fail. The store stays usable; the next Commit tries the
+// disk again.
 //
 // Under SyncEverySecond, a failed background fsync is reported by the next Commit, wrapped
 // around ErrSyncFailed: mutations committed earlier may not survive a power cut. That
@@ -241,13 +227,11 @@ func (f *FileStore) Commit() error {
 	if f.closed {
 		return ErrClosed
 	}
-	if err := f.reload(); err != nil {
-		return err
-	}
 	err := f.log.Commit()
 	if err != nil && !errors.Is(err, durable.ErrBackgroundSync) {
-		return f.undo(err)
+		return f.rollBack(err)
 	}
+	f.undo.reset()
 	f.stepRewrite()
 	if err != nil {
 		f.logger.Error("filestore: background fsync of the log failed; acknowledged writes may not survive a power cut", "path", f.path, "err", err)
@@ -256,14 +240,11 @@ func (f *FileStore) Commit() error {
 	return nil
 }
 
-// undo rolls the store back to what the log holds after a failed Commit, and returns the
-// Commit's error.
-func (f *FileStore) undo(cause error) error {
+// rollBack undoes the mutations since the last successful Commit after a failed one, and
+// returns the Commit's error.
+func (f *FileStore) rollBack(cause error) error {
 	err := fmt.Errorf("filestore: commit log %s: %w", f.path, cause)
-	if rerr := f.rebuild(); rerr != nil {
-		f.stale = true
-		err = errors.Join(err, fmt.Errorf("filestore: roll back the failed commit: %w", rerr))
-	}
+	f.undo.apply(f.index)
 	f.logger.Error("filestore: the log could not be written; mutations since the last commit are rolled back", "path", f.path, "err", err)
 	return err
 }
@@ -332,6 +313,7 @@ func (f *FileStore) Close() error {
 	}
 	f.endRewrite()
 	f.closed = true
+	f.undo.reset() // nothing is undone after Close; the memory is freed
 	if err := f.log.Close(); err != nil {
 		f.closeErr = storeErr(err)
 	}
