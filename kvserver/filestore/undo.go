@@ -289,14 +289,14 @@ func (u *undoLog) undo(idx *keyspace.Store, st *undoStep) {
 		}
 	case undoEntry:
 		idx.Apply(keyspace.Record{Op: keyspace.OpDelete, Key: key})
-		for _, r := range liveRecords(key, st.entry) {
+		for _, r := range appendLiveRecords(nil, key, st.entry) {
 			idx.Apply(r)
 		}
-		return // liveRecords restores the expiry
+		return // the records restore the expiry
 	case undoClear:
 		idx.Apply(keyspace.Record{Op: keyspace.OpClear})
 		for _, c := range u.cleared[st.from:st.to] {
-			for _, r := range liveRecords(c.key, c.entry) {
+			for _, r := range appendLiveRecords(nil, c.key, c.entry) {
 				idx.Apply(r)
 			}
 		}
