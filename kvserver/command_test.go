@@ -167,6 +167,34 @@ func BenchmarkParseRESP(b *testing.B) {
 	}
 }
 
+// BenchmarkParseRequest parses and classifies requests as redis-benchmark's default list sends
+// them: the per-request work before execution.
+func BenchmarkParseRequest(b *testing.B) {
+	mset := []string{"MSET"}
+	for range 10 {
+		mset = append(mset, "key:000000012345", "xxx")
+	}
+	for _, bc := range []struct{ name, in string }{
+		{"PING_INLINE", "PING\r\n"},
+		{"PING_MBULK", frame("PING")},
+		{"SET", frame("SET", "key:000000012345", "xxx")},
+		{"GET", frame("GET", "key:000000012345")},
+		{"LRANGE_100", frame("LRANGE", "mylist", "0", "99")},
+		{"MSET", frame(mset...)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			var args [][]byte
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				args, _, _ = parseRequest(in, args[:0])
+				classify(args, 0)
+			}
+		})
+	}
+}
+
 // BenchmarkExecRESP executes the commands of redis-benchmark's default list that kvserver was
 // slowest at, as redis-benchmark sends them, against the memory store: the cost of execution
 // alone, without sockets or parsing.
