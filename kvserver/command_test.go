@@ -1,8 +1,11 @@
 package kvserver
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // runText executes text lines against d with room for room entries and returns the output.
@@ -241,5 +244,48 @@ func BenchmarkExecRESP(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// LRANGE encodes runs of a list's chunks in place; it must give what encoding each value of
+// the range in turn gives, for values of every header length, pushed at either end, across
+// chunk boundaries.
+func TestLRangeRuns(t *testing.T) {
+	t.Parallel()
+	d := newDB(NewMemoryStore())
+	var list []string // the reference
+	for i := range 700 {
+		v := strings.Repeat(string(rune('a'+i%26)), []int{0, 1, 9, 10, 11, 99, 100, 250}[i%8])
+		if i%3 == 0 {
+			runRESP(d, 1, []string{"RPUSH", "l", v})
+			list = append(list, v)
+		} else {
+			runRESP(d, 1, []string{"LPUSH", "l", v})
+			list = append([]string{v}, list...)
+		}
+	}
+	for i := range 50 { // pop some, so that the bottom chunks are partly used
+		cmd := []string{"LPOP", "l"}
+		if i%2 == 0 {
+			cmd[0] = "RPOP"
+			list = list[:len(list)-1]
+		} else {
+			list = list[1:]
+		}
+		runRESP(d, 1, cmd)
+	}
+	n := len(list)
+	for _, r := range [][2]int{{0, -1}, {0, 0}, {1, 1}, {5, 300}, {127, 129}, {n - 200, -1}, {-1, -1}, {n / 2, n/2 + 130}} {
+		want := appendArrayLen(nil, 0)
+		if lo, hi, ok := keyspace.ClampRange(n, r[0], r[1]); ok {
+			want = appendArrayLen(nil, hi-lo)
+			for _, v := range list[lo:hi] {
+				want = appendBulk(want, []byte(v))
+			}
+		}
+		out := runRESP(d, 1, []string{"LRANGE", "l", strconv.Itoa(r[0]), strconv.Itoa(r[1])})
+		if string(out.buf) != string(want) {
+			t.Fatalf("LRANGE l %d %d = %.200q..., want %.200q...", r[0], r[1], out.buf, want)
+		}
 	}
 }

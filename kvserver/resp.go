@@ -3,9 +3,12 @@ package kvserver
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // maxBulk is the longest RESP bulk string a request may hold: Redis's proto-max-bulk-len.
@@ -386,15 +389,48 @@ func appendInt(b []byte, n int) []byte {
 }
 
 func appendBulk(b []byte, v []byte) []byte {
-	if n := len(v); n < 10 { // the common short value, without strconv
-		b = append(b, '$', byte('0'+n), '\r', '\n')
-	} else {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(n), 10)
-		b = append(b, '\r', '\n')
+	if len(v) >= 10 {
+		return appendLongBulk(b, v)
 	}
+	b = append(append(b, '$', byte('0'+len(v)), '\r', '\n'), v...) // the common short value, inlined
+	return append(b, '\r', '\n')
+}
+
+func appendLongBulk(b []byte, v []byte) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	b = append(b, '\r', '\n')
 	b = append(b, v...)
 	return append(b, '\r', '\n')
+}
+
+// appendBulkRun appends the values of r, in list order, as bulk strings.
+func appendBulkRun(b []byte, r keyspace.Run) []byte {
+	// Room for them all at once, a header and its CRLFs taking at most 14 bytes (maxBulk has 9
+	// digits): the loop then writes short values in place without checking for room.
+	b = slices.Grow(b, r.Bytes()+14*r.Len())
+	data, ends := r.Data, r.Ends
+	k, step, stop := 0, 1, len(ends)
+	if r.Reversed {
+		k, step, stop = len(ends)-1, -1, -1
+	}
+	for ; k != stop; k += step {
+		start := r.Start
+		if k > 0 {
+			start = ends[k-1]
+		}
+		v := data[start:ends[k]]
+		if len(v) >= 10 {
+			b = appendLongBulk(b, v)
+			continue
+		}
+		n := len(b)
+		b = b[:n+6+len(v)]
+		b[n], b[n+1], b[n+2], b[n+3] = '$', byte('0'+len(v)), '\r', '\n'
+		copy(b[n+4:], v)
+		b[n+4+len(v)], b[n+5+len(v)] = '\r', '\n'
+	}
+	return b
 }
 
 func appendNil(b []byte) []byte { return append(b, "$-1\r\n"...) }

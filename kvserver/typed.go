@@ -537,8 +537,8 @@ func cmdLRange(d *db, args [][]byte, b []byte) []byte {
 		return appendArrayLen(b, 0)
 	}
 	b = appendArrayLen(b, hi-lo)
-	for v := range e.Values(lo, hi) {
-		b = appendBulk(b, v)
+	for r := range e.Runs(lo, hi) {
+		b = appendBulkRun(b, r)
 	}
 	return b
 }
