@@ -117,14 +117,27 @@ func (d *db) of(key []byte, k keyspace.Kind) (e *entry, ok bool) {
 func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
 
 // parseInt parses a decimal integer as strictly as Redis: optional '-', no '+', no spaces,
-// no leading zeros.
+// no leading zeros, no "-0"; that is, only the form strconv.FormatInt gives.
 func parseInt(b []byte) (int64, bool) {
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	var canonical [20]byte // the shortest form, on the stack: INCR parses one per request
-	if err != nil || string(strconv.AppendInt(canonical[:0], n, 10)) != string(b) {
+	digits := b
+	if len(b) > 0 && b[0] == '-' {
+		digits = b[1:]
+	}
+	// 19 digits hold every int64 and cannot overflow a uint64.
+	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(b) > 1) {
 		return 0, false
 	}
-	return n, true
+	var n uint64
+	for _, c := range digits {
+		if c-'0' > 9 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if len(digits) == len(b) {
+		return int64(n), n <= math.MaxInt64
+	}
+	return -int64(n), n <= -math.MinInt64
 }
 
 // parseFloat parses a score as Redis does: a decimal or "inf"; NaN is refused.
