@@ -218,6 +218,9 @@ func BenchmarkExecRESP(b *testing.B) {
 		{"LPUSH", nil, []string{"LPUSH", "mylist", "xxx"}},
 		{"HSET", nil, []string{"HSET", "myhash", "element:__rand_int__", "xxx"}},
 		{"LPOP", nil, []string{"LPOP", "mylist"}},
+		{"ZADD", nil, []string{"ZADD", "myzset", "0", "element:__rand_int__"}},
+		{"ZPOPMIN", nil, []string{"ZPOPMIN", "myzset"}},
+		{"SPOP", nil, []string{"SPOP", "myset"}},
 		{"LRANGE_100", nil, []string{"LRANGE", "mylist", "0", "99"}},
 		{"LRANGE_600", nil, []string{"LRANGE", "mylist", "0", "599"}},
 	} {
@@ -234,13 +237,24 @@ func BenchmarkExecRESP(b *testing.B) {
 				b.Fatal(err)
 			}
 			r := classify(args, 0)
+			refill, _, _ := parseRESP([]byte(frame(map[string][]string{
+				"LPOP":    {"RPUSH", "mylist", "xxx"},
+				"ZPOPMIN": {"ZADD", "myzset", "0", "element:__rand_int__"},
+				"SPOP":    {"SADD", "myset", "element:__rand_int__"},
+			}[bc.name]...)), nil)
+			var refillReq request
+			if refill != nil {
+				refillReq = classify(refill, 0)
+			}
+			refilled := output{buf: make([]byte, 0, 1<<10)}
 			out := output{buf: make([]byte, 0, 1<<16)}
 			b.ReportAllocs()
 			for b.Loop() {
 				out.buf, out.room = out.buf[:0], 1
 				d.execRESP(r, args[r.lo:r.hi], &out)
-				if bc.name == "LPOP" {
-					d.execRESP(classify([][]byte{[]byte("RPUSH"), []byte("mylist"), []byte("xxx")}, 0), [][]byte{[]byte("mylist"), []byte("xxx")}, &output{room: 1})
+				if refill != nil { // put back what was popped
+					refilled.buf, refilled.room = refilled.buf[:0], 1
+					d.execRESP(refillReq, refill[refillReq.lo:refillReq.hi], &refilled)
 				}
 			}
 		})

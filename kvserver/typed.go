@@ -156,15 +156,21 @@ func parseFloat(b []byte) (float64, bool) {
 	return f, true
 }
 
-// formatFloat formats a score as Redis 7 replies with it.
-func formatFloat(f float64) string {
+// appendFloat appends a score as Redis 7 replies with it.
+func appendFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return "inf"
+		return append(b, "inf"...)
 	case math.IsInf(f, -1):
-		return "-inf"
+		return append(b, "-inf"...)
 	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
+	return strconv.AppendFloat(b, f, 'g', 17, 64)
+}
+
+// appendFloatBulk appends a score as a bulk string.
+func appendFloatBulk(b []byte, f float64) []byte {
+	var buf [32]byte // the longest 'g' form with 17 digits is 24 bytes
+	return appendBulk(b, appendFloat(buf[:0], f))
 }
 
 // count parses an optional COUNT argument (args[i], if present).
@@ -240,9 +246,9 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 	d.typed.Mutate(record{Op: logSet, Key: keyOf(args[0]), A: args[1]})
 	switch {
 	case ttl > 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(d.nowMillis() + ttl))})
 	case kept != 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(kept)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(kept))})
 	}
 	return b
 }
@@ -299,7 +305,7 @@ func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
 	}
 	d.typed.Mutate(record{Op: logSet, Key: keyOf(key), A: v})
 	if kept != 0 {
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(key), A: keyspace.Int64Bytes(kept)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(key), A: d.fixed(uint64(kept))})
 	}
 }
 
@@ -450,7 +456,7 @@ func cmdExpire(unit int64, name string) typedFunc {
 		if ms <= 0 {
 			d.typed.Mutate(record{Op: logDelete, Key: keyOf(args[0])})
 		} else {
-			d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(now + ms)})
+			d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(now + ms))})
 		}
 		return appendInt(b, 1)
 	}
@@ -475,7 +481,7 @@ func cmdPersist(d *db, args [][]byte, b []byte) []byte {
 	if e == nil || e.ExpireAt == 0 {
 		return appendInt(b, 0)
 	}
-	d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(0)})
+	d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(0)})
 	return appendInt(b, 1)
 }
 
@@ -768,13 +774,14 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 	if len(pairs)%2 != 0 {
 		return appendError(b, msgSyntax)
 	}
-	scores := make([]float64, len(pairs)/2)
-	for i := range scores {
-		f, ok := parseFloat(pairs[2*i])
+	var few [4]float64 // ZADD adds one member, mostly: no allocation
+	scores := few[:0]
+	for i := 0; i < len(pairs); i += 2 {
+		f, ok := parseFloat(pairs[i])
 		if !ok {
 			return appendError(b, msgNotFloat)
 		}
-		scores[i] = f
+		scores = append(scores, f)
 	}
 	e, ok := d.of(args[0], kindZSet)
 	if !ok {
@@ -788,7 +795,7 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 		} else if _, in := e.ZSet.Score(string(m)); !in {
 			added++
 		}
-		d.typed.Mutate(record{Op: logZAdd, Key: keyOf(args[0]), A: m, B: keyspace.Float64Bytes(score)})
+		d.typed.Mutate(record{Op: logZAdd, Key: keyOf(args[0]), A: m, B: d.fixed(math.Float64bits(score))})
 		e = d.typed.Lookup(keyOf(args[0]))
 	}
 	return appendInt(b, added)
@@ -803,7 +810,7 @@ func appendScored(b []byte, items []zitem, withScores bool) []byte {
 	for _, it := range items {
 		b = appendBulkString(b, it.Member)
 		if withScores {
-			b = appendBulkString(b, formatFloat(it.Score))
+			b = appendFloatBulk(b, it.Score)
 		}
 	}
 	return b
@@ -822,7 +829,8 @@ func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
 		return appendArrayLen(b, 0)
 	}
 	items := e.ZSet.Items()
-	popped := append([]zitem(nil), items[:min(n, len(items))]...)
+	var one [1]zitem // ZPOPMIN without a count, the common case, pops one: no allocation
+	popped := append(one[:0], items[:min(n, len(items))]...)
 	b = appendScored(b, popped, true)
 	for _, it := range popped {
 		d.typed.Mutate(record{Op: logZRem, Key: keyOf(args[0]), A: viewOf(it.Member)})
@@ -862,7 +870,7 @@ func cmdZScore(d *db, args [][]byte, b []byte) []byte {
 	}
 	if e != nil {
 		if s, in := e.ZSet.Score(string(args[1])); in {
-			return appendBulkString(b, formatFloat(s))
+			return appendFloatBulk(b, s)
 		}
 	}
 	return appendNil(b)
