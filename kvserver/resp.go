@@ -406,8 +406,9 @@ func appendLongBulk(b []byte, v []byte) []byte {
 
 // appendBulkRun appends the values of r, in list order, as bulk strings.
 func appendBulkRun(b []byte, r keyspace.Run) []byte {
-	// Room for them all at once, a header and its CRLFs taking at most 14 bytes (maxBulk has 9
-	// digits): the loop then writes short values in place without checking for room.
+	// Room for them all at once, a header and its CRLFs taking 14 bytes for a value of up to
+	// maxBulk (9 digits), so that the loop writes short values in place without copying b again
+	// (a longer value, which APPEND can make, has its own append).
 	b = slices.Grow(b, r.Bytes()+14*r.Len())
 	data, ends := r.Data, r.Ends
 	k, step, stop := 0, 1, len(ends)
@@ -425,6 +426,9 @@ func appendBulkRun(b []byte, r keyspace.Run) []byte {
 			continue
 		}
 		n := len(b)
+		if cap(b)-n < 6+len(v) { // only after values of 1 GB or more
+			b = slices.Grow(b, 6+len(v))
+		}
 		b = b[:n+6+len(v)]
 		b[n], b[n+1], b[n+2], b[n+3] = '$', byte('0'+len(v)), '\r', '\n'
 		copy(b[n+4:], v)
