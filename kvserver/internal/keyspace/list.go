@@ -24,6 +24,7 @@ type List struct {
 type stack struct {
 	chunks []chunk // bottom first
 	n      int     // values
+	spare  chunk   // the memory of the last full-size chunk popped empty from the top, for push
 }
 
 // chunk holds up to chunkValues values back to back in data; value k is data[ends[k-1]:ends[k]]
@@ -51,8 +52,20 @@ func (s *stack) at(i int) []byte {
 
 // push puts a copy of v on top.
 func (s *stack) push(v []byte) {
-	if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1].ends) == chunkValues {
-		s.chunks = append(s.chunks, chunk{})
+	switch {
+	case len(s.chunks) == 0:
+		s.chunks = append(s.chunks, chunk{}) // grown as values come: most lists are short
+	case len(s.chunks[len(s.chunks)-1].ends) == chunkValues:
+		// The stack is long: the next chunk gets the room a full one takes, in two allocations
+		// instead of the dozen or so of growing it value by value, or the spare's if a push and
+		// a pop at a chunk's edge have left one.
+		next := s.spare
+		if next.ends == nil {
+			full := &s.chunks[len(s.chunks)-1]
+			next = chunk{data: make([]byte, 0, len(full.data)), ends: make([]int, 0, chunkValues)}
+		}
+		s.spare = chunk{}
+		s.chunks = append(s.chunks, next)
 	}
 	c := &s.chunks[len(s.chunks)-1]
 	c.data = append(c.data, v...)
@@ -65,6 +78,9 @@ func (s *stack) popTop() {
 	c := &s.chunks[len(s.chunks)-1]
 	c.ends = c.ends[:len(c.ends)-1]
 	if len(c.ends) == c.head {
+		if cap(c.ends) == chunkValues && len(s.chunks) > 1 {
+			s.spare = chunk{data: c.data[:0], ends: c.ends[:0]}
+		}
 		s.chunks[len(s.chunks)-1] = chunk{}
 		s.chunks = s.chunks[:len(s.chunks)-1]
 	} else {
@@ -93,7 +109,7 @@ func (s *stack) reset() {
 	clear(s.chunks)
 	s.chunks = s.chunks[:1]
 	s.chunks[0] = chunk{data: c.data[:0], ends: c.ends[:0]}
-	s.n = 0
+	s.n, s.spare = 0, chunk{}
 }
 
 // Run is a stretch of consecutive values of a List as the List stores them, for callers that
