@@ -1,6 +1,7 @@
 package kvserver
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 )
@@ -70,6 +71,14 @@ type db struct {
 	typed     typedStore       // the store, if it holds the typed keyspace; else nil
 	now       func() time.Time // for expiry
 	scratch   []byte           // a value a command builds (INCR's number), reused
+	fixedBuf  [8]byte          // see fixed
+}
+
+// fixed returns v's eight little-endian bytes, a Record's ZADD score or expiry time, in a
+// buffer of d's rather than a new one: whoever applies or logs a Record copies what it keeps.
+func (d *db) fixed(v uint64) []byte {
+	binary.LittleEndian.PutUint64(d.fixedBuf[:], v)
+	return d.fixedBuf[:]
 }
 
 func newDB(store KVStore) *db {

@@ -1,8 +1,11 @@
 package kvserver
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // runText executes text lines against d with room for room entries and returns the output.
@@ -167,6 +170,34 @@ func BenchmarkParseRESP(b *testing.B) {
 	}
 }
 
+// BenchmarkParseRequest parses and classifies requests as redis-benchmark's default list sends
+// them: the per-request work before execution.
+func BenchmarkParseRequest(b *testing.B) {
+	mset := []string{"MSET"}
+	for range 10 {
+		mset = append(mset, "key:000000012345", "xxx")
+	}
+	for _, bc := range []struct{ name, in string }{
+		{"PING_INLINE", "PING\r\n"},
+		{"PING_MBULK", frame("PING")},
+		{"SET", frame("SET", "key:000000012345", "xxx")},
+		{"GET", frame("GET", "key:000000012345")},
+		{"LRANGE_100", frame("LRANGE", "mylist", "0", "99")},
+		{"MSET", frame(mset...)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			var args [][]byte
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				args, _, _ = parseRequest(in, args[:0])
+				classify(args, 0)
+			}
+		})
+	}
+}
+
 // BenchmarkExecRESP executes the commands of redis-benchmark's default list that kvserver was
 // slowest at, as redis-benchmark sends them, against the memory store: the cost of execution
 // alone, without sockets or parsing.
@@ -187,6 +218,9 @@ func BenchmarkExecRESP(b *testing.B) {
 		{"LPUSH", nil, []string{"LPUSH", "mylist", "xxx"}},
 		{"HSET", nil, []string{"HSET", "myhash", "element:__rand_int__", "xxx"}},
 		{"LPOP", nil, []string{"LPOP", "mylist"}},
+		{"ZADD", nil, []string{"ZADD", "myzset", "0", "element:__rand_int__"}},
+		{"ZPOPMIN", nil, []string{"ZPOPMIN", "myzset"}},
+		{"SPOP", nil, []string{"SPOP", "myset"}},
 		{"LRANGE_100", nil, []string{"LRANGE", "mylist", "0", "99"}},
 		{"LRANGE_600", nil, []string{"LRANGE", "mylist", "0", "599"}},
 	} {
@@ -203,15 +237,69 @@ func BenchmarkExecRESP(b *testing.B) {
 				b.Fatal(err)
 			}
 			r := classify(args, 0)
+			refill, _, _ := parseRESP([]byte(frame(map[string][]string{
+				"LPOP":    {"RPUSH", "mylist", "xxx"},
+				"ZPOPMIN": {"ZADD", "myzset", "0", "element:__rand_int__"},
+				"SPOP":    {"SADD", "myset", "element:__rand_int__"},
+			}[bc.name]...)), nil)
+			var refillReq request
+			if refill != nil {
+				refillReq = classify(refill, 0)
+			}
+			refilled := output{buf: make([]byte, 0, 1<<10)}
 			out := output{buf: make([]byte, 0, 1<<16)}
 			b.ReportAllocs()
 			for b.Loop() {
 				out.buf, out.room = out.buf[:0], 1
 				d.execRESP(r, args[r.lo:r.hi], &out)
-				if bc.name == "LPOP" {
-					d.execRESP(classify([][]byte{[]byte("RPUSH"), []byte("mylist"), []byte("xxx")}, 0), [][]byte{[]byte("mylist"), []byte("xxx")}, &output{room: 1})
+				if refill != nil { // put back what was popped
+					refilled.buf, refilled.room = refilled.buf[:0], 1
+					d.execRESP(refillReq, refill[refillReq.lo:refillReq.hi], &refilled)
 				}
 			}
 		})
+	}
+}
+
+// LRANGE encodes runs of a list's chunks in place; it must give what encoding each value of
+// the range in turn gives, for values of every header length, pushed at either end, across
+// chunk boundaries.
+func TestLRangeRuns(t *testing.T) {
+	t.Parallel()
+	d := newDB(NewMemoryStore())
+	var list []string // the reference
+	for i := range 700 {
+		v := strings.Repeat(string(rune('a'+i%26)), []int{0, 1, 9, 10, 11, 99, 100, 250}[i%8])
+		if i%3 == 0 {
+			runRESP(d, 1, []string{"RPUSH", "l", v})
+			list = append(list, v)
+		} else {
+			runRESP(d, 1, []string{"LPUSH", "l", v})
+			list = append([]string{v}, list...)
+		}
+	}
+	for i := range 50 { // pop some, so that the bottom chunks are partly used
+		cmd := []string{"LPOP", "l"}
+		if i%2 == 0 {
+			cmd[0] = "RPOP"
+			list = list[:len(list)-1]
+		} else {
+			list = list[1:]
+		}
+		runRESP(d, 1, cmd)
+	}
+	n := len(list)
+	for _, r := range [][2]int{{0, -1}, {0, 0}, {1, 1}, {5, 300}, {127, 129}, {n - 200, -1}, {-1, -1}, {n / 2, n/2 + 130}} {
+		want := appendArrayLen(nil, 0)
+		if lo, hi, ok := keyspace.ClampRange(n, r[0], r[1]); ok {
+			want = appendArrayLen(nil, hi-lo)
+			for _, v := range list[lo:hi] {
+				want = appendBulk(want, []byte(v))
+			}
+		}
+		out := runRESP(d, 1, []string{"LRANGE", "l", strconv.Itoa(r[0]), strconv.Itoa(r[1])})
+		if string(out.buf) != string(want) {
+			t.Fatalf("LRANGE l %d %d = %.200q..., want %.200q...", r[0], r[1], out.buf, want)
+		}
 	}
 }

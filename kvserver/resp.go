@@ -3,8 +3,12 @@ package kvserver
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"ds440/kvserver/internal/keyspace"
 )
 
 // maxBulk is the longest RESP bulk string a request may hold: Redis's proto-max-bulk-len.
@@ -74,16 +78,22 @@ func parseRESP(buf []byte, args [][]byte) ([][]byte, int, error) {
 		if buf[pos] != '$' {
 			return args[:n0], 0, errNotBulk
 		}
-		size, start, err := parseHeader(buf, pos+1)
-		switch {
-		case err != nil:
-			return args[:n0], 0, err
-		case size < 0:
-			return args[:n0], 0, errNegativeBulk
-		case size > maxBulk:
-			return args[:n0], 0, errBulkTooLong
+		var start, end int
+		if d := buf[pos+1 : min(pos+4, len(buf))]; len(d) == 3 && d[0]-'0' < 10 && d[1] == '\r' && d[2] == '\n' {
+			start = pos + 4 // "$N\r\n", one digit: most keys and values are that short
+			end = start + int(d[0]-'0')
+		} else {
+			size, at, err := parseHeader(buf, pos+1)
+			switch {
+			case err != nil:
+				return args[:n0], 0, err
+			case size < 0:
+				return args[:n0], 0, errNegativeBulk
+			case size > maxBulk:
+				return args[:n0], 0, errBulkTooLong
+			}
+			start, end = at, at+int(size)
 		}
-		end := start + int(size)
 		if end+2 > len(buf) {
 			return args[:n0], 0, errIncomplete
 		}
@@ -118,10 +128,34 @@ func parseInline(buf []byte, args [][]byte) ([][]byte, int, error) {
 	if end > maxInline {
 		return args, 0, errInlineTooLong
 	}
-	for _, w := range bytes.Fields(buf[:end]) {
-		args = append(args, w)
+	return appendFields(args, buf[:end]), end + 1, nil
+}
+
+// asciiSpace marks the bytes bytes.Fields splits an ASCII line at.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// appendFields appends the words of line, split as bytes.Fields splits it, to args. An ASCII
+// line, every inline command redis-benchmark and redis-cli send, is split here without the
+// slice bytes.Fields would allocate per line.
+func appendFields(args [][]byte, line []byte) [][]byte {
+	for _, c := range line {
+		if c >= utf8.RuneSelf {
+			return append(args, bytes.Fields(line)...)
+		}
 	}
-	return args, end + 1, nil
+	for i := 0; i < len(line); {
+		for i < len(line) && asciiSpace[line[i]] {
+			i++
+		}
+		start := i
+		for i < len(line) && !asciiSpace[line[i]] {
+			i++
+		}
+		if i > start {
+			args = append(args, line[start:i:i])
+		}
+	}
+	return args
 }
 
 // isInlineStart reports whether the first bytes a client sends, which do not start with '*',
@@ -142,15 +176,7 @@ func isInlineStart(in []byte) (inline, decided bool) {
 	case "Put", "Get", "Delete", "Update":
 		return false, true
 	}
-	var upper [longestCommand]byte
-	for j, c := range word {
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		upper[j] = c
-	}
-	_, known := commands[string(upper[:len(word)])]
-	return known, true
+	return lookupCommand(word) != nil, true
 }
 
 // parseHeader reads the decimal integer and "\r\n" starting at buf[pos] and returns the integer
@@ -235,37 +261,72 @@ var commands = func() map[string]command {
 // longestCommand is the length of the longest name in commands.
 const longestCommand = len("SISMEMBER")
 
+// commandIndex holds the commands by name length and first letter (A to Z as 0 to 25): a
+// request's command is found by comparing its name with the two or three names of its bucket,
+// ignoring case, instead of upper-casing a copy of it and hashing that into commands.
+var commandIndex = func() (idx [longestCommand + 1][26][]namedCommand) {
+	for name, c := range commands {
+		for _, r := range name {
+			if r < 'A' || r > 'Z' {
+				panic("kvserver: command name " + name + " is not upper-case letters: lookupCommand cannot fold it")
+			}
+		}
+		bucket := &idx[len(name)][name[0]-'A']
+		*bucket = append(*bucket, namedCommand{name, &c})
+	}
+	return idx
+}()
+
+// namedCommand is an entry of commandIndex.
+type namedCommand struct {
+	name string // upper case
+	*command
+}
+
+// lookupCommand returns the command called name, in any case, or nil.
+func lookupCommand(name []byte) *command {
+	if len(name) == 0 || len(name) > longestCommand {
+		return nil
+	}
+	first := name[0] | 0x20 - 'a' // a letter of either case becomes 0 to 25, anything else more
+	if first >= 26 {
+		return nil
+	}
+	for _, c := range commandIndex[len(name)][first] {
+		if foldEqual(name, c.name) {
+			return c.command
+		}
+	}
+	return nil
+}
+
+// foldEqual reports whether b equals upper, a word of upper-case letters, ignoring case: with
+// the letter bit (0x20) cleared, a byte equals a letter only if it is that letter in either case.
+func foldEqual(b []byte, upper string) bool {
+	if len(b) != len(upper) {
+		return false
+	}
+	for i, c := range b {
+		if c&^0x20 != upper[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // classify turns a decoded RESP frame into a request: args[0] is the command name, args[1:] its
 // arguments. Unknown commands and wrong argument counts become opBad requests whose reason
 // the client receives as "-ERR <reason>".
 func classify(args [][]byte, lo int) request {
-	name := args[lo]
-	n := len(args) - lo
-	r := request{lo: int32(lo + 1), hi: int32(len(args))}
-	var upper [longestCommand]byte
-	if len(name) > len(upper) {
-		r.op, r.reason = opBad, unknownCommand(args[lo:])
-		return r
-	}
-	for i, c := range name {
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		upper[i] = c
-	}
-	c, ok := commands[string(upper[:len(name)])]
-	switch {
-	case !ok:
-		r.op, r.reason = opBad, unknownCommand(args[lo:])
+	from, to := int32(lo+1), int32(len(args))
+	c := lookupCommand(args[lo])
+	switch n := len(args) - lo; {
+	case c == nil:
+		return request{op: opBad, reason: unknownCommand(args[lo:]), lo: from, hi: to}
 	case n < c.min || (c.max >= 0 && n > c.max):
-		r.op, r.reason = opBad, c.arity
-	default:
-		r.op, r.run = c.op, c.run
-		if c.op == opTyped {
-			r.reason = c.needsTyped
-		}
+		return request{op: opBad, reason: c.arity, lo: from, hi: to}
 	}
-	return r
+	return request{op: c.op, reason: c.needsTyped, run: c.run, lo: from, hi: to}
 }
 
 // unknownCommand is the reason for an unknown command, worded as Redis 7 words it, with at
@@ -328,15 +389,52 @@ func appendInt(b []byte, n int) []byte {
 }
 
 func appendBulk(b []byte, v []byte) []byte {
-	if n := len(v); n < 10 { // the common short value, without strconv
-		b = append(b, '$', byte('0'+n), '\r', '\n')
-	} else {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(n), 10)
-		b = append(b, '\r', '\n')
+	if len(v) >= 10 {
+		return appendLongBulk(b, v)
 	}
+	b = append(append(b, '$', byte('0'+len(v)), '\r', '\n'), v...) // the common short value, inlined
+	return append(b, '\r', '\n')
+}
+
+func appendLongBulk(b []byte, v []byte) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	b = append(b, '\r', '\n')
 	b = append(b, v...)
 	return append(b, '\r', '\n')
+}
+
+// appendBulkRun appends the values of r, in list order, as bulk strings.
+func appendBulkRun(b []byte, r keyspace.Run) []byte {
+	// Room for them all at once, a header and its CRLFs taking 14 bytes for a value of up to
+	// maxBulk (9 digits), so that the loop writes short values in place without copying b again
+	// (a longer value, which APPEND can make, has its own append).
+	b = slices.Grow(b, r.Bytes()+14*r.Len())
+	data, ends := r.Data, r.Ends
+	k, step, stop := 0, 1, len(ends)
+	if r.Reversed {
+		k, step, stop = len(ends)-1, -1, -1
+	}
+	for ; k != stop; k += step {
+		start := r.Start
+		if k > 0 {
+			start = ends[k-1]
+		}
+		v := data[start:ends[k]]
+		if len(v) >= 10 {
+			b = appendLongBulk(b, v)
+			continue
+		}
+		n := len(b)
+		if cap(b)-n < 6+len(v) { // only after values of 1 GB or more
+			b = slices.Grow(b, 6+len(v))
+		}
+		b = b[:n+6+len(v)]
+		b[n], b[n+1], b[n+2], b[n+3] = '$', byte('0'+len(v)), '\r', '\n'
+		copy(b[n+4:], v)
+		b[n+4+len(v)], b[n+5+len(v)] = '\r', '\n'
+	}
+	return b
 }
 
 func appendNil(b []byte) []byte { return append(b, "$-1\r\n"...) }

@@ -175,14 +175,48 @@ func FuzzParseRESP(f *testing.F) {
 			if r.op == opBad && (r.reason == "" || strings.ContainsAny(r.reason, "\r\n")) {
 				t.Fatalf("classify(%q) reason %q", args, r.reason)
 			}
+			checkLookup(t, args[0])
 		}
 	})
+}
+
+// checkLookup checks that lookupCommand finds name exactly when commands holds its ASCII
+// upper-case form.
+func checkLookup(t *testing.T, name []byte) {
+	upper := []byte(string(name))
+	for i, c := range upper {
+		if 'a' <= c && c <= 'z' {
+			upper[i] = c - ('a' - 'A')
+		}
+	}
+	want, ok := commands[string(upper)]
+	got := lookupCommand(name)
+	if ok != (got != nil) || ok && (got.op != want.op || got.arity != want.arity) {
+		t.Fatalf("lookupCommand(%q) = %+v, want %+v (found %v)", name, got, want, ok)
+	}
+}
+
+func TestLookupCommand(t *testing.T) {
+	t.Parallel()
+	for name := range commands {
+		checkLookup(t, []byte(name))
+		checkLookup(t, []byte(strings.ToLower(name)))
+		checkLookup(t, []byte(name[:len(name)-1]))
+		checkLookup(t, []byte(name+"S"))
+		for _, c := range []byte{'@', '[', '`', '{', 0xC1, 0xE1} { // around the letters, and their bit 0x20 twins
+			checkLookup(t, append([]byte{c}, name[1:]...))
+			checkLookup(t, append([]byte(name[:len(name)-1]), c))
+		}
+	}
+	for _, name := range []string{"", "x", "SISMEMBERS", "ping\x00", "P\x00NG"} {
+		checkLookup(t, []byte(name))
+	}
 }
 
 // FuzzParseRequest checks the inline parser beside the RESP one: no panic, what is consumed
 // is one line whose words are the arguments, and nothing is consumed without a newline.
 func FuzzParseRequest(f *testing.F) {
-	for _, s := range []string{"PING\r\n", "set k v\n", "  \r\n", "GET", frame("GET", "k"), "x\ty  z\r\nrest"} {
+	for _, s := range []string{"PING\r\n", "set k v\n", "sIsMeMbEr s m\n", "p\xc3\xa9ng \xc2\xa0x\n", "  \r\n", "GET", frame("GET", "k"), "x\ty  z\r\nrest"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -201,6 +235,9 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if !slices.EqualFunc(args, bytes.Fields(in[:n]), bytes.Equal) {
 			t.Fatalf("words %q of %q", args, in[:n])
+		}
+		if len(args) > 0 {
+			checkLookup(t, args[0])
 		}
 	})
 }

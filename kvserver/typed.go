@@ -117,14 +117,27 @@ func (d *db) of(key []byte, k keyspace.Kind) (e *entry, ok bool) {
 func wrongType(b []byte) []byte { return appendRawError(b, msgWrongType) }
 
 // parseInt parses a decimal integer as strictly as Redis: optional '-', no '+', no spaces,
-// no leading zeros.
+// no leading zeros, no "-0"; that is, only the form strconv.FormatInt gives.
 func parseInt(b []byte) (int64, bool) {
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	var canonical [20]byte // the shortest form, on the stack: INCR parses one per request
-	if err != nil || string(strconv.AppendInt(canonical[:0], n, 10)) != string(b) {
+	digits := b
+	if len(b) > 0 && b[0] == '-' {
+		digits = b[1:]
+	}
+	// 19 digits hold every int64 and cannot overflow a uint64.
+	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(b) > 1) {
 		return 0, false
 	}
-	return n, true
+	var n uint64
+	for _, c := range digits {
+		if c-'0' > 9 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if len(digits) == len(b) {
+		return int64(n), n <= math.MaxInt64
+	}
+	return -int64(n), n <= -math.MinInt64
 }
 
 // parseFloat parses a score as Redis does: a decimal or "inf"; NaN is refused.
@@ -143,15 +156,21 @@ func parseFloat(b []byte) (float64, bool) {
 	return f, true
 }
 
-// formatFloat formats a score as Redis 7 replies with it.
-func formatFloat(f float64) string {
+// appendFloat appends a score as Redis 7 replies with it.
+func appendFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return "inf"
+		return append(b, "inf"...)
 	case math.IsInf(f, -1):
-		return "-inf"
+		return append(b, "-inf"...)
 	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
+	return strconv.AppendFloat(b, f, 'g', 17, 64)
+}
+
+// appendFloatBulk appends a score as a bulk string.
+func appendFloatBulk(b []byte, f float64) []byte {
+	var buf [32]byte // the longest 'g' form with 17 digits is 24 bytes
+	return appendBulk(b, appendFloat(buf[:0], f))
 }
 
 // count parses an optional COUNT argument (args[i], if present).
@@ -227,9 +246,9 @@ func cmdSet(d *db, args [][]byte, b []byte) []byte {
 	d.typed.Mutate(record{Op: logSet, Key: keyOf(args[0]), A: args[1]})
 	switch {
 	case ttl > 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(d.nowMillis() + ttl)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(d.nowMillis() + ttl))})
 	case kept != 0:
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(kept)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(kept))})
 	}
 	return b
 }
@@ -286,7 +305,7 @@ func (d *db) setKeepTTL(key []byte, e *entry, v []byte) {
 	}
 	d.typed.Mutate(record{Op: logSet, Key: keyOf(key), A: v})
 	if kept != 0 {
-		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(key), A: keyspace.Int64Bytes(kept)})
+		d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(key), A: d.fixed(uint64(kept))})
 	}
 }
 
@@ -437,7 +456,7 @@ func cmdExpire(unit int64, name string) typedFunc {
 		if ms <= 0 {
 			d.typed.Mutate(record{Op: logDelete, Key: keyOf(args[0])})
 		} else {
-			d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(now + ms)})
+			d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(uint64(now + ms))})
 		}
 		return appendInt(b, 1)
 	}
@@ -462,7 +481,7 @@ func cmdPersist(d *db, args [][]byte, b []byte) []byte {
 	if e == nil || e.ExpireAt == 0 {
 		return appendInt(b, 0)
 	}
-	d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: keyspace.Int64Bytes(0)})
+	d.typed.Mutate(record{Op: logExpireAt, Key: keyOf(args[0]), A: d.fixed(0)})
 	return appendInt(b, 1)
 }
 
@@ -537,8 +556,8 @@ func cmdLRange(d *db, args [][]byte, b []byte) []byte {
 		return appendArrayLen(b, 0)
 	}
 	b = appendArrayLen(b, hi-lo)
-	for v := range e.Values(lo, hi) {
-		b = appendBulk(b, v)
+	for r := range e.Runs(lo, hi) {
+		b = appendBulkRun(b, r)
 	}
 	return b
 }
@@ -755,13 +774,14 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 	if len(pairs)%2 != 0 {
 		return appendError(b, msgSyntax)
 	}
-	scores := make([]float64, len(pairs)/2)
-	for i := range scores {
-		f, ok := parseFloat(pairs[2*i])
+	var few [4]float64 // ZADD adds one member, mostly: no allocation
+	scores := few[:0]
+	for i := 0; i < len(pairs); i += 2 {
+		f, ok := parseFloat(pairs[i])
 		if !ok {
 			return appendError(b, msgNotFloat)
 		}
-		scores[i] = f
+		scores = append(scores, f)
 	}
 	e, ok := d.of(args[0], kindZSet)
 	if !ok {
@@ -775,7 +795,7 @@ func cmdZAdd(d *db, args [][]byte, b []byte) []byte {
 		} else if _, in := e.ZSet.Score(string(m)); !in {
 			added++
 		}
-		d.typed.Mutate(record{Op: logZAdd, Key: keyOf(args[0]), A: m, B: keyspace.Float64Bytes(score)})
+		d.typed.Mutate(record{Op: logZAdd, Key: keyOf(args[0]), A: m, B: d.fixed(math.Float64bits(score))})
 		e = d.typed.Lookup(keyOf(args[0]))
 	}
 	return appendInt(b, added)
@@ -790,7 +810,7 @@ func appendScored(b []byte, items []zitem, withScores bool) []byte {
 	for _, it := range items {
 		b = appendBulkString(b, it.Member)
 		if withScores {
-			b = appendBulkString(b, formatFloat(it.Score))
+			b = appendFloatBulk(b, it.Score)
 		}
 	}
 	return b
@@ -809,7 +829,8 @@ func cmdZPopMin(d *db, args [][]byte, b []byte) []byte {
 		return appendArrayLen(b, 0)
 	}
 	items := e.ZSet.Items()
-	popped := append([]zitem(nil), items[:min(n, len(items))]...)
+	var one [1]zitem // ZPOPMIN without a count, the common case, pops one: no allocation
+	popped := append(one[:0], items[:min(n, len(items))]...)
 	b = appendScored(b, popped, true)
 	for _, it := range popped {
 		d.typed.Mutate(record{Op: logZRem, Key: keyOf(args[0]), A: viewOf(it.Member)})
@@ -849,7 +870,7 @@ func cmdZScore(d *db, args [][]byte, b []byte) []byte {
 	}
 	if e != nil {
 		if s, in := e.ZSet.Score(string(args[1])); in {
-			return appendBulkString(b, formatFloat(s))
+			return appendFloatBulk(b, s)
 		}
 	}
 	return appendNil(b)

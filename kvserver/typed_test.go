@@ -2,6 +2,7 @@ package kvserver
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +92,38 @@ func TestGlobMatch(t *testing.T) {
 			t.Errorf("globMatch(%q, %q) = %v", tc.p, tc.s, got)
 		}
 	}
+}
+
+// parseIntReference is parseInt's definition: what strconv parses and formats back unchanged.
+func parseIntReference(b []byte) (int64, bool) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != string(b) {
+		return 0, false
+	}
+	return n, true
+}
+
+func checkParseInt(t *testing.T, b []byte) {
+	n, ok := parseInt(b)
+	wn, wok := parseIntReference(b)
+	if ok != wok || n != wn && ok {
+		t.Fatalf("parseInt(%q) = %d, %v; want %d, %v", b, n, ok, wn, wok)
+	}
+}
+
+func TestParseInt(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"0", "-0", "00", "01", "-01", "1", "-1", "+1", " 1", "1 ", "", "-", "--1", "1-",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+		"18446744073709551615", "18446744073709551616", "99999999999999999999", "-99999999999999999999",
+		"1234567890123456789", "12345678901234567890", "0x10", "1e3", "1_000", "/", ":", "9:"} {
+		checkParseInt(t, []byte(s))
+	}
+}
+
+func FuzzParseInt(f *testing.F) {
+	for _, s := range []string{"0", "-0", "123", "-9223372036854775808", "9223372036854775808", "01"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkParseInt)
 }

@@ -127,7 +127,10 @@ func (m *Store) Apply(r Record) {
 		if e.ZSet == nil {
 			e.ZSet = NewZSet()
 		}
-		e.ZSet.Add(string(r.A), math.Float64frombits(binary.LittleEndian.Uint64(r.B)))
+		score := math.Float64frombits(binary.LittleEndian.Uint64(r.B))
+		if old, ok := e.ZSet.scores[string(r.A)]; !ok || old != score { // else no copy of the member
+			e.ZSet.Add(string(r.A), score)
+		}
 	case OpZRem:
 		if e := m.keys[r.Key]; e != nil && e.Kind == KindZSet {
 			e.ZSet.Remove(string(r.A))

@@ -24,6 +24,7 @@ type List struct {
 type stack struct {
 	chunks []chunk // bottom first
 	n      int     // values
+	spare  chunk   // the memory of the last full-size chunk popped empty from the top, for push
 }
 
 // chunk holds up to chunkValues values back to back in data; value k is data[ends[k-1]:ends[k]]
@@ -51,8 +52,20 @@ func (s *stack) at(i int) []byte {
 
 // push puts a copy of v on top.
 func (s *stack) push(v []byte) {
-	if len(s.chunks) == 0 || len(s.chunks[len(s.chunks)-1].ends) == chunkValues {
-		s.chunks = append(s.chunks, chunk{})
+	switch {
+	case len(s.chunks) == 0:
+		s.chunks = append(s.chunks, chunk{}) // grown as values come: most lists are short
+	case len(s.chunks[len(s.chunks)-1].ends) == chunkValues:
+		// The stack is long: the next chunk gets the room a full one takes, in two allocations
+		// instead of the dozen or so of growing it value by value, or the spare's if a push and
+		// a pop at a chunk's edge have left one.
+		next := s.spare
+		if next.ends == nil {
+			full := &s.chunks[len(s.chunks)-1]
+			next = chunk{data: make([]byte, 0, len(full.data)), ends: make([]int, 0, chunkValues)}
+		}
+		s.spare = chunk{}
+		s.chunks = append(s.chunks, next)
 	}
 	c := &s.chunks[len(s.chunks)-1]
 	c.data = append(c.data, v...)
@@ -65,6 +78,9 @@ func (s *stack) popTop() {
 	c := &s.chunks[len(s.chunks)-1]
 	c.ends = c.ends[:len(c.ends)-1]
 	if len(c.ends) == c.head {
+		if cap(c.ends) == chunkValues && len(s.chunks) > 1 {
+			s.spare = chunk{data: c.data[:0], ends: c.ends[:0]}
+		}
 		s.chunks[len(s.chunks)-1] = chunk{}
 		s.chunks = s.chunks[:len(s.chunks)-1]
 	} else {
@@ -93,27 +109,38 @@ func (s *stack) reset() {
 	clear(s.chunks)
 	s.chunks = s.chunks[:1]
 	s.chunks[0] = chunk{data: c.data[:0], ends: c.ends[:0]}
-	s.n = 0
+	s.n, s.spare = 0, chunk{}
 }
 
-// values yields the values from the i-th to the j-th from the bottom (j excluded), upwards if
-// up, else from the (j-1)-th down to the i-th; it walks each chunk's ends in turn.
-func (s *stack) values(i, j int, up bool, yield func([]byte) bool) bool {
+// Run is a stretch of consecutive values of a List as the List stores them, for callers that
+// encode many values at once (LRANGE): value k of the run is Data[Ends[k-1]:Ends[k]], value 0
+// starting at Start. A Reversed run holds its values last first (they were pushed at the
+// front). A Run is a view of the List, valid until its next change.
+type Run struct {
+	Data     []byte
+	Start    int
+	Ends     []int
+	Reversed bool
+}
+
+// Len returns the number of values in r.
+func (r Run) Len() int { return len(r.Ends) }
+
+// Bytes returns the number of bytes r's values hold together.
+func (r Run) Bytes() int { return r.Ends[len(r.Ends)-1] - r.Start }
+
+// runs yields the values from the i-th to the j-th from the bottom (j excluded), i < j, as
+// runs: upwards if up, chunk by chunk from the i-th value's; else from the (j-1)-th value's
+// chunk down, each run Reversed.
+func (s *stack) runs(i, j int, up bool, yield func(Run) bool) bool {
 	h := s.chunks[0].head
 	lo, hi := i+h, j+h // positions counting popped values, so that chunk = position / chunkValues
 	if up {
 		for ci := lo / chunkValues; lo < hi; ci++ {
 			c := &s.chunks[ci]
 			k, end := lo%chunkValues, min(len(c.ends), hi-ci*chunkValues)
-			start := 0
-			if k > 0 {
-				start = c.ends[k-1]
-			}
-			for _, e := range c.ends[k:end] {
-				if !yield(c.data[start:e:e]) {
-					return false
-				}
-				start = e
+			if !yield(c.run(k, end, false)) {
+				return false
 			}
 			lo += end - k
 		}
@@ -121,19 +148,21 @@ func (s *stack) values(i, j int, up bool, yield func([]byte) bool) bool {
 	}
 	for ci := (hi - 1) / chunkValues; hi > lo; ci-- {
 		c := &s.chunks[ci]
-		first := max(lo-ci*chunkValues, 0) // the lowest index of c to yield
-		for k := hi - 1 - ci*chunkValues; k >= first; k-- {
-			start := 0
-			if k > 0 {
-				start = c.ends[k-1]
-			}
-			if !yield(c.data[start:c.ends[k]:c.ends[k]]) {
-				return false
-			}
+		if !yield(c.run(max(lo-ci*chunkValues, 0), hi-ci*chunkValues, true)) {
+			return false
 		}
 		hi = ci * chunkValues
 	}
 	return true
+}
+
+// run returns values k to end-1 of c, k < end.
+func (c *chunk) run(k, end int, reversed bool) Run {
+	start := 0
+	if k > 0 {
+		start = c.ends[k-1]
+	}
+	return Run{Data: c.data, Start: start, Ends: c.ends[k:end:end], Reversed: reversed}
 }
 
 // Len returns the number of values.
@@ -150,12 +179,41 @@ func (l *List) At(i int) []byte {
 // Values yields the lo-th to the (hi-1)-th values, 0 <= lo <= hi <= l.Len(), in order.
 func (l *List) Values(lo, hi int) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
+		for r := range l.Runs(lo, hi) {
+			if !r.Reversed {
+				start := r.Start
+				for _, e := range r.Ends {
+					if !yield(r.Data[start:e:e]) {
+						return
+					}
+					start = e
+				}
+				continue
+			}
+			for k := len(r.Ends) - 1; k >= 0; k-- {
+				start := r.Start
+				if k > 0 {
+					start = r.Ends[k-1]
+				}
+				if !yield(r.Data[start:r.Ends[k]:r.Ends[k]]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Runs yields the lo-th to the (hi-1)-th values, 0 <= lo <= hi <= l.Len(), as runs in list
+// order: whoever encodes many values (LRANGE) loops over each run's values itself instead of
+// paying a call per value.
+func (l *List) Runs(lo, hi int) iter.Seq[Run] {
+	return func(yield func(Run) bool) {
 		f := l.front.n
-		if lo < f && !l.front.values(f-min(hi, f), f-lo, false, yield) {
+		if lo < min(hi, f) && !l.front.runs(f-min(hi, f), f-lo, false, yield) {
 			return
 		}
-		if hi > f {
-			l.back.values(max(lo-f, 0), hi-f, true, yield)
+		if hi > max(lo, f) {
+			l.back.runs(max(lo-f, 0), hi-f, true, yield)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -122,5 +123,34 @@ func TestKeysAreCopied(t *testing.T) {
 		if s.Lookup(fmt.Sprintf("key%d", i+1)) == nil {
 			t.Errorf("key%d is missing", i+1)
 		}
+	}
+}
+
+// Pushes and pops at a chunk's edge reuse the chunk popped empty; what they leave is read back
+// like any other list.
+func TestListChunkEdge(t *testing.T) {
+	t.Parallel()
+	var l List
+	var want [][]byte
+	for i := range 2 * chunkValues {
+		v := fmt.Appendf(nil, "v%d", i)
+		l.PushBack(v)
+		want = append(want, v)
+	}
+	for i := range 20 {
+		v := fmt.Appendf(nil, "edge%d-%s", i, strings.Repeat("x", i*10))
+		l.PushBack(v) // the first value of a new chunk: the spare's, after the first round
+		want = append(want, v)
+		checkList(t, fmt.Sprintf("round %d, pushed", i), &l, want)
+		l.PopBack()
+		want = want[:len(want)-1]
+		if i%2 == 1 {
+			l.PopBack() // below the edge and back, so the full chunk is rewritten too
+			want = want[:len(want)-1]
+			v := fmt.Appendf(nil, "refill%d", i)
+			l.PushBack(v)
+			want = append(want, v)
+		}
+		checkList(t, fmt.Sprintf("round %d, popped", i), &l, want)
 	}
 }
