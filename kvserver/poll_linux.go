@@ -42,12 +42,13 @@ import (
 //
 // The loop keeps one thread of its own (runtime.LockOSThread), which the kernel schedules as a
 // batch thread (SCHED_BATCH, an ordinary unprivileged policy at the same priority): when a
-// client's request wakes the loop, the kernel does not preempt whatever runs on that CPU for it,
-// usually the client that just wrote. Loopback wake-ups are synchronous, so the kernel tends to
-// wake the loop on the writer's CPU; preempting the writer there in the middle of its burst of
-// requests makes the two take turns a few requests at a time, each paying a context switch. Waiting instead
-// until the writer sleeps (or the other CPU takes the loop) lets its burst of requests arrive
-// first, and one round serves them all. The thread ends with the loop, and its policy with it.
+// client's request wakes the loop, the kernel does not preempt whatever runs on that CPU for
+// it, usually the client that just wrote. Loopback wake-ups are synchronous, so the kernel
+// tends to wake the loop on the writer's CPU; preempting the writer there in the middle of its
+// burst of requests makes the two take turns a few requests at a time, each paying a context
+// switch. Waiting instead until the writer sleeps (or the other CPU takes the loop) lets the
+// burst arrive first, and one round serves it. The thread ends with the loop, and its policy
+// with it.
 //
 // Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
 // set; the loop drains both each round.
