@@ -40,9 +40,9 @@ import (
 // round. The descriptor is in the runtime's poller only then: there, every new event on it
 // would also wake the runtime's own idle thread.
 //
-// While many clients keep it busy, the loop keeps one thread of its own
-// (runtime.LockOSThread), which the kernel then schedules as a batch thread (SCHED_BATCH, an
-// ordinary unprivileged policy at the same priority): when a client's request wakes the loop,
+// The loop keeps one thread of its own (runtime.LockOSThread), which, while many clients keep
+// the loop busy, the kernel schedules as a batch thread (SCHED_BATCH, an ordinary unprivileged
+// policy at the same priority): when a client's request wakes the loop,
 // the kernel does not preempt whatever runs on that CPU for it, usually the client that just
 // wrote. Loopback wake-ups are synchronous, so the kernel tends to wake the loop on the
 // writer's CPU; preempting a load generator there in the middle of its burst of requests to
