@@ -42,9 +42,8 @@ import (
 //
 // The loop keeps one thread of its own (runtime.LockOSThread), which, while many clients keep
 // the loop busy, the kernel schedules as a batch thread (SCHED_BATCH, an ordinary unprivileged
-// policy at the same priority): when a client's request wakes the loop,
-// the kernel does not preempt whatever runs on that CPU for it, usually the client that just
-// wrote. Loopback wake-ups are synchronous, so the kernel tends to wake the loop on the
+// policy at the same priority): when a client's request wakes the loop, the kernel does not
+// preempt whatever runs on that CPU for it, usually the client that just wrote. Loopback wake-ups are synchronous, so the kernel tends to wake the loop on the
 // writer's CPU; preempting a load generator there in the middle of its burst of requests to
 // many connections makes the two take turns a few requests at a time, each paying a context
 // switch. Waiting until the writer sleeps (or the other CPU takes the loop) lets the burst
@@ -82,7 +81,7 @@ type poller struct {
 	ready     []*client // clients to read this round
 	spare     []*client
 	scratch   []byte // the read buffer of every client that has no partial request buffered
-	busy      int    // eight times the mean number of clients read per round, see adapt
+	busy      int    // the mean number of clients read per round, in 256ths; see adapt
 	ownThread bool   // the loop is locked to its thread, whose policy it may then set
 	batch     bool   // the loop's thread is a batch thread now
 	nextID    uint64
@@ -244,17 +243,17 @@ func (s *Server) pollLoop() {
 	close(s.done)
 }
 
-// Thresholds of poller.busy, eight times the mean number of clients read per round (a moving
+// Thresholds of poller.busy, the mean number of clients read per round in 256ths (a moving
 // average over about eight rounds), with a gap between them so that the policy does not flap.
 const (
-	batchAbove  = 8 * 3 // the loop's thread becomes a batch thread above this
-	normalBelow = 8 * 3 / 2
+	batchAbove  = 3 * 256 // the loop's thread becomes a batch thread above this
+	normalBelow = 3 * 256 / 2
 )
 
 // adapt updates the mean number of clients read per round with this round's n, and makes the
 // loop's thread a batch thread or an ordinary one as that mean says (see pollLoop).
 func (p *poller) adapt(n int) {
-	p.busy += n - p.busy/8
+	p.busy += (n*256 - p.busy) / 8
 	switch {
 	case !p.ownThread:
 	case !p.batch && p.busy > batchAbove:
