@@ -40,16 +40,10 @@ import (
 // round. The descriptor is in the runtime's poller only then: there, every new event on it
 // would also wake the runtime's own idle thread.
 //
-// The loop keeps one thread of its own (runtime.LockOSThread), which, while many clients keep
-// the loop busy, the kernel schedules as a batch thread (SCHED_BATCH, an ordinary unprivileged
-// policy at the same priority): when a client's request wakes the loop, the kernel does not
-// preempt whatever runs on that CPU for it, usually the client that just wrote. Loopback wake-ups are synchronous, so the kernel tends to wake the loop on the
-// writer's CPU; preempting a load generator there in the middle of its burst of requests to
-// many connections makes the two take turns a few requests at a time, each paying a context
-// switch. Waiting until the writer sleeps (or the other CPU takes the loop) lets the burst
-// arrive first, and one round serves it. A lone client gains nothing from that and would wait
-// behind whatever else holds the CPU, so the thread is a batch thread only while rounds read
-// several clients on average. The thread ends with the loop, and its policy with it.
+// The loop keeps one thread of its own (runtime.LockOSThread) unless it parks in the runtime's
+// poller. Otherwise each of its yields to the scheduler (see yieldEvery) may wake an idle
+// thread that takes the loop over, and the loop wanders among several threads of the process,
+// which cost more server CPU per request.
 //
 // Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
 // set; the loop drains both each round.
@@ -67,26 +61,23 @@ const (
 
 // poller is the event loop's kernel state. Only wake is called from other goroutines.
 type poller struct {
-	epfd      int
-	epFile    *os.File        // epfd in the runtime's poller, when the loop parks there; else nil
-	epRC      syscall.RawConn // epFile's
-	yielded   time.Time       // when the loop last yielded to the scheduler
-	lfd       int             // the listening socket; -1 once closed
-	wakeR     *os.File
-	wakeW     *os.File
-	wakeFD    int
-	wakeRC    syscall.RawConn // wakeW's, so that a wake racing with the loop's exit is harmless
-	events    []syscall.EpollEvent
-	byFD      []*client
-	ready     []*client // clients to read this round
-	spare     []*client
-	scratch   []byte // the read buffer of every client that has no partial request buffered
-	busy      int    // the mean number of clients read per round, in 256ths; see adapt
-	ownThread bool   // the loop is locked to its thread, whose policy it may then set
-	batch     bool   // the loop's thread is a batch thread now
-	nextID    uint64
-	backoff   time.Duration // after a failed accept
-	resumeAt  time.Time     // when accepting resumes after a failure; zero while accepting
+	epfd     int
+	epFile   *os.File        // epfd in the runtime's poller, when the loop parks there; else nil
+	epRC     syscall.RawConn // epFile's
+	yielded  time.Time       // when the loop last yielded to the scheduler
+	lfd      int             // the listening socket; -1 once closed
+	wakeR    *os.File
+	wakeW    *os.File
+	wakeFD   int
+	wakeRC   syscall.RawConn // wakeW's, so that a wake racing with the loop's exit is harmless
+	events   []syscall.EpollEvent
+	byFD     []*client
+	ready    []*client // clients to read this round
+	spare    []*client
+	scratch  []byte // the read buffer of every client that has no partial request buffered
+	nextID   uint64
+	backoff  time.Duration // after a failed accept
+	resumeAt time.Time     // when accepting resumes after a failure; zero while accepting
 }
 
 // newPoller takes over ln's socket for the event loop and closes ln.
@@ -195,11 +186,9 @@ func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
 	if p.epFile == nil {
-		// Never unlocked: the thread, with its policy, exits with the loop. A loop that parks
-		// in the runtime's poller keeps no thread, since every wake-up would then be a hand-off
-		// between threads.
+		// Never unlocked: the thread exits with the loop. A loop that parks in the runtime's
+		// poller keeps no thread, since every wake-up would then be a hand-off between threads.
 		runtime.LockOSThread()
-		p.ownThread = true
 	}
 	for !(s.closing && len(s.clients) == 0) {
 		n, err := p.wait()
@@ -241,40 +230,6 @@ func (s *Server) pollLoop() {
 	p.close()
 	s.final = s.stats
 	close(s.done)
-}
-
-// Thresholds of poller.busy, the mean number of clients read per round in 256ths (a moving
-// average over about eight rounds), with a gap between them so that the policy does not flap.
-const (
-	batchAbove  = 3 * 256 // the loop's thread becomes a batch thread above this
-	normalBelow = 3 * 256 / 2
-)
-
-// adapt updates the mean number of clients read per round with this round's n, and makes the
-// loop's thread a batch thread or an ordinary one as that mean says (see pollLoop).
-func (p *poller) adapt(n int) {
-	p.busy += (n*256 - p.busy) / 8
-	switch {
-	case !p.ownThread:
-	case !p.batch && p.busy > batchAbove:
-		p.batch = setPolicy(schedBatch)
-	case p.batch && p.busy < normalBelow:
-		p.batch = !setPolicy(schedNormal)
-	}
-}
-
-const (
-	schedNormal = 0 // SCHED_OTHER
-	schedBatch  = 3 // SCHED_BATCH
-)
-
-// setPolicy sets the scheduling policy of the calling thread and reports whether the kernel
-// took it. A kernel that refuses leaves the thread as it was, which serves the same, a little
-// slower.
-func setPolicy(policy int) bool {
-	var param struct{ priority int32 }
-	_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, uintptr(policy), uintptr(unsafe.Pointer(&param)))
-	return e == 0
 }
 
 // yieldEvery is how often a loop that waits in epoll_wait passes through the scheduler: well
@@ -471,7 +426,6 @@ func (s *Server) readReady() {
 		p.queue(c)
 	}
 	p.spare = ready[:0]
-	p.adapt(len(ready))
 }
 
 // readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
