@@ -40,6 +40,11 @@ import (
 // round. The descriptor is in the runtime's poller only then: there, every new event on it
 // would also wake the runtime's own idle thread.
 //
+// The loop keeps one thread of its own (runtime.LockOSThread) unless it parks in the runtime's
+// poller. Otherwise each of its yields to the scheduler (see yieldEvery) may wake an idle
+// thread that takes the loop over, and the loop wanders among several threads of the process,
+// which cost more server CPU per request.
+//
 // Close and Stats reach the loop through its channels and then a byte on a wake pipe in the
 // set; the loop drains both each round.
 
@@ -180,6 +185,11 @@ func (p *poller) queue(c *client) {
 func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
+	if p.epFile == nil {
+		// Never unlocked: the thread exits with the loop. A loop that parks in the runtime's
+		// poller keeps no thread, since every wake-up would then be a hand-off between threads.
+		runtime.LockOSThread()
+	}
 	for !(s.closing && len(s.clients) == 0) {
 		n, err := p.wait()
 		if err != nil {
