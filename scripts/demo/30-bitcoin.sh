@@ -12,7 +12,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 secs() { printf '%d.%02d' $(( $1 / 1000 )) $(( $1 % 1000 / 10 )); }
 
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 1)
 "$bin/btc-server" -progress 1s "$port" 2>"$log/server" & pids+=($!)
 waitfor 10 "the server listening" grep -q 'server listening' "$log/server"
 "$bin/btc-miner" -workers 1 -report 1s "127.0.0.1:$port" 2>"$log/miner1" & victim=$!; pids+=($victim)

@@ -16,13 +16,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Six free loopback ports: three for Raft, three for the HTTP client interface.
+base=$(free_ports 6)
 ports=()
-while [ ${#ports[@]} -lt 6 ]; do
-  p=$(( 20000 + RANDOM % 40000 ))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [[ ! " ${ports[*]} " =~ " $p " ]]; then
-    ports+=("$p")
-  fi
-done
+for i in 0 1 2 3 4 5; do ports+=($((base + i))); done
 peers="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 http() { echo "127.0.0.1:${ports[$((3 + $1))]}"; }
 

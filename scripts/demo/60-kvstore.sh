@@ -13,7 +13,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 waitdesc() { waitfor 10 "a server description in $1" test -s "$1"; }
 
-base=$(( 20000 + RANDOM % 20000 ))
+base=$(free_ports 13)
 "$bin/kvstored" -port "$base" -actors 2 -latency 200ms >"$log/a.desc" 2>"$log/a.err" & pids+=($!)
 waitdesc "$log/a.desc"
 "$bin/kvstored" -port $(( base + 10 )) -actors 2 -latency 200ms "$(head -1 "$log/a.desc")" >"$log/b.desc" 2>"$log/b.err" & pids+=($!)

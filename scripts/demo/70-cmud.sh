@@ -13,7 +13,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$log"' EXIT
 waitdesc() { waitfor 10 "a server description in $1" test -s "$1"; }
 
-base=$(( 20000 + RANDOM % 20000 ))
+base=$(free_ports 13)
 "$bin/kvstored" -port "$base" -actors 2 >"$log/a.desc" 2>/dev/null & pids+=($!)
 waitdesc "$log/a.desc"
 "$bin/kvstored" -port $(( base + 10 )) -actors 2 "$(head -1 "$log/a.desc")" >"$log/b.desc" 2>/dev/null & pids+=($!)

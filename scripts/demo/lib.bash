@@ -26,3 +26,22 @@ waitexit() {
   waitfor "$1" "$3 to finish" gone "$2" || return 1
   wait "$2"
 }
+
+# free_ports N: prints a port P such that P to P+N-1 have no listener, chosen below the kernel's
+# range of ephemeral ports. Outgoing connections take their ports from that range, and a port
+# one of them holds cannot be listened on although no listener is there to see: on a busy
+# machine a part's servers then failed to start ("address already in use").
+free_ports() {
+  local n=$1 lo=20000 hi p i
+  hi=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for _ in $(seq 50); do
+    p=$((lo + RANDOM % (hi - lo - n)))
+    for ((i = 0; i < n; i++)); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null; then continue 2; fi
+    done
+    echo "$p"
+    return 0
+  done
+  echo "no $n free ports below $hi" >&2
+  return 1
+}
