@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
@@ -193,9 +195,11 @@ func (cn *conn) readBatch(cfg config, start time.Time, res *result) bool {
 func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
 	conns := make([]*conn, 0, cfg.clients)
 	defer func() {
-		for _, cn := range conns {
-			cn.c.Close()
+		ncs := make([]net.Conn, len(conns))
+		for i, cn := range conns {
+			ncs[i] = cn.c
 		}
+		release(ctx, ncs)
 	}()
 	for i := range cfg.clients {
 		cn, err := dial(ctx, addr, cfg.proto, i)
@@ -220,23 +224,84 @@ func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
 }
 
 // holdIdle opens n connections to addr that send nothing, as the quiet clients of a busy
-// server do; the caller closes them with closeAll.
-func holdIdle(ctx context.Context, addr string, n int) ([]net.Conn, error) {
+// server do, and returns once the server has taken them all in; the caller ends them with
+// release. A completed dial only means the kernel queued the connection, so the server may
+// still be accepting and registering them: ready waits for that, so that it happens before the
+// measured window rather than inside it.
+func holdIdle(ctx context.Context, addr string, cfg config, n int) ([]net.Conn, error) {
+	if n == 0 {
+		return nil, nil
+	}
 	d := net.Dialer{Timeout: 5 * time.Second}
 	held := make([]net.Conn, 0, n)
 	for range n {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			closeAll(held)
+			release(ctx, held)
 			return nil, err
 		}
 		held = append(held, c)
 	}
+	if err := ready(ctx, addr, cfg); err != nil {
+		release(ctx, held)
+		return nil, fmt.Errorf("probing the server after opening the idle connections: %w", err)
+	}
 	return held, nil
 }
 
-func closeAll(conns []net.Conn) {
+// ready connects to addr once more and waits for the answer to one get. A server accepts its
+// connections in the order they arrived, so once this late one is answered, every connection
+// dialed before it has been accepted.
+func ready(ctx context.Context, addr string, cfg config) error {
+	cn, err := dial(ctx, addr, cfg.proto, cfg.clients) // populate's id, whose fence key exists
+	if err != nil {
+		return err
+	}
+	defer release(ctx, []net.Conn{cn.c})
+	stop := context.AfterFunc(ctx, func() { cn.c.Close() })
+	defer stop()
+	cn.c.SetDeadline(time.Now().Add(time.Minute))
+	cn.buf = appendOp(cn.buf[:0], cfg.proto, true, keyName(nil, 0), nil)
+	if cfg.proto == protoText {
+		cn.buf = appendFence(cn.buf, cn.id)
+	}
+	return cn.roundTrip(cfg.proto, 1)
+}
+
+// release ends conns and returns once the server has closed its side of each, so that the
+// teardown of one server's connections is over before another server's measured window starts
+// (Close alone returns at once and leaves the server, and the kernel, busy with it meanwhile).
+// Each connection is half-closed, so the server reads end-of-file and closes its end, and then
+// read until that end-of-file arrives. It returns the number of connections the server had not
+// closed within a minute (or before ctx ended).
+func release(ctx context.Context, conns []net.Conn) int {
 	for _, c := range conns {
+		if tc, ok := c.(*net.TCPConn); ok && tc.CloseWrite() == nil {
+			continue
+		}
+		c.Close() // not TCP, or already broken: nothing to wait for
+	}
+	deadline := time.Now().Add(time.Minute)
+	stop := context.AfterFunc(ctx, func() {
+		for _, c := range conns {
+			c.SetReadDeadline(time.Now()) // ends the wait below; SetReadDeadline is concurrency-safe
+		}
+	})
+	defer stop()
+	buf := make([]byte, 512)
+	open := 0
+	for _, c := range conns {
+		if ctx.Err() == nil {
+			c.SetReadDeadline(deadline)
+		}
+		var err error
+		for err == nil {
+			_, err = c.Read(buf) // anything still in flight, then end-of-file or a reset
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			open++
+		}
 		c.Close()
 	}
+	return open
 }

@@ -163,12 +163,7 @@ func bench(ctx context.Context, o options, cfg config, stdout, stderr io.Writer)
 			if round%2 == 1 {
 				i = len(targets) - 1 - j // ABBA order, so neither server always goes first
 			}
-			held, err := holdIdle(ctx, targets[i].addr, o.idle)
-			if err != nil {
-				return fmt.Errorf("%s (%s): opening idle connections: %w", targets[i].name, targets[i].addr, err)
-			}
-			res, err := runTarget(ctx, targets[i].addr, cfg)
-			closeAll(held)
+			res, err := turn(ctx, targets[i], o.idle, cfg, stderr)
 			if err != nil && ctx.Err() != nil {
 				break
 			}
@@ -192,6 +187,22 @@ func bench(ctx context.Context, o options, cfg config, stdout, stderr io.Writer)
 		}
 	}
 	return nil
+}
+
+// turn is one measured run against t: it opens t's idle connections and waits until t has
+// accepted them, runs the load, and returns once t has closed every connection of the run,
+// so that neither the set-up nor the teardown of one server's connections falls into the
+// measured window of the server that comes next.
+func turn(ctx context.Context, t target, idle int, cfg config, stderr io.Writer) (*result, error) {
+	held, err := holdIdle(ctx, t.addr, cfg, idle)
+	if err != nil {
+		return nil, fmt.Errorf("opening idle connections: %w", err)
+	}
+	res, err := runTarget(ctx, t.addr, cfg)
+	if open := release(ctx, held); open > 0 && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "kvbench: %s (%s) had not closed %d of %d idle connections after a minute\n", t.name, t.addr, open, idle)
+	}
+	return res, err
 }
 
 // report prints one line per target and, for each compared one, the ratio of the first to it.

@@ -93,3 +93,46 @@ func TestKvbenchStopsWhenInterrupted(t *testing.T) {
 		t.Fatalf("interrupted kvbench: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 }
+
+// TestTurnLeavesNoConnectionBehind checks that a turn's idle connections are all accepted
+// before its load starts and all closed by the server when the turn returns, so that the next
+// server's measured window does not pay for this one's connections.
+func TestTurnLeavesNoConnectionBehind(t *testing.T) {
+	t.Parallel()
+	testutil.CheckGoroutines(t)
+	srv := kvserver.New(kvserver.NewMemoryStore())
+	if err := srv.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	addr := srv.Addr().String()
+	ctx := context.Background()
+	const idle = 500
+	for p, name := range map[proto]string{protoText: "text", protoRedis: "redis"} {
+		cfg := config{proto: p, clients: 2, duration: 50 * time.Millisecond, getFrac: 0.5, pipeline: 1, keys: 10, valueSize: 4, seed: 1}
+		if err := populate(ctx, addr, cfg); err != nil {
+			t.Fatal(err)
+		}
+		held, err := holdIdle(ctx, addr, cfg, idle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.CountActive(); got != idle {
+			t.Errorf("%s: server has %d clients once holdIdle returned, want its %d idle ones", name, got, idle)
+		}
+		if open := release(ctx, held); open != 0 {
+			t.Errorf("%s: release left %d connections open", name, open)
+		}
+		if got := srv.CountActive(); got != 0 {
+			t.Errorf("%s: server still has %d clients once release returned, want 0", name, got)
+		}
+		var errOut bytes.Buffer
+		res, err := turn(ctx, target{"kvserver", addr}, idle, cfg, &errOut)
+		if err != nil || res.ops == 0 || errOut.Len() > 0 {
+			t.Fatalf("%s: turn: %v, %d ops, stderr %q", name, err, res.ops, errOut.String())
+		}
+		if got := srv.CountActive(); got != 0 {
+			t.Errorf("%s: server still has %d clients once the turn returned, want 0", name, got)
+		}
+	}
+}
