@@ -86,7 +86,9 @@ func (m *Store) Update(key string, oldValue, newValue []byte) {
 
 func (m *Store) Keys() int { return len(m.keys) }
 
-func (m *Store) Clear() { clear(m.keys) }
+// Clear removes every key. It drops the map rather than emptying it, which would keep the room
+// of every key the store ever held.
+func (m *Store) Clear() { m.keys = make(map[string]*Entry) }
 
 // Clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
 // that a stored empty value is still a value.
@@ -115,8 +117,15 @@ func ClampRange(n, start, stop int) (lo, hi int, ok bool) {
 
 // Replay applies the payloads records yields, in order, to a new Store. It stops at the first
 // error records yields or the first payload that is not a Record (ErrBadRecord).
+//
+// A Go map never gives back the room of deleted keys, so a log whose keys mostly died (created
+// by the million, then deleted) would leave the replayed store the size of its history. When
+// the store ends with fewer than half the keys it once held, Replay moves them to a map of
+// their own size: one pass over the live keys, paid only by such a log, so that the store's
+// memory follows its live data.
 func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 	s := New()
+	peak := 0
 	for p, err := range records {
 		if err != nil {
 			return nil, err
@@ -126,6 +135,14 @@ func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 			return nil, err
 		}
 		s.Apply(r)
+		peak = max(peak, len(s.keys))
+	}
+	if len(s.keys) < peak/2 {
+		live := make(map[string]*Entry, len(s.keys))
+		for k, e := range s.keys {
+			live[k] = e
+		}
+		s.keys = live
 	}
 	return s, nil
 }
