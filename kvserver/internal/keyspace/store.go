@@ -13,6 +13,7 @@ func New() *Store { return &Store{keys: make(map[string]*Entry)} }
 // a buffer the caller reuses. A Store is not safe for concurrent use.
 type Store struct {
 	keys map[string]*Entry
+	peak int // the most keys keys has held: a Go map keeps the room of its deleted keys
 }
 
 // listFor returns key's list, making the key a list if it is missing or of another type.
@@ -35,7 +36,10 @@ func (m *Store) listOf(key string) *List {
 }
 
 // insert makes e key's entry. The key is copied: a Record's key may be a view of a request.
-func (m *Store) insert(key string, e *Entry) { m.keys[strings.Clone(key)] = e }
+func (m *Store) insert(key string, e *Entry) {
+	m.keys[strings.Clone(key)] = e
+	m.peak = max(m.peak, len(m.keys))
+}
 
 func (m *Store) Put(key string, value []byte) { m.listFor(key).PushBack(value) }
 
@@ -88,7 +92,7 @@ func (m *Store) Keys() int { return len(m.keys) }
 
 // Clear removes every key. It drops the map rather than emptying it, which would keep the room
 // of every key the store ever held.
-func (m *Store) Clear() { m.keys = make(map[string]*Entry) }
+func (m *Store) Clear() { m.keys, m.peak = make(map[string]*Entry), 0 }
 
 // Clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
 // that a stored empty value is still a value.
@@ -125,7 +129,6 @@ func ClampRange(n, start, stop int) (lo, hi int, ok bool) {
 // memory follows its live data.
 func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 	s := New()
-	peak := 0
 	for p, err := range records {
 		if err != nil {
 			return nil, err
@@ -135,14 +138,13 @@ func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 			return nil, err
 		}
 		s.Apply(r)
-		peak = max(peak, len(s.keys))
 	}
-	if len(s.keys) < peak/2 {
+	if len(s.keys) < s.peak/2 {
 		live := make(map[string]*Entry, len(s.keys))
 		for k, e := range s.keys {
 			live[k] = e
 		}
-		s.keys = live
+		s.keys, s.peak = live, len(live)
 	}
 	return s, nil
 }
