@@ -13,6 +13,7 @@ func New() *Store { return &Store{keys: make(map[string]*Entry)} }
 // a buffer the caller reuses. A Store is not safe for concurrent use.
 type Store struct {
 	keys map[string]*Entry
+	peak int // the most keys keys has held: a Go map keeps the room of its deleted keys
 }
 
 // listFor returns key's list, making the key a list if it is missing or of another type.
@@ -35,7 +36,10 @@ func (m *Store) listOf(key string) *List {
 }
 
 // insert makes e key's entry. The key is copied: a Record's key may be a view of a request.
-func (m *Store) insert(key string, e *Entry) { m.keys[strings.Clone(key)] = e }
+func (m *Store) insert(key string, e *Entry) {
+	m.keys[strings.Clone(key)] = e
+	m.peak = max(m.peak, len(m.keys))
+}
 
 func (m *Store) Put(key string, value []byte) { m.listFor(key).PushBack(value) }
 
@@ -86,7 +90,9 @@ func (m *Store) Update(key string, oldValue, newValue []byte) {
 
 func (m *Store) Keys() int { return len(m.keys) }
 
-func (m *Store) Clear() { clear(m.keys) }
+// Clear removes every key. It drops the map rather than emptying it, which would keep the room
+// of every key the store ever held.
+func (m *Store) Clear() { m.keys, m.peak = make(map[string]*Entry), 0 }
 
 // Clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
 // that a stored empty value is still a value.
@@ -115,6 +121,12 @@ func ClampRange(n, start, stop int) (lo, hi int, ok bool) {
 
 // Replay applies the payloads records yields, in order, to a new Store. It stops at the first
 // error records yields or the first payload that is not a Record (ErrBadRecord).
+//
+// A Go map never gives back the room of deleted keys, so a log whose keys mostly died (created
+// by the million, then deleted) would leave the replayed store the size of its history. When
+// the store ends with fewer than half the keys it once held, Replay moves them to a map of
+// their own size: one pass over the live keys, paid only by such a log, so that the store's
+// memory follows its live data.
 func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 	s := New()
 	for p, err := range records {
@@ -126,6 +138,13 @@ func Replay(records func(func([]byte, error) bool)) (*Store, error) {
 			return nil, err
 		}
 		s.Apply(r)
+	}
+	if len(s.keys) < s.peak/2 {
+		live := make(map[string]*Entry, len(s.keys))
+		for k, e := range s.keys {
+			live[k] = e
+		}
+		s.keys, s.peak = live, len(live)
 	}
 	return s, nil
 }
