@@ -29,7 +29,7 @@ import (
 // its append-only log, beside the same load on the same log without a rewrite, so that what
 // the rewrite adds is told apart from what the machine adds anyway.
 //
-// Each run opens a 32 MiB log of overwritten values in a server process (-aof, the default
+// Each run opens a 32 MiB log (writeSeedLog) in a server process (-aof, the default
 // 64 MiB rewrite threshold, which a log reaches once it has doubled); 16 RESP clients in this
 // process SET, one request in flight each, until the log has grown to 64 MiB. Then the
 // measured window begins: in a run with a rewrite it lasts while FILE.rewrite exists (the
@@ -108,7 +108,9 @@ const (
 	rewriteClients   = 16
 )
 
-// writeSeedLog writes a log of 32 MiB of overwritten 100-byte values of rewriteKeys keys.
+// writeSeedLog writes a 32 MiB log of 100-byte values Put (appended, as the text protocol's Put
+// does) to rewriteKeys keys, each round deleting a few keys again: about 30 MB of it stays live,
+// so the rewrite has a large store to write out.
 func writeSeedLog(b *testing.B, path string) {
 	value := bytes.Repeat([]byte("v"), 100)
 	pre, err := OpenFileStore(path, SyncEverySecond, FileStoreOptions{CompactSize: -1})
