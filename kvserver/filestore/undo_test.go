@@ -363,41 +363,53 @@ func TestFileStoreUndoLogClearedOnCommit(t *testing.T) {
 	}
 }
 
+// benchMutations are the mutations of kvserver's hottest commands that the benchmarks below
+// make: for each of 1,024 keys, SET over a string, HSET over a field of one hash, or RPUSH then
+// LPOP, as rounds (one key's records each).
+func benchMutations() []struct {
+	name   string
+	rounds [][]keyspace.Record
+} {
+	value := string(bytes.Repeat([]byte("v"), 16))
+	cases := []struct {
+		name string
+		recs func(key string) []keyspace.Record
+	}{
+		{"set", func(k string) []keyspace.Record { return []keyspace.Record{r(keyspace.OpSet, k, value)} }},
+		{"hset", func(k string) []keyspace.Record { return []keyspace.Record{r(keyspace.OpHSet, "hash", k, value)} }},
+		{"push-pop", func(k string) []keyspace.Record {
+			return []keyspace.Record{r(keyspace.OpPut, k, value), r(keyspace.OpLPop, k)}
+		}},
+	}
+	out := make([]struct {
+		name   string
+		rounds [][]keyspace.Record
+	}, len(cases))
+	for i, c := range cases {
+		out[i].name = c.name
+		for k := range 1024 {
+			out[i].rounds = append(out[i].rounds, c.recs(fmt.Sprint("key-", k)))
+		}
+	}
+	return out
+}
+
 // BenchmarkFileStoreMutate measures the typed mutations of kvserver's hottest commands (SET
 // over a string, HSET over a field, RPUSH then LPOP) in rounds of 50 with a Commit each, as the
 // server makes them, on an in-memory file system so that the disk's time does not hide the
 // store's: the cost that the bookkeeping of a round (what a failed Commit undoes) adds to a
 // mutation shows here.
 func BenchmarkFileStoreMutate(b *testing.B) {
-	value := bytes.Repeat([]byte("v"), 16)
-	keys := make([]string, 1024)
-	for i := range keys {
-		keys[i] = fmt.Sprint("key-", i)
-	}
-	for _, tc := range []struct {
-		name string
-		recs func(key string) []keyspace.Record
-	}{
-		{"set", func(k string) []keyspace.Record {
-			return []keyspace.Record{{Op: keyspace.OpSet, Key: k, A: value}}
-		}},
-		{"hset", func(k string) []keyspace.Record {
-			return []keyspace.Record{{Op: keyspace.OpHSet, Key: "hash", A: []byte(k), B: value}}
-		}},
-		{"push-pop", func(k string) []keyspace.Record {
-			return []keyspace.Record{{Op: keyspace.OpPut, Key: k, A: value}, {Op: keyspace.OpLPop, Key: k}}
-		}},
-	} {
+	for _, tc := range benchMutations() {
+		rounds := tc.rounds
 		b.Run(tc.name, func(b *testing.B) {
 			f, err := open("/data/log", SyncEverySecond, Options{CompactSize: -1, SyncInterval: time.Hour}, durable.NewMemFS())
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer f.Close()
-			rounds := make([][]keyspace.Record, len(keys))
-			for i, k := range keys {
-				rounds[i] = tc.recs(k)
-				for _, r := range rounds[i] {
+			for _, round := range rounds {
+				for _, r := range round {
 					f.Mutate(r)
 				}
 			}
@@ -407,7 +419,7 @@ func BenchmarkFileStoreMutate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				for _, r := range rounds[i%len(keys)] {
+				for _, r := range rounds[i%len(rounds)] {
 					if err := f.Mutate(r); err != nil {
 						b.Fatal(err)
 					}
@@ -427,27 +439,8 @@ func BenchmarkFileStoreMutate(b *testing.B) {
 // notes each one's undo step first and forgets them at the end of the round, as a successful
 // Commit does. The x-apply metric is the ratio.
 func BenchmarkFileStoreUndoNote(b *testing.B) {
-	value := bytes.Repeat([]byte("v"), 16)
-	keys := make([]string, 1024)
-	for i := range keys {
-		keys[i] = fmt.Sprint("key-", i)
-	}
-	for _, tc := range []struct {
-		name string
-		recs func(key string) []keyspace.Record
-	}{
-		{"set", func(k string) []keyspace.Record { return []keyspace.Record{r(keyspace.OpSet, k, string(value))} }},
-		{"hset", func(k string) []keyspace.Record {
-			return []keyspace.Record{r(keyspace.OpHSet, "hash", k, string(value))}
-		}},
-		{"push-pop", func(k string) []keyspace.Record {
-			return []keyspace.Record{r(keyspace.OpPut, k, string(value)), r(keyspace.OpLPop, k)}
-		}},
-	} {
-		rounds := make([][]keyspace.Record, len(keys))
-		for i, k := range keys {
-			rounds[i] = tc.recs(k)
-		}
+	for _, tc := range benchMutations() {
+		rounds := tc.rounds
 		run := func(b *testing.B, note bool) float64 {
 			idx := keyspace.New()
 			var u undoLog
