@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"ds440/internal/testutil"
 	"ds440/kvserver/internal/keyspace"
 )
 
@@ -54,13 +55,13 @@ func TestReplayHeapFollowsLiveData(t *testing.T) {
 			}
 			size := len(buf)
 			buf = nil
-			before := liveHeap()
+			before := testutil.LiveHeap()
 			f, err := Open(path, SyncEverySecond, Options{CompactSize: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			held := int64(liveHeap()) - int64(before)
+			held := int64(testutil.LiveHeap()) - int64(before)
 			if f.Keys() != liveKeys {
 				t.Fatalf("%d keys after replay, want %d", f.Keys(), liveKeys)
 			}
@@ -74,12 +75,4 @@ func TestReplayHeapFollowsLiveData(t *testing.T) {
 			runtime.KeepAlive(f)
 		})
 	}
-}
-
-// liveHeap returns the bytes of reachable heap objects, after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

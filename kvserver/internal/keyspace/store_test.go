@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"ds440/internal/testutil"
 )
 
 // TestClearGivesBackRoom checks that a store cleared after holding many keys (FLUSHALL) does
@@ -17,19 +19,19 @@ func TestClearGivesBackRoom(t *testing.T) {
 			s.Apply(Record{Op: OpSet, Key: "key:" + strconv.Itoa(i), A: []byte("v")})
 		}
 	}
-	before := liveHeap()
+	before := testutil.LiveHeap()
 	fresh := New()
 	fill(fresh, few)
-	freshHeld := int64(liveHeap()) - int64(before)
+	freshHeld := int64(testutil.LiveHeap()) - int64(before)
 	runtime.KeepAlive(fresh)
 	fresh = nil
 
-	before = liveHeap()
+	before = testutil.LiveHeap()
 	s := New()
 	fill(s, many)
 	s.Clear()
 	fill(s, few)
-	held := int64(liveHeap()) - int64(before)
+	held := int64(testutil.LiveHeap()) - int64(before)
 	t.Logf("%d keys: %d B of heap in a fresh store, %d B after a Clear of %d keys", few, freshHeld, held, many)
 	if s.Keys() != few {
 		t.Fatalf("%d keys, want %d", s.Keys(), few)
@@ -38,12 +40,4 @@ func TestClearGivesBackRoom(t *testing.T) {
 		t.Errorf("after a Clear of %d keys, %d keys hold %d B of heap, want at most %d B (a fresh store's %d B and 2 MiB)", many, few, held, limit, freshHeld)
 	}
 	runtime.KeepAlive(s)
-}
-
-// liveHeap returns the bytes of reachable heap objects, after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
