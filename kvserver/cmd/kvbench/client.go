@@ -62,7 +62,7 @@ func dial(ctx context.Context, addr string, p proto, id int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{id: id, c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	cn := &conn{id: id, c: c, r: bufio.NewReaderSize(c, maxLine)}
 	if p == protoText {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		cn.buf = appendFence(appendFenceSetup(cn.buf[:0], id), id)
