@@ -112,7 +112,7 @@ func populate(ctx context.Context, addr string, cfg config) error {
 		cn.buf = cn.buf[:0]
 		end := min(start+batch, cfg.keys)
 		for i := start; i < end; i++ {
-			key = keyName(key[:0], i)
+			key = keyName(key[:0], cfg.proto, i)
 			cn.buf = appendOp(cn.buf, cfg.proto, false, key, value)
 		}
 		if cfg.proto == protoText {
@@ -138,7 +138,7 @@ func drive(ctx context.Context, cn *conn, cfg config, w *workload, deadline time
 		cn.buf = cn.buf[:0]
 		for range cfg.pipeline {
 			get, k := w.next()
-			key = keyName(key[:0], k)
+			key = keyName(key[:0], cfg.proto, k)
 			cn.buf = appendOp(cn.buf, cfg.proto, get, key, w.value)
 		}
 		if cfg.proto == protoText {
@@ -261,7 +261,7 @@ func ready(ctx context.Context, addr string, cfg config) error {
 	stop := context.AfterFunc(ctx, func() { cn.c.Close() })
 	defer stop()
 	cn.c.SetDeadline(time.Now().Add(time.Minute))
-	cn.buf = appendOp(cn.buf[:0], cfg.proto, true, keyName(nil, 0), nil)
+	cn.buf = appendOp(cn.buf[:0], cfg.proto, true, keyName(nil, cfg.proto, 0), nil)
 	if cfg.proto == protoText {
 		cn.buf = appendFence(cn.buf, cn.id)
 	}

@@ -53,20 +53,24 @@ func TestWorkloadIsReproducibleAndMixed(t *testing.T) {
 }
 
 func TestAppendOp(t *testing.T) {
-	key, val := keyName(nil, 42), []byte("vv")
+	val := []byte("vv")
 	for _, tc := range []struct {
 		p    proto
 		get  bool
 		want string
 	}{
-		{protoRedis, true, "*2\r\n$3\r\nGET\r\n$6\r\nkey-42\r\n"},
-		{protoRedis, false, "*3\r\n$3\r\nSET\r\n$6\r\nkey-42\r\n$2\r\nvv\r\n"},
+		{protoRedis, true, "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n"},
+		{protoRedis, false, "*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000042\r\n$2\r\nvv\r\n"},
 		{protoText, true, "Get:key-42\n"},
 		{protoText, false, "Delete:key-42\nPut:key-42:vv\n"},
 	} {
+		key := keyName(nil, tc.p, 42)
 		if got := string(appendOp([]byte("x"), tc.p, tc.get, key, val)); got != "x"+tc.want {
 			t.Errorf("appendOp(%v, get=%v) = %q, want %q", tc.p, tc.get, got, "x"+tc.want)
 		}
+	}
+	if got := string(keyName([]byte("x"), protoRedis, 1234567890123)); got != "xkey:1234567890123" {
+		t.Errorf("a 13-digit key = %q", got)
 	}
 	if got := string(appendFence(appendFenceSetup(nil, 3), 3)); got != "Delete:kvbench-fence-3\nPut:kvbench-fence-3:fence\nGet:kvbench-fence-3\n" {
 		t.Errorf("fence = %q", got)
