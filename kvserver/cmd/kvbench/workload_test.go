@@ -69,8 +69,8 @@ func TestAppendOp(t *testing.T) {
 			t.Errorf("appendOp(%v, get=%v) = %q, want %q", tc.p, tc.get, got, "x"+tc.want)
 		}
 	}
-	if got := string(keyName([]byte("x"), protoRedis, 1234567890123)); got != "xkey:1234567890123" {
-		t.Errorf("a 13-digit key = %q", got)
+	if got := string(keyName([]byte("x"), protoRedis, 1234567)); got != "xkey:000001234567" {
+		t.Errorf("key 1234567 = %q", got)
 	}
 	if got := string(appendFence(appendFenceSetup(nil, 3), 3)); got != "Delete:kvbench-fence-3\nPut:kvbench-fence-3:fence\nGet:kvbench-fence-3\n" {
 		t.Errorf("fence = %q", got)
