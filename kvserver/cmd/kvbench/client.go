@@ -30,6 +30,7 @@ type engineKind int
 const (
 	engineGoroutines engineKind = iota // a goroutine and a net.Conn per client, portable
 	engineEpoll                        // one thread, non-blocking sockets in an epoll set (Linux)
+	engineUring                        // one thread, sends and recvs through an io_uring (Linux)
 )
 
 // result is what one run against one target measured.
@@ -209,7 +210,7 @@ func (cn *conn) readBatch(cfg config, start time.Time, res *result) error {
 // runTarget connects cfg.clients clients to addr, starts them together and returns their
 // combined result once the duration is over; m measures the CPU time of the window.
 func runTarget(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
-	if cfg.engine == engineEpoll {
+	if cfg.engine != engineGoroutines {
 		return runEpoll(ctx, addr, cfg, m)
 	}
 	conns := make([]*conn, 0, cfg.clients)

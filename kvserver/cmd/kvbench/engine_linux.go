@@ -13,19 +13,23 @@ import (
 	"ds440/kvserver/internal/rawio"
 )
 
-// The event-driven engine (-engine epoll): one goroutine, on an OS thread of its own, owns
-// every client's socket, non-blocking and registered once, edge-triggered, for input and output
-// in one epoll set, as a Redis-style server owns its clients. Each time a client's replies are
-// all in, it writes that client's next batch at once. Its reads, writes and polls that cannot
-// block are raw system calls, and it waits, when no client has anything to do, in one
-// epoll_wait. So a request costs the generator a write, a read and a share of an epoll_wait,
-// and no goroutine wake-up, no epoll_ctl and no runtime poller: well below what a server spends
-// on it, so that the server, not the generator, sets the pace.
+// The event-driven engines. One goroutine, on an OS thread of its own, owns every client's
+// socket, non-blocking, as a Redis-style server owns its clients; each time a client's replies
+// are all in, it sends that client's next batch at once. There is no goroutine wake-up, no
+// epoll_ctl and no runtime poller per request. Two ways to move the bytes:
+//
+//   - epoll: the sockets are registered once, edge-triggered, for input and output in one epoll
+//     set. Reads, writes and polls that cannot block are raw system calls, and the engine waits,
+//     when no client has anything to do, in one epoll_wait. A request costs a write, a read and a
+//     share of an epoll_wait: the same two system calls per request that a server makes.
+//   - uring: every client keeps a send or a recv in flight in one io_uring, and one
+//     io_uring_enter per round submits the round's requests and collects what completed. A
+//     request costs no system call of its own, only its share of a round's enter; where system
+//     calls are dear (a virtual machine), that takes a request's cost below a server's.
 
 const (
 	engineEvents = syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | 1<<31 // 1<<31: EPOLLET
 	pollWaitMax  = 50 * time.Millisecond                                           // longest wait, so an interruption is seen soon
-	replyGrace   = 30 * time.Second                                                // how long replies may lag behind the end of the run
 	scratchSize  = 256 << 10                                                       // the read buffer of clients with no partial reply
 )
 
@@ -35,6 +39,7 @@ const haveEpoll = true
 // eclient is one connection of the event-driven engine.
 type eclient struct {
 	fd       int
+	index    int // in the engine's clients
 	w        *workload
 	out      []byte    // the batch being sent
 	sent     int       // bytes of out written
@@ -44,6 +49,8 @@ type eclient struct {
 	readable bool      // the socket may hold data (edge-triggered: until a short read)
 	peerDone bool      // the server shut its side down: read on to the end of the stream
 	queued   bool      // in the engine's ready list
+	sending  bool      // uring: a send of out[sent:] is in flight
+	recving  bool      // uring: a recv into pend's free space is in flight
 	done     bool      // sends nothing more: the run is over for it, or its connection broke
 	closed   bool      // its connection broke and is closed
 }
@@ -51,7 +58,8 @@ type eclient struct {
 // engine is the state of one run of the event-driven engine, owned by the goroutine of runEpoll.
 type engine struct {
 	cfg      config
-	epfd     int
+	epfd     int   // epoll: the set; -1 otherwise
+	ring     *ring // uring: the ring; nil otherwise
 	clients  []*eclient
 	byFD     map[int]*eclient
 	events   []syscall.EpollEvent
@@ -69,8 +77,19 @@ func runEpoll(ctx context.Context, addr string, cfg config, m *meter) (*result, 
 	e := &engine{cfg: cfg, epfd: -1, byFD: make(map[int]*eclient, cfg.clients),
 		events: make([]syscall.EpollEvent, 256), scratch: make([]byte, scratchSize), res: &result{}}
 	defer e.release(ctx)
+	// The loop keeps its thread, so that its waits never hand it from one thread to another
+	// (and a single-issuer ring is used by the thread that set it up).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var err error
-	if e.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
+	if cfg.engine == engineUring {
+		if 2*cfg.clients > uringMaxEntries {
+			return nil, fmt.Errorf("-engine uring drives %d clients at most", uringMaxEntries/2)
+		}
+		if e.ring, err = newRing(uint32(2 * cfg.clients)); err != nil { // a send and a recv each
+			return nil, err
+		}
+	} else if e.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("epoll_create: %w", err)
 	}
 	for i := range cfg.clients {
@@ -78,9 +97,6 @@ func runEpoll(ctx context.Context, addr string, cfg config, m *meter) (*result, 
 			return nil, fmt.Errorf("client %d: %w", i, err)
 		}
 	}
-	// The loop keeps its thread, so that its waits never hand it from one thread to another.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := e.run(ctx, m); err != nil {
 		return nil, err
 	}
@@ -106,10 +122,13 @@ func (e *engine) dial(ctx context.Context, addr string, id int) error {
 		return fmt.Errorf("dup: %w", errors.Join(err, derr))
 	}
 	syscall.CloseOnExec(fd)
-	ec := &eclient{fd: fd, w: newWorkload(e.cfg.seed, id, e.cfg.getFrac, e.cfg.keys, e.cfg.valueSize)}
+	ec := &eclient{index: len(e.clients), fd: fd, w: newWorkload(e.cfg.seed, id, e.cfg.getFrac, e.cfg.keys, e.cfg.valueSize)}
 	e.clients = append(e.clients, ec)
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		return err
+	}
+	if e.ring != nil {
+		return nil
 	}
 	if err := syscall.EpollCtl(e.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: engineEvents, Fd: int32(fd)}); err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
@@ -129,34 +148,15 @@ func (e *engine) run(ctx context.Context, m *meter) error {
 		e.send(c, start)
 	}
 	for e.active > 0 && ctx.Err() == nil { // an interrupted run does not wait for replies
-		n, err := e.wait()
+		var err error
+		if e.ring != nil {
+			err = e.roundUring()
+		} else {
+			err = e.roundEpoll()
+		}
 		if err != nil {
-			return fmt.Errorf("epoll_wait: %w", err)
+			return err
 		}
-		for _, ev := range e.events[:n] {
-			c := e.byFD[int(ev.Fd)]
-			if c == nil {
-				continue
-			}
-			if ev.Events&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 && c.sent < len(c.out) {
-				e.flush(c)
-			}
-			if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
-				c.peerDone = true // no edge follows the end of the stream: a short read must not hide it
-			}
-			if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
-				c.readable = true
-				e.queue(c)
-			}
-		}
-		ready := e.ready
-		e.ready = e.spare[:0]
-		for i, c := range ready {
-			ready[i] = nil
-			c.queued = false
-			e.receive(c)
-		}
-		e.spare = ready[:0]
 		if e.active > 0 && time.Since(e.deadline) > e.cfg.grace {
 			for _, c := range e.clients {
 				if !c.done {
@@ -167,6 +167,112 @@ func (e *engine) run(ctx context.Context, m *meter) error {
 	}
 	e.res.elapsed = time.Since(start)
 	return m.stop(e.res)
+}
+
+// roundEpoll waits for events, sends what sockets that became writable take and reads the
+// sockets that are readable.
+func (e *engine) roundEpoll() error {
+	n, err := e.wait()
+	if err != nil {
+		return fmt.Errorf("epoll_wait: %w", err)
+	}
+	for _, ev := range e.events[:n] {
+		c := e.byFD[int(ev.Fd)]
+		if c == nil {
+			continue
+		}
+		if ev.Events&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 && c.sent < len(c.out) {
+			e.flush(c)
+		}
+		if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			c.peerDone = true // no edge follows the end of the stream: a short read must not hide it
+		}
+		if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			c.readable = true
+			e.queue(c)
+		}
+	}
+	ready := e.ready
+	e.ready = e.spare[:0]
+	for i, c := range ready {
+		ready[i] = nil
+		c.queued = false
+		e.receive(c)
+	}
+	e.spare = ready[:0]
+	return nil
+}
+
+// roundUring submits the requests queued since the last round, waits for completions and
+// takes them.
+func (e *engine) roundUring() error {
+	if err := e.ring.enter(pollWaitMax); err != nil {
+		return fmt.Errorf("io_uring_enter: %w", err)
+	}
+	for {
+		cqe, ok := e.ring.reap()
+		if !ok {
+			return nil
+		}
+		c := e.clients[cqe.userData>>1]
+		if cqe.userData&1 == 0 {
+			e.sent(c, cqe.res)
+		} else {
+			e.received(c, cqe.res)
+		}
+	}
+}
+
+// sent takes the result of c's send (bytes sent, or -errno).
+func (e *engine) sent(c *eclient, res int32) {
+	c.sending = false
+	switch {
+	case c.closed:
+		e.closeWhenIdle(c)
+	case res < 0 && syscall.Errno(-res) != syscall.EAGAIN && syscall.Errno(-res) != syscall.EINTR:
+		e.fail(c, fmt.Errorf("send: %w", syscall.Errno(-res)))
+	default:
+		c.sent += max(int(res), 0)
+		e.flush(c)
+	}
+}
+
+// received takes the result of c's recv (bytes received, or -errno).
+func (e *engine) received(c *eclient, res int32) {
+	c.recving = false
+	switch {
+	case c.closed:
+		e.closeWhenIdle(c)
+	case res < 0 && syscall.Errno(-res) != syscall.EAGAIN && syscall.Errno(-res) != syscall.EINTR:
+		e.fail(c, fmt.Errorf("read: %w", syscall.Errno(-res)))
+	case res == 0:
+		e.fail(c, errors.New("the server closed the connection"))
+	case res > 0:
+		e.take(c, c.pend[:len(c.pend)+int(res)])
+	}
+	e.armRecv(c)
+}
+
+// armRecv keeps a recv in flight for c while replies are due, into the free space behind its
+// partial reply.
+func (e *engine) armRecv(c *eclient) {
+	if c.recving || c.closed || c.waiting == 0 {
+		return
+	}
+	if cap(c.pend)-len(c.pend) < 4096 {
+		c.pend = append(make([]byte, 0, 2*cap(c.pend)+4096), c.pend...)
+	}
+	e.ring.prep(uringOpRecv, c.fd, c.pend[len(c.pend):cap(c.pend)], uint64(c.index)<<1|1, uringPollFirst)
+	c.recving = true
+}
+
+// closeWhenIdle closes the socket of a failed client once the kernel has no request of it in
+// flight (fail shut the socket down, which ends them).
+func (e *engine) closeWhenIdle(c *eclient) {
+	if !c.sending && !c.recving && c.fd >= 0 {
+		syscall.Close(c.fd)
+		c.fd = -1
+	}
 }
 
 // wait returns the next events: at once if a client is left to read, else once there are some
@@ -204,8 +310,17 @@ func (e *engine) send(c *eclient, now time.Time) {
 	e.flush(c)
 }
 
-// flush writes what c's socket takes of its batch; the rest waits for EPOLLOUT.
+// flush writes what c's socket takes of its batch; the rest waits for EPOLLOUT. With a ring, it
+// queues a send of the rest, and a recv for the replies.
 func (e *engine) flush(c *eclient) {
+	if e.ring != nil {
+		if !c.sending && c.sent < len(c.out) {
+			e.ring.prep(uringOpSend, c.fd, c.out[c.sent:], uint64(c.index)<<1, 0)
+			c.sending = true
+		}
+		e.armRecv(c)
+		return
+	}
 	for c.sent < len(c.out) {
 		n, err := rawio.Write(c.fd, c.out[c.sent:])
 		switch {
@@ -304,11 +419,48 @@ func (e *engine) fail(c *eclient, err error) {
 		e.active--
 	}
 	c.closed = true
-	syscall.Close(c.fd) // also takes it out of the epoll set
-	delete(e.byFD, c.fd)
+	if e.ring != nil {
+		syscall.Shutdown(c.fd, syscall.SHUT_RDWR) // ends its requests in flight
+		e.closeWhenIdle(c)
+	} else {
+		syscall.Close(c.fd) // also takes it out of the epoll set
+		delete(e.byFD, c.fd)
+	}
 	e.res.failed++
 	if e.res.broke == nil {
 		e.res.broke = err
+	}
+}
+
+// drainRing ends every request still in flight (an interrupted run leaves recvs waiting for
+// replies): their sockets are shut down, which completes them, and the ring is closed once they
+// are all in, so that the kernel no longer writes into kvbench's buffers.
+func (e *engine) drainRing() {
+	inFlight := func() bool {
+		for _, c := range e.clients {
+			if c.sending || c.recving {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range e.clients {
+		if (c.sending || c.recving) && !c.closed {
+			c.closed = true // not a failure: the run is over
+			syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); inFlight() && time.Now().Before(deadline); {
+		if e.roundUring() != nil {
+			break
+		}
+	}
+	e.ring.close()
+	for _, c := range e.clients {
+		if c.closed {
+			c.sending, c.recving = false, false
+			e.closeWhenIdle(c)
+		}
 	}
 }
 
@@ -317,6 +469,9 @@ func (e *engine) fail(c *eclient, err error) {
 func (e *engine) release(ctx context.Context) {
 	if e.epfd >= 0 {
 		syscall.Close(e.epfd)
+	}
+	if e.ring != nil {
+		e.drainRing()
 	}
 	var conns []net.Conn
 	for _, c := range e.clients {

@@ -12,12 +12,12 @@
 // they do not compete for the machine; -rounds N alternates them N times to even out drift.
 //
 // By default each client is a goroutine with a net.Conn, which works everywhere. On Linux,
-// -engine epoll drives every client from one thread over non-blocking sockets in one epoll set
-// (see engine_linux.go): a request then costs kvbench a fraction of what it costs a server, so
-// the server, not the generator, is the bottleneck. -pid NAME=PID adds the server's CPU time
-// per operation to the report, beside kvbench's own:
+// -engine epoll and -engine uring drive every client from one thread, over non-blocking sockets
+// in one epoll set or through one io_uring (see engine_linux.go): a request costs kvbench less
+// than it costs a server with uring, so that the server, not the generator, is the bottleneck.
+// -pid NAME=PID adds the server's CPU time per operation to the report, beside kvbench's own:
 //
-//	kvbench -proto redis -engine epoll -value-size 3 -keys 100000 -addr 127.0.0.1:9999 \
+//	kvbench -proto redis -engine uring -value-size 3 -keys 100000 -addr 127.0.0.1:9999 \
 //	  -pid kvserver=1234 -compare redis=127.0.0.1:6379 -pid redis=5678 -rounds 4
 package main
 
@@ -117,7 +117,7 @@ load and prints ops/s and p50/p99 latency, and the ratios between the servers.`,
 			fs.Uint64Var(&o.seed, "seed", 1, "seed of the workload; the same seed gives every server the same requests")
 			cli.IntVar(fs, &o.idle, "idle", 0, "idle connections held open to each server while it is driven (a server with many quiet clients)")
 			fs.Var(&o.compare, "compare", "also drive `NAME=HOST:PORT` with the same load and print the ratio (repeatable)")
-			fs.StringVar(&o.engine, "engine", "goroutines", "how clients are driven: goroutines (one per client, portable) or epoll (all on one thread, Linux, -proto redis; costs a request less CPU, so the server sets the pace)")
+			fs.StringVar(&o.engine, "engine", "goroutines", "how clients are driven: goroutines (one per client, portable), or all on one thread (Linux, -proto redis) with epoll (a read and a write per request) or uring (an io_uring: no system call of a request's own, so the server sets the pace)")
 			fs.Var(o.pids, "pid", "the process of the server `NAME=PID` (-name or a -compare name), whose CPU time per operation is reported (Linux; repeatable)")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
@@ -148,16 +148,19 @@ func (o *options) config() (config, error) {
 	switch o.engine {
 	case "goroutines":
 		cfg.engine = engineGoroutines
-	case "epoll":
+	case "epoll", "uring":
 		cfg.engine = engineEpoll
+		if o.engine == "uring" {
+			cfg.engine = engineUring
+		}
 		switch {
 		case !haveEpoll:
-			problems = append(problems, "-engine epoll needs Linux")
+			problems = append(problems, "-engine "+o.engine+" needs Linux")
 		case cfg.proto != protoRedis:
-			problems = append(problems, "-engine epoll speaks -proto redis only")
+			problems = append(problems, "-engine "+o.engine+" speaks -proto redis only")
 		}
 	default:
-		problems = append(problems, "-engine must be goroutines or epoll")
+		problems = append(problems, "-engine must be goroutines, epoll or uring")
 	}
 	for name := range o.pids {
 		if !canReadProc {

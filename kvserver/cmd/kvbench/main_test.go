@@ -29,9 +29,9 @@ func TestKvbenchDrivesTwoServersAndPrintsTheRatio(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, b := startServer(t), startServer(t)
 	for _, r := range []struct{ engine, proto string }{
-		{"goroutines", "text"}, {"goroutines", "redis"}, {"epoll", "redis"},
+		{"goroutines", "text"}, {"goroutines", "redis"}, {"epoll", "redis"}, {"uring", "redis"},
 	} {
-		if r.engine == "epoll" && !haveEpoll {
+		if r.engine != "goroutines" && !haveEpoll {
 			continue
 		}
 		for _, pipeline := range []string{"1", "8"} {
@@ -76,7 +76,7 @@ func TestKvbenchArguments(t *testing.T) {
 		{[]string{"-duration", "0s"}, 2, "-duration must be positive"},
 		{[]string{"-addr", "nocolon"}, 2, "-addr must be host:port"},
 		{[]string{"-compare", "redis"}, 2, "NAME=HOST:PORT"},
-		{[]string{"-engine", "threads"}, 2, "-engine must be goroutines or epoll"},
+		{[]string{"-engine", "threads"}, 2, "-engine must be goroutines, epoll or uring"},
 		{[]string{"-engine", "epoll", "-proto", "text"}, 2, "-engine epoll"},
 		{[]string{"-pid", "kvserver"}, 2, "NAME=PID"},
 		{[]string{"-pid", "kvserver=0"}, 2, "NAME=PID"},
