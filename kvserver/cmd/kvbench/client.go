@@ -211,7 +211,7 @@ func (cn *conn) readBatch(cfg config, start time.Time, res *result) error {
 // combined result once the duration is over; m measures the CPU time of the window.
 func runTarget(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
 	if cfg.engine != engineGoroutines {
-		return runEpoll(ctx, addr, cfg, m)
+		return runEvents(ctx, addr, cfg, m)
 	}
 	conns := make([]*conn, 0, cfg.clients)
 	defer func() {

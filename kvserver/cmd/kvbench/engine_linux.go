@@ -33,8 +33,8 @@ const (
 	scratchSize  = 256 << 10                                                       // the read buffer of clients with no partial reply
 )
 
-// haveEpoll tells whether -engine epoll exists on this platform.
-const haveEpoll = true
+// haveEvents tells whether -engine epoll and -engine uring exist on this platform.
+const haveEvents = true
 
 // eclient is one connection of the event-driven engine.
 type eclient struct {
@@ -52,10 +52,10 @@ type eclient struct {
 	sending  bool      // uring: a send of out[sent:] is in flight
 	recving  bool      // uring: a recv into pend's free space is in flight
 	done     bool      // sends nothing more: the run is over for it, or its connection broke
-	closed   bool      // its connection broke and is closed
+	closed   bool      // its connection broke, or the run was interrupted: shut down, closed once no request of it is in flight
 }
 
-// engine is the state of one run of the event-driven engine, owned by the goroutine of runEpoll.
+// engine is the state of one run of an event-driven engine, owned by the goroutine of runEvents.
 type engine struct {
 	cfg      config
 	epfd     int   // epoll: the set; -1 otherwise
@@ -72,8 +72,8 @@ type engine struct {
 	res      *result
 }
 
-// runEpoll is runTarget for the event-driven engine.
-func runEpoll(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
+// runEvents is runTarget for the event-driven engines, epoll and uring.
+func runEvents(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
 	e := &engine{cfg: cfg, epfd: -1, byFD: make(map[int]*eclient, cfg.clients),
 		events: make([]syscall.EpollEvent, 256), scratch: make([]byte, scratchSize), res: &result{}}
 	defer e.release(ctx)

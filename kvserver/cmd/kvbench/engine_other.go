@@ -7,10 +7,10 @@ import (
 	"errors"
 )
 
-// haveEpoll tells whether -engine epoll exists on this platform.
-const haveEpoll = false
+// haveEvents tells whether -engine epoll and -engine uring exist on this platform.
+const haveEvents = false
 
-// runEpoll reports that the event-driven engine is Linux's.
-func runEpoll(context.Context, string, config, *meter) (*result, error) {
-	return nil, errors.New("kvbench: -engine epoll needs Linux")
+// runEvents reports that the event-driven engines are Linux's.
+func runEvents(context.Context, string, config, *meter) (*result, error) {
+	return nil, errors.New("kvbench: -engine epoll and -engine uring need Linux")
 }

@@ -154,7 +154,7 @@ func (o *options) config() (config, error) {
 			cfg.engine = engineUring
 		}
 		switch {
-		case !haveEpoll:
+		case !haveEvents:
 			problems = append(problems, "-engine "+o.engine+" needs Linux")
 		case cfg.proto != protoRedis:
 			problems = append(problems, "-engine "+o.engine+" speaks -proto redis only")

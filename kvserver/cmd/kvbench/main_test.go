@@ -31,7 +31,7 @@ func TestKvbenchDrivesTwoServersAndPrintsTheRatio(t *testing.T) {
 	for _, r := range []struct{ engine, proto string }{
 		{"goroutines", "text"}, {"goroutines", "redis"}, {"epoll", "redis"}, {"uring", "redis"},
 	} {
-		if r.engine != "goroutines" && !haveEpoll {
+		if r.engine != "goroutines" && !haveEvents {
 			continue
 		}
 		for _, pipeline := range []string{"1", "8"} {
