@@ -300,6 +300,10 @@ func (e *engine) send(c *eclient, now time.Time) {
 		e.active--
 		return
 	}
+	if c.sending { // the kernel still reads out: the server answered what it had not been sent
+		e.fail(c, fmt.Errorf("%w: more replies than requests sent", errProtocol))
+		return
+	}
 	c.out = c.out[:0]
 	for range e.cfg.pipeline {
 		get, k := c.w.next()
