@@ -76,11 +76,11 @@ type engine struct {
 func runEvents(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
 	e := &engine{cfg: cfg, epfd: -1, byFD: make(map[int]*eclient, cfg.clients),
 		events: make([]syscall.EpollEvent, 256), scratch: make([]byte, scratchSize), res: &result{}}
-	defer e.release(ctx)
-	// The loop keeps its thread, so that its waits never hand it from one thread to another
-	// (and a single-issuer ring is used by the thread that set it up).
+	// The loop keeps its thread, so that its waits never hand it from one thread to another,
+	// and a single-issuer ring is used, to its release, by the thread that set it up.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer e.release(ctx)
 	var err error
 	if cfg.engine == engineUring {
 		if 2*cfg.clients > uringMaxEntries {
@@ -456,7 +456,7 @@ func (e *engine) drainRing() {
 	}
 	for deadline := time.Now().Add(10 * time.Second); inFlight() && time.Now().Before(deadline); {
 		if e.roundUring() != nil {
-			break
+			break // closing the ring cancels what is left
 		}
 	}
 	e.ring.close()
