@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"ds440/kvserver/internal/rawio"
 )
 
 // The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
@@ -283,43 +285,14 @@ func (p *poller) park() (int, error) {
 	return n, err
 }
 
-// epollNow is epoll_wait without waiting.
+// epollNow is epoll_wait without waiting; rawRead and rawWrite are read and write on a
+// non-blocking descriptor, which never wait, made without telling the runtime (see pollLoop).
+// They are internal/rawio's, which kvbench's event-driven engine shares.
 func epollNow(epfd int, events []syscall.EpollEvent) (int, error) {
-	for {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
+	return rawio.EpollNow(epfd, events)
 }
-
-// rawRead and rawWrite are read and write on a non-blocking descriptor, which never wait, made
-// without telling the runtime (see pollLoop).
-func rawRead(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return -1, e
-	}
-	return int(n), nil
-}
-
-func rawWrite(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return -1, e
-	}
-	return int(n), nil
-}
+func rawRead(fd int, p []byte) (int, error)  { return rawio.Read(fd, p) }
+func rawWrite(fd int, p []byte) (int, error) { return rawio.Write(fd, p) }
 
 func (p *poller) drainWake() {
 	var buf [64]byte

@@ -12,6 +12,32 @@ need_redis() {
   fi
 }
 
+# pin_cpus: when taskset exists and the process may run on two CPUs or more, sets pinned=1,
+# server_cpu to the last allowed CPU and gen_cpus to the others, and gen to the command prefix
+# that runs a load generator on those; servers started afterwards are pinned to server_cpu
+# (every thread, taskset -a), so that a generator and a server never take turns on one CPU.
+# BENCH_PIN=0 turns it off. Otherwise (or before it is called) gen is empty and pinned=0.
+pinned=0 gen=()
+pin_cpus() {
+  [ "${BENCH_PIN:-1}" != 0 ] && command -v taskset >/dev/null || return 0
+  local list cpus=() part
+  list=$(taskset -cp $$ | sed 's/.*: *//')
+  for part in ${list//,/ }; do
+    if [[ $part == *-* ]]; then cpus+=($(seq "${part%-*}" "${part#*-}")); else cpus+=("$part"); fi
+  done
+  [ "${#cpus[@]}" -ge 2 ] || return 0
+  server_cpu=${cpus[-1]}
+  unset 'cpus[-1]'
+  gen_cpus=$(IFS=,; echo "${cpus[*]}")
+  gen=(taskset -c "$gen_cpus")
+  pinned=1
+}
+
+# pin_server PID: pins every thread of server PID to server_cpu, if pin_cpus set one up.
+pin_server() {
+  if [ "$pinned" = 1 ]; then taskset -a -p -c "$server_cpu" "$1" >/dev/null; fi
+}
+
 # Every server started here is recorded in pids, stopped and waited for on exit, and the work
 # directory removed.
 work=$(mktemp -d)
@@ -35,6 +61,7 @@ start_redis() {
     pid=$!
     if waitfor 10 "redis-server on port $port" ready >/dev/null; then
       pids+=("$pid") rport=$port rpid=$pid
+      pin_server "$pid"
       return 0
     fi
     kill "$pid" 2>/dev/null || true
@@ -56,5 +83,6 @@ start_kvserver() {
   listening() { grep -q '^kvserver listening on ' "$log"; }
   waitfor 10 "kvserver listening" listening || { cat "$log" >&2; exit 1; }
   kaddr=$(sed -n 's/^kvserver listening on \(.*\)$/\1/p' "$log")
+  pin_server "$kpid"
   kport=${kaddr##*:}
 }

@@ -20,23 +20,40 @@ type config struct {
 	keys      int
 	valueSize int
 	seed      uint64
+	engine    engineKind
+	grace     time.Duration // how long replies may lag behind the end of the run before a client counts as broken
 }
+
+// engineKind is how kvbench drives a server's clients.
+type engineKind int
+
+const (
+	engineGoroutines engineKind = iota // a goroutine and a net.Conn per client, portable
+	engineEpoll                        // one thread, non-blocking sockets in an epoll set (Linux)
+	engineUring                        // one thread, sends and recvs through an io_uring (Linux)
+)
 
 // result is what one run against one target measured.
 type result struct {
 	ops     uint64
 	errs    uint64 // error replies
 	failed  int    // clients whose connection broke during the run
+	broke   error  // why the first of them broke
 	elapsed time.Duration
 	lat     histogram
+	cpu     cpuUse
 }
 
 func (r *result) add(o *result) {
 	r.ops += o.ops
 	r.errs += o.errs
 	r.failed += o.failed
+	if r.broke == nil {
+		r.broke = o.broke
+	}
 	r.elapsed += o.elapsed
 	r.lat.merge(&o.lat)
+	r.cpu.add(o.cpu)
 }
 
 // opsPerSec returns the throughput, 0 if nothing ran.
@@ -62,7 +79,7 @@ func dial(ctx context.Context, addr string, p proto, id int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{id: id, c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	cn := &conn{id: id, c: c, r: bufio.NewReaderSize(c, maxLine)}
 	if p == protoText {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		cn.buf = appendFence(appendFenceSetup(cn.buf[:0], id), id)
@@ -112,7 +129,7 @@ func populate(ctx context.Context, addr string, cfg config) error {
 		cn.buf = cn.buf[:0]
 		end := min(start+batch, cfg.keys)
 		for i := start; i < end; i++ {
-			key = keyName(key[:0], i)
+			key = keyName(key[:0], cfg.proto, i)
 			cn.buf = appendOp(cn.buf, cfg.proto, false, key, value)
 		}
 		if cfg.proto == protoText {
@@ -132,13 +149,13 @@ func drive(ctx context.Context, cn *conn, cfg config, w *workload, deadline time
 	res := &result{}
 	stop := context.AfterFunc(ctx, func() { cn.c.Close() })
 	defer stop()
-	cn.c.SetDeadline(deadline.Add(30 * time.Second)) // a server that stops answering cannot hang us
+	cn.c.SetDeadline(deadline.Add(cfg.grace)) // a server that stops answering cannot hang us
 	var key []byte
 	for first := true; first || time.Now().Before(deadline); first = false { // one batch at least
 		cn.buf = cn.buf[:0]
 		for range cfg.pipeline {
 			get, k := w.next()
-			key = keyName(key[:0], k)
+			key = keyName(key[:0], cfg.proto, k)
 			cn.buf = appendOp(cn.buf, cfg.proto, get, key, w.value)
 		}
 		if cfg.proto == protoText {
@@ -146,27 +163,27 @@ func drive(ctx context.Context, cn *conn, cfg config, w *workload, deadline time
 		}
 		start := time.Now()
 		if _, err := cn.c.Write(cn.buf); err != nil {
-			res.failed = 1
+			res.failed, res.broke = 1, err
 			break
 		}
-		if !cn.readBatch(cfg, start, res) {
-			res.failed = 1
+		if err := cn.readBatch(cfg, start, res); err != nil {
+			res.failed, res.broke = 1, err
 			break
 		}
 	}
 	if ctx.Err() != nil {
-		res.failed = 0 // the run was interrupted, the connection did not break
+		res.failed, res.broke = 0, nil // the run was interrupted, the connection did not break
 	}
 	return res
 }
 
-// readBatch reads the replies to one batch sent at start into res; false if the connection or
-// the reply stream broke.
-func (cn *conn) readBatch(cfg config, start time.Time, res *result) bool {
+// readBatch reads the replies to one batch sent at start into res; an error if the connection
+// or the reply stream broke.
+func (cn *conn) readBatch(cfg config, start time.Time, res *result) error {
 	if cfg.proto == protoText {
 		errs, err := readTextBatch(cn.r, cn.id)
 		if err != nil {
-			return false
+			return err
 		}
 		lat := time.Since(start)
 		for range cfg.pipeline {
@@ -174,12 +191,12 @@ func (cn *conn) readBatch(cfg config, start time.Time, res *result) bool {
 		}
 		res.ops += uint64(cfg.pipeline)
 		res.errs += uint64(errs)
-		return true
+		return nil
 	}
 	for range cfg.pipeline {
 		isErr, err := readRESP(cn.r)
 		if err != nil {
-			return false
+			return err
 		}
 		res.lat.record(time.Since(start))
 		res.ops++
@@ -187,12 +204,15 @@ func (cn *conn) readBatch(cfg config, start time.Time, res *result) bool {
 			res.errs++
 		}
 	}
-	return true
+	return nil
 }
 
 // runTarget connects cfg.clients clients to addr, starts them together and returns their
-// combined result once the duration is over.
-func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
+// combined result once the duration is over; m measures the CPU time of the window.
+func runTarget(ctx context.Context, addr string, cfg config, m *meter) (*result, error) {
+	if cfg.engine != engineGoroutines {
+		return runEvents(ctx, addr, cfg, m)
+	}
 	conns := make([]*conn, 0, cfg.clients)
 	defer func() {
 		ncs := make([]net.Conn, len(conns))
@@ -209,6 +229,7 @@ func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
 		conns = append(conns, cn)
 	}
 	results := make(chan *result, len(conns))
+	m.start()
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
 	for i, cn := range conns {
@@ -220,6 +241,9 @@ func runTarget(ctx context.Context, addr string, cfg config) (*result, error) {
 		total.add(<-results)
 	}
 	total.elapsed = time.Since(start)
+	if err := m.stop(total); err != nil {
+		return nil, err
+	}
 	return total, nil
 }
 
@@ -261,7 +285,7 @@ func ready(ctx context.Context, addr string, cfg config) error {
 	stop := context.AfterFunc(ctx, func() { cn.c.Close() })
 	defer stop()
 	cn.c.SetDeadline(time.Now().Add(time.Minute))
-	cn.buf = appendOp(cn.buf[:0], cfg.proto, true, keyName(nil, 0), nil)
+	cn.buf = appendOp(cn.buf[:0], cfg.proto, true, keyName(nil, cfg.proto, 0), nil)
 	if cfg.proto == protoText {
 		cn.buf = appendFence(cn.buf, cn.id)
 	}

@@ -10,6 +10,15 @@
 // with a Get of a per-client fence key, because text writes have no reply). Every key is
 // given a value before the clock starts. Targets are run one after another, never at once, so
 // they do not compete for the machine; -rounds N alternates them N times to even out drift.
+//
+// By default each client is a goroutine with a net.Conn, which works everywhere. On Linux,
+// -engine epoll and -engine uring drive every client from one thread, over non-blocking sockets
+// in one epoll set or through one io_uring (see engine_linux.go): a request costs kvbench less
+// than it costs a server with uring, so that the server, not the generator, is the bottleneck.
+// -pid NAME=PID adds the server's CPU time per operation to the report, beside kvbench's own:
+//
+//	kvbench -proto redis -engine uring -value-size 3 -keys 100000 -addr 127.0.0.1:9999 \
+//	  -pid kvserver=1234 -compare redis=127.0.0.1:6379 -pid redis=5678 -rounds 4
 package main
 
 import (
@@ -19,6 +28,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // target is a server to drive.
 type target struct {
 	name, addr string
+	pid        int // its process, whose CPU time is measured; 0 if not given
 }
 
 // targetsFlag collects -compare NAME=HOST:PORT values.
@@ -51,13 +63,29 @@ func (t *targetsFlag) Set(s string) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("want NAME=HOST:PORT: %v", err)
 	}
-	*t = append(*t, target{name, addr})
+	*t = append(*t, target{name: name, addr: addr})
+	return nil
+}
+
+// pidsFlag collects -pid NAME=PID values.
+type pidsFlag map[string]int
+
+func (p pidsFlag) String() string { return "" }
+
+func (p pidsFlag) Set(s string) error {
+	name, pid, ok := strings.Cut(s, "=")
+	n, err := strconv.Atoi(pid)
+	if !ok || name == "" || err != nil || n <= 0 {
+		return errors.New("want NAME=PID")
+	}
+	p[name] = n
 	return nil
 }
 
 // options are kvbench's flags.
 type options struct {
 	addr, name, proto string
+	engine            string
 	clients, pipeline int
 	keys, valueSize   int
 	rounds            int
@@ -66,10 +94,11 @@ type options struct {
 	getFrac           float64
 	seed              uint64
 	compare           targetsFlag
+	pids              pidsFlag
 }
 
 func program() cli.Command {
-	var o options
+	o := options{pids: pidsFlag{}}
 	return cli.Command{
 		Name: "kvbench",
 		Doc: `Kvbench drives kvserver (and, with -compare, other servers such as Redis) with the same
@@ -88,6 +117,8 @@ load and prints ops/s and p50/p99 latency, and the ratios between the servers.`,
 			fs.Uint64Var(&o.seed, "seed", 1, "seed of the workload; the same seed gives every server the same requests")
 			cli.IntVar(fs, &o.idle, "idle", 0, "idle connections held open to each server while it is driven (a server with many quiet clients)")
 			fs.Var(&o.compare, "compare", "also drive `NAME=HOST:PORT` with the same load and print the ratio (repeatable)")
+			fs.StringVar(&o.engine, "engine", "goroutines", "how clients are driven: goroutines (one per client, portable), or all on one thread (Linux, -proto redis) with epoll (a read and a write per request) or uring (an io_uring: no system call of a request's own, so the server sets the pace)")
+			fs.Var(o.pids, "pid", "the process of the server `NAME=PID` (-name or a -compare name), whose CPU time per operation is reported (Linux; repeatable)")
 		},
 		Run: func(ctx context.Context, env *cli.Env) error {
 			cfg, err := o.config()
@@ -103,7 +134,7 @@ load and prints ops/s and p50/p99 latency, and the ratios between the servers.`,
 func (o *options) config() (config, error) {
 	cfg := config{
 		clients: o.clients, getFrac: o.getFrac, pipeline: o.pipeline, keys: o.keys,
-		valueSize: o.valueSize, seed: o.seed,
+		valueSize: o.valueSize, seed: o.seed, grace: 30 * time.Second,
 	}
 	var problems []string
 	switch o.proto {
@@ -113,6 +144,32 @@ func (o *options) config() (config, error) {
 		cfg.proto = protoRedis
 	default:
 		problems = append(problems, "-proto must be text or redis")
+	}
+	switch o.engine {
+	case "goroutines":
+		cfg.engine = engineGoroutines
+	case "epoll", "uring":
+		cfg.engine = engineEpoll
+		if o.engine == "uring" {
+			cfg.engine = engineUring
+		}
+		switch {
+		case !haveEvents:
+			problems = append(problems, "-engine "+o.engine+" needs Linux")
+		case cfg.proto != protoRedis:
+			problems = append(problems, "-engine "+o.engine+" speaks -proto redis only")
+		}
+	default:
+		problems = append(problems, "-engine must be goroutines, epoll or uring")
+	}
+	for name := range o.pids {
+		if !canReadProc {
+			problems = append(problems, "-pid needs Linux's /proc")
+			break
+		}
+		if name != o.name && !slices.ContainsFunc(o.compare, func(t target) bool { return t.name == name }) {
+			problems = append(problems, fmt.Sprintf("-pid %s: no server of that name", name))
+		}
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		problems = append(problems, "-addr must be host:port")
@@ -136,9 +193,12 @@ func (o *options) config() (config, error) {
 // bench loads the keys into every target, drives them in turn and prints the report. An
 // interruption (ctx done) ends it early with the results so far and no error.
 func bench(ctx context.Context, o options, cfg config, stdout, stderr io.Writer) error {
-	targets := append([]target{{o.name, o.addr}}, o.compare...)
-	fmt.Fprintf(stdout, "kvbench: %s protocol, %d clients, pipeline %d, %.0f%% gets, %d keys, %d-byte values, %v per server",
-		o.proto, cfg.clients, cfg.pipeline, cfg.getFrac*100, cfg.keys, cfg.valueSize, o.duration)
+	targets := append([]target{{name: o.name, addr: o.addr}}, o.compare...)
+	for i := range targets {
+		targets[i].pid = o.pids[targets[i].name]
+	}
+	fmt.Fprintf(stdout, "kvbench: %s protocol, %s engine, %d clients, pipeline %d, %.0f%% gets, %d keys, %d-byte values, %v per server",
+		o.proto, o.engine, cfg.clients, cfg.pipeline, cfg.getFrac*100, cfg.keys, cfg.valueSize, o.duration)
 	if o.rounds > 1 {
 		fmt.Fprintf(stdout, " in %d rounds", o.rounds)
 	}
@@ -183,7 +243,7 @@ func bench(ctx context.Context, o options, cfg config, stdout, stderr io.Writer)
 	report(stdout, targets, results)
 	for i, r := range results {
 		if r.failed > 0 {
-			return fmt.Errorf("%s: %d client connection(s) broke during the run", targets[i].name, r.failed)
+			return fmt.Errorf("%s: %d client connection(s) broke during the run, the first: %w", targets[i].name, r.failed, r.broke)
 		}
 	}
 	return nil
@@ -198,7 +258,7 @@ func turn(ctx context.Context, t target, idle int, cfg config, stderr io.Writer)
 	if err != nil {
 		return nil, fmt.Errorf("opening idle connections: %w", err)
 	}
-	res, err := runTarget(ctx, t.addr, cfg)
+	res, err := runTarget(ctx, t.addr, cfg, &meter{pid: t.pid})
 	if open := release(ctx, held); open > 0 && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "kvbench: %s (%s) had not closed %d of %d idle connections after a minute\n", t.name, t.addr, open, idle)
 	}
@@ -206,23 +266,48 @@ func turn(ctx context.Context, t target, idle int, cfg config, stderr io.Writer)
 }
 
 // report prints one line per target and, for each compared one, the ratio of the first to it.
+// Beside throughput and latency it prints the CPU time per operation, and the share of one CPU
+// over the measured windows, of the server (with -pid) and of kvbench itself: a generator near
+// 100% of a CPU, or above the server, measures itself rather than the server.
 func report(w io.Writer, targets []target, results []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "server\taddress\tops/s\tp50\tp99\tmean\terrors")
+	fmt.Fprintln(tw, "server\taddress\tops/s\tp50\tp99\tmean\terrors\tserver cpu/op\tcpu\tkvbench cpu/op\tcpu")
 	for i, t := range targets {
 		r := &results[i]
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%d\n", t.name, t.addr, r.opsPerSec(),
-			ms(r.lat.quantile(0.5)), ms(r.lat.quantile(0.99)), ms(r.lat.mean()), r.errs)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\n", t.name, t.addr, r.opsPerSec(),
+			ms(r.lat.quantile(0.5)), ms(r.lat.quantile(0.99)), ms(r.lat.mean()), r.errs,
+			cpuCols(r, r.cpu.srv, r.cpu.hasSrv), cpuCols(r, r.cpu.gen, r.cpu.hasGen))
 	}
 	tw.Flush()
 	base := &results[0]
 	for i := 1; i < len(targets); i++ {
 		o := &results[i]
-		fmt.Fprintf(w, "ratio %s/%s: %.2fx ops/s, p50 %.2fx, p99 %.2fx (latency: below 1 is faster)\n",
-			targets[0].name, targets[i].name, ratio(base.opsPerSec(), o.opsPerSec()),
+		fmt.Fprintf(w, "ratio %s/%s: %.2fx ops/s, p50 %.2fx, p99 %.2fx", targets[0].name, targets[i].name,
+			ratio(base.opsPerSec(), o.opsPerSec()),
 			ratio(float64(base.lat.quantile(0.5)), float64(o.lat.quantile(0.5))),
 			ratio(float64(base.lat.quantile(0.99)), float64(o.lat.quantile(0.99))))
+		if base.cpu.hasSrv && o.cpu.hasSrv {
+			fmt.Fprintf(w, ", server cpu/op %.2fx", ratio(perOp(base, base.cpu.srv), perOp(o, o.cpu.srv)))
+		}
+		fmt.Fprintln(w, " (latency and cpu: below 1 is better)")
 	}
+}
+
+// cpuCols formats CPU time used over r's windows as time per operation and share of one CPU,
+// or dashes if it was not measured.
+func cpuCols(r *result, used time.Duration, measured bool) string {
+	if !measured || r.ops == 0 || r.elapsed <= 0 {
+		return "-\t-"
+	}
+	return fmt.Sprintf("%.2fus\t%.0f%%", perOp(r, used)/1e3, 100*used.Seconds()/r.elapsed.Seconds())
+}
+
+// perOp returns used nanoseconds per operation of r.
+func perOp(r *result, used time.Duration) float64 {
+	if r.ops == 0 {
+		return 0
+	}
+	return float64(used) / float64(r.ops)
 }
 
 func ratio(a, b float64) float64 {

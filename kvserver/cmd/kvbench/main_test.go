@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,21 +28,36 @@ func startServer(t *testing.T) string {
 func TestKvbenchDrivesTwoServersAndPrintsTheRatio(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	a, b := startServer(t), startServer(t)
-	for _, proto := range []string{"text", "redis"} {
+	for _, r := range []struct{ engine, proto string }{
+		{"goroutines", "text"}, {"goroutines", "redis"}, {"epoll", "redis"}, {"uring", "redis"},
+	} {
+		if r.engine != "goroutines" && !haveEvents {
+			continue
+		}
 		for _, pipeline := range []string{"1", "8"} {
 			var out, errOut bytes.Buffer
-			args := []string{"-addr", a, "-compare", "other=" + b, "-proto", proto, "-clients", "4",
+			args := []string{"-addr", a, "-compare", "other=" + b, "-proto", r.proto, "-engine", r.engine, "-clients", "4",
 				"-duration", "300ms", "-pipeline", pipeline, "-keys", "50", "-get", "0.5", "-rounds", "2"}
+			srvCPU := `- +-`
+			if canReadProc { // both servers live in this process
+				args = append(args, "-pid", "kvserver="+strconv.Itoa(os.Getpid()), "-pid", "other="+strconv.Itoa(os.Getpid()))
+				srvCPU = `\d+\.\d\dus +\d+%`
+			}
 			if code := run(context.Background(), args, &out, &errOut); code != 0 {
 				t.Fatalf("kvbench %v: exit %d\n%s%s", args, code, out.String(), errOut.String())
 			}
+			cols := ` +[1-9]\d* +\d+\.\d{3}ms +\d+\.\d{3}ms +\d+\.\d{3}ms +0 +` + srvCPU + ` +(\d+\.\d\dus +\d+%|- +-)$`
+			wantRatio := `(?m)^ratio kvserver/other: \d+\.\d\dx ops/s, p50 \d+\.\d\dx, p99 \d+\.\d\dx`
+			if canReadProc {
+				wantRatio += `, server cpu/op \d+\.\d\dx`
+			}
 			for _, want := range []string{
-				`(?m)^kvserver +` + regexp.QuoteMeta(a) + ` +[1-9]\d* +\d+\.\d{3}ms +\d+\.\d{3}ms +\d+\.\d{3}ms +0$`,
-				`(?m)^other +` + regexp.QuoteMeta(b) + ` +[1-9]\d* +\d+\.\d{3}ms +\d+\.\d{3}ms +\d+\.\d{3}ms +0$`,
-				`(?m)^ratio kvserver/other: \d+\.\d\dx ops/s, p50 \d+\.\d\dx, p99 \d+\.\d\dx`,
+				`(?m)^kvserver +` + regexp.QuoteMeta(a) + cols,
+				`(?m)^other +` + regexp.QuoteMeta(b) + cols,
+				wantRatio,
 			} {
 				if !regexp.MustCompile(want).MatchString(out.String()) {
-					t.Errorf("kvbench %s pipeline %s: output does not match %s:\n%s", proto, pipeline, want, out.String())
+					t.Errorf("kvbench %s engine, %s protocol, pipeline %s: output does not match %s:\n%s", r.engine, r.proto, pipeline, want, out.String())
 				}
 			}
 		}
@@ -59,6 +76,11 @@ func TestKvbenchArguments(t *testing.T) {
 		{[]string{"-duration", "0s"}, 2, "-duration must be positive"},
 		{[]string{"-addr", "nocolon"}, 2, "-addr must be host:port"},
 		{[]string{"-compare", "redis"}, 2, "NAME=HOST:PORT"},
+		{[]string{"-engine", "threads"}, 2, "-engine must be goroutines, epoll or uring"},
+		{[]string{"-engine", "epoll", "-proto", "text"}, 2, "-engine epoll"},
+		{[]string{"-pid", "kvserver"}, 2, "NAME=PID"},
+		{[]string{"-pid", "kvserver=0"}, 2, "NAME=PID"},
+		{[]string{"-pid", "nosuch=1"}, 2, "-pid"},
 		{[]string{"-duration", "-1s"}, 2, `invalid value "-1s" for flag -duration: must not be negative`},
 		{[]string{"-value-size", "-1"}, 2, `invalid value "-1" for flag -value-size: must not be negative`},
 		{[]string{"extra"}, 2, `unexpected arguments ["extra"]`},
@@ -109,7 +131,7 @@ func TestTurnLeavesNoConnectionBehind(t *testing.T) {
 	ctx := context.Background()
 	const idle = 500
 	for p, name := range map[proto]string{protoText: "text", protoRedis: "redis"} {
-		cfg := config{proto: p, clients: 2, duration: 50 * time.Millisecond, getFrac: 0.5, pipeline: 1, keys: 10, valueSize: 4, seed: 1}
+		cfg := config{proto: p, clients: 2, duration: 50 * time.Millisecond, getFrac: 0.5, pipeline: 1, keys: 10, valueSize: 4, seed: 1, grace: 10 * time.Second}
 		if err := populate(ctx, addr, cfg); err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +149,7 @@ func TestTurnLeavesNoConnectionBehind(t *testing.T) {
 			t.Errorf("%s: server still has %d clients once release returned, want 0", name, got)
 		}
 		var errOut bytes.Buffer
-		res, err := turn(ctx, target{"kvserver", addr}, idle, cfg, &errOut)
+		res, err := turn(ctx, target{name: "kvserver", addr: addr}, idle, cfg, &errOut)
 		if err != nil || res.ops == 0 || errOut.Len() > 0 {
 			t.Fatalf("%s: turn: %v, %d ops, stderr %q", name, err, res.ops, errOut.String())
 		}

@@ -39,10 +39,21 @@ func (w *workload) next() (get bool, key int) {
 	return w.rng.Float64() < w.getFrac, w.rng.IntN(w.keys)
 }
 
-// keyName appends the name of key index i to dst. It has no ':', which the text protocol
-// reserves as its field separator.
-func keyName(dst []byte, i int) []byte {
-	return strconv.AppendInt(append(dst, "key-"...), int64(i), 10)
+// keyName appends the name of key index i under protocol p to dst. Over RESP it is the name
+// redis-benchmark -r gives its random keys, "key:" and 12 digits, so that kvbench and
+// redis-benchmark make a server do the same work; text keys have no ':', which the text
+// protocol reserves as its field separator.
+func keyName(dst []byte, p proto, i int) []byte {
+	if p == protoText {
+		return strconv.AppendInt(append(dst, "key-"...), int64(i), 10)
+	}
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(i), 10)
+	dst = append(dst, "key:"...)
+	for range 12 - len(d) {
+		dst = append(dst, '0')
+	}
+	return append(dst, d...)
 }
 
 // appendOp appends the request for one operation to dst.

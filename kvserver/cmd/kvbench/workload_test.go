@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,20 +53,24 @@ func TestWorkloadIsReproducibleAndMixed(t *testing.T) {
 }
 
 func TestAppendOp(t *testing.T) {
-	key, val := keyName(nil, 42), []byte("vv")
+	val := []byte("vv")
 	for _, tc := range []struct {
 		p    proto
 		get  bool
 		want string
 	}{
-		{protoRedis, true, "*2\r\n$3\r\nGET\r\n$6\r\nkey-42\r\n"},
-		{protoRedis, false, "*3\r\n$3\r\nSET\r\n$6\r\nkey-42\r\n$2\r\nvv\r\n"},
+		{protoRedis, true, "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000042\r\n"},
+		{protoRedis, false, "*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000042\r\n$2\r\nvv\r\n"},
 		{protoText, true, "Get:key-42\n"},
 		{protoText, false, "Delete:key-42\nPut:key-42:vv\n"},
 	} {
+		key := keyName(nil, tc.p, 42)
 		if got := string(appendOp([]byte("x"), tc.p, tc.get, key, val)); got != "x"+tc.want {
 			t.Errorf("appendOp(%v, get=%v) = %q, want %q", tc.p, tc.get, got, "x"+tc.want)
 		}
+	}
+	if got := string(keyName([]byte("x"), protoRedis, 1234567)); got != "xkey:000001234567" {
+		t.Errorf("key 1234567 = %q", got)
 	}
 	if got := string(appendFence(appendFenceSetup(nil, 3), 3)); got != "Delete:kvbench-fence-3\nPut:kvbench-fence-3:fence\nGet:kvbench-fence-3\n" {
 		t.Errorf("fence = %q", got)
@@ -134,5 +139,78 @@ func FuzzReadRESP(f *testing.F) {
 			}
 		}
 		t.Fatalf("more replies than bytes in %q", in)
+	})
+}
+
+func TestParseReply(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		n     int
+		isErr bool
+		err   error
+	}{
+		{"+OK\r\n", 5, false, nil},
+		{"+OK\r\n+OK\r\n", 5, false, nil},
+		{"-ERR nope\r\n", 11, true, nil},
+		{"$3\r\nxxx\r\n$-1\r\n", 9, false, nil},
+		{"$-1\r\n", 5, false, nil},
+		{"*2\r\n$1\r\na\r\n*1\r\n-ERR inner\r\n", 27, true, nil},
+		{"", 0, false, nil},
+		{"+OK\r", 0, false, nil},
+		{"$3\r\nxx", 0, false, nil},
+		{"$3\r\nxxx\r", 0, false, nil},
+		{"*2\r\n:1\r\n", 0, false, nil},
+		{"$3\r\nabcd\r\n", 0, false, errProtocol},
+		{"?\r\n", 0, false, errProtocol},
+		{"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0, false, errProtocol},
+		{"+" + strings.Repeat("x", maxLine), 0, false, errProtocol},
+	} {
+		n, isErr, err := parseReply([]byte(tc.in), 0)
+		if n != tc.n || isErr != tc.isErr || !errors.Is(err, tc.err) {
+			t.Errorf("parseReply(%.40q) = %d, %v, %v; want %d, %v, %v", tc.in, n, isErr, err, tc.n, tc.isErr, tc.err)
+		}
+	}
+}
+
+// FuzzParseReply checks that parseReply, fed a stream a byte at a time, finds the replies
+// readRESP finds, with the same error flags, and fails where readRESP finds a malformed reply.
+func FuzzParseReply(f *testing.F) {
+	for _, s := range []string{"+OK\r\n$3\r\nxxx\r\n", "*2\r\n:1\r\n$-1\r\n-ERR x\r\n", "$3\r\nabcd\r\n", "*1\r\n*1\r\n", "+a\n$1\nb\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want []bool
+		var wantErr error
+		r := bufio.NewReaderSize(strings.NewReader(string(in)), maxLine)
+		for {
+			isErr, err := readRESP(r)
+			if err != nil {
+				wantErr = err
+				break
+			}
+			want = append(want, isErr)
+		}
+		var got []bool
+		var gotErr error
+		start := 0
+		for end := 0; end <= len(in) && gotErr == nil; end++ { // the bytes arrive one by one
+			for gotErr == nil {
+				n, isErr, err := parseReply(in[start:end], 0)
+				if err != nil {
+					gotErr = err
+				}
+				if n == 0 {
+					break
+				}
+				start += n
+				got = append(got, isErr)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("replies of %q: parseReply %v, readRESP %v", in, got, want)
+		}
+		if errors.Is(wantErr, errProtocol) != errors.Is(gotErr, errProtocol) {
+			t.Fatalf("end of %q: parseReply %v, readRESP %v", in, gotErr, wantErr)
+		}
 	})
 }
