@@ -396,9 +396,9 @@ func (s *Server) acceptPolled() {
 		}
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 		p.nextID++
-		c := &client{id: p.nextID, remote: sockaddrToTCP(sa), batches: make(chan *batch, credits), polled: true, fd: fd}
-		c.fillCredits()
-		c.rd = &reader{s: s, c: c}
+		// Its read state and request batches come with its first read (see readPolled): a
+		// server may hold many clients that never send.
+		c := &client{id: p.nextID, remote: sockaddrToTCP(sa), polled: true, fd: fd}
 		if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: clientEvents, Fd: int32(fd)}); err != nil {
 			s.log.Warn("kvserver: epoll_ctl failed; closing the connection", "err", err)
 			syscall.Close(fd)
@@ -466,6 +466,11 @@ func (s *Server) readReady() {
 
 // readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
 func (s *Server) readPolled(c *client) {
+	if c.rd == nil {
+		c.batches = make(chan *batch, credits)
+		c.fillCredits()
+		c.rd = &reader{s: s, c: c}
+	}
 	rd := c.rd
 	if rd.r == rd.w { // nothing buffered: read into the loop's buffer
 		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0
