@@ -161,3 +161,32 @@ func BenchmarkServerVsRedis(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatsIdleClients is a Stats call on a server holding thousands of idle
+// connections (as many as the process may open, up to 9,000): the loop answers it between
+// rounds, so its cost is a stall of every client, and the kvserver program asks every second.
+func BenchmarkStatsIdleClients(b *testing.B) {
+	n := 9000
+	if limit, ok := testutil.OpenFileLimit(); ok && limit < 2*n+500 {
+		n = (limit - 500) / 2 // the benchmark holds both ends
+	}
+	s := startServer(b, nil)
+	conns := make([]net.Conn, 0, n)
+	b.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range n {
+		c, err := net.DialTimeout("tcp", s.Addr().String(), ioTimeout)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	waitCounts(b, s, n, 0)
+	b.ResetTimer()
+	for range b.N {
+		s.Stats()
+	}
+}

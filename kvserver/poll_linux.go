@@ -36,11 +36,14 @@ import (
 // the loop yields to the scheduler every few milliseconds so that the runtime never takes a
 // long stretch without one for a stuck goroutine (which would take the P away mid-wait). With a
 // single P (GOMAXPROCS=1), waiting in a system call would leave every other goroutine of the
-// process without a P until the runtime took it back, so there the loop parks in the Go
-// scheduler instead, waiting for the epoll descriptor to become readable through the runtime's
-// poller, as any goroutine waits on a socket; that costs three more epoll_wait calls per idle
-// round. The descriptor is in the runtime's poller only then: there, every new event on it
-// would also wake the runtime's own idle thread.
+// process without a P until the runtime took it back, which its monitor thread then does after
+// every short wait, waking and preempting the loop's thread as it goes; so there the loop parks
+// in the Go scheduler instead, waiting for the epoll descriptor to become readable through the
+// runtime's poller, as any goroutine waits on a socket; that costs three more epoll_wait calls
+// per idle round. The descriptor (a duplicate of it) is in the runtime's poller only then:
+// there, every new event on it would also wake the runtime's own idle thread. GOMAXPROCS can
+// change while the server runs (the runtime follows the CPUs the process may use, so `taskset`
+// or a container's new CPU limit changes it), and the loop looks again every yieldEvery.
 //
 // The loop keeps one thread of its own (runtime.LockOSThread) unless it parks in the runtime's
 // poller. Otherwise each of its yields to the scheduler (see yieldEvery) may wake an idle
@@ -64,9 +67,11 @@ const (
 // poller is the event loop's kernel state. Only wake is called from other goroutines.
 type poller struct {
 	epfd     int
-	epFile   *os.File        // epfd in the runtime's poller, when the loop parks there; else nil
+	epFile   *os.File        // a duplicate of epfd in the runtime's poller while the loop parks there; else nil
 	epRC     syscall.RawConn // epFile's
-	yielded  time.Time       // when the loop last yielded to the scheduler
+	locked   bool            // the loop goroutine holds its own thread (runtime.LockOSThread)
+	parked   int             // times the loop has taken to parking in the runtime's poller
+	yielded  time.Time       // when the loop last yielded to the scheduler and checked GOMAXPROCS
 	lfd      int             // the listening socket; -1 once closed
 	wakeR    *os.File
 	wakeW    *os.File
@@ -111,12 +116,6 @@ func newPoller(ln net.Listener) (*poller, error) {
 	if err := syscall.SetNonblock(p.epfd, true); err != nil {
 		return fail("epoll", err)
 	}
-	if runtime.GOMAXPROCS(0) == 1 {
-		p.epFile = os.NewFile(uintptr(p.epfd), "epoll") // now closes epfd
-		if p.epRC, err = p.epFile.SyscallConn(); err != nil {
-			return fail("epoll", err)
-		}
-	}
 	if p.wakeR, p.wakeW, err = os.Pipe(); err != nil {
 		return fail("pipe", err)
 	}
@@ -156,7 +155,9 @@ func (p *poller) close() {
 	p.closeListener()
 	if p.epFile != nil {
 		p.epFile.Close()
-	} else if p.epfd >= 0 {
+		p.epFile, p.epRC = nil, nil
+	}
+	if p.epfd >= 0 {
 		syscall.Close(p.epfd)
 	}
 	p.epfd = -1
@@ -187,11 +188,8 @@ func (p *poller) queue(c *client) {
 func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
-	if p.epFile == nil {
-		// Never unlocked: the thread exits with the loop. A loop that parks in the runtime's
-		// poller keeps no thread, since every wake-up would then be a hand-off between threads.
-		runtime.LockOSThread()
-	}
+	p.adapt()
+	p.yielded = time.Now()
 	for !(s.closing && len(s.clients) == 0) {
 		n, err := p.wait()
 		if err != nil {
@@ -245,13 +243,16 @@ func (p *poller) wait() (int, error) {
 	if len(p.ready) > 0 {
 		return epollNow(p.epfd, p.events)
 	}
-	if p.epFile != nil {
-		return p.park()
-	}
 	now := time.Now()
 	if now.Sub(p.yielded) > yieldEvery {
-		runtime.Gosched()
 		p.yielded = now
+		p.adapt()
+		if p.epFile == nil {
+			runtime.Gosched()
+		}
+	}
+	if p.epFile != nil {
+		return p.park()
 	}
 	timeout := -1 // milliseconds
 	if !p.resumeAt.IsZero() {
@@ -265,6 +266,41 @@ func (p *poller) wait() (int, error) {
 		return 0, nil // a round without events, and the loop comes back here
 	}
 	return 0, e
+}
+
+// adapt sets how the loop waits for the number of Ps the runtime has now: parked in the
+// runtime's poller with a single P, in epoll_wait on a thread of its own with more (see
+// pollLoop). Called by the loop goroutine only. If the epoll descriptor cannot be duplicated
+// (out of descriptors), the loop keeps waiting in epoll_wait, which costs more CPU with a single
+// P but works.
+func (p *poller) adapt() {
+	park := runtime.GOMAXPROCS(0) == 1
+	if park && p.epFile == nil {
+		fd, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(p.epfd), syscall.F_DUPFD_CLOEXEC, 0)
+		if e == 0 {
+			f := os.NewFile(fd, "epoll") // non-blocking, so in the runtime's poller
+			if rc, err := f.SyscallConn(); err == nil {
+				p.epFile, p.epRC = f, rc
+				p.parked++
+			} else {
+				f.Close()
+			}
+		}
+	}
+	if !park && p.epFile != nil {
+		p.epFile.Close() // takes the duplicate out of the runtime's poller
+		p.epFile, p.epRC = nil, nil
+	}
+	// A loop that parks in the runtime's poller keeps no thread, since every wake-up would
+	// then be a hand-off between threads. A locked thread exits with the loop.
+	if want := p.epFile == nil; want != p.locked {
+		if want {
+			runtime.LockOSThread()
+		} else {
+			runtime.UnlockOSThread()
+		}
+		p.locked = want
+	}
 }
 
 // park waits for events in the runtime's poller: wait on a single P.
@@ -333,9 +369,9 @@ func (s *Server) acceptPolled() {
 		}
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 		p.nextID++
-		c := &client{id: p.nextID, remote: sockaddrToTCP(sa), batches: make(chan *batch, credits), polled: true, fd: fd}
-		c.fillCredits()
-		c.rd = &reader{s: s, c: c}
+		// Its read state and request batches come with its first read (see readPolled): a
+		// server may hold many clients that never send.
+		c := &client{id: p.nextID, remote: sockaddrToTCP(sa), polled: true, fd: fd}
 		if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: clientEvents, Fd: int32(fd)}); err != nil {
 			s.log.Warn("kvserver: epoll_ctl failed; closing the connection", "err", err)
 			syscall.Close(fd)
@@ -403,6 +439,11 @@ func (s *Server) readReady() {
 
 // readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
 func (s *Server) readPolled(c *client) {
+	if c.rd == nil {
+		c.batches = make(chan *batch, credits)
+		c.fillCredits()
+		c.rd = &reader{s: s, c: c}
+	}
 	rd := c.rd
 	if rd.r == rd.w { // nothing buffered: read into the loop's buffer
 		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0

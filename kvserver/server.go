@@ -104,7 +104,8 @@ type Server struct {
 
 	// Owned by the loop goroutine.
 	clients     map[*client]struct{}
-	dirty       []*client // clients with replies to hand over or output to end this round
+	backlog     map[*client]struct{} // every client with replies waiting for its socket or requests held, and some that had them
+	dirty       []*client            // clients with replies to hand over or output to end this round
 	stats       Stats
 	closing     bool
 	acceptDone  bool
@@ -129,6 +130,7 @@ func NewServer(store KVStore, cfg Config) *Server {
 		events:     make(chan writerEvent, 1024),
 		queries:    make(chan chan Stats, 16),
 		clients:    make(map[*client]struct{}),
+		backlog:    make(map[*client]struct{}),
 	}
 	if s.host == "" {
 		s.host = "127.0.0.1"
@@ -296,10 +298,18 @@ func (s *Server) loop() {
 	close(s.done)
 }
 
-// snapshot returns the counters now.
+// snapshot returns the counters now. It visits only the clients in the backlog, so that with
+// many idle clients it does not stall the loop (the kvserver program asks every second), and
+// forgets those that have caught up. Between rounds a client has unsent replies only while its
+// socket or writer has some (sending), and requests held only behind them; both put it in the
+// backlog.
 func (s *Server) snapshot() Stats {
 	st := s.stats
-	for c := range s.clients {
+	for c := range s.backlog {
+		if !c.sending && len(c.held) == 0 && len(c.pending) == 0 {
+			delete(s.backlog, c)
+			continue
+		}
 		if len(c.held) > 0 {
 			st.Throttled++
 		}
@@ -337,6 +347,7 @@ func (s *Server) handleBatch(b *batch) {
 			b.recycle()
 		default:
 			c.held = append(c.held, b)
+			s.backlog[c] = struct{}{}
 		}
 	}
 }
@@ -472,12 +483,14 @@ func (s *Server) flushDirty() {
 		}
 		if len(c.pending) > 0 && c.polled {
 			s.awaitWritable(c)
+			s.backlog[c] = struct{}{}
 			continue
 		}
 		if len(c.pending) > 0 {
 			c.out <- c.pending
 			c.sending, c.atWriter = true, len(c.pending)
 			c.pending, c.pendingEntries, c.spareBuf = c.spareBuf, 0, nil
+			s.backlog[c] = struct{}{}
 			continue
 		}
 		if c.ending {
@@ -544,6 +557,7 @@ func (s *Server) maybeFinish(c *client) {
 		return
 	}
 	delete(s.clients, c)
+	delete(s.backlog, c)
 	s.stats.Active--
 	s.stats.Dropped++
 	s.log.Debug("kvserver: client gone", "client", c.id)
