@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"ds440/kvserver/internal/rawio"
 )
@@ -258,14 +257,7 @@ func (p *poller) wait() (int, error) {
 	if !p.resumeAt.IsZero() {
 		timeout = max(0, int((p.resumeAt.Sub(now)+time.Millisecond-1)/time.Millisecond))
 	}
-	n, _, e := syscall.Syscall6(syscall.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), uintptr(timeout), 0, 0)
-	switch e {
-	case 0:
-		return int(n), nil
-	case syscall.EINTR:
-		return 0, nil // a round without events, and the loop comes back here
-	}
-	return 0, e
+	return rawio.EpollWait(p.epfd, p.events, timeout) // EINTR: a round without events
 }
 
 // adapt sets how the loop waits for the number of Ps the runtime has now: parked in the
