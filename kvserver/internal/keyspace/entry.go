@@ -23,15 +23,17 @@ func (k Kind) String() string {
 }
 
 // Entry is the value of one key.
+//
+// The fields every command reads (kind, expiry, key, and a string's list) come first, so that
+// a command on a string touches the first two cache lines of its entry and no more.
 type Entry struct {
 	Kind     Kind
-	List     // KindList, and KindString as a list of one value
+	ExpireAt int64  // Unix milliseconds after which the key is gone; 0 if never
+	key      string // the map's own copy of the key: see Store.find
+	List            // KindList, and KindString as a list of one value
 	Hash     map[string][]byte
 	Set      map[string]struct{}
 	ZSet     *ZSet
-	ExpireAt int64 // Unix milliseconds after which the key is gone; 0 if never
-
-	key string // the key, the map's own copy: see Store.find
 }
 
 // Str returns a string Entry's value.

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"ds440/internal/testutil"
 )
@@ -100,5 +101,14 @@ func BenchmarkLookupThenSet(b *testing.B) {
 			b.Fatal("missing key")
 		}
 		s.Apply(Record{Op: OpSet, Key: k, A: []byte("yyy")})
+	}
+}
+
+// An Entry, allocated once per key, stays in the 144-byte size class: with its fields in the
+// order they are read, a command on a string touches two cache lines of it.
+func TestEntrySize(t *testing.T) {
+	t.Parallel()
+	if size := unsafe.Sizeof(Entry{}); size > 144 {
+		t.Errorf("an Entry takes %d bytes, more than the 144 of its size class", size)
 	}
 }
