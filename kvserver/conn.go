@@ -24,6 +24,7 @@ type client struct {
 	raw     syscall.RawConn // for the loop's non-blocking writes; nil if the platform has none
 	out     chan []byte     // loop to writer: reply bytes, at most one buffer at a time
 	batches chan *batch     // loop back to reader: request batches to fill, see credits
+	free    []*batch        // when polled: the request batches not at the loop, in place of batches
 
 	polled   bool    // served by the event loop (poll_linux.go)
 	fd       int     // the socket, when polled
@@ -60,10 +61,16 @@ func newClient(id uint64, conn net.Conn) *client {
 	return c
 }
 
-// fillCredits gives a new client its request batches.
+// fillCredits gives a new client its request batches. A polled client's reader is the loop
+// itself, so its batches wait in a plain list rather than a channel.
 func (c *client) fillCredits() {
 	for range credits {
-		c.batches <- &batch{kind: batchRequests, c: c}
+		b := &batch{kind: batchRequests, c: c}
+		if c.polled {
+			c.free = append(c.free, b)
+		} else {
+			c.batches <- b
+		}
 	}
 }
 
@@ -125,6 +132,10 @@ func (b *batch) own(in []byte) {
 func (b *batch) recycle() {
 	clear(b.args)
 	b.data, b.args, b.reqs, b.next = nil, b.args[:0], b.reqs[:0], 0
+	if b.c.polled {
+		b.c.free = append(b.c.free, b)
+		return
+	}
 	b.c.batches <- b
 }
 
@@ -250,10 +261,18 @@ func (rd *reader) grow(size int) {
 	rd.r, rd.buf = 0, buf
 }
 
-// newBatch returns an empty request batch, waiting until the loop hands one back. It never
-// waits forever: the loop returns every batch, held ones included once the client ends.
+// newBatch returns an empty request batch. A reader goroutine waits until the loop hands one
+// back, never forever: the loop returns every batch, held ones included once the client ends.
+// The event loop reads only clients with no batch held, so a polled client has one free.
 func (rd *reader) newBatch() *batch {
-	b := <-rd.c.batches
+	var b *batch
+	if c := rd.c; !c.polled {
+		b = <-c.batches
+	} else if n := len(c.free); n > 0 {
+		b, c.free[n-1], c.free = c.free[n-1], nil, c.free[:n-1]
+	} else {
+		b = &batch{kind: batchRequests, c: c}
+	}
 	b.resp = rd.resp
 	return b
 }
