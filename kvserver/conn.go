@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 const (
@@ -23,6 +24,7 @@ type client struct {
 	raw     syscall.RawConn // for the loop's non-blocking writes; nil if the platform has none
 	out     chan []byte     // loop to writer: reply bytes, at most one buffer at a time
 	batches chan *batch     // loop back to reader: request batches to fill, see credits
+	free    []*batch        // when polled: the request batches not at the loop, in place of batches
 
 	polled   bool    // served by the event loop (poll_linux.go)
 	fd       int     // the socket, when polled
@@ -59,10 +61,16 @@ func newClient(id uint64, conn net.Conn) *client {
 	return c
 }
 
-// fillCredits gives a new client its request batches.
+// fillCredits gives a new client its request batches. A polled client's reader is the loop
+// itself, so its batches wait in a plain list rather than a channel.
 func (c *client) fillCredits() {
 	for range credits {
-		c.batches <- &batch{kind: batchRequests, c: c}
+		b := &batch{kind: batchRequests, c: c}
+		if c.polled {
+			c.free = append(c.free, b)
+		} else {
+			c.batches <- b
+		}
 	}
 }
 
@@ -91,8 +99,9 @@ const (
 )
 
 // batch is what the acceptor and the readers send the loop. A request batch holds every
-// complete request one read delivered; data is its own copy of their bytes, which the args
-// point into.
+// complete request one read delivered. Its args point into the bytes they were parsed from:
+// the reader's buffer while the batch is being handled at once on the event loop, or data,
+// the batch's own copy of them (see reader.send).
 type batch struct {
 	kind batchKind
 	c    *client
@@ -103,12 +112,30 @@ type batch struct {
 	next int // index of the first request not yet executed
 }
 
+// own gives b a copy of in, the bytes its args were parsed from, and points the args into it,
+// so that b outlives the reader's buffer.
+func (b *batch) own(in []byte) {
+	b.data = bytes.Clone(in)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(in)))
+	for i, a := range b.args {
+		off := 0
+		if len(a) > 0 { // an empty slice may not point into in
+			off = int(uintptr(unsafe.Pointer(unsafe.SliceData(a))) - base)
+		}
+		b.args[i] = b.data[off : off+len(a) : off+len(a)]
+	}
+}
+
 // recycle hands a request batch the loop is done with back to its reader, keeping its slices
 // but not its data (the store may still hold values that point into it). The channel has room
 // for every batch of the client, so this never blocks.
 func (b *batch) recycle() {
 	clear(b.args)
 	b.data, b.args, b.reqs, b.next = nil, b.args[:0], b.reqs[:0], 0
+	if b.c.polled {
+		b.c.free = append(b.c.free, b)
+		return
+	}
 	b.c.batches <- b
 }
 
@@ -148,7 +175,6 @@ type reader struct {
 	r, w     int
 	detected bool
 	resp     bool
-	probe    [][]byte // scratch for checking whether a RESP frame is complete
 }
 
 // read reads and parses c's requests and sends them to the loop, one batch per read, until the
@@ -235,89 +261,100 @@ func (rd *reader) grow(size int) {
 	rd.r, rd.buf = 0, buf
 }
 
-// newBatch returns an empty request batch, waiting until the loop hands one back. It never
-// waits forever: the loop returns every batch, held ones included once the client ends.
+// newBatch returns an empty request batch. A reader goroutine waits until the loop hands one
+// back, never forever: the loop returns every batch, held ones included once the client ends.
+// The event loop reads only clients with no batch held, so a polled client has one free.
 func (rd *reader) newBatch() *batch {
-	b := <-rd.c.batches
+	var b *batch
+	if c := rd.c; !c.polled {
+		b = <-c.batches
+	} else if n := len(c.free); n > 0 {
+		b, c.free[n-1], c.free = c.free[n-1], nil, c.free[:n-1]
+	} else {
+		b = &batch{kind: batchRequests, c: c}
+	}
 	b.resp = rd.resp
 	return b
 }
 
-// send hands b to the loop if it holds any request, and otherwise keeps it for next time.
-func (rd *reader) send(b *batch) {
+// send hands b, whose requests were parsed from in, to the loop if it holds any request, and
+// otherwise keeps it for next time.
+//
+// On the event loop with a store that copies what it keeps (the memory store, a FileStore), the
+// loop runs the requests at once, from the read buffer itself: the batch copies its bytes only
+// if it is held for later (its client's queue is full). Otherwise the reader goes on reading
+// into its buffer while the loop works, or the store may keep the slices it is handed, so the
+// batch takes its own copy first.
+func (rd *reader) send(b *batch, in []byte) {
 	if len(b.reqs) == 0 {
 		b.recycle()
 		return
 	}
-	if rd.c.polled { // this is the loop itself
-		rd.s.handleBatch(b)
+	if !rd.c.polled || rd.s.db.typed == nil {
+		b.own(in)
+	}
+	if !rd.c.polled {
+		rd.s.inbox <- b
 		return
 	}
-	rd.s.inbox <- b
+	rd.s.handleBatch(b) // this is the loop itself
+	if held := rd.c.held; b.data == nil && len(held) > 0 && held[len(held)-1] == b {
+		b.own(in)
+	}
 }
 
-// fatal sends the last request of a client that must be dropped: the loop answers it with
-// reason and then closes the connection.
-func (rd *reader) fatal(b *batch, reason string) {
+// fatal sends the last request of a client that must be dropped, after those of b parsed from
+// in: the loop answers it with reason and then closes the connection.
+func (rd *reader) fatal(b *batch, in []byte, reason string) {
 	b.reqs = append(b.reqs, request{op: opFatal, reason: reason, lo: int32(len(b.args)), hi: int32(len(b.args))})
-	rd.send(b)
+	rd.send(b, in)
 }
 
 // parseText parses the complete lines at the front of in, sends them to the loop and returns
 // the bytes consumed. ok is false if a line is too long: the client is then being dropped.
 func (rd *reader) parseText(in []byte) (consumed int, ok bool) {
 	const tooLong = "line longer than 1 MiB"
-	end := bytes.LastIndexByte(in, '\n') + 1
 	b := rd.newBatch()
-	if end > 0 {
-		b.data = append(b.data, in[:end]...)
-		for data := b.data; len(data) > 0; {
-			i := bytes.IndexByte(data, '\n')
-			line := data[:i]
-			data = data[i+1:]
-			if len(bytes.TrimSuffix(line, []byte{'\r'})) > MaxLine {
-				rd.fatal(b, tooLong)
-				return 0, false
-			}
-			var r request
-			r, b.args = parseLine(line, b.args)
-			b.reqs = append(b.reqs, r)
+	pos := 0
+	for {
+		i := bytes.IndexByte(in[pos:], '\n')
+		if i < 0 {
+			break
 		}
+		line := in[pos : pos+i]
+		if len(bytes.TrimSuffix(line, []byte{'\r'})) > MaxLine {
+			rd.fatal(b, in[:pos], tooLong)
+			return 0, false
+		}
+		var r request
+		r, b.args = parseLine(line, b.args)
+		b.reqs = append(b.reqs, r)
+		pos += i + 1
 	}
-	if len(in)-end > MaxLine+1 { // even a final "\r" would not bring it under the limit
-		rd.fatal(b, tooLong)
+	if len(in)-pos > MaxLine+1 { // even a final "\r" would not bring it under the limit
+		rd.fatal(b, in[:pos], tooLong)
 		return 0, false
 	}
-	rd.send(b)
-	return end, true
+	rd.send(b, in[:pos])
+	return pos, true
 }
 
 // parseRESP parses the complete frames at the front of in, sends them to the loop and returns
 // the bytes consumed. ok is false after a protocol error or an oversized frame: the client is
-// then being dropped.
+// then being dropped. A lone incomplete frame (a large value arriving over several reads)
+// stays in the read buffer, parsed again on each read but not copied.
 func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 	const tooLong = "Protocol error: request larger than 513 MiB"
-	// A lone incomplete frame (a large value arriving over several reads) stays in the read
-	// buffer instead of being copied on every read.
-	var err error
-	if rd.probe, _, err = parseRequest(in, rd.probe[:0]); err == errIncomplete {
-		if len(in) > maxFrame {
-			rd.fatal(rd.newBatch(), tooLong)
-			return 0, false
-		}
-		return 0, true
-	}
 	b := rd.newBatch()
-	b.data = append(b.data, in...)
 	pos := 0
-	for pos < len(b.data) {
+	for pos < len(in) {
 		lo := len(b.args)
-		args, n, err := parseRequest(b.data[pos:], b.args)
+		args, n, err := parseRequest(in[pos:], b.args)
 		if err == errIncomplete {
 			break
 		}
 		if perr, ok := err.(protocolError); ok {
-			rd.fatal(b, "Protocol error: "+string(perr))
+			rd.fatal(b, in[:pos], "Protocol error: "+string(perr))
 			return 0, false
 		}
 		b.args, pos = args, pos+n
@@ -326,9 +363,9 @@ func (rd *reader) parseRESP(in []byte) (consumed int, ok bool) {
 		}
 	}
 	if len(in)-pos > maxFrame {
-		rd.fatal(b, tooLong)
+		rd.fatal(b, in[:pos], tooLong)
 		return 0, false
 	}
-	rd.send(b)
+	rd.send(b, in[:pos])
 	return pos, true
 }

@@ -216,6 +216,39 @@ func TestRESPSlowReaderThrottled(t *testing.T) {
 	})
 }
 
+// Requests held while their client's queue is full keep their own bytes: on the event loop
+// a batch is parsed in the loop's read buffer, which other clients' reads overwrite meanwhile.
+func TestRESPHeldRequestsKeepTheirBytes(t *testing.T) {
+	t.Parallel()
+	onLoops(t, func(t *testing.T) {
+		t.Parallel()
+		const gets = 300 // 19 MB of replies, past the soft limit and the kernel buffers: the rest is held
+		s := startWith(t, Config{OutputSoftLimit: 64 << 10})
+		fast := dial(t, s)
+		fast.do("SET", "big", strings.Repeat("b", 64<<10))
+		slow := dial(t, s)
+		slow.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		value := strings.Repeat("v", 200)
+		slow.write(strings.Repeat(frame("GET", "big"), gets) + frame("SET", "held", value))
+		testutil.Eventually(t, ioTimeout, func() bool { return s.Stats().Throttled == 1 }, "the client was never throttled")
+		// Reads of this request fill the read buffer with other bytes where the held ones were.
+		if got := fast.do("SET", "other", strings.Repeat("x", 60<<10)); got != "+OK" {
+			t.Fatalf("SET other = %s", got)
+		}
+		for i := range gets {
+			if got := slow.reply(); len(got) != 64<<10+2 {
+				t.Fatalf("reply %d = %.40q", i, got)
+			}
+		}
+		if got := slow.reply(); got != "+OK" {
+			t.Fatalf("SET held = %s", got)
+		}
+		if got := fast.do("GET", "held"); got != strconv.Quote(value) {
+			t.Fatalf("GET held = %.40s, want the value SET sent", got)
+		}
+	})
+}
+
 // Inline commands, as redis-benchmark's PING_INLINE and redis-cli's telnet mode send them, are
 // told apart from the text protocol by their first word; they mix with RESP frames.
 func TestInlineCommands(t *testing.T) {

@@ -23,13 +23,17 @@ func (k Kind) String() string {
 }
 
 // Entry is the value of one key.
+//
+// The fields every command reads (kind, expiry, key, and a string's list) come first, so that
+// a command on a string touches the first two cache lines of its entry and no more.
 type Entry struct {
 	Kind     Kind
-	List     // KindList, and KindString as a list of one value
+	ExpireAt int64  // Unix milliseconds after which the key is gone; 0 if never
+	key      string // the map's own copy of the key: see Store.find
+	List            // KindList, and KindString as a list of one value
 	Hash     map[string][]byte
 	Set      map[string]struct{}
 	ZSet     *ZSet
-	ExpireAt int64 // Unix milliseconds after which the key is gone; 0 if never
 }
 
 // Str returns a string Entry's value.
@@ -47,7 +51,7 @@ type Typed interface {
 var _ Typed = (*Store)(nil)
 
 // Lookup returns key's entry, nil if it is missing. The entry is read-only.
-func (m *Store) Lookup(key string) *Entry { return m.keys[key] }
+func (m *Store) Lookup(key string) *Entry { return m.find(key) }
 
 // Mutate applies r.
 func (m *Store) Mutate(r Record) { m.Apply(r) }
@@ -76,7 +80,7 @@ func (m *Store) Apply(r Record) {
 	case OpSet:
 		m.setString(r.Key, r.A)
 	case OpAppend:
-		if e := m.keys[r.Key]; e != nil && e.Kind == KindString {
+		if e := m.find(r.Key); e != nil && e.Kind == KindString {
 			e.AppendToLast(r.A)
 		} else {
 			m.setString(r.Key, r.A)
@@ -89,7 +93,7 @@ func (m *Store) Apply(r Record) {
 				l.PopBack()
 			}
 			if l.Len() == 0 {
-				delete(m.keys, r.Key)
+				m.remove(r.Key)
 			}
 		}
 	case OpHSet:
@@ -103,10 +107,10 @@ func (m *Store) Apply(r Record) {
 			e.Hash[string(r.A)] = Clone(r.B)
 		}
 	case OpHDel:
-		if e := m.keys[r.Key]; e != nil && e.Kind == KindHash {
+		if e := m.find(r.Key); e != nil && e.Kind == KindHash {
 			delete(e.Hash, string(r.A))
 			if len(e.Hash) == 0 {
-				delete(m.keys, r.Key)
+				m.remove(r.Key)
 			}
 		}
 	case OpSAdd:
@@ -116,10 +120,10 @@ func (m *Store) Apply(r Record) {
 		}
 		e.Set[string(r.A)] = struct{}{}
 	case OpSRem:
-		if e := m.keys[r.Key]; e != nil && e.Kind == KindSet {
+		if e := m.find(r.Key); e != nil && e.Kind == KindSet {
 			delete(e.Set, string(r.A))
 			if len(e.Set) == 0 {
-				delete(m.keys, r.Key)
+				m.remove(r.Key)
 			}
 		}
 	case OpZAdd:
@@ -132,14 +136,14 @@ func (m *Store) Apply(r Record) {
 			e.ZSet.Add(string(r.A), score)
 		}
 	case OpZRem:
-		if e := m.keys[r.Key]; e != nil && e.Kind == KindZSet {
+		if e := m.find(r.Key); e != nil && e.Kind == KindZSet {
 			e.ZSet.Remove(string(r.A))
 			if e.ZSet.Len() == 0 {
-				delete(m.keys, r.Key)
+				m.remove(r.Key)
 			}
 		}
 	case OpExpireAt:
-		if e := m.keys[r.Key]; e != nil {
+		if e := m.find(r.Key); e != nil {
 			e.ExpireAt = int64(binary.LittleEndian.Uint64(r.A))
 		}
 	}
@@ -148,13 +152,13 @@ func (m *Store) Apply(r Record) {
 // setString makes key the string v, reusing key's entry and its memory if it is a string or
 // a list (SET over a string, the common case, then allocates nothing).
 func (m *Store) setString(key string, v []byte) {
-	e := m.keys[key]
+	e := m.find(key)
 	switch {
 	case e == nil:
 		e = &Entry{}
 		m.insert(key, e)
 	case e.Kind != KindList && e.Kind != KindString:
-		*e = Entry{}
+		*e = Entry{key: e.key}
 	}
 	e.Kind, e.ExpireAt = KindString, 0
 	e.SetOne(v)
@@ -163,7 +167,7 @@ func (m *Store) setString(key string, v []byte) {
 // typed returns key's Entry, making it an empty Entry of kind k if it is missing or of
 // another kind (the server checks types before it mutates, so this is replay's safety net).
 func (m *Store) typed(key string, k Kind) *Entry {
-	e := m.keys[key]
+	e := m.find(key)
 	if e == nil || e.Kind != k {
 		e = &Entry{Kind: k}
 		m.insert(key, e)

@@ -22,9 +22,9 @@ type List struct {
 // chunk but the top one is full (chunkValues values, counting those popped from the bottom
 // chunk), so the i-th value is found by division.
 type stack struct {
-	chunks []chunk // bottom first
 	n      int     // values
-	spare  chunk   // the memory of the last full-size chunk popped empty from the top, for push
+	chunks []chunk // bottom first
+	spare  *chunk  // the memory of the last full-size chunk popped empty from the top, for push
 }
 
 // chunk holds up to chunkValues values back to back in data; value k is data[ends[k-1]:ends[k]]
@@ -59,12 +59,13 @@ func (s *stack) push(v []byte) {
 		// The stack is long: the next chunk gets the room a full one takes, in two allocations
 		// instead of the dozen or so of growing it value by value, or the spare's if a push and
 		// a pop at a chunk's edge have left one.
-		next := s.spare
-		if next.ends == nil {
+		var next chunk
+		if s.spare != nil && s.spare.ends != nil {
+			next, *s.spare = *s.spare, chunk{}
+		} else {
 			full := &s.chunks[len(s.chunks)-1]
 			next = chunk{data: make([]byte, 0, len(full.data)), ends: make([]int, 0, chunkValues)}
 		}
-		s.spare = chunk{}
 		s.chunks = append(s.chunks, next)
 	}
 	c := &s.chunks[len(s.chunks)-1]
@@ -79,7 +80,10 @@ func (s *stack) popTop() {
 	c.ends = c.ends[:len(c.ends)-1]
 	if len(c.ends) == c.head {
 		if cap(c.ends) == chunkValues && len(s.chunks) > 1 {
-			s.spare = chunk{data: c.data[:0], ends: c.ends[:0]}
+			if s.spare == nil { // kept once made: a stack that needs it once tends to again
+				s.spare = new(chunk)
+			}
+			*s.spare = chunk{data: c.data[:0], ends: c.ends[:0]}
 		}
 		s.chunks[len(s.chunks)-1] = chunk{}
 		s.chunks = s.chunks[:len(s.chunks)-1]
@@ -109,7 +113,10 @@ func (s *stack) reset() {
 	clear(s.chunks)
 	s.chunks = s.chunks[:1]
 	s.chunks[0] = chunk{data: c.data[:0], ends: c.ends[:0]}
-	s.n, s.spare = 0, chunk{}
+	s.n = 0
+	if s.spare != nil {
+		*s.spare = chunk{}
+	}
 }
 
 // Run is a stretch of consecutive values of a List as the List stores them, for callers that

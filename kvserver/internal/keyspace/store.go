@@ -13,12 +13,34 @@ func New() *Store { return &Store{keys: make(map[string]*Entry)} }
 // a buffer the caller reuses. A Store is not safe for concurrent use.
 type Store struct {
 	keys map[string]*Entry
-	peak int // the most keys keys has held: a Go map keeps the room of its deleted keys
+	peak int    // the most keys keys has held: a Go map keeps the room of its deleted keys
+	hot  *Entry // the entry last found or inserted, if it is still in keys; see find
+}
+
+// find returns key's entry, nil if it is missing. A command looks its key up and then changes
+// it through a Record, which finds the key again: the entry last found is kept aside (hot) and
+// compared first, by its key, which the lookup has just brought into the cache, so that the
+// second search of the map, with its hashing and the cache misses of a large one, is skipped.
+func (m *Store) find(key string) *Entry {
+	if h := m.hot; h != nil && h.key == key {
+		return h
+	}
+	e := m.keys[key]
+	if e != nil {
+		m.hot = e
+	}
+	return e
+}
+
+// remove deletes key and forgets the hot entry, which may be key's.
+func (m *Store) remove(key string) {
+	delete(m.keys, key)
+	m.hot = nil
 }
 
 // listFor returns key's list, making the key a list if it is missing or of another type.
 func (m *Store) listFor(key string) *List {
-	e := m.keys[key]
+	e := m.find(key)
 	if e == nil || (e.Kind != KindList && e.Kind != KindString) {
 		e = &Entry{Kind: KindList}
 		m.insert(key, e)
@@ -29,7 +51,7 @@ func (m *Store) listFor(key string) *List {
 
 // listOf returns key's list (a string is a list of one value), or nil.
 func (m *Store) listOf(key string) *List {
-	if e := m.keys[key]; e != nil && (e.Kind == KindList || e.Kind == KindString) {
+	if e := m.find(key); e != nil && (e.Kind == KindList || e.Kind == KindString) {
 		return &e.List
 	}
 	return nil
@@ -37,7 +59,9 @@ func (m *Store) listOf(key string) *List {
 
 // insert makes e key's entry. The key is copied: a Record's key may be a view of a request.
 func (m *Store) insert(key string, e *Entry) {
-	m.keys[strings.Clone(key)] = e
+	e.key = strings.Clone(key)
+	m.keys[e.key] = e
+	m.hot = e
 	m.peak = max(m.peak, len(m.keys))
 }
 
@@ -80,7 +104,7 @@ func (m *Store) Len(key string) int {
 	return 0
 }
 
-func (m *Store) Delete(key string) { delete(m.keys, key) }
+func (m *Store) Delete(key string) { m.remove(key) }
 
 func (m *Store) Update(key string, oldValue, newValue []byte) {
 	if l := m.listOf(key); l != nil {
@@ -92,7 +116,7 @@ func (m *Store) Keys() int { return len(m.keys) }
 
 // Clear removes every key. It drops the map rather than emptying it, which would keep the room
 // of every key the store ever held.
-func (m *Store) Clear() { m.keys, m.peak = make(map[string]*Entry), 0 }
+func (m *Store) Clear() { m.keys, m.peak, m.hot = make(map[string]*Entry), 0, nil }
 
 // Clone copies b into a slice of its own; a nil or empty b becomes an empty, non-nil slice so
 // that a stored empty value is still a value.
