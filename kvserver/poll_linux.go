@@ -66,12 +66,15 @@ const (
 // poller is the event loop's kernel state. Only wake is called from other goroutines.
 type poller struct {
 	epfd     int
-	epFile   *os.File        // a duplicate of epfd in the runtime's poller while the loop parks there; else nil
-	epRC     syscall.RawConn // epFile's
-	locked   bool            // the loop goroutine holds its own thread (runtime.LockOSThread)
-	parked   int             // times the loop has taken to parking in the runtime's poller
-	yielded  time.Time       // when the loop last yielded to the scheduler and checked GOMAXPROCS
-	lfd      int             // the listening socket; -1 once closed
+	epFile   *os.File           // a duplicate of epfd in the runtime's poller while the loop parks there; else nil
+	epRC     syscall.RawConn    // epFile's
+	parkPoll func(uintptr) bool // pollParked, for epRC.Read
+	parkN    int                // what pollParked found
+	parkErr  error
+	locked   bool      // the loop goroutine holds its own thread (runtime.LockOSThread)
+	parked   int       // times the loop has taken to parking in the runtime's poller
+	yielded  time.Time // when the loop last yielded to the scheduler and checked GOMAXPROCS
+	lfd      int       // the listening socket; -1 once closed
 	wakeR    *os.File
 	wakeW    *os.File
 	wakeFD   int
@@ -297,20 +300,26 @@ func (p *poller) adapt() {
 
 // park waits for events in the runtime's poller: wait on a single P.
 func (p *poller) park() (int, error) {
-	var n int
-	var err error
 	if !p.resumeAt.IsZero() {
 		p.epFile.SetReadDeadline(p.resumeAt)
 		defer p.epFile.SetReadDeadline(time.Time{})
 	}
-	rerr := p.epRC.Read(func(uintptr) bool {
-		n, err = epollNow(p.epfd, p.events)
-		return n != 0 || err != nil
-	})
+	if p.parkPoll == nil {
+		p.parkPoll = p.pollParked // made once: a closure per wait would allocate
+	}
+	p.parkN, p.parkErr = 0, nil
+	rerr := p.epRC.Read(p.parkPoll)
+	n, err := p.parkN, p.parkErr
 	if err == nil && rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
 		err = rerr
 	}
 	return n, err
+}
+
+// pollParked is park's try at the epoll set each time the runtime's poller finds it readable.
+func (p *poller) pollParked(uintptr) bool {
+	p.parkN, p.parkErr = epollNow(p.epfd, p.events)
+	return p.parkN != 0 || p.parkErr != nil
 }
 
 // epollNow is epoll_wait without waiting; rawRead and rawWrite are read and write on a
