@@ -16,9 +16,11 @@ import (
 
 // The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
 // epoll set, as Redis does: each round it waits in epoll_wait, accepts, reads every ready
-// socket once, parses and executes what it read at once, commits, and writes each client's
-// replies with one write. A client whose socket does not take all of its replies keeps the
-// rest (inflight) until epoll reports the socket writable. There are no per-client goroutines:
+// socket once, parses and executes what it read at once, commits, and writes the replies: with
+// one io_uring_enter for all the clients that have some, when the kernel offers io_uring and
+// there are two or more (see sendRound), else with a write per client. A client whose socket
+// does not take all of its replies keeps the rest (inflight) until epoll reports the socket
+// writable. There are no per-client goroutines:
 // a busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
 //
 // Sockets are registered once, edge-triggered, for input and output together, so the loop
@@ -84,10 +86,25 @@ type poller struct {
 	nextID   uint64
 	backoff  time.Duration // after a failed accept
 	resumeAt time.Time     // when accepting resumes after a failure; zero while accepting
+
+	ring       *rawio.Ring // sends a round's replies; nil: a write per client (see sendRound)
+	ringErr    error       // why there is no ring, if one was asked for
+	sendq      []*client   // the clients of a ring round, indexed by their requests' data
+	ringRounds int         // rounds sent through the ring
+	ringShort  int         // sends through the ring that the socket did not take in full
 }
 
-// newPoller takes over ln's socket for the event loop and closes ln.
-func newPoller(ln net.Listener) (*poller, error) {
+// The ring's size: the sends of one io_uring_enter. A round with more clients to answer takes
+// one enter per ringEntries of them.
+const ringEntries = 512
+
+// ringMin is the fewest clients with replies for which a round's sends go through the ring: for
+// a single client, one write costs less than an io_uring_enter.
+const ringMin = 2
+
+// newPoller takes over ln's socket for the event loop and closes ln. With useRing, it sets up
+// an io_uring for the loop's writes if the kernel allows it.
+func newPoller(ln net.Listener, useRing bool) (*poller, error) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		return nil, errNoPoller
@@ -137,6 +154,9 @@ func newPoller(ln net.Listener) (*poller, error) {
 			return fail("epoll_ctl", err)
 		}
 	}
+	if useRing {
+		p.ring, p.ringErr = rawio.NewRing(ringEntries, 0)
+	}
 	ln.Close() // the dup keeps the socket listening
 	return p, nil
 }
@@ -166,6 +186,10 @@ func (p *poller) close() {
 	if p.wakeW != nil {
 		p.wakeW.Close()
 	}
+	if p.ring != nil {
+		p.ring.Close()
+		p.ring = nil
+	}
 }
 
 func (p *poller) closeListener() {
@@ -187,6 +211,9 @@ func (p *poller) queue(c *client) {
 func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
+	if p.ringErr != nil {
+		s.log.Debug("kvserver: no io_uring; the loop writes each client's replies with a write of its own", "err", p.ringErr)
+	}
 	p.adapt()
 	p.yielded = time.Now()
 	for !(s.closing && len(s.clients) == 0) {
@@ -483,6 +510,79 @@ func (s *Server) sendInflight(c *client) {
 	buf := c.inflight
 	c.inflight, c.sent = nil, 0
 	s.handleWriter(writerEvent{c: c, buf: buf, failed: err != nil})
+}
+
+// sendRound writes the pending replies of the round's dirty clients, when at least ringMin of
+// them have some, through the ring: a send per client, all submitted with one io_uring_enter,
+// which returns once they have all completed. Each send is non-blocking (MSG_DONTWAIT), so a
+// client whose socket is full gets a short send or none at once, and its remainder waits for
+// EPOLLOUT as after a short write; and the kernel is done with every reply buffer when the
+// enter returns, so the buffers are the loop's again. Clients this leaves with pending
+// replies (a send interrupted) are written by flushDirty as usual. If the ring fails, the loop
+// goes on without it, and drops the clients whose sends it cannot account for.
+func (s *Server) sendRound() {
+	p := s.ep
+	if p.ring == nil {
+		return
+	}
+	q := p.sendq[:0]
+	for _, c := range s.dirty {
+		if c.polled && !c.outClosed && !c.sending && len(c.pending) > 0 {
+			q = append(q, c)
+		}
+	}
+	p.sendq = q
+	if len(q) < ringMin {
+		clear(q)
+		return
+	}
+	p.ringRounds++
+	for start := 0; start < len(q) && p.ring != nil; start += p.ring.Entries() {
+		chunk := q[start:min(len(q), start+p.ring.Entries())]
+		for i, c := range chunk {
+			p.ring.Send(c.fd, c.pending, uint64(start+i), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+		}
+		err := p.ring.SubmitAndWait(len(chunk))
+		done := 0
+		for {
+			cqe, ok := p.ring.Reap()
+			if !ok {
+				break
+			}
+			done++
+			s.sent(q[cqe.Data], cqe.Res)
+			q[cqe.Data] = nil
+		}
+		if err != nil || done != len(chunk) {
+			s.log.Error("kvserver: io_uring_enter failed; writing with write(2) from now on", "err", err)
+			p.ring.Close() // cancels what was queued
+			p.ring = nil
+			for _, c := range chunk {
+				if c != nil {
+					s.abort(c) // part of its replies may have gone
+				}
+			}
+		}
+	}
+	clear(q)
+}
+
+// sent takes the result of a send of c's pending replies through the ring: the bytes the
+// socket took, or -errno.
+func (s *Server) sent(c *client, res int32) {
+	switch {
+	case res == int32(len(c.pending)):
+		c.pending, c.pendingEntries = c.pending[:0], 0
+	case res >= 0 || res == -int32(syscall.EAGAIN):
+		// The socket is full: the rest waits for EPOLLOUT.
+		s.ep.ringShort++
+		c.pending = c.pending[:copy(c.pending, c.pending[max(res, 0):])]
+		s.awaitWritable(c)
+		s.backlog[c] = struct{}{}
+	case res == -int32(syscall.EINTR): // flushDirty writes it
+	default:
+		s.abort(c) // the client is gone
+	}
 }
 
 // closePolled closes c's socket, which also takes it out of the epoll set, and forgets c.

@@ -3,13 +3,19 @@
 package kvserver
 
 import (
+	"errors"
+	"io"
 	"net"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"ds440/internal/testutil"
+	"ds440/kvserver/internal/rawio"
 )
 
 // The event loop waits the way that suits the runtime's number of Ps now, not the number it
@@ -85,4 +91,217 @@ func TestIdleClientHeap(t *testing.T) {
 	if per > limit {
 		t.Errorf("an idle client holds %d bytes of the server's heap, want at most %d", per, limit)
 	}
+}
+
+// On Linux the event loop sends through an io_uring when the kernel offers one, and without
+// one when the tests take the write path.
+func TestRingIsTheDefault(t *testing.T) {
+	t.Parallel()
+	for _, noRing := range []bool{false, true} {
+		s := NewServer(NewMemoryStore(), Config{})
+		s.noRing = noRing
+		if err := s.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		ring, ringErr := s.ep.ring != nil, s.ep.ringErr
+		s.Close()
+		if errors.Is(ringErr, rawio.ErrNoUring) {
+			t.Skip(ringErr)
+		}
+		if ring == noRing || ringErr != nil {
+			t.Errorf("noRing %v: ring %v (%v)", noRing, ring, ringErr)
+		}
+	}
+}
+
+// gateStore is a memory store whose Put of the key "gate" holds the server's loop until the
+// test opens the gate, so that the requests the test sends meanwhile are all waiting when the
+// loop goes on, and are read, run and answered in one round.
+type gateStore struct {
+	KVStore
+	entered chan struct{} // a Put of "gate" has started
+	open    chan struct{} // closed by the test to let it finish
+}
+
+func newGateStore() *gateStore {
+	return &gateStore{KVStore: NewMemoryStore(), entered: make(chan struct{}, 1), open: make(chan struct{})}
+}
+
+func (g *gateStore) Put(key string, value []byte) {
+	if key == "gate" {
+		g.entered <- struct{}{}
+		<-g.open
+	}
+	g.KVStore.Put(key, value)
+}
+
+// hold sends the request that stops the loop at the gate, on a connection of its own, and
+// returns once the loop is there; open lets it go on.
+func (g *gateStore) hold(t *testing.T, s *Server) (open func()) {
+	t.Helper()
+	c := dial(t, s)
+	c.write(frame("SET", "gate", "1"))
+	testutil.Recv(t, g.entered, ioTimeout)
+	return func() {
+		close(g.open)
+		if r := c.reply(); r != "+OK" {
+			t.Fatalf("SET gate: %q", r)
+		}
+	}
+}
+
+// delivered waits until the server's kernel has acknowledged everything c sent: the requests
+// are in the server's socket buffer, for the loop to read in its next round.
+func delivered(t *testing.T, c *testConn) {
+	t.Helper()
+	rc, err := c.c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, ioTimeout, func() bool {
+		var unacked int32 = -1
+		rc.Control(func(fd uintptr) {
+			syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&unacked)))
+		})
+		return unacked == 0
+	}, "the server never acknowledged the requests")
+}
+
+// eventPaths runs body on both event-loop paths, with the ring and with a write per client.
+func eventPaths(t *testing.T, body func(t *testing.T, ring bool)) {
+	for _, path := range loopPaths[:2] {
+		if *loopFlag == "all" || *loopFlag == path {
+			t.Run(path, func(t *testing.T) {
+				t.Parallel()
+				body(t, path == "event")
+			})
+		}
+	}
+}
+
+// ringUsed checks, once s is closed, that its sends went through the ring on the ring path
+// (and short ones among them, if short) and never on the other.
+func ringUsed(t *testing.T, s *Server, ring, short bool) {
+	t.Helper()
+	p := s.ep
+	if errors.Is(p.ringErr, rawio.ErrNoUring) {
+		t.Skip(p.ringErr)
+	}
+	switch {
+	case !ring && p.ringRounds != 0:
+		t.Errorf("%d rounds went through the ring on the write path", p.ringRounds)
+	case ring && p.ringRounds == 0:
+		t.Error("no round went through the ring")
+	case ring && short && p.ringShort == 0:
+		t.Error("no send through the ring came back short")
+	}
+}
+
+// A client that reads slowly, answered in the same round as others, gets a short send through
+// the ring; the rest of its replies wait for its socket to take them, as after a short write,
+// while the others are answered; once it reads, every reply arrives, whole and in order.
+func TestRingSlowReader(t *testing.T) {
+	t.Parallel()
+	eventPaths(t, func(t *testing.T, ring bool) {
+		g := newGateStore()
+		// A soft limit above the replies asked for: they are all built in one round, and
+		// more than the socket takes.
+		s := newServerFor(t, g, Config{OutputSoftLimit: 64 << 20})
+		s.noRing = !ring
+		if err := s.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		value := strings.Repeat("v", 64<<10)
+		if r := dial(t, s).do("SET", "big", value); r != "+OK" {
+			t.Fatal(r)
+		}
+		slow := dial(t, s)
+		slow.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		fast := []*testConn{dial(t, s), dial(t, s)}
+		const n = 300 // 19 MB of replies
+		open := g.hold(t, s)
+		slow.write(strings.Repeat(frame("GET", "big"), n))
+		for _, c := range fast {
+			c.write(strings.Repeat(frame("PING"), 10))
+		}
+		for _, c := range append(fast, slow) {
+			delivered(t, c)
+		}
+		open()
+		for _, c := range fast {
+			for range 10 {
+				if r := c.reply(); r != "+PONG" {
+					t.Fatalf("PING beside a slow reader: %q", r)
+				}
+			}
+		}
+		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
+		got := make([]byte, len(want))
+		slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
+		for i := range n {
+			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
+				t.Fatalf("reply %d: %.20q, %v", i, got, err)
+			}
+		}
+		if r := slow.do("PING"); r != "+PONG" {
+			t.Fatalf("PING after the slow replies: %q", r)
+		}
+		if st := s.Stats(); st.Throttled != 0 || st.OverLimit != 0 || st.OutputBytes != 0 {
+			t.Fatalf("after reading: %+v", st)
+		}
+		s.Close()
+		ringUsed(t, s, ring, true)
+	})
+}
+
+// A client whose reply exceeds the hard output limit is dropped in a round whose other replies
+// go out through the ring: none of its replies is sent, the others get theirs.
+func TestRingOutputLimitDrop(t *testing.T) {
+	t.Parallel()
+	eventPaths(t, func(t *testing.T, ring bool) {
+		g := newGateStore()
+		s := newServerFor(t, g, Config{OutputSoftLimit: 64 << 10, OutputHardLimit: 1 << 20})
+		s.noRing = !ring
+		if err := s.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		setup := dial(t, s)
+		value := strings.Repeat("h", 512<<10)
+		for range 4 {
+			if r := setup.do("RPUSH", "l", value); r[0] != ':' {
+				t.Fatal(r)
+			}
+		}
+		if r := setup.do("SET", "k", "v"); r != "+OK" {
+			t.Fatal(r)
+		}
+		big, others := dial(t, s), []*testConn{dial(t, s), dial(t, s)}
+		waitCounts(t, s, 4, 0)
+		open := g.hold(t, s)
+		big.write(frame("LRANGE", "l", "0", "-1"))
+		for _, c := range others {
+			c.write(frame("GET", "k") + frame("PING"))
+		}
+		for _, c := range append(others, big) {
+			delivered(t, c)
+		}
+		open()
+		for _, c := range others {
+			if r, r2 := c.reply(), c.reply(); r != `"v"` || r2 != "+PONG" {
+				t.Fatalf("replies beside a dropped client: %q, %q", r, r2)
+			}
+		}
+		big.c.SetReadDeadline(time.Now().Add(ioTimeout))
+		if n, err := io.Copy(io.Discard, big.r); n != 0 || (err != nil && !isReset(err)) {
+			t.Fatalf("the dropped client read %d bytes, then %v; want none, then the end", n, err)
+		}
+		waitCounts(t, s, 4, 1)
+		if st := s.Stats(); st.OverLimit != 1 || st.OutputBytes != 0 {
+			t.Fatalf("%+v", st)
+		}
+		s.Close()
+		ringUsed(t, s, ring, false)
+	})
 }
