@@ -89,14 +89,27 @@ type poller struct {
 
 	ring       *rawio.Ring // sends a round's replies; nil: a write per client (see sendRound)
 	ringErr    error       // why there is no ring, if one was asked for
-	sendq      []*client   // the clients of a ring round, indexed by their requests' data
+	sendq      []*client   // the clients of a ring round of sends
+	recvq      []*client   // the clients of a round of reads
+	recvBufs   [][]byte    // where each client of a ring round of recvs reads
+	recvShares [][]byte    // the share of the arena each client of a ring round of recvs may use
+	inRound    []bool      // which requests of a ring round have completed
+	arena      []byte      // the read buffers of a ring round's clients that have no partial request
 	ringRounds int         // rounds sent through the ring
+	recvRounds int         // rounds read through the ring
 	ringShort  int         // sends through the ring that the socket did not take in full
 }
 
 // The ring's size: the sends of one io_uring_enter. A round with more clients to answer takes
 // one enter per ringEntries of them.
 const ringEntries = 512
+
+// The arena that a ring round of recvs shares among its clients, and the smallest share: a
+// round with more clients takes one enter per arena-full of them.
+const (
+	recvArena    = 256 << 10
+	minRecvShare = 4 << 10
+)
 
 // ringMin is the fewest clients with replies for which a round's sends go through the ring: for
 // a single client, one write costs less than an io_uring_enter.
@@ -155,7 +168,9 @@ func newPoller(ln net.Listener, useRing bool) (*poller, error) {
 		}
 	}
 	if useRing {
-		p.ring, p.ringErr = rawio.NewRing(ringEntries, 0)
+		if p.ring, p.ringErr = rawio.NewRing(ringEntries, 0); p.ring != nil {
+			p.arena = make([]byte, recvArena)
+		}
 	}
 	ln.Close() // the dup keeps the socket listening
 	return p, nil
@@ -439,36 +454,60 @@ func (s *Server) pollEvent(c *client, events uint32) {
 }
 
 // readReady reads once from every client in the ready list; those whose read filled the
-// buffer stay in it for the next round, so one client cannot starve the others.
+// buffer stay in it for the next round, so one client cannot starve the others. With the ring
+// and two or more clients to read, their reads go through it (see recvRound).
 func (s *Server) readReady() {
 	p := s.ep
 	ready := p.ready
 	p.ready, p.spare = p.spare[:0], nil
+	q := p.recvq[:0]
 	for i, c := range ready {
 		ready[i] = nil
 		c.queued = false
 		if c.stopRead || !c.readable || len(c.held) > 0 {
 			continue // throttled clients are queued again by resume
 		}
+		q = append(q, c)
+	}
+	p.spare = ready[:0]
+	done := 0
+	if p.ring != nil && len(q) >= ringMin {
+		done = s.recvRound(q)
+	}
+	for _, c := range q[done:] {
 		s.readPolled(c)
 		p.queue(c)
 	}
-	p.spare = ready[:0]
+	clear(q)
+	p.recvq = q[:0]
 }
 
 // readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
 func (s *Server) readPolled(c *client) {
+	buf := s.readInto(c, s.ep.scratch)
+	n, err := rawRead(c.fd, buf)
+	s.readDone(c, buf, n, err, s.ep.scratch)
+}
+
+// readInto returns where c's next read goes: behind its partial request in its own buffer, or,
+// if it has none, at the start of shared, a buffer that c may use only until readDone.
+func (s *Server) readInto(c *client, shared []byte) []byte {
 	if c.rd == nil {
 		c.batches = make(chan *batch, credits)
 		c.fillCredits()
 		c.rd = &reader{s: s, c: c}
 	}
 	rd := c.rd
-	if rd.r == rd.w { // nothing buffered: read into the loop's buffer
-		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0
+	if rd.r == rd.w { // nothing buffered: read into the shared buffer
+		rd.buf, rd.r, rd.w = shared, 0, 0
 	}
-	buf := rd.space()
-	n, err := rawRead(c.fd, buf)
+	return rd.space()
+}
+
+// readDone parses and executes what a read of n bytes into buf (from readInto with shared)
+// brought, or takes its error, and keeps a partial request in a buffer of c's own.
+func (s *Server) readDone(c *client, buf []byte, n int, err error, shared []byte) {
+	rd := c.rd
 	switch {
 	case err == syscall.EINTR:
 	case err == syscall.EAGAIN:
@@ -483,11 +522,50 @@ func (s *Server) readPolled(c *client) {
 	switch {
 	case rd.r == rd.w:
 		rd.buf, rd.r, rd.w = nil, 0, 0
-	case len(rd.buf) > 0 && &rd.buf[0] == &s.ep.scratch[0]:
+	case len(rd.buf) > 0 && &rd.buf[0] == &shared[0]:
 		// Keep a partial request in a buffer of the client's own.
 		own := make([]byte, max(readBufSize, 2*(rd.w-rd.r)))
 		rd.buf, rd.w, rd.r = own, copy(own, rd.buf[rd.r:rd.w]), 0
 	}
+}
+
+// recvRound reads the clients of q through the ring: a recv each (MSG_DONTWAIT, so that it
+// completes at once), submitted with one io_uring_enter per ring-full, each into a share of
+// the arena or behind its partial request, then parses and executes what each brought, as
+// readPolled does. It returns how many clients of q it took; if the ring fails, the loop reads
+// the rest with read(2).
+func (s *Server) recvRound(q []*client) int {
+	p := s.ep
+	p.recvRounds++
+	share := min(maxReadBuf, max(minRecvShare, len(p.arena)/len(q)))
+	per := min(len(p.arena)/share, p.ring.Entries())
+	bufs := p.recvBufs[:0]
+	shares := p.recvShares[:0]
+	done := 0
+	for done < len(q) && p.ring != nil {
+		chunk := q[done:min(len(q), done+per)]
+		bufs, shares = bufs[:0], shares[:0]
+		for i, c := range chunk {
+			sh := p.arena[i*share : (i+1)*share : (i+1)*share]
+			buf := s.readInto(c, sh)
+			bufs, shares = append(bufs, buf), append(shares, sh)
+			p.ring.Recv(c.fd, buf, uint64(i), false, syscall.MSG_DONTWAIT)
+		}
+		s.ringRound(len(chunk), func(i int, res int32) {
+			c := chunk[i]
+			n, err := int(res), error(nil)
+			if res < 0 {
+				n, err = -1, syscall.Errno(-res)
+			}
+			s.readDone(c, bufs[i], n, err, shares[i])
+			p.queue(c)
+		})
+		done += len(chunk)
+	}
+	clear(bufs)
+	clear(shares)
+	p.recvBufs, p.recvShares = bufs[:0], shares[:0]
+	return done
 }
 
 // readerLeft ends reading from c, as a reader goroutine's exit does on the portable path.
@@ -537,34 +615,52 @@ func (s *Server) sendRound() {
 		return
 	}
 	p.ringRounds++
-	for start := 0; start < len(q) && p.ring != nil; start += p.ring.Entries() {
-		chunk := q[start:min(len(q), start+p.ring.Entries())]
+	done := 0
+	for done < len(q) && p.ring != nil {
+		chunk := q[done:min(len(q), done+p.ring.Entries())]
 		for i, c := range chunk {
-			p.ring.Send(c.fd, c.pending, uint64(start+i), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+			p.ring.Send(c.fd, c.pending, uint64(i), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
 		}
-		err := p.ring.SubmitAndWait(len(chunk))
-		done := 0
-		for {
-			cqe, ok := p.ring.Reap()
-			if !ok {
-				break
-			}
-			done++
-			s.sent(q[cqe.Data], cqe.Res)
-			q[cqe.Data] = nil
+		s.ringRound(len(chunk), func(i int, res int32) { s.sent(chunk[i], res) })
+		done += len(chunk)
+	}
+	clear(q)
+}
+
+// ringRound submits the n requests queued in the ring, with data 0 to n-1, waits until they
+// have all completed and hands each result to done. If the ring fails, it is closed (which
+// cancels whatever is left) and the loop goes on without it; the requests whose results never
+// came get -EIO, since what they did is unknown, which drops their clients.
+func (s *Server) ringRound(n int, done func(i int, res int32)) {
+	p := s.ep
+	err := p.ring.SubmitAndWait(n)
+	in := p.inRound[:0]
+	for range n {
+		in = append(in, false)
+	}
+	got := 0
+	for {
+		cqe, ok := p.ring.Reap()
+		if !ok {
+			break
 		}
-		if err != nil || done != len(chunk) {
-			s.log.Error("kvserver: io_uring_enter failed; writing with write(2) from now on", "err", err)
-			p.ring.Close() // cancels what was queued
-			p.ring = nil
-			for _, c := range chunk {
-				if c != nil {
-					s.abort(c) // part of its replies may have gone
-				}
+		if i := int(cqe.Data); i < n && !in[i] {
+			in[i] = true
+			got++
+			done(i, cqe.Res)
+		}
+	}
+	if err != nil || got != n {
+		s.log.Error("kvserver: io_uring_enter failed; reading and writing with read(2) and write(2) from now on", "err", err)
+		p.ring.Close()
+		p.ring = nil
+		for i := range n {
+			if !in[i] {
+				done(i, -int32(syscall.EIO))
 			}
 		}
 	}
-	clear(q)
+	p.inRound = in[:0]
 }
 
 // sent takes the result of a send of c's pending replies through the ring: the bytes the

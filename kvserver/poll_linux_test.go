@@ -114,36 +114,43 @@ func TestRingIsTheDefault(t *testing.T) {
 	}
 }
 
-// gateStore is a memory store whose Put of the key "gate" holds the server's loop until the
-// test opens the gate, so that the requests the test sends meanwhile are all waiting when the
-// loop goes on, and are read, run and answered in one round.
+// gateStore is a memory store whose Put of a key that starts with "gate" holds the server's
+// loop until the test opens that gate, so that the requests the test sends meanwhile are all
+// waiting when the loop goes on, and are read, run and answered in one round.
 type gateStore struct {
 	KVStore
-	entered chan struct{} // a Put of "gate" has started
-	open    chan struct{} // closed by the test to let it finish
+	entered chan chan struct{} // a Put of a gate has started, and waits until this is closed
 }
 
 func newGateStore() *gateStore {
-	return &gateStore{KVStore: NewMemoryStore(), entered: make(chan struct{}, 1), open: make(chan struct{})}
+	return &gateStore{KVStore: NewMemoryStore(), entered: make(chan chan struct{}, 1)}
 }
 
 func (g *gateStore) Put(key string, value []byte) {
-	if key == "gate" {
-		g.entered <- struct{}{}
-		<-g.open
+	if strings.HasPrefix(key, "gate") {
+		open := make(chan struct{})
+		g.entered <- open
+		<-open
 	}
 	g.KVStore.Put(key, value)
 }
 
-// hold sends the request that stops the loop at the gate, on a connection of its own, and
+// hold sends the request that stops the loop at a gate, on a connection of its own, and
 // returns once the loop is there; open lets it go on.
 func (g *gateStore) hold(t *testing.T, s *Server) (open func()) {
 	t.Helper()
 	c := dial(t, s)
 	c.write(frame("SET", "gate", "1"))
-	testutil.Recv(t, g.entered, ioTimeout)
+	gate := testutil.Recv(t, g.entered, ioTimeout)
+	opened := false
+	t.Cleanup(func() { // a test that fails before it opens the gate must not hang Close
+		if !opened {
+			close(gate)
+		}
+	})
 	return func() {
-		close(g.open)
+		opened = true
+		close(gate)
 		if r := c.reply(); r != "+OK" {
 			t.Fatalf("SET gate: %q", r)
 		}
@@ -179,7 +186,7 @@ func eventPaths(t *testing.T, body func(t *testing.T, ring bool)) {
 	}
 }
 
-// ringUsed checks, once s is closed, that its sends went through the ring on the ring path
+// ringUsed checks, once s is closed, that its reads and sends went through the ring on the ring path
 // (and short ones among them, if short) and never on the other.
 func ringUsed(t *testing.T, s *Server, ring, short bool) {
 	t.Helper()
@@ -188,10 +195,10 @@ func ringUsed(t *testing.T, s *Server, ring, short bool) {
 		t.Skip(p.ringErr)
 	}
 	switch {
-	case !ring && p.ringRounds != 0:
-		t.Errorf("%d rounds went through the ring on the write path", p.ringRounds)
-	case ring && p.ringRounds == 0:
-		t.Error("no round went through the ring")
+	case !ring && (p.ringRounds != 0 || p.recvRounds != 0):
+		t.Errorf("%d rounds of sends and %d of reads went through the ring on the write path", p.ringRounds, p.recvRounds)
+	case ring && (p.ringRounds == 0 || p.recvRounds == 0):
+		t.Errorf("%d rounds of sends and %d of reads went through the ring, want some of each", p.ringRounds, p.recvRounds)
 	case ring && short && p.ringShort == 0:
 		t.Error("no send through the ring came back short")
 	}
@@ -300,6 +307,100 @@ func TestRingOutputLimitDrop(t *testing.T) {
 		waitCounts(t, s, 4, 1)
 		if st := s.Stats(); st.OverLimit != 1 || st.OutputBytes != 0 {
 			t.Fatalf("%+v", st)
+		}
+		s.Close()
+		ringUsed(t, s, ring, false)
+	})
+}
+
+// Clients whose pipelined requests arrive together are read in one round, through the ring on
+// its path, each into a share of the loop's buffer that ends in the middle of a request: every
+// request is still run whole and in order, and every reply goes to its client.
+func TestRingReadsPipelined(t *testing.T) {
+	t.Parallel()
+	eventPaths(t, func(t *testing.T, ring bool) {
+		g := newGateStore()
+		s := newServerFor(t, g, Config{})
+		s.noRing = !ring
+		if err := s.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		// 55 KB or so of requests each: more than a share of the arena, less than the
+		// kernel's socket buffers hold while the loop is at the gate.
+		const clients, n = 8, 500
+		conns := make([]*testConn, clients)
+		for i := range conns {
+			conns[i] = dial(t, s)
+		}
+		value := func(i, j int) string { return strconv.Itoa(i) + ":" + strings.Repeat("v", j%97) }
+		open := g.hold(t, s)
+		for i, c := range conns {
+			var b strings.Builder
+			for j := range n {
+				k := "k" + strconv.Itoa(i) + "-" + strconv.Itoa(j)
+				b.WriteString(frame("SET", k, value(i, j)) + frame("GET", k))
+			}
+			c.write(b.String())
+		}
+		for _, c := range conns {
+			delivered(t, c)
+		}
+		open()
+		for i, c := range conns {
+			for j := range n {
+				if r, r2 := c.reply(), c.reply(); r != "+OK" || r2 != strconv.Quote(value(i, j)) {
+					t.Fatalf("client %d, request %d: %q, %q", i, j, r, r2)
+				}
+			}
+		}
+		s.Close()
+		ringUsed(t, s, ring, false)
+	})
+}
+
+// A partial request read in a round of several clients is kept by its client while the next
+// round's clients read into the loop's buffers: when the rest arrives, the request is whole.
+func TestRingReadsKeepPartials(t *testing.T) {
+	t.Parallel()
+	eventPaths(t, func(t *testing.T, ring bool) {
+		g := newGateStore()
+		s := newServerFor(t, g, Config{})
+		s.noRing = !ring
+		if err := s.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		const clients = 8
+		halves, others := make([]*testConn, clients), make([]*testConn, clients)
+		for i := range clients {
+			halves[i], others[i] = dial(t, s), dial(t, s)
+		}
+		req := func(i int) string { return frame("SET", "half"+strconv.Itoa(i), strings.Repeat("h", 100+i)) }
+		// Round one: half a request from each of the first clients.
+		open := g.hold(t, s)
+		for i, c := range halves {
+			c.write(req(i)[:len(req(i))/2])
+			delivered(t, c)
+		}
+		open()
+		// Round two: whole requests from the others, read where the halves were.
+		open = g.hold(t, s)
+		for i, c := range others {
+			c.write(frame("SET", "other"+strconv.Itoa(i), strings.Repeat("o", 100)))
+			delivered(t, c)
+		}
+		open()
+		for _, c := range others {
+			if r := c.reply(); r != "+OK" {
+				t.Fatalf("SET: %q", r)
+			}
+		}
+		for i, c := range halves {
+			c.write(req(i)[len(req(i))/2:] + frame("GET", "half"+strconv.Itoa(i)))
+			if r, r2 := c.reply(), c.reply(); r != "+OK" || r2 != strconv.Quote(strings.Repeat("h", 100+i)) {
+				t.Fatalf("client %d: %q, %q", i, r, r2)
+			}
 		}
 		s.Close()
 		ringUsed(t, s, ring, false)

@@ -262,7 +262,7 @@ func (e *engine) armRecv(c *eclient) {
 	if cap(c.pend)-len(c.pend) < 4096 {
 		c.pend = append(make([]byte, 0, 2*cap(c.pend)+4096), c.pend...)
 	}
-	e.ring.Recv(c.fd, c.pend[len(c.pend):cap(c.pend)], uint64(c.index)<<1|1, true)
+	e.ring.Recv(c.fd, c.pend[len(c.pend):cap(c.pend)], uint64(c.index)<<1|1, true, 0)
 	c.recving = true
 }
 

@@ -161,15 +161,16 @@ func (r *Ring) Send(fd int, buf []byte, data uint64, flags int) {
 	r.prep(uringOpSend, fd, buf, data, 0, uint32(flags))
 }
 
-// Recv queues a recv into buf (not empty) from the socket fd, as Send queues a send: the kernel
-// writes into buf until the completion is in. With pollFirst the kernel waits for data before
-// it tries the recv, which saves a failed attempt when none is expected yet.
-func (r *Ring) Recv(fd int, buf []byte, data uint64, pollFirst bool) {
+// Recv queues a recv into buf (not empty) from the socket fd, with recv(2)'s flags, as Send
+// queues a send: the kernel writes into buf until the completion is in. With pollFirst the
+// kernel waits for data before it tries the recv, which saves a failed attempt when none is
+// expected yet; with syscall.MSG_DONTWAIT it completes at once, with -EAGAIN if there is no data.
+func (r *Ring) Recv(fd int, buf []byte, data uint64, pollFirst bool, flags int) {
 	var ioprio uint16
 	if pollFirst {
 		ioprio = uringPollFirst
 	}
-	r.prep(uringOpRecv, fd, buf, data, ioprio, 0)
+	r.prep(uringOpRecv, fd, buf, data, ioprio, uint32(flags))
 }
 
 func (r *Ring) prep(op uint8, fd int, buf []byte, data uint64, ioprio uint16, opFlags uint32) {

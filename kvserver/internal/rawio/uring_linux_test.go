@@ -103,7 +103,7 @@ func TestRingRecv(t *testing.T) {
 	r := newTestRing(t, 2, SingleIssuer)
 	a, b := pair(t)
 	buf := make([]byte, 8)
-	r.Recv(b, buf, 5, true)
+	r.Recv(b, buf, 5, true, 0)
 	if err := r.Enter(0); err != nil {
 		t.Fatal(err)
 	}
@@ -119,5 +119,13 @@ func TestRingRecv(t *testing.T) {
 	}
 	if c.Data != 5 || c.Res != 4 || string(buf[:4]) != "ping" {
 		t.Fatalf("recv: %+v, %q", c, buf)
+	}
+	// With MSG_DONTWAIT, a recv of an empty socket completes at once.
+	r.Recv(b, buf, 6, false, syscall.MSG_DONTWAIT)
+	if err := r.Enter(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.Reap(); c.Data != 6 || c.Res != -int32(syscall.EAGAIN) {
+		t.Fatalf("recv of an empty socket with MSG_DONTWAIT: %+v, want -EAGAIN", c)
 	}
 }
