@@ -16,12 +16,13 @@ import (
 
 // The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
 // epoll set, as Redis does: each round it waits in epoll_wait, accepts, reads every ready
-// socket once, parses and executes what it read at once, commits, and writes the replies: with
-// one io_uring_enter for all the clients that have some, when the kernel offers io_uring and
-// there are two or more (see sendRound), else with a write per client. A client whose socket
-// does not take all of its replies keeps the rest (inflight) until epoll reports the socket
-// writable. There are no per-client goroutines:
-// a busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
+// socket once, parses and executes what it read at once, commits, and writes the replies. When
+// the kernel offers io_uring, the round's reads are made with one io_uring_enter for all the
+// ready clients, and its writes with one for all the clients that have replies, when there are
+// two or more (see recvRound and sendRound); else, and for a lone client, with a read or a
+// write per client. A client whose socket does not take all of its replies keeps the rest
+// (inflight) until epoll reports the socket writable. There are no per-client goroutines: a
+// busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
 //
 // Sockets are registered once, edge-triggered, for input and output together, so the loop
 // never changes the set: it remembers that a socket is readable until a read comes back short
@@ -29,8 +30,8 @@ import (
 // throttled. A peer's shutdown (EPOLLRDHUP) makes it read on to the end of the stream, which
 // a short read would otherwise hide.
 //
-// Every read and write is non-blocking and made as a raw system call, which the runtime does not
-// hear of. When there is nothing to do, the loop waits as Redis does, in epoll_wait on its own
+// Every read, write and io_uring_enter of the round is non-blocking and made as a raw system
+// call, which the runtime does not hear of. When there is nothing to do, the loop waits as Redis does, in epoll_wait on its own
 // set, made as an ordinary (blocking) system call: the kernel wakes the loop's thread directly,
 // one system call per round. The runtime keeps the loop's P for it while other Ps are idle (it
 // hands the P on only after 10 ms of waiting, or at once when other goroutines need it), and
@@ -87,7 +88,7 @@ type poller struct {
 	backoff  time.Duration // after a failed accept
 	resumeAt time.Time     // when accepting resumes after a failure; zero while accepting
 
-	ring       *rawio.Ring // sends a round's replies; nil: a write per client (see sendRound)
+	ring       *rawio.Ring // reads and sends a round's clients; nil: a system call per client (see recvRound, sendRound)
 	ringErr    error       // why there is no ring, if one was asked for
 	sendq      []*client   // the clients of a ring round of sends
 	recvq      []*client   // the clients of a round of reads
@@ -95,12 +96,12 @@ type poller struct {
 	recvShares [][]byte    // the share of the arena each client of a ring round of recvs may use
 	inRound    []bool      // which requests of a ring round have completed
 	arena      []byte      // the read buffers of a ring round's clients that have no partial request
-	ringRounds int         // rounds sent through the ring
+	sendRounds int         // rounds sent through the ring
 	recvRounds int         // rounds read through the ring
-	ringShort  int         // sends through the ring that the socket did not take in full
+	sendShort  int         // sends through the ring that the socket did not take in full
 }
 
-// The ring's size: the sends of one io_uring_enter. A round with more clients to answer takes
+// The ring's size: the requests of one io_uring_enter. A round with more clients to serve takes
 // one enter per ringEntries of them.
 const ringEntries = 512
 
@@ -614,7 +615,7 @@ func (s *Server) sendRound() {
 		clear(q)
 		return
 	}
-	p.ringRounds++
+	p.sendRounds++
 	done := 0
 	for done < len(q) && p.ring != nil {
 		chunk := q[done:min(len(q), done+p.ring.Entries())]
@@ -671,7 +672,7 @@ func (s *Server) sent(c *client, res int32) {
 		c.pending, c.pendingEntries = c.pending[:0], 0
 	case res >= 0 || res == -int32(syscall.EAGAIN):
 		// The socket is full: the rest waits for EPOLLOUT.
-		s.ep.ringShort++
+		s.ep.sendShort++
 		c.pending = c.pending[:copy(c.pending, c.pending[max(res, 0):])]
 		s.awaitWritable(c)
 		s.backlog[c] = struct{}{}

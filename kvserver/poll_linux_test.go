@@ -195,11 +195,11 @@ func ringUsed(t *testing.T, s *Server, ring, short bool) {
 		t.Skip(p.ringErr)
 	}
 	switch {
-	case !ring && (p.ringRounds != 0 || p.recvRounds != 0):
-		t.Errorf("%d rounds of sends and %d of reads went through the ring on the write path", p.ringRounds, p.recvRounds)
-	case ring && (p.ringRounds == 0 || p.recvRounds == 0):
-		t.Errorf("%d rounds of sends and %d of reads went through the ring, want some of each", p.ringRounds, p.recvRounds)
-	case ring && short && p.ringShort == 0:
+	case !ring && (p.sendRounds != 0 || p.recvRounds != 0):
+		t.Errorf("%d rounds of sends and %d of reads went through the ring on the write path", p.sendRounds, p.recvRounds)
+	case ring && (p.sendRounds == 0 || p.recvRounds == 0):
+		t.Errorf("%d rounds of sends and %d of reads went through the ring, want some of each", p.sendRounds, p.recvRounds)
+	case ring && short && p.sendShort == 0:
 		t.Error("no send through the ring came back short")
 	}
 }

@@ -85,7 +85,7 @@ type Server struct {
 
 	softLimit, hardLimit int // bytes of unsent replies per client; negative: none
 	portable             bool
-	noRing               bool // the event loop writes each client's replies with a write of its own, as without io_uring; set by tests
+	noRing               bool // the event loop reads and writes each client with a system call of its own, as without io_uring; set by tests
 
 	startToken chan struct{} // holds a token until Start succeeds or Close takes it
 	closeToken chan struct{} // holds a token until the first Close takes it
