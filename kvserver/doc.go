@@ -79,7 +79,10 @@
 // it is an event loop, as Redis's: it owns every socket, non-blocking, in one epoll set, and
 // each round reads every ready socket once, parses and executes the complete requests it read
 // (db, a plain state machine with no goroutines), appending each client's replies to a buffer,
-// and at the end of the round writes each buffer with one write. A client whose socket does
+// and at the end of the round writes each buffer. Where the kernel offers io_uring, a round's
+// reads, and then its writes, to two or more clients are made with one system call (one
+// io_uring_enter of a non-blocking recv or send per client); otherwise each is a read or a
+// write of its own. A client whose socket does
 // not take all of it keeps the rest until epoll reports the socket writable. When there is
 // nothing to do the loop waits in epoll_wait itself, as Redis does (in the runtime's poller
 // when the process has a single P); Close and Stats reach it through channels and a wake-up

@@ -20,25 +20,31 @@ import (
 // instead of hanging it.
 const ioTimeout = 20 * time.Second
 
-var loopFlag = flag.String("kvserver.loop", "both", "the server paths that tests of connection handling run on: event, portable or both")
+var loopFlag = flag.String("kvserver.loop", "all", "the server paths that tests of connection handling run on: event, event-writes, portable or all")
 
-// onLoops runs body as a subtest on each server path the -kvserver.loop flag names: "event"
-// (the epoll loop, the default on Linux) and "portable" (Config.PortableLoop). Tests whose
-// outcome depends on how connections are served (reads, writes, slow readers, limits, bad
-// input) run on both; tests of commands and storage run once, on the default path. The servers
-// of startServer and startWith take the path of the subtest they are started in.
+// The server paths: "event", the epoll loop as it is by default on Linux (sending a round's
+// replies through an io_uring when the kernel offers one); "event-writes", the epoll loop
+// without io_uring, writing each client's replies with a write of its own, as on a kernel that
+// refuses io_uring; "portable", the goroutine-per-connection path (Config.PortableLoop).
+var loopPaths = []string{"event", "event-writes", "portable"}
+
+// onLoops runs body as a subtest on each server path the -kvserver.loop flag names. Tests
+// whose outcome depends on how connections are served (reads, writes, slow readers, limits,
+// bad input) run on every path; tests of commands and storage run once, on the path the flag
+// names (the default path if it names all). The servers of startServer and startWith take the
+// path of the subtest they are started in.
 func onLoops(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
-	for _, loop := range []string{"event", "portable"} {
-		if *loopFlag == "both" || *loopFlag == loop {
+	for _, loop := range loopPaths {
+		if *loopFlag == "all" || *loopFlag == loop {
 			t.Run(loop, body)
 		}
 	}
 }
 
-// portableFor reports whether the servers of test tb take the portable path: in an onLoops
-// subtest, as it says; elsewhere, only if the flag asks for the portable path alone.
-func portableFor(tb testing.TB) bool {
+// pathFor returns the server path of the servers of test tb: in an onLoops subtest, its
+// path; elsewhere, the one the flag names, or "event" if it names all.
+func pathFor(tb testing.TB) string {
 	for name := tb.Name(); name != ""; {
 		var elem string
 		if i := strings.LastIndexByte(name, '/'); i >= 0 {
@@ -46,14 +52,23 @@ func portableFor(tb testing.TB) bool {
 		} else {
 			name, elem = "", name
 		}
-		switch elem {
-		case "portable":
-			return true
-		case "event":
-			return false
+		if slices.Contains(loopPaths, elem) {
+			return elem
 		}
 	}
-	return *loopFlag == "portable"
+	if *loopFlag == "all" {
+		return "event"
+	}
+	return *loopFlag
+}
+
+// newServerFor returns a server for store with cfg, set up for the server path of test tb.
+func newServerFor(tb testing.TB, store KVStore, cfg Config) *Server {
+	path := pathFor(tb)
+	cfg.PortableLoop = cfg.PortableLoop || path == "portable"
+	s := NewServer(store, cfg)
+	s.noRing = path == "event-writes"
+	return s
 }
 
 // startServer starts a server on a free port with store (nil: a memory store) and closes it
@@ -63,7 +78,7 @@ func startServer(tb testing.TB, store KVStore) *Server {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	s := NewServer(store, Config{PortableLoop: portableFor(tb)})
+	s := newServerFor(tb, store, Config{})
 	if err := s.Start(0); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

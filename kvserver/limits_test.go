@@ -13,8 +13,7 @@ import (
 
 func startWith(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
-	cfg.PortableLoop = cfg.PortableLoop || portableFor(tb)
-	s := NewServer(NewMemoryStore(), cfg)
+	s := newServerFor(tb, NewMemoryStore(), cfg)
 	if err := s.Start(0); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

@@ -16,10 +16,13 @@ import (
 
 // The event loop. On Linux the loop goroutine owns every client socket, non-blocking, in one
 // epoll set, as Redis does: each round it waits in epoll_wait, accepts, reads every ready
-// socket once, parses and executes what it read at once, commits, and writes each client's
-// replies with one write. A client whose socket does not take all of its replies keeps the
-// rest (inflight) until epoll reports the socket writable. There are no per-client goroutines:
-// a busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
+// socket once, parses and executes what it read at once, commits, and writes the replies. When
+// the kernel offers io_uring, the round's reads are made with one io_uring_enter for all the
+// ready clients, and its writes with one for all the clients that have replies, when there are
+// two or more (see recvRound and sendRound); else, and for a lone client, with a read or a
+// write per client. A client whose socket does not take all of its replies keeps the rest
+// (inflight) until epoll reports the socket writable. There are no per-client goroutines: a
+// busy round costs no goroutine wake-up at all, an idle loop one, however many clients.
 //
 // Sockets are registered once, edge-triggered, for input and output together, so the loop
 // never changes the set: it remembers that a socket is readable until a read comes back short
@@ -27,8 +30,8 @@ import (
 // throttled. A peer's shutdown (EPOLLRDHUP) makes it read on to the end of the stream, which
 // a short read would otherwise hide.
 //
-// Every read and write is non-blocking and made as a raw system call, which the runtime does not
-// hear of. When there is nothing to do, the loop waits as Redis does, in epoll_wait on its own
+// Every read, write and io_uring_enter of the round is non-blocking and made as a raw system
+// call, which the runtime does not hear of. When there is nothing to do, the loop waits as Redis does, in epoll_wait on its own
 // set, made as an ordinary (blocking) system call: the kernel wakes the loop's thread directly,
 // one system call per round. The runtime keeps the loop's P for it while other Ps are idle (it
 // hands the P on only after 10 ms of waiting, or at once when other goroutines need it), and
@@ -87,10 +90,38 @@ type poller struct {
 	nextID   uint64
 	backoff  time.Duration // after a failed accept
 	resumeAt time.Time     // when accepting resumes after a failure; zero while accepting
+
+	ring       *rawio.Ring // reads and sends a round's clients; nil: a system call per client (see recvRound, sendRound)
+	ringErr    error       // why there is no ring, if one was asked for
+	sendq      []*client   // the clients of a ring round of sends
+	recvq      []*client   // the clients of a round of reads
+	recvBufs   [][]byte    // where each client of a ring round of recvs reads
+	recvShares [][]byte    // the share of the arena each client of a ring round of recvs may use
+	inRound    []bool      // which requests of a ring round have completed
+	arena      []byte      // the read buffers of a ring round's clients that have no partial request
+	sendRounds int         // rounds sent through the ring
+	recvRounds int         // rounds read through the ring
+	sendShort  int         // sends through the ring that the socket did not take in full
 }
 
-// newPoller takes over ln's socket for the event loop and closes ln.
-func newPoller(ln net.Listener) (*poller, error) {
+// The ring's size: the requests of one io_uring_enter. A round with more clients to serve takes
+// one enter per ringEntries of them.
+const ringEntries = 512
+
+// The arena that a ring round of recvs shares among its clients, and the smallest share: a
+// round with more clients takes one enter per arena-full of them.
+const (
+	recvArena    = 256 << 10
+	minRecvShare = 4 << 10
+)
+
+// ringMin is the fewest clients with replies for which a round's sends go through the ring: for
+// a single client, one write costs less than an io_uring_enter.
+const ringMin = 2
+
+// newPoller takes over ln's socket for the event loop and closes ln. With useRing, it sets up
+// an io_uring for the loop's writes if the kernel allows it.
+func newPoller(ln net.Listener, useRing bool) (*poller, error) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		return nil, errNoPoller
@@ -140,6 +171,11 @@ func newPoller(ln net.Listener) (*poller, error) {
 			return fail("epoll_ctl", err)
 		}
 	}
+	if useRing {
+		if p.ring, p.ringErr = rawio.NewRing(ringEntries, 0); p.ring != nil {
+			p.arena = make([]byte, recvArena)
+		}
+	}
 	ln.Close() // the dup keeps the socket listening
 	return p, nil
 }
@@ -169,6 +205,10 @@ func (p *poller) close() {
 	if p.wakeW != nil {
 		p.wakeW.Close()
 	}
+	if p.ring != nil {
+		p.ring.Close()
+		p.ring = nil
+	}
 }
 
 func (p *poller) closeListener() {
@@ -190,6 +230,9 @@ func (p *poller) queue(c *client) {
 func (s *Server) pollLoop() {
 	p := s.ep
 	quit := s.quit
+	if p.ringErr != nil {
+		s.log.Debug("kvserver: no io_uring; the loop writes each client's replies with a write of its own", "err", p.ringErr)
+	}
 	p.adapt()
 	p.yielded = time.Now()
 	for !(s.closing && len(s.clients) == 0) {
@@ -421,36 +464,60 @@ func (s *Server) pollEvent(c *client, events uint32) {
 }
 
 // readReady reads once from every client in the ready list; those whose read filled the
-// buffer stay in it for the next round, so one client cannot starve the others.
+// buffer stay in it for the next round, so one client cannot starve the others. With the ring
+// and two or more clients to read, their reads go through it (see recvRound).
 func (s *Server) readReady() {
 	p := s.ep
 	ready := p.ready
 	p.ready, p.spare = p.spare[:0], nil
+	q := p.recvq[:0]
 	for i, c := range ready {
 		ready[i] = nil
 		c.queued = false
 		if c.stopRead || !c.readable || len(c.held) > 0 {
 			continue // throttled clients are queued again by resume
 		}
+		q = append(q, c)
+	}
+	p.spare = ready[:0]
+	done := 0
+	if p.ring != nil && len(q) >= ringMin {
+		done = s.recvRound(q)
+	}
+	for _, c := range q[done:] {
 		s.readPolled(c)
 		p.queue(c)
 	}
-	p.spare = ready[:0]
+	clear(q)
+	p.recvq = q[:0]
 }
 
 // readPolled reads what c's socket holds, up to a buffer, and parses and executes it.
 func (s *Server) readPolled(c *client) {
+	buf := s.readInto(c, s.ep.scratch)
+	n, err := rawRead(c.fd, buf)
+	s.readDone(c, buf, n, err, s.ep.scratch)
+}
+
+// readInto returns where c's next read goes: behind its partial request in its own buffer, or,
+// if it has none, at the start of shared, a buffer that c may use only until readDone.
+func (s *Server) readInto(c *client, shared []byte) []byte {
 	if c.rd == nil {
 		c.batches = make(chan *batch, credits)
 		c.fillCredits()
 		c.rd = &reader{s: s, c: c}
 	}
 	rd := c.rd
-	if rd.r == rd.w { // nothing buffered: read into the loop's buffer
-		rd.buf, rd.r, rd.w = s.ep.scratch, 0, 0
+	if rd.r == rd.w { // nothing buffered: read into the shared buffer
+		rd.buf, rd.r, rd.w = shared, 0, 0
 	}
-	buf := rd.space()
-	n, err := rawRead(c.fd, buf)
+	return rd.space()
+}
+
+// readDone parses and executes what a read of n bytes into buf (from readInto with shared)
+// brought, or takes its error, and keeps a partial request in a buffer of c's own.
+func (s *Server) readDone(c *client, buf []byte, n int, err error, shared []byte) {
+	rd := c.rd
 	switch {
 	case err == syscall.EINTR:
 	case err == syscall.EAGAIN:
@@ -465,11 +532,50 @@ func (s *Server) readPolled(c *client) {
 	switch {
 	case rd.r == rd.w:
 		rd.buf, rd.r, rd.w = nil, 0, 0
-	case len(rd.buf) > 0 && &rd.buf[0] == &s.ep.scratch[0]:
+	case len(rd.buf) > 0 && &rd.buf[0] == &shared[0]:
 		// Keep a partial request in a buffer of the client's own.
 		own := make([]byte, max(readBufSize, 2*(rd.w-rd.r)))
 		rd.buf, rd.w, rd.r = own, copy(own, rd.buf[rd.r:rd.w]), 0
 	}
+}
+
+// recvRound reads the clients of q through the ring: a recv each (MSG_DONTWAIT, so that it
+// completes at once), submitted with one io_uring_enter per ring-full, each into a share of
+// the arena or behind its partial request, then parses and executes what each brought, as
+// readPolled does. It returns how many clients of q it took; if the ring fails, the loop reads
+// the rest with read(2).
+func (s *Server) recvRound(q []*client) int {
+	p := s.ep
+	p.recvRounds++
+	share := min(maxReadBuf, max(minRecvShare, len(p.arena)/len(q)))
+	per := min(len(p.arena)/share, p.ring.Entries())
+	bufs := p.recvBufs[:0]
+	shares := p.recvShares[:0]
+	done := 0
+	for done < len(q) && p.ring != nil {
+		chunk := q[done:min(len(q), done+per)]
+		bufs, shares = bufs[:0], shares[:0]
+		for i, c := range chunk {
+			sh := p.arena[i*share : (i+1)*share : (i+1)*share]
+			buf := s.readInto(c, sh)
+			bufs, shares = append(bufs, buf), append(shares, sh)
+			p.ring.Recv(c.fd, buf, uint64(i), false, syscall.MSG_DONTWAIT)
+		}
+		s.ringRound(len(chunk), func(i int, res int32) {
+			c := chunk[i]
+			n, err := int(res), error(nil)
+			if res < 0 {
+				n, err = -1, syscall.Errno(-res)
+			}
+			s.readDone(c, bufs[i], n, err, shares[i])
+			p.queue(c)
+		})
+		done += len(chunk)
+	}
+	clear(bufs)
+	clear(shares)
+	p.recvBufs, p.recvShares = bufs[:0], shares[:0]
+	return done
 }
 
 // readerLeft ends reading from c, as a reader goroutine's exit does on the portable path.
@@ -492,6 +598,97 @@ func (s *Server) sendInflight(c *client) {
 	buf := c.inflight
 	c.inflight, c.sent = nil, 0
 	s.handleWriter(writerEvent{c: c, buf: buf, failed: err != nil})
+}
+
+// sendRound writes the pending replies of the round's dirty clients, when at least ringMin of
+// them have some, through the ring: a send per client, all submitted with one io_uring_enter,
+// which returns once they have all completed. Each send is non-blocking (MSG_DONTWAIT), so a
+// client whose socket is full gets a short send or none at once, and its remainder waits for
+// EPOLLOUT as after a short write; and the kernel is done with every reply buffer when the
+// enter returns, so the buffers are the loop's again. Clients this leaves with pending
+// replies (a send interrupted) are written by flushDirty as usual. If the ring fails, the loop
+// goes on without it, and drops the clients whose sends it cannot account for.
+func (s *Server) sendRound() {
+	p := s.ep
+	if p.ring == nil {
+		return
+	}
+	q := p.sendq[:0]
+	for _, c := range s.dirty {
+		if c.polled && !c.outClosed && !c.sending && len(c.pending) > 0 {
+			q = append(q, c)
+		}
+	}
+	p.sendq = q
+	if len(q) < ringMin {
+		clear(q)
+		return
+	}
+	p.sendRounds++
+	done := 0
+	for done < len(q) && p.ring != nil {
+		chunk := q[done:min(len(q), done+p.ring.Entries())]
+		for i, c := range chunk {
+			p.ring.Send(c.fd, c.pending, uint64(i), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+		}
+		s.ringRound(len(chunk), func(i int, res int32) { s.sent(chunk[i], res) })
+		done += len(chunk)
+	}
+	clear(q)
+}
+
+// ringRound submits the n requests queued in the ring, with data 0 to n-1, waits until they
+// have all completed and hands each result to done. If the ring fails, it is closed (which
+// cancels whatever is left) and the loop goes on without it; the requests whose results never
+// came get -EIO, since what they did is unknown, which drops their clients.
+func (s *Server) ringRound(n int, done func(i int, res int32)) {
+	p := s.ep
+	err := p.ring.SubmitAndWait(n)
+	in := p.inRound[:0]
+	for range n {
+		in = append(in, false)
+	}
+	got := 0
+	for {
+		cqe, ok := p.ring.Reap()
+		if !ok {
+			break
+		}
+		if i := int(cqe.Data); i < n && !in[i] {
+			in[i] = true
+			got++
+			done(i, cqe.Res)
+		}
+	}
+	if err != nil || got != n {
+		s.log.Error("kvserver: io_uring_enter failed; reading and writing with read(2) and write(2) from now on", "err", err)
+		p.ring.Close()
+		p.ring = nil
+		for i := range n {
+			if !in[i] {
+				done(i, -int32(syscall.EIO))
+			}
+		}
+	}
+	p.inRound = in[:0]
+}
+
+// sent takes the result of a send of c's pending replies through the ring: the bytes the
+// socket took, or -errno.
+func (s *Server) sent(c *client, res int32) {
+	switch {
+	case res == int32(len(c.pending)):
+		c.pending, c.pendingEntries = c.pending[:0], 0
+	case res >= 0 || res == -int32(syscall.EAGAIN):
+		// The socket is full: the rest waits for EPOLLOUT.
+		s.ep.sendShort++
+		c.pending = c.pending[:copy(c.pending, c.pending[max(res, 0):])]
+		s.awaitWritable(c)
+		s.backlog[c] = struct{}{}
+	case res == -int32(syscall.EINTR): // flushDirty writes it
+	default:
+		s.abort(c) // the client is gone
+	}
 }
 
 // closePolled closes c's socket, which also takes it out of the epoll set, and forgets c.

@@ -13,10 +13,11 @@ var errNoPoller = errors.New("no event loop on this platform")
 // poller is the event loop's state, which only Linux has; see poll_linux.go.
 type poller struct{}
 
-func newPoller(net.Listener) (*poller, error) { return nil, errNoPoller }
+func newPoller(net.Listener, bool) (*poller, error) { return nil, errNoPoller }
 
 // The event loop's operations are never reached without a poller.
 func (s *Server) pollLoop()            {}
+func (s *Server) sendRound()           {}
 func (p *poller) wake()                {}
 func (p *poller) closeListener()       {}
 func (p *poller) queue(*client)        {}

@@ -85,6 +85,7 @@ type Server struct {
 
 	softLimit, hardLimit int // bytes of unsent replies per client; negative: none
 	portable             bool
+	noRing               bool // the event loop reads and writes each client with a system call of its own, as without io_uring; set by tests
 
 	startToken chan struct{} // holds a token until Start succeeds or Close takes it
 	closeToken chan struct{} // holds a token until the first Close takes it
@@ -172,7 +173,7 @@ func (s *Server) Start(port int) error {
 	}
 	s.ln, s.addr = ln, ln.Addr()
 	if !s.portable {
-		ep, err := newPoller(ln)
+		ep, err := newPoller(ln, !s.noRing)
 		switch {
 		case err == nil:
 			s.ep, s.ln = ep, nil
@@ -466,10 +467,15 @@ func (s *Server) commit() {
 
 // flushDirty sends each dirty client its pending replies, and closes the output of clients
 // that are ending once everything they are owed has gone. While a client's writer is idle the
-// loop writes what the socket takes at once itself, without waiting; only a remainder (a client
-// that is not keeping up) is handed to the writer, which has room for one buffer, so the loop
-// never blocks. Writing may make room for held requests, whose replies are flushed in turn.
+// loop writes what the socket takes at once itself, without waiting (on the event loop, the
+// round's clients all with one system call when it can: see sendRound); only a remainder (a
+// client that is not keeping up) is handed to the writer, which has room for one buffer, so
+// the loop never blocks. Writing may make room for held requests, whose replies are flushed in
+// turn.
 func (s *Server) flushDirty() {
+	if s.ep != nil {
+		s.sendRound()
+	}
 	for len(s.dirty) > 0 {
 		c := s.dirty[len(s.dirty)-1]
 		s.dirty[len(s.dirty)-1] = nil

@@ -58,8 +58,8 @@ type eclient struct {
 // engine is the state of one run of an event-driven engine, owned by the goroutine of runEvents.
 type engine struct {
 	cfg      config
-	epfd     int   // epoll: the set; -1 otherwise
-	ring     *ring // uring: the ring; nil otherwise
+	epfd     int         // epoll: the set; -1 otherwise
+	ring     *rawio.Ring // uring: the ring; nil otherwise
 	clients  []*eclient
 	byFD     map[int]*eclient
 	events   []syscall.EpollEvent
@@ -83,10 +83,10 @@ func runEvents(ctx context.Context, addr string, cfg config, m *meter) (*result,
 	defer e.release(ctx)
 	var err error
 	if cfg.engine == engineUring {
-		if 2*cfg.clients > uringMaxEntries {
-			return nil, fmt.Errorf("-engine uring drives %d clients at most", uringMaxEntries/2)
+		if 2*cfg.clients > rawio.MaxEntries {
+			return nil, fmt.Errorf("-engine uring drives %d clients at most", rawio.MaxEntries/2)
 		}
-		if e.ring, err = newRing(uint32(2 * cfg.clients)); err != nil { // a send and a recv each
+		if e.ring, err = rawio.NewRing(uint32(2*cfg.clients), rawio.SingleIssuer); err != nil { // a send and a recv each
 			return nil, err
 		}
 	} else if e.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
@@ -206,19 +206,19 @@ func (e *engine) roundEpoll() error {
 // roundUring submits the requests queued since the last round, waits for completions and
 // takes them.
 func (e *engine) roundUring() error {
-	if err := e.ring.enter(pollWaitMax); err != nil {
+	if err := e.ring.Enter(pollWaitMax); err != nil {
 		return fmt.Errorf("io_uring_enter: %w", err)
 	}
 	for {
-		cqe, ok := e.ring.reap()
+		cqe, ok := e.ring.Reap()
 		if !ok {
 			return nil
 		}
-		c := e.clients[cqe.userData>>1]
-		if cqe.userData&1 == 0 {
-			e.sent(c, cqe.res)
+		c := e.clients[cqe.Data>>1]
+		if cqe.Data&1 == 0 {
+			e.sent(c, cqe.Res)
 		} else {
-			e.received(c, cqe.res)
+			e.received(c, cqe.Res)
 		}
 	}
 }
@@ -262,7 +262,7 @@ func (e *engine) armRecv(c *eclient) {
 	if cap(c.pend)-len(c.pend) < 4096 {
 		c.pend = append(make([]byte, 0, 2*cap(c.pend)+4096), c.pend...)
 	}
-	e.ring.prep(uringOpRecv, c.fd, c.pend[len(c.pend):cap(c.pend)], uint64(c.index)<<1|1, uringPollFirst)
+	e.ring.Recv(c.fd, c.pend[len(c.pend):cap(c.pend)], uint64(c.index)<<1|1, true, 0)
 	c.recving = true
 }
 
@@ -319,7 +319,7 @@ func (e *engine) send(c *eclient, now time.Time) {
 func (e *engine) flush(c *eclient) {
 	if e.ring != nil {
 		if !c.sending && c.sent < len(c.out) {
-			e.ring.prep(uringOpSend, c.fd, c.out[c.sent:], uint64(c.index)<<1, 0)
+			e.ring.Send(c.fd, c.out[c.sent:], uint64(c.index)<<1, 0)
 			c.sending = true
 		}
 		e.armRecv(c)
@@ -459,7 +459,7 @@ func (e *engine) drainRing() {
 			break // closing the ring cancels what is left
 		}
 	}
-	e.ring.close()
+	e.ring.Close()
 	for _, c := range e.clients {
 		if c.closed {
 			c.sending, c.recving = false, false

@@ -13,6 +13,7 @@ import (
 
 	"ds440/internal/testutil"
 	"ds440/kvserver"
+	"ds440/kvserver/internal/rawio"
 )
 
 // fakeServer is a RESP server whose replies a test shapes: each request, an array of bulk
@@ -116,7 +117,7 @@ var engines = []struct {
 // skipNoUring skips the test if this kernel does not let kvbench set up an io_uring.
 func skipNoUring(t *testing.T, err error) {
 	t.Helper()
-	if errors.Is(err, errNoUring) {
+	if errors.Is(err, rawio.ErrNoUring) {
 		t.Skipf("%v", err)
 	}
 }
@@ -188,7 +189,7 @@ func TestEventEngineAgainstKvserver(t *testing.T) {
 			cfg := engineConfig(eng.kind, 20, pipeline, 200*time.Millisecond)
 			cfg.getFrac = 0
 			res, err := runTarget(context.Background(), addr, cfg, &meter{})
-			if errors.Is(err, errNoUring) {
+			if errors.Is(err, rawio.ErrNoUring) {
 				continue
 			}
 			if err != nil {
@@ -259,7 +260,7 @@ func TestEventEngineBrokenServers(t *testing.T) {
 				res, err = runTarget(context.Background(), f.ln.Addr().String(), cfg, &meter{})
 			})
 			f.close()
-			if errors.Is(err, errNoUring) {
+			if errors.Is(err, rawio.ErrNoUring) {
 				continue
 			}
 			if err != nil || res.failed != cfg.clients || res.broke == nil || !strings.Contains(res.broke.Error(), tc.want) {
@@ -287,7 +288,7 @@ func TestEventEngineStopsWhenInterrupted(t *testing.T) {
 		testutil.Within(t, 20*time.Second, "an interrupted run", func() {
 			res, err = runTarget(ctx, f.ln.Addr().String(), engineConfig(eng.kind, 3, 1, time.Hour), &meter{})
 		})
-		if errors.Is(err, errNoUring) {
+		if errors.Is(err, rawio.ErrNoUring) {
 			continue
 		}
 		if err != nil || res.ops == 0 || res.failed != 0 {

@@ -1,6 +1,6 @@
 //go:build linux && (mips || mipsle)
 
-package main
+package rawio
 
 const (
 	sysIOUringSetup = 4425

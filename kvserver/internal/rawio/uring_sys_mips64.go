@@ -1,6 +1,6 @@
 //go:build linux && (mips64 || mips64le)
 
-package main
+package rawio
 
 const (
 	sysIOUringSetup = 5425

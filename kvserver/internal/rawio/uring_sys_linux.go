@@ -1,6 +1,6 @@
 //go:build linux && !mips && !mipsle && !mips64 && !mips64le
 
-package main
+package rawio
 
 // io_uring's system call numbers, the same on every Linux architecture but MIPS.
 const (
