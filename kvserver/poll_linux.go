@@ -503,8 +503,7 @@ func (s *Server) readPolled(c *client) {
 // if it has none, at the start of shared, a buffer that c may use only until readDone.
 func (s *Server) readInto(c *client, shared []byte) []byte {
 	if c.rd == nil {
-		c.batches = make(chan *batch, credits)
-		c.fillCredits()
+		c.fillCredits() // into c.free: a polled client has no batch channel
 		c.rd = &reader{s: s, c: c}
 	}
 	rd := c.rd
