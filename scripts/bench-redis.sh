@@ -12,8 +12,9 @@
 #   4. server-bound: kvbench -engine uring (every client on one thread, through one io_uring: a
 #      request costs it less CPU than it costs either server; -engine epoll where the kernel
 #      refuses io_uring) with redis-benchmark's request shapes (SET/GET of key:<12 digits>,
-#      3-byte values, 100,000 keys, half gets): -c 50, -c 50 -P 16 and -c 1000, ABBA ABBA inside
-#      kvbench, with each server's and kvbench's CPU per request;
+#      3-byte values, 100,000 keys, half gets): -c 50, -c 50 -P 16, -c 1000 and -c 50 with the
+#      idle connections open, ABBA ABBA inside kvbench, with each server's and kvbench's CPU per
+#      request;
 #   5. both servers again with every mutation fsynced before its reply (kvserver -aof -fsync
 #      always, Redis appendfsync always): SET, LPUSH and MSET, without and with -P 16.
 # Beside requests per second it prints p99 latency, server CPU time per request and the load
@@ -26,7 +27,7 @@
 #
 # Environment: BENCH_DURATION (kvbench time per server and load, default 10s),
 # BENCH_REQUESTS (redis-benchmark requests per run, default 200000), BENCH_IDLE (idle
-# connections of the last kvbench load, default 10000; 0 skips it), BENCH_FSYNC_REQUESTS
+# connections of the idle loads of parts 3 and 4, default 10000; 0 skips them), BENCH_FSYNC_REQUESTS
 # (redis-benchmark requests per fsync-always run, default a quarter of BENCH_REQUESTS; 0 skips
 # it), BENCH_PIN (0: no CPU pinning), KVSERVER_FLAGS (extra kvserver flags, e.g. -portable).
 set -euo pipefail
@@ -150,7 +151,9 @@ if ! "$work/kvbench" -proto redis -engine uring -clients 1 -keys 1 -duration 10m
 fi
 echo "server-bound: kvbench -engine $engine, redis-benchmark's SET/GET shapes, each server driven four times (ABBA ABBA);"
 echo "server cpu/op and kvbench cpu/op: CPU time per request; cpu: share of one CPU (a server near 100% is the bottleneck)"
-for load in "-clients 50" "-clients 50 -pipeline 16" "-clients 1000"; do
+loads=("-clients 50" "-clients 50 -pipeline 16" "-clients 1000")
+if [ "$idle" -gt 0 ]; then loads+=("-clients 50 -idle $idle"); fi
+for load in "${loads[@]}"; do
   # shellcheck disable=SC2086
   "${gen[@]}" "$work/kvbench" -proto redis -engine "$engine" -value-size 3 -keys 100000 -get 0.5 $load \
     -addr "$kaddr" -pid "kvserver=$kpid" -compare "redis=127.0.0.1:$rport" -pid "redis=$rpid" \
