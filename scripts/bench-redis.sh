@@ -16,7 +16,9 @@
 #      idle connections open, ABBA ABBA inside kvbench, with each server's and kvbench's CPU per
 #      request;
 #   5. both servers again with every mutation fsynced before its reply (kvserver -aof -fsync
-#      always, Redis appendfsync always): SET, LPUSH and MSET, without and with -P 16.
+#      always, Redis appendfsync always): SET, LPUSH and MSET, without and with -P 16;
+#   6. redis-benchmark with two threads of its own (--threads 2), -c 50 SET/GET without and with
+#      -P 16, nothing pinned: the generator is not held to one CPU.
 # Beside requests per second it prints p99 latency, server CPU time per request and the load
 # generator's own CPU use, as a share of one CPU over its run (from /proc and bash's `times`,
 # Linux only): a generator near 100% is the bottleneck, and then req/s measures it rather than
@@ -29,7 +31,8 @@
 # BENCH_REQUESTS (redis-benchmark requests per run, default 200000), BENCH_IDLE (idle
 # connections of the idle loads of parts 3 and 4, default 10000; 0 skips them), BENCH_FSYNC_REQUESTS
 # (redis-benchmark requests per fsync-always run, default a quarter of BENCH_REQUESTS; 0 skips
-# it), BENCH_PIN (0: no CPU pinning), KVSERVER_FLAGS (extra kvserver flags, e.g. -portable).
+# it), BENCH_THREADS_REQUESTS (redis-benchmark requests per --threads 2 run, ten times that
+# with -P 16; default twice BENCH_REQUESTS; 0 skips it), BENCH_PIN (0: no CPU pinning), KVSERVER_FLAGS (extra kvserver flags, e.g. -portable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +44,7 @@ duration=${BENCH_DURATION:-10s}
 requests=${BENCH_REQUESTS:-200000}
 idle=${BENCH_IDLE:-10000}
 fsync_requests=${BENCH_FSYNC_REQUESTS:-$((requests / 4))}
+threads_requests=${BENCH_THREADS_REQUESTS:-$((requests * 2))}
 hz=$(getconf CLK_TCK)
 
 echo "building kvserver and kvbench..."
@@ -172,6 +176,22 @@ if [ "$fsync_requests" -gt 0 ]; then
   abab c50-P16 -c 50 -P 16 -t set,lpush,mset
   table
   echo
+fi
+if [ "$threads_requests" -gt 0 ]; then
+  # redis-benchmark's own threads (--threads 2): the generator is no longer held to one CPU, so
+  # it and the server share the machine's, and what a server spends per request shows in req/s.
+  # Nothing is pinned here: new servers, unpinned, and the generator free to use every CPU.
+  was_pinned=$pinned pinned=0 gen=()
+  start_redis
+  start_kvserver
+  requests=$threads_requests
+  echo "redis-benchmark --threads 2 (nothing pinned), -n $requests, ABAB:"
+  abab t2-c50 --threads 2 -c 50 -t set,get
+  requests=$((threads_requests * 10))
+  abab t2-P16 --threads 2 -c 50 -P 16 -t set,get
+  table
+  echo
+  pinned=$was_pinned
 fi
 if [ "$pinned" = 1 ]; then
   echo "(Servers on CPU $server_cpu, load generators on CPU $gen_cpus; the machine's other processes may use either.)"
