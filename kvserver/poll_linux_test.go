@@ -213,12 +213,7 @@ func TestRingSlowReader(t *testing.T) {
 		g := newGateStore()
 		// A soft limit above the replies asked for: they are all built in one round, and
 		// more than the socket takes.
-		s := newServerFor(t, g, Config{OutputSoftLimit: 64 << 20})
-		s.noRing = !ring
-		if err := s.Start(0); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startOnPath(t, g, Config{OutputSoftLimit: 64 << 20}, ring)
 		value := strings.Repeat("v", 64<<10)
 		if r := dial(t, s).do("SET", "big", value); r != "+OK" {
 			t.Fatal(r)
@@ -268,12 +263,7 @@ func TestRingOutputLimitDrop(t *testing.T) {
 	t.Parallel()
 	eventPaths(t, func(t *testing.T, ring bool) {
 		g := newGateStore()
-		s := newServerFor(t, g, Config{OutputSoftLimit: 64 << 10, OutputHardLimit: 1 << 20})
-		s.noRing = !ring
-		if err := s.Start(0); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startOnPath(t, g, Config{OutputSoftLimit: 64 << 10, OutputHardLimit: 1 << 20}, ring)
 		setup := dial(t, s)
 		value := strings.Repeat("h", 512<<10)
 		for range 4 {
@@ -320,12 +310,7 @@ func TestRingReadsPipelined(t *testing.T) {
 	t.Parallel()
 	eventPaths(t, func(t *testing.T, ring bool) {
 		g := newGateStore()
-		s := newServerFor(t, g, Config{})
-		s.noRing = !ring
-		if err := s.Start(0); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startOnPath(t, g, Config{}, ring)
 		// 55 KB or so of requests each: more than a share of the arena, less than the
 		// kernel's socket buffers hold while the loop is at the gate.
 		const clients, n = 8, 500
@@ -365,12 +350,7 @@ func TestRingReadsKeepPartials(t *testing.T) {
 	t.Parallel()
 	eventPaths(t, func(t *testing.T, ring bool) {
 		g := newGateStore()
-		s := newServerFor(t, g, Config{})
-		s.noRing = !ring
-		if err := s.Start(0); err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := startOnPath(t, g, Config{}, ring)
 		const clients = 8
 		halves, others := make([]*testConn, clients), make([]*testConn, clients)
 		for i := range clients {
@@ -405,4 +385,17 @@ func TestRingReadsKeepPartials(t *testing.T) {
 		s.Close()
 		ringUsed(t, s, ring, false)
 	})
+}
+
+// startOnPath starts a server on store with cfg on the event loop, through the ring or not,
+// and closes it when the test ends (Close may come sooner: it is idempotent).
+func startOnPath(t *testing.T, store KVStore, cfg Config, ring bool) *Server {
+	t.Helper()
+	s := newServerFor(t, store, cfg)
+	s.noRing = !ring
+	if err := s.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

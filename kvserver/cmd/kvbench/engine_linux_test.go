@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"ds440/internal/testutil"
-	"ds440/kvserver"
 	"ds440/kvserver/internal/rawio"
 )
 
@@ -178,11 +177,7 @@ func countEveryReply(t *testing.T, engine engineKind, pipeline int) {
 // answered, and the keys the workload set hold its value.
 func TestEventEngineAgainstKvserver(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	srv := kvserver.New(kvserver.NewMemoryStore())
-	if err := srv.Start(0); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	addr := srv.Addr().String()
 	for _, eng := range engines {
 		for _, pipeline := range []int{1, 16} {

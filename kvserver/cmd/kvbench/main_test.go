@@ -17,12 +17,18 @@ import (
 // startServer starts an in-memory kvserver on a free port and returns its address.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return newServer(t).Addr().String()
+}
+
+// newServer starts an in-memory kvserver on a free port, closed when the test ends.
+func newServer(t *testing.T) kvserver.KeyValueServer {
+	t.Helper()
 	srv := kvserver.New(kvserver.NewMemoryStore())
 	if err := srv.Start(0); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	return srv.Addr().String()
+	return srv
 }
 
 func TestKvbenchDrivesTwoServersAndPrintsTheRatio(t *testing.T) {
@@ -122,11 +128,7 @@ func TestKvbenchStopsWhenInterrupted(t *testing.T) {
 func TestTurnLeavesNoConnectionBehind(t *testing.T) {
 	t.Parallel()
 	testutil.CheckGoroutines(t)
-	srv := kvserver.New(kvserver.NewMemoryStore())
-	if err := srv.Start(0); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	addr := srv.Addr().String()
 	ctx := context.Background()
 	const idle = 500
