@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +22,7 @@ import (
 type fakeServer struct {
 	ln       net.Listener
 	answer   func(c net.Conn, n int) bool // n: requests read so far on c, this one included
-	mu       sync.Mutex
-	requests int
+	requests atomic.Int64
 	wg       sync.WaitGroup
 }
 
@@ -86,9 +86,7 @@ func (f *fakeServer) serve(c net.Conn) {
 			}
 			buf = buf[used:]
 			n++
-			f.mu.Lock()
-			f.requests++
-			f.mu.Unlock()
+			f.requests.Add(1)
 			if !f.answer(c, n) {
 				return
 			}
@@ -96,11 +94,7 @@ func (f *fakeServer) serve(c net.Conn) {
 	}
 }
 
-func (f *fakeServer) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
+func (f *fakeServer) count() int { return int(f.requests.Load()) }
 
 func engineConfig(engine engineKind, clients, pipeline int, d time.Duration) config {
 	return config{proto: protoRedis, engine: engine, clients: clients, duration: d, getFrac: 0.5,
