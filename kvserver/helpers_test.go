@@ -271,3 +271,15 @@ func turnMedians(n int, a, b func() time.Duration) (ma, mb time.Duration) {
 	slices.Sort(bs)
 	return as[n/2], bs[n/2]
 }
+
+// bulks reads n bulk-string replies, each value, failing the test at the first that is not.
+func (c *testConn) bulks(n int, value string) {
+	c.tb.Helper()
+	want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
+	got := make([]byte, len(want))
+	for i := range n {
+		if _, err := io.ReadFull(c.r, got); err != nil || string(got) != want {
+			c.tb.Fatalf("reply %d: %.20q, %v", i, got, err)
+		}
+	}
+}

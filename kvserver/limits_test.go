@@ -1,9 +1,7 @@
 package kvserver
 
 import (
-	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,14 +43,8 @@ func TestOutputSoftLimitThrottlesRESP(t *testing.T) {
 		if r := dial(t, s).do("PING"); r != "+PONG" {
 			t.Fatalf("PING beside a throttled client: %q", r)
 		}
-		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
-		got := make([]byte, len(want))
 		slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
-		for i := range n {
-			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
-				t.Fatalf("reply %d: %.20q, %v", i, got, err)
-			}
-		}
+		slow.bulks(n, value)
 		if st := s.Stats(); st.Throttled != 0 || st.OverLimit != 0 || st.Active != 3 {
 			t.Fatalf("after reading: %+v", st)
 		}

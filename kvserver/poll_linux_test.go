@@ -238,14 +238,8 @@ func TestRingSlowReader(t *testing.T) {
 				}
 			}
 		}
-		want := "$" + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
-		got := make([]byte, len(want))
 		slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
-		for i := range n {
-			if _, err := io.ReadFull(slow.r, got); err != nil || string(got) != want {
-				t.Fatalf("reply %d: %.20q, %v", i, got, err)
-			}
-		}
+		slow.bulks(n, value)
 		if r := slow.do("PING"); r != "+PONG" {
 			t.Fatalf("PING after the slow replies: %q", r)
 		}
